@@ -1,0 +1,45 @@
+// The core/host ABI: record queues in linear memory. docs/abi.md is the
+// normative description; keep the two in step.
+//
+// The host writes input records into the input region and calls
+// `process(len, now)`; the core clears the output region, handles every
+// input record in order, runs what is due at `now`, and appends output
+// records which the host drains before its next call.
+
+export const ABI_VERSION: u32 = 1;
+
+// Every record: u16 kind, u16 flags, u32 body length, body, padding to 8.
+export const REC_KIND: u32 = 0;
+export const REC_FLAGS: u32 = 2;
+export const REC_LEN: u32 = 4;
+export const REC_HEADER: u32 = 8;
+export const REC_ALIGN: u32 = 8;
+
+// Underlay address: 16-byte IPv6 (IPv4 as ::ffff:a.b.c.d), u16 port big-endian.
+export const ADDR_LEN: u32 = 18;
+// Bodies that start with an address reserve this many bytes so what follows is 4-aligned.
+export const ADDR_SLOT: u32 = 20;
+
+// Input kinds (host -> core).
+export const IN_FRAME: u16 = 1; // Ethernet frame read from TAP
+export const IN_DATAGRAM: u16 = 2; // [addr slot][DiVS datagram] received from a peer
+export const IN_RANDOM: u16 = 3; // bytes to mix into the core's PRNG
+export const IN_IDENTITY: u16 = 4; // [node id u64 LE][addr slot][name utf8]
+export const IN_JOIN: u16 = 5; // [addr slot]: a seed to join through
+export const IN_LEAVE: u16 = 6; // empty: leave gracefully
+
+// Output kinds (core -> host).
+export const OUT_FRAME: u16 = 1; // Ethernet frame to write to TAP
+export const OUT_DATAGRAM: u16 = 2; // [addr slot][DiVS datagram] to send
+export const OUT_TIMER: u16 = 3; // f64: call process() again no later than this time (ms)
+export const OUT_EVENT: u16 = 4; // see events.ts
+export const OUT_STAT: u16 = 5; // dump: [f64 value][name utf8]
+export const OUT_MEMBER: u16 = 6; // dump: see membership dump
+export const OUT_MAC: u16 = 7; // dump: see mactable dump
+
+export const INPUT_CAPACITY: u32 = 256 * 1024;
+export const OUTPUT_CAPACITY: u32 = 1024 * 1024;
+
+export function alignUp(n: u32): u32 {
+  return (n + REC_ALIGN - 1) & ~(REC_ALIGN - 1);
+}

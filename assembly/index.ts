@@ -1,0 +1,85 @@
+// DiVS core: the WebAssembly module's exports. Sans-IO: the host feeds input
+// records, time and randomness; the core returns output records. See docs/abi.md.
+import {
+  ABI_VERSION, ADDR_LEN, ADDR_SLOT, INPUT_CAPACITY, OUTPUT_CAPACITY, REC_HEADER, REC_KIND, REC_LEN,
+  IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, OUT_STAT, alignUp,
+} from "./abi";
+import { configSet } from "./config";
+import { self } from "./node";
+import { mixEntropy } from "./prng";
+import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
+import { STAT_NAMES, Stat, count, statValue } from "./stats";
+
+const inputBase: usize = heap.alloc(INPUT_CAPACITY);
+
+export function abi_version(): u32 { return ABI_VERSION; }
+export function input_ptr(): usize { return inputBase; }
+export function input_capacity(): u32 { return INPUT_CAPACITY; }
+export function output_ptr(): usize { return outputBase; }
+export function output_capacity(): u32 { return OUTPUT_CAPACITY; }
+
+export function config_set(key: u32, value: f64): bool {
+  return configSet(key, value);
+}
+
+/** Handle `inputLen` bytes of input records at `now` (ms); returns the output length. */
+export function process(inputLen: u32, now: f64): u32 {
+  outputReset();
+  if (now > self.now) self.now = now;
+  if (inputLen > INPUT_CAPACITY) {
+    count(Stat.InputMalformed);
+    inputLen = 0;
+  }
+  let off: u32 = 0;
+  while (inputLen - off >= REC_HEADER) {
+    const rec = inputBase + off;
+    const kind = load<u16>(rec + REC_KIND);
+    const len = load<u32>(rec + REC_LEN);
+    if (len > inputLen - off - REC_HEADER) {
+      count(Stat.InputMalformed);
+      break;
+    }
+    handleInput(kind, rec + REC_HEADER, len);
+    off += alignUp(REC_HEADER + len);
+    if (off > inputLen) break;
+  }
+  return outputLength();
+}
+
+function handleInput(kind: u16, body: usize, len: u32): void {
+  switch (kind) {
+    case IN_FRAME:
+      break;
+    case IN_DATAGRAM:
+      if (len < ADDR_SLOT) { count(Stat.InputMalformed); return; }
+      break;
+    case IN_RANDOM:
+      mixEntropy(body, len);
+      break;
+    case IN_IDENTITY:
+      if (len < 8 + ADDR_SLOT) { count(Stat.InputMalformed); return; }
+      self.id = load<u64>(body);
+      memory.copy(self.addr, body + 8, ADDR_LEN);
+      self.name = String.UTF8.decodeUnsafe(body + 8 + ADDR_SLOT, len - 8 - ADDR_SLOT);
+      break;
+    case IN_JOIN:
+    case IN_LEAVE:
+      break;
+    default:
+      count(Stat.InputUnknownKind);
+  }
+}
+
+/** Write every counter as an OUT_STAT record; returns the output length. */
+export function stats_dump(): u32 {
+  outputReset();
+  for (let i = 0; i < Stat.Count; i++) {
+    const name = unchecked(STAT_NAMES[i]);
+    const nameLen = <u32>String.UTF8.byteLength(name);
+    const body = outputReserve(OUT_STAT, 8 + nameLen);
+    if (body == 0) break;
+    store<f64>(body, statValue(i));
+    String.UTF8.encodeUnsafe(changetype<usize>(name), name.length, body + 8);
+  }
+  return outputLength();
+}

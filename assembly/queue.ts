@@ -1,0 +1,40 @@
+// The output queue: append-only records the host drains after each call.
+import {
+  ADDR_LEN, ADDR_SLOT, OUTPUT_CAPACITY, REC_FLAGS, REC_HEADER, REC_KIND, REC_LEN, alignUp,
+} from "./abi";
+import { Stat, count } from "./stats";
+
+export const outputBase: usize = heap.alloc(OUTPUT_CAPACITY);
+let outputLen: u32 = 0;
+
+export function outputReset(): void {
+  outputLen = 0;
+}
+
+export function outputLength(): u32 {
+  return outputLen;
+}
+
+/** Reserve a record of `bodyLen` bytes; returns the body pointer, or 0 when it does not fit (counted). */
+export function outputReserve(kind: u16, bodyLen: u32): usize {
+  const total = alignUp(REC_HEADER + bodyLen);
+  if (total > OUTPUT_CAPACITY - outputLen) {
+    count(Stat.OutputOverflow);
+    return 0;
+  }
+  const rec = outputBase + <usize>outputLen;
+  store<u16>(rec + REC_KIND, kind);
+  store<u16>(rec + REC_FLAGS, 0);
+  store<u32>(rec + REC_LEN, bodyLen);
+  outputLen += total;
+  return rec + REC_HEADER;
+}
+
+/** Append a record whose body is [addr slot][payload]; returns the payload pointer or 0. */
+export function outputToAddr(kind: u16, addr: usize, payloadLen: u32): usize {
+  const body = outputReserve(kind, ADDR_SLOT + payloadLen);
+  if (body == 0) return 0;
+  memory.copy(body, addr, ADDR_LEN);
+  store<u16>(body + ADDR_LEN, 0);
+  return body + ADDR_SLOT;
+}

@@ -1,0 +1,42 @@
+// Counters for everything the core drops or does. Every drop has a reason here.
+// Add a counter by appending to the enum and to STAT_NAMES in the same position.
+
+export enum Stat {
+  InputMalformed,
+  InputUnknownKind,
+  OutputOverflow,
+  FramesFromTap,
+  FramesToTap,
+  FramesTruncated,
+  DatagramsIn,
+  DatagramsOut,
+  DatagramTruncated,
+  DatagramBadVersion,
+  DatagramUnknownType,
+  Count, // keep last
+}
+
+export const STAT_NAMES: StaticArray<string> = [
+  "input_malformed",
+  "input_unknown_kind",
+  "output_overflow",
+  "frames_from_tap",
+  "frames_to_tap",
+  "frames_truncated",
+  "datagrams_in",
+  "datagrams_out",
+  "datagram_truncated",
+  "datagram_bad_version",
+  "datagram_unknown_type",
+];
+
+const counters = new StaticArray<f64>(Stat.Count);
+
+// @ts-ignore: decorator
+@inline export function count(s: Stat): void {
+  unchecked(counters[s] += 1);
+}
+
+export function statValue(s: i32): f64 {
+  return s >= 0 && s < Stat.Count ? unchecked(counters[s]) : 0;
+}
