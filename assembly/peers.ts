@@ -1,0 +1,51 @@
+// The alive remote members the data plane forwards to, by node id, with their
+// underlay address. Membership keeps it current; forwarding only reads it.
+import { ADDR_LEN } from "./abi";
+
+const MAX_PEERS: i32 = 65536;
+
+const ids = new Array<u64>();
+const addrs = new Array<usize>(); // heap blocks of ADDR_LEN bytes, reused
+
+export function peerCount(): i32 { return ids.length; }
+export function peerId(i: i32): u64 { return unchecked(ids[i]); }
+export function peerAddr(i: i32): usize { return unchecked(addrs[i]); }
+
+/** Index of `id`, or -1. Linear: peer counts are small next to frame rates, see docs/architecture.md. */
+export function peerIndex(id: u64): i32 {
+  for (let i = 0, n = ids.length; i < n; i++) if (unchecked(ids[i]) == id) return i;
+  return -1;
+}
+
+/** Address of alive peer `id`, or 0 when it is not an alive peer. */
+export function peerAddrById(id: u64): usize {
+  const i = peerIndex(id);
+  return i < 0 ? 0 : unchecked(addrs[i]);
+}
+
+/** Add or update a peer; returns false when the set is full. */
+export function peerUpsert(id: u64, addr: usize): bool {
+  let i = peerIndex(id);
+  if (i < 0) {
+    if (ids.length >= MAX_PEERS) return false;
+    ids.push(id);
+    addrs.push(heap.alloc(ADDR_LEN));
+    i = ids.length - 1;
+  }
+  memory.copy(unchecked(addrs[i]), addr, ADDR_LEN);
+  return true;
+}
+
+/** Remove a peer (swap with the last); returns whether it was there. */
+export function peerRemove(id: u64): bool {
+  const i = peerIndex(id);
+  if (i < 0) return false;
+  const last = ids.length - 1;
+  const freed = unchecked(addrs[i]);
+  unchecked(ids[i] = ids[last]);
+  unchecked(addrs[i] = addrs[last]);
+  ids.pop();
+  addrs.pop();
+  heap.free(freed);
+  return true;
+}
