@@ -5,10 +5,14 @@ import {
   IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, OUT_STAT, alignUp,
 } from "./abi";
 import { configSet } from "./config";
+import { forwardFromPeer, forwardFromTap } from "./forward";
+import { ageTick, macDump } from "./mactable";
 import { self } from "./node";
 import { mixEntropy } from "./prng";
 import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
+import { DG_MESSAGE, Envelope, MSG_FRAME, checkEnvelope } from "./wire/divs";
+import { MSG_MAC_UPDATE, macMsgApply } from "./wire/macmsg";
 
 const inputBase: usize = heap.alloc(INPUT_CAPACITY);
 
@@ -43,15 +47,18 @@ export function process(inputLen: u32, now: f64): u32 {
     off += alignUp(REC_HEADER + len);
     if (off > inputLen) break;
   }
+  ageTick(self.now);
   return outputLength();
 }
 
 function handleInput(kind: u16, body: usize, len: u32): void {
   switch (kind) {
     case IN_FRAME:
+      forwardFromTap(body, len, self.now);
       break;
     case IN_DATAGRAM:
       if (len < ADDR_SLOT) { count(Stat.InputMalformed); return; }
+      handleDatagram(body + ADDR_SLOT, len - ADDR_SLOT);
       break;
     case IN_RANDOM:
       mixEntropy(body, len);
@@ -69,6 +76,37 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       count(Stat.InputUnknownKind);
   }
 }
+
+function handleDatagram(dg: usize, len: u32): void {
+  count(Stat.DatagramsIn);
+  const envelope = checkEnvelope(len, dg);
+  if (envelope == Envelope.Truncated) { count(Stat.DatagramTruncated); return; }
+  if (envelope == Envelope.BadVersion) { count(Stat.DatagramBadVersion); return; }
+  const msg = dg + DG_MESSAGE;
+  const msgLen = len - DG_MESSAGE;
+  switch (load<u8>(msg)) {
+    case MSG_FRAME:
+      forwardFromPeer(msg, msgLen);
+      break;
+    case MSG_MAC_UPDATE:
+      macMsgApply(msg, msgLen, self.now);
+      break;
+    default:
+      count(Stat.DatagramUnknownType);
+  }
+}
+
+let macDumpNext: i32 = 0;
+
+/** Write OUT_MAC records (docs/abi.md) from slot `from` (0 to start) until the output is full; returns the length. */
+export function macs_dump(from: u32): u32 {
+  outputReset();
+  macDumpNext = macDump(<i32>from, self.now);
+  return outputLength();
+}
+
+/** Where the next `macs_dump` page starts, 0 when the last call finished the table. */
+export function macs_dump_next(): u32 { return <u32>macDumpNext; }
 
 /** Write every counter as an OUT_STAT record; returns the output length. */
 export function stats_dump(): u32 {

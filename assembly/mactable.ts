@@ -1,0 +1,419 @@
+// The distributed MAC table: which node owns each (MAC, VLAN). docs/mactable.md
+// describes the rules; in short, the node that sees a MAC as a source on its
+// TAP owns it and bumps its version, gossip spreads (owner, version), higher
+// version wins and ties go to the higher owner id, so every node converges.
+//
+// Open addressing with linear probing over preallocated parallel arrays (no
+// allocation per learn or lookup), backward-shift deletion (no tombstones),
+// load factor at most 1/2.
+import { OUTPUT_CAPACITY, OUT_MAC, REC_HEADER, alignUp } from "./abi";
+import { config } from "./config";
+import { self } from "./node";
+import { outputLength, outputReserve } from "./queue";
+import { Stat, count } from "./stats";
+import { putMac } from "./wire/bytes";
+
+// Entry kinds (also in OUT_MAC records).
+export const MAC_LOCAL: u8 = 1; // seen as a source on our TAP (owner is this node)
+export const MAC_REMOTE: u8 = 2; // learnt through gossip
+export const MAC_STATIC: u8 = 3; // configured; never aged, never overwritten by gossip
+
+/** No key packs to this: VLAN ids use 12 of the top 16 bits. */
+const EMPTY: u64 = 0xffff_ffff_ffff_ffff;
+const MAC_MASK: u64 = 0xffff_ffff_ffff;
+export const VLAN_MAX: u32 = 0x0fff;
+
+/** Changed local keys the gossip layer has not taken yet; overflow is counted (periodic push covers it). */
+const ANNOUNCE_CAPACITY: i32 = 1024;
+
+// Ageing sweeps the whole table once per ageing/SWEEPS_PER_AGEING ms, in
+// slices of at most AGE_MAX_SLICE slots per call so no call stalls the data path.
+const SWEEPS_PER_AGEING: f64 = 4;
+const AGE_MIN_SLICE: i32 = 64;
+const AGE_MAX_SLICE: i32 = 4096;
+
+// @ts-ignore: decorator
+@inline export function macKey(mac: u64, vlan: u32): u64 {
+  return ((<u64>vlan & VLAN_MAX) << 48) | (mac & MAC_MASK);
+}
+// @ts-ignore: decorator
+@inline export function keyMac(key: u64): u64 { return key & MAC_MASK; }
+// @ts-ignore: decorator
+@inline export function keyVlan(key: u64): u32 { return <u32>(key >> 48); }
+
+let limit: u32 = 0; // config.macCapacity the arrays were sized for
+let shift: u32 = 64; // 64 - log2(slot count), for Fibonacci hashing
+let mask: i32 = -1; // slot count - 1; -1 until the first insert sizes the table
+let used: u32 = 0;
+let keys = new StaticArray<u64>(0);
+let owners = new StaticArray<u64>(0);
+let versions = new StaticArray<u32>(0);
+let seen = new StaticArray<f64>(0); // local: last seen on TAP; remote: last refreshed by gossip
+let kinds = new StaticArray<u8>(0);
+
+const announceKeys = new StaticArray<u64>(ANNOUNCE_CAPACITY);
+let announceHead: i32 = 0;
+let announceLen: i32 = 0;
+
+let ageCursor: i32 = 0;
+let ageLast: f64 = 0;
+
+/**
+ * Empty the table and size it for config.macCapacity. The table sizes itself
+ * on first use; a later capacity change grows it on the next insert (a rehash)
+ * or, when lowered, only stops new entries until ageing brings it under.
+ */
+export function macReset(): void {
+  allocate(config.macCapacity);
+  announceHead = 0;
+  announceLen = 0;
+  ageCursor = 0;
+  ageLast = self.now;
+}
+
+function allocate(capacity: u32): void {
+  let slots: u32 = 16;
+  while (slots < capacity * 2) slots <<= 1;
+  limit = capacity;
+  shift = 64 - <u32>ctz(slots);
+  mask = <i32>slots - 1;
+  used = 0;
+  keys = new StaticArray<u64>(slots);
+  owners = new StaticArray<u64>(slots);
+  versions = new StaticArray<u32>(slots);
+  seen = new StaticArray<f64>(slots);
+  kinds = new StaticArray<u8>(slots);
+  for (let i: u32 = 0; i < slots; i++) unchecked(keys[i] = EMPTY);
+}
+
+/** Size the table on first use, or grow it (a rehash) when config.macCapacity was raised. */
+function fitCapacity(): void {
+  const oldKeys = keys, oldOwners = owners, oldVersions = versions, oldSeen = seen, oldKinds = kinds;
+  allocate(config.macCapacity);
+  for (let i = 0, n = oldKeys.length; i < n; i++) {
+    const k = unchecked(oldKeys[i]);
+    if (k == EMPTY) continue;
+    const s = probe(k);
+    place(~s, k, unchecked(oldOwners[i]), unchecked(oldVersions[i]), unchecked(oldSeen[i]), unchecked(oldKinds[i]));
+  }
+  ageCursor = 0;
+}
+
+// @ts-ignore: decorator
+@inline function home(key: u64): i32 {
+  return <i32>((key * 0x9e37_79b9_7f4a_7c15) >> shift);
+}
+
+/** Slot holding `key`, or ~slot of the empty slot where it would go. */
+function probe(key: u64): i32 {
+  let i = home(key);
+  while (true) {
+    const k = unchecked(keys[i]);
+    if (k == key) return i;
+    if (k == EMPTY) return ~i;
+    i = (i + 1) & mask;
+  }
+}
+
+/** Slot holding (mac, vlan), or -1. */
+export function macFind(mac: u64, vlan: u32): i32 {
+  if (used == 0) return -1;
+  const s = probe(macKey(mac, vlan));
+  return s < 0 ? -1 : s;
+}
+
+function place(slot: i32, key: u64, owner: u64, version: u32, at: f64, kind: u8): void {
+  unchecked(keys[slot] = key);
+  unchecked(owners[slot] = owner);
+  unchecked(versions[slot] = version);
+  unchecked(seen[slot] = at);
+  unchecked(kinds[slot] = kind);
+  used++;
+}
+
+/** Free slot for a new key, or -1 when the table is at capacity (counted). */
+function claim(key: u64): i32 {
+  if (used >= config.macCapacity) {
+    count(Stat.MacTableFull);
+    return -1;
+  }
+  if (config.macCapacity > limit) fitCapacity();
+  return ~probe(key);
+}
+
+/** Remove the entry at `slot`, shifting later cluster members back so probes never meet a hole. */
+function removeAt(slot: i32): void {
+  let hole = slot;
+  let i = (slot + 1) & mask;
+  while (true) {
+    const k = unchecked(keys[i]);
+    if (k == EMPTY) break;
+    const h = home(k);
+    // Move k into the hole unless its home lies cyclically in (hole, i].
+    if (((i - h) & mask) >= ((i - hole) & mask)) {
+      unchecked(keys[hole] = k);
+      unchecked(owners[hole] = owners[i]);
+      unchecked(versions[hole] = versions[i]);
+      unchecked(seen[hole] = seen[i]);
+      unchecked(kinds[hole] = kinds[i]);
+      hole = i;
+    }
+    i = (i + 1) & mask;
+  }
+  unchecked(keys[hole] = EMPTY);
+  used--;
+}
+
+function announce(key: u64): void {
+  if (announceLen == ANNOUNCE_CAPACITY) {
+    count(Stat.MacAnnounceOverflow);
+    return;
+  }
+  unchecked(announceKeys[(announceHead + announceLen) % ANNOUNCE_CAPACITY] = key);
+  announceLen++;
+}
+
+/**
+ * A MAC seen as a source on our TAP at `now`. Returns true when the entry is
+ * new or moved here (it is then queued for announcement); a known local MAC
+ * only has its last-seen time refreshed.
+ */
+export function learnLocal(mac: u64, vlan: u32, now: f64): bool {
+  const key = macKey(mac, vlan);
+  if (used > 0) {
+    const s = probe(key);
+    if (s >= 0) {
+      const kind = unchecked(kinds[s]);
+      if (kind == MAC_LOCAL) {
+        unchecked(seen[s] = now);
+        return false;
+      }
+      if (kind == MAC_STATIC) return false;
+      // Owned by another node: the MAC moved here.
+      unchecked(owners[s] = self.id);
+      unchecked(versions[s] = versions[s] + 1);
+      unchecked(seen[s] = now);
+      unchecked(kinds[s] = MAC_LOCAL);
+      count(Stat.MacMoved);
+      announce(key);
+      return true;
+    }
+  }
+  const slot = claim(key);
+  if (slot < 0) return false;
+  place(slot, key, self.id, 1, now, MAC_LOCAL);
+  count(Stat.MacLearned);
+  announce(key);
+  return true;
+}
+
+/**
+ * A gossiped (owner, version) for (mac, vlan). Higher version wins; on equal
+ * versions the higher owner id wins; the same (owner, version) refreshes.
+ * Static entries are never overwritten. Returns true when the entry changed.
+ * An update naming this node as owner (we announced it before a restart, or
+ * it came back around) becomes a local entry that ages unless seen on TAP.
+ */
+export function applyRemote(mac: u64, vlan: u32, owner: u64, version: u32, now: f64): bool {
+  const key = macKey(mac, vlan);
+  const kind: u8 = owner == self.id ? MAC_LOCAL : MAC_REMOTE;
+  const s = used > 0 ? probe(key) : -1;
+  if (s < 0) {
+    const slot = claim(key);
+    if (slot < 0) return false;
+    place(slot, key, owner, version, now, kind);
+    count(Stat.MacRemoteApplied);
+    return true;
+  }
+  if (unchecked(kinds[s]) == MAC_STATIC) return false;
+  const curVersion = unchecked(versions[s]);
+  const curOwner = unchecked(owners[s]);
+  if (version == curVersion && owner == curOwner) {
+    if (kind == MAC_REMOTE) unchecked(seen[s] = now);
+    return false;
+  }
+  if (version < curVersion || (version == curVersion && owner < curOwner)) {
+    count(Stat.MacRemoteStale);
+    return false;
+  }
+  if (unchecked(kinds[s]) == MAC_LOCAL && kind == MAC_REMOTE) count(Stat.MacMovedAway);
+  unchecked(owners[s] = owner);
+  unchecked(versions[s] = version);
+  unchecked(seen[s] = now);
+  unchecked(kinds[s] = kind);
+  count(Stat.MacRemoteApplied);
+  return true;
+}
+
+/** Configure a static entry (replacing whatever is there); false when the table is full. */
+export function addStatic(mac: u64, vlan: u32, owner: u64, now: f64): bool {
+  const key = macKey(mac, vlan);
+  let s = used > 0 ? probe(key) : -1;
+  if (s < 0) {
+    s = claim(key);
+    if (s < 0) return false;
+    place(s, key, owner, 0, now, MAC_STATIC);
+    return true;
+  }
+  unchecked(owners[s] = owner);
+  unchecked(versions[s] = 0);
+  unchecked(seen[s] = now);
+  unchecked(kinds[s] = MAC_STATIC);
+  return true;
+}
+
+/** Remove a static entry; false when (mac, vlan) is not static. */
+export function removeStatic(mac: u64, vlan: u32): bool {
+  const s = macFind(mac, vlan);
+  if (s < 0 || unchecked(kinds[s]) != MAC_STATIC) return false;
+  removeAt(s);
+  return true;
+}
+
+/** Owner of (mac, vlan), 0 when unknown. */
+export function lookup(mac: u64, vlan: u32): u64 {
+  const s = macFind(mac, vlan);
+  return s < 0 ? 0 : unchecked(owners[s]);
+}
+
+/**
+ * Remove entries not seen (local) or refreshed (remote) for config.macAgeingMs.
+ * Examines at most `budget` slots from where the last call stopped; returns
+ * how many entries were removed.
+ */
+export function age(now: f64, budget: i32): i32 {
+  if (used == 0) return 0;
+  const slots = mask + 1;
+  if (budget > slots) budget = slots;
+  const cutoff = now - config.macAgeingMs;
+  let removed = 0;
+  let i = ageCursor & mask;
+  for (let n = 0; n < budget; n++) {
+    if (unchecked(keys[i]) != EMPTY && unchecked(kinds[i]) != MAC_STATIC && unchecked(seen[i]) <= cutoff) {
+      // The shift may pull an unexamined entry into slot i: look at it again.
+      removeAt(i);
+      removed++;
+      count(Stat.MacAged);
+      continue;
+    }
+    i = (i + 1) & mask;
+  }
+  ageCursor = i;
+  return removed;
+}
+
+/**
+ * The ageing slice for a `process` call at `now`: enough slots that a full
+ * sweep takes about macAgeingMs / SWEEPS_PER_AGEING, bounded per call.
+ */
+export function ageTick(now: f64): i32 {
+  const dt = now - ageLast;
+  if (dt <= 0 || used == 0) return 0;
+  ageLast = now;
+  const want = <f64>(mask + 1) * dt * SWEEPS_PER_AGEING / config.macAgeingMs;
+  let slice = want >= <f64>AGE_MAX_SLICE ? AGE_MAX_SLICE : <i32>Math.ceil(want);
+  if (slice < AGE_MIN_SLICE) slice = AGE_MIN_SLICE;
+  return age(now, slice);
+}
+
+/**
+ * Remove every learnt entry owned by node `id` (it died or left); returns how
+ * many. Static entries stay: they are configuration. One pass suffices: a
+ * backward shift only moves entries from ahead of the scan into the hole at it.
+ */
+export function dropOwner(id: u64): i32 {
+  let removed = 0;
+  let i = 0;
+  while (i <= mask && used > 0) {
+    if (unchecked(keys[i]) != EMPTY && unchecked(owners[i]) == id && unchecked(kinds[i]) != MAC_STATIC) {
+      removeAt(i);
+      removed++;
+      count(Stat.MacDroppedOwner);
+      continue;
+    }
+    i++;
+  }
+  return removed;
+}
+
+// Announcements: local entries that are new or moved, for the gossip layer.
+/** The entry taken by the latest successful `takeAnnouncement`. */
+export class MacEntry {
+  mac: u64 = 0;
+  vlan: u32 = 0;
+  owner: u64 = 0;
+  version: u32 = 0;
+}
+export const announced = new MacEntry();
+
+/**
+ * Take the next changed local entry into `announced`; false when none is left.
+ * Keys that are no longer ours (moved away or aged since) are skipped.
+ */
+export function takeAnnouncement(): bool {
+  while (announceLen > 0) {
+    const key = unchecked(announceKeys[announceHead]);
+    announceHead = (announceHead + 1) % ANNOUNCE_CAPACITY;
+    announceLen--;
+    const s = used > 0 ? probe(key) : -1;
+    if (s < 0 || unchecked(kinds[s]) != MAC_LOCAL) continue;
+    announced.mac = keyMac(key);
+    announced.vlan = keyVlan(key);
+    announced.owner = unchecked(owners[s]);
+    announced.version = unchecked(versions[s]);
+    return true;
+  }
+  return false;
+}
+
+export function pendingAnnouncements(): i32 { return announceLen; }
+
+// Slot access for iteration (periodic refresh, push-pull, dumps). Slots are
+// stable only while the table is not modified.
+export function macEntries(): u32 { return used; }
+export function macSlots(): i32 { return mask + 1; }
+export function slotUsed(i: i32): bool { return unchecked(keys[i]) != EMPTY; }
+export function slotMac(i: i32): u64 { return keyMac(unchecked(keys[i])); }
+export function slotVlan(i: i32): u32 { return keyVlan(unchecked(keys[i])); }
+export function slotOwner(i: i32): u64 { return unchecked(owners[i]); }
+export function slotVersion(i: i32): u32 { return unchecked(versions[i]); }
+export function slotSeen(i: i32): f64 { return unchecked(seen[i]); }
+export function slotKind(i: i32): u8 { return unchecked(kinds[i]); }
+
+/** First slot at or after `from` holding a local entry, or -1: `for (i = nextLocal(0); i >= 0; i = nextLocal(i + 1))`. */
+export function nextLocal(from: i32): i32 {
+  for (let i = from; i <= mask; i++) {
+    if (unchecked(keys[i]) != EMPTY && unchecked(kinds[i]) == MAC_LOCAL) return i;
+  }
+  return -1;
+}
+
+// OUT_MAC record body (docs/abi.md), little-endian like every record field.
+export const DUMP_MAC: u32 = 0; // 6 bytes, network order
+export const DUMP_VLAN: u32 = 6; // u16
+export const DUMP_OWNER: u32 = 8; // u64
+export const DUMP_AGE: u32 = 16; // f64 ms since last seen/refreshed
+export const DUMP_VERSION: u32 = 24; // u32
+export const DUMP_KIND: u32 = 28; // u8 kind (MAC_LOCAL..), then 3 bytes zero
+export const DUMP_LEN: u32 = 32;
+
+/**
+ * Write one OUT_MAC record per entry from slot `from` on, until the output is
+ * full; returns the slot to continue from, or 0 when the dump is complete.
+ */
+export function macDump(from: i32, now: f64): i32 {
+  for (let i = from < 0 ? 0 : from; i <= mask; i++) {
+    const key = unchecked(keys[i]);
+    if (key == EMPTY) continue;
+    if (OUTPUT_CAPACITY - outputLength() < alignUp(REC_HEADER + DUMP_LEN)) return i; // next page
+    const body = outputReserve(OUT_MAC, DUMP_LEN);
+    store<u64>(body + DUMP_MAC, 0); // zero the 2 bytes after the MAC
+    putMac(body + DUMP_MAC, keyMac(key));
+    store<u16>(body + DUMP_VLAN, <u16>keyVlan(key));
+    store<u64>(body + DUMP_OWNER, unchecked(owners[i]));
+    store<f64>(body + DUMP_AGE, now - unchecked(seen[i]));
+    store<u32>(body + DUMP_VERSION, unchecked(versions[i]));
+    store<u32>(body + DUMP_KIND, <u32>unchecked(kinds[i]));
+  }
+  return 0;
+}
