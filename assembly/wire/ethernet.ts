@@ -1,6 +1,6 @@
 // Ethernet II header view, with up to two VLAN tags (802.1ad outer, 802.1Q).
 //   dst(6) src(6) [tpid(2) tci(2)]{0,2} ethertype(2) payload
-import { getMac, getU16 } from "./bytes";
+import { getMac, getU16, putMac, putU16 } from "./bytes";
 
 export const ETH_DST: u32 = 0;
 export const ETH_SRC: u32 = 6;
@@ -62,4 +62,25 @@ export function ethInnerType(p: usize, len: u32): u16 {
 export function ethPayloadOffset(p: usize, len: u32): u32 {
   const off = ethTypeOffset(p, len);
   return off == ETH_TRUNCATED ? ETH_TRUNCATED : off + 2;
+}
+
+/**
+ * Writes an Ethernet header at `p` (room for `cap` bytes): dst, src, an 802.1Q
+ * tag when `vlan` is not 0, then `ethertype`. Returns the header length (14 or
+ * 18), or 0 when it does not fit or `vlan` is not a 12-bit id.
+ */
+export function ethEmit(p: usize, cap: u32, dst: u64, src: u64, vlan: u32, ethertype: u16): u32 {
+  if (vlan > <u32>VLAN_VID_MASK) return 0;
+  const headerLen = vlan == 0 ? ETH_HEADER_LEN : ETH_HEADER_LEN + VLAN_TAG_LEN;
+  if (cap < headerLen) return 0;
+  putMac(p + ETH_DST, dst);
+  putMac(p + ETH_SRC, src);
+  let off = ETH_TYPE;
+  if (vlan != 0) {
+    putU16(p + off, ETHERTYPE_VLAN);
+    putU16(p + off + 2, <u16>vlan);
+    off += VLAN_TAG_LEN;
+  }
+  putU16(p + off, ethertype);
+  return headerLen;
 }
