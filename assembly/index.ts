@@ -10,6 +10,7 @@ import { ageTick, macDump } from "./mactable";
 import { self } from "./node";
 import { mixEntropy } from "./prng";
 import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
+import { codecRoundtrip } from "./roundtrip";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
 import { DG_MESSAGE, Envelope, MSG_FRAME, checkEnvelope } from "./wire/divs";
 import { MSG_MAC_UPDATE, macMsgApply } from "./wire/macmsg";
@@ -120,4 +121,10 @@ export function stats_dump(): u32 {
     String.UTF8.encodeUnsafe(changetype<usize>(name), name.length, body + 8);
   }
   return outputLength();
+}
+
+/** Test hook (tests/fuzz): decode the message in the input region and re-encode it into the output region; 0 when rejected. */
+export function codec_roundtrip(len: u32): u32 {
+  outputReset();
+  return len > INPUT_CAPACITY ? 0 : codecRoundtrip(inputBase, len, outputBase, OUTPUT_CAPACITY);
 }
