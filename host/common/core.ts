@@ -1,0 +1,170 @@
+// The WASM core behind a small typed wrapper: input records in, process(), output records out.
+// Runtime-agnostic: the host hands over the module bytes; nothing here touches files or sockets.
+import {
+  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM,
+  REC_HEADER, alignUp,
+} from "./abi.ts";
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  abi_version(): number;
+  input_ptr(): number;
+  input_capacity(): number;
+  output_ptr(): number;
+  output_capacity(): number;
+  process(len: number, now: number): number;
+  config_set(key: number, value: number): number;
+  stats_dump(): number;
+  members_dump?(): number;
+  macs_dump?(from: number): number;
+  macs_dump_next?(): number;
+}
+
+/** Called once per output record; `body` is a view into core memory, valid only during the call. */
+export type RecordVisitor = (kind: number, body: Uint8Array) => void;
+
+export class CoreError extends Error {}
+
+export class Core {
+  private readonly exports: CoreExports;
+  private readonly inputPtr: number;
+  private readonly inputCapacity: number;
+  private readonly outputPtr: number;
+  private bytes: Uint8Array;
+  private view: DataView;
+  private inputLen = 0;
+
+  static async load(wasm: BufferSource): Promise<Core> {
+    const imports = {
+      env: {
+        abort(msg: number, file: number, line: number, col: number) {
+          throw new CoreError(`core aborted at ${line}:${col}`);
+        },
+      },
+    };
+    const { instance } = await WebAssembly.instantiate(wasm, imports);
+    return new Core(instance.exports as unknown as CoreExports);
+  }
+
+  private constructor(exports: CoreExports) {
+    this.exports = exports;
+    const version = exports.abi_version();
+    if (version !== ABI_VERSION) throw new CoreError(`core ABI version ${version}, host expects ${ABI_VERSION}`);
+    this.inputPtr = exports.input_ptr();
+    this.inputCapacity = exports.input_capacity();
+    this.outputPtr = exports.output_ptr();
+    this.bytes = new Uint8Array(exports.memory.buffer);
+    this.view = new DataView(exports.memory.buffer);
+  }
+
+  /** Views are rebuilt when the core's memory grows (the old buffer is detached). */
+  private refresh(): void {
+    if (this.bytes.buffer !== this.exports.memory.buffer) {
+      this.bytes = new Uint8Array(this.exports.memory.buffer);
+      this.view = new DataView(this.exports.memory.buffer);
+    }
+  }
+
+  get pendingInput(): number {
+    return this.inputLen;
+  }
+
+  /** Room left for a record body, so callers can flush before appending. */
+  fits(bodyLen: number): boolean {
+    return this.inputLen + alignUp(REC_HEADER + bodyLen) <= this.inputCapacity;
+  }
+
+  /** Reserves an input record and returns the offset of its body in core memory. */
+  private reserve(kind: number, bodyLen: number): number {
+    if (!this.fits(bodyLen)) throw new CoreError(`input record of ${bodyLen} bytes does not fit`);
+    this.refresh();
+    const rec = this.inputPtr + this.inputLen;
+    this.view.setUint16(rec, kind, true);
+    this.view.setUint16(rec + 2, 0, true);
+    this.view.setUint32(rec + 4, bodyLen, true);
+    this.inputLen += alignUp(REC_HEADER + bodyLen);
+    return rec + REC_HEADER;
+  }
+
+  pushFrame(frame: Uint8Array): void {
+    this.bytes.set(frame, this.reserve(IN_FRAME, frame.length));
+  }
+
+  /** `address` holds the 18-byte source address at `addressOffset`. */
+  pushDatagram(address: Uint8Array, addressOffset: number, datagram: Uint8Array): void {
+    const body = this.reserve(IN_DATAGRAM, ADDR_SLOT + datagram.length);
+    this.bytes.set(address.subarray(addressOffset, addressOffset + ADDR_LEN), body);
+    this.bytes[body + ADDR_LEN] = 0;
+    this.bytes[body + ADDR_LEN + 1] = 0;
+    this.bytes.set(datagram, body + ADDR_SLOT);
+  }
+
+  pushRandom(random: Uint8Array): void {
+    this.bytes.set(random, this.reserve(IN_RANDOM, random.length));
+  }
+
+  pushIdentity(nodeId: Uint8Array, address: Uint8Array, name: string): void {
+    const nameBytes = new TextEncoder().encode(name);
+    const body = this.reserve(IN_IDENTITY, 8 + ADDR_SLOT + nameBytes.length);
+    this.bytes.set(nodeId.subarray(0, 8), body);
+    this.bytes.fill(0, body + 8, body + 8 + ADDR_SLOT);
+    this.bytes.set(address, body + 8);
+    this.bytes.set(nameBytes, body + 8 + ADDR_SLOT);
+  }
+
+  pushJoin(address: Uint8Array): void {
+    const body = this.reserve(IN_JOIN, ADDR_SLOT);
+    this.bytes.fill(0, body, body + ADDR_SLOT);
+    this.bytes.set(address, body);
+  }
+
+  pushLeave(): void {
+    this.reserve(IN_LEAVE, 0);
+  }
+
+  /** Hands every pending input record to the core at `now` and visits the output records. */
+  process(now: number, visit: RecordVisitor): void {
+    const len = this.inputLen;
+    this.inputLen = 0;
+    this.visitOutput(this.exports.process(len, now), visit);
+  }
+
+  configSet(key: number, value: number): boolean {
+    return this.exports.config_set(key, value) !== 0;
+  }
+
+  stats(visit: RecordVisitor): void {
+    this.visitOutput(this.exports.stats_dump(), visit);
+  }
+
+  members(visit: RecordVisitor): void {
+    if (this.exports.members_dump) this.visitOutput(this.exports.members_dump(), visit);
+  }
+
+  /** The MAC table comes in pages (one output region each); `macs_dump_next` says where to go on. */
+  macs(visit: RecordVisitor): void {
+    const { macs_dump, macs_dump_next } = this.exports;
+    if (!macs_dump || !macs_dump_next) return;
+    let from = 0;
+    do {
+      this.visitOutput(macs_dump(from), visit);
+      from = macs_dump_next();
+    } while (from !== 0);
+  }
+
+  private visitOutput(len: number, visit: RecordVisitor): void {
+    this.refresh();
+    const bytes = this.bytes;
+    const view = this.view;
+    let off = this.outputPtr;
+    const end = off + len;
+    while (end - off >= REC_HEADER) {
+      const kind = view.getUint16(off, true);
+      const bodyLen = view.getUint32(off + 4, true);
+      const body = off + REC_HEADER;
+      if (bodyLen > end - body) throw new CoreError("core emitted a truncated output record");
+      visit(kind, bytes.subarray(body, body + bodyLen));
+      off += alignUp(REC_HEADER + bodyLen);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// Decoders for the core's structured output records: OUT_MEMBER (members_dump), OUT_MAC (macs_dump)
+// and OUT_EVENT. Layouts follow assembly/membership and assembly/mactable; keep them in step.
+import { ADDR_SLOT } from "./abi.ts";
+import { formatAddress } from "./address.ts";
+
+export interface Member {
+  id: string; // 16 hex digits
+  address: string;
+  state: string;
+  incarnation: number;
+  name: string;
+  self: boolean;
+}
+
+export interface MacEntry {
+  mac: string;
+  vlan: number;
+  owner: string; // node id, 16 hex digits
+  version: number;
+  kind: string;
+  ageMs: number;
+}
+
+export interface CoreEvent {
+  type: string;
+  id: string;
+  address: string;
+  name: string;
+}
+
+const MEMBER_STATES = ["alive", "suspect", "dead", "left"];
+const MAC_KINDS = ["", "local", "remote", "static"];
+const EVENT_TYPES = ["", "join", "update", "suspect", "dead", "leave", "alive"];
+
+const decoder = new TextDecoder();
+
+/** u64 little-endian as 16 hex digits (ids are opaque; hex avoids float precision loss). */
+export function hexU64(b: Uint8Array, offset: number): string {
+  let s = "";
+  for (let i = 7; i >= 0; i--) s += b[offset + i].toString(16).padStart(2, "0");
+  return s;
+}
+
+export function formatMac(b: Uint8Array, offset: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < 6; i++) parts.push(b[offset + i].toString(16).padStart(2, "0"));
+  return parts.join(":");
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** [u64 id][addr slot][u8 state][u8 self][u16 0][u32 incarnation][name utf8] */
+export function decodeMember(b: Uint8Array): Member {
+  const v = view(b);
+  const at = 8 + ADDR_SLOT;
+  return {
+    id: hexU64(b, 0),
+    address: formatAddress(b, 8),
+    state: MEMBER_STATES[b[at]] ?? `state${b[at]}`,
+    self: b[at + 1] !== 0,
+    incarnation: v.getUint32(at + 4, true),
+    name: decoder.decode(b.subarray(at + 8)),
+  };
+}
+
+/** [6-byte MAC][u16 vlan][u64 owner][f64 age ms][u32 version][u8 kind, 3 zero] (assembly/mactable.ts DUMP_*) */
+export function decodeMac(b: Uint8Array): MacEntry {
+  const v = view(b);
+  return {
+    mac: formatMac(b, 0),
+    vlan: v.getUint16(6, true),
+    owner: hexU64(b, 8),
+    ageMs: Math.round(v.getFloat64(16, true)),
+    version: v.getUint32(24, true),
+    kind: MAC_KINDS[b[28]] ?? `kind${b[28]}`,
+  };
+}
+
+/** [u16 type][u16 0][u32 0][u64 id][addr slot][name utf8] */
+export function decodeEvent(b: Uint8Array): CoreEvent {
+  const type = b.length >= 2 ? view(b).getUint16(0, true) : 0;
+  const hasNode = b.length >= 16 + ADDR_SLOT;
+  return {
+    type: EVENT_TYPES[type] ?? `event${type}`,
+    id: hasNode ? hexU64(b, 8) : "",
+    address: hasNode ? formatAddress(b, 16) : "",
+    name: hasNode ? decoder.decode(b.subarray(16 + ADDR_SLOT)) : "",
+  };
+}

@@ -1,0 +1,25 @@
+// Errors users can cause, each with a one-line message and a documented exit code (docs/host.md).
+
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2, // bad flag, bad CIDR, bad token, bad config file
+  notRoot: 3,
+  noTun: 4,
+  portInUse: 5,
+  notRunning: 6, // no node answers on the control socket
+} as const;
+
+export const EXIT_CODE_HELP =
+  "Exit codes: 0 ok, 1 unexpected failure, 2 bad arguments (flag, CIDR, token, config), 3 not root, " +
+  "4 no /dev/net/tun, 5 UDP port in use, 6 no node running on the control socket.";
+
+export class DivsError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+export function usageError(message: string): DivsError {
+  return new DivsError(message, ExitCode.usage);
+}

@@ -1,0 +1,20 @@
+// How big a TAP frame can be so its datagram fits one underlay packet (no fragmentation; PMTU later).
+//   underlay MTU 1500 = IPv4 20 + UDP 8 + sealing envelope (reserved) 32 + DiVS datagram
+//   DiVS FRAME datagram = 3-byte header + Ethernet header 14 + payload (the TAP MTU)
+export const UNDERLAY_MTU = 1500;
+export const IPV4_UDP_OVERHEAD = 20 + 8;
+export const SEAL_RESERVE = 32;
+export const FRAME_DATAGRAM_HEADER = 3;
+export const ETHERNET_HEADER = 14;
+
+/** The largest plaintext DiVS datagram for an underlay MTU. */
+export function maxDatagramFor(underlayMtu: number): number {
+  return underlayMtu - IPV4_UDP_OVERHEAD - SEAL_RESERVE;
+}
+
+/** The TAP MTU whose full frames still fit: 1423 for a 1500-byte underlay. */
+export function tapMtuFor(underlayMtu: number): number {
+  return maxDatagramFor(underlayMtu) - FRAME_DATAGRAM_HEADER - ETHERNET_HEADER;
+}
+
+export const DEFAULT_TAP_MTU = tapMtuFor(UNDERLAY_MTU);

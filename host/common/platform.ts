@@ -1,0 +1,44 @@
+// Everything a runtime provides to run a node and the CLI. host/node and host/deno implement it;
+// the rest of the host (up.ts, cli.ts) is shared.
+import type { HostPort } from "./address.ts";
+import type { Cidr } from "./cidr.ts";
+import type { RingConsumer } from "./ring.ts";
+import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
+
+export interface OpenedTap {
+  device: TapDevice;
+  /** Frames read by the reader thread. */
+  ring: RingConsumer;
+  /** Stops the reader thread and waits for it; then the device can be closed. */
+  stopReader(): Promise<void>;
+}
+
+export interface ControlServer {
+  close(): Promise<void>;
+}
+
+export type DatagramSink = (address: Uint8Array, offset: number, datagram: Uint8Array) => void;
+
+export interface Platform {
+  readonly runtime: string;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly random: Randomness;
+  readonly log: Logger;
+  hostname(): string;
+  /** A local IPv4 address other nodes can probably reach, for `--listen 0.0.0.0`. */
+  guessAdvertiseAddress(): string | null;
+  loadCoreBytes(): Promise<Uint8Array<ArrayBuffer>>;
+  readTextFile(path: string): Promise<string>;
+  /** Throws DivsError (not root, no /dev/net/tun) before anything is created. */
+  checkPrivileges(): void;
+  openTap(name: string, mtu: number, address: Cidr | null, mac: string | null): OpenedTap;
+  bindUdp(listen: HostPort, sink: DatagramSink): Promise<DatagramTransport>;
+  serveControl(path: string, answer: (line: string) => string): Promise<ControlServer>;
+  /** Sends one control request; throws DivsError(notRunning) when nothing answers. */
+  controlRequest(path: string, cmd: string): Promise<unknown>;
+  /** Calls `handler` once on SIGINT or SIGTERM. */
+  onShutdownSignal(handler: (signal: string) => void): void;
+  print(text: string): void;
+  printError(text: string): void;
+}

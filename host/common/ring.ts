@@ -1,0 +1,115 @@
+// A single-producer single-consumer ring of frame slots in a SharedArrayBuffer: the TAP reader thread
+// (producer) does blocking reads straight into slots; the main thread (consumer) drains batches.
+// Counters are free-running 32-bit integers; the producer wakes the consumer only when the ring goes
+// from empty to non-empty, so a busy consumer costs the producer no wake-ups.
+
+const HEAD = 0; // frames published (producer)
+const TAIL = 1; // frames consumed (consumer)
+const STOP = 2; // set to 1 to ask the producer to exit
+const DROPS = 3; // frames the producer dropped (ring full for too long)
+const HEADER_BYTES = 64; // its own cache line
+const LEN_BYTES = 4;
+
+export interface RingLayout {
+  slots: number; // power of two
+  slotBytes: number; // length word + the largest frame
+}
+
+export function ringLayout(maxFrame: number, slots = 1024): RingLayout {
+  return { slots, slotBytes: (LEN_BYTES + maxFrame + 63) & ~63 };
+}
+
+export function createRingBuffer(layout: RingLayout): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER_BYTES + layout.slots * layout.slotBytes);
+}
+
+class RingBase {
+  protected readonly header: Int32Array;
+  protected readonly bytes: Uint8Array;
+  protected readonly lengths: DataView;
+  protected readonly mask: number;
+
+  constructor(readonly buffer: SharedArrayBuffer, readonly layout: RingLayout) {
+    this.header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.bytes = new Uint8Array(buffer);
+    this.lengths = new DataView(buffer);
+    this.mask = layout.slots - 1;
+  }
+
+  protected slotOffset(index: number): number {
+    return HEADER_BYTES + (index & this.mask) * this.layout.slotBytes;
+  }
+
+  get stopped(): boolean {
+    return Atomics.load(this.header, STOP) !== 0;
+  }
+
+  get drops(): number {
+    return Atomics.load(this.header, DROPS);
+  }
+}
+
+export class RingProducer extends RingBase {
+  /** The slot to read the next frame into (a view of the slot's data area), or null while full. */
+  freeSlot(): Uint8Array | null {
+    const head = Atomics.load(this.header, HEAD);
+    if (((head - Atomics.load(this.header, TAIL)) | 0) >= this.layout.slots) return null;
+    const off = this.slotOffset(head) + LEN_BYTES;
+    return this.bytes.subarray(off, off + this.layout.slotBytes - LEN_BYTES);
+  }
+
+  /** Publishes the frame just written into freeSlot(). */
+  publish(length: number): void {
+    const head = Atomics.load(this.header, HEAD);
+    this.lengths.setUint32(this.slotOffset(head), length, true);
+    Atomics.store(this.header, HEAD, (head + 1) | 0);
+    if (Atomics.load(this.header, TAIL) === head) Atomics.notify(this.header, HEAD);
+  }
+
+  /** Blocks (reader thread only) until the consumer frees a slot or `timeoutMs` passes. */
+  waitForRoom(timeoutMs: number): void {
+    const tail = Atomics.load(this.header, TAIL);
+    if (((Atomics.load(this.header, HEAD) - tail) | 0) < this.layout.slots) return;
+    Atomics.wait(this.header, TAIL, tail, timeoutMs);
+  }
+
+  countDrop(): void {
+    Atomics.add(this.header, DROPS, 1);
+  }
+}
+
+export class RingConsumer extends RingBase {
+  /** Hands each pending frame (a view valid only during the call) to `visit`, up to `max`; returns the count. */
+  drain(visit: (frame: Uint8Array) => void, max: number): number {
+    let tail = Atomics.load(this.header, TAIL);
+    const head = Atomics.load(this.header, HEAD);
+    let n = 0;
+    while (tail !== head && n < max) {
+      const off = this.slotOffset(tail);
+      const len = this.lengths.getUint32(off, true);
+      visit(this.bytes.subarray(off + LEN_BYTES, off + LEN_BYTES + len));
+      tail = (tail + 1) | 0;
+      n++;
+    }
+    if (n > 0) {
+      Atomics.store(this.header, TAIL, tail);
+      Atomics.notify(this.header, TAIL);
+    }
+    return n;
+  }
+
+  /** Resolves once the ring is (or becomes) non-empty. */
+  async waitForFrames(): Promise<void> {
+    const head = Atomics.load(this.header, HEAD);
+    if (head !== Atomics.load(this.header, TAIL)) return;
+    // deno-lint-ignore no-explicit-any
+    const result = (Atomics as any).waitAsync(this.header, HEAD, head);
+    if (result.async) await result.value;
+  }
+
+  stop(): void {
+    Atomics.store(this.header, STOP, 1);
+    Atomics.notify(this.header, TAIL);
+    Atomics.notify(this.header, HEAD);
+  }
+}

@@ -1,0 +1,122 @@
+// `divs up`: start a node on any runtime through the Platform, run until SIGINT/SIGTERM, tear down.
+import { type HostPort, formatHostPort } from "./address.ts";
+import { type Cidr, formatCidr } from "./cidr.ts";
+import { CONFIG_KEYS, type CoreConfig, configName } from "./config.ts";
+import { answer, type NodeInfo } from "./control.ts";
+import { Core } from "./core.ts";
+import { Driver } from "./driver.ts";
+import { DivsError, ExitCode } from "./errors.ts";
+import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
+import type { Platform } from "./platform.ts";
+import { encodeToken, type JoinToken } from "./token.ts";
+
+/** Frames taken off the ring per process() call: bounds latency and fits the input region. */
+const FRAME_BATCH = 128;
+/** After IN_LEAVE, keep sockets open this long so the leave announcement goes out. */
+const LEAVE_DRAIN_MS = 300;
+
+export interface UpOptions {
+  listen: HostPort;
+  advertise: HostPort | null;
+  join: JoinToken | null;
+  tap: string;
+  address: Cidr | null;
+  mac: string | null;
+  mtu: number;
+  config: CoreConfig;
+  name: string;
+  control: string;
+  version: string;
+}
+
+/** Resolves with the exit code once the node has shut down. */
+export async function runNode(platform: Platform, options: UpOptions): Promise<number> {
+  platform.checkPrivileges();
+  const core = await Core.load(await platform.loadCoreBytes());
+  applyConfig(core, options);
+
+  let driver: Driver | null = null;
+  const transport = await platform.bindUdp(options.listen, (a, o, d) => driver?.datagramIn(a, o, d));
+  const advertise = options.advertise ?? advertiseFor(platform, options.listen);
+  let opened;
+  try {
+    opened = platform.openTap(options.tap, options.mtu, options.address, options.mac);
+  } catch (e) {
+    transport.close();
+    throw e;
+  }
+  const nodeId = new Uint8Array(8);
+  platform.random.fill(nodeId);
+  driver = new Driver(core, { nodeId, name: options.name, advertise }, platform);
+  const d = driver;
+  d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name || e.id} ${e.address}`));
+  d.start(opened.device, transport, options.join?.seeds ?? []);
+
+  const info: NodeInfo = {
+    tap: options.tap,
+    mtu: options.mtu,
+    address: options.address ? formatCidr(options.address) : null,
+    listen: formatHostPort(options.listen),
+    advertise: formatHostPort(advertise),
+    version: options.version,
+    runtime: platform.runtime,
+  };
+  let control;
+  try {
+    control = await platform.serveControl(options.control, (line) => answer(line, d, info, platform.clock.now()));
+  } catch (e) {
+    await opened.stopReader();
+    opened.device.close();
+    transport.close();
+    throw e;
+  }
+
+  let stopping = false;
+  const pump = (async () => {
+    const ring = opened.ring;
+    while (!stopping) {
+      await ring.waitForFrames();
+      if (stopping) break;
+      if (ring.drain((frame) => d.frameIn(frame), FRAME_BATCH) > 0) d.flush();
+    }
+  })();
+
+  const verb = options.join ? `joining via ${options.join.seeds.map(formatHostPort).join(", ")}` : "created a switch";
+  platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}`);
+  platform.print(`join token: ${encodeToken({ seeds: [advertise] })}`);
+
+  const signal = await new Promise<string>((resolve) => platform.onShutdownSignal(resolve));
+  platform.log.info(`${signal}: leaving`);
+  d.leave();
+  await new Promise((resolve) => platform.timers.set(() => resolve(undefined), LEAVE_DRAIN_MS));
+  stopping = true;
+  opened.ring.stop();
+  await pump;
+  await opened.stopReader();
+  d.stop();
+  opened.device.close();
+  transport.close();
+  await control.close();
+  return ExitCode.ok;
+}
+
+/** The largest datagram follows the TAP MTU (never below what a 1500-byte underlay carries), unless configured. */
+function applyConfig(core: Core, options: UpOptions): void {
+  const config = new Map(options.config);
+  if (!config.has(CONFIG_KEYS.maxDatagram)) {
+    const frameDatagram = options.mtu + ETHERNET_HEADER + FRAME_DATAGRAM_HEADER;
+    config.set(CONFIG_KEYS.maxDatagram, Math.max(maxDatagramFor(UNDERLAY_MTU), frameDatagram));
+  }
+  for (const [key, value] of config) {
+    if (!core.configSet(key, value)) {
+      throw new DivsError(`config ${configName(key)} = ${value} is out of range`, ExitCode.usage);
+    }
+  }
+}
+
+function advertiseFor(platform: Platform, listen: HostPort): HostPort {
+  if (listen.host !== "0.0.0.0") return listen;
+  const guess = platform.guessAdvertiseAddress();
+  if (guess === null) throw new DivsError("cannot tell which address to advertise: pass --advertise host:port", ExitCode.usage);
+  return { host: guess, port: listen.port };
+}

@@ -1,0 +1,86 @@
+// The underlay socket (node:dgram). Received datagrams go to the driver with their source as an
+// 18-byte address taken from a cache keyed by the numeric (ipv4, port), so the hot path builds no
+// strings beyond the one Node already hands us.
+import dgram from "node:dgram";
+import { ADDR_LEN } from "../common/abi.ts";
+import { type HostPort, encodeAddress, hostPortOfKey, keyOfAddress, parseIpv4, addressKey } from "../common/address.ts";
+import { DivsError, ExitCode } from "../common/errors.ts";
+import type { DatagramTransport } from "../common/runtime.ts";
+
+const CACHE_LIMIT = 4096;
+const SOCKET_BUFFER = 4 * 1024 * 1024;
+
+export type DatagramSink = (address: Uint8Array, offset: number, datagram: Uint8Array) => void;
+
+export class UdpTransport implements DatagramTransport {
+  private readonly hostIps = new Map<string, number>();
+  private readonly sourceCache = new Map<number, Uint8Array>();
+  private readonly destCache = new Map<number, HostPort>();
+  sendErrors = 0;
+
+  private constructor(private readonly socket: dgram.Socket) {}
+
+  static async bind(listen: HostPort, sink: DatagramSink): Promise<UdpTransport> {
+    const socket = dgram.createSocket({ type: "udp4", recvBufferSize: SOCKET_BUFFER, sendBufferSize: SOCKET_BUFFER });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", (e: NodeJS.ErrnoException) => {
+        if (e.code === "EADDRINUSE") reject(new DivsError(`UDP ${listen.host}:${listen.port} is already in use`, ExitCode.portInUse));
+        else if (e.code === "EADDRNOTAVAIL") reject(new DivsError(`cannot listen on ${listen.host}: no such local address`, ExitCode.usage));
+        else reject(new DivsError(`cannot listen on ${listen.host}:${listen.port}: ${e.message}`, ExitCode.failure));
+      });
+      socket.bind(listen.port, listen.host, () => resolve());
+    });
+    const transport = new UdpTransport(socket);
+    socket.on("message", (msg, rinfo) => sink(transport.sourceAddress(rinfo.address, rinfo.port), 0, msg));
+    socket.on("error", () => transport.sendErrors++);
+    return transport;
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  private sourceAddress(host: string, port: number): Uint8Array {
+    let ip = this.hostIps.get(host);
+    if (ip === undefined) {
+      if (this.hostIps.size >= CACHE_LIMIT) this.hostIps.clear();
+      ip = parseIpv4(host);
+      this.hostIps.set(host, ip);
+    }
+    const key = addressKey(ip, port);
+    let bytes = this.sourceCache.get(key);
+    if (bytes === undefined) {
+      if (this.sourceCache.size >= CACHE_LIMIT) this.sourceCache.clear();
+      bytes = new Uint8Array(ADDR_LEN);
+      encodeAddress(ip, port, bytes);
+      this.sourceCache.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  send(address: Uint8Array, offset: number, datagram: Uint8Array): void {
+    const key = keyOfAddress(address, offset);
+    if (key < 0) {
+      this.sendErrors++; // IPv6 underlay is not supported by this socket
+      return;
+    }
+    let dest = this.destCache.get(key);
+    if (dest === undefined) {
+      if (this.destCache.size >= CACHE_LIMIT) this.destCache.clear();
+      dest = hostPortOfKey(key);
+      this.destCache.set(key, dest);
+    }
+    // The datagram is a view into core memory; the send completes later, so copy it.
+    this.socket.send(Buffer.from(datagram), dest.port, dest.host, (err) => {
+      if (err) this.sendErrors++;
+    });
+  }
+
+  close(): void {
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
+  }
+}
