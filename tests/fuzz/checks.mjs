@@ -1,0 +1,102 @@
+// Invariants the fuzzer asserts after every call into the core. Each check
+// throws an Error naming the broken invariant.
+import { MSG } from "./datagrams.mjs";
+import { ADDR_LEN, ADDR_SLOT, OUT, OUT_NAMES, WIRE_VERSION, readRecords } from "./records.mjs";
+
+const ETH_HEADER_LEN = 14;
+const FRAME_HEADER_LEN = 3; // version, type, reserved
+const MAX_UDP_PAYLOAD = 65507;
+/** config.maxDatagram's default: the largest gossip datagram the core may emit. */
+export const MAX_GOSSIP_DATAGRAM = 1400;
+
+const fail = (msg) => { throw new Error(msg); };
+const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE;
+
+/** Parses an output region of `len` bytes, checking framing and `allowed` kinds. */
+function records(core, len, allowed, call) {
+  if (!(len >= 0 && len <= core.outputCapacity)) fail(`${call} returned ${len}, output capacity ${core.outputCapacity}`);
+  if (len % 8 !== 0) fail(`${call} returned ${len}, not a multiple of 8`);
+  const { records, error } = readRecords(core.output(len), len);
+  if (error) fail(`${call} output malformed: ${error}`);
+  for (const r of records) {
+    if (!allowed.includes(r.kind)) fail(`${call} emitted kind ${r.kind} (${OUT_NAMES[r.kind] ?? "unknown"}) at ${r.offset}`);
+    if (r.flags !== 0) fail(`${call} record at ${r.offset} has flags ${r.flags}`);
+  }
+  return records;
+}
+
+/** A datagram the core sends: version first, a known message, compound items exact. */
+function checkDatagram(dg, at) {
+  if (dg.length < 2) fail(`OUT_DATAGRAM at ${at}: datagram of ${dg.length} bytes`);
+  if (dg.length > MAX_UDP_PAYLOAD) fail(`OUT_DATAGRAM at ${at}: ${dg.length} bytes exceeds a UDP payload`);
+  if (dg[0] !== WIRE_VERSION) fail(`OUT_DATAGRAM at ${at}: version ${dg[0]}`);
+  const type = dg[1];
+  if (type === MSG.FRAME) {
+    if (dg.length < FRAME_HEADER_LEN + ETH_HEADER_LEN) fail(`OUT_DATAGRAM at ${at}: FRAME of ${dg.length} bytes`);
+    if (dg[2] !== 0) fail(`OUT_DATAGRAM at ${at}: FRAME reserved byte ${dg[2]}`);
+    return;
+  }
+  if (dg.length > MAX_GOSSIP_DATAGRAM) fail(`OUT_DATAGRAM at ${at}: ${dg.length} bytes > max datagram ${MAX_GOSSIP_DATAGRAM}`);
+  if (type !== MSG.COMPOUND) {
+    if (!knownType(type)) fail(`OUT_DATAGRAM at ${at}: message type 0x${type.toString(16)}`);
+    return;
+  }
+  const count = dg[2];
+  if (count < 2) fail(`OUT_DATAGRAM at ${at}: COMPOUND of ${count} items (a lone message is sent unwrapped)`);
+  if (dg[3] !== 0) fail(`OUT_DATAGRAM at ${at}: COMPOUND reserved byte ${dg[3]}`);
+  let off = 4;
+  for (let i = 0; i < count; i++) {
+    if (off + 2 > dg.length) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i} length runs past the end`);
+    const n = (dg[off] << 8) | dg[off + 1];
+    if (n === 0 || off + 2 + n > dg.length) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i} of ${n} bytes does not fit`);
+    const t = dg[off + 2];
+    if (!knownType(t) || t === MSG.FRAME) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i} type 0x${t.toString(16)}`);
+    off += 2 + n;
+  }
+  if (off !== dg.length) fail(`OUT_DATAGRAM at ${at}: ${dg.length - off} bytes after the COMPOUND items`);
+}
+
+/** Checks what process() emitted; returns copies of the emitted datagrams (for the corpus). */
+export function checkProcessOutput(core, len) {
+  const datagrams = [];
+  for (const r of records(core, len, [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT], "process")) {
+    const b = r.body;
+    switch (r.kind) {
+      case OUT.FRAME:
+        if (b.length < ETH_HEADER_LEN) fail(`OUT_FRAME at ${r.offset}: ${b.length} bytes`);
+        break;
+      case OUT.DATAGRAM: {
+        if (b.length < ADDR_SLOT) fail(`OUT_DATAGRAM at ${r.offset}: ${b.length} bytes, no address slot`);
+        if (b[ADDR_LEN] !== 0 || b[ADDR_LEN + 1] !== 0) fail(`OUT_DATAGRAM at ${r.offset}: address slot padding not zero`);
+        const dg = b.slice(ADDR_SLOT);
+        checkDatagram(dg, r.offset);
+        datagrams.push(dg);
+        break;
+      }
+      case OUT.TIMER: {
+        if (b.length !== 8) fail(`OUT_TIMER at ${r.offset}: body of ${b.length} bytes`);
+        const t = new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true);
+        if (!Number.isFinite(t)) fail(`OUT_TIMER at ${r.offset}: ${t}`);
+        break;
+      }
+    }
+  }
+  return datagrams;
+}
+
+/** Checks stats_dump and that no counter went down since `previous`; returns the counters. */
+export function checkStats(core, previous) {
+  const stats = new Map();
+  for (const r of records(core, core.call("stats_dump"), [OUT.STAT], "stats_dump")) {
+    if (r.body.length <= 8) fail(`OUT_STAT at ${r.offset}: ${r.body.length} bytes, no name`);
+    const value = new DataView(r.body.buffer, r.body.byteOffset, 8).getFloat64(0, true);
+    const name = new TextDecoder("utf-8", { fatal: true }).decode(r.body.subarray(8));
+    if (stats.has(name)) fail(`stats_dump: counter ${name} twice`);
+    if (!(Number.isInteger(value) && value >= 0)) fail(`stats_dump: ${name} = ${value}`);
+    const before = previous.get(name) ?? 0;
+    if (value < before) fail(`stats_dump: ${name} went down from ${before} to ${value}`);
+    stats.set(name, value);
+  }
+  if (stats.size === 0) fail("stats_dump: no counters");
+  return stats;
+}

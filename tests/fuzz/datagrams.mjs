@@ -1,0 +1,73 @@
+// DiVS datagram arbitraries (docs/wire.md): a version byte, then one message
+// or a COMPOUND of length-prefixed messages. Membership (0x10-0x1f) and
+// MAC_UPDATE (0x20) bodies here are random; valid ones come from the corpus of
+// datagrams the core itself emits, which the runner mutates and feeds back.
+import fc from "./fc.mjs";
+import { frameArb } from "./frames.mjs";
+import { WIRE_VERSION, concat } from "./records.mjs";
+
+export const MSG = { FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20 };
+
+const bodyArb = fc.uint8Array({ maxLength: 120 });
+
+const frameMsgArb = fc
+  .tuple(fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 255 })), frameArb)
+  .map(([reserved, frame]) => concat([MSG.FRAME, reserved], frame));
+
+const typedMsgArb = (type) => bodyArb.map((body) => concat([type], body));
+
+/** One message that is not a compound. */
+export const leafMessageArb = fc.oneof(
+  { weight: 3, arbitrary: frameMsgArb },
+  { weight: 3, arbitrary: fc.integer({ min: MSG.MEMBERSHIP_FIRST, max: MSG.MEMBERSHIP_LAST }).chain(typedMsgArb) },
+  { weight: 2, arbitrary: typedMsgArb(MSG.MAC_UPDATE) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }).chain(typedMsgArb) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 4 }) },
+);
+
+/** A COMPOUND message: count, reserved, items; the count and item lengths sometimes lie. */
+export const compoundArb = fc
+  .record({
+    items: fc.array(leafMessageArb, { maxLength: 8 }),
+    count: fc.option(fc.integer({ min: 0, max: 255 }), { freq: 6 }),
+    reserved: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 255 })),
+    lenSkew: fc.option(fc.integer({ min: -3, max: 3 }), { freq: 6 }),
+    trailing: fc.option(fc.uint8Array({ minLength: 1, maxLength: 8 }), { freq: 6 }),
+  })
+  .map(({ items, count, reserved, lenSkew, trailing }) => {
+    const parts = [Uint8Array.of(MSG.COMPOUND, count ?? items.length, reserved)];
+    items.forEach((m, i) => {
+      const n = Math.max(0, m.length + (i === items.length - 1 && lenSkew !== null ? lenSkew : 0));
+      parts.push(Uint8Array.of(n >> 8, n & 0xff), m);
+    });
+    if (trailing) parts.push(trailing);
+    return concat(...parts);
+  });
+
+export const messageArb = fc.oneof({ weight: 3, arbitrary: leafMessageArb }, { weight: 1, arbitrary: compoundArb });
+
+/** A datagram: mostly the current wire version, sometimes another; sometimes pure garbage. */
+export const datagramArb = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(fc.oneof({ weight: 8, arbitrary: fc.constant(WIRE_VERSION) }, fc.integer({ min: 0, max: 255 })), messageArb)
+      .map(([v, m]) => concat([v], m)),
+  },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) },
+);
+
+/** The messages of an emitted datagram: the lone message, or each compound item. */
+export function splitDatagram(dg) {
+  if (dg.length < 2) return [];
+  const msg = dg.subarray(1);
+  if (msg[0] !== MSG.COMPOUND) return [msg];
+  const items = [msg];
+  let off = 3;
+  for (let i = 0; i < msg[1] && off + 2 <= msg.length; i++) {
+    const n = (msg[off] << 8) | msg[off + 1];
+    items.push(msg.subarray(off + 2, off + 2 + n));
+    off += 2 + n;
+  }
+  return items;
+}

@@ -1,0 +1,45 @@
+// MAC table invariants through `macs_dump(from)` / `macs_dump_next()` (OUT_MAC
+// records, layout in assembly/mactable.ts and docs/abi.md).
+import { OUT, readRecords } from "./records.mjs";
+
+const DUMP_LEN = 32;
+const VLAN_MAX = 0x0fff;
+const KINDS = new Set([1, 2, 3]); // local, remote, static
+const MAX_PAGES = 1 << 16;
+
+const fail = (msg) => { throw new Error(`macs_dump: ${msg}`); };
+
+/** Dumps the whole table, page by page, checking every entry; returns the entry count. */
+export function checkMacs(core, capacity) {
+  const keys = new Set();
+  let from = 0;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const len = core.call("macs_dump", from);
+    if (!(len >= 0 && len <= core.outputCapacity && len % 8 === 0)) fail(`returned ${len}`);
+    const { records, error } = readRecords(core.output(len), len);
+    if (error) fail(error);
+    for (const r of records) {
+      if (r.kind !== OUT.MAC || r.flags !== 0) fail(`record kind ${r.kind} flags ${r.flags} at ${r.offset}`);
+      if (r.body.length !== DUMP_LEN) fail(`OUT_MAC body of ${r.body.length} bytes`);
+      const v = new DataView(r.body.buffer, r.body.byteOffset, DUMP_LEN);
+      const mac = Buffer.from(r.body.subarray(0, 6)).toString("hex");
+      const vlan = v.getUint16(6, true);
+      const age = v.getFloat64(16, true);
+      const kind = r.body[28];
+      if (vlan > VLAN_MAX) fail(`${mac} vlan ${vlan}`);
+      if (r.body[0] & 1) fail(`group MAC ${mac} in the table`);
+      if (!KINDS.has(kind) || r.body[29] | r.body[30] | r.body[31]) fail(`${mac} kind bytes ${r.body.subarray(28).join(",")}`);
+      if (!(Number.isFinite(age) && age >= 0)) fail(`${mac} age ${age}`);
+      const key = `${mac}/${vlan}`;
+      if (keys.has(key)) fail(`duplicate entry ${key}`);
+      keys.add(key);
+    }
+    from = core.call("macs_dump_next");
+    if (from === 0) {
+      if (keys.size > capacity) fail(`${keys.size} entries, capacity ${capacity}`);
+      return keys.size;
+    }
+    if (records.length === 0) fail(`page at ${from} made no progress`);
+  }
+  fail(`more than ${MAX_PAGES} pages`);
+}

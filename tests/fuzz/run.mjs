@@ -1,0 +1,299 @@
+// The core's fuzzer: drives build/divs-core(.debug).wasm alone with random and
+// mutated record batches, frames and datagrams, and checks every call's output
+// (tests/fuzz/checks.mjs). Deterministic for a seed: iteration k of seed S is
+// always the same input, and the core is sans-IO, so `--seed S --runs K`
+// replays a whole failing history.
+//
+//   node tests/fuzz/run.mjs --seconds 60 [--seed S] [--runs K] [--release]
+//   node tests/fuzz/run.mjs --replay tests/fuzz/failures/<name>.bin
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { parseArgs } from "node:util";
+import fc from "./fc.mjs";
+import { checkProcessOutput, checkStats } from "./checks.mjs";
+import { compileCore } from "./core.mjs";
+import { datagramArb, messageArb, splitDatagram } from "./datagrams.mjs";
+import { HAND_FRAMES, fixtureFrames, frameArb } from "./frames.mjs";
+import { checkMacs } from "./macs.mjs";
+import { mutate, mutationArb } from "./mutate.mjs";
+import { ADDR_SLOT, IN, addrSlot, concat, writeRecords } from "./records.mjs";
+
+const CHUNK = 256; // iterations generated per fc.sample call
+const CORPUS_MAX = 512; // emitted datagrams kept for mutation
+const MAX_FAILURES = 5;
+const STATS_EVERY = 8;
+/** Table size the fuzzed core is configured with, so "count <= capacity" is reachable. */
+const MAC_CAPACITY = 64;
+const CONFIG_MAC_CAPACITY = 2; // assembly/config.ts Key.MacCapacity
+const FAILURES_DIR = new URL("./failures/", import.meta.url);
+
+const { values: opts } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "10" },
+    seed: { type: "string" },
+    runs: { type: "string" },
+    replay: { type: "string" },
+    release: { type: "boolean", default: false },
+  },
+});
+
+// --- what one iteration feeds the core -------------------------------------
+
+const PEERS = [1, 2, 3, 4].map((i) => addrSlot([198, 19, 0, i], 4800));
+const addrArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...PEERS) }, fc.uint8Array({ minLength: 20, maxLength: 20 }));
+const u64le = (n) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, n, true); return b; };
+const nodeIdArb = fc.oneof(fc.constantFrom(1n, 2n, 3n, 4n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+const bytesArb = (maxLength) => fc.uint8Array({ maxLength });
+
+const recordArb = fc.oneof(
+  { weight: 6, arbitrary: frameArb.map((body) => ({ kind: IN.FRAME, body })) },
+  { weight: 5, arbitrary: fc.tuple(addrArb, datagramArb).map(([a, d]) => ({ kind: IN.DATAGRAM, body: concat(a, d) })) },
+  { weight: 1, arbitrary: bytesArb(64).map((body) => ({ kind: IN.RANDOM, body })) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(nodeIdArb, addrArb, bytesArb(24)).map(([id, a, name]) => ({ kind: IN.IDENTITY, body: concat(u64le(id), a, name) })),
+  },
+  { weight: 1, arbitrary: addrArb.map((body) => ({ kind: IN.JOIN, body })) },
+  { weight: 1, arbitrary: fc.constant({ kind: IN.LEAVE, body: new Uint8Array(0) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.integer({ min: 0, max: 0xffff }), flags: fc.integer({ min: 0, max: 0xffff }), body: bytesArb(40) }),
+  },
+);
+
+// A record whose header length lies, or an input length that cuts a batch short or overflows.
+const batchArb = fc.record({
+  records: fc.array(recordArb, { minLength: 1, maxLength: 12 }),
+  lie: fc.option(fc.record({ index: fc.nat(), len: fc.oneof(fc.nat(), fc.constant(0xffffffff)) }), { freq: 8 }),
+  cut: fc.option(fc.oneof({ weight: 9, arbitrary: fc.nat() }, fc.constant(-1)), { freq: 8 }), // -1: past the capacity
+});
+
+const dtArb = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 100 }) },
+  { weight: 3, arbitrary: fc.integer({ min: 100, max: 5_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 400_000 }) },
+  { weight: 1, arbitrary: fc.constant(-1) }, // a host clock stepping back: the core must ignore it
+);
+
+const stepArb = fc.record({
+  dt: dtArb,
+  what: fc.oneof(
+    { weight: 4, arbitrary: fc.record({ type: fc.constant("batch"), batch: batchArb }) },
+    { weight: 3, arbitrary: fc.record({ type: fc.constant("frames"), frames: fc.array(frameArb, { minLength: 1, maxLength: 16 }) }) },
+    { weight: 3, arbitrary: fc.record({ type: fc.constant("golden"), pick: fc.nat(), ops: fc.option(mutationArb, { freq: 6 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        type: fc.constant("corpus"), from: addrArb, pick: fc.nat(), ops: fc.option(mutationArb, { freq: 3 }), fallback: datagramArb,
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        type: fc.constant("roundtrip"), pick: fc.nat(), ops: fc.option(mutationArb, { freq: 2 }), fresh: fc.option(messageArb, { freq: 2 }),
+      }),
+    },
+  ),
+});
+
+// --- the fuzzer --------------------------------------------------------------
+
+class Fuzzer {
+  constructor(compiled, seed) {
+    this.compiled = compiled;
+    this.seed = seed;
+    this.golden = [...HAND_FRAMES, ...fixtureFrames()];
+    this.corpus = []; // datagrams the core emitted: valid encodings of every message it sends
+    this.failures = [];
+    this.fresh();
+  }
+
+  /** A new core instance, configured and given an identity the same way every time. */
+  fresh() {
+    this.core = this.compiled.instantiate();
+    this.now = 1;
+    this.stats = new Map();
+    if (this.core.call("abi_version") !== 1) throw new Error(`abi_version ${this.core.call("abi_version")}, expected 1`);
+    if (!this.core.call("config_set", CONFIG_MAC_CAPACITY, MAC_CAPACITY)) throw new Error("config_set(MacCapacity) refused");
+    const random = Uint8Array.from({ length: 32 }, (_, i) => (this.seed * 31 + i * 97) & 0xff);
+    const identity = concat(u64le(1n), addrSlot([198, 19, 0, 100], 4800), new TextEncoder().encode("fuzz"));
+    this.process(
+      [{ kind: IN.RANDOM, body: random }, { kind: IN.IDENTITY, body: identity }],
+      this.now,
+    );
+  }
+
+  process(records, now) {
+    const bytes = new Uint8Array(this.core.inputCapacity);
+    const len = writeRecords(bytes, records);
+    return this.processBytes(bytes.subarray(0, len), now);
+  }
+
+  /** One process() call with every check; emitted datagrams join the corpus. */
+  processBytes(bytes, now, len = bytes.length) {
+    this.lastInput = { entry: "process", bytes, len, now };
+    const outLen = this.core.processBytes(bytes, now, len);
+    const datagrams = checkProcessOutput(this.core, outLen);
+    for (const dg of datagrams) {
+      if (this.corpus.length >= CORPUS_MAX) this.corpus[(this.corpus.length + dg.length) % CORPUS_MAX] = dg;
+      else this.corpus.push(dg);
+    }
+    // What the core encoded must decode and re-encode to the same bytes.
+    for (const dg of datagrams.slice(0, 4)) for (const msg of splitDatagram(dg)) this.roundtrip(msg, true);
+  }
+
+  /**
+   * decode(encode(x)) == x through codec_roundtrip. The core's own messages are
+   * encode(x): they must come back byte for byte (`emitted`). Other input may
+   * decode leniently (ignored flags, appended fields): its re-encoding y is
+   * encode(decode(b)), so y must come back byte for byte.
+   */
+  roundtrip(msg, emitted) {
+    if (!this.core.has("codec_roundtrip")) return;
+    const saved = this.lastInput;
+    this.lastInput = { entry: emitted ? "roundtrip" : "lenient", bytes: msg, len: msg.length, now: this.now };
+    const type = `0x${(msg[0] ?? 0).toString(16).padStart(2, "0")}`;
+    const once = this.codecRoundtrip(msg);
+    if (emitted && once === null) throw new Error(`codec_roundtrip rejected a type ${type} message the core emitted`);
+    const expected = emitted ? msg : once;
+    if (once !== null) {
+      const again = emitted ? once : this.codecRoundtrip(once);
+      if (again === null || !Buffer.from(again).equals(Buffer.from(expected))) {
+        throw new Error(`codec_roundtrip: type ${type} message of ${expected.length} bytes re-encodes to ${again ? `${again.length} different bytes` : "a rejected message"}`);
+      }
+    }
+    this.lastInput = saved;
+  }
+
+  /** One codec_roundtrip call: the re-encoded bytes (a copy), or null when rejected. */
+  codecRoundtrip(msg) {
+    this.core.input.set(msg);
+    const n = this.core.call("codec_roundtrip", msg.length);
+    if (!(n >= 0 && n <= this.core.outputCapacity)) throw new Error(`codec_roundtrip returned ${n}`);
+    return n === 0 ? null : this.core.output(n).slice();
+  }
+
+  pick(list, i) { return list[i % list.length]; }
+
+  step({ dt, what }) {
+    this.now = dt < 0 ? this.now - 1 : this.now + dt;
+    const now = this.now;
+    switch (what.type) {
+      case "batch": {
+        const { records, lie, cut } = what.batch;
+        const bytes = new Uint8Array(this.core.inputCapacity);
+        let len = writeRecords(bytes, records);
+        if (lie) {
+          let off = 0;
+          for (let i = 0; i < lie.index % records.length; i++) off += (8 + records[i].body.length + 7) & ~7;
+          new DataView(bytes.buffer).setUint32(off + 4, lie.len, true);
+        }
+        if (cut !== null) len = cut < 0 ? this.core.inputCapacity + 1 : Math.min(len, cut);
+        return this.processBytes(bytes, now, len);
+      }
+      case "frames":
+        return this.process(what.frames.map((body) => ({ kind: IN.FRAME, body })), now);
+      case "golden": {
+        const seed = this.pick(this.golden, what.pick);
+        const body = what.ops ? mutate(seed, what.ops, (i) => this.pick(this.golden, i)) : seed;
+        return this.process([{ kind: IN.FRAME, body }], now);
+      }
+      case "corpus": {
+        const dg = this.corpus.length
+          ? mutate(this.pick(this.corpus, what.pick), what.ops ?? [], (i) => this.pick(this.corpus, i))
+          : what.fallback;
+        return this.process([{ kind: IN.DATAGRAM, body: concat(what.from, dg) }], now);
+      }
+      case "roundtrip": {
+        let msg = what.fresh;
+        if (!msg) {
+          const messages = this.corpus.flatMap(splitDatagram);
+          msg = messages.length ? this.pick(messages, what.pick) : Uint8Array.of(0);
+          if (what.ops) msg = mutate(msg, what.ops, (i) => this.pick(messages.length ? messages : [msg], i));
+        }
+        return this.roundtrip(msg.subarray(0, this.core.inputCapacity), false);
+      }
+    }
+  }
+
+  /** Runs one iteration; on failure saves the input and re-instantiates after a trap. */
+  iterate(step, iteration) {
+    try {
+      this.step(step);
+      if (iteration % STATS_EVERY === 0) this.checkTables();
+    } catch (e) {
+      this.fail(e, iteration);
+    }
+  }
+
+  checkTables() {
+    this.lastInput = { entry: "stats_dump", bytes: new Uint8Array(0), len: 0, now: this.now };
+    this.stats = checkStats(this.core, this.stats);
+    if (this.core.has("macs_dump")) checkMacs(this.core, MAC_CAPACITY);
+  }
+
+  fail(error, iteration) {
+    if (!this.lastInput) throw error;
+    const { entry, bytes, len, now } = this.lastInput;
+    const name = `${entry}-s${this.seed}-i${iteration}`;
+    const file = new URL(`${name}.bin`, FAILURES_DIR);
+    mkdirSync(FAILURES_DIR, { recursive: true });
+    writeFileSync(file, bytes.subarray(0, Math.max(len, 0)));
+    const alone = replayAlone(this.compiled, entry, bytes.subarray(0, len), now);
+    const reproduce = alone
+      ? `npm run fuzz -- --replay tests/fuzz/failures/${name}.bin`
+      : `npm run fuzz -- --seed ${this.seed} --runs ${iteration + 1}   # needs the history before it`;
+    console.error(`FAIL iteration ${iteration}${error.trap ? " (trap)" : ""}: ${error.message}\n  input: tests/fuzz/failures/${name}.bin\n  reproduce: ${reproduce}`);
+    this.failures.push(error.message);
+    this.fresh();
+  }
+}
+
+/** Re-runs one input on a fresh core; returns the error it raises, or null. */
+function replayAlone(compiled, entry, bytes, now) {
+  const f = new Fuzzer(compiled, 0);
+  try {
+    if (entry === "roundtrip" || entry === "lenient") f.roundtrip(bytes, entry === "roundtrip");
+    else if (entry === "process") f.processBytes(bytes, Math.max(now, f.now));
+    else f.checkTables();
+    return null;
+  } catch (e) {
+    return e;
+  }
+}
+
+function main() {
+  const compiled = compileCore(opts.release ? "release" : "debug");
+  if (opts.replay) {
+    const entry = basename(opts.replay).split("-")[0];
+    const error = replayAlone(compiled, entry, new Uint8Array(readFileSync(opts.replay)), 1);
+    console.log(error ? `reproduced: ${error.message}` : "no failure: the input passes on a fresh core");
+    process.exit(error ? 1 : 0);
+  }
+  const seed = opts.seed !== undefined ? Number(opts.seed) : (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0;
+  const runs = opts.runs !== undefined ? Number(opts.runs) : Infinity;
+  const deadline = opts.runs !== undefined ? Infinity : Date.now() + Number(opts.seconds) * 1000;
+  console.log(`fuzz: ${compiled.build} core, seed ${seed}, ${opts.runs ? `${runs} iterations` : `${opts.seconds} s`}`);
+  const fuzzer = new Fuzzer(compiled, seed);
+  const start = performance.now();
+  let iteration = 0;
+  outer: for (let chunk = 0; ; chunk++) {
+    const steps = fc.sample(stepArb, { seed: (seed + chunk * 0x9e3779b9) | 0, numRuns: CHUNK });
+    for (const step of steps) {
+      if (iteration >= runs || Date.now() >= deadline || fuzzer.failures.length >= MAX_FAILURES) break outer;
+      fuzzer.iterate(step, iteration++);
+    }
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const missing = ["codec_roundtrip", "macs_dump"].filter((e) => !fuzzer.core.has(e));
+  console.log(
+    `fuzz: ${iteration} iterations in ${seconds.toFixed(1)} s (${Math.round(iteration / seconds)}/s), ` +
+      `${fuzzer.corpus.length} emitted datagrams in the corpus, ${fuzzer.failures.length} failures` +
+      (missing.length ? `; core lacks ${missing.join(", ")}: those checks did not run` : ""),
+  );
+  const counters = [...checkStats(fuzzer.core, new Map())].filter(([, v]) => v > 0);
+  console.log(`fuzz: core counters since the last (re)start: ${counters.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  process.exit(fuzzer.failures.length ? 1 : 0);
+}
+
+main();
