@@ -6,7 +6,24 @@ export enum Key {
   MacAgeingMs = 1,
   MacCapacity = 2,
   MaxDatagram = 3,
+  // Membership (SWIM + Lifeguard); defaults are memberlist's LAN config.
+  ProbeIntervalMs = 100,
+  ProbeTimeoutMs = 101,
+  IndirectChecks = 102,
+  GossipIntervalMs = 103,
+  GossipNodes = 104,
+  GossipToTheDeadMs = 105,
+  RetransmitMult = 106,
+  SuspicionMult = 107,
+  SuspicionMaxTimeoutMult = 108,
+  PushPullIntervalMs = 109,
+  AwarenessMaxMultiplier = 110,
+  JoinRetryMs = 111,
+  /** Writing it loads a whole membership profile: 0 LAN, 1 WAN, 2 local (see MembershipProfile). */
+  MembershipProfile = 199,
 }
+
+export enum MembershipProfile { Lan = 0, Wan = 1, Local = 2 }
 
 export class Config {
   /** Remote/local MAC entries not refreshed for this long are removed (Linux bridge default). */
@@ -15,6 +32,72 @@ export class Config {
   macCapacity: u32 = 65536;
   /** Largest DiVS datagram we emit (fits a 1500-byte underlay after IP/UDP and sealing). */
   maxDatagram: u32 = 1400;
+
+  // Membership: docs/config.md#membership says why each default.
+  probeIntervalMs: f64 = 1000;
+  probeTimeoutMs: f64 = 500;
+  indirectChecks: i32 = 3;
+  gossipIntervalMs: f64 = 200;
+  gossipNodes: i32 = 3;
+  gossipToTheDeadMs: f64 = 30_000;
+  retransmitMult: i32 = 4;
+  suspicionMult: i32 = 4;
+  suspicionMaxTimeoutMult: i32 = 6;
+  pushPullIntervalMs: f64 = 30_000;
+  awarenessMaxMultiplier: i32 = 8;
+  joinRetryMs: f64 = 1000;
+}
+
+/** Loads memberlist's DefaultLANConfig, DefaultWANConfig or DefaultLocalConfig membership values. */
+export function applyMembershipProfile(c: Config, profile: MembershipProfile): void {
+  const wan = profile == MembershipProfile.Wan;
+  const local = profile == MembershipProfile.Local;
+  c.probeIntervalMs = wan ? 5000 : 1000;
+  c.probeTimeoutMs = wan ? 3000 : local ? 200 : 500;
+  c.indirectChecks = local ? 1 : 3;
+  c.gossipIntervalMs = wan ? 500 : local ? 100 : 200;
+  c.gossipNodes = wan ? 4 : 3;
+  c.gossipToTheDeadMs = wan ? 60_000 : local ? 15_000 : 30_000;
+  c.retransmitMult = local ? 2 : 4;
+  c.suspicionMult = wan ? 6 : local ? 3 : 4;
+  c.suspicionMaxTimeoutMult = 6;
+  c.pushPullIntervalMs = wan ? 60_000 : local ? 15_000 : 30_000;
+  c.awarenessMaxMultiplier = 8;
+  c.joinRetryMs = wan ? 5000 : 1000;
+}
+
+/** Sets a membership key; false when unknown or out of range. */
+function membershipSet(key: u32, value: f64): bool {
+  const ms = value >= 1 && value <= 3_600_000; // 1 ms .. 1 h
+  const small = value >= 1 && value <= 64 && value == Math.floor(value);
+  switch (key) {
+    case Key.ProbeIntervalMs: if (!ms) return false; config.probeIntervalMs = value; return true;
+    case Key.ProbeTimeoutMs: if (!ms) return false; config.probeTimeoutMs = value; return true;
+    case Key.IndirectChecks:
+      if (!(value >= 0 && value <= 64 && value == Math.floor(value))) return false;
+      config.indirectChecks = <i32>value;
+      return true;
+    case Key.GossipIntervalMs: if (!ms) return false; config.gossipIntervalMs = value; return true;
+    case Key.GossipNodes: if (!small) return false; config.gossipNodes = <i32>value; return true;
+    case Key.GossipToTheDeadMs: if (!ms) return false; config.gossipToTheDeadMs = value; return true;
+    case Key.RetransmitMult: if (!small) return false; config.retransmitMult = <i32>value; return true;
+    case Key.SuspicionMult: if (!small) return false; config.suspicionMult = <i32>value; return true;
+    case Key.SuspicionMaxTimeoutMult:
+      if (!small) return false;
+      config.suspicionMaxTimeoutMult = <i32>value;
+      return true;
+    case Key.PushPullIntervalMs: if (!ms) return false; config.pushPullIntervalMs = value; return true;
+    case Key.AwarenessMaxMultiplier:
+      if (!small) return false;
+      config.awarenessMaxMultiplier = <i32>value;
+      return true;
+    case Key.JoinRetryMs: if (!ms) return false; config.joinRetryMs = value; return true;
+    case Key.MembershipProfile:
+      if (!(value == 0 || value == 1 || value == 2)) return false;
+      applyMembershipProfile(config, <MembershipProfile>(<i32>value));
+      return true;
+  }
+  return false;
 }
 
 export const config = new Config();
@@ -35,5 +118,6 @@ export function configSet(key: u32, value: f64): bool {
       config.maxDatagram = <u32>value;
       return true;
   }
+  if (key >= <u32>Key.ProbeIntervalMs && key <= <u32>Key.MembershipProfile) return membershipSet(key, value);
   return false;
 }

@@ -2,7 +2,7 @@
 // records, time and randomness; the core returns output records. See docs/abi.md.
 import {
   ABI_VERSION, ADDR_LEN, ADDR_SLOT, INPUT_CAPACITY, OUTPUT_CAPACITY, REC_HEADER, REC_KIND, REC_LEN,
-  IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, OUT_STAT, alignUp,
+  IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, OUT_STAT, OUT_TIMER, alignUp,
 } from "./abi";
 import { configSet } from "./config";
 import { forwardFromPeer, forwardFromTap } from "./forward";
@@ -12,8 +12,12 @@ import { mixEntropy } from "./prng";
 import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
 import { codecRoundtrip } from "./roundtrip";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
-import { DG_MESSAGE, Envelope, MSG_FRAME, checkEnvelope } from "./wire/divs";
+import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
 import { MSG_MAC_UPDATE, macMsgApply } from "./wire/macmsg";
+import { MSG_MEMBERSHIP_FIRST, MSG_MEMBERSHIP_LAST } from "./membership/codec";
+import {
+  membersDump, membershipIdentity, membershipJoin, membershipLeaveNow, membershipMessage, membershipTick,
+} from "./membership/membership";
 
 const inputBase: usize = heap.alloc(INPUT_CAPACITY);
 
@@ -49,6 +53,11 @@ export function process(inputLen: u32, now: f64): u32 {
     if (off > inputLen) break;
   }
   ageTick(self.now);
+  const next = membershipTick(self.now);
+  if (next < Infinity) {
+    const timer = outputReserve(OUT_TIMER, 8);
+    if (timer != 0) store<f64>(timer, next);
+  }
   return outputLength();
 }
 
@@ -59,7 +68,7 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       break;
     case IN_DATAGRAM:
       if (len < ADDR_SLOT) { count(Stat.InputMalformed); return; }
-      handleDatagram(body + ADDR_SLOT, len - ADDR_SLOT);
+      handleDatagram(body, body + ADDR_SLOT, len - ADDR_SLOT);
       break;
     case IN_RANDOM:
       mixEntropy(body, len);
@@ -69,23 +78,49 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       self.id = load<u64>(body);
       memory.copy(self.addr, body + 8, ADDR_LEN);
       self.name = String.UTF8.decodeUnsafe(body + 8 + ADDR_SLOT, len - 8 - ADDR_SLOT);
+      membershipIdentity();
       break;
     case IN_JOIN:
+      if (len < ADDR_SLOT) { count(Stat.InputMalformed); return; }
+      membershipJoin(body);
+      break;
     case IN_LEAVE:
+      membershipLeaveNow();
       break;
     default:
       count(Stat.InputUnknownKind);
   }
 }
 
-function handleDatagram(dg: usize, len: u32): void {
+const compound = new CompoundReader();
+
+function handleDatagram(src: usize, dg: usize, len: u32): void {
   count(Stat.DatagramsIn);
   const envelope = checkEnvelope(len, dg);
   if (envelope == Envelope.Truncated) { count(Stat.DatagramTruncated); return; }
   if (envelope == Envelope.BadVersion) { count(Stat.DatagramBadVersion); return; }
   const msg = dg + DG_MESSAGE;
   const msgLen = len - DG_MESSAGE;
-  switch (load<u8>(msg)) {
+  if (load<u8>(msg) != MSG_COMPOUND) {
+    handleMessage(src, msg, msgLen);
+    return;
+  }
+  if (!compound.reset(msg, msgLen)) { count(Stat.DatagramTruncated); return; }
+  while (compound.next()) {
+    if (load<u8>(compound.ptr) == MSG_COMPOUND) { count(Stat.DatagramUnknownType); continue; } // no nesting
+    handleMessage(src, compound.ptr, compound.len);
+  }
+  if (compound.malformed) count(Stat.DatagramTruncated);
+}
+
+/** One message (u8 type, body) from the peer at address `src`. */
+function handleMessage(src: usize, msg: usize, msgLen: u32): void {
+  const type = load<u8>(msg);
+  if (type >= MSG_MEMBERSHIP_FIRST && type <= MSG_MEMBERSHIP_LAST) {
+    membershipMessage(src, msg, msgLen);
+    return;
+  }
+  switch (type) {
     case MSG_FRAME:
       forwardFromPeer(msg, msgLen);
       break;
@@ -108,6 +143,13 @@ export function macs_dump(from: u32): u32 {
 
 /** Where the next `macs_dump` page starts, 0 when the last call finished the table. */
 export function macs_dump_next(): u32 { return <u32>macDumpNext; }
+
+/** Write one OUT_MEMBER record (docs/abi.md) per known member, self included; returns the length. */
+export function members_dump(): u32 {
+  outputReset();
+  membersDump();
+  return outputLength();
+}
 
 /** Write every counter as an OUT_STAT record; returns the output length. */
 export function stats_dump(): u32 {

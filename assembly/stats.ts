@@ -29,6 +29,20 @@ export enum Stat {
   MacTableFull,
   MacAnnounceOverflow,
   MacUpdateMalformed,
+  MemberMsgMalformed,
+  MemberPingMisdirected,
+  MemberProbes,
+  MemberProbesIndirect,
+  MemberProbesFailed,
+  MemberRelayDropped,
+  MemberSuspected,
+  MemberRefuted,
+  MemberDeclaredDead,
+  MemberPushPullSent,
+  MemberPushPullReceived,
+  MemberPushPullTooBig,
+  BroadcastsQueued,
+  BroadcastsSent,
   Count, // keep last
 }
 
@@ -60,6 +74,20 @@ export const STAT_NAMES: StaticArray<string> = [
   "mac_table_full",
   "mac_announce_overflow",
   "mac_update_malformed",
+  "member_msg_malformed",
+  "member_ping_misdirected",
+  "member_probes",
+  "member_probes_indirect",
+  "member_probes_failed",
+  "member_relay_dropped",
+  "member_suspected",
+  "member_refuted",
+  "member_declared_dead",
+  "member_pushpull_sent",
+  "member_pushpull_received",
+  "member_pushpull_too_big",
+  "broadcasts_queued",
+  "broadcasts_sent",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -1,0 +1,156 @@
+// Membership entry points for the ABI layer (assembly/index.ts): identity,
+// join, leave, received membership messages, the timer tick and the dump.
+import { ADDR_LEN, ADDR_SLOT, OUT_MEMBER } from "../abi";
+import { config } from "../config";
+import { self } from "../node";
+import { nextUnit } from "../prng";
+import { outputReserve } from "../queue";
+import { Stat, count } from "../stats";
+import {
+  ACCUSE_FROM, ACCUSE_INCARNATION, ACCUSE_LEN, ACCUSE_NODE, MSG_ACK, MSG_ALIVE, MSG_DEAD, MSG_NACK, MSG_PING,
+  MSG_PING_REQ, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, PUSH_PULL_FLAGS, PUSH_PULL_JOIN, PUSH_PULL_RESPONSE,
+  readInfo,
+} from "./codec";
+import { getU32, getU64 } from "../wire/bytes";
+import { gossipRound, gossipTick } from "./gossip";
+import { handleAck, handleNack, handlePing, handlePingReq, probeStagger, probeTick, randomMembers } from "./probe";
+import { handlePushPull, pushPullInterval, pushPullSend } from "./pushpull";
+import { Member, members } from "./state";
+import { aliveNode, deadNode, membershipIdentify, membershipLeave, selfMember, suspectNode, suspicionTick } from "./updates";
+
+export { membershipSetCapabilities } from "./updates";
+
+let started = false;
+let nextPushPullAt: f64 = Infinity;
+
+// Seeds we are joining through, retried until one answers.
+const seeds = new Array<StaticArray<u8>>();
+let nextJoinAt: f64 = Infinity;
+let joinBackoff: f64 = 0;
+
+const info = new MemberInfo();
+const pushPullTarget = new Array<Member>();
+
+/** IN_IDENTITY: starts membership on the first call; later calls announce changed metadata. */
+export function membershipIdentity(): void {
+  membershipIdentify();
+  if (started) return;
+  started = true;
+  probeStagger(self.now);
+  nextPushPullAt = self.now + pushPullInterval(1) * (0.5 + nextUnit());
+}
+
+/** IN_JOIN: push-pull with the seed at `addr` now, and again until some seed answers. */
+export function membershipJoin(addr: usize): void {
+  if (!started) return;
+  const seed = new StaticArray<u8>(ADDR_LEN);
+  memory.copy(changetype<usize>(seed), addr, ADDR_LEN);
+  seeds.push(seed);
+  joinBackoff = config.joinRetryMs;
+  nextJoinAt = self.now + joinBackoff;
+  pushPullSend(addr, PUSH_PULL_JOIN);
+}
+
+/** IN_LEAVE: broadcast our departure and push it out at once; the host stops after a short grace. */
+export function membershipLeaveNow(): void {
+  if (!started) return;
+  membershipLeave();
+  gossipRound(config.gossipNodes * 2);
+}
+
+/** Handles one membership message (type 0x10-0x1f) from `src`; malformed ones are counted. */
+export function membershipMessage(src: usize, p: usize, len: u32): void {
+  if (!started || len < 1) return;
+  let ok = false;
+  switch (load<u8>(p)) {
+    case MSG_PING: ok = handlePing(src, p, len); break;
+    case MSG_PING_REQ: ok = handlePingReq(src, p, len); break;
+    case MSG_ACK: ok = handleAck(p, len); break;
+    case MSG_NACK: ok = handleNack(p, len); break;
+    case MSG_ALIVE:
+      ok = readInfo(p + 1, len - 1, info) != 0;
+      if (ok) aliveNode(info);
+      break;
+    case MSG_SUSPECT:
+    case MSG_DEAD: {
+      ok = len >= ACCUSE_LEN;
+      if (!ok) break;
+      const inc = getU32(p + ACCUSE_INCARNATION);
+      const node = getU64(p + ACCUSE_NODE);
+      const from = getU64(p + ACCUSE_FROM);
+      if (load<u8>(p) == MSG_SUSPECT) suspectNode(inc, node, from);
+      else deadNode(inc, node, from);
+      break;
+    }
+    case MSG_PUSH_PULL:
+      ok = handlePushPull(src, p, len);
+      if (ok && (load<u8>(p + PUSH_PULL_FLAGS) & PUSH_PULL_RESPONSE) != 0) {
+        seeds.length = 0; // joined: someone answered
+        nextJoinAt = Infinity;
+      }
+      break;
+    default:
+      count(Stat.DatagramUnknownType);
+      return;
+  }
+  if (!ok) count(Stat.MemberMsgMalformed);
+}
+
+function joinTick(now: f64): void {
+  if (now < nextJoinAt) return;
+  for (let i = 0; i < seeds.length; i++) pushPullSend(changetype<usize>(unchecked(seeds[i])), PUSH_PULL_JOIN);
+  joinBackoff = Math.min(joinBackoff * 2, config.pushPullIntervalMs);
+  nextJoinAt = seeds.length > 0 ? now + joinBackoff : Infinity;
+}
+
+function pushPullTick(now: f64): void {
+  if (now < nextPushPullAt) return;
+  nextPushPullAt = now + pushPullInterval(members.length);
+  randomMembers(1, 0, false, pushPullTarget);
+  if (pushPullTarget.length > 0) pushPullSend(unchecked(pushPullTarget[0]).addr, 0);
+}
+
+/** Runs everything due at `now`; returns the next deadline (Infinity when nothing is scheduled). */
+export function membershipTick(now: f64): f64 {
+  if (!started) return Infinity;
+  let next = suspicionTick(now);
+  const leaving = selfMember() != null && !selfMember()!.live;
+  if (!leaving) {
+    joinTick(now);
+    pushPullTick(now);
+    next = Math.min(next, Math.min(nextJoinAt, nextPushPullAt));
+  }
+  next = Math.min(next, probeTick(now));
+  next = Math.min(next, gossipTick(now));
+  return next;
+}
+
+// OUT_MEMBER body (little-endian): u64 id, u32 incarnation, u8 state, u8 0, u16 protocol,
+// u32 capabilities, u32 0, f64 state since (ms), address slot, name UTF-8.
+export const MEMBER_ID: u32 = 0;
+export const MEMBER_INCARNATION: u32 = 8;
+export const MEMBER_STATE: u32 = 12;
+export const MEMBER_PROTOCOL: u32 = 14;
+export const MEMBER_CAPABILITIES: u32 = 16;
+export const MEMBER_SINCE: u32 = 24;
+export const MEMBER_ADDR: u32 = 32;
+export const MEMBER_NAME: u32 = MEMBER_ADDR + ADDR_SLOT;
+
+/** Appends one OUT_MEMBER record per known member (self included). */
+export function membersDump(): void {
+  for (let i = 0; i < members.length; i++) {
+    const m = unchecked(members[i]);
+    const nameLen = <u32>m.name.byteLength;
+    const body = outputReserve(OUT_MEMBER, MEMBER_NAME + nameLen);
+    if (body == 0) return;
+    memory.fill(body, 0, MEMBER_NAME);
+    store<u64>(body + MEMBER_ID, m.id);
+    store<u32>(body + MEMBER_INCARNATION, m.incarnation);
+    store<u8>(body + MEMBER_STATE, <u8>m.state);
+    store<u16>(body + MEMBER_PROTOCOL, m.protocol);
+    store<u32>(body + MEMBER_CAPABILITIES, m.capabilities);
+    store<f64>(body + MEMBER_SINCE, m.stateSince);
+    memory.copy(body + MEMBER_ADDR, m.addr, ADDR_LEN);
+    memory.copy(body + MEMBER_NAME, changetype<usize>(m.name), nameLen);
+  }
+}

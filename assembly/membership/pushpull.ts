@@ -1,0 +1,153 @@
+// Push-pull anti-entropy (memberlist pushPull over UDP): a full state
+// exchange on join and periodically with one random member. The state is a
+// list of sections (u8 type, u16 length, body); the member section comes
+// first and other layers register their own (the MAC table). Receivers skip
+// sections they do not know. State larger than one datagram is split into
+// parts, each a self-contained PUSH_PULL datagram that is merged on its own.
+import { config } from "../config";
+import { self } from "../node";
+import { Stat, count } from "../stats";
+import { getU16, getU64, putU16, putU64 } from "../wire/bytes";
+import { DG_MESSAGE, WIRE_VERSION } from "../wire/divs";
+import {
+  MSG_PUSH_PULL, MemberInfo, PUSH_PULL_FLAGS, PUSH_PULL_JOIN, PUSH_PULL_LAST, PUSH_PULL_PART,
+  PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER, SECTION_HEADER, SECTION_LEN, SECTION_MEMBERS,
+  SECTION_TYPE, readInfo, writeInfo,
+} from "./codec";
+import { emitDatagram, scratch } from "./send";
+import { MemberState, members } from "./state";
+import { aliveNode, deadNode, suspectNode } from "./updates";
+
+/**
+ * One section of the push-pull state. Subclass it and `pushPullRegister` an
+ * instance: `begin` rewinds, `write` copies whole entries that fit in `cap`
+ * bytes and returns the bytes used, `done` says every entry was written,
+ * `read` merges a received section body from member `from`.
+ */
+export class PushPullSection {
+  constructor(readonly type: u8) {}
+  begin(): void {}
+  write(buf: usize, cap: u32): u32 { return 0; }
+  done(): bool { return true; }
+  read(ptr: usize, len: u32, from: u64): void {}
+}
+
+const sections = new Array<PushPullSection>();
+
+/** Adds a section to every push-pull this node sends and reads that section type from others. */
+export function pushPullRegister(s: PushPullSection): void {
+  sections.push(s);
+}
+
+// Member entry: u8 state, member info.
+class MemberSection extends PushPullSection {
+  private cursor: i32 = 0;
+  private readonly info: MemberInfo = new MemberInfo();
+  constructor() { super(SECTION_MEMBERS); }
+
+  begin(): void { this.cursor = 0; }
+  done(): bool { return this.cursor >= members.length; }
+
+  write(buf: usize, cap: u32): u32 {
+    let used: u32 = 0;
+    while (this.cursor < members.length) {
+      const m = unchecked(members[this.cursor]);
+      if (cap - used < 1) break;
+      const n = writeInfo(buf + used + 1, cap - used - 1, m.incarnation, m.id, m.addr, m.protocol,
+        m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength);
+      if (n == 0) break;
+      store<u8>(buf + used, <u8>m.state);
+      used += 1 + n;
+      this.cursor++;
+    }
+    return used;
+  }
+
+  read(ptr: usize, len: u32, from: u64): void {
+    let off: u32 = 0;
+    while (off < len) {
+      const state = load<u8>(ptr + off);
+      const n = readInfo(ptr + off + 1, len - off - 1, this.info);
+      if (n == 0 || state > <u8>MemberState.Left) { count(Stat.MemberMsgMalformed); return; }
+      off += 1 + n;
+      // memberlist mergeState: a remote "dead" only makes us suspect; "left" is taken as is.
+      if (state == <u8>MemberState.Alive) aliveNode(this.info);
+      else if (state == <u8>MemberState.Left) deadNode(this.info.incarnation, this.info.id, this.info.id);
+      else suspectNode(this.info.incarnation, this.info.id, from);
+    }
+  }
+}
+
+pushPullRegister(new MemberSection());
+
+/** Sends our whole state to `addr`, in as many datagrams as it takes. */
+export function pushPullSend(addr: usize, flags: u8): void {
+  for (let i = 0; i < sections.length; i++) unchecked(sections[i]).begin();
+  const cap = config.maxDatagram;
+  let s = 0;
+  for (let part: u32 = 0; part <= 0xffff; part++) {
+    store<u8>(scratch, WIRE_VERSION);
+    const msg = scratch + DG_MESSAGE;
+    store<u8>(msg, MSG_PUSH_PULL);
+    putU64(msg + PUSH_PULL_SENDER, self.id);
+    putU16(msg + PUSH_PULL_PART, <u16>part);
+    let used: u32 = DG_MESSAGE + PUSH_PULL_SECTIONS;
+    let wrote = false;
+    while (s < sections.length) {
+      const sec = unchecked(sections[s]);
+      if (sec.done()) { s++; continue; }
+      if (cap - used <= SECTION_HEADER) break;
+      const n = sec.write(scratch + used + SECTION_HEADER, min(cap - used - SECTION_HEADER, 0xffff));
+      if (n == 0) break;
+      store<u8>(scratch + used + SECTION_TYPE, sec.type);
+      putU16(scratch + used + SECTION_LEN, <u16>n);
+      used += SECTION_HEADER + n;
+      wrote = true;
+    }
+    const last = s >= sections.length;
+    if (!wrote && !last) { count(Stat.MemberPushPullTooBig); return; } // one entry larger than a datagram
+    store<u8>(msg + PUSH_PULL_FLAGS, flags | (last ? PUSH_PULL_LAST : 0));
+    emitDatagram(addr, scratch, used);
+    count(Stat.MemberPushPullSent);
+    if (last) return;
+  }
+}
+
+/** Merges one push-pull part from `src`; answers part 0 of a request with our own state. */
+export function handlePushPull(src: usize, p: usize, len: u32): bool {
+  if (len < PUSH_PULL_SECTIONS) return false;
+  const flags = load<u8>(p + PUSH_PULL_FLAGS);
+  const sender = getU64(p + PUSH_PULL_SENDER);
+  const part = getU16(p + PUSH_PULL_PART);
+  // Check every section header before merging anything.
+  let off: u32 = PUSH_PULL_SECTIONS;
+  while (off < len) {
+    if (len - off < SECTION_HEADER) return false;
+    const n = <u32>getU16(p + off + SECTION_LEN);
+    if (n > len - off - SECTION_HEADER) return false;
+    off += SECTION_HEADER + n;
+  }
+  count(Stat.MemberPushPullReceived);
+  off = PUSH_PULL_SECTIONS;
+  while (off < len) {
+    const type = load<u8>(p + off + SECTION_TYPE);
+    const n = <u32>getU16(p + off + SECTION_LEN);
+    for (let i = 0; i < sections.length; i++) {
+      const sec = unchecked(sections[i]);
+      if (sec.type == type) sec.read(p + off + SECTION_HEADER, n, sender);
+    }
+    off += SECTION_HEADER + n;
+  }
+  if ((flags & PUSH_PULL_RESPONSE) == 0 && part == 0 && sender != self.id) {
+    pushPullSend(src, PUSH_PULL_RESPONSE);
+  }
+  return true;
+}
+
+/** memberlist pushPullScale: beyond 32 members, stretch the interval by ceil(log2(n) - log2(32)) + 1. */
+export function pushPullInterval(n: i32): f64 {
+  const base = config.pushPullIntervalMs;
+  if (n <= 32) return base;
+  const mult = Math.ceil(Math.log2(<f64>n) - Math.log2(32.0)) + 1.0;
+  return base * mult;
+}

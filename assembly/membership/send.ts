@@ -1,0 +1,46 @@
+// Sending membership datagrams: one message, followed by as many queued
+// broadcasts as fit under config.maxDatagram (memberlist piggybacks the
+// same way on every UDP message), emitted as OUT_DATAGRAM.
+import { OUT_DATAGRAM } from "../abi";
+import { config } from "../config";
+import { outputToAddr } from "../queue";
+import { Stat, count } from "../stats";
+import { CompoundWriter } from "../wire/divs";
+import { broadcastFill } from "./broadcast";
+
+const SCRATCH_SIZE: u32 = 65536;
+/** Where membership datagrams are built before they are copied to the output queue. */
+export const scratch: usize = heap.alloc(SCRATCH_SIZE);
+/** Where a lone message is built before `sendMessage` wraps it. */
+export const messageScratch: usize = heap.alloc(SCRATCH_SIZE);
+export const writer = new CompoundWriter();
+
+/** Starts a datagram in `scratch` under the configured size bound. */
+export function datagramBegin(): CompoundWriter {
+  writer.begin(scratch, min(config.maxDatagram, SCRATCH_SIZE));
+  return writer;
+}
+
+/** Copies `len` bytes at `ptr` to the output as a datagram to `addr`. */
+export function emitDatagram(addr: usize, ptr: usize, len: u32): void {
+  if (len == 0) return;
+  const out = outputToAddr(OUT_DATAGRAM, addr, len);
+  if (out == 0) return;
+  memory.copy(out, ptr, len);
+  count(Stat.DatagramsOut);
+}
+
+/** Finishes the datagram begun with `datagramBegin` and emits it to `addr`. */
+export function datagramSend(addr: usize): void {
+  emitDatagram(addr, scratch, writer.finish());
+}
+
+/** Sends the message at `messageScratch` (len bytes) to `addr`, with piggybacked broadcasts. */
+export function sendMessage(addr: usize, len: u32): void {
+  const w = datagramBegin();
+  if (w.room() < len) return;
+  memory.copy(w.cursor(), messageScratch, len);
+  w.add(len);
+  broadcastFill(w);
+  datagramSend(addr);
+}

@@ -1,0 +1,48 @@
+// Lifeguard dynamic suspicion (memberlist suspicion.go): a suspect is declared
+// dead after a timeout that starts at `max` and shrinks towards `min` as
+// independent members confirm the suspicion.
+import { config } from "../config";
+
+export class Suspicion {
+  /** Confirmations still counted (k), the ones seen (n) and who sent them. */
+  private k: i32;
+  private n: i32 = 0;
+  private readonly confirmedBy: Array<u64> = new Array<u64>();
+  deadline: f64;
+
+  constructor(from: u64, k: i32, private readonly min: f64, private readonly max: f64,
+    private readonly start: f64, readonly incarnation: u32) {
+    this.k = k;
+    this.confirmedBy.push(from);
+    this.deadline = start + (k < 1 ? min : max);
+  }
+
+  /** Counts a confirmation from `from`; true when it was new (worth re-gossiping). */
+  confirm(from: u64): bool {
+    if (this.n >= this.k) return false;
+    for (let i = 0; i < this.confirmedBy.length; i++) if (unchecked(this.confirmedBy[i]) == from) return false;
+    this.confirmedBy.push(from);
+    this.n++;
+    this.deadline = this.start + suspicionTimeoutAfter(this.n, this.k, this.min, this.max);
+    return true;
+  }
+}
+
+/** Total timeout after n of k confirmations: max - log(n+1)/log(k+1) * (max - min), at least min. */
+export function suspicionTimeoutAfter(n: i32, k: i32, min: f64, max: f64): f64 {
+  const frac = Math.log(<f64>n + 1) / Math.log(<f64>k + 1);
+  const raw = Math.floor(max - frac * (max - min));
+  return raw < min ? min : raw;
+}
+
+/** The minimum suspicion timeout for a cluster of n: mult * max(1, log10(n)) * probe interval. */
+export function suspicionMin(n: i32): f64 {
+  const scale = Math.max(1.0, Math.log10(Math.max(1.0, <f64>n)));
+  return <f64>config.suspicionMult * scale * config.probeIntervalMs;
+}
+
+/** Confirmations expected before the minimum timeout: suspicionMult - 2, or 0 in tiny clusters. */
+export function suspicionConfirmations(n: i32): i32 {
+  const k = config.suspicionMult - 2;
+  return n - 2 < k ? 0 : k;
+}

@@ -1,0 +1,236 @@
+// State changes from ALIVE, SUSPECT and DEAD, wherever they come from
+// (gossip, push-pull, our own probes): memberlist's aliveNode, suspectNode,
+// deadNode and refute. Each accepted change is re-broadcast, reflected in the
+// peer set the data plane forwards to, and reported as an event.
+import { ADDR_LEN } from "../abi";
+import { self } from "../node";
+import { peerRemove, peerUpsert } from "../peers";
+import { Stat, count } from "../stats";
+import { awarenessApply } from "./awareness";
+import { BROADCAST_SPACE_MEMBER, broadcastEnqueue } from "./broadcast";
+import {
+  MSG_ALIVE, MSG_DEAD, MSG_SUSPECT, MemberInfo, NAME_MAX, PROTOCOL_VERSION,
+  writeAccusation, writeInfo,
+} from "./codec";
+import {
+  EVENT_ALIVE, EVENT_DEAD, EVENT_JOIN, EVENT_LEFT, EVENT_SUSPECT, EVENT_UPDATE, emitMemberEvent,
+} from "./events";
+import { messageScratch, sendMessage } from "./send";
+import { Member, MemberState, memberAdd, memberById, memberCount } from "./state";
+import { Suspicion, suspicionConfirmations, suspicionMin } from "./suspicion";
+import { config } from "../config";
+
+let leaving = false;
+let selfCapabilities: u32 = 0;
+let me: Member | null = null;
+/** Members with a running suspicion timer (may hold stale entries; the tick drops them). */
+const suspects = new Array<Member>();
+
+export function isLeaving(): bool { return leaving; }
+export function selfMember(): Member | null { return me; }
+
+/** Capability flags this node advertises; a change is broadcast as a new incarnation. */
+export function membershipSetCapabilities(flags: u32): void {
+  selfCapabilities = flags;
+  if (me != null) membershipIdentify();
+}
+
+function encodeName(name: string): ArrayBuffer {
+  const full = String.UTF8.encode(name);
+  let n = <u32>full.byteLength;
+  if (n <= NAME_MAX) return full;
+  n = NAME_MAX;
+  while (n > 0 && (load<u8>(changetype<usize>(full) + n) & 0xc0) == 0x80) n--; // cut on a character boundary
+  return full.slice(0, <i32>n);
+}
+
+function sameName(m: Member, ptr: usize, len: u32): bool {
+  return <u32>m.name.byteLength == len && memory.compare(changetype<usize>(m.name), ptr, len) == 0;
+}
+
+function sameMeta(m: Member, a: MemberInfo): bool {
+  return memory.compare(m.addr, a.addr, ADDR_LEN) == 0 && m.protocol == a.protocol &&
+    m.capabilities == a.capabilities && sameName(m, a.namePtr, a.nameLen);
+}
+
+function setState(m: Member, s: MemberState): void {
+  if (m.state == s) return;
+  const wasLive = m.live;
+  m.state = s;
+  m.stateSince = self.now;
+  if (m.id == self.id) return;
+  if (m.live) peerUpsert(m.id, m.addr);
+  else if (wasLive) peerRemove(m.id);
+}
+
+function encodeAlive(m: Member): u32 {
+  store<u8>(messageScratch, MSG_ALIVE);
+  return 1 + writeInfo(messageScratch + 1, NAME_MAX + 64, m.incarnation, m.id, m.addr, m.protocol,
+    m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength);
+}
+
+function broadcastAlive(m: Member): void {
+  broadcastEnqueue(messageScratch, encodeAlive(m), BROADCAST_SPACE_MEMBER, m.id);
+}
+
+function broadcastAccusation(type: u8, incarnation: u32, node: u64, from: u64): void {
+  const n = writeAccusation(messageScratch, 64, type, incarnation, node, from);
+  broadcastEnqueue(messageScratch, n, BROADCAST_SPACE_MEMBER, node);
+}
+
+/** Creates or refreshes the self member from `self` (IN_IDENTITY); a change is a new incarnation. */
+export function membershipIdentify(): void {
+  const name = encodeName(self.name);
+  let m = me;
+  if (m == null) {
+    m = new Member(self.id);
+    me = m;
+    memberAdd(m);
+    m.incarnation = 1; // as memberlist: 0 means "never heard of", so a restart at 1 gets refuted upwards
+    m.state = MemberState.Alive;
+    m.stateSince = self.now;
+  } else if (memory.compare(m.addr, self.addr, ADDR_LEN) == 0 && m.capabilities == selfCapabilities &&
+    sameName(m, changetype<usize>(name), <u32>name.byteLength)) {
+    return;
+  } else {
+    m.incarnation++;
+  }
+  memory.copy(m.addr, self.addr, ADDR_LEN);
+  m.name = name;
+  m.protocol = PROTOCOL_VERSION;
+  m.capabilities = selfCapabilities;
+  broadcastAlive(m);
+}
+
+/** Beats an accusation about ourselves with a higher incarnation (and counts it against our health). */
+function refute(m: Member, accused: u32): void {
+  let inc = m.incarnation + 1;
+  if (accused >= inc) inc = accused + 1;
+  m.incarnation = inc;
+  awarenessApply(1);
+  count(Stat.MemberRefuted);
+  broadcastAlive(m);
+}
+
+export function aliveNode(a: MemberInfo): void {
+  if (a.id == 0 || me == null) return;
+  const isSelf = a.id == self.id;
+  let found = memberById(a.id);
+  let m: Member;
+  if (found == null) {
+    if (isSelf) return;
+    m = new Member(a.id);
+    m.stateSince = self.now;
+    memberAdd(m);
+  } else {
+    m = found;
+    // A dead member back at another address is news even at the same incarnation.
+    const movedBack = !m.live && memory.compare(m.addr, a.addr, ADDR_LEN) != 0;
+    if (isSelf ? a.incarnation < m.incarnation : a.incarnation <= m.incarnation && !movedBack) return;
+  }
+  if (isSelf) {
+    if (leaving || (a.incarnation == m.incarnation && sameMeta(m, a))) return;
+    refute(m, a.incarnation);
+    return;
+  }
+  m.suspicion = null;
+  const oldState = m.state;
+  const metaChanged = !sameMeta(m, a);
+  m.incarnation = a.incarnation;
+  if (metaChanged) {
+    memory.copy(m.addr, a.addr, ADDR_LEN);
+    m.protocol = a.protocol;
+    m.capabilities = a.capabilities;
+    if (!sameName(m, a.namePtr, a.nameLen)) {
+      const name = new ArrayBuffer(<i32>a.nameLen);
+      memory.copy(changetype<usize>(name), a.namePtr, a.nameLen);
+      m.name = name;
+    }
+  }
+  broadcastAlive(m);
+  setState(m, MemberState.Alive);
+  if (metaChanged && oldState <= MemberState.Suspect) peerUpsert(m.id, m.addr);
+  if (oldState >= MemberState.Dead) emitMemberEvent(EVENT_JOIN, m);
+  else if (metaChanged) emitMemberEvent(EVENT_UPDATE, m);
+  else if (oldState == MemberState.Suspect) emitMemberEvent(EVENT_ALIVE, m);
+}
+
+export function suspectNode(incarnation: u32, id: u64, from: u64): void {
+  const found = memberById(id);
+  if (found == null) return;
+  const m = found;
+  if (incarnation < m.incarnation) return;
+  const s = m.suspicion;
+  if (s != null) {
+    if (s.confirm(from)) broadcastAccusation(MSG_SUSPECT, incarnation, id, from);
+    return;
+  }
+  if (m.state != MemberState.Alive) return;
+  if (id == self.id) {
+    if (!leaving) refute(m, incarnation);
+    return;
+  }
+  broadcastAccusation(MSG_SUSPECT, incarnation, id, from);
+  count(Stat.MemberSuspected);
+  m.incarnation = incarnation;
+  setState(m, MemberState.Suspect);
+  const n = memberCount();
+  const min = suspicionMin(n);
+  m.suspicion = new Suspicion(from, suspicionConfirmations(n), min,
+    min * <f64>config.suspicionMaxTimeoutMult, self.now, incarnation);
+  if (!suspects.includes(m)) suspects.push(m);
+  emitMemberEvent(EVENT_SUSPECT, m);
+  if (from == self.id) {
+    // Lifeguard: tell the suspect directly so it can refute without waiting for gossip.
+    sendMessage(m.addr, writeAccusation(messageScratch, 64, MSG_SUSPECT, incarnation, id, from));
+  }
+}
+
+export function deadNode(incarnation: u32, id: u64, from: u64): void {
+  const found = memberById(id);
+  if (found == null) return;
+  const m = found;
+  if (incarnation < m.incarnation) return;
+  m.suspicion = null;
+  if (!m.live) return;
+  if (id == self.id && !leaving) {
+    refute(m, incarnation);
+    return;
+  }
+  broadcastAccusation(MSG_DEAD, incarnation, id, from);
+  m.incarnation = incarnation;
+  const left = id == from;
+  setState(m, left ? MemberState.Left : MemberState.Dead);
+  emitMemberEvent(left ? EVENT_LEFT : EVENT_DEAD, m);
+}
+
+/** Leaves gracefully: a DEAD about ourselves from ourselves, gossiped like any update. */
+export function membershipLeave(): void {
+  const m = me;
+  if (m == null || leaving) return;
+  leaving = true;
+  deadNode(m.incarnation, m.id, m.id);
+}
+
+/** Declares suspects whose timeout passed dead; returns the next suspicion deadline (Infinity if none). */
+export function suspicionTick(now: f64): f64 {
+  let next = Infinity;
+  let w = 0;
+  for (let i = 0, n = suspects.length; i < n; i++) {
+    const m = unchecked(suspects[i]);
+    const s = m.suspicion;
+    if (s == null || m.state != MemberState.Suspect) continue;
+    if (now >= s.deadline) {
+      if (s.incarnation == m.incarnation) {
+        count(Stat.MemberDeclaredDead);
+        deadNode(m.incarnation, m.id, self.id);
+      }
+      m.suspicion = null;
+      continue;
+    }
+    if (s.deadline < next) next = s.deadline;
+    unchecked(suspects[w++] = m);
+  }
+  suspects.length = w;
+  return next;
+}
