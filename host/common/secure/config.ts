@@ -1,0 +1,55 @@
+// Transport timing and limits. Defaults follow docs/security.md; tests shorten some of them.
+
+export interface SecureConfig {
+  /** Start a new handshake when the sending session is this old (ms). 120 s, as WireGuard. */
+  rekeyAfterMs: number;
+  /** ...or after this many datagrams sent on it. 2^48: far below nonce exhaustion. */
+  rekeyAfterMessages: number;
+  /** A session neither sends nor decrypts after this age (ms). 180 s: rekeying has had 60 s to finish. */
+  expireAfterMs: number;
+  /** An older session keeps decrypting this long (ms) after the peer was seen on a newer one. 30 s. */
+  oldSessionGraceMs: number;
+  /** First HS_INIT retransmit after this long (ms); doubles each time. 1 s. */
+  handshakeRetransmitMs: number;
+  /** Retransmit interval cap (ms). 8 s. */
+  handshakeRetransmitMaxMs: number;
+  /** Give up a handshake (drop its queue) after this long (ms). 20 s. */
+  handshakeTimeoutMs: number;
+  /** An initiator session that has received nothing this long (ms) is dropped and redone. 5 s. */
+  confirmTimeoutMs: number;
+  /** Cookie secret and responder ephemeral lifetime (ms); the previous period stays valid. 120 s. */
+  cookiePeriodMs: number;
+  /** Datagrams queued per peer while its handshake runs. 16: a burst of gossip, not a backlog. */
+  queueLimit: number;
+  /** Handshake packets per second per source IP. 20. */
+  rateLimitPerSecond: number;
+  /** Token bucket depth per source IP. 40. */
+  rateLimitBurst: number;
+  /** Sources tracked by the rate limiter at once; new sources beyond it are refused. 16384. */
+  rateLimitSources: number;
+  /** Sessions held at once; further HS_CONFIRMs are refused. 65536. */
+  maxSessions: number;
+  /** Sessions per peer (current, rekeying, grace). 4. */
+  maxSessionsPerPeer: number;
+}
+
+export const DEFAULT_SECURE_CONFIG: Readonly<SecureConfig> = {
+  rekeyAfterMs: 120_000,
+  rekeyAfterMessages: 2 ** 48,
+  expireAfterMs: 180_000,
+  oldSessionGraceMs: 30_000,
+  handshakeRetransmitMs: 1_000,
+  handshakeRetransmitMaxMs: 8_000,
+  handshakeTimeoutMs: 20_000,
+  confirmTimeoutMs: 5_000,
+  cookiePeriodMs: 120_000,
+  queueLimit: 16,
+  rateLimitPerSecond: 20,
+  rateLimitBurst: 40,
+  rateLimitSources: 16_384,
+  maxSessions: 65_536,
+  maxSessionsPerPeer: 4,
+};
+
+/** Counters never exceed this; past it a session refuses to send (2^48 + 2^32: unreachable in practice). */
+export const REJECT_AFTER_MESSAGES = 2 ** 48 + 2 ** 32;

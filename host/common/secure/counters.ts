@@ -1,0 +1,55 @@
+// One counter per outcome. Rejections say why a packet was dropped; the rest show the layer working.
+
+export const REJECTION_COUNTERS = [
+  "bad_length", // shorter or longer than its type allows
+  "bad_version", // first byte is not the wire version
+  "bad_type", // unknown packet type
+  "unknown_key_id", // key id not in the keyring (or not the one the handshake used)
+  "rate_limited", // handshake packet over its source's budget
+  "bad_mac", // HS_INIT mac does not verify: sender lacks the key
+  "handshake_collision", // both sides initiated at once; the larger E_i wins
+  "unknown_handshake", // HS_CHALLENGE for no pending handshake (late, duplicate or replayed)
+  "wrong_source", // packet from another address than its handshake or session
+  "bad_proof", // proof_r / proof_i does not verify, or a degenerate public key
+  "bad_cookie", // HS_CONFIRM's N_r not minted by us for this address and initiator
+  "replayed_confirm", // HS_CONFIRM whose N_r already made a session
+  "index_collision", // responder index already in use
+  "too_many_sessions", // session table full
+  "no_session", // DATA for an unknown, expired or retired session
+  "bad_counter", // DATA counter beyond the session's limit
+  "replayed", // DATA counter already seen within the window
+  "too_old", // DATA counter below the window
+  "decrypt_failed", // DATA failed authentication
+  "queue_full", // datagram dropped while waiting for a handshake
+  "queue_dropped", // datagrams dropped when a handshake gave up
+] as const;
+
+export const ACTIVITY_COUNTERS = [
+  "handshakes_started",
+  "handshake_retransmits",
+  "handshake_timeouts",
+  "challenges_sent",
+  "sessions_initiated",
+  "sessions_responded",
+  "sessions_expired",
+  "confirm_timeouts",
+  "data_sealed",
+  "data_opened",
+  "keepalives_sent",
+  "keepalives_received",
+] as const;
+
+export type CounterName = (typeof REJECTION_COUNTERS)[number] | (typeof ACTIVITY_COUNTERS)[number];
+export type SecureCounters = Record<CounterName, number>;
+
+export function newCounters(): SecureCounters {
+  const c = {} as SecureCounters;
+  for (const name of [...REJECTION_COUNTERS, ...ACTIVITY_COUNTERS]) c[name] = 0;
+  return c;
+}
+
+export function totalRejections(c: SecureCounters): number {
+  let n = 0;
+  for (const name of REJECTION_COUNTERS) n += c[name];
+  return n;
+}

@@ -1,0 +1,27 @@
+// What the transport layer needs from the runtime. host/node/crypto.ts implements it on node:crypto
+// (Deno reuses it); everything else in host/common/secure is plain TypeScript.
+
+/** A ChaCha20-Poly1305 key prepared by the provider (e.g. a KeyObject), opaque to common code. */
+export type AeadKey = unknown;
+
+export interface CryptoProvider {
+  /** Fills `out` with cryptographically secure random bytes. */
+  randomFill(out: Uint8Array): void;
+  /** SHA-256 of the concatenated parts (32 bytes). */
+  sha256(...parts: Uint8Array[]): Uint8Array;
+  /** HMAC-SHA256 under `key` of the concatenated parts (32 bytes). */
+  hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
+  /** HKDF-SHA256 (RFC 5869) output of `length` bytes. */
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  /** Prepares a 32-byte ChaCha20-Poly1305 key once per session direction. */
+  aeadKey(raw: Uint8Array): AeadKey;
+  /** Seals `plaintext` and writes ciphertext then the 16-byte tag into `out` at `outOffset`. */
+  seal(key: AeadKey, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, outOffset: number): void;
+  /**
+   * Opens `packet[start, end)` (ciphertext then 16-byte tag). Returns the plaintext, or null when
+   * authentication fails. Never throws for bad input.
+   */
+  open(key: AeadKey, nonce: Uint8Array, aad: Uint8Array, packet: Uint8Array, start: number, end: number): Uint8Array | null;
+}
+
+export const AEAD_TAG_LEN = 16;

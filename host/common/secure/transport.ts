@@ -1,0 +1,538 @@
+// The transport layer's state machine (docs/security.md), sans-IO: the host passes datagrams, its
+// address key and 18-byte address, and the time; the transport returns what to send and what to
+// deliver to the core. Every array and result it returns is reused: valid until the next call.
+import nacl from "tweetnacl";
+import { compareBytes, readU32, writeU32 } from "./bytes.ts";
+import { DEFAULT_SECURE_CONFIG, REJECT_AFTER_MESSAGES, type SecureConfig } from "./config.ts";
+import { CookieJar, NONCE_LEN } from "./cookie.ts";
+import { newCounters, type SecureCounters } from "./counters.ts";
+import {
+  buildChallenge, buildConfirm, buildInit, CHALLENGE_LEN, CONFIRM_LEN, DATA, DATA_HEADER_LEN, DATA_OVERHEAD,
+  deriveSessionKeys, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_CONFIRM_NR, OFF_DATA_COUNTER, OFF_DATA_IDX,
+  OFF_E, OFF_IDX_I, OFF_KEY_ID, OFF_N, PUBLIC_LEN, verifyChallenge, verifyConfirm, verifyInit, WIRE_VERSION,
+} from "./handshake.ts";
+import type { Keyring, NetworkKey } from "./keyring.ts";
+import type { CryptoProvider } from "./provider.ts";
+import { RateLimiter, sourceOf } from "./ratelimit.ts";
+import { REPLAY_OK, REPLAY_SEEN } from "./replay.ts";
+import { Session } from "./session.ts";
+
+/** How the host names an underlay address in maps: a number (IPv4 * 65536 + port) or a string. */
+export type AddrKey = number | string;
+
+export interface Transmit {
+  addrKey: AddrKey;
+  /** 18-byte address (docs/abi.md). */
+  addr: Uint8Array;
+  data: Uint8Array;
+}
+
+export interface Incoming {
+  /** Authenticated, fresh plaintext for the core, or null. */
+  deliver: Uint8Array | null;
+  transmits: Transmit[];
+}
+
+export interface SessionInfo {
+  addrKey: AddrKey;
+  keyId: number;
+  initiator: boolean;
+  confirmed: boolean;
+  ageMs: number;
+  sent: number;
+}
+
+/** Our side of a handshake we started: enough to check the challenge and finish. */
+interface Pending {
+  idx: number;
+  key: NetworkKey;
+  e: Uint8Array;
+  E: Uint8Array;
+  N: Uint8Array;
+  init: Uint8Array;
+  peer: Peer;
+  started: number;
+  nextSend: number;
+  interval: number;
+}
+
+class Peer {
+  /** Oldest first. */
+  readonly sessions: Session[] = [];
+  /** Session our DATA goes out on: the newest confirmed one, else the newest (first handshake). */
+  send: Session | null = null;
+  /** Session the peer last sent on: older ones retire a grace period after it changes. */
+  lastReceived: Session | null = null;
+  pending: Pending | null = null;
+  queue: Uint8Array[] = [];
+
+  constructor(readonly addrKey: AddrKey, readonly addr: Uint8Array) {}
+
+  chooseSend(now: number): void {
+    let fallback: Session | null = null;
+    this.send = null;
+    for (let i = this.sessions.length - 1; i >= 0; i--) {
+      const s = this.sessions[i];
+      if (!s.live(now)) continue;
+      if (s.confirmed) {
+        this.send = s;
+        return;
+      }
+      fallback ??= s;
+    }
+    // An unconfirmed initiator session is used only when nothing confirmed is left to carry data.
+    this.send = fallback;
+  }
+}
+
+export class SecureTransport {
+  readonly counters: SecureCounters = newCounters();
+  readonly config: Readonly<SecureConfig>;
+  private readonly peers = new Map<AddrKey, Peer>();
+  private readonly sessionsByIdx = new Map<number, Session>();
+  private readonly sessionPeer = new Map<Session, Peer>();
+  private readonly pendingByIdx = new Map<number, Pending>();
+  private readonly cookies: CookieJar;
+  private readonly limiter: RateLimiter;
+  private seq = 0;
+  private deadline = Infinity;
+  // Reused per call: the hot path allocates only the sealed datagram and what node:crypto allocates.
+  private readonly out: Transmit[] = [];
+  private readonly result: Incoming = { deliver: null, transmits: this.out };
+  private readonly nonce = new Uint8Array(12);
+  private readonly aad = new Uint8Array(DATA_HEADER_LEN);
+  private readonly idxBytes = new Uint8Array(4);
+
+  constructor(
+    private readonly crypto: CryptoProvider,
+    readonly keyring: Keyring,
+    now: number,
+    config: Partial<SecureConfig> = {},
+  ) {
+    this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
+    this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs);
+    this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
+  }
+
+  /** Seals `plaintext` for the peer at `addr`, or queues it and starts a handshake. */
+  outgoing(addrKey: AddrKey, addr: Uint8Array, plaintext: Uint8Array, now: number): Transmit[] {
+    this.out.length = 0;
+    let peer = this.peers.get(addrKey);
+    if (!peer) {
+      peer = new Peer(addrKey, Uint8Array.from(addr));
+      this.peers.set(addrKey, peer);
+    }
+    const s = peer.send;
+    if (s !== null && now < s.expiresAt && s.sendCounter < REJECT_AFTER_MESSAGES) {
+      this.sealTo(peer, s, plaintext);
+      if (peer.pending === null && this.rekeyDue(s, now) && peer.sessions[peer.sessions.length - 1] === s) {
+        this.startHandshake(peer, now);
+      }
+      return this.out;
+    }
+    if (peer.queue.length >= this.config.queueLimit) this.counters.queue_full++;
+    else peer.queue.push(Uint8Array.from(plaintext));
+    if (peer.pending === null) this.startHandshake(peer, now);
+    return this.out;
+  }
+
+  /** Checks one datagram from the underlay; `deliver` is set only for authenticated fresh data. */
+  incoming(addrKey: AddrKey, addr: Uint8Array, packet: Uint8Array, now: number): Incoming {
+    this.out.length = 0;
+    this.result.deliver = null;
+    if (packet.length < 2) {
+      this.counters.bad_length++;
+    } else if (packet[0] !== WIRE_VERSION) {
+      this.counters.bad_version++;
+    } else {
+      switch (packet[1]) {
+        case DATA:
+          this.onData(addrKey, packet, now);
+          break;
+        case HS_INIT:
+          this.onInit(addrKey, addr, packet, now);
+          break;
+        case HS_CHALLENGE:
+          this.onChallenge(addrKey, addr, packet, now);
+          break;
+        case HS_CONFIRM:
+          this.onConfirm(addrKey, addr, packet, now);
+          break;
+        default:
+          this.counters.bad_type++;
+      }
+    }
+    return this.result;
+  }
+
+  /** Retransmits, timeouts, expiry, key removal, cookie rotation. Call by nextTimer() at the latest. */
+  tick(now: number): Transmit[] {
+    this.out.length = 0;
+    this.cookies.rotateIfDue(now);
+    this.limiter.prune(now);
+    this.deadline = this.cookies.nextRotation;
+    for (const p of this.pendingByIdx.values()) {
+      if (now - p.started >= this.config.handshakeTimeoutMs) {
+        this.counters.handshake_timeouts++;
+        this.counters.queue_dropped += p.peer.queue.length;
+        p.peer.queue = [];
+        this.dropPending(p);
+        continue;
+      }
+      if (now >= p.nextSend) {
+        this.counters.handshake_retransmits++;
+        p.interval = Math.min(2 * p.interval, this.config.handshakeRetransmitMaxMs);
+        p.nextSend = now + p.interval;
+        this.transmit(p.peer, p.init);
+      }
+      this.wake(Math.min(p.nextSend, p.started + this.config.handshakeTimeoutMs));
+    }
+    for (const peer of this.peers.values()) this.tickPeer(peer, now);
+    return this.out;
+  }
+
+  /** The time (ms) by which tick() must run next. */
+  nextTimer(): number {
+    return this.deadline;
+  }
+
+  sessionCount(): number {
+    return this.sessionsByIdx.size;
+  }
+
+  peerCount(): number {
+    return this.peers.size;
+  }
+
+  pendingCount(): number {
+    return this.pendingByIdx.size;
+  }
+
+  sessions(now: number): SessionInfo[] {
+    const info: SessionInfo[] = [];
+    for (const peer of this.peers.values()) {
+      for (const s of peer.sessions) {
+        info.push({
+          addrKey: peer.addrKey, keyId: s.keyId, initiator: s.initiator, confirmed: s.confirmed,
+          ageMs: now - s.created, sent: s.sendCounter,
+        });
+      }
+    }
+    return info;
+  }
+
+  // --- DATA -------------------------------------------------------------------------------------
+
+  private sealTo(peer: Peer, s: Session, plaintext: Uint8Array): void {
+    const counter = s.sendCounter++;
+    const aad = this.aad;
+    aad[0] = WIRE_VERSION;
+    aad[1] = DATA;
+    writeU32(aad, OFF_DATA_IDX, s.remoteIdx);
+    writeU32(aad, OFF_DATA_COUNTER, Math.floor(counter / 4294967296));
+    writeU32(aad, OFF_DATA_COUNTER + 4, counter >>> 0);
+    const nonce = this.nonce;
+    for (let i = 0; i < 8; i++) nonce[4 + i] = aad[OFF_DATA_COUNTER + i];
+    const datagram = new Uint8Array(DATA_OVERHEAD + plaintext.length);
+    datagram.set(aad);
+    this.crypto.seal(s.sendKey, nonce, aad, plaintext, datagram, DATA_HEADER_LEN);
+    if (plaintext.length === 0) this.counters.keepalives_sent++;
+    else this.counters.data_sealed++;
+    this.transmit(peer, datagram);
+  }
+
+  private onData(addrKey: AddrKey, p: Uint8Array, now: number): void {
+    if (p.length < DATA_OVERHEAD) {
+      this.counters.bad_length++;
+      return;
+    }
+    const s = this.sessionsByIdx.get(readU32(p, OFF_DATA_IDX));
+    if (s === undefined || !s.live(now)) {
+      this.counters.no_session++;
+      return;
+    }
+    const peer = this.sessionPeer.get(s)!;
+    if (peer.addrKey !== addrKey) {
+      this.counters.wrong_source++;
+      return;
+    }
+    const hi = readU32(p, OFF_DATA_COUNTER);
+    const counter = hi * 4294967296 + readU32(p, OFF_DATA_COUNTER + 4);
+    if (counter >= REJECT_AFTER_MESSAGES) {
+      this.counters.bad_counter++;
+      return;
+    }
+    const freshness = s.window.check(counter);
+    if (freshness !== REPLAY_OK) {
+      if (freshness === REPLAY_SEEN) this.counters.replayed++;
+      else this.counters.too_old++;
+      return;
+    }
+    const aad = this.aad;
+    for (let i = 0; i < DATA_HEADER_LEN; i++) aad[i] = p[i];
+    const nonce = this.nonce;
+    for (let i = 0; i < 8; i++) nonce[4 + i] = p[OFF_DATA_COUNTER + i];
+    const plaintext = this.crypto.open(s.recvKey, nonce, aad, p, DATA_HEADER_LEN, p.length);
+    if (plaintext === null) {
+      this.counters.decrypt_failed++;
+      return;
+    }
+    s.window.accept(counter);
+    if (peer.lastReceived !== s) this.peerMovedTo(peer, s, now);
+    if (plaintext.length === 0) {
+      this.counters.keepalives_received++;
+      return;
+    }
+    this.counters.data_opened++;
+    this.result.deliver = plaintext;
+  }
+
+  /** The peer sent on `s`: it holds it, so it is confirmed, and older sessions get their grace period. */
+  private peerMovedTo(peer: Peer, s: Session, now: number): void {
+    peer.lastReceived = s;
+    if (!s.confirmed) {
+      s.confirmed = true;
+      peer.chooseSend(now);
+    }
+    for (const old of peer.sessions) {
+      if (old.seq < s.seq && old.retireAt === Infinity) {
+        old.retireAt = now + this.config.oldSessionGraceMs;
+        this.wake(old.retireAt);
+      }
+    }
+  }
+
+  // --- Handshake ----------------------------------------------------------------------------------
+
+  private startHandshake(peer: Peer, now: number): void {
+    const key = this.keyring.primary;
+    const e = new Uint8Array(32);
+    this.crypto.randomFill(e);
+    const E = nacl.scalarMult.base(e);
+    const N = new Uint8Array(NONCE_LEN);
+    this.crypto.randomFill(N);
+    const idx = this.freshIndex();
+    const init = buildInit(this.crypto, key.key, key.id, idx, E, N);
+    const p: Pending = {
+      idx, key, e, E, N, init, peer, started: now,
+      nextSend: now + this.config.handshakeRetransmitMs, interval: this.config.handshakeRetransmitMs,
+    };
+    peer.pending = p;
+    this.pendingByIdx.set(idx, p);
+    this.counters.handshakes_started++;
+    this.wake(p.nextSend);
+    this.transmit(peer, init);
+  }
+
+  /** Cheap checks common to all handshake messages: exact length, key id in the ring, rate limit. */
+  private admit(addr: Uint8Array, p: Uint8Array, length: number, now: number): NetworkKey | null {
+    if (p.length !== length) {
+      this.counters.bad_length++;
+      return null;
+    }
+    const key = this.keyring.get(readU32(p, OFF_KEY_ID));
+    if (key === undefined) {
+      this.counters.unknown_key_id++;
+      return null;
+    }
+    if (!this.limiter.allow(sourceOf(addr), now)) {
+      this.counters.rate_limited++;
+      return null;
+    }
+    return key;
+  }
+
+  /** Responder, step 1 -> 2: answer a proven HS_INIT statelessly. */
+  private onInit(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
+    const key = this.admit(addr, p, INIT_LEN, now);
+    if (key === null) return;
+    if (!verifyInit(this.crypto, key.key, p)) {
+      this.counters.bad_mac++;
+      return;
+    }
+    const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
+    const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
+    const ours = this.peers.get(addrKey)?.pending;
+    if (ours && compareBytes(ours.E, Ei) > 0) {
+      // Both sides started at once: only the handshake with the larger E_i goes ahead.
+      this.counters.handshake_collision++;
+      return;
+    }
+    this.cookies.rotateIfDue(now);
+    const period = this.cookies.current;
+    const Nr = period.cookie(this.crypto, addr, Ei, Ni);
+    const idxI = readU32(p, OFF_IDX_I);
+    this.counters.challenges_sent++;
+    this.out.push({ addrKey, addr: Uint8Array.from(addr), data: buildChallenge(this.crypto, key.key, key.id, idxI, period.E, Nr, Ni, Ei) });
+  }
+
+  /** Initiator, step 2 -> 3: check the responder's proof, make the session, confirm. */
+  private onChallenge(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
+    const key = this.admit(addr, p, CHALLENGE_LEN, now);
+    if (key === null) return;
+    const pending = this.pendingByIdx.get(readU32(p, OFF_IDX_I));
+    if (pending === undefined) {
+      this.counters.unknown_handshake++;
+      return;
+    }
+    if (pending.key.id !== key.id) {
+      this.counters.unknown_key_id++;
+      return;
+    }
+    if (pending.peer.addrKey !== addrKey) {
+      this.counters.wrong_source++;
+      return;
+    }
+    if (!verifyChallenge(this.crypto, key.key, p, pending.N, pending.E)) {
+      this.counters.bad_proof++;
+      return;
+    }
+    const Er = p.slice(OFF_E, OFF_E + PUBLIC_LEN);
+    const Nr = p.slice(OFF_N, OFF_N + NONCE_LEN);
+    const keys = deriveSessionKeys(this.crypto, key.key, pending.e, Er, pending.N, Nr, pending.E, Er);
+    if (keys === null) {
+      this.counters.bad_proof++;
+      return;
+    }
+    const peer = pending.peer;
+    this.dropPending(pending);
+    const s = new Session(
+      pending.idx, readU32(Nr, 0), key.id,
+      this.crypto.aeadKey(keys.initiatorToResponder), this.crypto.aeadKey(keys.responderToInitiator),
+      true, now, now + this.config.expireAfterMs, ++this.seq, false,
+    );
+    this.addSession(peer, s, now);
+    this.counters.sessions_initiated++;
+    this.transmit(peer, buildConfirm(this.crypto, key.key, key.id, pending.idx, pending.E, pending.N, Nr, Er));
+    pending.e.fill(0);
+    this.flushQueue(peer, now);
+  }
+
+  /** Responder, step 3: recognise our cookie, check the initiator's proof, and only then allocate. */
+  private onConfirm(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
+    const key = this.admit(addr, p, CONFIRM_LEN, now);
+    if (key === null) return;
+    this.cookies.rotateIfDue(now);
+    const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
+    const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
+    const period = this.cookies.find(addr, Ei, Ni, p, OFF_CONFIRM_NR);
+    if (period === null) {
+      this.counters.bad_cookie++;
+      return;
+    }
+    if (!verifyConfirm(this.crypto, key.key, p, period.E)) {
+      this.counters.bad_proof++;
+      return;
+    }
+    const Nr = p.slice(OFF_CONFIRM_NR, OFF_CONFIRM_NR + NONCE_LEN);
+    const nrText = String.fromCharCode(...Nr);
+    if (period.accepted.has(nrText)) {
+      this.counters.replayed_confirm++;
+      return;
+    }
+    const idxR = readU32(Nr, 0);
+    if (this.sessionsByIdx.has(idxR) || this.pendingByIdx.has(idxR)) {
+      this.counters.index_collision++;
+      return;
+    }
+    if (this.sessionsByIdx.size >= this.config.maxSessions) {
+      this.counters.too_many_sessions++;
+      return;
+    }
+    const keys = deriveSessionKeys(this.crypto, key.key, period.e, Ei, Ni, Nr, Ei, period.E);
+    if (keys === null) {
+      this.counters.bad_proof++;
+      return;
+    }
+    period.accepted.add(nrText);
+    let peer = this.peers.get(addrKey);
+    if (!peer) {
+      peer = new Peer(addrKey, Uint8Array.from(addr));
+      this.peers.set(addrKey, peer);
+    }
+    // Their handshake made a session both sides hold; ours toward them is no longer needed.
+    if (peer.pending) this.dropPending(peer.pending);
+    const s = new Session(
+      idxR, readU32(p, OFF_IDX_I), key.id,
+      this.crypto.aeadKey(keys.responderToInitiator), this.crypto.aeadKey(keys.initiatorToResponder),
+      false, now, now + this.config.expireAfterMs, ++this.seq, true,
+    );
+    this.addSession(peer, s, now);
+    this.counters.sessions_responded++;
+    this.sealTo(peer, s, new Uint8Array(0)); // tells the initiator the session is up
+    this.flushQueue(peer, now);
+  }
+
+  // --- Bookkeeping --------------------------------------------------------------------------------
+
+  private rekeyDue(s: Session, now: number): boolean {
+    return now - s.created >= this.config.rekeyAfterMs || s.sendCounter >= this.config.rekeyAfterMessages || s.rekeyDue;
+  }
+
+  private addSession(peer: Peer, s: Session, now: number): void {
+    if (peer.sessions.length >= this.config.maxSessionsPerPeer) this.removeSession(peer, peer.sessions[0]);
+    peer.sessions.push(s);
+    this.sessionsByIdx.set(s.localIdx, s);
+    this.sessionPeer.set(s, peer);
+    peer.chooseSend(now);
+    this.wake(s.confirmed ? s.expiresAt : s.created + this.config.confirmTimeoutMs);
+  }
+
+  private removeSession(peer: Peer, s: Session): void {
+    peer.sessions.splice(peer.sessions.indexOf(s), 1);
+    this.sessionsByIdx.delete(s.localIdx);
+    this.sessionPeer.delete(s);
+    if (peer.lastReceived === s) peer.lastReceived = null;
+    if (peer.send === s) peer.send = null;
+  }
+
+  private dropPending(p: Pending): void {
+    this.pendingByIdx.delete(p.idx);
+    if (p.peer.pending === p) p.peer.pending = null;
+  }
+
+  private flushQueue(peer: Peer, now: number): void {
+    const s = peer.send;
+    if (s === null || !s.live(now) || peer.queue.length === 0) return;
+    const queued = peer.queue;
+    peer.queue = [];
+    for (const plaintext of queued) this.sealTo(peer, s, plaintext);
+  }
+
+  private tickPeer(peer: Peer, now: number): void {
+    let trafficLost = false;
+    for (const s of [...peer.sessions]) {
+      if (!s.live(now)) {
+        this.counters.sessions_expired++;
+        this.removeSession(peer, s);
+      } else if (!s.confirmed && now - s.created >= this.config.confirmTimeoutMs) {
+        // The confirm or every answer to it was lost: the responder may not hold this session.
+        this.counters.confirm_timeouts++;
+        trafficLost ||= s.sendCounter > 0;
+        this.removeSession(peer, s);
+      } else {
+        if (!this.keyring.has(s.keyId)) s.rekeyDue = true;
+        this.wake(Math.min(s.expiresAt, s.retireAt, s.confirmed ? Infinity : s.created + this.config.confirmTimeoutMs));
+      }
+    }
+    peer.chooseSend(now);
+    if (trafficLost && peer.send === null && peer.pending === null) this.startHandshake(peer, now);
+    if (peer.sessions.length === 0 && peer.pending === null && peer.queue.length === 0) this.peers.delete(peer.addrKey);
+  }
+
+  private freshIndex(): number {
+    for (;;) {
+      this.crypto.randomFill(this.idxBytes);
+      const idx = readU32(this.idxBytes, 0);
+      if (!this.sessionsByIdx.has(idx) && !this.pendingByIdx.has(idx)) return idx;
+    }
+  }
+
+  private transmit(peer: Peer, data: Uint8Array): void {
+    this.out.push({ addrKey: peer.addrKey, addr: peer.addr, data });
+  }
+
+  private wake(t: number): void {
+    if (t < this.deadline) this.deadline = t;
+  }
+}
