@@ -2,12 +2,22 @@
 // decode(encode(x)) == x check (tests/fuzz, docs/testing.md). Every message
 // type with a codec needs a case here: the fuzzer fails when the core emits a
 // message this cannot decode.
+import {
+  ACCUSE_FROM, ACCUSE_INCARNATION, ACCUSE_LEN, ACCUSE_NODE, ACK_LEN, ACK_SEQ, MSG_ACK, MSG_ALIVE, MSG_DEAD, MSG_NACK,
+  MSG_PING, MSG_PING_REQ, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, PING_LEN, PING_REQ_ADDR, PING_REQ_LEN,
+  PING_REQ_SEQ, PING_REQ_TARGET, PING_SEQ, PING_SOURCE, PING_TARGET, PUSH_PULL_FLAGS, PUSH_PULL_PART,
+  PUSH_PULL_SECTIONS, PUSH_PULL_SENDER, SECTION_HEADER, SECTION_LEN, SECTION_MEMBERS, SECTION_TYPE,
+  readInfo, writeAccusation, writeAck, writeInfo, writePing, writePingReq,
+} from "./membership/codec";
+import { MemberState } from "./membership/state";
+import { getU16, getU32, getU64, putU16, putU64 } from "./wire/bytes";
 import { ETH_HEADER_LEN } from "./wire/ethernet";
 import {
   CompoundReader, CompoundWriter, DG_MESSAGE, FRAME_PAYLOAD, FRAME_RESERVED, MSG_COMPOUND, MSG_FRAME,
 } from "./wire/divs";
 import { MSG_MAC_UPDATE, macMsgDecode, macMsgEncode, macUpdate } from "./wire/macmsg";
 
+const info = new MemberInfo();
 const reader = new CompoundReader();
 const writer = new CompoundWriter();
 
@@ -34,8 +44,77 @@ function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
     case MSG_MAC_UPDATE:
       if (!macMsgDecode(msg, len)) return 0;
       return macMsgEncode(out, cap, macUpdate.mac, macUpdate.vlan, macUpdate.owner, macUpdate.version);
+    case MSG_PING:
+      if (len < PING_LEN) return 0;
+      return writePing(out, cap, getU32(msg + PING_SEQ), getU64(msg + PING_TARGET), getU64(msg + PING_SOURCE));
+    case MSG_PING_REQ:
+      if (len < PING_REQ_LEN) return 0;
+      return writePingReq(out, cap, getU32(msg + PING_REQ_SEQ), getU64(msg + PING_REQ_TARGET), msg + PING_REQ_ADDR);
+    case MSG_ACK:
+    case MSG_NACK:
+      if (len < ACK_LEN) return 0;
+      return writeAck(out, cap, load<u8>(msg), getU32(msg + ACK_SEQ));
+    case MSG_SUSPECT:
+    case MSG_DEAD:
+      if (len < ACCUSE_LEN) return 0;
+      return writeAccusation(
+        out, cap, load<u8>(msg), getU32(msg + ACCUSE_INCARNATION), getU64(msg + ACCUSE_NODE), getU64(msg + ACCUSE_FROM),
+      );
+    case MSG_ALIVE: {
+      if (cap < 1 || readInfo(msg + 1, len - 1, info) == 0) return 0;
+      store<u8>(out, MSG_ALIVE);
+      const n = rewriteInfo(out + 1, cap - 1);
+      return n == 0 ? 0 : 1 + n;
+    }
+    case MSG_PUSH_PULL:
+      return pushPull(msg, len, out, cap);
   }
   return 0;
+}
+
+function rewriteInfo(out: usize, cap: u32): u32 {
+  return writeInfo(out, cap, info.incarnation, info.id, info.addr, info.protocol, info.capabilities, info.namePtr, info.nameLen);
+}
+
+/** Header fields, then each section; member entries through the member codec, other sections verbatim. */
+function pushPull(msg: usize, len: u32, out: usize, cap: u32): u32 {
+  if (len < PUSH_PULL_SECTIONS || len > cap) return 0;
+  store<u8>(out, MSG_PUSH_PULL);
+  store<u8>(out + PUSH_PULL_FLAGS, load<u8>(msg + PUSH_PULL_FLAGS));
+  putU64(out + PUSH_PULL_SENDER, getU64(msg + PUSH_PULL_SENDER));
+  putU16(out + PUSH_PULL_PART, getU16(msg + PUSH_PULL_PART));
+  let off = PUSH_PULL_SECTIONS;
+  while (off < len) {
+    if (len - off < SECTION_HEADER) return 0;
+    const type = load<u8>(msg + off + SECTION_TYPE);
+    const n = <u32>getU16(msg + off + SECTION_LEN);
+    if (n > len - off - SECTION_HEADER) return 0;
+    const body = msg + off + SECTION_HEADER;
+    const outBody = out + off + SECTION_HEADER;
+    if (type == SECTION_MEMBERS) {
+      if (!memberEntries(body, n, outBody)) return 0;
+    } else {
+      memory.copy(outBody, body, n);
+    }
+    store<u8>(out + off + SECTION_TYPE, type);
+    putU16(out + off + SECTION_LEN, <u16>n);
+    off += SECTION_HEADER + n;
+  }
+  return len;
+}
+
+/** Member entries (u8 state, member info) filling exactly `len` bytes, re-encoded at `out`. */
+function memberEntries(p: usize, len: u32, out: usize): bool {
+  let off: u32 = 0;
+  while (off < len) {
+    const state = load<u8>(p + off);
+    const n = readInfo(p + off + 1, len - off - 1, info);
+    if (n == 0 || state > <u8>MemberState.Left) return false;
+    store<u8>(out + off, state);
+    if (rewriteInfo(out + off + 1, n) != n) return false;
+    off += 1 + n;
+  }
+  return true;
 }
 
 /** Each item through its own codec; a compound inside a compound is rejected. */

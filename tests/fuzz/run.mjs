@@ -105,6 +105,7 @@ class Fuzzer {
     this.golden = [...HAND_FRAMES, ...fixtureFrames()];
     this.corpus = []; // datagrams the core emitted: valid encodings of every message it sends
     this.failures = [];
+    this.roundtripTypes = new Map(); // message type -> round trips that decoded
     this.fresh();
   }
 
@@ -157,6 +158,7 @@ class Fuzzer {
     if (emitted && once === null) throw new Error(`codec_roundtrip rejected a type ${type} message the core emitted`);
     const expected = emitted ? msg : once;
     if (once !== null) {
+      this.roundtripTypes.set(msg[0], (this.roundtripTypes.get(msg[0]) ?? 0) + 1);
       const again = emitted ? once : this.codecRoundtrip(once);
       if (again === null || !Buffer.from(again).equals(Buffer.from(expected))) {
         throw new Error(`codec_roundtrip: type ${type} message of ${expected.length} bytes re-encodes to ${again ? `${again.length} different bytes` : "a rejected message"}`);
@@ -291,6 +293,8 @@ function main() {
       `${fuzzer.corpus.length} emitted datagrams in the corpus, ${fuzzer.failures.length} failures` +
       (missing.length ? `; core lacks ${missing.join(", ")}: those checks did not run` : ""),
   );
+  const types = [...fuzzer.roundtripTypes].sort(([a], [b]) => a - b).map(([t, n]) => `0x${t.toString(16).padStart(2, "0")}=${n}`);
+  console.log(`fuzz: messages that decoded and round-tripped, by type: ${types.join(" ") || "none"}`);
   const counters = [...checkStats(fuzzer.core, new Map())].filter(([, v]) => v > 0);
   console.log(`fuzz: core counters since the last (re)start: ${counters.map(([k, v]) => `${k}=${v}`).join(" ")}`);
   process.exit(fuzzer.failures.length ? 1 : 0);
