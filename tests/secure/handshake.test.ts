@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { totalRejections } from "../../host/common/secure/counters.ts";
+import { CONFIRM_LEN, HS_INIT, INIT_LEN, OFF_KEY_ID } from "../../host/common/secure/handshake.ts";
+import { bytes, established, ip, Net, newKey, Node, pair, text } from "./harness.ts";
+
+test("a pair completes the handshake and exchanges data both ways", () => {
+  const { net, a, b } = pair();
+  net.send(a, b, bytes("a1"));
+  net.send(a, b, bytes("a2")); // queued behind the same handshake
+  const init = net.inflight.filter((f) => f.data[1] === HS_INIT);
+  assert.equal(init.length, 1, "one handshake for two datagrams");
+  net.pump();
+  assert.deepEqual(b.delivered.map(text), ["a1", "a2"]);
+  net.send(b, a, bytes("b1"));
+  net.send(a, b, bytes("a3"));
+  net.pump();
+  assert.deepEqual(a.delivered.map(text), ["b1"]);
+  assert.deepEqual(b.delivered.map(text), ["a1", "a2", "a3"]);
+  assert.equal(a.t.sessionCount(), 1);
+  assert.equal(b.t.sessionCount(), 1);
+  assert.equal(a.t.counters.sessions_initiated, 1);
+  assert.equal(b.t.counters.sessions_responded, 1);
+  assert.equal(a.t.counters.keepalives_received, 1, "the responder's keepalive confirmed the session");
+  assert.equal(totalRejections(a.t.counters) + totalRejections(b.t.counters), 0);
+});
+
+test("a node with another key never gets a datagram delivered and the responder allocates nothing", () => {
+  const { net, a, b } = established();
+  const stranger = new Node("c", ip(3), 4789, newKey(), 0);
+  net.add(stranger);
+  const challengesBefore = b.t.counters.challenges_sent;
+  for (let i = 0; i < 20; i++) {
+    net.send(stranger, b, bytes(`x${i}`));
+    net.now += 1000;
+    net.tick(); // retransmits
+    net.pump();
+  }
+  assert.equal(b.delivered.length, 1, "only A's hello");
+  assert.equal(b.t.sessionCount(), 1, "only the session with A");
+  assert.equal(b.t.peerCount(), 1);
+  assert.ok(b.t.counters.unknown_key_id > 0);
+  assert.equal(b.t.counters.challenges_sent, challengesBefore, "no answer to the stranger");
+  assert.equal(stranger.t.sessionCount(), 0);
+  assert.ok(stranger.t.counters.handshake_timeouts >= 1);
+  assert.ok(a.t.sessionCount() === 1);
+});
+
+test("a stranger using a valid key id without the key fails the INIT mac before any work", () => {
+  const { net, b } = pair();
+  const stranger = new Node("c", ip(3), 4789, newKey(), 0);
+  net.add(stranger);
+  const [init] = net.post(stranger, stranger.t.outgoing(b.key, b.addr, bytes("x"), 0));
+  init.data.set(b.t.keyring.primary.id === 0 ? [0, 0, 0, 0] : idBytes(b.t.keyring.primary.id), OFF_KEY_ID);
+  net.pump();
+  assert.equal(b.t.counters.bad_mac, 1);
+  assert.equal(b.t.counters.challenges_sent, 0);
+  assert.equal(b.t.sessionCount(), 0);
+  assert.equal(b.t.peerCount(), 0);
+});
+
+test("a forged HS_CONFIRM from someone without the key allocates no session", () => {
+  const { net, a, b } = pair();
+  net.send(a, b, bytes("hi"));
+  net.deliver(net.inflight.shift()!); // INIT -> CHALLENGE
+  const challenge = net.take()[0];
+  // The stranger saw the challenge on the path and answers it with a made-up proof.
+  const forged = new Uint8Array(CONFIRM_LEN);
+  forged.set(net.post(a, a.t.incoming(b.key, b.addr, challenge.data, 0).transmits)[0].data);
+  net.take();
+  forged[CONFIRM_LEN - 1] ^= 1;
+  const r = b.t.incoming(a.key, a.addr, forged, 0);
+  assert.equal(r.deliver, null);
+  assert.equal(r.transmits.length, 0);
+  assert.equal(b.t.counters.bad_proof, 1);
+  assert.equal(b.t.sessionCount(), 0);
+});
+
+test("rate limiting drops a flood of HS_INIT from one source while another source completes", () => {
+  const { net, a, b, key } = pair();
+  const c = new Node("c", ip(3), 4789, key, 0);
+  net.add(c);
+  net.send(a, b, bytes("flood"));
+  const [init] = net.take();
+  for (let i = 0; i < 1000; i++) b.t.incoming(a.key, a.addr, init.data, 0);
+  assert.equal(b.t.counters.challenges_sent, 40, "the burst");
+  assert.equal(b.t.counters.rate_limited, 960);
+  net.send(c, b, bytes("from c"));
+  net.pump();
+  assert.deepEqual(b.delivered.map(text), ["from c"]);
+  // One second later A's source has 20 tokens again.
+  net.now = 1000;
+  let answered = 0;
+  for (let i = 0; i < 100; i++) answered += b.t.incoming(a.key, a.addr, init.data, net.now).transmits.length;
+  assert.equal(answered, 20);
+});
+
+test("simultaneous handshakes from both sides end with one session each", () => {
+  const { net, a, b } = pair();
+  net.send(a, b, bytes("from a"));
+  net.send(b, a, bytes("from b"));
+  net.pump();
+  assert.deepEqual(a.delivered.map(text), ["from b"]);
+  assert.deepEqual(b.delivered.map(text), ["from a"]);
+  assert.equal(a.t.counters.handshake_collision + b.t.counters.handshake_collision, 1);
+  assert.equal(a.t.sessionCount(), 1);
+  assert.equal(b.t.sessionCount(), 1);
+  assert.equal(a.t.pendingCount() + b.t.pendingCount(), 0);
+});
+
+test("a lost CHALLENGE is recovered by retransmitting HS_INIT with backoff", () => {
+  const { net, a, b } = pair();
+  net.send(a, b, bytes("late"));
+  net.pump((f) => f.data[1] === 0x82);
+  assert.equal(b.delivered.length, 0);
+  assert.ok(a.t.nextTimer() <= 1000);
+  net.now = a.t.nextTimer();
+  net.tick();
+  net.pump();
+  assert.deepEqual(b.delivered.map(text), ["late"]);
+  assert.equal(a.t.counters.handshake_retransmits, 1);
+});
+
+test("a lost HS_CONFIRM is recovered after the confirm timeout", () => {
+  const { net, a, b } = pair();
+  net.send(a, b, bytes("one"));
+  net.pump((f) => f.data[1] === 0x83);
+  assert.equal(b.t.sessionCount(), 0);
+  net.now = 5000;
+  net.tick();
+  net.pump();
+  assert.equal(a.t.counters.confirm_timeouts, 1);
+  net.send(a, b, bytes("two"));
+  net.pump();
+  assert.deepEqual(b.delivered.map(text), ["two"]);
+});
+
+test("INIT sizes follow the documented layout", () => {
+  const { net, a, b } = pair();
+  net.send(a, b, bytes("x"));
+  assert.equal(net.inflight[0].data.length, INIT_LEN);
+});
+
+function idBytes(id: number): number[] {
+  return [id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255];
+}
+
+void Net;
