@@ -1,0 +1,110 @@
+// One simulated node: an instance of the real build/divs-core.wasm spoken to
+// through the ABI records of docs/abi.md (no host code).
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const WASM = fileURLToPath(new URL("../../build/divs-core.wasm", import.meta.url));
+
+export const IN_DATAGRAM = 2, IN_RANDOM = 3, IN_IDENTITY = 4, IN_JOIN = 5, IN_LEAVE = 6;
+export const OUT_DATAGRAM = 2, OUT_TIMER = 3, OUT_EVENT = 4, OUT_STAT = 5, OUT_MEMBER = 6;
+export const EVENT = { JOIN: 1, UPDATE: 2, SUSPECT: 3, ALIVE: 4, DEAD: 5, LEFT: 6 };
+export const ADDR_LEN = 18, ADDR_SLOT = 20;
+
+export function compileCore() {
+  let bytes;
+  try { bytes = readFileSync(WASM); } catch { throw new Error(`${WASM} missing: run npm run build:core`); }
+  return new WebAssembly.Module(bytes);
+}
+
+/** The 18-byte underlay address of simulated node i: ::ffff:198.19.0.1, port 10000 + i. */
+export function nodeAddr(i) {
+  const a = new Uint8Array(ADDR_LEN);
+  a[10] = 0xff; a[11] = 0xff; a[12] = 198; a[13] = 19; a[14] = 0; a[15] = 1;
+  const port = 10000 + i;
+  a[16] = port >> 8; a[17] = port & 0xff;
+  return a;
+}
+
+/** Node index of an address made by nodeAddr, or -1. */
+export function addrIndex(b, off) {
+  if (b[off + 12] !== 198 || b[off + 13] !== 19) return -1;
+  return ((b[off + 16] << 8) | b[off + 17]) - 10000;
+}
+
+export class CoreInstance {
+  constructor(module) {
+    this.x = new WebAssembly.Instance(module, {
+      env: { abort: () => { throw new Error("core abort"); } },
+    }).exports;
+    this.inPtr = this.x.input_ptr();
+    this.inCap = this.x.input_capacity();
+    this.outPtr = this.x.output_ptr();
+    this.inLen = 0;
+    this.view();
+  }
+
+  view() {
+    if (this.buf !== this.x.memory.buffer) {
+      this.buf = this.x.memory.buffer;
+      this.u8 = new Uint8Array(this.buf);
+      this.dv = new DataView(this.buf);
+    }
+  }
+
+  /** Appends an input record; returns false when the input region is full. */
+  record(kind, parts) {
+    this.view();
+    let len = 0;
+    for (const p of parts) len += p.length;
+    const total = (8 + len + 7) & ~7;
+    if (this.inLen + total > this.inCap) return false;
+    const at = this.inPtr + this.inLen;
+    this.dv.setUint16(at, kind, true);
+    this.dv.setUint16(at + 2, 0, true);
+    this.dv.setUint32(at + 4, len, true);
+    let o = at + 8;
+    for (const p of parts) { this.u8.set(p, o); o += p.length; }
+    this.inLen += total;
+    return true;
+  }
+
+  /** Runs process() over the queued records; calls onRecord(kind, bodyOffset, bodyLen) per output record. */
+  process(now, onRecord) {
+    const len = this.x.process(this.inLen, now);
+    this.inLen = 0;
+    this.drain(len, onRecord);
+  }
+
+  drain(len, onRecord) {
+    this.view();
+    let off = 0;
+    while (off + 8 <= len) {
+      const at = this.outPtr + off;
+      const kind = this.dv.getUint16(at, true);
+      const bodyLen = this.dv.getUint32(at + 4, true);
+      onRecord(kind, at + 8, bodyLen);
+      off += (8 + bodyLen + 7) & ~7;
+    }
+  }
+
+  stats() {
+    const out = {};
+    const len = this.x.stats_dump();
+    this.drain(len, (kind, at, n) => {
+      if (kind !== OUT_STAT) return;
+      out[new TextDecoder().decode(this.u8.subarray(at + 8, at + n))] = this.dv.getFloat64(at, true);
+    });
+    return out;
+  }
+
+  /** [{id, incarnation, state}] from members_dump. */
+  members() {
+    const out = [];
+    const len = this.x.members_dump();
+    this.drain(len, (kind, at) => {
+      if (kind !== OUT_MEMBER) return;
+      out.push({ id: this.dv.getBigUint64(at, true), incarnation: this.dv.getUint32(at + 8, true), state: this.u8[at + 12] });
+    });
+    return out;
+  }
+}

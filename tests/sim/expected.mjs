@@ -1,0 +1,50 @@
+// Expected figures from the SWIM paper (Das et al. 2002), the epidemic
+// analysis it relies on (Pittel 1987) and memberlist's formulas, for the
+// config the simulation runs with (memberlist LAN defaults).
+export const LAN = {
+  probeIntervalMs: 1000, probeTimeoutMs: 500, gossipIntervalMs: 200, gossipNodes: 3,
+  suspicionMult: 4, suspicionMaxTimeoutMult: 6, retransmitMult: 4, pushPullIntervalMs: 30000,
+};
+
+const ENTRY_FIXED = 38; // push-pull member entry without the name (assembly/membership/codec.ts)
+const PART_HEADER = 13 + 3; // version + push-pull header + section header
+const PING_DATAGRAM = 22, ACK_DATAGRAM = 6;
+
+export function suspicionMinMs(n, c = LAN) {
+  return c.suspicionMult * Math.max(1, Math.log10(Math.max(1, n))) * c.probeIntervalMs;
+}
+
+export function pushPullIntervalMs(n, c = LAN) {
+  return n <= 32 ? c.pushPullIntervalMs : c.pushPullIntervalMs * (Math.ceil(Math.log2(n) - 5) + 1);
+}
+
+/** Gossip rounds for fanout k to reach all n (Pittel): log_{k+1} n + ln(n) / k; half of them: log_{k+1} n. */
+export function disseminationMs(n, c = LAN) {
+  const k = c.gossipNodes;
+  const half = Math.log(n) / Math.log(k + 1);
+  return { p50: c.gossipIntervalMs * half, max: c.gossipIntervalMs * (half + Math.log(n) / k) };
+}
+
+export function expectedFigures(n, nameLen = 4, maxDatagram = 1400, c = LAN) {
+  const d = disseminationMs(n, c);
+  // First probe of a failed member after T * e/(e-1) on average, the probe round (T), then the
+  // suspicion timeout, at its minimum once suspicionMult - 2 independent confirmations arrive.
+  const firstProbe = c.probeIntervalMs * Math.E / (Math.E - 1);
+  const detectFirst = firstProbe + c.probeIntervalMs + suspicionMinMs(n, c);
+  const stateBytes = n * (ENTRY_FIXED + 1 + nameLen);
+  const parts = Math.ceil(stateBytes / (maxDatagram - PART_HEADER));
+  const pp = pushPullIntervalMs(n, c) / 1000;
+  return {
+    joinConvergeMs: d.max,
+    disseminationP50Ms: d.p50,
+    disseminationMaxMs: d.max,
+    detectFirstMs: detectFirst,
+    detectAllMs: detectFirst + d.max,
+    falsePositives: 0,
+    // Steady state: one ping sent and one acked per member per interval, plus each member's
+    // push-pull (its state out, the peer's back) and the one it answers.
+    datagramsPerMemberSec: 2 * 1000 / c.probeIntervalMs + 2 * parts / pp,
+    bytesPerMemberSec: (PING_DATAGRAM + ACK_DATAGRAM) * 1000 / c.probeIntervalMs +
+      2 * (stateBytes + parts * PART_HEADER) / pp,
+  };
+}
