@@ -102,7 +102,7 @@ test("simultaneous handshakes from both sides end with one session each", () => 
   net.pump();
   assert.deepEqual(a.delivered.map(text), ["from b"]);
   assert.deepEqual(b.delivered.map(text), ["from a"]);
-  assert.equal(a.t.counters.handshake_collision + b.t.counters.handshake_collision, 1);
+  assert.equal(a.t.counters.handshake_collisions + b.t.counters.handshake_collisions, 1);
   assert.equal(a.t.sessionCount(), 1);
   assert.equal(b.t.sessionCount(), 1);
   assert.equal(a.t.pendingCount() + b.t.pendingCount(), 0);

@@ -3,6 +3,11 @@
 export interface SecureConfig {
   /** Start a new handshake when the sending session is this old (ms). 120 s, as WireGuard. */
   rekeyAfterMs: number;
+  /**
+   * The responder of a session rekeys by time only this much later (ms), so the two sides of a busy
+   * pair do not both start a handshake at the same instant. 10 s: well inside the 60 s before expiry.
+   */
+  responderRekeyDelayMs: number;
   /** ...or after this many datagrams sent on it. 2^48: far below nonce exhaustion. */
   rekeyAfterMessages: number;
   /** A session neither sends nor decrypts after this age (ms). 180 s: rekeying has had 60 s to finish. */
@@ -35,6 +40,7 @@ export interface SecureConfig {
 
 export const DEFAULT_SECURE_CONFIG: Readonly<SecureConfig> = {
   rekeyAfterMs: 120_000,
+  responderRekeyDelayMs: 10_000,
   rekeyAfterMessages: 2 ** 48,
   expireAfterMs: 180_000,
   oldSessionGraceMs: 30_000,

@@ -7,7 +7,6 @@ export const REJECTION_COUNTERS = [
   "unknown_key_id", // key id not in the keyring (or not the one the handshake used)
   "rate_limited", // handshake packet over its source's budget
   "bad_mac", // HS_INIT mac does not verify: sender lacks the key
-  "handshake_collision", // both sides initiated at once; the larger E_i wins
   "unknown_handshake", // HS_CHALLENGE for no pending handshake (late, duplicate or replayed)
   "wrong_source", // packet from another address than its handshake or session
   "bad_proof", // proof_r / proof_i does not verify, or a degenerate public key
@@ -26,6 +25,7 @@ export const REJECTION_COUNTERS = [
 
 export const ACTIVITY_COUNTERS = [
   "handshakes_started",
+  "handshake_collisions", // both sides initiated at once: the HS_INIT with the smaller E_i is not answered
   "handshake_retransmits",
   "handshake_timeouts",
   "challenges_sent",

@@ -355,7 +355,7 @@ export class SecureTransport {
     const ours = this.peers.get(addrKey)?.pending;
     if (ours && compareBytes(ours.E, Ei) > 0) {
       // Both sides started at once: only the handshake with the larger E_i goes ahead.
-      this.counters.handshake_collision++;
+      this.counters.handshake_collisions++;
       return;
     }
     this.cookies.rotateIfDue(now);
@@ -466,7 +466,8 @@ export class SecureTransport {
   // --- Bookkeeping --------------------------------------------------------------------------------
 
   private rekeyDue(s: Session, now: number): boolean {
-    return now - s.created >= this.config.rekeyAfterMs || s.sendCounter >= this.config.rekeyAfterMessages || s.rekeyDue;
+    const after = s.initiator ? this.config.rekeyAfterMs : this.config.rekeyAfterMs + this.config.responderRekeyDelayMs;
+    return now - s.created >= after || s.sendCounter >= this.config.rekeyAfterMessages || s.rekeyDue;
   }
 
   private addSession(peer: Peer, s: Session, now: number): void {
