@@ -21,6 +21,7 @@ const DISTINCT_FRAMES = 4096; // cycled, so lookups land all over the table
 const OWNERS = 16; // remote nodes owning the gossiped half of the table
 const CONFIG = { MacCapacity: 2, MaxDatagram: 3 }; // assembly/config.ts keys
 const MSG_MAC_UPDATE = 0x20;
+const MSG_ALIVE = 0x15;
 
 /** MAC number i as 6 bytes: locally administered unicast (02:...). */
 function mac(i, remote) {
@@ -46,6 +47,22 @@ function macUpdate(m, owner) {
   msg.set(m, 5);
   v.setBigUint64(11, BigInt(owner));
   v.setUint32(19, 1);
+  return msg;
+}
+
+/** An ALIVE datagram (assembly/membership/codec.ts): node `id` at `slot`, incarnation 1, protocol 1. */
+function alive(id, slot) {
+  const name = new TextEncoder().encode(`peer${id}`);
+  const msg = new Uint8Array(2 + 4 + 8 + 18 + 2 + 4 + 1 + name.length);
+  const v = new DataView(msg.buffer);
+  msg[0] = 1; // wire version
+  msg[1] = MSG_ALIVE;
+  v.setUint32(2, 1);
+  v.setBigUint64(6, BigInt(id));
+  msg.set(slot.subarray(0, 18), 14);
+  v.setUint16(32, 1);
+  msg[38] = name.length;
+  msg.set(name, 39);
   return msg;
 }
 
@@ -88,20 +105,27 @@ function tableEntries(core) {
   return n;
 }
 
-/** A core whose table holds `entries` MACs: half learnt from TAP frames, half claimed by peers via MAC_UPDATE. */
+/**
+ * A core whose table holds `entries` MACs: half learnt from TAP frames, half
+ * claimed through MAC_UPDATE by OWNERS peers it was told are alive (ALIVE).
+ */
 function populatedCore(compiled, entries) {
   const core = compiled.instantiate();
   core.call("config_set", CONFIG.MacCapacity, entries * 2);
   core.call("config_set", CONFIG.MaxDatagram, 1600); // let 1500-byte frames through
   const identity = concat(new Uint8Array(8).fill(0).map((_, i) => (i === 0 ? 1 : 0)), addrSlot([198, 19, 0, 1], 4800));
   core.processRecords([{ kind: IN.RANDOM, body: new Uint8Array(32).fill(7) }, { kind: IN.IDENTITY, body: identity }], 1);
+  const peer = (owner) => addrSlot([198, 19, 0, owner], 4800);
+  const peers = [];
+  for (let o = 2; o < 2 + OWNERS; o++) peers.push({ kind: IN.DATAGRAM, body: concat(peer(o), alive(o, peer(o))) });
+  feed(core, peers, 1.5);
   const half = entries / 2;
   const learn = [];
   const gossip = [];
   for (let i = 0; i < half; i++) {
     learn.push({ kind: IN.FRAME, body: frame(mac(0, true), mac(i, false), 64) });
     const owner = 2 + (i % OWNERS);
-    gossip.push({ kind: IN.DATAGRAM, body: concat(addrSlot([198, 19, 0, owner], 4800), macUpdate(mac(i, true), owner)) });
+    gossip.push({ kind: IN.DATAGRAM, body: concat(peer(owner), macUpdate(mac(i, true), owner)) });
   }
   feed(core, learn, 2);
   feed(core, gossip, 3);
