@@ -19,6 +19,8 @@ export enum Key {
   PushPullIntervalMs = 109,
   AwarenessMaxMultiplier = 110,
   JoinRetryMs = 111,
+  ReconnectIntervalMs = 112,
+  ReconnectTimeoutMs = 113,
   /** Writing it loads a whole membership profile: 0 LAN, 1 WAN, 2 local (see MembershipProfile). */
   MembershipProfile = 199,
 }
@@ -46,6 +48,8 @@ export class Config {
   pushPullIntervalMs: f64 = 30_000;
   awarenessMaxMultiplier: i32 = 8;
   joinRetryMs: f64 = 1000;
+  reconnectIntervalMs: f64 = 30_000;
+  reconnectTimeoutMs: f64 = 86_400_000;
 }
 
 /** Loads memberlist's DefaultLANConfig, DefaultWANConfig or DefaultLocalConfig membership values. */
@@ -64,6 +68,8 @@ export function applyMembershipProfile(c: Config, profile: MembershipProfile): v
   c.pushPullIntervalMs = wan ? 60_000 : local ? 15_000 : 30_000;
   c.awarenessMaxMultiplier = 8;
   c.joinRetryMs = wan ? 5000 : 1000;
+  c.reconnectIntervalMs = 30_000;
+  c.reconnectTimeoutMs = 86_400_000;
 }
 
 /** Sets a membership key; false when unknown or out of range. */
@@ -92,6 +98,11 @@ function membershipSet(key: u32, value: f64): bool {
       config.awarenessMaxMultiplier = <i32>value;
       return true;
     case Key.JoinRetryMs: if (!ms) return false; config.joinRetryMs = value; return true;
+    case Key.ReconnectIntervalMs: if (!ms) return false; config.reconnectIntervalMs = value; return true;
+    case Key.ReconnectTimeoutMs:
+      if (!(value >= 1000 && value <= 30 * 86_400_000)) return false;
+      config.reconnectTimeoutMs = value;
+      return true;
     case Key.MembershipProfile:
       if (!(value == 0 || value == 1 || value == 2)) return false;
       applyMembershipProfile(config, <MembershipProfile>(<i32>value));

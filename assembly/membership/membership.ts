@@ -12,7 +12,7 @@ import {
   readInfo,
 } from "./codec";
 import { getU32, getU64 } from "../wire/bytes";
-import { gossipRound, gossipTick } from "./gossip";
+import { gossipRound, gossipStagger, gossipTick } from "./gossip";
 import { handleAck, handleNack, handlePing, handlePingReq, probeStagger, probeTick, randomMembers } from "./probe";
 import { handlePushPull, pushPullInterval, pushPullSend } from "./pushpull";
 import { Member, members } from "./state";
@@ -37,6 +37,7 @@ export function membershipIdentity(): void {
   if (started) return;
   started = true;
   probeStagger(self.now);
+  gossipStagger(self.now);
   nextPushPullAt = self.now + pushPullInterval(1) * (0.5 + nextUnit());
 }
 

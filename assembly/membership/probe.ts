@@ -6,7 +6,7 @@
 import { ADDR_LEN } from "../abi";
 import { config } from "../config";
 import { self } from "../node";
-import { nextBelow } from "../prng";
+import { nextBelow, nextUnit } from "../prng";
 import { Stat, count } from "../stats";
 import { getU32, getU64 } from "../wire/bytes";
 import { awarenessApply, awarenessScale } from "./awareness";
@@ -18,6 +18,8 @@ import { broadcastFill } from "./broadcast";
 import { datagramBegin, datagramSend, messageScratch, sendMessage } from "./send";
 import { Member, MemberState, memberReapAndShuffle, members } from "./state";
 import { isLeaving, suspectNode } from "./updates";
+import { pushPullSend } from "./pushpull";
+import { PUSH_PULL_JOIN } from "./codec";
 
 const MAX_RELAYS: i32 = 256;
 
@@ -43,6 +45,29 @@ class Relay {
 }
 const relays = new Array<Relay>();
 
+// Reconnecting (as serf does): now and then a PING to a random dead member; if it
+// answers, the partition or outage is over and a push-pull merges the two views.
+let nextReconnectAt: f64 = Infinity;
+let reconnectSeq: u32 = 0;
+let reconnectTarget: Member | null = null;
+
+function reconnectTick(now: f64): void {
+  if (now < nextReconnectAt) return;
+  nextReconnectAt = now + config.reconnectIntervalMs;
+  let dead = 0;
+  for (let i = 0; i < members.length; i++) if (unchecked(members[i]).state == MemberState.Dead) dead++;
+  if (dead == 0) return;
+  let k = <i32>nextBelow(<u32>dead);
+  for (let i = 0; i < members.length; i++) {
+    const m = unchecked(members[i]);
+    if (m.state != MemberState.Dead || k-- > 0) continue;
+    reconnectTarget = m;
+    reconnectSeq = nextSeq();
+    sendMessage(m.addr, writePing(messageScratch, PING_LEN, reconnectSeq, m.id, self.id));
+    return;
+  }
+}
+
 function nextSeq(): u32 { return ++seq; }
 
 /** Picks up to k random live members other than self and `exclude` (memberlist kRandomNodes). */
@@ -63,7 +88,7 @@ const picked = new Array<Member>();
 function nextTarget(): Member | null {
   for (let wraps = 0; wraps < 2;) {
     if (probeIndex >= members.length) {
-      memberReapAndShuffle(self.now - config.gossipToTheDeadMs);
+      memberReapAndShuffle(self.now - config.gossipToTheDeadMs, self.now - config.reconnectTimeoutMs);
       probeIndex = 0;
       wraps++;
       continue;
@@ -125,7 +150,9 @@ export function probeTick(now: f64): f64 {
     else if (!indirectSent && now >= indirectAt) sendIndirect(t);
   }
   if (target == null && now >= nextProbeAt && !isLeaving()) startProbe(now);
+  if (!isLeaving()) reconnectTick(now);
   let next = target != null ? (indirectSent ? probeEndAt : indirectAt) : nextProbeAt;
+  if (nextReconnectAt < next) next = nextReconnectAt;
   let w = 0;
   for (let i = 0, n = relays.length; i < n; i++) {
     const r = unchecked(relays[i]);
@@ -164,6 +191,12 @@ export function handlePingReq(src: usize, p: usize, len: u32): bool {
 export function handleAck(p: usize, len: u32): bool {
   if (len < ACK_LEN) return false;
   const s = getU32(p + ACK_SEQ);
+  const back = reconnectTarget;
+  if (back != null && s == reconnectSeq) {
+    reconnectTarget = null;
+    if (back.state == MemberState.Dead) pushPullSend(back.addr, PUSH_PULL_JOIN);
+    return true;
+  }
   if (target != null && s == probeSeq) {
     target = null;
     awarenessApply(-1);
@@ -188,4 +221,5 @@ export function handleNack(p: usize, len: u32): bool {
 /** Lets the first probe start at a random point of the first interval, so nodes do not probe in step. */
 export function probeStagger(now: f64): void {
   nextProbeAt = now + <f64>nextBelow(<u32>config.probeIntervalMs);
+  nextReconnectAt = now + config.reconnectIntervalMs * (0.5 + nextUnit());
 }

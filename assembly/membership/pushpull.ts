@@ -52,6 +52,8 @@ class MemberSection extends PushPullSection {
     let used: u32 = 0;
     while (this.cursor < members.length) {
       const m = unchecked(members[this.cursor]);
+      // Like memberlist, only members not yet reaped there: the dead we keep for reconnecting stay local.
+      if (!m.live && self.now - m.stateSince >= config.gossipToTheDeadMs) { this.cursor++; continue; }
       if (cap - used < 1) break;
       const n = writeInfo(buf + used + 1, cap - used - 1, m.incarnation, m.id, m.addr, m.protocol,
         m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength);

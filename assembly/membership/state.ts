@@ -35,7 +35,19 @@ export function memberById(id: u64): Member | null {
   return byId.has(id) ? byId.get(id) : null;
 }
 
-export function memberCount(): i32 { return members.length; }
+let liveCount: i32 = 0;
+
+/** Members alive or suspect, self included: the N of memberlist's formulas. */
+export function memberCount(): i32 { return liveCount; }
+
+/** Moves `m` to state `s` at `now`, keeping the live count. */
+export function memberSetState(m: Member, s: MemberState, now: f64): void {
+  if (m.state == s) return;
+  if (m.live) liveCount--;
+  m.state = s;
+  m.stateSince = now;
+  if (m.live) liveCount++;
+}
 
 /** Adds a member at a random place in the probe order, as memberlist does. */
 export function memberAdd(m: Member): void {
@@ -48,12 +60,16 @@ export function memberAdd(m: Member): void {
   unchecked(members[last] = t);
 }
 
-/** Forgets dead and left members whose state is older than `before`, then shuffles (memberlist resetNodes). */
-export function memberReapAndShuffle(before: f64): void {
+/**
+ * Forgets left members whose state is older than `leftBefore` and dead ones older than
+ * `deadBefore` (kept longer so we can reconnect to them), then shuffles (memberlist resetNodes).
+ */
+export function memberReapAndShuffle(leftBefore: f64, deadBefore: f64): void {
   let w = 0;
   for (let i = 0, n = members.length; i < n; i++) {
     const m = unchecked(members[i]);
-    if (!m.live && m.stateSince < before) {
+    if (m.state == MemberState.Left && m.stateSince < leftBefore ||
+      m.state == MemberState.Dead && m.stateSince < deadBefore) {
       byId.delete(m.id);
       continue;
     }

@@ -16,7 +16,7 @@ import {
   EVENT_ALIVE, EVENT_DEAD, EVENT_JOIN, EVENT_LEFT, EVENT_SUSPECT, EVENT_UPDATE, emitMemberEvent,
 } from "./events";
 import { messageScratch, sendMessage } from "./send";
-import { Member, MemberState, memberAdd, memberById, memberCount } from "./state";
+import { Member, MemberState, memberAdd, memberById, memberCount, memberSetState } from "./state";
 import { Suspicion, suspicionConfirmations, suspicionMin } from "./suspicion";
 import { config } from "../config";
 
@@ -56,8 +56,7 @@ function sameMeta(m: Member, a: MemberInfo): bool {
 function setState(m: Member, s: MemberState): void {
   if (m.state == s) return;
   const wasLive = m.live;
-  m.state = s;
-  m.stateSince = self.now;
+  memberSetState(m, s, self.now);
   if (m.id == self.id) return;
   if (m.live) peerUpsert(m.id, m.addr);
   else if (wasLive) peerRemove(m.id);
@@ -87,8 +86,7 @@ export function membershipIdentify(): void {
     me = m;
     memberAdd(m);
     m.incarnation = 1; // as memberlist: 0 means "never heard of", so a restart at 1 gets refuted upwards
-    m.state = MemberState.Alive;
-    m.stateSince = self.now;
+    memberSetState(m, MemberState.Alive, self.now);
   } else if (memory.compare(m.addr, self.addr, ADDR_LEN) == 0 && m.capabilities == selfCapabilities &&
     sameName(m, changetype<usize>(name), <u32>name.byteLength)) {
     return;

@@ -42,8 +42,8 @@ if (a.json) {
     ["false positives (healthy declared dead)", f(r.falsePositives), f(e.falsePositives)],
     ["suspicions of healthy members (refuted)", f(r.suspicionsOfHealthy), "-"],
     ["slow members declared dead", f(r.slowDeclaredDead), "-"],
-    ["datagrams / member / s (after join)", f(r.datagramsPerMemberSec), f(e.datagramsPerMemberSec)],
-    ["bytes / member / s (after join)", f(r.bytesPerMemberSec), f(e.bytesPerMemberSec)],
+    ["datagrams / member / s (steady)", f(r.datagramsPerMemberSec), f(e.datagramsPerMemberSec)],
+    ["bytes / member / s (steady)", f(r.bytesPerMemberSec), f(e.bytesPerMemberSec)],
     ["datagrams / member / s (join storm)", f(r.joinStormDatagramsPerMemberSec), "-"],
   ];
   console.log(`DiVS membership sim: N=${opts.nodes} ${opts.seconds} s loss=${opts.loss} slow=${opts.slow} seed=${opts.seed}` +
@@ -51,4 +51,5 @@ if (a.json) {
   const w = Math.max(...rows.map((x) => x[0].length));
   console.log(`${"figure".padEnd(w)}  ${"measured".padStart(10)}  ${"expected".padStart(10)}`);
   for (const [k, m, x] of rows) console.log(`${k.padEnd(w)}  ${m.padStart(10)}  ${x.padStart(10)}`);
+  console.log(`steady window: ${r.steadyWindow}`);
 }
