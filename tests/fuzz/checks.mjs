@@ -4,6 +4,11 @@ import { MSG } from "./datagrams.mjs";
 import { ADDR_LEN, ADDR_SLOT, OUT, OUT_NAMES, WIRE_VERSION, readRecords } from "./records.mjs";
 
 const ETH_HEADER_LEN = 14;
+const NAME_MAX = 64; // member names, assembly/membership/codec.ts
+const MEMBER_STATE_MAX = 3; // alive, suspect, dead, left
+const EVENT_KINDS = 6; // join, update, suspect, alive, dead, left (assembly/membership/events.ts)
+const EVENT_NAME = 16 + ADDR_SLOT;
+const MEMBER_NAME = 32 + ADDR_SLOT;
 const FRAME_HEADER_LEN = 3; // version, type, reserved
 const MAX_UDP_PAYLOAD = 65507;
 /** config.maxDatagram's default: the largest gossip datagram the core may emit. */
@@ -56,7 +61,7 @@ function checkDatagram(dg, at) {
   if (off !== dg.length) fail(`OUT_DATAGRAM at ${at}: ${dg.length - off} bytes after the COMPOUND items`);
 }
 
-/** Checks what process() emitted; returns copies of the emitted datagrams (for the corpus). */
+/** Checks what process() emitted; returns the emitted datagrams (views into the output region). */
 export function checkProcessOutput(core, len) {
   const datagrams = [];
   for (const r of records(core, len, [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT], "process")) {
@@ -68,7 +73,7 @@ export function checkProcessOutput(core, len) {
       case OUT.DATAGRAM: {
         if (b.length < ADDR_SLOT) fail(`OUT_DATAGRAM at ${r.offset}: ${b.length} bytes, no address slot`);
         if (b[ADDR_LEN] !== 0 || b[ADDR_LEN + 1] !== 0) fail(`OUT_DATAGRAM at ${r.offset}: address slot padding not zero`);
-        const dg = b.slice(ADDR_SLOT);
+        const dg = b.subarray(ADDR_SLOT);
         checkDatagram(dg, r.offset);
         datagrams.push(dg);
         break;
@@ -77,6 +82,14 @@ export function checkProcessOutput(core, len) {
         if (b.length !== 8) fail(`OUT_TIMER at ${r.offset}: body of ${b.length} bytes`);
         const t = new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true);
         if (!Number.isFinite(t)) fail(`OUT_TIMER at ${r.offset}: ${t}`);
+        break;
+      }
+      case OUT.EVENT: {
+        if (b.length < EVENT_NAME || b.length > EVENT_NAME + NAME_MAX) fail(`OUT_EVENT at ${r.offset}: body of ${b.length} bytes`);
+        const v = new DataView(b.buffer, b.byteOffset, b.length);
+        const kind = v.getUint16(0, true);
+        const state = v.getUint16(2, true);
+        if (kind < 1 || kind > EVENT_KINDS || state > MEMBER_STATE_MAX) fail(`OUT_EVENT at ${r.offset}: kind ${kind} state ${state}`);
         break;
       }
     }
@@ -99,4 +112,20 @@ export function checkStats(core, previous) {
   }
   if (stats.size === 0) fail("stats_dump: no counters");
   return stats;
+}
+
+/** Checks members_dump: one record per member, ids unique, states and names in range; returns the count. */
+export function checkMembers(core) {
+  const ids = new Set();
+  for (const r of records(core, core.call("members_dump"), [OUT.MEMBER], "members_dump")) {
+    const b = r.body;
+    if (b.length < MEMBER_NAME || b.length > MEMBER_NAME + NAME_MAX) fail(`OUT_MEMBER at ${r.offset}: body of ${b.length} bytes`);
+    const v = new DataView(b.buffer, b.byteOffset, b.length);
+    const id = v.getBigUint64(0, true);
+    if (ids.has(id)) fail(`members_dump: member ${id} twice`);
+    ids.add(id);
+    if (b[12] > MEMBER_STATE_MAX) fail(`members_dump: member ${id} state ${b[12]}`);
+    if (!Number.isFinite(v.getFloat64(24, true))) fail(`members_dump: member ${id} state since ${v.getFloat64(24, true)}`);
+  }
+  return ids.size;
 }

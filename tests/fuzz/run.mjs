@@ -10,16 +10,18 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import fc from "./fc.mjs";
-import { checkProcessOutput, checkStats } from "./checks.mjs";
+import { checkMembers, checkProcessOutput, checkStats } from "./checks.mjs";
 import { compileCore } from "./core.mjs";
 import { datagramArb, messageArb, splitDatagram } from "./datagrams.mjs";
 import { HAND_FRAMES, fixtureFrames, frameArb } from "./frames.mjs";
 import { checkMacs } from "./macs.mjs";
 import { mutate, mutationArb } from "./mutate.mjs";
-import { ADDR_SLOT, IN, addrSlot, concat, writeRecords } from "./records.mjs";
+import { IN, addrSlot, concat, recordsSize, writeRecords } from "./records.mjs";
 
 const CHUNK = 256; // iterations generated per fc.sample call
 const CORPUS_MAX = 512; // emitted datagrams kept for mutation
+const MESSAGES_MAX = 2048; // their messages (compound items split out), for round trips
+const KEEP_PER_CALL = 6; // emitted datagrams kept (and round-tripped) per call, one per message type
 const MAX_FAILURES = 5;
 const STATS_EVERY = 8;
 /** Table size the fuzzed core is configured with, so "count <= capacity" is reachable. */
@@ -104,6 +106,8 @@ class Fuzzer {
     this.seed = seed;
     this.golden = [...HAND_FRAMES, ...fixtureFrames()];
     this.corpus = []; // datagrams the core emitted: valid encodings of every message it sends
+    this.messages = [];
+    this.kept = 0;
     this.failures = [];
     this.roundtripTypes = new Map(); // message type -> round trips that decoded
     this.fresh();
@@ -125,22 +129,34 @@ class Fuzzer {
   }
 
   process(records, now) {
-    const bytes = new Uint8Array(this.core.inputCapacity);
-    const len = writeRecords(bytes, records);
-    return this.processBytes(bytes.subarray(0, len), now);
+    const bytes = new Uint8Array(recordsSize(records));
+    writeRecords(bytes, records);
+    return this.processBytes(bytes, now);
   }
 
   /** One process() call with every check; emitted datagrams join the corpus. */
   processBytes(bytes, now, len = bytes.length) {
     this.lastInput = { entry: "process", bytes, len, now };
     const outLen = this.core.processBytes(bytes, now, len);
-    const datagrams = checkProcessOutput(this.core, outLen);
-    for (const dg of datagrams) {
-      if (this.corpus.length >= CORPUS_MAX) this.corpus[(this.corpus.length + dg.length) % CORPUS_MAX] = dg;
-      else this.corpus.push(dg);
+    const seen = new Set();
+    for (const view of checkProcessOutput(this.core, outLen)) {
+      const type = view[1] === 0x02 ? 0x200 | view[6] : view[1]; // a compound by its first item's type
+      if (seen.has(type)) continue;
+      seen.add(type);
+      const dg = view.slice();
+      this.keep(this.corpus, CORPUS_MAX, dg);
+      for (const msg of splitDatagram(dg)) {
+        this.keep(this.messages, MESSAGES_MAX, msg);
+        this.roundtrip(msg, true); // what the core encoded must decode and re-encode to the same bytes
+      }
+      if (seen.size >= KEEP_PER_CALL) break;
     }
-    // What the core encoded must decode and re-encode to the same bytes.
-    for (const dg of datagrams.slice(0, 4)) for (const msg of splitDatagram(dg)) this.roundtrip(msg, true);
+  }
+
+  /** Appends to a bounded corpus, replacing the oldest entries once full. */
+  keep(list, max, item) {
+    if (list.length < max) list.push(item);
+    else list[this.kept++ % max] = item;
   }
 
   /**
@@ -183,7 +199,7 @@ class Fuzzer {
     switch (what.type) {
       case "batch": {
         const { records, lie, cut } = what.batch;
-        const bytes = new Uint8Array(this.core.inputCapacity);
+        const bytes = new Uint8Array(recordsSize(records));
         let len = writeRecords(bytes, records);
         if (lie) {
           let off = 0;
@@ -209,7 +225,7 @@ class Fuzzer {
       case "roundtrip": {
         let msg = what.fresh;
         if (!msg) {
-          const messages = this.corpus.flatMap(splitDatagram);
+          const messages = this.messages;
           msg = messages.length ? this.pick(messages, what.pick) : Uint8Array.of(0);
           if (what.ops) msg = mutate(msg, what.ops, (i) => this.pick(messages.length ? messages : [msg], i));
         }
@@ -232,6 +248,7 @@ class Fuzzer {
     this.lastInput = { entry: "stats_dump", bytes: new Uint8Array(0), len: 0, now: this.now };
     this.stats = checkStats(this.core, this.stats);
     if (this.core.has("macs_dump")) checkMacs(this.core, MAC_CAPACITY);
+    if (this.core.has("members_dump")) checkMembers(this.core);
   }
 
   fail(error, iteration) {
@@ -287,7 +304,7 @@ function main() {
     }
   }
   const seconds = (performance.now() - start) / 1000;
-  const missing = ["codec_roundtrip", "macs_dump"].filter((e) => !fuzzer.core.has(e));
+  const missing = ["codec_roundtrip", "macs_dump", "members_dump"].filter((e) => !fuzzer.core.has(e));
   console.log(
     `fuzz: ${iteration} iterations in ${seconds.toFixed(1)} s (${Math.round(iteration / seconds)}/s), ` +
       `${fuzzer.corpus.length} emitted datagrams in the corpus, ${fuzzer.failures.length} failures` +
