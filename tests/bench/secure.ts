@@ -89,10 +89,8 @@ function dataPath(size: number, iterations: number): void {
   // Bring the pair up.
   let pending = a.outgoing(bAt.key, bAt.addr, new Uint8Array(1), 0).map((t) => t.data);
   for (let turn = 0; pending.length > 0 && turn < 10; turn++) {
-    const [to, from, toAt, fromAt] = turn % 2 === 0 ? [b, a, bAt, aAt] : [a, b, aAt, bAt];
-    void toAt;
+    const [to, fromAt] = turn % 2 === 0 ? [b, aAt] : [a, bAt];
     pending = pending.flatMap((p) => to.incoming(fromAt.key, fromAt.addr, p, 0).transmits.map((t) => t.data));
-    void from;
   }
   if (a.sessionCount() !== 1 || b.sessionCount() !== 1) throw new Error("pair did not come up");
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { totalRejections } from "../../host/common/secure/counters.ts";
 import { CONFIRM_LEN, HS_INIT, INIT_LEN, OFF_KEY_ID } from "../../host/common/secure/handshake.ts";
-import { bytes, established, ip, Net, newKey, Node, pair, text } from "./harness.ts";
+import { bytes, established, ip, newKey, Node, pair, text } from "./harness.ts";
 
 test("a pair completes the handshake and exchanges data both ways", () => {
   const { net, a, b } = pair();
@@ -144,5 +144,3 @@ test("INIT sizes follow the documented layout", () => {
 function idBytes(id: number): number[] {
   return [id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255];
 }
-
-void Net;

@@ -113,7 +113,7 @@ test("DATA from another address than the session's is rejected", () => {
 
 test("out-of-order delivery within the window is accepted, below it rejected", () => {
   const { net, a, b } = established();
-  const sent = [];
+  const sent: { data: Uint8Array }[] = [];
   for (let i = 0; i < 3000; i++) {
     net.send(a, b, bytes(String(i)));
     sent.push(net.take()[0]);

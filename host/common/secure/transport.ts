@@ -404,7 +404,6 @@ export class SecureTransport {
     this.addSession(peer, s, now);
     this.counters.sessions_initiated++;
     this.transmit(peer, buildConfirm(this.crypto, key.key, key.id, pending.idx, pending.E, pending.N, Nr, Er));
-    pending.e.fill(0);
     this.flushQueue(peer, now);
   }
 
@@ -488,6 +487,7 @@ export class SecureTransport {
   }
 
   private dropPending(p: Pending): void {
+    p.e.fill(0); // the initiator's ephemeral key is not needed past this point
     this.pendingByIdx.delete(p.idx);
     if (p.peer.pending === p) p.peer.pending = null;
   }

@@ -1,0 +1,7 @@
+// The transport layer's public surface for hosts (docs/security.md).
+export type { AeadKey, CryptoProvider } from "./provider.ts";
+export { DEFAULT_SECURE_CONFIG, type SecureConfig } from "./config.ts";
+export { ACTIVITY_COUNTERS, REJECTION_COUNTERS, totalRejections, type CounterName, type SecureCounters } from "./counters.ts";
+export { formatKey, formatKeyId, generateKey, Keyring, keyIdOf, parseKey, parseKeyId, type NetworkKey } from "./keyring.ts";
+export { DATA_OVERHEAD } from "./handshake.ts";
+export { SecureTransport, type AddrKey, type Incoming, type SessionInfo, type Transmit } from "./transport.ts";
