@@ -144,3 +144,21 @@ test("INIT sizes follow the documented layout", () => {
 function idBytes(id: number): number[] {
   return [id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255];
 }
+
+test("datagrams waiting for a handshake are bounded, and dropped when it gives up", () => {
+  const { net, a, b } = pair();
+  for (let i = 0; i < 20; i++) net.send(a, b, bytes(`q${i}`));
+  assert.equal(a.t.counters.queue_full, 4, "16 queued, 4 refused");
+  net.take(); // B is unreachable
+  for (net.now = 0; net.now <= a.t.config.handshakeTimeoutMs; net.now = a.t.nextTimer()) {
+    net.tick();
+    net.take();
+  }
+  assert.equal(a.t.counters.handshake_timeouts, 1);
+  assert.equal(a.t.counters.queue_dropped, 16);
+  assert.ok(a.t.counters.handshake_retransmits >= 3, "1 s, 2 s, 4 s, 8 s backoff");
+  assert.equal(a.t.peerCount(), 0, "nothing left behind");
+  net.send(a, b, bytes("later"));
+  net.pump();
+  assert.deepEqual(b.delivered.map(text), ["later"]);
+});
