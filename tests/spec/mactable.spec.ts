@@ -1,0 +1,397 @@
+import { config } from "../../assembly/config";
+import {
+  MAC_LOCAL, MAC_REMOTE, MAC_STATIC, addStatic, age, ageTick, announced, applyRemote, dropOwner, learnLocal,
+  lookup, macEntries, macFind, macReset, macSlots, nextLocal, pendingAnnouncements, removeStatic, slotKind,
+  slotMac, slotOwner, slotSeen, slotVersion, slotVlan, takeAnnouncement,
+} from "../../assembly/mactable";
+import { self } from "../../assembly/node";
+import { Stat, statValue } from "../../assembly/stats";
+
+const SELF: u64 = 5;
+const A: u64 = 3; // lower id than SELF
+const B: u64 = 9; // higher id than SELF
+const M1: u64 = 0x0200_0000_0001;
+const M2: u64 = 0x0200_0000_0002;
+
+function fresh(capacity: u32 = 65536, ageing: f64 = 300_000): void {
+  self.id = SELF;
+  self.now = 0;
+  config.macCapacity = capacity;
+  config.macAgeingMs = ageing;
+  macReset();
+}
+
+function versionOf(mac: u64, vlan: u32): u32 {
+  const s = macFind(mac, vlan);
+  return s < 0 ? 0 : slotVersion(s);
+}
+
+function kindOf(mac: u64, vlan: u32): u8 {
+  const s = macFind(mac, vlan);
+  return s < 0 ? 0 : slotKind(s);
+}
+
+/** Age until a call removes nothing: a call that removes nothing has examined every slot. */
+function ageFully(now: f64): void {
+  while (age(now, macSlots()) > 0) {}
+}
+
+describe("learnLocal", () => {
+  beforeEach(() => { fresh(); });
+
+  it("learns a new MAC as ours at version 1 and only refreshes it afterwards", () => {
+    const learned = statValue(Stat.MacLearned);
+    expect(learnLocal(M1, 0, 10)).toBe(true);
+    expect(lookup(M1, 0)).toBe(SELF);
+    expect(versionOf(M1, 0)).toBe(1);
+    expect(kindOf(M1, 0)).toBe(MAC_LOCAL);
+    expect(learnLocal(M1, 0, 20)).toBe(false);
+    expect(versionOf(M1, 0)).toBe(1);
+    expect(slotSeen(macFind(M1, 0))).toBe(20);
+    expect(statValue(Stat.MacLearned) - learned).toBe(1);
+  });
+
+  it("keeps VLANs apart", () => {
+    learnLocal(M1, 10, 0);
+    expect(lookup(M1, 10)).toBe(SELF);
+    expect(lookup(M1, 0)).toBe(0);
+    expect(lookup(M1, 11)).toBe(0);
+    applyRemote(M1, 0, B, 1, 0);
+    expect(lookup(M1, 0)).toBe(B);
+    expect(lookup(M1, 10)).toBe(SELF);
+  });
+
+  it("moves a MAC owned by another node here with the next version", () => {
+    applyRemote(M1, 0, B, 7, 0);
+    const moved = statValue(Stat.MacMoved);
+    expect(learnLocal(M1, 0, 5)).toBe(true);
+    expect(lookup(M1, 0)).toBe(SELF);
+    expect(versionOf(M1, 0)).toBe(8);
+    expect(statValue(Stat.MacMoved) - moved).toBe(1);
+  });
+
+  it("queues new and moved MACs for announcement, skipping ones no longer ours", () => {
+    learnLocal(M1, 0, 0);
+    learnLocal(M1, 0, 1); // refresh: not announced again
+    learnLocal(M2, 3, 1);
+    expect(pendingAnnouncements()).toBe(2);
+    applyRemote(M2, 3, B, 5, 2); // taken away before the gossip layer drained it
+    expect(takeAnnouncement()).toBe(true);
+    expect(announced.mac).toBe(M1);
+    expect(announced.vlan).toBe(0);
+    expect(announced.owner).toBe(SELF);
+    expect(announced.version).toBe(1);
+    expect(takeAnnouncement()).toBe(false);
+    learnLocal(M2, 3, 3); // moves back
+    expect(takeAnnouncement()).toBe(true);
+    expect(announced.mac).toBe(M2);
+    expect(announced.vlan).toBe(3);
+    expect(announced.version).toBe(6);
+  });
+
+  it("bounds the announcement queue and counts the overflow", () => {
+    const overflow = statValue(Stat.MacAnnounceOverflow);
+    for (let i: u64 = 0; i < 1100; i++) learnLocal(0x0200_0000_0000 + i + 1, 0, 0);
+    expect(pendingAnnouncements()).toBe(1024);
+    expect(statValue(Stat.MacAnnounceOverflow) - overflow).toBe(76);
+    let taken = 0;
+    while (takeAnnouncement()) taken++;
+    expect(taken).toBe(1024);
+  });
+
+  it("iterates exactly the local entries", () => {
+    learnLocal(M1, 0, 0);
+    learnLocal(M2, 0, 0);
+    applyRemote(0x0200_0000_0003, 0, B, 1, 0);
+    addStatic(0x0200_0000_0004, 0, SELF, 0);
+    let n = 0;
+    for (let i = nextLocal(0); i >= 0; i = nextLocal(i + 1)) {
+      expect(slotOwner(i)).toBe(SELF);
+      expect(slotMac(i) == M1 || slotMac(i) == M2).toBe(true);
+      n++;
+    }
+    expect(n).toBe(2);
+  });
+});
+
+describe("applyRemote", () => {
+  beforeEach(() => { fresh(); });
+
+  it("takes a higher version and ignores a lower one", () => {
+    expect(applyRemote(M1, 0, A, 2, 0)).toBe(true);
+    expect(applyRemote(M1, 0, B, 3, 0)).toBe(true);
+    expect(lookup(M1, 0)).toBe(B);
+    const stale = statValue(Stat.MacRemoteStale);
+    expect(applyRemote(M1, 0, A, 2, 0)).toBe(false);
+    expect(lookup(M1, 0)).toBe(B);
+    expect(versionOf(M1, 0)).toBe(3);
+    expect(statValue(Stat.MacRemoteStale) - stale).toBe(1);
+  });
+
+  it("breaks version ties towards the higher owner id, in either arrival order", () => {
+    applyRemote(M1, 0, A, 4, 0);
+    expect(applyRemote(M1, 0, B, 4, 0)).toBe(true);
+    applyRemote(M2, 0, B, 4, 0);
+    expect(applyRemote(M2, 0, A, 4, 0)).toBe(false);
+    expect(lookup(M1, 0)).toBe(B);
+    expect(lookup(M2, 0)).toBe(B);
+  });
+
+  it("refreshes on the same owner and version", () => {
+    applyRemote(M1, 0, B, 1, 100);
+    expect(applyRemote(M1, 0, B, 1, 900)).toBe(false);
+    expect(slotSeen(macFind(M1, 0))).toBe(900);
+  });
+
+  it("takes one of our MACs only by the version rule", () => {
+    learnLocal(M1, 0, 0); // ours, version 1
+    expect(applyRemote(M1, 0, A, 1, 0)).toBe(false); // tie, lower owner: stays ours
+    expect(lookup(M1, 0)).toBe(SELF);
+    const away = statValue(Stat.MacMovedAway);
+    expect(applyRemote(M1, 0, B, 1, 0)).toBe(true); // tie, higher owner: moves away
+    expect(lookup(M1, 0)).toBe(B);
+    expect(kindOf(M1, 0)).toBe(MAC_REMOTE);
+    expect(statValue(Stat.MacMovedAway) - away).toBe(1);
+    learnLocal(M1, 0, 1); // seen here again: moves back, version 2 beats B's 1
+    expect(lookup(M1, 0)).toBe(SELF);
+    expect(versionOf(M1, 0)).toBe(2);
+    expect(applyRemote(M1, 0, B, 1, 2)).toBe(false);
+  });
+
+  it("never overwrites a static entry", () => {
+    addStatic(M1, 0, A, 0);
+    expect(applyRemote(M1, 0, B, 100, 0)).toBe(false);
+    expect(lookup(M1, 0)).toBe(A);
+    expect(learnLocal(M1, 0, 0)).toBe(false);
+    expect(lookup(M1, 0)).toBe(A);
+    expect(kindOf(M1, 0)).toBe(MAC_STATIC);
+    expect(removeStatic(M1, 0)).toBe(true);
+    expect(lookup(M1, 0)).toBe(0);
+    expect(removeStatic(M1, 0)).toBe(false);
+  });
+
+  it("treats an update naming this node as a local entry", () => {
+    applyRemote(M1, 0, SELF, 4, 0);
+    expect(kindOf(M1, 0)).toBe(MAC_LOCAL);
+    learnLocal(M1, 0, 1);
+    expect(versionOf(M1, 0)).toBe(4);
+  });
+});
+
+describe("ageing", () => {
+  beforeEach(() => { fresh(65536, 10_000); });
+
+  it("removes local entries not seen and remote entries not refreshed for macAgeingMs", () => {
+    learnLocal(M1, 0, 0);
+    applyRemote(M2, 0, B, 1, 0);
+    addStatic(0x0200_0000_0003, 0, B, 0);
+    learnLocal(M1, 0, 5_000);
+    applyRemote(M2, 0, B, 1, 6_000);
+    ageFully(9_999);
+    expect(macEntries()).toBe(3);
+    const aged = statValue(Stat.MacAged);
+    ageFully(15_000);
+    expect(lookup(M1, 0)).toBe(0);
+    expect(lookup(M2, 0)).toBe(B); // refreshed at 6 s: ages at 16 s
+    ageFully(16_000);
+    expect(lookup(M2, 0)).toBe(0);
+    expect(lookup(0x0200_0000_0003, 0)).toBe(B); // static never ages
+    expect(statValue(Stat.MacAged) - aged).toBe(2);
+  });
+
+  it("does bounded work per call and keeps every survivor reachable", () => {
+    fresh(512, 10_000);
+    for (let i: u64 = 1; i <= 300; i++) {
+      learnLocal(0x0200_0000_0000 + i, <u32>(i % 3), i & 1 ? 0 : 20_000);
+    }
+    let removed = 0;
+    let calls = 0;
+    while (removed < 150) {
+      const r = age(25_000, 7);
+      expect(r).toBeLessThanOrEqual(7);
+      removed += r;
+      calls++;
+      for (let i: u64 = 2; i <= 300; i += 2) expect(lookup(0x0200_0000_0000 + i, <u32>(i % 3))).toBe(SELF);
+    }
+    expect(removed).toBe(150);
+    expect(calls).toBeGreaterThan(20);
+    expect(macEntries()).toBe(150);
+  });
+
+  it("ageTick sweeps the whole table within macAgeingMs of calls", () => {
+    for (let i: u64 = 1; i <= 50; i++) learnLocal(0x0200_0000_0000 + i, 0, 0);
+    let t: f64 = 0;
+    while (t < 20_000) {
+      t += 100;
+      ageTick(t);
+    }
+    expect(macEntries()).toBe(0);
+  });
+});
+
+describe("capacity", () => {
+  it("learns no more than macCapacity entries and counts the rest", () => {
+    fresh(16);
+    const full = statValue(Stat.MacTableFull);
+    let learned = 0;
+    for (let i: u64 = 1; i <= 20; i++) if (learnLocal(0x0200_0000_0000 + i, 0, 0)) learned++;
+    expect(learned).toBe(16);
+    expect(macEntries()).toBe(16);
+    expect(lookup(0x0200_0000_0000 + 20, 0)).toBe(0);
+    expect(applyRemote(0x0200_0000_0000 + 21, 0, B, 1, 0)).toBe(false);
+    expect(statValue(Stat.MacTableFull) - full).toBe(5);
+    // Known entries still change when full.
+    expect(applyRemote(0x0200_0000_0001, 0, B, 2, 0)).toBe(true);
+  });
+
+  it("grows when the capacity is raised after creation and stops inserts when lowered", () => {
+    fresh(16);
+    for (let i: u64 = 1; i <= 16; i++) learnLocal(0x0200_0000_0000 + i, 0, 0);
+    config.macCapacity = 100;
+    for (let i: u64 = 17; i <= 100; i++) expect(learnLocal(0x0200_0000_0000 + i, 0, 0)).toBe(true);
+    for (let i: u64 = 1; i <= 100; i++) expect(lookup(0x0200_0000_0000 + i, 0)).toBe(SELF);
+    config.macCapacity = 50;
+    expect(learnLocal(0x0200_0000_0000 + 101, 0, 0)).toBe(false);
+    expect(macEntries()).toBe(100);
+  });
+});
+
+describe("dropOwner", () => {
+  it("removes exactly the learnt entries of that owner", () => {
+    fresh(256);
+    for (let i: u64 = 1; i <= 200; i++) {
+      const owner: u64 = i % 4 == 0 ? SELF : 10 + (i % 4);
+      if (owner == SELF) learnLocal(0x0200_0000_0000 + i, 0, 0);
+      else applyRemote(0x0200_0000_0000 + i, 0, owner, 1, 0);
+    }
+    addStatic(0x0400_0000_0000, 0, 11, 0);
+    const dropped = statValue(Stat.MacDroppedOwner);
+    expect(dropOwner(11)).toBe(50);
+    expect(statValue(Stat.MacDroppedOwner) - dropped).toBe(50);
+    for (let i: u64 = 1; i <= 200; i++) {
+      const owner: u64 = i % 4 == 0 ? SELF : 10 + (i % 4);
+      expect(lookup(0x0200_0000_0000 + i, 0)).toBe(owner == 11 ? 0 : owner);
+    }
+    expect(lookup(0x0400_0000_0000, 0)).toBe(11);
+    expect(dropOwner(11)).toBe(0);
+  });
+});
+
+// A reference model: the same rules over a Map, compared after every operation.
+class ModelEntry {
+  constructor(public owner: u64, public version: u32, public seen: f64, public kind: u8) {}
+}
+
+let rng: u32 = 0x12345678;
+function rand(n: u32): u32 {
+  rng ^= rng << 13;
+  rng ^= rng >> 17;
+  rng ^= rng << 5;
+  return rng % n;
+}
+
+function key(mac: u64, vlan: u32): u64 { return (<u64>vlan << 48) | mac; }
+
+function modelInsertable(model: Map<u64, ModelEntry>, k: u64): bool {
+  return model.has(k) || <u32>model.size < config.macCapacity;
+}
+
+/** Number of keys on which the table and the model disagree (expectations are slow: count first). */
+function mismatches(model: Map<u64, ModelEntry>, macs: u32, vlans: u32): i32 {
+  let bad = 0;
+  for (let m: u32 = 0; m < macs; m++) {
+    for (let v: u32 = 0; v < vlans; v++) {
+      const mac = 0x0200_0000_0000 + <u64>m * 0x1_0001;
+      const k = key(mac, v);
+      const s = macFind(mac, v);
+      if (model.has(k)) {
+        const e = model.get(k);
+        if (s < 0 || slotOwner(s) != e.owner || slotVersion(s) != e.version || slotKind(s) != e.kind) bad++;
+        else if (slotMac(s) != mac || slotVlan(s) != v || lookup(mac, v) != e.owner) bad++;
+      } else if (s >= 0 || lookup(mac, v) != 0) {
+        bad++;
+      }
+    }
+  }
+  return bad;
+}
+
+function modelRun(capacity: u32, macs: u32, vlans: u32, steps: i32): void {
+  fresh(capacity, 1000);
+  const model = new Map<u64, ModelEntry>();
+  let now: f64 = 0;
+  for (let step = 0; step < steps; step++) {
+    now += <f64>rand(50);
+    const mac = 0x0200_0000_0000 + <u64>rand(macs) * 0x1_0001;
+    const vlan = rand(vlans);
+    const k = key(mac, vlan);
+    const owner: u64 = rand(4) == 0 ? SELF : <u64>(1 + rand(8)) * 2; // even ids: 2..16, SELF is 5
+    const version: u32 = rand(4) + 1;
+    const op = rand(100);
+    if (op < 40) {
+      learnLocal(mac, vlan, now);
+      if (model.has(k)) {
+        const e = model.get(k);
+        if (e.kind == MAC_LOCAL) e.seen = now;
+        else if (e.kind == MAC_REMOTE) { e.owner = SELF; e.version++; e.seen = now; e.kind = MAC_LOCAL; }
+      } else if (modelInsertable(model, k)) {
+        model.set(k, new ModelEntry(SELF, 1, now, MAC_LOCAL));
+      }
+    } else if (op < 80) {
+      applyRemote(mac, vlan, owner, version, now);
+      const kind = owner == SELF ? MAC_LOCAL : MAC_REMOTE;
+      if (model.has(k)) {
+        const e = model.get(k);
+        if (e.kind != MAC_STATIC) {
+          if (version == e.version && owner == e.owner) {
+            if (kind == MAC_REMOTE) e.seen = now;
+          } else if (version > e.version || (version == e.version && owner > e.owner)) {
+            e.owner = owner; e.version = version; e.seen = now; e.kind = kind;
+          }
+        }
+      } else if (modelInsertable(model, k)) {
+        model.set(k, new ModelEntry(owner, version, now, kind));
+      }
+    } else if (op < 85) {
+      const victim: u64 = <u64>(1 + rand(8)) * 2;
+      dropOwner(victim);
+      const ks = model.keys();
+      for (let i = 0; i < ks.length; i++) {
+        const e = model.get(ks[i]);
+        if (e.owner == victim && e.kind != MAC_STATIC) model.delete(ks[i]);
+      }
+    } else if (op < 90) {
+      ageFully(now);
+      const ks = model.keys();
+      for (let i = 0; i < ks.length; i++) {
+        const e = model.get(ks[i]);
+        if (e.kind != MAC_STATIC && e.seen <= now - config.macAgeingMs) model.delete(ks[i]);
+      }
+    } else if (op < 93) {
+      addStatic(mac, vlan, owner, now);
+      if (model.has(k) || modelInsertable(model, k)) model.set(k, new ModelEntry(owner, 0, now, MAC_STATIC));
+    } else if (op < 96) {
+      removeStatic(mac, vlan);
+      if (model.has(k) && model.get(k).kind == MAC_STATIC) model.delete(k);
+    } else {
+      age(now, 1 + <i32>rand(8)); // partial sweeps: only survivors are checked below
+      const ks = model.keys();
+      for (let i = 0; i < ks.length; i++) {
+        const kk = ks[i];
+        if (lookup(kk & 0xffff_ffff_ffff, <u32>(kk >> 48)) == 0) {
+          expect(model.get(kk).seen <= now - config.macAgeingMs).toBe(true);
+          model.delete(kk);
+        }
+      }
+    }
+    expect(mismatches(model, macs, vlans)).toBe(0);
+    expect(<i32>macEntries()).toBe(model.size);
+    expect(macEntries()).toBeLessThanOrEqual(config.macCapacity);
+  }
+}
+
+describe("random operation sequences agree with a reference model", () => {
+  it("with room to spare", () => { modelRun(256, 40, 3, 3000); });
+  it("at the capacity limit", () => { modelRun(32, 30, 3, 3000); });
+  it("with a tiny, crowded table", () => { modelRun(16, 8, 3, 3000); });
+});
