@@ -8,15 +8,15 @@ import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
 import {
   ACCUSE_FROM, ACCUSE_INCARNATION, ACCUSE_LEN, ACCUSE_NODE, MSG_ACK, MSG_ALIVE, MSG_DEAD, MSG_NACK, MSG_PING,
-  MSG_PING_REQ, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, PUSH_PULL_FLAGS, PUSH_PULL_JOIN, PUSH_PULL_RESPONSE,
-  readInfo,
+  MSG_PING_REQ, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, PUSH_PULL_FLAGS, PUSH_PULL_JOIN, PUSH_PULL_LAST,
+  PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SENDER, readInfo,
 } from "./codec";
-import { getU32, getU64 } from "../wire/bytes";
+import { getU16, getU32, getU64 } from "../wire/bytes";
 import { gossipRound, gossipStagger, gossipTick } from "./gossip";
 import { handleAck, handleNack, handlePing, handlePingReq, probeStagger, probeTick, randomMembers } from "./probe";
 import { handlePushPull, pushPullInterval, pushPullSend } from "./pushpull";
 import { Member, members } from "./state";
-import { aliveNode, deadNode, membershipIdentify, membershipLeave, selfMember, suspectNode, suspicionTick } from "./updates";
+import { aliveNode, answerStaleAccusation, deadNode, membershipIdentify, membershipLeave, selfMember, suspectNode, suspicionTick } from "./updates";
 
 export { membershipSetCapabilities } from "./updates";
 
@@ -27,6 +27,11 @@ let nextPushPullAt: f64 = Infinity;
 const seeds = new Array<StaticArray<u8>>();
 let nextJoinAt: f64 = Infinity;
 let joinBackoff: f64 = 0;
+
+// Parts of join responses seen, by responder: joined once one responder's parts are all in
+// (push-pull runs over datagrams, so a lost part is made up by asking again).
+const joinParts = new Map<u64, Array<bool>>();
+const joinLastPart = new Map<u64, i32>();
 
 const info = new MemberInfo();
 const pushPullTarget = new Array<Member>();
@@ -47,6 +52,8 @@ export function membershipJoin(addr: usize): void {
   const seed = new StaticArray<u8>(ADDR_LEN);
   memory.copy(changetype<usize>(seed), addr, ADDR_LEN);
   seeds.push(seed);
+  joinParts.clear();
+  joinLastPart.clear();
   joinBackoff = config.joinRetryMs;
   nextJoinAt = self.now + joinBackoff;
   pushPullSend(addr, PUSH_PULL_JOIN);
@@ -79,22 +86,39 @@ export function membershipMessage(src: usize, p: usize, len: u32): void {
       const inc = getU32(p + ACCUSE_INCARNATION);
       const node = getU64(p + ACCUSE_NODE);
       const from = getU64(p + ACCUSE_FROM);
+      if (answerStaleAccusation(src, inc, node)) break;
       if (load<u8>(p) == MSG_SUSPECT) suspectNode(inc, node, from);
       else deadNode(inc, node, from);
       break;
     }
     case MSG_PUSH_PULL:
       ok = handlePushPull(src, p, len);
-      if (ok && (load<u8>(p + PUSH_PULL_FLAGS) & PUSH_PULL_RESPONSE) != 0) {
-        seeds.length = 0; // joined: someone answered
-        nextJoinAt = Infinity;
-      }
+      if (ok && seeds.length > 0) noteJoinResponse(p);
       break;
     default:
       count(Stat.DatagramUnknownType);
       return;
   }
   if (!ok) count(Stat.MemberMsgMalformed);
+}
+
+function noteJoinResponse(p: usize): void {
+  const flags = load<u8>(p + PUSH_PULL_FLAGS);
+  if ((flags & PUSH_PULL_RESPONSE) == 0 || (flags & PUSH_PULL_JOIN) == 0) return;
+  const sender = getU64(p + PUSH_PULL_SENDER);
+  const part = <i32>getU16(p + PUSH_PULL_PART);
+  if (!joinParts.has(sender)) joinParts.set(sender, new Array<bool>());
+  const seen = joinParts.get(sender);
+  while (seen.length <= part) seen.push(false);
+  seen[part] = true;
+  if ((flags & PUSH_PULL_LAST) != 0) joinLastPart.set(sender, part);
+  if (!joinLastPart.has(sender)) return;
+  const last = joinLastPart.get(sender);
+  for (let i = 0; i <= last; i++) if (!seen[i]) return;
+  seeds.length = 0; // joined
+  nextJoinAt = Infinity;
+  joinParts.clear();
+  joinLastPart.clear();
 }
 
 function joinTick(now: f64): void {

@@ -141,7 +141,7 @@ export function handlePushPull(src: usize, p: usize, len: u32): bool {
     off += SECTION_HEADER + n;
   }
   if ((flags & PUSH_PULL_RESPONSE) == 0 && part == 0 && sender != self.id) {
-    pushPullSend(src, PUSH_PULL_RESPONSE);
+    pushPullSend(src, PUSH_PULL_RESPONSE | (flags & PUSH_PULL_JOIN));
   }
   return true;
 }

@@ -2,6 +2,7 @@
 // dead after a timeout that starts at `max` and shrinks towards `min` as
 // independent members confirm the suspicion.
 import { config } from "../config";
+import { self } from "../node";
 
 export class Suspicion {
   /** Confirmations still counted (k), the ones seen (n) and who sent them. */
@@ -9,10 +10,22 @@ export class Suspicion {
   private n: i32 = 0;
   private readonly confirmedBy: Array<u64> = new Array<u64>();
   deadline: f64;
+  /** Who raised it first. */
+  readonly origin: u64;
+  /**
+   * When we next send the suspect its SUSPECT directly, so a missed refutation cannot
+   * kill a live member: the origin does so at once and every probe interval, others
+   * every half minimum timeout (the suspect answers them with its newer ALIVE).
+   */
+  nudgeAt: f64;
+  readonly nudgeEvery: f64;
 
   constructor(from: u64, k: i32, private readonly min: f64, private readonly max: f64,
     private readonly start: f64, readonly incarnation: u32) {
     this.k = k;
+    this.origin = from;
+    this.nudgeEvery = from == self.id ? config.probeIntervalMs : min / 2;
+    this.nudgeAt = from == self.id ? start : start + this.nudgeEvery;
     this.confirmedBy.push(from);
     this.deadline = start + (k < 1 ? min : max);
   }

@@ -77,6 +77,18 @@ function broadcastAccusation(type: u8, incarnation: u32, node: u64, from: u64): 
   broadcastEnqueue(messageScratch, n, BROADCAST_SPACE_MEMBER, node);
 }
 
+/**
+ * An accusation about us older than our incarnation: whoever passed it on missed our
+ * refutation (it was lost or cut off by a partition), so send it our current ALIVE.
+ * Returns false when the accusation is not a stale one about us.
+ */
+export function answerStaleAccusation(src: usize, incarnation: u32, id: u64): bool {
+  const m = me;
+  if (m == null || id != m.id || incarnation >= m.incarnation || leaving) return false;
+  sendMessage(src, encodeAlive(m));
+  return true;
+}
+
 /** Creates or refreshes the self member from `self` (IN_IDENTITY); a change is a new incarnation. */
 export function membershipIdentify(): void {
   const name = encodeName(self.name);
@@ -178,10 +190,9 @@ export function suspectNode(incarnation: u32, id: u64, from: u64): void {
     min * <f64>config.suspicionMaxTimeoutMult, self.now, incarnation);
   if (!suspects.includes(m)) suspects.push(m);
   emitMemberEvent(EVENT_SUSPECT, m);
-  if (from == self.id) {
-    // Lifeguard: tell the suspect directly so it can refute without waiting for gossip.
-    sendMessage(m.addr, writeAccusation(messageScratch, 64, MSG_SUSPECT, incarnation, id, from));
-  }
+  // Lifeguard: if we raised it, suspicionTick tells the suspect directly (now, then every probe
+  // interval) so it can refute without waiting for gossip.
+  if (from == self.id) suspicionTick(self.now);
 }
 
 export function deadNode(incarnation: u32, id: u64, from: u64): void {
@@ -226,6 +237,12 @@ export function suspicionTick(now: f64): f64 {
       m.suspicion = null;
       continue;
     }
+    if (now >= s.nudgeAt) {
+      // A SUSPECT or its refutation may have been lost, or a partition cut the suspect off.
+      s.nudgeAt = now + s.nudgeEvery;
+      sendMessage(m.addr, writeAccusation(messageScratch, 64, MSG_SUSPECT, s.incarnation, m.id, self.id));
+    }
+    if (s.nudgeAt < next) next = s.nudgeAt;
     if (s.deadline < next) next = s.deadline;
     unchecked(suspects[w++] = m);
   }

@@ -128,7 +128,7 @@ export class Cluster {
         n.timer = core.dv.getFloat64(at, true);
       } else if (kind === OUT_EVENT) {
         const subject = this.idIndex.get(core.dv.getBigUint64(at + 8, true));
-        if (subject !== undefined) this.onEvent(t, n.i, core.dv.getUint16(at, true), subject);
+        if (subject !== undefined) this.onEvent(t, n.i, core.dv.getUint16(at, true), subject, core.dv.getUint32(at + 4, true));
       }
     });
     let next = n.timer;

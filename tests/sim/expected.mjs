@@ -3,12 +3,12 @@
 // config the simulation runs with (memberlist LAN defaults).
 export const LAN = {
   probeIntervalMs: 1000, probeTimeoutMs: 500, gossipIntervalMs: 200, gossipNodes: 3,
-  suspicionMult: 4, suspicionMaxTimeoutMult: 6, retransmitMult: 4, pushPullIntervalMs: 30000,
+  indirectChecks: 3, suspicionMult: 4, suspicionMaxTimeoutMult: 6, retransmitMult: 4, pushPullIntervalMs: 30000,
 };
 
 const ENTRY_FIXED = 38; // push-pull member entry without the name (assembly/membership/codec.ts)
 const PART_HEADER = 13 + 3; // version + push-pull header + section header
-const PING_DATAGRAM = 22, ACK_DATAGRAM = 6;
+const PING_DATAGRAM = 22, ACK_DATAGRAM = 6, PING_REQ_DATAGRAM = 32;
 
 export function suspicionMinMs(n, c = LAN) {
   return c.suspicionMult * Math.max(1, Math.log10(Math.max(1, n))) * c.probeIntervalMs;
@@ -25,7 +25,7 @@ export function disseminationMs(n, c = LAN) {
   return { p50: c.gossipIntervalMs * half, max: c.gossipIntervalMs * (half + Math.log(n) / k) };
 }
 
-export function expectedFigures(n, nameLen = 4, maxDatagram = 1400, c = LAN) {
+export function expectedFigures(n, loss = 0, nameLen = 4, maxDatagram = 1400, c = LAN) {
   const d = disseminationMs(n, c);
   // First probe of a failed member after T * e/(e-1) on average, the probe round (T), then the
   // suspicion timeout, at its minimum once suspicionMult - 2 independent confirmations arrive.
@@ -34,6 +34,7 @@ export function expectedFigures(n, nameLen = 4, maxDatagram = 1400, c = LAN) {
   const stateBytes = n * (ENTRY_FIXED + 1 + nameLen);
   const parts = Math.ceil(stateBytes / (maxDatagram - PART_HEADER));
   const pp = pushPullIntervalMs(n, c) / 1000;
+  const indirect = 1 - (1 - loss) ** 2;
   return {
     joinConvergeMs: d.max,
     disseminationP50Ms: d.p50,
@@ -41,10 +42,12 @@ export function expectedFigures(n, nameLen = 4, maxDatagram = 1400, c = LAN) {
     detectFirstMs: detectFirst,
     detectAllMs: detectFirst + d.max,
     falsePositives: 0,
-    // Steady state: one ping sent and one acked per member per interval, plus each member's
-    // push-pull (its state out, the peer's back) and the one it answers.
-    datagramsPerMemberSec: 2 * 1000 / c.probeIntervalMs + 2 * parts / pp,
-    bytesPerMemberSec: (PING_DATAGRAM + ACK_DATAGRAM) * 1000 / c.probeIntervalMs +
+    // Steady state: one ping sent and one acked per member per interval; a lost ping or ack
+    // (probability 1-(1-loss)^2) adds k PING_REQs, k relayed pings, k acks and k relayed acks
+    // or nacks; plus each member's push-pull (its state out, the peer's back) and the one it answers.
+    datagramsPerMemberSec: (2 + indirect * 4 * c.indirectChecks) * 1000 / c.probeIntervalMs + 2 * parts / pp,
+    bytesPerMemberSec: (PING_DATAGRAM + ACK_DATAGRAM + indirect * c.indirectChecks *
+      (PING_REQ_DATAGRAM + PING_DATAGRAM + 2 * ACK_DATAGRAM)) * 1000 / c.probeIntervalMs +
       2 * (stateBytes + parts * PART_HEADER) / pp,
   };
 }

@@ -20,7 +20,7 @@ if (!(opts.nodes >= 2) || !(opts.seconds > 0) || !(opts.loss >= 0 && opts.loss <
 const wall = performance.now();
 const r = simulate(opts);
 const wallMs = performance.now() - wall;
-const e = expectedFigures(opts.nodes);
+const e = expectedFigures(opts.nodes, opts.loss);
 const { cluster, ...result } = r;
 result.wallMs = Math.round(wallMs);
 result.expected = e;

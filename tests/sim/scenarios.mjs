@@ -24,12 +24,14 @@ export function simulate(o) {
   };
   // live[i]: members node i currently believes alive or suspect.
   const live = Array.from({ length: N }, () => new Set());
+  const suspicions = new Set(); // distinct (member, incarnation) suspected while healthy
   let watch = null; // the current phase's per-event hook
   let crashed = -1, crashWindow = [Infinity, -Infinity];
   let partitionWindow = [Infinity, -Infinity];
   const cluster = new Cluster({
     nodes: N, seed: r.seed, loss: r.loss, slow: r.slow, slowLagMs: o.slowLagMs ?? 1000,
-    onEvent(t, obs, kind, subj) {
+    onEvent(t, obs, kind, subj, incarnation) {
+      if (globalThis.SIMDBG) globalThis.SIMDBG(t, obs, kind, subj, incarnation, cluster.nodes[subj]);
       if (kind === EVENT.DEAD || kind === EVENT.LEFT) live[obs].delete(subj);
       else live[obs].add(subj);
       const s = cluster.nodes[subj];
@@ -37,12 +39,12 @@ export function simulate(o) {
         t >= partitionWindow[0] && t <= partitionWindow[1];
       if (kind === EVENT.DEAD && s.up && !excused) {
         if (s.slow) r.slowDeclaredDead++;
-        else r.falsePositives++;
+        else { r.falsePositives++; if (globalThis.SIMDBG) console.log("FP", t, obs, subj, partitionWindow); }
       }
       // Merging two healed halves makes each suspect what the other declared dead (memberlist
       // mergeState); those suspicions are refuted and not counted.
       const settling = t >= partitionWindow[0] && t <= partitionWindow[1] + 30_000;
-      if (kind === EVENT.SUSPECT && s.up && !s.slow && !excused && !settling) r.suspicionsOfHealthy++;
+      if (kind === EVENT.SUSPECT && s.up && !s.slow && !excused && !settling) suspicions.add(`${subj}/${incarnation}`);
       if (watch) watch(t, obs, kind, subj);
     },
   });
@@ -128,6 +130,7 @@ export function simulate(o) {
     if (cluster.now + 45_000 < endMs) {
       runUntil(() => false, 2000);
       const side = nodes.map(() => cluster.rng.below(2));
+      globalThis.SIDE = side;
       partitionWindow = [cluster.now, Infinity];
       cluster.partition(side);
       runUntil(() => false, 15_000);
@@ -153,6 +156,7 @@ export function simulate(o) {
     r.datagramsPerMemberSec = (cluster.sent.datagrams - sentFrom.datagrams) / N / secs;
     r.bytesPerMemberSec = (cluster.sent.bytes - sentFrom.bytes) / N / secs;
   }
+  r.suspicionsOfHealthy = suspicions.size;
   r.simulatedMs = cluster.now;
   r.cluster = cluster;
   return r;
