@@ -3,7 +3,7 @@
 // MAC_UPDATE (0x20) bodies here are random; valid ones come from the corpus of
 // datagrams the core itself emits, which the runner mutates and feeds back.
 import fc from "./fc.mjs";
-import { frameArb } from "./frames.mjs";
+import { frameArb, macArb } from "./frames.mjs";
 import { WIRE_VERSION, concat } from "./records.mjs";
 
 export const MSG = { FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20 };
@@ -16,11 +16,38 @@ const frameMsgArb = fc
 
 const typedMsgArb = (type) => bodyArb.map((body) => concat([type], body));
 
+/**
+ * MAC_UPDATE (assembly/wire/macmsg.ts): u8 type, u8 flags, u16 vlan, mac(6),
+ * u64 owner, u32 version. Owners and versions come from small pools (owner 1
+ * is the fuzzed node itself) so claims collide: moves, ties, stale versions.
+ */
+const macUpdateArb = fc
+  .record({
+    flags: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 255 })),
+    vlan: fc.oneof(fc.constantFrom(0, 1, 100, 0x0fff), fc.integer({ min: 0, max: 0xffff })),
+    mac: macArb,
+    owner: fc.oneof(fc.constantFrom(0n, 1n, 2n, 3n, 4n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
+    version: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant(0xffffffff), fc.integer({ min: 0, max: 0xffffffff })),
+    extra: fc.option(fc.uint8Array({ minLength: 1, maxLength: 8 }), { freq: 8 }),
+  })
+  .map(({ flags, vlan, mac, owner, version, extra }) => {
+    const m = new Uint8Array(22);
+    const v = new DataView(m.buffer);
+    m[0] = MSG.MAC_UPDATE;
+    m[1] = flags;
+    v.setUint16(2, vlan);
+    m.set(mac, 4);
+    v.setBigUint64(10, owner);
+    v.setUint32(18, version);
+    return extra ? concat(m, extra) : m;
+  });
+
 /** One message that is not a compound. */
 export const leafMessageArb = fc.oneof(
   { weight: 3, arbitrary: frameMsgArb },
   { weight: 3, arbitrary: fc.integer({ min: MSG.MEMBERSHIP_FIRST, max: MSG.MEMBERSHIP_LAST }).chain(typedMsgArb) },
-  { weight: 2, arbitrary: typedMsgArb(MSG.MAC_UPDATE) },
+  { weight: 1, arbitrary: typedMsgArb(MSG.MAC_UPDATE) },
+  { weight: 3, arbitrary: macUpdateArb },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }).chain(typedMsgArb) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 4 }) },
 );
