@@ -31,7 +31,6 @@ export function simulate(o) {
   const cluster = new Cluster({
     nodes: N, seed: r.seed, loss: r.loss, slow: r.slow, slowLagMs: o.slowLagMs ?? 1000,
     onEvent(t, obs, kind, subj, incarnation) {
-      if (globalThis.SIMDBG) globalThis.SIMDBG(t, obs, kind, subj, incarnation, cluster.nodes[subj]);
       if (kind === EVENT.DEAD || kind === EVENT.LEFT) live[obs].delete(subj);
       else live[obs].add(subj);
       const s = cluster.nodes[subj];
@@ -39,7 +38,7 @@ export function simulate(o) {
         t >= partitionWindow[0] && t <= partitionWindow[1];
       if (kind === EVENT.DEAD && s.up && !excused) {
         if (s.slow) r.slowDeclaredDead++;
-        else { r.falsePositives++; if (globalThis.SIMDBG) console.log("FP", t, obs, subj, partitionWindow); }
+        else r.falsePositives++;
       }
       // Merging two healed halves makes each suspect what the other declared dead (memberlist
       // mergeState); those suspicions are refuted and not counted.
@@ -130,7 +129,6 @@ export function simulate(o) {
     if (cluster.now + 45_000 < endMs) {
       runUntil(() => false, 2000);
       const side = nodes.map(() => cluster.rng.below(2));
-      globalThis.SIDE = side;
       partitionWindow = [cluster.now, Infinity];
       cluster.partition(side);
       runUntil(() => false, 15_000);
