@@ -1,0 +1,249 @@
+import { ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_FRAME, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
+import { config } from "../../assembly/config";
+import { forwardFromPeer, forwardFromTap } from "../../assembly/forward";
+import { applyRemote, learnLocal, lookup, macReset } from "../../assembly/mactable";
+import { self } from "../../assembly/node";
+import { peerCount, peerId, peerRemove, peerUpsert } from "../../assembly/peers";
+import { outputBase, outputLength, outputReset } from "../../assembly/queue";
+import { Stat, statValue } from "../../assembly/stats";
+import { putMac, putU16 } from "../../assembly/wire/bytes";
+import { FRAME_HEADER_LEN, MSG_FRAME, WIRE_VERSION } from "../../assembly/wire/divs";
+
+const SELF: u64 = 1;
+const P2: u64 = 2; // alive peer
+const P3: u64 = 3; // alive peer
+const DEAD: u64 = 4; // owns MACs but is not an alive peer
+const HOST_A: u64 = 0x0200_0000_00a1; // behind our TAP
+const HOST_B: u64 = 0x0200_0000_00b2; // behind P2
+const HOST_C: u64 = 0x0200_0000_00c3; // behind DEAD
+const BROADCAST: u64 = 0xffff_ffff_ffff;
+const MULTICAST: u64 = 0x0100_5e00_0001;
+
+const addrP2 = heap.alloc(ADDR_LEN);
+const addrP3 = heap.alloc(ADDR_LEN);
+const frameBuf = heap.alloc(2048);
+const msgBuf = heap.alloc(2048);
+
+function setup(): void {
+  self.id = SELF;
+  config.maxDatagram = 1400;
+  config.macCapacity = 1024;
+  macReset();
+  while (peerCount() > 0) peerRemove(peerId(0));
+  memory.fill(addrP2, 0x22, ADDR_LEN);
+  memory.fill(addrP3, 0x33, ADDR_LEN);
+  peerUpsert(P2, addrP2);
+  peerUpsert(P3, addrP3);
+  outputReset();
+}
+
+/** An Ethernet frame of `len` bytes in frameBuf: dst, src, optional VLAN tag, IPv4 ethertype, patterned payload. */
+function frame(dst: u64, src: u64, len: u32, vlan: i32 = -1): usize {
+  putMac(frameBuf, dst);
+  putMac(frameBuf + 6, src);
+  let off: u32 = 12;
+  if (vlan >= 0) {
+    putU16(frameBuf + 12, 0x8100);
+    putU16(frameBuf + 14, <u16>vlan);
+    off = 16;
+  }
+  putU16(frameBuf + off, 0x0800);
+  for (let i = off + 2; i < len; i++) store<u8>(frameBuf + i, <u8>(i * 7));
+  return frameBuf;
+}
+
+/** A FRAME message (type, reserved, frame) in msgBuf from the frame in frameBuf. */
+function frameMsg(len: u32): usize {
+  store<u8>(msgBuf, MSG_FRAME);
+  store<u8>(msgBuf + 1, 0);
+  memory.copy(msgBuf + 2, frameBuf, len);
+  return msgBuf;
+}
+
+class Out {
+  datagrams: i32 = 0;
+  frames: i32 = 0;
+  lastBody: usize = 0;
+  lastLen: u32 = 0;
+  toP2: i32 = 0;
+  toP3: i32 = 0;
+}
+
+function collect(): Out {
+  const o = new Out();
+  let off: u32 = 0;
+  while (off < outputLength()) {
+    const rec = outputBase + off;
+    const kind = load<u16>(rec + REC_KIND);
+    const len = load<u32>(rec + REC_LEN);
+    const body = rec + REC_HEADER;
+    if (kind == OUT_DATAGRAM) {
+      o.datagrams++;
+      if (memory.compare(body, addrP2, ADDR_LEN) == 0) o.toP2++;
+      if (memory.compare(body, addrP3, ADDR_LEN) == 0) o.toP3++;
+      o.lastBody = body + ADDR_SLOT;
+      o.lastLen = len - ADDR_SLOT;
+    } else if (kind == OUT_FRAME) {
+      o.frames++;
+      o.lastBody = body;
+      o.lastLen = len;
+    }
+    off += alignUp(REC_HEADER + len);
+  }
+  return o;
+}
+
+/** The datagram at `dg` carries exactly the frame in frameBuf. */
+function carriesFrame(dg: usize, dgLen: u32, frameLen: u32): bool {
+  return dgLen == FRAME_HEADER_LEN + frameLen && load<u8>(dg) == WIRE_VERSION && load<u8>(dg + 1) == MSG_FRAME &&
+    load<u8>(dg + 2) == 0 && memory.compare(dg + FRAME_HEADER_LEN, frameBuf, frameLen) == 0;
+}
+
+describe("frames from the TAP", () => {
+  beforeEach(() => { setup(); });
+
+  it("floods broadcast and multicast to every alive peer, once each", () => {
+    const flooded = statValue(Stat.FramesFlooded);
+    forwardFromTap(frame(BROADCAST, HOST_A, 100), 100, 0);
+    let o = collect();
+    expect(o.datagrams).toBe(peerCount());
+    expect(o.toP2).toBe(1);
+    expect(o.toP3).toBe(1);
+    expect(carriesFrame(o.lastBody, o.lastLen, 100)).toBe(true);
+    outputReset();
+    forwardFromTap(frame(MULTICAST, HOST_A, 80), 80, 0);
+    o = collect();
+    expect(o.toP2).toBe(1);
+    expect(o.toP3).toBe(1);
+    expect(statValue(Stat.FramesFlooded) - flooded).toBe(2);
+  });
+
+  it("learns the source as ours", () => {
+    expect(lookup(HOST_A, 0)).toBe(0);
+    forwardFromTap(frame(BROADCAST, HOST_A, 60), 60, 5);
+    expect(lookup(HOST_A, 0)).toBe(SELF);
+    forwardFromTap(frame(BROADCAST, HOST_A, 60, 7), 64, 5);
+    expect(lookup(HOST_A, 7)).toBe(SELF);
+  });
+
+  it("unicasts to the alive owner of the destination", () => {
+    applyRemote(HOST_B, 0, P2, 1, 0);
+    const unicast = statValue(Stat.FramesUnicast);
+    forwardFromTap(frame(HOST_B, HOST_A, 200), 200, 0);
+    const o = collect();
+    expect(o.datagrams).toBe(1);
+    expect(o.toP2).toBe(1);
+    expect(carriesFrame(o.lastBody, o.lastLen, 200)).toBe(true);
+    expect(statValue(Stat.FramesUnicast) - unicast).toBe(1);
+  });
+
+  it("floods unknown destinations and those whose owner is not alive", () => {
+    forwardFromTap(frame(HOST_B, HOST_A, 60), 60, 0);
+    expect(collect().datagrams).toBe(2);
+    outputReset();
+    applyRemote(HOST_C, 0, DEAD, 1, 0);
+    forwardFromTap(frame(HOST_C, HOST_A, 60), 60, 0);
+    expect(collect().datagrams).toBe(2);
+  });
+
+  it("keeps VLANs apart when choosing the owner", () => {
+    applyRemote(HOST_B, 10, P2, 1, 0);
+    forwardFromTap(frame(HOST_B, HOST_A, 64, 10), 64, 0);
+    expect(collect().datagrams).toBe(1);
+    outputReset();
+    forwardFromTap(frame(HOST_B, HOST_A, 64, 11), 64, 0);
+    expect(collect().datagrams).toBe(2);
+  });
+
+  it("sends nothing for a destination behind our own TAP", () => {
+    learnLocal(HOST_B, 0, 0);
+    const local = statValue(Stat.FramesLocalDst);
+    forwardFromTap(frame(HOST_B, HOST_A, 60), 60, 0);
+    expect(outputLength()).toBe(0);
+    expect(statValue(Stat.FramesLocalDst) - local).toBe(1);
+  });
+
+  it("drops group and zero sources without learning them", () => {
+    const bad = statValue(Stat.FramesBadSource);
+    forwardFromTap(frame(BROADCAST, MULTICAST, 60), 60, 0);
+    forwardFromTap(frame(BROADCAST, 0, 60), 60, 0);
+    expect(outputLength()).toBe(0);
+    expect(lookup(MULTICAST, 0)).toBe(0);
+    expect(statValue(Stat.FramesBadSource) - bad).toBe(2);
+  });
+
+  it("drops truncated frames and truncated VLAN tags", () => {
+    const truncated = statValue(Stat.FramesTruncated);
+    forwardFromTap(frame(BROADCAST, HOST_A, 60), 13, 0);
+    frame(BROADCAST, HOST_A, 60, 5);
+    forwardFromTap(frameBuf, 15, 0);
+    expect(outputLength()).toBe(0);
+    expect(lookup(HOST_A, 0)).toBe(0);
+    expect(statValue(Stat.FramesTruncated) - truncated).toBe(2);
+  });
+
+  it("drops frames too big for a datagram, after learning the source", () => {
+    config.maxDatagram = 600;
+    const tooBig = statValue(Stat.FramesTooBig);
+    forwardFromTap(frame(BROADCAST, HOST_A, 600 - FRAME_HEADER_LEN + 1), 600 - FRAME_HEADER_LEN + 1, 0);
+    expect(outputLength()).toBe(0);
+    expect(statValue(Stat.FramesTooBig) - tooBig).toBe(1);
+    expect(lookup(HOST_A, 0)).toBe(SELF);
+    forwardFromTap(frame(BROADCAST, HOST_A, 600 - FRAME_HEADER_LEN), 600 - FRAME_HEADER_LEN, 0);
+    expect(collect().datagrams).toBe(2);
+  });
+});
+
+describe("frames from peers", () => {
+  beforeEach(() => { setup(); });
+
+  it("delivers group, unknown and own destinations to the TAP, never to peers", () => {
+    const toTap = statValue(Stat.FramesToTap);
+    frame(BROADCAST, HOST_B, 90);
+    forwardFromPeer(frameMsg(90), 92);
+    let o = collect();
+    expect(o.frames).toBe(1);
+    expect(o.datagrams).toBe(0);
+    expect(o.lastLen).toBe(90);
+    expect(memory.compare(o.lastBody, frameBuf, 90)).toBe(0);
+    outputReset();
+    frame(HOST_A, HOST_B, 60);
+    forwardFromPeer(frameMsg(60), 62); // unknown
+    learnLocal(HOST_A, 0, 0);
+    forwardFromPeer(frameMsg(60), 62); // ours
+    o = collect();
+    expect(o.frames).toBe(2);
+    expect(o.datagrams).toBe(0);
+    expect(statValue(Stat.FramesToTap) - toTap).toBe(3);
+  });
+
+  it("drops a frame for a MAC another node owns", () => {
+    applyRemote(HOST_C, 0, P3, 1, 0);
+    const misdirected = statValue(Stat.FramesMisdirected);
+    frame(HOST_C, HOST_B, 60);
+    forwardFromPeer(frameMsg(60), 62);
+    expect(outputLength()).toBe(0);
+    expect(statValue(Stat.FramesMisdirected) - misdirected).toBe(1);
+  });
+
+  it("drops truncated messages and bad sources", () => {
+    const truncated = statValue(Stat.FramesTruncated);
+    const dgTruncated = statValue(Stat.DatagramTruncated);
+    const bad = statValue(Stat.FramesBadSource);
+    frame(BROADCAST, HOST_B, 60);
+    forwardFromPeer(frameMsg(60), 1);
+    forwardFromPeer(frameMsg(60), 2 + 13);
+    frame(BROADCAST, BROADCAST, 60);
+    forwardFromPeer(frameMsg(60), 62);
+    expect(outputLength()).toBe(0);
+    expect(statValue(Stat.DatagramTruncated) - dgTruncated).toBe(1);
+    expect(statValue(Stat.FramesTruncated) - truncated).toBe(1);
+    expect(statValue(Stat.FramesBadSource) - bad).toBe(1);
+  });
+
+  it("does not learn from peer frames", () => {
+    frame(BROADCAST, HOST_B, 60);
+    forwardFromPeer(frameMsg(60), 62);
+    expect(lookup(HOST_B, 0)).toBe(0);
+  });
+});
