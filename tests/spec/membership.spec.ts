@@ -1,0 +1,189 @@
+import { ADDR_LEN } from "../../assembly/abi";
+import { config } from "../../assembly/config";
+import { self } from "../../assembly/node";
+import { peerAddrById } from "../../assembly/peers";
+import { Stat, statValue } from "../../assembly/stats";
+import { putU16, putU32, putU64 } from "../../assembly/wire/bytes";
+import { CompoundWriter } from "../../assembly/wire/divs";
+import { awarenessApply, awarenessScale, awarenessScore } from "../../assembly/membership/awareness";
+import {
+  BROADCAST_SPACE_MEMBER, BROADCAST_SPACE_NONE, broadcastEnqueue, broadcastFill, broadcastPending, retransmitLimit,
+} from "../../assembly/membership/broadcast";
+import {
+  ACCUSE_LEN, INFO_NAME, MSG_ALIVE, MSG_DEAD, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, NAME_MAX, PUSH_PULL_SECTIONS,
+  SECTION_MEMBERS, readInfo, writeAccusation, writeInfo,
+} from "../../assembly/membership/codec";
+import { membershipIdentity, membershipMessage } from "../../assembly/membership/membership";
+import { MemberState, memberById, memberCount } from "../../assembly/membership/state";
+import { suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
+
+const buf = heap.alloc(2048);
+const addr = heap.alloc(ADDR_LEN);
+const name = heap.alloc(8);
+memory.fill(addr, 7, ADDR_LEN);
+memory.fill(name, 0x61, 8);
+const info = new MemberInfo();
+const w = new CompoundWriter();
+
+function start(): void {
+  if (self.id != 0) return;
+  self.id = 1000;
+  memory.fill(self.addr, 1, ADDR_LEN);
+  self.name = "me";
+  membershipIdentity();
+}
+
+function aliveMsg(p: usize, inc: u32, id: u64): u32 {
+  store<u8>(p, MSG_ALIVE);
+  return 1 + writeInfo(p + 1, 512, inc, id, addr, 1, 0, name, 5);
+}
+
+function drain(): void {
+  for (let i = 0; i < 1000 && broadcastPending() > 0; i++) {
+    w.begin(buf, 1400);
+    broadcastFill(w);
+  }
+}
+
+describe("membership codec", () => {
+  it("round-trips member info and rejects every truncation", () => {
+    const n = writeInfo(buf, 512, 7, 0x1122334455667788, addr, 1, 3, name, 5);
+    expect(n).toBe(INFO_NAME + 5);
+    expect(readInfo(buf, n, info)).toBe(n);
+    expect(info.id).toBe(0x1122334455667788);
+    expect(info.incarnation).toBe(7);
+    expect(info.capabilities).toBe(3);
+    for (let len: u32 = 0; len < n; len++) expect(readInfo(buf, len, info)).toBe(0);
+  });
+
+  it("rejects a name longer than NAME_MAX and refuses to write past the room", () => {
+    writeInfo(buf, 512, 1, 2, addr, 1, 0, name, 5);
+    store<u8>(buf + INFO_NAME - 1, <u8>(NAME_MAX + 1));
+    expect(readInfo(buf, 512, info)).toBe(0);
+    expect(writeInfo(buf, INFO_NAME + 4, 1, 2, addr, 1, 0, name, 5)).toBe(0);
+    expect(writeAccusation(buf, ACCUSE_LEN - 1, MSG_SUSPECT, 1, 2, 3)).toBe(0);
+  });
+
+  it("counts truncated membership messages of every type and length, without trapping", () => {
+    start();
+    const before = statValue(Stat.MemberMsgMalformed);
+    let sent = 0;
+    for (let type: u8 = 0x10; type <= 0x17; type++) {
+      memory.fill(buf, 0xff, 64);
+      store<u8>(buf, type);
+      for (let len: u32 = 1; len < 5; len++) { membershipMessage(addr, buf, len); sent++; }
+    }
+    expect(statValue(Stat.MemberMsgMalformed)).toBe(before + <f64>sent);
+  });
+});
+
+describe("membership state changes", () => {
+  it("learns an alive member, puts it in the peer set, and drops it when dead", () => {
+    start();
+    const n = memberCount();
+    membershipMessage(addr, buf, aliveMsg(buf, 1, 42));
+    expect(memberCount()).toBe(n + 1);
+    expect(peerAddrById(42)).not.toBe(0);
+    membershipMessage(addr, buf, writeAccusation(buf, 64, MSG_DEAD, 1, 42, 7));
+    expect(memberById(42)!.state).toBe(MemberState.Dead);
+    expect(peerAddrById(42)).toBe(0);
+    // An older incarnation does not bring it back; a newer one does.
+    membershipMessage(addr, buf, aliveMsg(buf, 1, 42));
+    expect(memberById(42)!.state).toBe(MemberState.Dead);
+    membershipMessage(addr, buf, aliveMsg(buf, 2, 42));
+    expect(memberById(42)!.state).toBe(MemberState.Alive);
+  });
+
+  it("refutes a suspicion about itself with a higher incarnation and lower health", () => {
+    start();
+    const me = memberById(self.id)!;
+    const score = awarenessScore();
+    membershipMessage(addr, buf, writeAccusation(buf, 64, MSG_SUSPECT, me.incarnation, self.id, 42));
+    expect(me.state).toBe(MemberState.Alive);
+    expect(me.incarnation).toBeGreaterThan(1);
+    expect(awarenessScore()).toBe(min(score + 1, config.awarenessMaxMultiplier - 1));
+  });
+
+  it("merges a push-pull part and skips sections it does not know", () => {
+    start();
+    store<u8>(buf, MSG_PUSH_PULL);
+    store<u8>(buf + 1, 1); // a response: not answered
+    putU64(buf + 2, 77);
+    putU16(buf + 10, 0);
+    let off = PUSH_PULL_SECTIONS;
+    store<u8>(buf + off, 0xee); // unknown section of 4 bytes
+    putU16(buf + off + 1, 4);
+    off += 3 + 4;
+    store<u8>(buf + off, SECTION_MEMBERS);
+    store<u8>(buf + off + 3, <u8>MemberState.Alive);
+    const n = writeInfo(buf + off + 4, 512, 3, 555, addr, 1, 0, name, 5);
+    putU16(buf + off + 1, <u16>(n + 1));
+    off += 3 + 1 + n;
+    membershipMessage(addr, buf, off);
+    expect(memberById(555) != null).toBe(true);
+    expect(memberById(555)!.incarnation).toBe(3);
+    // A section length past the end rejects the whole part.
+    putU16(buf + PUSH_PULL_SECTIONS + 1, 4000);
+    const bad = statValue(Stat.MemberMsgMalformed);
+    membershipMessage(addr, buf, off);
+    expect(statValue(Stat.MemberMsgMalformed)).toBe(bad + 1);
+  });
+});
+
+describe("broadcast queue", () => {
+  it("sends each update retransmitLimit times, newest first, and replaces by key", () => {
+    start();
+    drain();
+    store<u8>(buf + 100, 0x20);
+    putU32(buf + 101, 1);
+    broadcastEnqueue(buf + 100, 5, BROADCAST_SPACE_MEMBER, 9);
+    putU32(buf + 101, 2);
+    broadcastEnqueue(buf + 100, 5, BROADCAST_SPACE_MEMBER, 9); // replaces the first
+    putU32(buf + 101, 3);
+    broadcastEnqueue(buf + 100, 5, BROADCAST_SPACE_NONE, 9);
+    expect(broadcastPending()).toBe(2);
+    w.begin(buf, 1400);
+    expect(broadcastFill(w)).toBe(2);
+    // Compound layout: version, type, count, reserved, then (u16 len, message)*: newest first.
+    expect(load<u8>(buf + 2)).toBe(2);
+    expect(bswap<u32>(load<u32>(buf + 4 + 2 + 1))).toBe(3);
+    expect(bswap<u32>(load<u32>(buf + 4 + 7 + 2 + 1))).toBe(2);
+    let sends = 1;
+    while (broadcastPending() > 0) {
+      w.begin(buf, 1400);
+      expect(broadcastFill(w)).toBe(2);
+      sends++;
+    }
+    expect(sends).toBe(retransmitLimit(memberCount()));
+  });
+
+  it("never puts more in a datagram than fits", () => {
+    start();
+    drain();
+    for (let i = 0; i < 100; i++) broadcastEnqueue(buf, 100, BROADCAST_SPACE_NONE, 0);
+    w.begin(buf + 1024, 600);
+    const n = broadcastFill(w);
+    expect(n).toBe(5); // 4 header bytes + 5 * (2 + 100) <= 600 < 4 + 6 * 102
+    drain();
+  });
+});
+
+describe("lifeguard", () => {
+  it("keeps awareness within [0, max - 1] and scales timeouts by score + 1", () => {
+    awarenessApply(-100);
+    expect(awarenessScore()).toBe(0);
+    expect(awarenessScale(500)).toBe(500);
+    awarenessApply(100);
+    expect(awarenessScore()).toBe(config.awarenessMaxMultiplier - 1);
+    expect(awarenessScale(500)).toBe(500 * <f64>config.awarenessMaxMultiplier);
+    awarenessApply(-100);
+  });
+
+  it("shrinks the suspicion timeout from max to min with confirmations", () => {
+    expect(suspicionTimeoutAfter(0, 2, 8000, 48000)).toBe(48000);
+    expect(suspicionTimeoutAfter(2, 2, 8000, 48000)).toBe(8000);
+    const one = suspicionTimeoutAfter(1, 2, 8000, 48000);
+    expect(one).toBeGreaterThan(8000);
+    expect(one).toBeLessThan(48000);
+  });
+});
