@@ -1,6 +1,7 @@
-import { ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_FRAME, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
+import { ADDR_LEN, ADDR_SLOT, IN_FRAME, OUT_DATAGRAM, OUT_FRAME, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
 import { config } from "../../assembly/config";
 import { forwardFromPeer, forwardFromTap } from "../../assembly/forward";
+import { input_ptr, process } from "../../assembly/index";
 import { applyRemote, learnLocal, lookup, macReset } from "../../assembly/mactable";
 import { self } from "../../assembly/node";
 import { peerCount, peerId, peerRemove, peerUpsert } from "../../assembly/peers";
@@ -245,5 +246,23 @@ describe("frames from peers", () => {
     frame(BROADCAST, HOST_B, 60);
     forwardFromPeer(frameMsg(60), 62);
     expect(lookup(HOST_B, 0)).toBe(0);
+  });
+});
+
+describe("through the ABI", () => {
+  beforeEach(() => { setup(); });
+
+  it("turns an IN_FRAME record into one OUT_DATAGRAM per alive peer", () => {
+    const rec = input_ptr();
+    frame(BROADCAST, HOST_A, 70);
+    store<u16>(rec + REC_KIND, IN_FRAME);
+    store<u32>(rec + REC_LEN, 70);
+    memory.copy(rec + REC_HEADER, frameBuf, 70);
+    process(alignUp(REC_HEADER + 70), 10);
+    const o = collect();
+    expect(o.toP2).toBe(1);
+    expect(o.toP3).toBe(1);
+    expect(carriesFrame(o.lastBody, o.lastLen, 70)).toBe(true);
+    expect(lookup(HOST_A, 0)).toBe(SELF);
   });
 });

@@ -1,10 +1,13 @@
 import { config } from "../../assembly/config";
 import {
-  MAC_LOCAL, MAC_REMOTE, MAC_STATIC, addStatic, age, ageTick, announced, applyRemote, dropOwner, learnLocal,
-  lookup, macEntries, macFind, macReset, macSlots, nextLocal, pendingAnnouncements, removeStatic, slotKind,
+  DUMP_AGE, DUMP_KIND, DUMP_LEN, DUMP_MAC, DUMP_OWNER, DUMP_VERSION, DUMP_VLAN, MAC_LOCAL, MAC_REMOTE, MAC_STATIC, addStatic, age, ageTick, announced, applyRemote, dropOwner, learnLocal,
+  lookup, macDump, macEntries, macFind, macReset, macSlots, nextLocal, pendingAnnouncements, removeStatic, slotKind,
   slotMac, slotOwner, slotSeen, slotVersion, slotVlan, takeAnnouncement,
 } from "../../assembly/mactable";
+import { OUT_MAC, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
 import { self } from "../../assembly/node";
+import { outputBase, outputLength, outputReset } from "../../assembly/queue";
+import { getMac } from "../../assembly/wire/bytes";
 import { Stat, statValue } from "../../assembly/stats";
 
 const SELF: u64 = 5;
@@ -253,6 +256,44 @@ describe("capacity", () => {
     config.macCapacity = 50;
     expect(learnLocal(0x0200_0000_0000 + 101, 0, 0)).toBe(false);
     expect(macEntries()).toBe(100);
+  });
+});
+
+describe("dump", () => {
+  it("pages OUT_MAC records through a full output region, each entry exactly once", () => {
+    fresh(32768);
+    const n: u32 = 30000; // more than one output region holds
+    for (let i: u32 = 0; i < n; i++) {
+      if (i % 2 == 0) learnLocal(0x0200_0000_0000 + <u64>i, i % 4096, 100);
+      else applyRemote(0x0200_0000_0000 + <u64>i, i % 4096, 1000 + <u64>i, i, 100);
+    }
+    const seenMac = new StaticArray<u8>(n);
+    let pages = 0;
+    let records: u32 = 0;
+    let from = 0;
+    do {
+      outputReset();
+      from = macDump(from, 250);
+      pages++;
+      let off: u32 = 0;
+      while (off < outputLength()) {
+        const rec = outputBase + off;
+        if (load<u16>(rec + REC_KIND) != OUT_MAC || load<u32>(rec + REC_LEN) != DUMP_LEN) { expect(off).toBe(u32.MAX_VALUE); break; }
+        const body = rec + REC_HEADER;
+        const i = <u32>(getMac(body + DUMP_MAC) - 0x0200_0000_0000);
+        if (i >= n || seenMac[i] != 0) { expect(i).toBe(u32.MAX_VALUE); break; }
+        seenMac[i] = 1;
+        records++;
+        const ok = load<u16>(body + DUMP_VLAN) == i % 4096 && load<f64>(body + DUMP_AGE) == 150 &&
+          (i % 2 == 0
+            ? load<u64>(body + DUMP_OWNER) == SELF && load<u32>(body + DUMP_VERSION) == 1 && load<u8>(body + DUMP_KIND) == MAC_LOCAL
+            : load<u64>(body + DUMP_OWNER) == 1000 + <u64>i && load<u32>(body + DUMP_VERSION) == i && load<u8>(body + DUMP_KIND) == MAC_REMOTE);
+        if (!ok) { expect(i).toBe(u32.MAX_VALUE); break; }
+        off += alignUp(REC_HEADER + DUMP_LEN);
+      }
+    } while (from != 0);
+    expect(records).toBe(n);
+    expect(pages).toBeGreaterThan(1);
   });
 });
 
