@@ -124,3 +124,14 @@ function parseMac(text: string): string {
   if (parseInt(text.slice(0, 2), 16) & 1) throw usageError(`bad MAC "${text}": a multicast MAC cannot be a station`);
   return text.toLowerCase();
 }
+
+/** citty accepts any flag; a mistyped one must not start a node with defaults. Returns the bad flag or null. */
+export function unknownFlag(command: CommandDef<any> | undefined, rawArgs: string[]): string | null {
+  const defs = (command?.args ?? {}) as Record<string, { type?: string }>;
+  for (const arg of rawArgs.slice(1)) {
+    if (!arg.startsWith("-")) continue;
+    const name = arg.replace(/^--?(no-)?/, "").split("=")[0];
+    if (!(name in defs)) return arg;
+  }
+  return null;
+}

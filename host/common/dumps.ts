@@ -23,6 +23,8 @@ export interface MacEntry {
 
 export interface CoreEvent {
   type: string;
+  state: string;
+  incarnation: number;
   id: string;
   address: string;
   name: string;
@@ -30,7 +32,7 @@ export interface CoreEvent {
 
 const MEMBER_STATES = ["alive", "suspect", "dead", "left"];
 const MAC_KINDS = ["", "local", "remote", "static"];
-const EVENT_TYPES = ["", "join", "update", "suspect", "dead", "leave", "alive"];
+const EVENT_TYPES = ["", "join", "update", "suspect", "alive", "dead", "left"];
 
 const decoder = new TextDecoder();
 
@@ -78,14 +80,17 @@ export function decodeMac(b: Uint8Array): MacEntry {
   };
 }
 
-/** [u16 type][u16 0][u32 0][u64 id][addr slot][name utf8] */
+/** [u16 kind][u16 state][u32 incarnation][u64 id][addr slot][name utf8] (assembly/membership/events.ts) */
 export function decodeEvent(b: Uint8Array): CoreEvent {
-  const type = b.length >= 2 ? view(b).getUint16(0, true) : 0;
-  const hasNode = b.length >= 16 + ADDR_SLOT;
+  const v = view(b);
+  const kind = v.getUint16(0, true);
+  const state = v.getUint16(2, true);
   return {
-    type: EVENT_TYPES[type] ?? `event${type}`,
-    id: hasNode ? hexU64(b, 8) : "",
-    address: hasNode ? formatAddress(b, 16) : "",
-    name: hasNode ? decoder.decode(b.subarray(16 + ADDR_SLOT)) : "",
+    type: EVENT_TYPES[kind] ?? `event${kind}`,
+    state: MEMBER_STATES[state] ?? `state${state}`,
+    incarnation: v.getUint32(4, true),
+    id: hexU64(b, 8),
+    address: formatAddress(b, 16),
+    name: decoder.decode(b.subarray(16 + ADDR_SLOT)),
   };
 }

@@ -49,7 +49,7 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
   platform.random.fill(nodeId);
   driver = new Driver(core, { nodeId, name: options.name, advertise }, platform);
   const d = driver;
-  d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name || e.id} ${e.address}`));
+  d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
   d.start(opened.device, transport, options.join?.seeds ?? []);
 
   const info: NodeInfo = {

@@ -1,6 +1,6 @@
 // The `divs` entry point for Node (bundled to build/divs.mjs).
 import { defineCommand, runCommand, runMain } from "citty";
-import { commands, exitState } from "../common/cli.ts";
+import { commands, exitState, unknownFlag } from "../common/cli.ts";
 import { DivsError, EXIT_CODE_HELP, ExitCode } from "../common/errors.ts";
 import { demoCommand } from "./demo.ts";
 import { nodePlatform } from "./platform.ts";
@@ -8,9 +8,10 @@ import { nodePlatform } from "./platform.ts";
 declare const DIVS_VERSION: string;
 
 const platform = nodePlatform();
+const subCommands = { ...commands(platform, DIVS_VERSION), demo: demoCommand(platform) };
 const main = defineCommand({
   meta: { name: "divs", version: DIVS_VERSION, description: `DiVS: a distributed virtual switch. ${EXIT_CODE_HELP}` },
-  subCommands: { ...commands(platform, DIVS_VERSION), demo: demoCommand(platform) },
+  subCommands,
 });
 
 process.on("uncaughtException", fail);
@@ -30,6 +31,8 @@ const builtin = ["--help", "-h", "--version"];
 if (rawArgs.length === 0 || rawArgs.some((a) => builtin.includes(a))) {
   await runMain(main, { rawArgs }); // usage and version texts
 } else {
+  const bad = unknownFlag(subCommands[rawArgs[0] as keyof typeof subCommands], rawArgs);
+  if (bad !== null) fail(new DivsError(`unknown option ${bad} for divs ${rawArgs[0]} (see divs ${rawArgs[0]} --help)`, ExitCode.usage));
   try {
     await runCommand(main, { rawArgs });
   } catch (e) {

@@ -1,0 +1,137 @@
+// A throw-away switch in network namespaces for end-to-end tests: an underlay bridge in its own
+// namespace (198.19.0.0/24), one namespace per node with a veth onto it, the real built CLI in each,
+// overlay 198.18.0.0/24 on the TAPs. Everything is named with PREFIX and removed by name or pid.
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLI = join(root, "build/divs.mjs");
+export const PREFIX = "divs-t-";
+const UNDERLAY_NS = `${PREFIX}ul`;
+const PORT = 4790;
+
+/** Why these tests cannot run here, or null. Callers skip loudly with it. */
+export function skipReason() {
+  if (process.getuid?.() !== 0) return "SKIPPED: end-to-end tests need root (network namespaces, TAP)";
+  if (!existsSync("/dev/net/tun")) return "SKIPPED: no /dev/net/tun";
+  if (!existsSync(CLI)) return `SKIPPED: ${CLI} is missing: run npm run build first`;
+  return null;
+}
+
+export async function sh(cmd, ...args) {
+  const { stdout } = await run(cmd, args, { maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+/** Polls `check` (returning a truthy value when done) until `timeoutMs`; throws with `what` and the last value. */
+export async function waitFor(what, timeoutMs, check, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export class Testbed {
+  nodes = new Map(); // name -> { ns, underlay, overlay, proc, log, control }
+
+  async setup(names) {
+    await this.teardown(); // leftovers of a killed run, by name
+    await sh("ip", "netns", "add", UNDERLAY_NS);
+    await sh("ip", "-n", UNDERLAY_NS, "link", "add", "br0", "type", "bridge");
+    await sh("ip", "-n", UNDERLAY_NS, "link", "set", "br0", "up");
+    let i = 0;
+    for (const name of names) {
+      i++;
+      const ns = `${PREFIX}${name}`;
+      await sh("ip", "netns", "add", ns);
+      await sh("ip", "-n", ns, "link", "set", "lo", "up");
+      await sh("ip", "-n", UNDERLAY_NS, "link", "add", `v${i}`, "type", "veth", "peer", "name", "ul0", "netns", ns);
+      await sh("ip", "-n", UNDERLAY_NS, "link", "set", `v${i}`, "master", "br0", "up");
+      await sh("ip", "-n", ns, "addr", "add", `198.19.0.${i}/24`, "dev", "ul0");
+      await sh("ip", "-n", ns, "link", "set", "ul0", "up");
+      this.nodes.set(name, {
+        ns, underlay: `198.19.0.${i}`, overlay: `198.18.0.${i}`, proc: null, log: "", control: `/run/divs/${ns}.sock`,
+      });
+    }
+  }
+
+  node(name) {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  /** Starts `divs up` in the node's namespace; `join` names the node to join through. */
+  start(name, { join = null, mac = null, config = null, address = null } = {}) {
+    const n = this.node(name);
+    const args = [
+      "netns", "exec", n.ns, process.execPath, CLI, "up", "--name", name, "--listen", `${n.underlay}:${PORT}`,
+      "--address", address ?? `${n.overlay}/24`, "--control", n.control,
+    ];
+    if (join) args.push("--join", `${this.node(join).underlay}:${PORT}`);
+    if (mac) args.push("--mac", mac);
+    if (config) args.push("--config", config);
+    n.log = "";
+    n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"] });
+    n.proc.stdout.on("data", (d) => (n.log += d));
+    n.proc.stderr.on("data", (d) => (n.log += d));
+    n.exited = new Promise((resolve) => n.proc.once("exit", (code, signal) => resolve({ code, signal })));
+    return n;
+  }
+
+  async stop(name, signal = "SIGTERM") {
+    const n = this.node(name);
+    if (!n.proc) return null;
+    n.proc.kill(signal);
+    const result = await n.exited;
+    n.proc = null;
+    return result;
+  }
+
+  async ctl(name, cmd) {
+    return JSON.parse(await sh(process.execPath, CLI, cmd, "--json", "--control", this.node(name).control));
+  }
+
+  /** Alive members (names) `name` sees, itself included. */
+  async aliveNames(name) {
+    return (await this.ctl(name, "members")).filter((m) => m.state === "alive").map((m) => m.name).sort();
+  }
+
+  async ping(from, to, count = 1) {
+    await sh("ip", "netns", "exec", this.node(from).ns, "ping", "-c", String(count), "-W", "1", "-i", "0.2", this.node(to).overlay);
+    return true;
+  }
+
+  /** In the node's namespace. */
+  exec(name, cmd, ...args) {
+    return sh("ip", "netns", "exec", this.node(name).ns, cmd, ...args);
+  }
+
+  async teardown() {
+    for (const name of this.nodes.keys()) await this.stop(name, "SIGKILL").catch(() => {});
+    const list = await sh("ip", "netns", "list");
+    for (const line of list.split("\n")) {
+      const ns = line.split(" ")[0];
+      if (!ns.startsWith(PREFIX)) continue;
+      const pids = (await sh("ip", "netns", "pids", ns)).split("\n").filter(Boolean);
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {}
+      }
+      await sh("ip", "netns", "del", ns).catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,104 @@
+// End to end: the real CLI in network namespaces, real TAPs, real UDP, real ping and iperf3.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Testbed, skipReason, waitFor } from "./harness.mjs";
+
+const skip = skipReason();
+if (skip) console.error(`\n*** ${skip} ***\n`);
+
+const CONVERGE_MS = 15_000;
+/** Failure detection bound for a killed node: probe timeouts and suspicion under the core's defaults. */
+const DEAD_BOUND_MS = 30_000;
+
+async function pingAllPairs(bed, names) {
+  for (const a of names) for (const b of names) if (a !== b) await waitFor(`ping ${a} -> ${b}`, CONVERGE_MS, () => bed.ping(a, b));
+}
+
+async function waitAllAlive(bed, names) {
+  for (const n of names) {
+    await waitFor(`${n} to see ${names} alive`, CONVERGE_MS, async () =>
+      JSON.stringify(await bed.aliveNames(n)) === JSON.stringify([...names].sort()));
+  }
+}
+
+/** Every MAC known anywhere, with the owner each node gives it; asserts all nodes agree. */
+async function macOwnersAgree(bed, names) {
+  const tables = await Promise.all(names.map((n) => bed.ctl(n, "macs")));
+  const owners = new Map();
+  for (const table of tables) for (const e of table) owners.set(e.mac, new Set());
+  for (const table of tables) for (const e of table) owners.get(e.mac).add(e.owner);
+  const macsPerNode = tables.map((t) => t.length);
+  return [...owners.values()].every((s) => s.size === 1) && macsPerNode.every((n) => n === owners.size) ? owners : null;
+}
+
+describe("a three-node switch", { skip: skip ?? false }, () => {
+  const bed = new Testbed();
+  const names = ["a", "b", "c"];
+
+  before(async () => {
+    await bed.setup([...names, "d"]);
+    bed.start("a");
+    await waitFor("node a's control socket", CONVERGE_MS, () => bed.ctl("a", "status"));
+    bed.start("b", { join: "a" });
+    bed.start("c", { join: "a", mac: "02:d1:5c:00:00:03" });
+    await waitAllAlive(bed, names);
+  });
+
+  after(async () => {
+    if (process.env.DIVS_E2E_LOGS) for (const [n, node] of bed.nodes) console.error(`--- ${n}\n${node.log}`);
+    await bed.teardown();
+  });
+
+  test("every pair pings over the overlay", async () => {
+    await pingAllPairs(bed, names);
+  });
+
+  test("every node agrees on the owner of every MAC", async () => {
+    const owners = await waitFor("MAC tables to agree", CONVERGE_MS, () => macOwnersAgree(bed, names));
+    const ids = new Map((await bed.ctl("a", "members")).map((m) => [m.name, m.id]));
+    assert.equal(owners.size >= 3, true, "each node's TAP MAC is known");
+    assert.deepEqual([...owners.get("02:d1:5c:00:00:03")], [ids.get("c")], "c owns the MAC its TAP has");
+  });
+
+  test("iperf3 TCP for 5 s between two nodes completes", async () => {
+    const server = bed.exec("b", "iperf3", "-s", "-1", "-B", bed.node("b").overlay);
+    await waitFor("iperf3 server", 5000, () => bed.exec("b", "ss", "-ltn").then((s) => s.includes(":5201")));
+    const out = JSON.parse(await bed.exec("a", "iperf3", "-c", bed.node("b").overlay, "-t", "5", "-J"));
+    await server;
+    const bps = out.end.sum_received.bits_per_second;
+    console.error(`iperf3 a -> b: ${(bps / 1e6).toFixed(0)} Mbit/s`);
+    assert.ok(bps > 0);
+  });
+
+  test("a killed node is declared dead, its MACs dropped; restarted, it rejoins", async () => {
+    const cId = (await bed.ctl("c", "status")).id;
+    await bed.stop("c", "SIGKILL");
+    const started = Date.now();
+    for (const n of ["a", "b"]) {
+      await waitFor(`${n} to declare c dead`, DEAD_BOUND_MS, async () => !(await bed.aliveNames(n)).includes("c"));
+      await waitFor(`${n} to drop c's MACs`, DEAD_BOUND_MS, async () => !(await bed.ctl(n, "macs")).some((e) => e.owner === cId));
+    }
+    console.error(`c declared dead and its MACs dropped after ${Date.now() - started} ms`);
+    bed.start("c", { join: "a", mac: "02:d1:5c:00:00:03" });
+    await waitAllAlive(bed, names);
+    await pingAllPairs(bed, names);
+  });
+
+  test("a MAC moving to another node: traffic follows it", async () => {
+    const mac = "02:d1:5c:00:00:03";
+    await waitFor("ping a -> c", CONVERGE_MS, () => bed.ping("a", "c"));
+    // c lets go of the MAC and the address; d comes up with both.
+    await bed.exec("c", "ip", "addr", "del", `${bed.node("c").overlay}/24`, "dev", "divs0");
+    await bed.exec("c", "ip", "link", "set", "divs0", "address", "02:d1:5c:00:00:33");
+    bed.start("d", { join: "a", mac, address: `${bed.node("c").overlay}/24` });
+    const dId = await waitFor("d's status", CONVERGE_MS, async () => (await bed.ctl("d", "status")).id);
+    await waitFor("a's table to give the MAC to d", CONVERGE_MS, async () => {
+      await bed.exec("d", "ping", "-c", "1", "-W", "1", bed.node("a").overlay).catch(() => {});
+      return (await bed.ctl("a", "macs")).some((e) => e.mac === mac && e.owner === dId);
+    });
+    // a still has the MAC in its ARP cache for c's address: the reply can only come from d.
+    await waitFor("ping a -> the moved address", CONVERGE_MS, () => bed.ping("a", "c"));
+    const counters = (await bed.ctl("d", "status")).counters;
+    assert.ok(counters.frames_to_tap > 0, "d's TAP got the frames");
+  });
+});
