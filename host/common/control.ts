@@ -3,7 +3,7 @@
 //   request:  {"cmd":"status"|"members"|"macs"}
 //   response: {"ok":true,"result":...} | {"ok":false,"error":"one line"}
 import type { Driver } from "./driver.ts";
-import type { MacEntry, Member } from "./dumps.ts";
+import { hexU64, type MacEntry, type Member } from "./dumps.ts";
 
 export const CONTROL_COMMANDS = ["status", "members", "macs"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
@@ -71,11 +71,9 @@ function run(cmd: string, driver: Driver, info: NodeInfo, now: number): unknown 
 function status(driver: Driver, info: NodeInfo, now: number): Status {
   const members: Record<string, number> = {};
   for (const m of driver.members()) members[m.state] = (members[m.state] ?? 0) + 1;
-  const id = Array.from(driver.identity.nodeId.subarray(0, 8)).reverse()
-    .map((b) => b.toString(16).padStart(2, "0")).join("");
   return {
     name: driver.identity.name,
-    id,
+    id: hexU64(driver.identity.nodeId, 0),
     ...info,
     uptimeMs: Math.round(now - driver.startedAt),
     members,

@@ -3,7 +3,7 @@
 import { OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_STAT, OUT_TIMER, ADDR_SLOT } from "./abi.ts";
 import { type HostPort, addressBytes } from "./address.ts";
 import type { Core } from "./core.ts";
-import { type CoreEvent, decodeEvent, decodeMac, decodeMember, type MacEntry, type Member } from "./dumps.ts";
+import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 
 const START_RANDOM_BYTES = 32;
@@ -168,8 +168,9 @@ export class Driver {
 
   members(): Member[] {
     const out: Member[] = [];
+    const selfId = hexU64(this.identity.nodeId, 0);
     this.core.members((kind, body) => {
-      if (kind === OUT_MEMBER) out.push(decodeMember(body));
+      if (kind === OUT_MEMBER) out.push(decodeMember(body, selfId));
     });
     return out;
   }

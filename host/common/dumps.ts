@@ -8,6 +8,8 @@ export interface Member {
   address: string;
   state: string;
   incarnation: number;
+  /** Core time (ms) of the last state change. */
+  sinceMs: number;
   name: string;
   self: boolean;
 }
@@ -53,17 +55,21 @@ function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** [u64 id][addr slot][u8 state][u8 self][u16 0][u32 incarnation][name utf8] */
-export function decodeMember(b: Uint8Array): Member {
+/**
+ * [u64 id][u32 incarnation][u8 state][u8 0][u16 protocol][u32 capabilities][u32 0][f64 state since ms]
+ * [addr slot][name utf8] (assembly/membership/membership.ts MEMBER_*)
+ */
+export function decodeMember(b: Uint8Array, selfId: string): Member {
   const v = view(b);
-  const at = 8 + ADDR_SLOT;
+  const id = hexU64(b, 0);
   return {
-    id: hexU64(b, 0),
-    address: formatAddress(b, 8),
-    state: MEMBER_STATES[b[at]] ?? `state${b[at]}`,
-    self: b[at + 1] !== 0,
-    incarnation: v.getUint32(at + 4, true),
-    name: decoder.decode(b.subarray(at + 8)),
+    id,
+    address: formatAddress(b, 32),
+    state: MEMBER_STATES[b[12]] ?? `state${b[12]}`,
+    incarnation: v.getUint32(8, true),
+    sinceMs: v.getFloat64(24, true),
+    name: decoder.decode(b.subarray(32 + ADDR_SLOT)),
+    self: id === selfId,
   };
 }
 
