@@ -30,7 +30,8 @@ export enum MembershipProfile { Lan = 0, Wan = 1, Local = 2 }
 export class Config {
   /** Remote/local MAC entries not refreshed for this long are removed (Linux bridge default). */
   macAgeingMs: f64 = 300_000;
-  /** Upper bound on MAC table entries; beyond it new MACs are not learned and flood. */
+  /** Upper bound on MAC table entries; beyond it new MACs are not learned and flood. Raising it later
+   *  grows the table on the next insert; lowering it refuses new entries until ageing makes room (docs/mactable.md). */
   macCapacity: u32 = 65536;
   /** Largest DiVS datagram we emit (fits a 1500-byte underlay after IP/UDP and sealing). */
   maxDatagram: u32 = 1400;
