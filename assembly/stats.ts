@@ -41,6 +41,7 @@ export enum Stat {
   MemberPushPullSent,
   MemberPushPullReceived,
   MemberPushPullTooBig,
+  MemberPushPullThrottled,
   BroadcastsQueued,
   BroadcastsSent,
   Count, // keep last
@@ -86,6 +87,7 @@ export const STAT_NAMES: StaticArray<string> = [
   "member_pushpull_sent",
   "member_pushpull_received",
   "member_pushpull_too_big",
+  "member_pushpull_throttled",
   "broadcasts_queued",
   "broadcasts_sent",
 ];

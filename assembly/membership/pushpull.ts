@@ -4,6 +4,7 @@
 // first and other layers register their own (the MAC table). Receivers skip
 // sections they do not know. State larger than one datagram is split into
 // parts, each a self-contained PUSH_PULL datagram that is merged on its own.
+import { ADDR_LEN } from "../abi";
 import { config } from "../config";
 import { self } from "../node";
 import { Stat, count } from "../stats";
@@ -100,7 +101,10 @@ export function pushPullSend(addr: usize, flags: u8): void {
       if (sec.done()) { s++; continue; }
       if (cap - used <= SECTION_HEADER) break;
       const n = sec.write(scratch + used + SECTION_HEADER, min(cap - used - SECTION_HEADER, 0xffff));
-      if (n == 0) break;
+      if (n == 0) {
+        if (sec.done()) { s++; continue; } // what was left was all skipped
+        break;
+      }
       store<u8>(scratch + used + SECTION_TYPE, sec.type);
       putU16(scratch + used + SECTION_LEN, <u16>n);
       used += SECTION_HEADER + n;
@@ -109,7 +113,7 @@ export function pushPullSend(addr: usize, flags: u8): void {
     const last = s >= sections.length;
     if (!wrote && !last) { count(Stat.MemberPushPullTooBig); return; } // one entry larger than a datagram
     store<u8>(msg + PUSH_PULL_FLAGS, flags | (last ? PUSH_PULL_LAST : 0));
-    emitDatagram(addr, scratch, used);
+    if (!emitDatagram(addr, scratch, used)) return; // output full (counted): the rest would be lost too
     count(Stat.MemberPushPullSent);
     if (last) return;
   }
@@ -140,9 +144,32 @@ export function handlePushPull(src: usize, p: usize, len: u32): bool {
     }
     off += SECTION_HEADER + n;
   }
-  if ((flags & PUSH_PULL_RESPONSE) == 0 && part == 0 && sender != self.id) {
+  if ((flags & PUSH_PULL_RESPONSE) == 0 && part == 0 && sender != self.id && mayAnswer(src)) {
     pushPullSend(src, PUSH_PULL_RESPONSE | (flags & PUSH_PULL_JOIN));
   }
+  return true;
+}
+
+// A small request buys a full-state answer; answer each address at most once per
+// ANSWER_GAP_MS so a peer (or a replayed datagram) cannot turn us into an amplifier.
+const ANSWER_GAP_MS: f64 = 500;
+const ANSWERED_MAX: i32 = 4096;
+const answeredAt = new Map<u64, f64>();
+
+function addrKey(addr: usize): u64 {
+  let h: u64 = 0xcbf29ce484222325; // FNV-1a
+  for (let i: u32 = 0; i < ADDR_LEN; i++) h = (h ^ <u64>load<u8>(addr + i)) * 0x100000001b3;
+  return h;
+}
+
+function mayAnswer(src: usize): bool {
+  const key = addrKey(src);
+  if (answeredAt.has(key) && self.now - answeredAt.get(key) < ANSWER_GAP_MS) {
+    count(Stat.MemberPushPullThrottled);
+    return false;
+  }
+  if (answeredAt.size >= ANSWERED_MAX) answeredAt.clear();
+  answeredAt.set(key, self.now);
   return true;
 }
 

@@ -21,13 +21,14 @@ export function datagramBegin(): CompoundWriter {
   return writer;
 }
 
-/** Copies `len` bytes at `ptr` to the output as a datagram to `addr`. */
-export function emitDatagram(addr: usize, ptr: usize, len: u32): void {
-  if (len == 0) return;
+/** Copies `len` bytes at `ptr` to the output as a datagram to `addr`; false when the output is full. */
+export function emitDatagram(addr: usize, ptr: usize, len: u32): bool {
+  if (len == 0) return true;
   const out = outputToAddr(OUT_DATAGRAM, addr, len);
-  if (out == 0) return;
+  if (out == 0) return false;
   memory.copy(out, ptr, len);
   count(Stat.DatagramsOut);
+  return true;
 }
 
 /** Finishes the datagram begun with `datagramBegin` and emits it to `addr`. */
