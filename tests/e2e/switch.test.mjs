@@ -1,14 +1,26 @@
 // End to end: the real CLI in network namespaces, real TAPs, real UDP, real ping and iperf3.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Testbed, skipReason, waitFor } from "./harness.mjs";
 
 const skip = skipReason();
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const CONVERGE_MS = 15_000;
-/** Failure detection bound for a killed node: probe timeouts and suspicion under the core's defaults. */
-const DEAD_BOUND_MS = 30_000;
+const NODES = 3;
+/** Membership timings every node runs with (docs/config.md). */
+const MEMBERSHIP = { probeIntervalMs: 500, probeTimeoutMs: 250, suspicionMult: 4, suspicionMaxTimeoutMult: 6, gossipIntervalMs: 200 };
+/**
+ * How long the others may take to declare a killed node dead: a full probe round (every member is
+ * probed once per NODES intervals) and its timeout, the longest suspicion timeout (Lifeguard starts
+ * at suspicionMaxTimeoutMult * suspicionMult * max(1, log10 n) * probe interval), then a second of gossip.
+ */
+const DEAD_BOUND_MS = NODES * MEMBERSHIP.probeIntervalMs + MEMBERSHIP.probeTimeoutMs +
+  MEMBERSHIP.suspicionMaxTimeoutMult * MEMBERSHIP.suspicionMult * Math.max(1, Math.log10(NODES)) * MEMBERSHIP.probeIntervalMs +
+  1000;
 
 async function pingAllPairs(bed, names) {
   for (const a of names) for (const b of names) if (a !== b) await waitFor(`ping ${a} -> ${b}`, CONVERGE_MS, () => bed.ping(a, b));
@@ -35,12 +47,16 @@ describe("a three-node switch", { skip: skip ?? false }, () => {
   const bed = new Testbed();
   const names = ["a", "b", "c"];
 
+  const config = join(mkdtempSync(join(tmpdir(), "divs-e2e-")), "config.json");
+  writeFileSync(config, JSON.stringify(MEMBERSHIP));
+  const start = (name, options = {}) => bed.start(name, { config, ...options });
+
   before(async () => {
     await bed.setup([...names, "d"]);
-    bed.start("a");
+    start("a");
     await waitFor("node a's control socket", CONVERGE_MS, () => bed.ctl("a", "status"));
-    bed.start("b", { join: "a" });
-    bed.start("c", { join: "a", mac: "02:d1:5c:00:00:03" });
+    start("b", { join: "a" });
+    start("c", { join: "a", mac: "02:d1:5c:00:00:03" });
     await waitAllAlive(bed, names);
   });
 
@@ -72,14 +88,18 @@ describe("a three-node switch", { skip: skip ?? false }, () => {
 
   test("a killed node is declared dead, its MACs dropped; restarted, it rejoins", async () => {
     const cId = (await bed.ctl("c", "status")).id;
+    for (const n of ["a", "b"]) {
+      await waitFor(`${n} to learn c's MAC`, CONVERGE_MS, async () => (await bed.ctl(n, "macs")).some((e) => e.owner === cId));
+    }
     await bed.stop("c", "SIGKILL");
     const started = Date.now();
+    const left = () => Math.max(0, started + DEAD_BOUND_MS - Date.now());
     for (const n of ["a", "b"]) {
-      await waitFor(`${n} to declare c dead`, DEAD_BOUND_MS, async () => !(await bed.aliveNames(n)).includes("c"));
-      await waitFor(`${n} to drop c's MACs`, DEAD_BOUND_MS, async () => !(await bed.ctl(n, "macs")).some((e) => e.owner === cId));
+      await waitFor(`${n} to declare c dead`, left(), async () => !(await bed.aliveNames(n)).includes("c"));
+      await waitFor(`${n} to drop c's MACs`, left(), async () => !(await bed.ctl(n, "macs")).some((e) => e.owner === cId));
     }
-    console.error(`c declared dead and its MACs dropped after ${Date.now() - started} ms`);
-    bed.start("c", { join: "a", mac: "02:d1:5c:00:00:03" });
+    console.error(`c declared dead and its MACs dropped after ${Date.now() - started} ms (bound ${DEAD_BOUND_MS} ms)`);
+    start("c", { join: "a", mac: "02:d1:5c:00:00:03" });
     await waitAllAlive(bed, names);
     await pingAllPairs(bed, names);
   });
@@ -90,7 +110,7 @@ describe("a three-node switch", { skip: skip ?? false }, () => {
     // c lets go of the MAC and the address; d comes up with both.
     await bed.exec("c", "ip", "addr", "del", `${bed.node("c").overlay}/24`, "dev", "divs0");
     await bed.exec("c", "ip", "link", "set", "divs0", "address", "02:d1:5c:00:00:33");
-    bed.start("d", { join: "a", mac, address: `${bed.node("c").overlay}/24` });
+    start("d", { join: "a", mac, address: `${bed.node("c").overlay}/24` });
     const dId = await waitFor("d's status", CONVERGE_MS, async () => (await bed.ctl("d", "status")).id);
     await waitFor("a's table to give the MAC to d", CONVERGE_MS, async () => {
       await bed.exec("d", "ping", "-c", "1", "-W", "1", bed.node("a").overlay).catch(() => {});
