@@ -3,9 +3,12 @@
 //
 //   u8 type (0x20), u8 flags (0, ignored on receipt), u16 vlan, mac(6),
 //   u64 owner, u32 version                                   = 22 bytes
-import { VLAN_MAX, applyRemote } from "../mactable";
+import {
+  VLAN_MAX, announced, applyRemote, nextLocal, slotMac, slotOwner, slotVersion, slotVlan, takeAnnouncement,
+} from "../mactable";
 import { Stat, count } from "../stats";
 import { getMac, getU16, getU32, getU64, putMac, putU16, putU32, putU64 } from "./bytes";
+import { CompoundWriter } from "./divs";
 import { macIsGroup } from "./ethernet";
 
 export const MSG_MAC_UPDATE: u8 = 0x20;
@@ -65,4 +68,29 @@ export function macMsgApply(p: usize, len: u32, now: f64): bool {
     return false;
   }
   return applyRemote(macUpdate.mac, macUpdate.vlan, macUpdate.owner, macUpdate.version, now);
+}
+
+/** Add queued announcements (new or moved local MACs) to `w` while they fit; returns how many. */
+export function macAnnounceInto(w: CompoundWriter): i32 {
+  let n = 0;
+  while (w.room() >= MACMSG_LEN && takeAnnouncement()) {
+    w.add(macMsgEncode(w.cursor(), MACMSG_LEN, announced.mac, announced.vlan, announced.owner, announced.version));
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Periodic refresh: add local entries from table slot `from` on to `w` while
+ * they fit; returns the slot to continue from next time, 0 after the last one.
+ * Cycling through all of them well within macAgeingMs keeps remote copies alive.
+ */
+export function macRefreshInto(w: CompoundWriter, from: i32): i32 {
+  let i = nextLocal(from);
+  while (i >= 0) {
+    if (w.room() < MACMSG_LEN) return i;
+    w.add(macMsgEncode(w.cursor(), MACMSG_LEN, slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i)));
+    i = nextLocal(i + 1);
+  }
+  return 0;
 }

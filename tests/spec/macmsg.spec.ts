@@ -1,13 +1,13 @@
 import { ADDR_SLOT, IN_DATAGRAM, REC_HEADER, REC_KIND, REC_LEN } from "../../assembly/abi";
 import { config } from "../../assembly/config";
 import { input_ptr, process } from "../../assembly/index";
-import { lookup, macFind, macReset, slotVersion } from "../../assembly/mactable";
+import { applyRemote, learnLocal, lookup, macFind, macReset, pendingAnnouncements, slotVersion } from "../../assembly/mactable";
 import { self } from "../../assembly/node";
 import { Stat, statValue } from "../../assembly/stats";
 import { getMac, getU16, getU32, getU64 } from "../../assembly/wire/bytes";
-import { WIRE_VERSION } from "../../assembly/wire/divs";
+import { CompoundReader, CompoundWriter, DG_MESSAGE, WIRE_VERSION } from "../../assembly/wire/divs";
 import {
-  MACMSG_LEN, MACMSG_MAC, MACMSG_OWNER, MACMSG_VERSION, MACMSG_VLAN, MSG_MAC_UPDATE, macMsgApply, macMsgDecode,
+  MACMSG_LEN, MACMSG_MAC, macAnnounceInto, macRefreshInto, MACMSG_OWNER, MACMSG_VERSION, MACMSG_VLAN, MSG_MAC_UPDATE, macMsgApply, macMsgDecode,
   macMsgEncode, macUpdate,
 } from "../../assembly/wire/macmsg";
 
@@ -105,5 +105,70 @@ describe("applying MAC_UPDATE", () => {
     process(REC_HEADER + ADDR_SLOT + 1 + MACMSG_LEN, 1000);
     expect(lookup(MAC, 0)).toBe(42);
     expect(slotVersion(macFind(MAC, 0))).toBe(5);
+  });
+});
+
+const dgBuf = heap.alloc(2048);
+const writer = new CompoundWriter();
+const reader = new CompoundReader();
+
+/** Decode every MAC_UPDATE in the datagram in dgBuf, checking each is ours; returns how many. */
+function readBack(len: u32): i32 {
+  let n = 0;
+  if (load<u8>(dgBuf + DG_MESSAGE) == MSG_MAC_UPDATE) {
+    expect(macMsgDecode(dgBuf + DG_MESSAGE, len - DG_MESSAGE)).toBe(true);
+    return 1;
+  }
+  reader.reset(dgBuf + DG_MESSAGE, len - DG_MESSAGE);
+  while (reader.next()) {
+    if (!macMsgDecode(reader.ptr, reader.len) || macUpdate.owner != 1 || lookup(macUpdate.mac, macUpdate.vlan) != 1) {
+      expect(false).toBe(true);
+    }
+    n++;
+  }
+  expect(reader.malformed).toBe(false);
+  return n;
+}
+
+describe("filling compound datagrams", () => {
+  beforeEach(() => {
+    self.id = 1;
+    config.macCapacity = 1024;
+    macReset();
+  });
+
+  it("drains announcements only as far as they fit", () => {
+    for (let i: u64 = 1; i <= 100; i++) learnLocal(0x0200_0000_0000 + i, 0, 0);
+    writer.begin(dgBuf, 500);
+    const first = macAnnounceInto(writer);
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(100);
+    expect(pendingAnnouncements()).toBe(100 - first);
+    expect(readBack(writer.finish())).toBe(first);
+    let total = first;
+    while (pendingAnnouncements() > 0) {
+      writer.begin(dgBuf, 500);
+      const n = macAnnounceInto(writer);
+      expect(n).toBeGreaterThan(0);
+      expect(readBack(writer.finish())).toBe(n);
+      total += n;
+    }
+    expect(total).toBe(100);
+  });
+
+  it("cycles through every local entry for refresh, skipping remote ones", () => {
+    for (let i: u64 = 1; i <= 60; i++) learnLocal(0x0200_0000_0000 + i, 0, 0);
+    for (let i: u64 = 1; i <= 40; i++) applyRemote(0x0400_0000_0000 + i, 0, 7, 1, 0);
+    let from = 0;
+    let total = 0;
+    let datagrams = 0;
+    do {
+      writer.begin(dgBuf, 300);
+      from = macRefreshInto(writer, from);
+      total += readBack(writer.finish());
+      datagrams++;
+    } while (from != 0);
+    expect(total).toBe(60);
+    expect(datagrams).toBeGreaterThan(1);
   });
 });
