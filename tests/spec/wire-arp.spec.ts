@@ -7,7 +7,7 @@ import { WireCheck } from "../../assembly/wire/check";
 import {
   ETHERTYPE_ARP, MAC_BROADCAST, ethDst, ethInnerType, ethPayloadOffset, ethSrc, ethVlan,
 } from "../../assembly/wire/ethernet";
-import { ARP_0, VLAN_0 } from "./fixtures";
+import { ARP_0, VLAN_1 } from "./fixtures";
 import { atMemoryEnd, ip4, memoryEnd, ptr, sweepTruncations } from "./wire-helpers";
 
 const HOST_MAC: u64 = 0x02005e100001;
@@ -29,8 +29,8 @@ describe("wire: arp golden frames", () => {
   });
 
   it("reads the kernel's request in VLAN 100: who-has 198.18.1.2 tell 198.18.1.1", () => {
-    const p = ptr(VLAN_0) + 18;
-    expect(arpCheck(p, VLAN_0.length - 18)).toBe(WireCheck.Ok);
+    const p = ptr(VLAN_1) + 18;
+    expect(arpCheck(p, VLAN_1.length - 18)).toBe(WireCheck.Ok);
     expect(arpOp(p)).toBe(ARP_OP_REQUEST);
     expect(arpSenderMac(p)).toBe(0x02005e100101);
     expect(arpSenderIp(p)).toBe(ip4(198, 18, 1, 1));
@@ -41,7 +41,7 @@ describe("wire: arp golden frames", () => {
 describe("wire: arp checks", () => {
   it("rejects every cut below 28 bytes and accepts the padded rest", () => {
     sweepTruncations(ARP_0, 14, ARP_LEN, arpCheck, touchArp);
-    sweepTruncations(VLAN_0, 18, ARP_LEN, arpCheck, touchArp);
+    sweepTruncations(VLAN_1, 18, ARP_LEN, arpCheck, touchArp);
   });
 
   it("rejects other hardware types, protocol types and address lengths", () => {

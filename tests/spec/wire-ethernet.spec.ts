@@ -53,12 +53,12 @@ describe("wire: ethernet golden frames", () => {
   });
 
   it("reads VLAN 100 (802.1Q) frames", () => {
-    expect(ethSrc(ptr(VLAN_0))).toBe(VLAN_HOST_MAC);
-    expect(ethVlan(ptr(VLAN_0), VLAN_0.length)).toBe(100);
-    expect(ethInnerType(ptr(VLAN_0), VLAN_0.length)).toBe(ETHERTYPE_ARP);
-    expect(ethPayloadOffset(ptr(VLAN_0), VLAN_0.length)).toBe(18);
+    expect(ethSrc(ptr(VLAN_1))).toBe(VLAN_HOST_MAC);
     expect(ethVlan(ptr(VLAN_1), VLAN_1.length)).toBe(100);
-    expect(ethInnerType(ptr(VLAN_1), VLAN_1.length)).toBe(ETHERTYPE_IPV4);
+    expect(ethInnerType(ptr(VLAN_1), VLAN_1.length)).toBe(ETHERTYPE_ARP);
+    expect(ethPayloadOffset(ptr(VLAN_1), VLAN_1.length)).toBe(18);
+    expect(ethVlan(ptr(VLAN_0), VLAN_0.length)).toBe(100);
+    expect(ethInnerType(ptr(VLAN_0), VLAN_0.length)).toBe(ETHERTYPE_IPV4);
   });
 
   it("reads the outer VLAN 200 of a QinQ frame and the payload after both tags", () => {
@@ -71,7 +71,7 @@ describe("wire: ethernet golden frames", () => {
 describe("wire: ethernet truncation", () => {
   it("rejects every cut of untagged, tagged and double-tagged headers", () => {
     sweepPayloadOffset(ICMP_0, 14, 14);
-    sweepPayloadOffset(VLAN_1, 18, 18);
+    sweepPayloadOffset(VLAN_0, 18, 18);
     sweepPayloadOffset(QINQ_0, 22, 22);
   });
 });
