@@ -1,29 +1,29 @@
 // The core's config keys by name (assembly/config.ts `Key`; docs/config.md documents each one),
-// and the JSON config file: { "macAgeingMs": 60000, ... }.
+// and the JSON config file: { "mac_ageing_ms": 60000, "membership_profile": "local", ... }.
 import { usageError } from "./errors.ts";
 
 export const CONFIG_KEYS: Record<string, number> = {
-  macAgeingMs: 1,
-  macCapacity: 2,
-  maxDatagram: 3,
-  probeIntervalMs: 100,
-  probeTimeoutMs: 101,
-  indirectChecks: 102,
-  gossipIntervalMs: 103,
-  gossipNodes: 104,
-  gossipToTheDeadMs: 105,
-  retransmitMult: 106,
-  suspicionMult: 107,
-  suspicionMaxTimeoutMult: 108,
-  pushPullIntervalMs: 109,
-  awarenessMaxMultiplier: 110,
-  joinRetryMs: 111,
-  reconnectIntervalMs: 112,
-  reconnectTimeoutMs: 113,
-  membershipProfile: 199,
+  mac_ageing_ms: 1,
+  mac_capacity: 2,
+  max_datagram: 3,
+  probe_interval_ms: 100,
+  probe_timeout_ms: 101,
+  indirect_checks: 102,
+  gossip_interval_ms: 103,
+  gossip_nodes: 104,
+  gossip_to_the_dead_ms: 105,
+  retransmit_mult: 106,
+  suspicion_mult: 107,
+  suspicion_max_timeout_mult: 108,
+  push_pull_interval_ms: 109,
+  awareness_max_multiplier: 110,
+  join_retry_ms: 111,
+  reconnect_interval_ms: 112,
+  reconnect_timeout_ms: 113,
+  membership_profile: 199,
 };
 
-/** `membershipProfile` also takes a name: it loads a whole set of membership timings. */
+/** `membership_profile` also takes a name: it loads a whole set of membership timings. */
 const PROFILES: Record<string, number> = { lan: 0, wan: 1, local: 2 };
 
 export type CoreConfig = Map<number, number>;
@@ -45,7 +45,7 @@ export function parseConfig(text: string, source: string): CoreConfig {
     if (key === undefined) {
       throw usageError(`bad config file ${source}: unknown key "${name}" (known: ${Object.keys(CONFIG_KEYS).join(", ")})`);
     }
-    if (key === CONFIG_KEYS.membershipProfile && typeof value === "string" && value in PROFILES) {
+    if (key === CONFIG_KEYS.membership_profile && typeof value === "string" && value in PROFILES) {
       out.set(key, PROFILES[value]);
       continue;
     }

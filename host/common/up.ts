@@ -12,8 +12,10 @@ import { encodeToken, type JoinToken } from "./token.ts";
 
 /** Frames taken off the ring per process() call: bounds latency and fits the input region. */
 const FRAME_BATCH = 128;
-/** After IN_LEAVE, keep sockets open this long so the leave announcement goes out. */
-const LEAVE_DRAIN_MS = 300;
+/** Gossip interval of each membership profile (lan, wan, local), docs/config.md. */
+const PROFILE_GOSSIP_MS = [200, 500, 100];
+/** After IN_LEAVE the core keeps gossiping the leave: stay about 2 gossip intervals plus a round trip (docs/abi.md). */
+const LEAVE_ROUND_TRIP_MS = 100;
 
 export interface UpOptions {
   listen: HostPort;
@@ -88,7 +90,7 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
   const signal = await new Promise<string>((resolve) => platform.onShutdownSignal(resolve));
   platform.log.info(`${signal}: leaving`);
   d.leave();
-  await new Promise((resolve) => platform.timers.set(() => resolve(undefined), LEAVE_DRAIN_MS));
+  await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
   stopping = true;
   opened.ring.stop();
   await pump;
@@ -103,15 +105,23 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
 /** The largest datagram follows the TAP MTU (never below what a 1500-byte underlay carries), unless configured. */
 function applyConfig(core: Core, options: UpOptions): void {
   const config = new Map(options.config);
-  if (!config.has(CONFIG_KEYS.maxDatagram)) {
+  if (!config.has(CONFIG_KEYS.max_datagram)) {
     const frameDatagram = options.mtu + ETHERNET_HEADER + FRAME_DATAGRAM_HEADER;
-    config.set(CONFIG_KEYS.maxDatagram, Math.max(maxDatagramFor(UNDERLAY_MTU), frameDatagram));
+    config.set(CONFIG_KEYS.max_datagram, Math.max(maxDatagramFor(UNDERLAY_MTU), frameDatagram));
   }
-  for (const [key, value] of config) {
+  // A profile sets every membership key: apply it first so keys given next to it win.
+  const ordered = [...config].sort(([a], [b]) => Number(b === CONFIG_KEYS.membership_profile) - Number(a === CONFIG_KEYS.membership_profile));
+  for (const [key, value] of ordered) {
     if (!core.configSet(key, value)) {
       throw new DivsError(`config ${configName(key)} = ${value} is out of range`, ExitCode.usage);
     }
   }
+}
+
+function leaveGraceMs(config: CoreConfig): number {
+  const gossip = config.get(CONFIG_KEYS.gossip_interval_ms) ??
+    PROFILE_GOSSIP_MS[config.get(CONFIG_KEYS.membership_profile) ?? 0] ?? PROFILE_GOSSIP_MS[0];
+  return 2 * gossip + LEAVE_ROUND_TRIP_MS;
 }
 
 function advertiseFor(platform: Platform, listen: HostPort): HostPort {

@@ -12,14 +12,14 @@ if (skip) console.error(`\n*** ${skip} ***\n`);
 const CONVERGE_MS = 15_000;
 const NODES = 3;
 /** Membership timings every node runs with (docs/config.md). */
-const MEMBERSHIP = { probeIntervalMs: 500, probeTimeoutMs: 250, suspicionMult: 4, suspicionMaxTimeoutMult: 6, gossipIntervalMs: 200 };
+const MEMBERSHIP = { probe_interval_ms: 500, probe_timeout_ms: 250, suspicion_mult: 4, suspicion_max_timeout_mult: 6, gossip_interval_ms: 200 };
 /**
  * How long the others may take to declare a killed node dead: a full probe round (every member is
  * probed once per NODES intervals) and its timeout, the longest suspicion timeout (Lifeguard starts
  * at suspicionMaxTimeoutMult * suspicionMult * max(1, log10 n) * probe interval), then a second of gossip.
  */
-const DEAD_BOUND_MS = NODES * MEMBERSHIP.probeIntervalMs + MEMBERSHIP.probeTimeoutMs +
-  MEMBERSHIP.suspicionMaxTimeoutMult * MEMBERSHIP.suspicionMult * Math.max(1, Math.log10(NODES)) * MEMBERSHIP.probeIntervalMs +
+const DEAD_BOUND_MS = NODES * MEMBERSHIP.probe_interval_ms + MEMBERSHIP.probe_timeout_ms +
+  MEMBERSHIP.suspicion_max_timeout_mult * MEMBERSHIP.suspicion_mult * Math.max(1, Math.log10(NODES)) * MEMBERSHIP.probe_interval_ms +
   1000;
 
 async function pingAllPairs(bed, names) {
