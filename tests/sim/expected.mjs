@@ -35,8 +35,15 @@ export function expectedFigures(n, loss = 0, nameLen = 4, maxDatagram = 1400, c 
   const parts = Math.ceil(stateBytes / (maxDatagram - PART_HEADER));
   const pp = pushPullIntervalMs(n, c) / 1000;
   const indirect = 1 - (1 - loss) ** 2;
+  // A join storm puts N ALIVEs in every queue, each sent retransmitLimit(N) times, newest first,
+  // ~31 to a datagram, in gossip (gossipNodes per tick) and ping/ack datagrams: the queue drains in
+  // about D; everyone has seen everyone by then at the latest (push-pull mends the rare miss).
+  const limit = c.retransmitMult * Math.ceil(Math.log10(n + 1));
+  const perDatagram = Math.floor((maxDatagram - 4) / (2 + ENTRY_FIXED + nameLen));
+  const datagramsPerSec = c.gossipNodes * 1000 / c.gossipIntervalMs + 2 * 1000 / c.probeIntervalMs;
+  const drainMs = 1000 * n * limit / (perDatagram * datagramsPerSec);
   return {
-    joinConvergeMs: d.max,
+    joinConvergeMs: Math.max(d.max, drainMs),
     disseminationP50Ms: d.p50,
     disseminationMaxMs: d.max,
     detectFirstMs: detectFirst,

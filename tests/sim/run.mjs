@@ -31,7 +31,7 @@ if (a.json) {
   const s = (ms) => (ms === null || ms === undefined ? "n/a" : `${(ms / 1000).toFixed(2)} s`);
   const d = r.disseminationMs ?? {};
   const rows = [
-    ["join storm: all see all (after last join)", s(r.joinConvergeMs), `~${s(e.joinConvergeMs)} + push-pull`],
+    ["join storm: all see all (after last join)", s(r.joinConvergeMs), `<= ${s(e.joinConvergeMs)}`],
     ["dissemination of one update p50", s(d.p50), s(e.disseminationP50Ms)],
     ["dissemination p99", s(d.p99), "-"],
     ["dissemination max", s(d.max), s(e.disseminationMaxMs)],
