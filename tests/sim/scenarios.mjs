@@ -29,7 +29,7 @@ export function simulate(o) {
   let crashed = -1, crashWindow = [Infinity, -Infinity];
   let partitionWindow = [Infinity, -Infinity];
   const cluster = new Cluster({
-    nodes: N, seed: r.seed, loss: r.loss, slow: r.slow, slowLagMs: o.slowLagMs ?? 1000,
+    nodes: N, seed: r.seed, loss: r.loss, slow: r.slow, slowLagMs: o.slowLagMs ?? 1000, config: o.config,
     onEvent(t, obs, kind, subj, incarnation) {
       if (kind === EVENT.DEAD || kind === EVENT.LEFT) live[obs].delete(subj);
       else live[obs].add(subj);

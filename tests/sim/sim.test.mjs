@@ -18,10 +18,15 @@ test("N=100 at 5% loss for 10 simulated minutes: no false positives, every crash
   assert.notEqual(r.partitionHealMs, null, "the partition never healed");
 });
 
-test("Lifeguard: slow members do not get healthy ones declared dead", () => {
-  const r = simulate({ nodes: 50, seconds: 300, slow: 5, seed: 3 });
-  assert.equal(r.falsePositives, 0);
-  assert.notEqual(r.detectAllMs, null);
+test("Lifeguard: slow members do not get healthy ones declared dead, and awareness quiets them", () => {
+  // Slow members handle their input up to 2 s late, so their own probes time out.
+  const slow = { nodes: 50, seconds: 300, slow: 5, seed: 3, slowLagMs: 2000 };
+  const lifeguard = simulate(slow);
+  const noAwareness = simulate({ ...slow, config: { 110: 1 } }); // awareness_max_multiplier = 1
+  assert.equal(lifeguard.falsePositives, 0);
+  assert.notEqual(lifeguard.detectAllMs, null);
+  assert.ok(lifeguard.suspicionsOfHealthy * 3 < noAwareness.suspicionsOfHealthy,
+    `suspicions of healthy members: ${lifeguard.suspicionsOfHealthy} with awareness, ${noAwareness.suspicionsOfHealthy} without`);
 });
 
 test("a run is fully determined by its seed", () => {
