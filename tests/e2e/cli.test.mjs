@@ -1,0 +1,112 @@
+// The CLI's one-line errors and documented exit codes, from the real built bundle.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { CLI, Testbed, skipReason, waitFor } from "./harness.mjs";
+
+function divs(...args) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 20_000 });
+  return { code: r.status, stderr: r.stderr.trim(), stdout: r.stdout };
+}
+
+function inNs(ns, ...args) {
+  const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, CLI, ...args], { encoding: "utf8", timeout: 20_000 });
+  return { code: r.status, stderr: r.stderr.trim(), stdout: r.stdout };
+}
+
+const skip = skipReason();
+if (skip) console.error(`\n*** ${skip} ***\n`);
+
+describe("argument errors (exit 2, one line)", () => {
+  const cases = [
+    [["up", "--address", "198.18.0.1"], /bad CIDR/],
+    [["up", "--address", "198.18.0.300/24"], /bad CIDR/],
+    [["up", "--join", "not a token!"], /bad join token/],
+    [["up", "--join", "YwEAAAAAAAAAAAAA___GEwABErY"], /bad join token: version 99/],
+    [["up", "--listen", "198.19.0.1:99999"], /bad port/],
+    [["up", "--mtu", "100"], /bad --mtu/],
+    [["up", "--tpa", "x"], /unknown option --tpa/],
+    [["up", "--mac", "01:00:5e:00:00:01"], /multicast/],
+  ];
+  for (const [args, message] of cases) {
+    test(args.join(" "), () => {
+      const r = divs(...args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.split("\n").length, 1);
+    });
+  }
+
+  test("bad config file", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const file = `${mkdtempSync("/tmp/divs-e2e-")}/config.json`;
+    writeFileSync(file, JSON.stringify({ probe_interval_msec: 10 }));
+    const r = divs("up", "--config", file);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown key "probe_interval_msec"/);
+  });
+});
+
+test("no node on the control socket: exit 6", () => {
+  const r = divs("status", "--control", "/tmp/divs-e2e-nothing-here.sock");
+  assert.equal(r.code, 6);
+  assert.match(r.stderr, /no node is running/);
+});
+
+test("not root: exit 3", { skip: skip ?? false }, () => {
+  const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "up"], { encoding: "utf8" });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /needs root/);
+});
+
+test("no /dev/net/tun: exit 4", { skip: skip ?? false }, () => {
+  // A private mount namespace where /dev/net is an empty tmpfs: the host's /dev is untouched.
+  const r = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c",
+    `mount -t tmpfs divs-e2e /dev/net && exec "${process.execPath}" "${CLI}" up`], { encoding: "utf8" });
+  assert.equal(r.status, 4, r.stderr);
+  assert.match(r.stderr, /no \/dev\/net\/tun/);
+});
+
+describe("a running node", { skip: skip ?? false }, () => {
+  const bed = new Testbed();
+  before(async () => {
+    await bed.setup(["x"]);
+    bed.start("x");
+    await waitFor("node x", 10_000, () => bed.ctl("x", "status"));
+  });
+  after(() => bed.teardown());
+
+  test("a second node on the same UDP port: exit 5", () => {
+    const n = bed.node("x");
+    const r = inNs(n.ns, "up", "--listen", `${n.underlay}:4790`, "--tap", "divs1", "--control", `${n.control}.2`);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /already in use/);
+  });
+
+  test("the join token names the node's address", () => {
+    const token = /join token: (\S+)/.exec(bed.node("x").log)[1];
+    const bytes = Buffer.from(token, "base64url");
+    assert.equal(bytes[0], 1);
+    assert.equal(bytes[1], 1);
+    assert.equal(bytes.subarray(14, 18).join("."), bed.node("x").underlay);
+    assert.equal(bytes.readUInt16BE(18), 4790);
+  });
+
+  test("status --json and the table agree on the node", async () => {
+    const status = await bed.ctl("x", "status");
+    assert.equal(status.name, "x");
+    assert.equal(status.tap, "divs0");
+    assert.equal(status.mtu, 1423);
+    const table = inNs(bed.node("x").ns, "status", "--control", bed.node("x").control);
+    assert.match(table.stdout, new RegExp(`node +x \\(${status.id}\\)`));
+  });
+
+  test("SIGTERM: clean exit, the TAP and the control socket are gone", async () => {
+    const { existsSync } = await import("node:fs");
+    const { code } = await bed.stop("x", "SIGTERM");
+    assert.equal(code, 0);
+    const links = await bed.exec("x", "ip", "-o", "link");
+    assert.doesNotMatch(links, /divs0/);
+    assert.equal(existsSync(bed.node("x").control), false);
+  });
+});
