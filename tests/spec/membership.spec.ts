@@ -1,5 +1,5 @@
 import { ADDR_LEN } from "../../assembly/abi";
-import { config } from "../../assembly/config";
+import { Key, config, configSet } from "../../assembly/config";
 import { self } from "../../assembly/node";
 import { peerAddrById } from "../../assembly/peers";
 import { Stat, statValue } from "../../assembly/stats";
@@ -185,5 +185,19 @@ describe("lifeguard", () => {
     const one = suspicionTimeoutAfter(1, 2, 8000, 48000);
     expect(one).toBeGreaterThan(8000);
     expect(one).toBeLessThan(48000);
+  });
+});
+
+describe("membership config", () => {
+  it("loads the WAN and LAN profiles and refuses out-of-range values", () => {
+    expect(configSet(Key.MembershipProfile, 1)).toBe(true);
+    expect(config.probeIntervalMs).toBe(5000);
+    expect(config.suspicionMult).toBe(6);
+    expect(configSet(Key.MembershipProfile, 3)).toBe(false);
+    expect(configSet(Key.ProbeIntervalMs, 0)).toBe(false);
+    expect(configSet(Key.GossipNodes, 2.5)).toBe(false);
+    expect(configSet(Key.MembershipProfile, 0)).toBe(true);
+    expect(config.probeIntervalMs).toBe(1000);
+    expect(config.gossipIntervalMs).toBe(200);
   });
 });
