@@ -74,12 +74,16 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
   }
 
   let stopping = false;
+  const yieldTurn = () => new Promise<void>((resolve) => platform.timers.defer(resolve));
   const pump = (async () => {
     const ring = opened.ring;
     while (!stopping) {
       await ring.waitForFrames();
       if (stopping) break;
       if (ring.drain((frame) => d.frameIn(frame), FRAME_BATCH) > 0) d.flush();
+      // A non-empty ring resolves at once, as a microtask: without this, a busy TAP would starve
+      // UDP receives and timers (and so membership probes) of the event loop.
+      await yieldTurn();
     }
   })();
 
