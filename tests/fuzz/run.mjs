@@ -312,6 +312,11 @@ function main() {
   );
   const types = [...fuzzer.roundtripTypes].sort(([a], [b]) => a - b).map(([t, n]) => `0x${t.toString(16).padStart(2, "0")}=${n}`);
   console.log(`fuzz: messages that decoded and round-tripped, by type: ${types.join(" ") || "none"}`);
+  const tables = [
+    fuzzer.core.has("members_dump") && `${checkMembers(fuzzer.core)} members`,
+    fuzzer.core.has("macs_dump") && `${checkMacs(fuzzer.core, MAC_CAPACITY)} MAC entries`,
+  ].filter(Boolean);
+  if (tables.length) console.log(`fuzz: the core now holds ${tables.join(", ")}`);
   const counters = [...checkStats(fuzzer.core, new Map())].filter(([, v]) => v > 0);
   console.log(`fuzz: core counters since the last (re)start: ${counters.map(([k, v]) => `${k}=${v}`).join(" ")}`);
   process.exit(fuzzer.failures.length ? 1 : 0);
