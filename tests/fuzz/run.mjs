@@ -16,7 +16,7 @@ import { datagramArb, messageArb, splitDatagram } from "./datagrams.mjs";
 import { HAND_FRAMES, fixtureFrames, frameArb } from "./frames.mjs";
 import { checkMacs } from "./macs.mjs";
 import { mutate, mutationArb } from "./mutate.mjs";
-import { IN, addrSlot, concat, recordsSize, writeRecords } from "./records.mjs";
+import { IN, REC_HEADER, addrSlot, alignUp, concat, recordsSize, writeRecords } from "./records.mjs";
 
 const CHUNK = 256; // iterations generated per fc.sample call
 const CORPUS_MAX = 512; // emitted datagrams kept for mutation
@@ -203,7 +203,7 @@ class Fuzzer {
         let len = writeRecords(bytes, records);
         if (lie) {
           let off = 0;
-          for (let i = 0; i < lie.index % records.length; i++) off += (8 + records[i].body.length + 7) & ~7;
+          for (let i = 0; i < lie.index % records.length; i++) off += alignUp(REC_HEADER + records[i].body.length);
           new DataView(bytes.buffer).setUint32(off + 4, lie.len, true);
         }
         if (cut !== null) len = cut < 0 ? this.core.inputCapacity + 1 : Math.min(len, cut);
