@@ -51,7 +51,7 @@ export function nodePlatform(): Platform {
     onShutdownSignal(handler) {
       let fired = false;
       const once = (signal: string) => {
-        if (fired) return;
+        if (fired) process.exit(ExitCode.failure); // a second Ctrl-C: stop waiting for the clean exit
         fired = true;
         handler(signal);
       };
