@@ -41,6 +41,8 @@ export class Driver {
   private transport: DatagramTransport | null = null;
   private timer: unknown = null;
   private timerDeadline = Infinity;
+  /** The earliest OUT_TIMER of the process() call being drained. */
+  private nextDeadline = Infinity;
   private flushScheduled = false;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
   private eventListeners: ((e: CoreEvent) => void)[] = [];
@@ -99,8 +101,6 @@ export class Driver {
     this.core.process(this.services.clock.now(), this.handleOutput);
     this.armTimer();
   }
-
-  private nextDeadline = Infinity;
 
   private readonly handleOutput = (kind: number, body: Uint8Array) => {
     switch (kind) {
