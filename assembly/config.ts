@@ -6,6 +6,7 @@ export enum Key {
   MacAgeingMs = 1,
   MacCapacity = 2,
   MaxDatagram = 3,
+  MacRefreshPerAgeing = 4,
   // Membership (SWIM + Lifeguard); defaults are memberlist's LAN config.
   ProbeIntervalMs = 100,
   ProbeTimeoutMs = 101,
@@ -33,6 +34,9 @@ export class Config {
   /** Upper bound on MAC table entries; beyond it new MACs are not learned and flood. Raising it later
    *  grows the table on the next insert; lowering it refuses new entries until ageing makes room (docs/mactable.md). */
   macCapacity: u32 = 65536;
+  /** The owner re-announces each live local MAC this many times per macAgeingMs, so a remote copy
+   *  survives refreshes lost until the last one (docs/config.md). */
+  macRefreshPerAgeing: i32 = 3;
   /** Largest DiVS datagram we emit (fits a 1500-byte underlay after IP/UDP and sealing). */
   maxDatagram: u32 = 1400;
 
@@ -124,6 +128,10 @@ export function configSet(key: u32, value: f64): bool {
     case Key.MacCapacity:
       if (!(value >= 16 && value <= 4_194_304)) return false;
       config.macCapacity = <u32>value;
+      return true;
+    case Key.MacRefreshPerAgeing:
+      if (!(value >= 2 && value <= 64 && value == Math.floor(value))) return false;
+      config.macRefreshPerAgeing = <i32>value;
       return true;
     case Key.MaxDatagram:
       if (!(value >= 576 && value <= 65507)) return false;

@@ -6,14 +6,15 @@ import {
 } from "./abi";
 import { configSet } from "./config";
 import { forwardFromPeer, forwardFromTap } from "./forward";
-import { ageTick, macDump } from "./mactable";
+import { macGossipMessage, macGossipTick } from "./macgossip";
+import { ageTick, macAdoptIdentity, macDump } from "./mactable";
 import { self } from "./node";
 import { mixEntropy } from "./prng";
 import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
 import { codecRoundtrip } from "./roundtrip";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
 import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
-import { MSG_MAC_UPDATE, macMsgApply } from "./wire/macmsg";
+import { MSG_MAC_UPDATE } from "./wire/macmsg";
 import { MSG_MEMBERSHIP_FIRST, MSG_MEMBERSHIP_LAST } from "./membership/codec";
 import {
   membersDump, membershipIdentity, membershipJoin, membershipLeaveNow, membershipMessage, membershipTick,
@@ -53,6 +54,7 @@ export function process(inputLen: u32, now: f64): u32 {
     if (off > inputLen) break;
   }
   ageTick(self.now);
+  macGossipTick(self.now); // before membershipTick, so gossip is scheduled for what it queues
   const next = membershipTick(self.now);
   if (next < Infinity) {
     const timer = outputReserve(OUT_TIMER, 8);
@@ -73,13 +75,19 @@ function handleInput(kind: u16, body: usize, len: u32): void {
     case IN_RANDOM:
       mixEntropy(body, len);
       break;
-    case IN_IDENTITY:
+    case IN_IDENTITY: {
       if (len < 8 + ADDR_SLOT) { count(Stat.InputMalformed); return; }
-      self.id = load<u64>(body);
+      const id = load<u64>(body);
+      // MACs learnt before (owner 0) or under another id would otherwise keep that owner.
+      if (id != self.id) {
+        self.id = id;
+        macAdoptIdentity();
+      }
       memory.copy(self.addr, body + 8, ADDR_LEN);
       self.name = String.UTF8.decodeUnsafe(body + 8 + ADDR_SLOT, len - 8 - ADDR_SLOT);
       membershipIdentity();
       break;
+    }
     case IN_JOIN:
       if (len < ADDR_SLOT) { count(Stat.InputMalformed); return; }
       membershipJoin(body);
@@ -125,7 +133,7 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
       forwardFromPeer(msg, msgLen);
       break;
     case MSG_MAC_UPDATE:
-      macMsgApply(msg, msgLen, self.now);
+      macGossipMessage(msg, msgLen, self.now);
       break;
     default:
       count(Stat.DatagramUnknownType);

@@ -209,19 +209,31 @@ export function learnLocal(mac: u64, vlan: u32, now: f64): bool {
 
 /**
  * A gossiped (owner, version) for (mac, vlan). Higher version wins; on equal
- * versions the higher owner id wins; the same (owner, version) refreshes.
- * Static entries are never overwritten. Returns true when the entry changed.
+ * versions the higher owner id wins. Static entries are never overwritten.
+ * Returns true when the entry was installed or changed.
+ *
+ * `fromOwner`: the owner itself vouches for the entry now (its announcement or
+ * refresh, possibly relayed by gossip); only such a claim refreshes an entry
+ * with the same (owner, version). A copy from another node's table (push-pull)
+ * gives `age`, ms since that node last had it refreshed by the owner: it is
+ * installed as refreshed `age` ago and refreshes nothing, so relayed copies
+ * cannot keep an entry alive after its owner stopped refreshing it.
  * An update naming this node as owner (we announced it before a restart, or
  * it came back around) becomes a local entry that ages unless seen on TAP.
  */
-export function applyRemote(mac: u64, vlan: u32, owner: u64, version: u32, now: f64): bool {
+export function applyRemote(
+  mac: u64, vlan: u32, owner: u64, version: u32, now: f64, fromOwner: bool = true, age: f64 = 0,
+): bool {
+  if (fromOwner || !(age > 0)) age = 0;
+  if (age >= config.macAgeingMs) return false; // expired where it came from
+  const at = now - age;
   const key = macKey(mac, vlan);
   const kind: u8 = owner == self.id ? MAC_LOCAL : MAC_REMOTE;
   const s = used > 0 ? probe(key) : -1;
   if (s < 0) {
     const slot = claim(key);
     if (slot < 0) return false;
-    place(slot, key, owner, version, now, kind);
+    place(slot, key, owner, version, at, kind);
     count(Stat.MacRemoteApplied);
     return true;
   }
@@ -229,7 +241,7 @@ export function applyRemote(mac: u64, vlan: u32, owner: u64, version: u32, now: 
   const curVersion = unchecked(versions[s]);
   const curOwner = unchecked(owners[s]);
   if (version == curVersion && owner == curOwner) {
-    if (kind == MAC_REMOTE) unchecked(seen[s] = now);
+    if (kind == MAC_REMOTE && fromOwner) unchecked(seen[s] = now);
     return false;
   }
   if (version < curVersion || (version == curVersion && owner < curOwner)) {
@@ -239,10 +251,28 @@ export function applyRemote(mac: u64, vlan: u32, owner: u64, version: u32, now: 
   if (unchecked(kinds[s]) == MAC_LOCAL && kind == MAC_REMOTE) count(Stat.MacMovedAway);
   unchecked(owners[s] = owner);
   unchecked(versions[s] = version);
-  unchecked(seen[s] = now);
+  unchecked(seen[s] = at);
   unchecked(kinds[s] = kind);
   count(Stat.MacRemoteApplied);
   return true;
+}
+
+/**
+ * Our node id changed (IN_IDENTITY; it is 0 before the first one): every local
+ * entry is re-owned by the new `self.id` at version + 1, so the new claim beats
+ * the old one everywhere, and queued for announcement. Returns how many.
+ */
+export function macAdoptIdentity(): i32 {
+  let n = 0;
+  for (let i = 0; i <= mask; i++) {
+    const k = unchecked(keys[i]);
+    if (k == EMPTY || unchecked(kinds[i]) != MAC_LOCAL) continue;
+    unchecked(owners[i] = self.id);
+    unchecked(versions[i] = versions[i] + 1);
+    announce(k);
+    n++;
+  }
+  return n;
 }
 
 /** Configure a static entry (replacing whatever is there); false when the table is full. */

@@ -6,7 +6,7 @@ import {
   ACCUSE_FROM, ACCUSE_INCARNATION, ACCUSE_LEN, ACCUSE_NODE, ACK_LEN, ACK_SEQ, MSG_ACK, MSG_ALIVE, MSG_DEAD, MSG_NACK,
   MSG_PING, MSG_PING_REQ, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, PING_LEN, PING_REQ_ADDR, PING_REQ_LEN,
   PING_REQ_SEQ, PING_REQ_TARGET, PING_SEQ, PING_SOURCE, PING_TARGET, PUSH_PULL_FLAGS, PUSH_PULL_PART,
-  PUSH_PULL_SECTIONS, PUSH_PULL_SENDER, SECTION_HEADER, SECTION_LEN, SECTION_MEMBERS, SECTION_TYPE,
+  PUSH_PULL_SECTIONS, PUSH_PULL_SENDER, SECTION_HEADER, SECTION_LEN, SECTION_MACS, SECTION_MEMBERS, SECTION_TYPE,
   readInfo, writeAccusation, writeAck, writeInfo, writePing, writePingReq,
 } from "./membership/codec";
 import { MemberState } from "./membership/state";
@@ -15,7 +15,7 @@ import { ETH_HEADER_LEN } from "./wire/ethernet";
 import {
   CompoundReader, CompoundWriter, DG_MESSAGE, FRAME_PAYLOAD, FRAME_RESERVED, MSG_COMPOUND, MSG_FRAME,
 } from "./wire/divs";
-import { MSG_MAC_UPDATE, macMsgDecode, macMsgEncode, macUpdate } from "./wire/macmsg";
+import { MACMSG_COPY_LEN, MSG_MAC_UPDATE, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate } from "./wire/macmsg";
 
 const info = new MemberInfo();
 const reader = new CompoundReader();
@@ -43,7 +43,7 @@ function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
     }
     case MSG_MAC_UPDATE:
       if (!macMsgDecode(msg, len)) return 0;
-      return macMsgEncode(out, cap, macUpdate.mac, macUpdate.vlan, macUpdate.owner, macUpdate.version);
+      return macUpdateReencode(out, cap);
     case MSG_PING:
       if (len < PING_LEN) return 0;
       return writePing(out, cap, getU32(msg + PING_SEQ), getU64(msg + PING_TARGET), getU64(msg + PING_SOURCE));
@@ -93,6 +93,8 @@ function pushPull(msg: usize, len: u32, out: usize, cap: u32): u32 {
     const outBody = out + off + SECTION_HEADER;
     if (type == SECTION_MEMBERS) {
       if (!memberEntries(body, n, outBody)) return 0;
+    } else if (type == SECTION_MACS) {
+      if (!macEntries(body, n, outBody)) return 0;
     } else {
       memory.copy(outBody, body, n);
     }
@@ -113,6 +115,23 @@ function memberEntries(p: usize, len: u32, out: usize): bool {
     store<u8>(out + off, state);
     if (rewriteInfo(out + off + 1, n) != n) return false;
     off += 1 + n;
+  }
+  return true;
+}
+
+/** MAC_UPDATE with its age field present or not, as decoded (unknown flag bits dropped). */
+function macUpdateReencode(out: usize, cap: u32): u32 {
+  const u = macUpdate;
+  return u.hasAge
+    ? macCopyEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags, u.age)
+    : macMsgEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags);
+}
+
+/** MAC section entries (MAC_UPDATE with age, MACMSG_COPY_LEN bytes each) filling exactly `len` bytes. */
+function macEntries(p: usize, len: u32, out: usize): bool {
+  if (len % MACMSG_COPY_LEN != 0) return false;
+  for (let off: u32 = 0; off < len; off += MACMSG_COPY_LEN) {
+    if (!macMsgDecode(p + off, MACMSG_COPY_LEN) || macUpdateReencode(out + off, MACMSG_COPY_LEN) != MACMSG_COPY_LEN) return false;
   }
   return true;
 }

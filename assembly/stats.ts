@@ -44,6 +44,10 @@ export enum Stat {
   MemberPushPullThrottled,
   BroadcastsQueued,
   BroadcastsSent,
+  MacAnnounced,
+  MacRefreshesQueued,
+  MacUpdatesRelayed,
+  MacUpdateOwnerGone,
   Count, // keep last
 }
 
@@ -90,6 +94,10 @@ export const STAT_NAMES: StaticArray<string> = [
   "member_pushpull_throttled",
   "broadcasts_queued",
   "broadcasts_sent",
+  "mac_announced",
+  "mac_refreshes_queued",
+  "mac_updates_relayed",
+  "mac_update_owner_gone",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -1,14 +1,17 @@
 // MAC_UPDATE: one (MAC, VLAN) -> (owner, version) claim, gossiped inside
-// COMPOUND datagrams (see divs.ts framing). Big-endian:
+// COMPOUND datagrams (see divs.ts framing) and carried in push-pull (the MAC
+// section, assembly/macgossip.ts). Big-endian:
 //
-//   u8 type (0x20), u8 flags (0, ignored on receipt), u16 vlan, mac(6),
-//   u64 owner, u32 version                                   = 22 bytes
-import {
-  VLAN_MAX, announced, applyRemote, nextLocal, slotMac, slotOwner, slotVersion, slotVlan, takeAnnouncement,
-} from "../mactable";
+//   u8 type (0x20), u8 flags, u16 vlan, mac(6), u64 owner, u32 version  = 22 bytes
+//   [u32 age ms]                             optional: a copy's age  = 26 bytes
+//
+// Flag 0x01 FROM_OWNER: the owner vouches for the entry now (an announcement
+// or refresh, possibly relayed); only such a claim refreshes an entry. Without
+// it the message is a copy from another node's table, and the age says how long
+// ago that node last had it refreshed by the owner. Other flag bits are ignored.
+import { VLAN_MAX, applyRemote } from "../mactable";
 import { Stat, count } from "../stats";
 import { getMac, getU16, getU32, getU64, putMac, putU16, putU32, putU64 } from "./bytes";
-import { CompoundWriter } from "./divs";
 import { macIsGroup } from "./ethernet";
 
 export const MSG_MAC_UPDATE: u8 = 0x20;
@@ -19,6 +22,12 @@ export const MACMSG_MAC: u32 = 4;
 export const MACMSG_OWNER: u32 = 10;
 export const MACMSG_VERSION: u32 = 18;
 export const MACMSG_LEN: u32 = 22;
+export const MACMSG_AGE: u32 = 22;
+export const MACMSG_COPY_LEN: u32 = 26;
+
+export const MAC_FROM_OWNER: u8 = 0x01;
+/** The largest age a copy can state (u32 ms, about 49 days; far beyond any ageing time). */
+export const MAC_AGE_MAX: f64 = 4294967295;
 
 /** The latest decoded update; reused by every `macMsgDecode`. */
 export class MacUpdate {
@@ -26,19 +35,34 @@ export class MacUpdate {
   vlan: u32 = 0;
   owner: u64 = 0;
   version: u32 = 0;
+  /** Known flag bits only (MAC_FROM_OWNER). */
+  flags: u8 = 0;
+  /** Whether the age field was present; `age` is 0 when not. */
+  hasAge: bool = false;
+  age: u32 = 0;
 }
 export const macUpdate = new MacUpdate();
 
 /** Write a MAC_UPDATE at `p` if `cap` bytes allow; returns its length or 0. */
-export function macMsgEncode(p: usize, cap: u32, mac: u64, vlan: u32, owner: u64, version: u32): u32 {
+export function macMsgEncode(p: usize, cap: u32, mac: u64, vlan: u32, owner: u64, version: u32, flags: u8): u32 {
   if (cap < MACMSG_LEN) return 0;
   store<u8>(p, MSG_MAC_UPDATE);
-  store<u8>(p + MACMSG_FLAGS, 0);
+  store<u8>(p + MACMSG_FLAGS, flags);
   putU16(p + MACMSG_VLAN, <u16>vlan);
   putMac(p + MACMSG_MAC, mac);
   putU64(p + MACMSG_OWNER, owner);
   putU32(p + MACMSG_VERSION, version);
   return MACMSG_LEN;
+}
+
+/** Write a MAC_UPDATE with the age field (a push-pull entry); returns its length or 0. */
+export function macCopyEncode(
+  p: usize, cap: u32, mac: u64, vlan: u32, owner: u64, version: u32, flags: u8, ageMs: u32,
+): u32 {
+  if (cap < MACMSG_COPY_LEN) return 0;
+  macMsgEncode(p, cap, mac, vlan, owner, version, flags);
+  putU32(p + MACMSG_AGE, ageMs);
+  return MACMSG_COPY_LEN;
 }
 
 /**
@@ -58,6 +82,9 @@ export function macMsgDecode(p: usize, len: u32): bool {
   macUpdate.vlan = vlan;
   macUpdate.owner = owner;
   macUpdate.version = version;
+  macUpdate.flags = load<u8>(p + MACMSG_FLAGS) & MAC_FROM_OWNER;
+  macUpdate.hasAge = len >= MACMSG_COPY_LEN;
+  macUpdate.age = macUpdate.hasAge ? getU32(p + MACMSG_AGE) : 0;
   return true;
 }
 
@@ -67,30 +94,11 @@ export function macMsgApply(p: usize, len: u32, now: f64): bool {
     count(Stat.MacUpdateMalformed);
     return false;
   }
-  return applyRemote(macUpdate.mac, macUpdate.vlan, macUpdate.owner, macUpdate.version, now);
+  return macUpdateApply(now);
 }
 
-/** Add queued announcements (new or moved local MACs) to `w` while they fit; returns how many. */
-export function macAnnounceInto(w: CompoundWriter): i32 {
-  let n = 0;
-  while (w.room() >= MACMSG_LEN && takeAnnouncement()) {
-    w.add(macMsgEncode(w.cursor(), MACMSG_LEN, announced.mac, announced.vlan, announced.owner, announced.version));
-    n++;
-  }
-  return n;
-}
-
-/**
- * Periodic refresh: add local entries from table slot `from` on to `w` while
- * they fit; returns the slot to continue from next time, 0 after the last one.
- * Cycling through all of them well within macAgeingMs keeps remote copies alive.
- */
-export function macRefreshInto(w: CompoundWriter, from: i32): i32 {
-  let i = nextLocal(from);
-  while (i >= 0) {
-    if (w.room() < MACMSG_LEN) return i;
-    w.add(macMsgEncode(w.cursor(), MACMSG_LEN, slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i)));
-    i = nextLocal(i + 1);
-  }
-  return 0;
+/** Apply the decoded `macUpdate` to the table (the version rule; FROM_OWNER refreshes, a copy has an age). */
+export function macUpdateApply(now: f64): bool {
+  const u = macUpdate;
+  return applyRemote(u.mac, u.vlan, u.owner, u.version, now, (u.flags & MAC_FROM_OWNER) != 0, <f64>u.age);
 }

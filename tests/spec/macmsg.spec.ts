@@ -1,14 +1,14 @@
 import { ADDR_SLOT, IN_DATAGRAM, REC_HEADER, REC_KIND, REC_LEN } from "../../assembly/abi";
 import { config } from "../../assembly/config";
 import { input_ptr, process } from "../../assembly/index";
-import { applyRemote, learnLocal, lookup, macFind, macReset, pendingAnnouncements, slotVersion } from "../../assembly/mactable";
+import { MAC_LOCAL, MAC_REMOTE, age, lookup, macFind, macReset, slotKind, slotSeen, slotVersion } from "../../assembly/mactable";
 import { self } from "../../assembly/node";
 import { Stat, statValue } from "../../assembly/stats";
 import { getMac, getU16, getU32, getU64 } from "../../assembly/wire/bytes";
-import { CompoundReader, CompoundWriter, DG_MESSAGE, WIRE_VERSION } from "../../assembly/wire/divs";
+import { WIRE_VERSION } from "../../assembly/wire/divs";
 import {
-  MACMSG_LEN, MACMSG_MAC, macAnnounceInto, macRefreshInto, MACMSG_OWNER, MACMSG_VERSION, MACMSG_VLAN, MSG_MAC_UPDATE, macMsgApply, macMsgDecode,
-  macMsgEncode, macUpdate,
+  MACMSG_AGE, MACMSG_COPY_LEN, MACMSG_FLAGS, MACMSG_LEN, MACMSG_MAC, MACMSG_OWNER, MACMSG_VERSION, MACMSG_VLAN,
+  MAC_FROM_OWNER, MSG_MAC_UPDATE, macCopyEncode, macMsgApply, macMsgDecode, macMsgEncode, macUpdate,
 } from "../../assembly/wire/macmsg";
 
 const buf = heap.alloc(64);
@@ -16,7 +16,7 @@ const MAC: u64 = 0x0a1b_2c3d_4e5f;
 
 describe("MAC_UPDATE codec", () => {
   it("round-trips every field, big-endian, at the documented offsets", () => {
-    expect(macMsgEncode(buf, 64, MAC, 0x0abc, 0x0102_0304_0506_0708, 0x1122_3344)).toBe(MACMSG_LEN);
+    expect(macMsgEncode(buf, 64, MAC, 0x0abc, 0x0102_0304_0506_0708, 0x1122_3344, MAC_FROM_OWNER)).toBe(MACMSG_LEN);
     expect(load<u8>(buf)).toBe(MSG_MAC_UPDATE);
     expect(getU16(buf + MACMSG_VLAN)).toBe(0x0abc);
     expect(load<u8>(buf + MACMSG_VLAN)).toBe(0x0a); // most significant byte first
@@ -33,26 +33,44 @@ describe("MAC_UPDATE codec", () => {
 
   it("refuses to encode into a buffer that is too small", () => {
     store<u8>(buf, 0);
-    expect(macMsgEncode(buf, MACMSG_LEN - 1, MAC, 1, 2, 3)).toBe(0);
+    expect(macMsgEncode(buf, MACMSG_LEN - 1, MAC, 1, 2, 3, MAC_FROM_OWNER)).toBe(0);
     expect(load<u8>(buf)).toBe(0);
   });
 
   it("rejects every truncation, another type, and impossible claims", () => {
-    macMsgEncode(buf, 64, MAC, 1, 2, 3);
+    macMsgEncode(buf, 64, MAC, 1, 2, 3, MAC_FROM_OWNER);
     for (let n: u32 = 0; n < MACMSG_LEN; n++) expect(macMsgDecode(buf, n)).toBe(false);
     expect(macMsgDecode(buf, 64)).toBe(true); // trailing bytes are for later versions
     store<u8>(buf, MSG_MAC_UPDATE + 1);
     expect(macMsgDecode(buf, MACMSG_LEN)).toBe(false);
-    macMsgEncode(buf, 64, MAC, 4096, 2, 3);
+    macMsgEncode(buf, 64, MAC, 4096, 2, 3, MAC_FROM_OWNER);
     expect(macMsgDecode(buf, MACMSG_LEN)).toBe(false);
-    macMsgEncode(buf, 64, 0x0100_0000_0001, 1, 2, 3); // group MAC
+    macMsgEncode(buf, 64, 0x0100_0000_0001, 1, 2, 3, MAC_FROM_OWNER); // group MAC
     expect(macMsgDecode(buf, MACMSG_LEN)).toBe(false);
-    macMsgEncode(buf, 64, 0, 1, 2, 3);
+    macMsgEncode(buf, 64, 0, 1, 2, 3, MAC_FROM_OWNER);
     expect(macMsgDecode(buf, MACMSG_LEN)).toBe(false);
-    macMsgEncode(buf, 64, MAC, 1, 0, 3);
+    macMsgEncode(buf, 64, MAC, 1, 0, 3, MAC_FROM_OWNER);
     expect(macMsgDecode(buf, MACMSG_LEN)).toBe(false);
-    macMsgEncode(buf, 64, MAC, 1, 2, 0);
+    macMsgEncode(buf, 64, MAC, 1, 2, 0, MAC_FROM_OWNER);
     expect(macMsgDecode(buf, MACMSG_LEN)).toBe(false);
+  });
+
+  it("carries the FROM_OWNER flag, ignores unknown flag bits, and reads the optional age", () => {
+    macMsgEncode(buf, 64, MAC, 1, 2, 3, 0xff);
+    expect(macMsgDecode(buf, MACMSG_LEN)).toBe(true);
+    expect(macUpdate.flags).toBe(MAC_FROM_OWNER);
+    expect(macUpdate.hasAge).toBe(false);
+    expect(macUpdate.age).toBe(0);
+    expect(macCopyEncode(buf, MACMSG_COPY_LEN - 1, MAC, 1, 2, 3, 0, 5)).toBe(0);
+    expect(macCopyEncode(buf, 64, MAC, 1, 2, 3, 0, 0x0102_0304)).toBe(MACMSG_COPY_LEN);
+    expect(load<u8>(buf + MACMSG_FLAGS)).toBe(0);
+    expect(getU32(buf + MACMSG_AGE)).toBe(0x0102_0304);
+    expect(macMsgDecode(buf, MACMSG_COPY_LEN)).toBe(true);
+    expect(macUpdate.flags).toBe(0);
+    expect(macUpdate.hasAge).toBe(true);
+    expect(macUpdate.age).toBe(0x0102_0304);
+    expect(macMsgDecode(buf, MACMSG_COPY_LEN - 1)).toBe(true); // a cut age is read as no age
+    expect(macUpdate.hasAge).toBe(false);
   });
 
   it("survives random bytes and only accepts valid claims", () => {
@@ -84,10 +102,10 @@ describe("applying MAC_UPDATE", () => {
   });
 
   it("feeds the table through the version rule and counts garbage", () => {
-    macMsgEncode(buf, 64, MAC, 3, 7, 2);
+    macMsgEncode(buf, 64, MAC, 3, 7, 2, MAC_FROM_OWNER);
     expect(macMsgApply(buf, MACMSG_LEN, 0)).toBe(true);
     expect(lookup(MAC, 3)).toBe(7);
-    macMsgEncode(buf, 64, MAC, 3, 9, 1);
+    macMsgEncode(buf, 64, MAC, 3, 9, 1, MAC_FROM_OWNER);
     expect(macMsgApply(buf, MACMSG_LEN, 0)).toBe(false);
     expect(lookup(MAC, 3)).toBe(7);
     const malformed = statValue(Stat.MacUpdateMalformed);
@@ -95,80 +113,50 @@ describe("applying MAC_UPDATE", () => {
     expect(statValue(Stat.MacUpdateMalformed) - malformed).toBe(1);
   });
 
+  it("refreshes an entry only on the owner's word; a copy installs as old as its age and refreshes nothing", () => {
+    config.macAgeingMs = 300_000;
+    macMsgEncode(buf, 64, MAC, 3, 7, 2, MAC_FROM_OWNER);
+    macMsgApply(buf, MACMSG_LEN, 1000);
+    // A copy of the same (owner, version), however fresh, leaves the time alone.
+    macCopyEncode(buf, 64, MAC, 3, 7, 2, 0, 0);
+    expect(macMsgApply(buf, MACMSG_COPY_LEN, 50_000)).toBe(false);
+    expect(slotSeen(macFind(MAC, 3))).toBe(1000);
+    // The owner's refresh moves it.
+    macMsgEncode(buf, 64, MAC, 3, 7, 2, MAC_FROM_OWNER);
+    macMsgApply(buf, MACMSG_LEN, 60_000);
+    expect(slotSeen(macFind(MAC, 3))).toBe(60_000);
+    // An unknown entry from a copy dates from when its owner last refreshed it ...
+    macCopyEncode(buf, 64, MAC + 1, 3, 7, 2, 0, 250_000);
+    expect(macMsgApply(buf, MACMSG_COPY_LEN, 260_000)).toBe(true);
+    expect(slotSeen(macFind(MAC + 1, 3))).toBe(10_000);
+    expect(slotKind(macFind(MAC + 1, 3))).toBe(MAC_REMOTE);
+    // ... so it ages out when it would have where it came from,
+    age(310_001, 1 << 20);
+    expect(macFind(MAC + 1, 3)).toBe(-1);
+    // and a copy already past the ageing time is not taken at all.
+    macCopyEncode(buf, 64, MAC + 2, 3, 7, 2, 0, 300_000);
+    expect(macMsgApply(buf, MACMSG_COPY_LEN, 400_000)).toBe(false);
+    expect(macFind(MAC + 2, 3)).toBe(-1);
+    // A newer version from a copy moves the entry, dated by its age.
+    macCopyEncode(buf, 64, MAC, 3, 9, 3, 0, 1000);
+    expect(macMsgApply(buf, MACMSG_COPY_LEN, 100_000)).toBe(true);
+    expect(lookup(MAC, 3)).toBe(9);
+    expect(slotSeen(macFind(MAC, 3))).toBe(99_000);
+    // A claim naming us becomes a local entry.
+    macCopyEncode(buf, 64, MAC + 3, 0, self.id, 4, 0, 0);
+    macMsgApply(buf, MACMSG_COPY_LEN, 100_000);
+    expect(slotKind(macFind(MAC + 3, 0))).toBe(MAC_LOCAL);
+  });
+
   it("arrives through process() as an IN_DATAGRAM", () => {
     const rec = input_ptr();
     const dg = rec + REC_HEADER + ADDR_SLOT;
     store<u8>(dg, WIRE_VERSION);
-    macMsgEncode(dg + 1, 64, MAC, 0, 42, 5);
+    macMsgEncode(dg + 1, 64, MAC, 0, 42, 5, MAC_FROM_OWNER);
     store<u16>(rec + REC_KIND, IN_DATAGRAM);
     store<u32>(rec + REC_LEN, ADDR_SLOT + 1 + MACMSG_LEN);
     process(REC_HEADER + ADDR_SLOT + 1 + MACMSG_LEN, 1000);
     expect(lookup(MAC, 0)).toBe(42);
     expect(slotVersion(macFind(MAC, 0))).toBe(5);
-  });
-});
-
-const dgBuf = heap.alloc(2048);
-const writer = new CompoundWriter();
-const reader = new CompoundReader();
-
-/** Decode every MAC_UPDATE in the datagram in dgBuf, checking each is ours; returns how many. */
-function readBack(len: u32): i32 {
-  let n = 0;
-  if (load<u8>(dgBuf + DG_MESSAGE) == MSG_MAC_UPDATE) {
-    expect(macMsgDecode(dgBuf + DG_MESSAGE, len - DG_MESSAGE)).toBe(true);
-    return 1;
-  }
-  reader.reset(dgBuf + DG_MESSAGE, len - DG_MESSAGE);
-  while (reader.next()) {
-    if (!macMsgDecode(reader.ptr, reader.len) || macUpdate.owner != 1 || lookup(macUpdate.mac, macUpdate.vlan) != 1) {
-      expect(false).toBe(true);
-    }
-    n++;
-  }
-  expect(reader.malformed).toBe(false);
-  return n;
-}
-
-describe("filling compound datagrams", () => {
-  beforeEach(() => {
-    self.id = 1;
-    config.macCapacity = 1024;
-    macReset();
-  });
-
-  it("drains announcements only as far as they fit", () => {
-    for (let i: u64 = 1; i <= 100; i++) learnLocal(0x0200_0000_0000 + i, 0, 0);
-    writer.begin(dgBuf, 500);
-    const first = macAnnounceInto(writer);
-    expect(first).toBeGreaterThan(0);
-    expect(first).toBeLessThan(100);
-    expect(pendingAnnouncements()).toBe(100 - first);
-    expect(readBack(writer.finish())).toBe(first);
-    let total = first;
-    while (pendingAnnouncements() > 0) {
-      writer.begin(dgBuf, 500);
-      const n = macAnnounceInto(writer);
-      expect(n).toBeGreaterThan(0);
-      expect(readBack(writer.finish())).toBe(n);
-      total += n;
-    }
-    expect(total).toBe(100);
-  });
-
-  it("cycles through every local entry for refresh, skipping remote ones", () => {
-    for (let i: u64 = 1; i <= 60; i++) learnLocal(0x0200_0000_0000 + i, 0, 0);
-    for (let i: u64 = 1; i <= 40; i++) applyRemote(0x0400_0000_0000 + i, 0, 7, 1, 0);
-    let from = 0;
-    let total = 0;
-    let datagrams = 0;
-    do {
-      writer.begin(dgBuf, 300);
-      from = macRefreshInto(writer, from);
-      total += readBack(writer.finish());
-      datagrams++;
-    } while (from != 0);
-    expect(total).toBe(60);
-    expect(datagrams).toBeGreaterThan(1);
   });
 });

@@ -1,0 +1,180 @@
+// The MAC table made distributed (docs/mactable.md, "Gossip"): new or moved
+// local MACs and periodic refreshes go into the membership broadcast queue as
+// MAC_UPDATE; received claims are applied and passed on epidemically; the
+// push-pull exchange carries the table; a dead or departed member's MACs are
+// dropped at once.
+import { config } from "./config";
+import {
+  MAC_LOCAL, MAC_REMOTE, announced, dropOwner, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
+  slotOwner, slotSeen, slotUsed, slotVersion, slotVlan, takeAnnouncement,
+} from "./mactable";
+import { BROADCAST_SPACE_MAC, broadcastEnqueue } from "./membership/broadcast";
+import { SECTION_MACS } from "./membership/codec";
+import { onMemberGone } from "./membership/events";
+import { PushPullSection, pushPullRegister } from "./membership/pushpull";
+import { memberById } from "./membership/state";
+import { self } from "./node";
+import { Stat, count } from "./stats";
+import {
+  MACMSG_COPY_LEN, MACMSG_LEN, MAC_AGE_MAX, MAC_FROM_OWNER, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate,
+  macUpdateApply,
+} from "./wire/macmsg";
+
+/** Slots the refresh sweep examines per call at most, so no call stalls the data path. */
+const REFRESH_MAX_SLICE: f64 = 4096;
+/** Entries one push-pull carries at most (~430 KB); a larger table is covered over successive exchanges. */
+const SECTION_MAX_ENTRIES: i32 = 16384;
+
+const msg: usize = heap.alloc(MACMSG_LEN);
+
+/** How often the owner re-announces each live local entry. */
+export function macRefreshIntervalMs(): f64 {
+  return config.macAgeingMs / <f64>config.macRefreshPerAgeing;
+}
+
+function dropGone(id: u64): void { dropOwner(id); }
+onMemberGone(dropGone);
+
+/** A claim for a member we know to be dead or gone would resurrect what dropOwner removed. */
+function ownerGone(id: u64): bool {
+  const m = memberById(id);
+  return m != null && !m.live;
+}
+
+/** Queue the owner's claim for gossip; a newer one for the same (mac, vlan) replaces it. */
+function enqueue(mac: u64, vlan: u32, owner: u64, version: u32): void {
+  macMsgEncode(msg, MACMSG_LEN, mac, vlan, owner, version, MAC_FROM_OWNER);
+  broadcastEnqueue(msg, MACMSG_LEN, BROADCAST_SPACE_MAC, macKey(mac, vlan));
+}
+
+/**
+ * Apply the decoded `macUpdate`, and pass on an owner's claim that was news
+ * here: it changed the table, or it is the first refresh of its round (the
+ * entry was last refreshed more than half a refresh interval ago). Later
+ * copies of the same round are not news, so each member relays it once.
+ */
+function applyAndRelay(now: f64): void {
+  const u = macUpdate;
+  if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.MacUpdateOwnerGone); return; }
+  const fromOwner = (u.flags & MAC_FROM_OWNER) != 0;
+  const s = macFind(u.mac, u.vlan);
+  const before = s >= 0 ? slotSeen(s) : -Infinity;
+  let news = macUpdateApply(now);
+  if (!news && s >= 0 && fromOwner && slotKind(s) == MAC_REMOTE && slotOwner(s) == u.owner &&
+    slotVersion(s) == u.version) {
+    news = now - before >= macRefreshIntervalMs() / 2;
+  }
+  if (news && fromOwner && u.owner != self.id) {
+    enqueue(u.mac, u.vlan, u.owner, u.version);
+    count(Stat.MacUpdatesRelayed);
+  }
+}
+
+/** A MAC_UPDATE message received from a peer. */
+export function macGossipMessage(p: usize, len: u32, now: f64): void {
+  if (!macMsgDecode(p, len)) { count(Stat.MacUpdateMalformed); return; }
+  applyAndRelay(now);
+}
+
+let refreshCursor: i32 = 0;
+let refreshLast: f64 = 0;
+let refreshCredit: f64 = 0;
+
+/**
+ * End of every `process` call: queue the table's announcements (at most its
+ * 1024-key queue) and the slice of the refresh sweep due since the last call.
+ * Nothing is announced before IN_IDENTITY gives us an id to own MACs with.
+ */
+export function macGossipTick(now: f64): void {
+  if (self.id == 0) return;
+  while (takeAnnouncement()) {
+    enqueue(announced.mac, announced.vlan, announced.owner, announced.version);
+    count(Stat.MacAnnounced);
+  }
+  refreshTick(now);
+}
+
+/**
+ * The periodic refresh, spread over time: the sweep walks the table's slots at
+ * a rate that covers them all once per refresh interval, re-announcing each
+ * local entry seen on our TAP within the ageing time.
+ */
+function refreshTick(now: f64): void {
+  const dt = now - refreshLast;
+  if (dt <= 0) return;
+  refreshLast = now;
+  const slots = macSlots();
+  if (slots <= 0 || macEntries() == 0) { refreshCredit = 0; return; }
+  refreshCredit = Math.min(refreshCredit + <f64>slots * dt / macRefreshIntervalMs(), REFRESH_MAX_SLICE);
+  const n = <i32>refreshCredit;
+  refreshCredit -= <f64>n;
+  let i = refreshCursor & (slots - 1);
+  for (let k = 0; k < n; k++) {
+    if (slotUsed(i) && slotKind(i) == MAC_LOCAL && now - slotSeen(i) < config.macAgeingMs) {
+      enqueue(slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i));
+      count(Stat.MacRefreshesQueued);
+    }
+    i = (i + 1) & (slots - 1);
+  }
+  refreshCursor = i;
+}
+
+/**
+ * The MAC table in push-pull (section SECTION_MACS): MAC_UPDATE entries with
+ * their age (MACMSG_COPY_LEN bytes each). Our own live entries go with
+ * FROM_OWNER and age 0; remote ones as copies, with the time since their owner
+ * last refreshed them, so a copy expires where it lands when it would have
+ * where it came from. Each exchange starts where the previous one stopped.
+ */
+class MacSection extends PushPullSection {
+  private start: i32 = 0;
+  private cursor: i32 = 0;
+  private slots: i32 = 0;
+  private visited: i32 = 0;
+  private written: i32 = 0;
+  constructor() { super(SECTION_MACS); }
+
+  begin(): void {
+    this.slots = macSlots();
+    this.cursor = this.slots > 0 ? this.start & (this.slots - 1) : 0;
+    this.visited = 0;
+    this.written = 0;
+  }
+
+  done(): bool { return this.visited >= this.slots || this.written >= SECTION_MAX_ENTRIES; }
+
+  write(buf: usize, cap: u32): u32 {
+    const now = self.now;
+    let used: u32 = 0;
+    while (!this.done()) {
+      const i = this.cursor;
+      if (slotUsed(i)) {
+        const kind = slotKind(i);
+        const age = now - slotSeen(i);
+        if ((kind == MAC_LOCAL || kind == MAC_REMOTE) && age < config.macAgeingMs && slotOwner(i) != 0) {
+          if (cap - used < MACMSG_COPY_LEN) break;
+          const local = kind == MAC_LOCAL;
+          const ageMs = local ? 0 : <u32>Math.min(Math.max(age, 0), MAC_AGE_MAX);
+          macCopyEncode(buf + used, MACMSG_COPY_LEN, slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i),
+            local ? MAC_FROM_OWNER : 0, ageMs);
+          used += MACMSG_COPY_LEN;
+          this.written++;
+        }
+      }
+      this.cursor = (i + 1) & (this.slots - 1);
+      this.visited++;
+    }
+    if (this.done()) this.start = this.cursor;
+    return used;
+  }
+
+  read(ptr: usize, len: u32, from: u64): void {
+    if (len % MACMSG_COPY_LEN != 0) { count(Stat.MacUpdateMalformed); return; }
+    for (let off: u32 = 0; off < len; off += MACMSG_COPY_LEN) {
+      if (!macMsgDecode(ptr + off, MACMSG_COPY_LEN)) { count(Stat.MacUpdateMalformed); continue; }
+      applyAndRelay(self.now);
+    }
+  }
+}
+
+pushPullRegister(new MacSection());
