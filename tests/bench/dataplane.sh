@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# dataplane.sh - `npm run bench`: the DiVS data plane side by side with its peers, in one run.
+#
+#     pb-dv-a [ul0 198.19.0.1/24] <==== veth, MTU 1500 ====> [ul0 198.19.0.2/24] pb-dv-b
+#     pb-dv-a [dv0 198.18.0.1/24] ..... two `divs up` ..... [dv0 198.18.0.2/24] pb-dv-b
+#
+# DiVS: node A creates a switch with a network key, node B joins with A's token; encryption on, as users
+# run it (checked on the wire: every underlay datagram must be a sealed envelope). The peers come from
+# ../shared/bench/peers.sh (SYSTEMS="underlay vxlan tinc"), run by this script in the same run, measured
+# with the same commands: ping (avg, p50, p99), iperf3 TCP 1 stream, iperf3 UDP 64-byte flooded (-b 0)
+# and paced (the highest rate tried with loss < LOSS_OK_PCT), daemon CPU during TCP, peak RSS (DiVS).
+# Method and columns: docs/benchmarks.md.
+#
+# Usage : npm run bench [-- --json]           (root; exit 77 = skipped: not root, no /dev/net/tun, ...)
+# Knobs : RUNS (1) TCP_SECS (8) UDP_SECS (5) PACED_SECS (3) PING_N (200) PING_I (0.02) LOSS_OK_PCT (0.5)
+#         PACED_TRIES (4) PEERS ("underlay vxlan tinc") PACED_PEERS ("vxlan tinc") DEADLINE_S (whole run)
+#         PEERS_SH (path of peers.sh) NB_KEEP_TMP=1 (keep logs)
+# Output: stdout = the table (or JSON); progress and diagnostics on stderr.
+
+set -u -o pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+PEERS_SH=${PEERS_SH:-$ROOT/../shared/bench/peers.sh}
+DIVS_CLI=${DIVS_CLI:-$ROOT/build/divs.mjs}
+
+RUNS=${RUNS:-1}
+TCP_SECS=${TCP_SECS:-8}
+UDP_SECS=${UDP_SECS:-5}
+PACED_SECS=${PACED_SECS:-3}
+PING_N=${PING_N:-200}
+PING_I=${PING_I:-0.02}
+LOSS_OK_PCT=${LOSS_OK_PCT:-0.5}
+PACED_TRIES=${PACED_TRIES:-4}
+PEERS=${PEERS:-"underlay vxlan tinc"}
+PACED_PEERS=${PACED_PEERS:-"vxlan tinc"}
+# Rough cost of one run: peers ~70 s, DiVS ~35 s, paced peers ~25 s a try; twice that as the bound.
+DEADLINE_S=${DEADLINE_S:-$((120 + RUNS * (2 * (90 + 6 * TCP_SECS + 4 * UDP_SECS + PACED_TRIES * 3 * (PACED_SECS + 25)))))}
+
+JSON=0
+for arg in "$@"; do
+    case "$arg" in
+        --json) JSON=1 ;;
+        -h|--help) sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "dataplane.sh: unknown argument $arg (use --json or --help)" >&2; exit 2 ;;
+    esac
+done
+
+skip() { echo "SKIPPED: npm run bench: $*" >&2; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, TAP devices)"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+[ -r "$PEERS_SH" ] || skip "peers.sh not found at $PEERS_SH (set PEERS_SH)"
+for bin in ip iperf3 jq ping tcpdump node awk; do
+    command -v "$bin" >/dev/null || skip "$bin is not installed"
+done
+[ -r "$DIVS_CLI" ] || { echo "npm run bench: $DIVS_CLI is missing: run npm run build first" >&2; exit 1; }
+for n in RUNS TCP_SECS UDP_SECS PACED_SECS PING_N PACED_TRIES DEADLINE_S; do
+    [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || { echo "dataplane.sh: $n must be a positive integer" >&2; exit 2; }
+done
+
+# shellcheck source=/dev/null
+. "$(dirname "$PEERS_SH")/netns.sh"
+
+NSA=pb-dv-a NSB=pb-dv-b                 # not pb-a/pb-b: those are peers.sh's
+UL_A=198.19.0.1 UL_B=198.19.0.2
+OV_A=198.18.0.1 OV_B=198.18.0.2
+DIVS_PORT=4790 IPERF_PORT=5201 TAP=dv0
+PEERS_PID=""                            # a running peers.sh, killed (and its namespaces removed) on abort
+
+# The namespaces a killed peers.sh leaves behind are ours to remove: we started it.
+bench_cleanup() {
+    local rc=$?
+    if [ -n "$PEERS_PID" ] && kill -0 "$PEERS_PID" 2>/dev/null; then
+        nb_kill "$PEERS_PID"
+        nb_ns_del pb-b; nb_ns_del pb-a
+    fi
+    (exit "$rc"); nb_cleanup
+}
+
+nb_init pb-dataplane || exit 1
+trap bench_cleanup EXIT
+RESULTS=$NB_TMP/results.txt             # "run=N system=S key=value ..." lines, merged per run and system
+: >"$RESULTS"
+
+# Whole-run watchdog (as in peers.sh): TERM ourselves, the cleanup trap runs; every foreground command
+# below is bounded by `timeout`, so the trap runs within seconds.
+MAIN_PID=$$
+( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  for ((i = 0; i < DEADLINE_S; i++)); do
+      sleep 1 & sp=$!; wait "$sp"
+      kill -0 "$MAIN_PID" 2>/dev/null || exit 0
+  done
+  echo "dataplane.sh: deadline of ${DEADLINE_S}s reached, stopping" >&2; kill -TERM "$MAIN_PID" ) &
+NB_PIDS+=("$!")
+
+# ------------------------------------------------------------------ peers --
+# peers_run OUT VAR=VALUE... : peers.sh with these settings, in the background so a TERM reaches our
+# trap at once; its `system=` lines go to OUT, its progress to our stderr.
+peers_run() {
+    local out=$1 rc; shift
+    env "$@" TCP_SECS="${PEER_TCP_SECS:-$TCP_SECS}" PING_N="${PEER_PING_N:-$PING_N}" PING_I="$PING_I" \
+        bash "$PEERS_SH" >"$out" &
+    PEERS_PID=$!
+    wait "$PEERS_PID"; rc=$?
+    PEERS_PID=""
+    return $rc
+}
+
+# ----------------------------------------------------------- measurements --
+# cpu_ticks PID : utime+stime (clock ticks) of a process, all its threads
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo NA; }
+# peak_rss_kib PID : VmHWM
+peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo NA; }
+
+# iperf_client OUT DST ARGS... : as peers.sh: one-off server in pb-dv-b, client in pb-dv-a.
+iperf_client() {
+    local out=$1 dst=$2 srv rc; shift 2
+    nb_bg "$NSB" "$NB_TMP/iperf-srv.log" iperf3 -s -1 -B "$dst" -p "$IPERF_PORT"
+    srv=$NB_LASTPID
+    if ! nb_wait_listen "$NSB" "$IPERF_PORT" 5; then nb_stop "$srv"; return 1; fi
+    timeout -k 3 $((TCP_SECS + UDP_SECS + 20)) ip netns exec "$NSA" \
+        iperf3 -c "$dst" -p "$IPERF_PORT" --connect-timeout 3000 -J "$@" >"$out" 2>&1
+    rc=$?
+    nb_stop "$srv"
+    return $rc
+}
+
+# Functions that start processes return through globals, never through $(...) or <(...): a subshell
+# would keep the pids it started from the cleanup trap.
+
+# udp64 SECS RATE_BPS -> UDP_RX (received pps) UDP_LOSS (%) UDP_TX (sent pps), NA on failure
+udp64() {
+    local j=$NB_TMP/udp.json
+    UDP_RX=NA UDP_LOSS=NA UDP_TX=NA
+    if iperf_client "$j" "$OV_B" -u -b "$2" -l 64 -t "$1"; then
+        read -r UDP_RX UDP_LOSS UDP_TX < <(jq -r '.end | [(.sum_received | (.packets - .lost_packets) / .seconds | floor),
+            (.sum_received.lost_percent * 100 | round / 100), (.sum_sent | .packets / .seconds | floor)] |
+            map(tostring) | join(" ")' "$j")
+    else
+        nb_log "udp test failed: $(jq -r '.error // empty' "$j" 2>/dev/null || tail -c 200 "$j")"
+    fi
+}
+
+# lossfree TRY_CMD FLOOD_PPS -> LF_PPS (received) LF_RATE (offered), NA when no try passed. Paced tries
+# start at the flooded receive rate; a try passes when it loses < LOSS_OK_PCT. Until one passes the rate
+# falls (x0.6); until one fails it rises (x1.5); then bisection between the two. At most PACED_TRIES
+# tries, fewer once the gap is under 5%. TRY_CMD RATE_PPS sets UDP_RX and UDP_LOSS.
+lossfree() {
+    local try=$1 rate=$2 i=0 best_rate=NA fail=
+    LF_PPS=NA LF_RATE=NA
+    [[ "$rate" =~ ^[0-9]+$ ]] && [ "$rate" -gt 0 ] || return 0
+    while [ $i -lt "$PACED_TRIES" ] && [ "$rate" -gt 0 ]; do
+        i=$((i + 1))
+        "$try" "$rate"
+        nb_log "  paced $rate pps: received $UDP_RX pps, loss $UDP_LOSS %"
+        if [[ "$UDP_LOSS" =~ ^[0-9.]+$ ]] && awk -v l="$UDP_LOSS" -v ok="$LOSS_OK_PCT" 'BEGIN {exit !(l < ok)}'; then
+            LF_PPS=$UDP_RX LF_RATE=$rate best_rate=$rate
+        else
+            fail=$rate
+        fi
+        if [ "$best_rate" = NA ]; then rate=$((rate * 6 / 10))
+        elif [ -z "$fail" ]; then rate=$((rate * 3 / 2))
+        else
+            [ "$fail" -le $((best_rate * 105 / 100)) ] && break
+            rate=$(((best_rate + fail) / 2))
+        fi
+    done
+}
+
+# ping_stats DST -> "avg p50 p99 loss_pct"
+ping_stats() {
+    local out
+    out=$(timeout $((PING_N / 10 + 30)) ip netns exec "$NSA" ping -n -c "$PING_N" -i "$PING_I" -W 1 "$1" 2>&1)
+    {
+        awk -F/ '/^rtt/ {print "avg", $5}' <<<"$out"
+        sed -n 's/.* \([0-9.]*\)% packet loss.*/loss \1/p' <<<"$out"
+        sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' <<<"$out" | sort -g | awk '{a[NR] = $1} END {
+            if (!NR) exit
+            printf "p50 %.3f\n", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)
+            r = int(0.99 * NR); if (r < 0.99 * NR) r++          # nearest rank
+            printf "p99 %.3f\n", a[r] }'
+    } | awk '{v[$1] = $2} END {printf "%s %s %s %s\n", ("avg" in v ? v["avg"] : "NA"),
+        ("p50" in v ? v["p50"] : "NA"), ("p99" in v ? v["p99"] : "NA"), ("loss" in v ? v["loss"] : "NA")}'
+}
+
+# sealed_check -> WIRE: "sealed" when every DiVS underlay datagram seen during a few pings is a transport
+# envelope (byte 1 = 0x81..0x84, docs/wire.md), "plaintext" when any is a bare DiVS datagram.
+sealed_check() {
+    local cap=$NB_TMP/wire.txt
+    timeout 8 ip netns exec "$NSB" tcpdump -i ul0 -c 8 -nn -x -l "udp port $DIVS_PORT" >"$cap" 2>/dev/null &
+    local td=$!
+    NB_PIDS+=("$td")
+    nb_wait_ping "$NSB" "$UL_A" 2 >/dev/null   # let tcpdump open its socket
+    timeout 6 ip netns exec "$NSA" ping -n -q -c 10 -i 0.1 -W 1 "$OV_B" >/dev/null 2>&1
+    wait "$td"; nb_stop "$td"
+    awk 'function done() { if (hex != "") { ihl = index("0123456789abcdef", substr(hex, 2, 1)) * 4 - 4
+                                             t = substr(hex, 2 * (ihl + 8 + 1) + 1, 2); n++
+                                             if (t !~ /^8[1-4]$/) plain++ }; hex = "" }
+         /^[0-9]/ { done(); next }
+         /^[ \t]+0x[0-9a-f]+:/ { for (i = 2; i <= NF; i++) hex = hex $i }
+         END { done(); print (n == 0 ? "unknown" : (plain ? "plaintext" : "sealed")) }' "$cap" >"$cap.verdict"
+    WIRE=$(cat "$cap.verdict")
+}
+
+# --------------------------------------------------------------- DiVS ------
+DIVS_A="" DIVS_B=""
+
+divs_up() {  # NS LOG NAME UL OV [ARGS...] ; pid -> NB_LASTPID
+    local ns=$1 log=$2 name=$3 ul=$4 ov=$5; shift 5
+    nb_bg "$ns" "$log" env ${DIVS_KEY_ENV:+DIVS_KEY="$DIVS_KEY_ENV"} node "$DIVS_CLI" up --name "$name" \
+        --listen "$ul:$DIVS_PORT" --tap "$TAP" --address "$ov/24" --control "$NB_TMP/$name.sock" "$@"
+}
+
+# divs_setup -> 0 ready; else REASON set
+divs_setup() {
+    local t0 token keyargs=()
+    nb_ns_add "$NSA" && nb_ns_add "$NSB" && nb_veth "$NSA" ul0 "$UL_A/24" "$NSB" ul0 "$UL_B/24" 1500 &&
+        nb_wait_ping "$NSA" "$UL_B" 5 || { REASON=underlay_setup_failed; return 1; }
+    # A network key when this build has the security layer (divs keygen, docs/security.md);
+    # node B gets it only through A's join token, as a user would.
+    DIVS_KEY_ENV=""
+    if timeout 10 node "$DIVS_CLI" keygen >"$NB_TMP/network.key" 2>/dev/null && [ -s "$NB_TMP/network.key" ]; then
+        chmod 600 "$NB_TMP/network.key"
+        keyargs=(--key-file "$NB_TMP/network.key")
+    fi
+    divs_up "$NSA" "$NB_TMP/divs-a.log" bench-a "$UL_A" "$OV_A" "${keyargs[@]}"; DIVS_A=$NB_LASTPID
+    t0=$SECONDS
+    until token=$(sed -n 's/^join token: *//p' "$NB_TMP/divs-a.log" | head -1) && [ -n "$token" ]; do
+        kill -0 "$DIVS_A" 2>/dev/null || { REASON=node_a_exited; return 1; }
+        [ $((SECONDS - t0)) -ge 15 ] && { REASON=no_join_token; return 1; }
+        sleep 0.1
+    done
+    divs_up "$NSB" "$NB_TMP/divs-b.log" bench-b "$UL_B" "$OV_B" --join "$token"; DIVS_B=$NB_LASTPID
+    nb_wait_ping "$NSA" "$OV_B" 20 || { REASON=no_overlay_ping; return 1; }
+    kill -0 "$DIVS_B" 2>/dev/null || { REASON=node_b_exited; return 1; }
+    return 0
+}
+
+divs_try_paced() { udp64 "$PACED_SECS" $(($1 * 512)); }
+
+# divs_bench RUN : one `system=divs ...` line into RESULTS
+divs_bench() {
+    local run=$1 tcpj c0a c0b c1a c1b t0 t1 hz tcp=NA retr=NA cpua=NA cpub=NA crypto
+    local ping_avg ping_p50 ping_p99 ping_loss flood flood_loss flood_tx
+    REASON=""
+    if ! divs_setup; then
+        echo "run=$run system=divs status=failed reason=$REASON" >>"$RESULTS"
+        nb_log "divs: $REASON; node logs:"; tail -n 8 "$NB_TMP"/divs-*.log >&2 2>/dev/null
+        divs_down; return
+    fi
+    sealed_check
+    [ "$WIRE" = sealed ] && crypto=chacha20poly1305 || crypto="none($WIRE)"
+    nb_log "divs: overlay up, wire: $crypto"
+    read -r ping_avg ping_p50 ping_p99 ping_loss < <(ping_stats "$OV_B")
+
+    tcpj=$NB_TMP/tcp.json hz=$(getconf CLK_TCK)
+    c0a=$(cpu_ticks "$DIVS_A") c0b=$(cpu_ticks "$DIVS_B") t0=$(date +%s.%N)
+    if iperf_client "$tcpj" "$OV_B" -t "$TCP_SECS"; then
+        c1a=$(cpu_ticks "$DIVS_A") c1b=$(cpu_ticks "$DIVS_B") t1=$(date +%s.%N)
+        tcp=$(jq -r '.end.sum_received.bits_per_second / 1e6 | floor' "$tcpj")
+        retr=$(jq -r '.end.sum_sent.retransmits // "NA"' "$tcpj")
+        cpua=$(awk -v c=$((c1a - c0a)) -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.0f", 100 * c / hz / (t1 - t0)}')
+        cpub=$(awk -v c=$((c1b - c0b)) -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.0f", 100 * c / hz / (t1 - t0)}')
+    else
+        nb_log "divs: tcp test failed: $(jq -r '.error // empty' "$tcpj" 2>/dev/null || tail -c 200 "$tcpj")"
+    fi
+
+    udp64 "$UDP_SECS" 0; flood=$UDP_RX flood_loss=$UDP_LOSS flood_tx=$UDP_TX
+    nb_log "divs: flooded 64-byte UDP: received $flood pps, loss $flood_loss %; finding the loss-free rate"
+    lossfree divs_try_paced "$flood"
+
+    local alive=ok rssa rssb
+    for p in "$DIVS_A" "$DIVS_B"; do kill -0 "$p" 2>/dev/null || alive=node_died; done
+    rssa=$(peak_rss_kib "$DIVS_A") rssb=$(peak_rss_kib "$DIVS_B")
+    timeout 5 node "$DIVS_CLI" status --json --control "$NB_TMP/bench-a.sock" >"$NB_TMP/status-a-run$run.json" 2>/dev/null
+    echo "run=$run system=divs tcp_mbps=$tcp rtt_avg_ms=$ping_avg rtt_p50_ms=$ping_p50 rtt_p99_ms=$ping_p99" \
+         "ping_loss_pct=$ping_loss udp64_pps=$flood udp64_loss_pct=$flood_loss udp64_tx_pps=$flood_tx" \
+         "udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE tcp_retr=$retr" \
+         "tcp_daemon_cpu_pct=$([ "$cpua" = NA ] && echo NA || echo $((cpua + cpub)))" \
+         "cpu_a_pct=$cpua cpu_b_pct=$cpub rss_a_kib=$rssa rss_b_kib=$rssb" \
+         "mtu=$(ip -n "$NSA" -o link show "$TAP" | sed -n 's/.* mtu \([0-9]*\).*/\1/p') layer=L2" \
+         "crypto=$crypto note=userspace_node status=$alive" >>"$RESULTS"
+    [ "$alive" = ok ] || { nb_log "divs: a node died during the run; logs:"; tail -n 8 "$NB_TMP"/divs-*.log >&2; }
+    cp "$NB_TMP/divs-a.log" "$NB_TMP/divs-a-run$run.log" 2>/dev/null
+    divs_down
+}
+
+divs_down() {
+    local p
+    for p in $DIVS_B $DIVS_A; do nb_stop "$p"; done
+    DIVS_A="" DIVS_B=""
+    nb_ns_del "$NSB"; nb_ns_del "$NSA"
+}
+
+# ------------------------------------------------------------------ runs ----
+# peer_try_paced RATE_PPS -> UDP_RX UDP_LOSS: peers.sh for PACED_SYSTEM at a paced rate
+# (its TCP and ping parts cut to the minimum; only the UDP figures are used).
+PACED_SYSTEM=""
+peer_try_paced() {
+    local out=$NB_TMP/peers-paced.txt
+    PEER_TCP_SECS=1 PEER_PING_N=5 peers_run "$out" SYSTEMS="$PACED_SYSTEM" UDP_SECS="$PACED_SECS" \
+        UDP_RATE=$(($1 * 512)) DEADLINE_S=120 2>>"$NB_TMP/peers-paced.log"
+    UDP_RX=$(sed -n "s/^system=$PACED_SYSTEM .* udp64_pps=\([^ ]*\) .*/\1/p" "$out")
+    UDP_LOSS=$(sed -n "s/^system=$PACED_SYSTEM .* udp64_loss_pct=\([^ ]*\) .*/\1/p" "$out")
+    : "${UDP_RX:=NA}" "${UDP_LOSS:=NA}"
+}
+
+VERSIONS=""
+for ((run = 1; run <= RUNS; run++)); do
+    nb_log "##### run $run of $RUNS: peers ($PEERS)"
+    out=$NB_TMP/peers-run$run.txt
+    peers_run "$out" SYSTEMS="$PEERS" UDP_SECS="$UDP_SECS" UDP_RATE=0 \
+        DEADLINE_S=$((60 + 3 * (TCP_SECS + UDP_SECS + PING_N / 10 + 50)))
+    [ -n "$VERSIONS" ] || VERSIONS=$(sed -n 's/^versions //p' "$out")
+    sed -n "s/^system=/run=$run system=/p" "$out" >>"$RESULTS"
+
+    nb_log "##### run $run of $RUNS: divs"
+    divs_bench "$run"
+
+    for PACED_SYSTEM in $PACED_PEERS; do
+        flood=$(sed -n "s/^system=$PACED_SYSTEM .* udp64_pps=\([^ ]*\) .*/\1/p" "$out")
+        nb_log "##### run $run of $RUNS: $PACED_SYSTEM loss-free 64-byte UDP rate (flooded: ${flood:-NA} pps)"
+        lossfree peer_try_paced "${flood:-NA}"
+        echo "run=$run system=$PACED_SYSTEM udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE" >>"$RESULTS"
+    done
+done
+
+# ----------------------------------------------------------------- report ---
+# Every line -> an object; one object per run and system; medians over runs; ratios per run, then their
+# medians. Lower is better for RTT, CPU and RSS, so a ratio < 1 there means DiVS is better.
+REPORT=$NB_TMP/report.json
+jq -R -s --arg versions "$VERSIONS" \
+   --argjson cfg "$(jq -n --argjson runs "$RUNS" --argjson tcp "$TCP_SECS" --argjson udp "$UDP_SECS" \
+       --argjson paced "$PACED_SECS" --argjson ping_n "$PING_N" --arg ping_i "$PING_I" \
+       --arg loss_ok "$LOSS_OK_PCT" --argjson tries "$PACED_TRIES" \
+       '{runs: $runs, tcp_secs: $tcp, udp_secs: $udp, paced_secs: $paced, ping_n: $ping_n,
+         ping_i: ($ping_i | tonumber), loss_ok_pct: ($loss_ok | tonumber), paced_tries: $tries}')" '
+  def val: if . == "NA" or . == "" then null else (tonumber? // .) end;
+  def median: map(select(type == "number")) | sort |
+    if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+    else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+  def metrics: ["tcp_mbps", "rtt_avg_ms", "rtt_p50_ms", "rtt_p99_ms", "udp64_pps", "udp64_loss_pct",
+                "udp64_lossfree_pps", "tcp_daemon_cpu_pct", "rss_kib"];
+  def ratio($a; $b): if ($a | type) == "number" and ($b | type) == "number" and $b != 0
+                     then ($a / $b * 1000 | round / 1000) else null end;
+  def ratios($sys): ($sys.divs // {}) as $d |
+    reduce ("tinc", "vxlan") as $p ({}; .["divs/" + $p] =
+      (reduce metrics[] as $m ({}; .[$m] = ratio($d[$m]; ($sys[$p] // {})[$m]))));
+  [split("\n")[] | select(startswith("run=")) | [splits(" +") | select(length > 0) |
+     capture("^(?<key>[^=]+)=(?<value>.*)$") | .value = (.value | val)] | from_entries] as $lines |
+  [$lines[] | .run] | unique | map(. as $r |
+    {run: $r, systems: (reduce ($lines[] | select(.run == $r)) as $l ({}; .[$l.system] += ($l | del(.run))) |
+       with_entries(.value = (.value + {rss_kib: (if .value.rss_a_kib then ([.value.rss_a_kib, .value.rss_b_kib] | max) else null end)})))}
+    | .ratios = ratios(.systems)) as $runs |
+  ([$runs[].systems | keys[]] | unique) as $names |
+  (reduce $names[] as $s ({}; .[$s] = (reduce (metrics[], "cpu_a_pct", "cpu_b_pct", "rss_a_kib", "rss_b_kib") as $m ({};
+      .[$m] = ([$runs[].systems[$s][$m]] | median))))) as $med |
+  {config: $cfg, versions: $versions, runs: $runs,
+   median: {systems: $med,
+            ratios: (reduce ("divs/tinc", "divs/vxlan") as $k ({}; .[$k] =
+              (reduce metrics[] as $m ({}; .[$m] = ([$runs[].ratios[$k][$m]] | median)))))}}
+' "$RESULTS" >"$REPORT" || { echo "dataplane.sh: could not build the report from $RESULTS" >&2; cat "$RESULTS" >&2; exit 1; }
+
+if [ "$JSON" = 1 ]; then
+    cat "$REPORT"
+else
+    # one table per run (and the medians when RUNS > 1), then the ratios
+    jq -r '
+      def cell: if . == null then "NA" elif type == "number" then (. * 1000 | round / 1000 | tostring) else tostring end;
+      def table($title; $systems):
+        "\n== \($title)",
+        (["system", "tcp_mbps", "rtt_avg_ms", "rtt_p50_ms", "rtt_p99_ms", "udp64_pps", "loss_pct",
+          "lossfree_pps", "cpu_pct", "rss_mib", "mtu", "crypto", "status"] | join("\t")),
+        ($systems | to_entries[] | .key as $k | .value |
+          [$k, .tcp_mbps, .rtt_avg_ms, .rtt_p50_ms, .rtt_p99_ms, .udp64_pps, .udp64_loss_pct,
+           .udp64_lossfree_pps, .tcp_daemon_cpu_pct,
+           (if .rss_kib then (.rss_kib / 1024 | round) else null end), .mtu, .crypto,
+           (.status // (if .tcp_mbps then "median" else null end)),
+           (if .reason then "reason=" + .reason else empty end)] | map(cell) | join("\t"));
+      def ratiotable($title; $r):
+        "\n== \($title) (>1 is better for tcp/pps; <1 is better for rtt/cpu/rss)",
+        (["ratio", "tcp_mbps", "rtt_avg_ms", "rtt_p50_ms", "rtt_p99_ms", "udp64_pps", "lossfree_pps",
+          "cpu_pct", "rss"] | join("\t")),
+        ($r | to_entries[] | [.key, .value.tcp_mbps, .value.rtt_avg_ms, .value.rtt_p50_ms, .value.rtt_p99_ms,
+          .value.udp64_pps, .value.udp64_lossfree_pps, .value.tcp_daemon_cpu_pct, .value.rss_kib] |
+          map(cell) | join("\t"));
+      "versions: \(.versions)",
+      "config: \(.config | to_entries | map("\(.key)=\(.value)") | join(" "))",
+      (.runs[] | table("run \(.run)"; .systems), ratiotable("run \(.run) ratios"; .ratios)),
+      (if (.runs | length) > 1 then table("median of \(.runs | length) runs"; .median.systems),
+         ratiotable("median of the per-run ratios"; .median.ratios) else empty end)
+    ' "$REPORT" | awk -F'\t' '/^==|^versions|^config|^$/ {print; next} {
+        out = ""; for (i = 1; i <= NF; i++) out = out sprintf(i == 1 ? "%-10s" : (i >= 12 ? " %s" : " %11s"), $i); print out }'
+fi
+nb_log "total ${SECONDS} s"
