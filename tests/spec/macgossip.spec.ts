@@ -1,0 +1,343 @@
+// The MAC table over gossip (assembly/macgossip.ts): announcements and refreshes
+// into the broadcast queue, relaying, dropping a gone owner, the push-pull
+// section, and the owner id following IN_IDENTITY.
+import { ADDR_LEN, ADDR_SLOT, IN_FRAME, IN_IDENTITY, OUT_DATAGRAM, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
+import { config } from "../../assembly/config";
+import { input_ptr, output_ptr, process } from "../../assembly/index";
+import { macGossipMessage, macGossipTick, macRefreshIntervalMs } from "../../assembly/macgossip";
+import {
+  MAC_LOCAL, MAC_REMOTE, applyRemote, learnLocal, lookup, macFind, macReset, slotKind, slotOwner, slotSeen, slotVersion,
+} from "../../assembly/mactable";
+import { self } from "../../assembly/node";
+import { outputLength, outputReset } from "../../assembly/queue";
+import { Stat, statValue } from "../../assembly/stats";
+import { putMac, putU16, putU64 } from "../../assembly/wire/bytes";
+import { CompoundReader, CompoundWriter, DG_MESSAGE, MSG_COMPOUND, WIRE_VERSION } from "../../assembly/wire/divs";
+import {
+  MACMSG_COPY_LEN, MACMSG_LEN, MAC_FROM_OWNER, MSG_MAC_UPDATE, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate,
+} from "../../assembly/wire/macmsg";
+import { broadcastFill, broadcastPending } from "../../assembly/membership/broadcast";
+import {
+  MSG_ALIVE, MSG_PUSH_PULL, PUSH_PULL_FLAGS, PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER,
+  SECTION_HEADER, SECTION_LEN, SECTION_MACS, SECTION_TYPE, writeInfo,
+} from "../../assembly/membership/codec";
+import { membershipMessage } from "../../assembly/membership/membership";
+import { pushPullSend } from "../../assembly/membership/pushpull";
+import { deadNode } from "../../assembly/membership/updates";
+
+const MAC: u64 = 0x0a1b_2c3d_4e00;
+const PEER: u64 = 500;
+const buf = heap.alloc(4096);
+const addr = heap.alloc(ADDR_LEN);
+memory.fill(addr, 9, ADDR_LEN);
+const w = new CompoundWriter();
+const reader = new CompoundReader();
+
+// What the broadcast queue sends next: MAC_UPDATEs as (mac, owner, version, flags).
+const qMac = new Array<u64>();
+const qOwner = new Array<u64>();
+const qVersion = new Array<u32>();
+const qFlags = new Array<u8>();
+
+function take(p: usize, len: u32): void {
+  if (load<u8>(p) != MSG_MAC_UPDATE) return;
+  expect(macMsgDecode(p, len)).toBe(true);
+  qMac.push(macUpdate.mac);
+  qOwner.push(macUpdate.owner);
+  qVersion.push(macUpdate.version);
+  qFlags.push(macUpdate.flags);
+}
+
+/** Sends every queued broadcast until the queue is empty, collecting the MAC_UPDATEs (each once). */
+function drainQueue(): void {
+  qMac.length = 0; qOwner.length = 0; qVersion.length = 0; qFlags.length = 0;
+  const seen = new Set<u64>();
+  for (let round = 0; round < 10_000 && broadcastPending() > 0; round++) {
+    w.begin(buf, 1400);
+    if (broadcastFill(w) == 0) break;
+    const len = w.finish();
+    const msg = buf + DG_MESSAGE;
+    const before = qMac.length;
+    if (load<u8>(msg) == MSG_COMPOUND) {
+      reader.reset(msg, len - DG_MESSAGE);
+      while (reader.next()) take(reader.ptr, reader.len);
+    } else {
+      take(msg, len - DG_MESSAGE);
+    }
+    // Keep the first sighting of each MAC only (every broadcast is sent several times).
+    let keep = before;
+    for (let i = before; i < qMac.length; i++) {
+      const m = qMac[i];
+      if (seen.has(m)) continue;
+      seen.add(m);
+      qMac[keep] = m; qOwner[keep] = qOwner[i]; qVersion[keep] = qVersion[i]; qFlags[keep] = qFlags[i];
+      keep++;
+    }
+    qMac.length = keep; qOwner.length = keep; qVersion.length = keep; qFlags.length = keep;
+  }
+}
+
+function record(kind: u16, len: u32): usize {
+  const rec = input_ptr();
+  store<u16>(rec + REC_KIND, kind);
+  store<u32>(rec + REC_LEN, len);
+  return rec + REC_HEADER;
+}
+
+function frameFromTap(src: u64, now: f64): void {
+  const body = record(IN_FRAME, 60);
+  memory.fill(body, 0, 60);
+  putMac(body, 0xffff_ffff_ffff);
+  putMac(body + 6, src);
+  putU16(body + 12, 0x0800);
+  process(REC_HEADER + 60, now);
+}
+
+function identity(id: u64, now: f64): void {
+  const body = record(IN_IDENTITY, 8 + ADDR_SLOT + 2);
+  store<u64>(body, id);
+  memory.fill(body + 8, 1, ADDR_SLOT);
+  store<u16>(body + 8 + ADDR_SLOT, 0x6d6d); // "mm"
+  process(alignUp(REC_HEADER + 8 + ADDR_SLOT + 2), now);
+}
+
+function alive(id: u64, inc: u32): void {
+  store<u8>(buf, MSG_ALIVE);
+  const name = buf + 1024;
+  store<u8>(name, 0x70);
+  membershipMessage(addr, buf, 1 + writeInfo(buf + 1, 512, inc, id, addr, 1, 0, name, 1));
+}
+
+function ownerMsg(mac: u64, owner: u64, version: u32, now: f64): void {
+  macMsgEncode(buf, 64, mac, 0, owner, version, MAC_FROM_OWNER);
+  macGossipMessage(buf, MACMSG_LEN, now);
+}
+
+describe("MACs learnt before IN_IDENTITY", () => {
+  it("are not announced with owner 0, and are re-owned at version + 1 when the id is given or changes", () => {
+    frameFromTap(MAC, 10);
+    expect(lookup(MAC, 0)).toBe(0); // no id yet
+    expect(broadcastPending()).toBe(0);
+    identity(77, 20);
+    expect(lookup(MAC, 0)).toBe(77);
+    expect(slotVersion(macFind(MAC, 0))).toBe(2);
+    drainQueue();
+    expect(qMac.indexOf(MAC)).toBeGreaterThanOrEqual(0);
+    const k = qMac.indexOf(MAC);
+    expect(qOwner[k]).toBe(77);
+    expect(qVersion[k]).toBe(2);
+    expect(qFlags[k]).toBe(MAC_FROM_OWNER);
+    // Another id later: the entry follows it with a version that beats the old claim.
+    identity(78, 30);
+    expect(lookup(MAC, 0)).toBe(78);
+    expect(slotVersion(macFind(MAC, 0))).toBe(3);
+    expect(slotKind(macFind(MAC, 0))).toBe(MAC_LOCAL);
+    drainQueue();
+    expect(qOwner[qMac.indexOf(MAC)]).toBe(78);
+  });
+});
+
+describe("announcing and refreshing", () => {
+  beforeEach(() => {
+    config.macCapacity = 4096;
+    config.macAgeingMs = 300_000;
+    macReset();
+    drainQueue();
+  });
+
+  it("queues a new MAC, then its move, replacing the older claim for the same key", () => {
+    learnLocal(MAC + 1, 0, 1000);
+    applyRemote(MAC + 1, 0, PEER, 5, 1000); // moved away to PEER at version 5 before we gossiped
+    learnLocal(MAC + 1, 0, 1001); // and back: version 6
+    macGossipTick(1001);
+    drainQueue();
+    expect(qMac.length).toBe(1);
+    expect(qOwner[0]).toBe(self.id);
+    expect(qVersion[0]).toBe(6);
+  });
+
+  it("re-announces every live local entry once per refresh interval, spread over it", () => {
+    for (let i: u64 = 1; i <= 200; i++) learnLocal(MAC + i, 0, 0);
+    for (let i: u64 = 1; i <= 100; i++) applyRemote(MAC + 1000 + i, 0, PEER, 1, 0);
+    macGossipTick(0);
+    drainQueue();
+    const interval = macRefreshIntervalMs();
+    expect(interval).toBe(100_000);
+    const before = statValue(Stat.MacRefreshesQueued);
+    // Half an interval in 1 s steps: about half the entries, never a burst.
+    let maxStep: f64 = 0;
+    for (let t: f64 = 1000; t <= interval / 2; t += 1000) {
+      const b = statValue(Stat.MacRefreshesQueued);
+      for (let i: u64 = 1; i <= 200; i++) learnLocal(MAC + i, 0, t); // still seen on TAP
+      macGossipTick(t);
+      maxStep = Math.max(maxStep, statValue(Stat.MacRefreshesQueued) - b);
+    }
+    const half = statValue(Stat.MacRefreshesQueued) - before;
+    expect(half).toBeGreaterThan(60);
+    expect(half).toBeLessThan(140);
+    expect(maxStep).toBeLessThan(30);
+    for (let t: f64 = interval / 2 + 1000; t <= interval + 2000; t += 1000) macGossipTick(t);
+    drainQueue();
+    // Every local entry, and no remote one, went out with FROM_OWNER in one interval (and a slice).
+    expect(qMac.length).toBe(200);
+    for (let i = 0; i < qMac.length; i++) {
+      expect(qOwner[i]).toBe(self.id);
+      expect(qFlags[i]).toBe(MAC_FROM_OWNER);
+    }
+  });
+
+  it("does not refresh a local entry no longer seen on TAP", () => {
+    learnLocal(MAC + 7, 0, 0);
+    macGossipTick(0);
+    drainQueue();
+    config.macAgeingMs = 1000; // it is older than the ageing time from now on
+    for (let t: f64 = 2000; t <= 400_000; t += 1000) macGossipTick(t);
+    drainQueue();
+    expect(qMac.length).toBe(0);
+  });
+});
+
+describe("receiving MAC_UPDATE", () => {
+  beforeEach(() => {
+    config.macCapacity = 4096;
+    config.macAgeingMs = 300_000;
+    macReset();
+    drainQueue();
+  });
+
+  it("passes an owner's news on once per refresh round", () => {
+    const relayed = statValue(Stat.MacUpdatesRelayed);
+    ownerMsg(MAC + 20, PEER, 1, 1000);
+    expect(lookup(MAC + 20, 0)).toBe(PEER);
+    expect(statValue(Stat.MacUpdatesRelayed) - relayed).toBe(1);
+    ownerMsg(MAC + 20, PEER, 1, 1500); // another copy of the same round
+    expect(statValue(Stat.MacUpdatesRelayed) - relayed).toBe(1);
+    expect(slotSeen(macFind(MAC + 20, 0))).toBe(1500);
+    ownerMsg(MAC + 20, PEER, 1, 1500 + macRefreshIntervalMs() / 2); // the next round
+    expect(statValue(Stat.MacUpdatesRelayed) - relayed).toBe(2);
+    ownerMsg(MAC + 20, PEER, 1, 2000 + macRefreshIntervalMs() / 2); // and its copies
+    expect(statValue(Stat.MacUpdatesRelayed) - relayed).toBe(2);
+    drainQueue();
+    expect(qMac.length).toBe(1);
+    expect(qOwner[0]).toBe(PEER);
+    expect(qFlags[0]).toBe(MAC_FROM_OWNER);
+  });
+
+  it("does not pass on an older claim or a copy", () => {
+    ownerMsg(MAC + 21, PEER, 4, 1000);
+    drainQueue();
+    const relayed = statValue(Stat.MacUpdatesRelayed);
+    ownerMsg(MAC + 21, PEER + 1, 3, 1000);
+    macCopyEncode(buf, 64, MAC + 22, 0, PEER, 1, 0, 10);
+    macGossipMessage(buf, MACMSG_COPY_LEN, 1000);
+    expect(lookup(MAC + 22, 0)).toBe(PEER);
+    expect(statValue(Stat.MacUpdatesRelayed)).toBe(relayed);
+    expect(broadcastPending()).toBe(0);
+  });
+});
+
+describe("a member gone", () => {
+  it("takes its MACs with it at once, and later claims for it are ignored until it is back", () => {
+    config.macCapacity = 4096;
+    macReset();
+    const gone: u64 = 900;
+    alive(gone, 1);
+    for (let i: u64 = 0; i < 30; i++) ownerMsg(MAC + 100 + i, gone, 1, 1000);
+    ownerMsg(MAC + 200, PEER, 1, 1000);
+    expect(lookup(MAC + 100, 0)).toBe(gone);
+    deadNode(1, gone, self.id);
+    for (let i: u64 = 0; i < 30; i++) expect(macFind(MAC + 100 + i, 0)).toBe(-1);
+    expect(lookup(MAC + 200, 0)).toBe(PEER);
+    const ignored = statValue(Stat.MacUpdateOwnerGone);
+    ownerMsg(MAC + 100, gone, 1, 2000); // a late copy still in flight
+    expect(macFind(MAC + 100, 0)).toBe(-1);
+    expect(statValue(Stat.MacUpdateOwnerGone) - ignored).toBe(1);
+    alive(gone, 2); // back
+    ownerMsg(MAC + 100, gone, 1, 3000);
+    expect(lookup(MAC + 100, 0)).toBe(gone);
+  });
+});
+
+/** The MAC section entries of every PUSH_PULL datagram in the output region: calls fn(p) per entry. */
+function forEachSentEntry(fn: (p: usize) => void): i32 {
+  let datagrams = 0;
+  const base = output_ptr();
+  let off: u32 = 0;
+  while (off < outputLength()) {
+    const rec = base + off;
+    const len = load<u32>(rec + REC_LEN);
+    if (load<u16>(rec + REC_KIND) == OUT_DATAGRAM) {
+      const msg = rec + REC_HEADER + ADDR_SLOT + DG_MESSAGE;
+      const end = rec + REC_HEADER + len;
+      expect(load<u8>(msg)).toBe(MSG_PUSH_PULL);
+      datagrams++;
+      let p = msg + PUSH_PULL_SECTIONS;
+      while (p < end) {
+        const n = <u32>((load<u8>(p + SECTION_LEN) << 8) | load<u8>(p + SECTION_LEN + 1));
+        if (load<u8>(p + SECTION_TYPE) == SECTION_MACS) {
+          expect(n % MACMSG_COPY_LEN).toBe(0);
+          for (let e: u32 = 0; e < n; e += MACMSG_COPY_LEN) fn(p + SECTION_HEADER + e);
+        }
+        p += SECTION_HEADER + n;
+      }
+    }
+    off += alignUp(REC_HEADER + len);
+  }
+  return datagrams;
+}
+
+let sentLocal = 0;
+let sentRemote = 0;
+let badEntry = 0;
+
+describe("the push-pull MAC section", () => {
+  it("carries every live entry, split over datagrams: ours from the owner, others as aged copies", () => {
+    config.macCapacity = 4096;
+    config.macAgeingMs = 300_000;
+    macReset();
+    for (let i: u64 = 0; i < 300; i++) learnLocal(MAC + 0x1000 + i, 0, 50_000);
+    for (let i: u64 = 0; i < 200; i++) applyRemote(MAC + 0x2000 + i, 0, PEER, 2, 40_000);
+    self.now = 50_000;
+    outputReset();
+    pushPullSend(addr, 0);
+    sentLocal = 0; sentRemote = 0; badEntry = 0;
+    const datagrams = forEachSentEntry((p: usize): void => {
+      if (!macMsgDecode(p, MACMSG_COPY_LEN)) { badEntry++; return; }
+      if (macUpdate.owner == self.id && macUpdate.flags == MAC_FROM_OWNER && macUpdate.age == 0) sentLocal++;
+      else if (macUpdate.owner == PEER && macUpdate.flags == 0 && macUpdate.age == 10_000) sentRemote++;
+      else badEntry++;
+    });
+    expect(datagrams).toBeGreaterThan(5);
+    expect(badEntry).toBe(0);
+    expect(sentLocal).toBe(300);
+    expect(sentRemote).toBe(200);
+  });
+
+  it("installs what a peer's section holds", () => {
+    config.macCapacity = 4096;
+    macReset();
+    store<u8>(buf, MSG_PUSH_PULL);
+    store<u8>(buf + PUSH_PULL_FLAGS, PUSH_PULL_RESPONSE);
+    putU64(buf + PUSH_PULL_SENDER, PEER);
+    putU16(buf + PUSH_PULL_PART, 0);
+    const sec = buf + PUSH_PULL_SECTIONS;
+    store<u8>(sec + SECTION_TYPE, SECTION_MACS);
+    let n: u32 = 0;
+    n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3000, 0, PEER, 3, MAC_FROM_OWNER, 0);
+    n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3001, 5, PEER + 1, 1, 0, 20_000);
+    putU16(sec + SECTION_LEN, <u16>n);
+    self.now = 100_000;
+    membershipMessage(addr, buf, PUSH_PULL_SECTIONS + SECTION_HEADER + n);
+    expect(lookup(MAC + 0x3000, 0)).toBe(PEER);
+    expect(slotSeen(macFind(MAC + 0x3000, 0))).toBe(100_000);
+    expect(lookup(MAC + 0x3001, 5)).toBe(PEER + 1);
+    expect(slotSeen(macFind(MAC + 0x3001, 5))).toBe(80_000);
+    expect(slotKind(macFind(MAC + 0x3001, 5))).toBe(MAC_REMOTE);
+    expect(slotOwner(macFind(MAC + 0x3001, 5))).toBe(PEER + 1);
+    // A section that is not whole entries is refused and counted.
+    const malformed = statValue(Stat.MacUpdateMalformed);
+    putU16(sec + SECTION_LEN, <u16>(n - 1));
+    membershipMessage(addr, buf, PUSH_PULL_SECTIONS + SECTION_HEADER + n - 1);
+    expect(statValue(Stat.MacUpdateMalformed) - malformed).toBe(1);
+  });
+});
