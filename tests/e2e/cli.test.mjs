@@ -38,10 +38,11 @@ describe("argument errors (exit 2, one line)", () => {
   }
 
   test("bad config file", async () => {
-    const { mkdtempSync, writeFileSync } = await import("node:fs");
-    const file = `${mkdtempSync("/tmp/divs-e2e-")}/config.json`;
-    writeFileSync(file, JSON.stringify({ probe_interval_msec: 10 }));
-    const r = divs("up", "--config", file);
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const dir = mkdtempSync("/tmp/divs-e2e-");
+    writeFileSync(`${dir}/config.json`, JSON.stringify({ probe_interval_msec: 10 }));
+    const r = divs("up", "--config", `${dir}/config.json`);
+    rmSync(dir, { recursive: true });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown key "probe_interval_msec"/);
   });

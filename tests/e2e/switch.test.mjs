@@ -1,7 +1,7 @@
 // End to end: the real CLI in network namespaces, real TAPs, real UDP, real ping and iperf3.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testbed, skipReason, waitFor } from "./harness.mjs";
@@ -47,7 +47,8 @@ describe("a three-node switch", { skip: skip ?? false }, () => {
   const bed = new Testbed();
   const names = ["a", "b", "c"];
 
-  const config = join(mkdtempSync(join(tmpdir(), "divs-e2e-")), "config.json");
+  const scratch = mkdtempSync(join(tmpdir(), "divs-e2e-"));
+  const config = join(scratch, "config.json");
   writeFileSync(config, JSON.stringify(MEMBERSHIP));
   const start = (name, options = {}) => bed.start(name, { config, ...options });
 
@@ -63,6 +64,7 @@ describe("a three-node switch", { skip: skip ?? false }, () => {
   after(async () => {
     if (process.env.DIVS_E2E_LOGS) for (const [n, node] of bed.nodes) console.error(`--- ${n}\n${node.log}`);
     await bed.teardown();
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   test("every pair pings over the overlay", async () => {
