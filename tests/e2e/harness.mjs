@@ -2,7 +2,7 @@
 // namespace (198.19.0.0/24), one namespace per node with a veth onto it, the real built CLI in each,
 // overlay 198.18.0.0/24 on the TAPs. Everything is named with PREFIX and removed by name or pid.
 import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -120,7 +120,10 @@ export class Testbed {
   }
 
   async teardown() {
-    for (const name of this.nodes.keys()) await this.stop(name, "SIGKILL").catch(() => {});
+    for (const [name, node] of this.nodes) {
+      await this.stop(name, "SIGKILL").catch(() => {});
+      rmSync(node.control, { force: true }); // a killed node leaves its socket file
+    }
     const list = await sh("ip", "netns", "list");
     for (const line of list.split("\n")) {
       const ns = line.split(" ")[0];
