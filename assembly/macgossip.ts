@@ -20,8 +20,9 @@ import {
   macUpdateApply,
 } from "./wire/macmsg";
 
-/** Slots the refresh sweep examines per call at most, so no call stalls the data path. */
-const REFRESH_MAX_SLICE: f64 = 4096;
+/** Slots the refresh sweep examines per call at most (tens of microseconds), so no call stalls the data path;
+ *  what is due beyond it carries over to the next calls. */
+const REFRESH_MAX_SLICE: f64 = 65536;
 /** Entries one push-pull carries at most (~430 KB); a larger table is covered over successive exchanges. */
 const SECTION_MAX_ENTRIES: i32 = 16384;
 
@@ -105,8 +106,8 @@ function refreshTick(now: f64): void {
   refreshLast = now;
   const slots = macSlots();
   if (slots <= 0 || macEntries() == 0) { refreshCredit = 0; return; }
-  refreshCredit = Math.min(refreshCredit + <f64>slots * dt / macRefreshIntervalMs(), REFRESH_MAX_SLICE);
-  const n = <i32>refreshCredit;
+  refreshCredit = Math.min(refreshCredit + <f64>slots * dt / macRefreshIntervalMs(), <f64>slots);
+  const n = <i32>Math.min(refreshCredit, REFRESH_MAX_SLICE);
   refreshCredit -= <f64>n;
   let i = refreshCursor & (slots - 1);
   for (let k = 0; k < n; k++) {

@@ -218,8 +218,10 @@ export function learnLocal(mac: u64, vlan: u32, now: f64): bool {
  * gives `age`, ms since that node last had it refreshed by the owner: it is
  * installed as refreshed `age` ago and refreshes nothing, so relayed copies
  * cannot keep an entry alive after its owner stopped refreshing it.
- * An update naming this node as owner (we announced it before a restart, or
- * it came back around) becomes a local entry that ages unless seen on TAP.
+ * An update naming this node as owner (our claim from before a restart, or
+ * one coming back around) only raises the version of a MAC still behind our
+ * TAP, keeping its last-seen time; otherwise it is ignored, so a claim we no
+ * longer make ages away everywhere instead of being refreshed by us again.
  */
 export function applyRemote(
   mac: u64, vlan: u32, owner: u64, version: u32, now: f64, fromOwner: bool = true, age: f64 = 0,
@@ -228,8 +230,9 @@ export function applyRemote(
   if (age >= config.macAgeingMs) return false; // expired where it came from
   const at = now - age;
   const key = macKey(mac, vlan);
-  const kind: u8 = owner == self.id ? MAC_LOCAL : MAC_REMOTE;
   const s = used > 0 ? probe(key) : -1;
+  if (owner == self.id) return adoptOwnVersion(s, version);
+  const kind = MAC_REMOTE;
   if (s < 0) {
     const slot = claim(key);
     if (slot < 0) return false;
@@ -241,18 +244,26 @@ export function applyRemote(
   const curVersion = unchecked(versions[s]);
   const curOwner = unchecked(owners[s]);
   if (version == curVersion && owner == curOwner) {
-    if (kind == MAC_REMOTE && fromOwner) unchecked(seen[s] = now);
+    if (fromOwner) unchecked(seen[s] = now);
     return false;
   }
   if (version < curVersion || (version == curVersion && owner < curOwner)) {
     count(Stat.MacRemoteStale);
     return false;
   }
-  if (unchecked(kinds[s]) == MAC_LOCAL && kind == MAC_REMOTE) count(Stat.MacMovedAway);
+  if (unchecked(kinds[s]) == MAC_LOCAL) count(Stat.MacMovedAway);
   unchecked(owners[s] = owner);
   unchecked(versions[s] = version);
   unchecked(seen[s] = at);
   unchecked(kinds[s] = kind);
+  count(Stat.MacRemoteApplied);
+  return true;
+}
+
+/** Our own claim at `version` for the entry at slot `s` (-1: none): adopted only by a local entry. */
+function adoptOwnVersion(s: i32, version: u32): bool {
+  if (s < 0 || unchecked(kinds[s]) != MAC_LOCAL || version <= unchecked(versions[s])) return false;
+  unchecked(versions[s] = version);
   count(Stat.MacRemoteApplied);
   return true;
 }

@@ -3,7 +3,7 @@
 // restarts, slow members whose input is handled late). Everything random
 // comes from one seed, so a run is reproducible.
 import {
-  ADDR_SLOT, CoreInstance, IN_DATAGRAM, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, OUT_DATAGRAM, OUT_EVENT,
+  ADDR_SLOT, CoreInstance, IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, OUT_DATAGRAM, OUT_EVENT,
   OUT_TIMER, addrIndex, compileCore, nodeAddr,
 } from "./core.mjs";
 import { WakeHeap } from "./heap.mjs";
@@ -79,6 +79,17 @@ export class Cluster {
     const n = this.nodes[i];
     n.name = name;
     this.input(i, IN_IDENTITY, [u64le(n.id), n.slot, new TextEncoder().encode(name)]);
+  }
+
+  /** Node i's TAP sees a broadcast frame (an ARP request, say) from station `mac` (12 hex digits) on `vlan` (0: untagged). */
+  frame(i, mac, vlan = 0) {
+    const src = Uint8Array.from(mac.match(/../g), (h) => parseInt(h, 16));
+    const tag = vlan ? [0x81, 0x00, vlan >> 8, vlan & 0xff] : [];
+    const f = new Uint8Array(60);
+    f.fill(0xff, 0, 6);
+    f.set(src, 6);
+    f.set([...tag, 0x08, 0x06], 12);
+    this.input(i, IN_FRAME, [f]);
   }
 
   input(i, kind, parts) {

@@ -5,8 +5,9 @@ import { fileURLToPath } from "node:url";
 
 const WASM = fileURLToPath(new URL("../../build/divs-core.wasm", import.meta.url));
 
-export const IN_DATAGRAM = 2, IN_RANDOM = 3, IN_IDENTITY = 4, IN_JOIN = 5, IN_LEAVE = 6;
-export const OUT_DATAGRAM = 2, OUT_TIMER = 3, OUT_EVENT = 4, OUT_STAT = 5, OUT_MEMBER = 6;
+export const IN_FRAME = 1, IN_DATAGRAM = 2, IN_RANDOM = 3, IN_IDENTITY = 4, IN_JOIN = 5, IN_LEAVE = 6;
+export const OUT_DATAGRAM = 2, OUT_TIMER = 3, OUT_EVENT = 4, OUT_STAT = 5, OUT_MEMBER = 6, OUT_MAC = 7;
+export const MAC_KIND = { LOCAL: 1, REMOTE: 2, STATIC: 3 };
 export const EVENT = { JOIN: 1, UPDATE: 2, SUSPECT: 3, ALIVE: 4, DEAD: 5, LEFT: 6 };
 export const ADDR_LEN = 18, ADDR_SLOT = 20;
 
@@ -94,6 +95,26 @@ export class CoreInstance {
       if (kind !== OUT_STAT) return;
       out[new TextDecoder().decode(this.u8.subarray(at + 8, at + n))] = this.dv.getFloat64(at, true);
     });
+    return out;
+  }
+
+  /** Map "mac/vlan" (mac as 12 hex digits) -> {owner, version, kind, age} from macs_dump, every page. */
+  macs() {
+    const out = new Map();
+    let from = 0;
+    do {
+      const len = this.x.macs_dump(from);
+      this.drain(len, (kind, at) => {
+        if (kind !== OUT_MAC) return;
+        let mac = "";
+        for (let k = 0; k < 6; k++) mac += this.u8[at + k].toString(16).padStart(2, "0");
+        out.set(`${mac}/${this.dv.getUint16(at + 6, true)}`, {
+          owner: this.dv.getBigUint64(at + 8, true), age: this.dv.getFloat64(at + 16, true),
+          version: this.dv.getUint32(at + 24, true), kind: this.u8[at + 28],
+        });
+      });
+      from = this.x.macs_dump_next();
+    } while (from !== 0);
     return out;
   }
 

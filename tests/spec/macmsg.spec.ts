@@ -1,7 +1,7 @@
 import { ADDR_SLOT, IN_DATAGRAM, REC_HEADER, REC_KIND, REC_LEN } from "../../assembly/abi";
 import { config } from "../../assembly/config";
 import { input_ptr, process } from "../../assembly/index";
-import { MAC_LOCAL, MAC_REMOTE, age, lookup, macFind, macReset, slotKind, slotSeen, slotVersion } from "../../assembly/mactable";
+import { MAC_LOCAL, MAC_REMOTE, age, learnLocal, lookup, macFind, macReset, slotKind, slotSeen, slotVersion } from "../../assembly/mactable";
 import { self } from "../../assembly/node";
 import { Stat, statValue } from "../../assembly/stats";
 import { getMac, getU16, getU32, getU64 } from "../../assembly/wire/bytes";
@@ -142,10 +142,18 @@ describe("applying MAC_UPDATE", () => {
     expect(macMsgApply(buf, MACMSG_COPY_LEN, 100_000)).toBe(true);
     expect(lookup(MAC, 3)).toBe(9);
     expect(slotSeen(macFind(MAC, 3))).toBe(99_000);
-    // A claim naming us becomes a local entry.
+    // A claim naming us is not taken for a MAC we do not see (it must age away elsewhere) ...
     macCopyEncode(buf, 64, MAC + 3, 0, self.id, 4, 0, 0);
-    macMsgApply(buf, MACMSG_COPY_LEN, 100_000);
-    expect(slotKind(macFind(MAC + 3, 0))).toBe(MAC_LOCAL);
+    expect(macMsgApply(buf, MACMSG_COPY_LEN, 100_000)).toBe(false);
+    expect(macFind(MAC + 3, 0)).toBe(-1);
+    // ... and only raises the version of one we do, keeping when our TAP last saw it.
+    learnLocal(MAC + 3, 0, 90_000);
+    expect(macMsgApply(buf, MACMSG_COPY_LEN, 100_000)).toBe(true);
+    const s = macFind(MAC + 3, 0);
+    expect(slotKind(s)).toBe(MAC_LOCAL);
+    expect(slotVersion(s)).toBe(4);
+    expect(slotSeen(s)).toBe(90_000);
+    expect(macMsgApply(buf, MACMSG_COPY_LEN, 100_000)).toBe(false);
   });
 
   it("arrives through process() as an IN_DATAGRAM", () => {

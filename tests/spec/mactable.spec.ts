@@ -173,10 +173,15 @@ describe("applyRemote", () => {
     expect(removeStatic(M1, 0)).toBe(false);
   });
 
-  it("treats an update naming this node as a local entry", () => {
-    applyRemote(M1, 0, SELF, 4, 0);
-    expect(kindOf(M1, 0)).toBe(MAC_LOCAL);
+  it("takes an update naming this node only as a higher version of a MAC behind our TAP", () => {
+    expect(applyRemote(M1, 0, SELF, 4, 0)).toBe(false); // a claim we no longer make
+    expect(lookup(M1, 0)).toBe(0);
     learnLocal(M1, 0, 1);
+    expect(applyRemote(M1, 0, SELF, 4, 2)).toBe(true);
+    expect(kindOf(M1, 0)).toBe(MAC_LOCAL);
+    expect(versionOf(M1, 0)).toBe(4);
+    expect(slotSeen(macFind(M1, 0))).toBe(1); // seen on TAP, not refreshed by the echo
+    expect(applyRemote(M1, 0, SELF, 3, 3)).toBe(false);
     expect(versionOf(M1, 0)).toBe(4);
   });
 });
@@ -380,12 +385,15 @@ function modelRun(capacity: u32, macs: u32, vlans: u32, steps: i32): void {
       }
     } else if (op < 80) {
       applyRemote(mac, vlan, owner, version, now);
-      const kind = owner == SELF ? MAC_LOCAL : MAC_REMOTE;
-      if (model.has(k)) {
+      const kind = MAC_REMOTE;
+      if (owner == SELF) {
+        // Our own claim: only a higher version of a MAC behind our TAP.
+        if (model.has(k) && model.get(k).kind == MAC_LOCAL && version > model.get(k).version) model.get(k).version = version;
+      } else if (model.has(k)) {
         const e = model.get(k);
         if (e.kind != MAC_STATIC) {
           if (version == e.version && owner == e.owner) {
-            if (kind == MAC_REMOTE) e.seen = now;
+            e.seen = now;
           } else if (version > e.version || (version == e.version && owner > e.owner)) {
             e.owner = owner; e.version = version; e.seen = now; e.kind = kind;
           }
