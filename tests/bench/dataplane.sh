@@ -140,14 +140,15 @@ udp64() {
     fi
 }
 
-# lossfree TRY_CMD FLOOD_PPS -> LF_PPS (received) LF_RATE (offered), NA when no try passed. Paced tries
+# lossfree TRY_CMD FLOOD_PPS -> LF_PPS (received) LF_RATE (offered), NA when no try passed, and LF_FAIL
+# (the lowest offered rate that lost more, NA when none did: then LF_PPS is only a lower bound). Paced tries
 # start at the flooded receive rate; a try passes when it loses < LOSS_OK_PCT. Until one passes the rate
 # halves; until one fails it doubles (flooding starves a userspace daemon of CPU, so its loss-free
 # rate can be well above its flooded receive rate); then bisection between the two. At most PACED_TRIES
 # tries, fewer once the gap is under 5%. TRY_CMD RATE_PPS sets UDP_RX and UDP_LOSS.
 lossfree() {
     local try=$1 rate=$2 i=0 best_rate=NA fail=
-    LF_PPS=NA LF_RATE=NA
+    LF_PPS=NA LF_RATE=NA LF_FAIL=NA
     [[ "$rate" =~ ^[0-9]+$ ]] && [ "$rate" -gt 0 ] || return 0
     while [ $i -lt "$PACED_TRIES" ] && [ "$rate" -gt 0 ]; do
         i=$((i + 1))
@@ -156,7 +157,7 @@ lossfree() {
         if [[ "$UDP_LOSS" =~ ^[0-9.]+$ ]] && awk -v l="$UDP_LOSS" -v ok="$LOSS_OK_PCT" 'BEGIN {exit !(l < ok)}'; then
             LF_PPS=$UDP_RX LF_RATE=$rate best_rate=$rate
         else
-            fail=$rate
+            fail=$rate LF_FAIL=$rate
         fi
         if [ "$best_rate" = NA ]; then rate=$((rate / 2))
         elif [ -z "$fail" ]; then rate=$((rate * 2))
@@ -277,7 +278,8 @@ divs_bench() {
     timeout 5 node "$DIVS_CLI" status --json --control "$NB_TMP/bench-a.sock" >"$NB_TMP/status-a-run$run.json" 2>/dev/null
     echo "run=$run system=divs tcp_mbps=$tcp rtt_avg_ms=$ping_avg rtt_p50_ms=$ping_p50 rtt_p99_ms=$ping_p99" \
          "ping_loss_pct=$ping_loss udp64_pps=$flood udp64_loss_pct=$flood_loss udp64_tx_pps=$flood_tx" \
-         "udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE tcp_retr=$retr" \
+         "udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE udp64_lossfree_fail_pps=$LF_FAIL" \
+         "tcp_retr=$retr" \
          "tcp_daemon_cpu_pct=$([ "$cpua" = NA ] && echo NA || echo $((cpua + cpub)))" \
          "cpu_a_pct=$cpua cpu_b_pct=$cpub rss_a_kib=$rssa rss_b_kib=$rssb" \
          "mtu=$(ip -n "$NSA" -o link show "$TAP" | sed -n 's/.* mtu \([0-9]*\).*/\1/p') layer=L2" \
@@ -323,7 +325,8 @@ for ((run = 1; run <= RUNS; run++)); do
         flood=$(sed -n "s/^system=$PACED_SYSTEM .* udp64_pps=\([^ ]*\) .*/\1/p" "$out")
         nb_log "##### run $run of $RUNS: $PACED_SYSTEM loss-free 64-byte UDP rate (flooded: ${flood:-NA} pps)"
         lossfree peer_try_paced "${flood:-NA}"
-        echo "run=$run system=$PACED_SYSTEM udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE" >>"$RESULTS"
+        echo "run=$run system=$PACED_SYSTEM udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE" \
+             "udp64_lossfree_fail_pps=$LF_FAIL" >>"$RESULTS"
     done
 done
 
@@ -355,8 +358,8 @@ jq -R -s --arg versions "$VERSIONS" \
     {run: $r, systems: (reduce ($lines[] | select(.run == $r)) as $l ({}; .[$l.system] += ($l | del(.run))) |
        with_entries(.value = (.value + {rss_kib: (if .value.rss_a_kib then ([.value.rss_a_kib, .value.rss_b_kib] | max) else null end)})))}
     | .ratios = ratios(.systems)) as $runs |
-  ([$runs[].systems | keys[]] | unique) as $names |
-  (reduce $names[] as $s ({}; .[$s] = (reduce (metrics[], "udp64_loss_pct", "cpu_a_pct", "cpu_b_pct", "rss_a_kib", "rss_b_kib") as $m
+  (reduce ($lines[] | .system) as $s ([]; if index([$s]) then . else . + [$s] end)) as $names |
+  (reduce $names[] as $s ({}; .[$s] = ($runs[-1].systems[$s] // {} | {mtu, crypto, status: "median"}) + (reduce (metrics[], "udp64_loss_pct", "cpu_a_pct", "cpu_b_pct", "rss_a_kib", "rss_b_kib") as $m
       ({}; .[$m] = ([$runs[].systems[$s][$m]] | median | round3))))) as $med |
   {config: $cfg, versions: $versions, runs: $runs,
    median: {systems: $med,
@@ -378,7 +381,7 @@ else
           [$k, .tcp_mbps, .rtt_avg_ms, .rtt_p50_ms, .rtt_p99_ms, .udp64_pps, .udp64_loss_pct,
            .udp64_lossfree_pps, .tcp_daemon_cpu_pct,
            (if .rss_kib then (.rss_kib / 1024 | round) else null end), .mtu, .crypto,
-           (.status // (if .tcp_mbps then "median" else null end)),
+           .status,
            (if .reason then "reason=" + .reason else empty end)] | map(cell) | join("\t"));
       def ratiotable($title; $r):
         "\n== \($title) (>1 is better for tcp/pps; <1 is better for rtt/cpu/rss)",
