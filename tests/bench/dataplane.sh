@@ -12,7 +12,7 @@
 # Method and columns: docs/benchmarks.md.
 #
 # Usage : npm run bench, npm run -s bench -- --json (-s: no npm banner on stdout)           (root; exit 77 = skipped: not root, no /dev/net/tun, ...)
-# Knobs : RUNS (1) TCP_SECS (8) UDP_SECS (5) PACED_SECS (3) PING_N (200) PING_I (0.02) LOSS_OK_PCT (0.5)
+# Knobs : RUNS (1) TCP_SECS (8) UDP_SECS (5) PACED_SECS (3) IDLE_SECS (3) PING_N (200) PING_I (0.02) LOSS_OK_PCT (0.5)
 #         PACED_TRIES (5) PEERS ("underlay vxlan tinc") PACED_PEERS ("vxlan tinc") DEADLINE_S (whole run)
 #         PEERS_SH (path of peers.sh) NB_KEEP_TMP=1 (keep logs)
 # Output: stdout = the table (or JSON); progress and diagnostics on stderr.
@@ -27,12 +27,13 @@ RUNS=${RUNS:-1}
 TCP_SECS=${TCP_SECS:-8}
 UDP_SECS=${UDP_SECS:-5}
 PACED_SECS=${PACED_SECS:-3}
+IDLE_SECS=${IDLE_SECS:-3}
 PING_N=${PING_N:-200}
 PING_I=${PING_I:-0.02}
 LOSS_OK_PCT=${LOSS_OK_PCT:-0.5}
 PACED_TRIES=${PACED_TRIES:-5}
-PEERS=${PEERS:-"underlay vxlan tinc"}
-PACED_PEERS=${PACED_PEERS:-"vxlan tinc"}
+PEERS=${PEERS-"underlay vxlan tinc"}          # empty: DiVS alone
+PACED_PEERS=${PACED_PEERS-"vxlan tinc"}
 # Rough cost of one run: peers ~70 s, DiVS ~35 s, paced peers ~25 s a try; twice that as the bound.
 DEADLINE_S=${DEADLINE_S:-$((120 + RUNS * (2 * (90 + 6 * TCP_SECS + 4 * UDP_SECS + PACED_TRIES * 3 * (PACED_SECS + 25)))))}
 
@@ -53,7 +54,7 @@ for bin in ip iperf3 jq ping tcpdump node awk; do
     command -v "$bin" >/dev/null || skip "$bin is not installed"
 done
 [ -r "$DIVS_CLI" ] || { echo "npm run bench: $DIVS_CLI is missing: run npm run build first" >&2; exit 1; }
-for n in RUNS TCP_SECS UDP_SECS PACED_SECS PING_N PACED_TRIES DEADLINE_S; do
+for n in RUNS TCP_SECS UDP_SECS PACED_SECS IDLE_SECS PING_N PACED_TRIES DEADLINE_S; do
     [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || { echo "dataplane.sh: $n must be a positive integer" >&2; exit 2; }
 done
 
@@ -248,7 +249,7 @@ divs_bench() {
     REASON=""
     if ! divs_setup; then
         echo "run=$run system=divs status=failed reason=$REASON" >>"$RESULTS"
-        nb_log "divs: $REASON; node logs:"; tail -n 8 "$NB_TMP"/divs-*.log >&2 2>/dev/null
+        nb_log "divs: $REASON; node logs:"; tail -n 8 "$NB_TMP"/divs-*.log >&2
         divs_down; return
     fi
     sealed_check
@@ -272,7 +273,13 @@ divs_bench() {
     nb_log "divs: flooded 64-byte UDP: received $flood pps, loss $flood_loss %; finding the loss-free rate"
     lossfree divs_try_paced "$flood"
 
-    local alive=ok rssa rssb
+    # idle: both nodes, no traffic but membership, after the load
+    local alive=ok rssa rssb idle=NA
+    c0a=$(cpu_ticks "$DIVS_A") c0b=$(cpu_ticks "$DIVS_B") t0=$(date +%s.%N)
+    sleep "$IDLE_SECS"
+    c1a=$(cpu_ticks "$DIVS_A") c1b=$(cpu_ticks "$DIVS_B") t1=$(date +%s.%N)
+    [[ "$c0a$c0b$c1a$c1b" =~ ^[0-9]+$ ]] && idle=$(awk -v c=$((c1a - c0a + c1b - c0b)) -v hz="$hz" -v t0="$t0" -v t1="$t1" \
+        'BEGIN {printf "%.1f", 100 * c / hz / (t1 - t0)}')
     for p in "$DIVS_A" "$DIVS_B"; do kill -0 "$p" 2>/dev/null || alive=node_died; done
     rssa=$(peak_rss_kib "$DIVS_A") rssb=$(peak_rss_kib "$DIVS_B")
     timeout 5 node "$DIVS_CLI" status --json --control "$NB_TMP/bench-a.sock" >"$NB_TMP/status-a-run$run.json" 2>/dev/null
@@ -281,7 +288,7 @@ divs_bench() {
          "udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE udp64_lossfree_fail_pps=$LF_FAIL" \
          "tcp_retr=$retr" \
          "tcp_daemon_cpu_pct=$([ "$cpua" = NA ] && echo NA || echo $((cpua + cpub)))" \
-         "cpu_a_pct=$cpua cpu_b_pct=$cpub rss_a_kib=$rssa rss_b_kib=$rssb" \
+         "cpu_a_pct=$cpua cpu_b_pct=$cpub idle_cpu_pct=$idle rss_a_kib=$rssa rss_b_kib=$rssb" \
          "mtu=$(ip -n "$NSA" -o link show "$TAP" | sed -n 's/.* mtu \([0-9]*\).*/\1/p') layer=L2" \
          "crypto=$crypto note=userspace_node status=$alive" >>"$RESULTS"
     [ "$alive" = ok ] || { nb_log "divs: a node died during the run; logs:"; tail -n 8 "$NB_TMP"/divs-*.log >&2; }
@@ -311,10 +318,13 @@ peer_try_paced() {
 
 VERSIONS=""
 for ((run = 1; run <= RUNS; run++)); do
-    nb_log "##### run $run of $RUNS: peers ($PEERS)"
     out=$NB_TMP/peers-run$run.txt
-    peers_run "$out" SYSTEMS="$PEERS" UDP_SECS="$UDP_SECS" UDP_RATE=0 \
-        DEADLINE_S=$((60 + 3 * (TCP_SECS + UDP_SECS + PING_N / 10 + 50)))
+    : >"$out"
+    if [ -n "$PEERS" ]; then
+        nb_log "##### run $run of $RUNS: peers ($PEERS)"
+        peers_run "$out" SYSTEMS="$PEERS" UDP_SECS="$UDP_SECS" UDP_RATE=0 \
+            DEADLINE_S=$((60 + 3 * (TCP_SECS + UDP_SECS + PING_N / 10 + 50)))
+    fi
     [ -n "$VERSIONS" ] || VERSIONS=$(sed -n 's/^versions //p' "$out")
     sed -n "s/^system=/run=$run system=/p" "$out" >>"$RESULTS"
 
@@ -323,6 +333,7 @@ for ((run = 1; run <= RUNS; run++)); do
 
     for PACED_SYSTEM in $PACED_PEERS; do
         flood=$(sed -n "s/^system=$PACED_SYSTEM .* udp64_pps=\([^ ]*\) .*/\1/p" "$out")
+        [ -n "$flood" ] || continue     # not measured in this run (not in PEERS, or it failed)
         nb_log "##### run $run of $RUNS: $PACED_SYSTEM loss-free 64-byte UDP rate (flooded: ${flood:-NA} pps)"
         lossfree peer_try_paced "${flood:-NA}"
         echo "run=$run system=$PACED_SYSTEM udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE" \
@@ -345,7 +356,7 @@ jq -R -s --arg versions "$VERSIONS" \
     if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
     else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   def metrics: ["tcp_mbps", "rtt_avg_ms", "rtt_p50_ms", "rtt_p99_ms", "udp64_pps", "udp64_lossfree_pps",
-                "tcp_daemon_cpu_pct", "rss_kib"];
+                "tcp_daemon_cpu_pct", "idle_cpu_pct", "rss_kib"];
   def round3: if type == "number" then (. * 1000 | round / 1000) else . end;
   def ratio($a; $b): if ($a | type) == "number" and ($b | type) == "number" and $b != 0
                      then ($a / $b * 1000 | round / 1000) else null end;
@@ -376,10 +387,10 @@ else
       def table($title; $systems):
         "\n== \($title)",
         (["system", "tcp_mbps", "rtt_avg_ms", "rtt_p50_ms", "rtt_p99_ms", "udp64_pps", "loss_pct",
-          "lossfree_pps", "cpu_pct", "rss_mib", "mtu", "crypto", "status"] | join("\t")),
+          "lossfree_pps", "cpu_pct", "idle_cpu", "rss_mib", "mtu", "crypto", "status"] | join("\t")),
         ($systems | to_entries[] | .key as $k | .value |
           [$k, .tcp_mbps, .rtt_avg_ms, .rtt_p50_ms, .rtt_p99_ms, .udp64_pps, .udp64_loss_pct,
-           .udp64_lossfree_pps, .tcp_daemon_cpu_pct,
+           .udp64_lossfree_pps, .tcp_daemon_cpu_pct, .idle_cpu_pct,
            (if .rss_kib then (.rss_kib / 1024 | round) else null end), .mtu, .crypto,
            .status,
            (if .reason then "reason=" + .reason else empty end)] | map(cell) | join("\t"));
@@ -396,6 +407,6 @@ else
       (if (.runs | length) > 1 then table("median of \(.runs | length) runs"; .median.systems),
          ratiotable("median of the per-run ratios"; .median.ratios) else empty end)
     ' "$REPORT" | awk -F'\t' '/^==|^versions|^config|^$/ {print; next} {
-        out = ""; for (i = 1; i <= NF; i++) out = out sprintf(i == 1 ? "%-10s" : (i >= 12 ? " %s" : " %11s"), $i); print out }'
+        out = ""; for (i = 1; i <= NF; i++) out = out sprintf(i == 1 ? "%-10s" : (i >= 13 ? " %s" : " %11s"), $i); print out }'
 fi
 nb_log "total ${SECONDS} s"
