@@ -164,6 +164,10 @@ function removeAt(slot: i32): void {
   used--;
 }
 
+/** Version + 1, staying at the maximum: 0 is not a valid version (a claim at the maximum then wins by owner id). */
+// @ts-ignore: decorator
+@inline function nextVersion(v: u32): u32 { return v == u32.MAX_VALUE ? v : v + 1; }
+
 function announce(key: u64): void {
   if (announceLen == ANNOUNCE_CAPACITY) {
     count(Stat.MacAnnounceOverflow);
@@ -191,7 +195,7 @@ export function learnLocal(mac: u64, vlan: u32, now: f64): bool {
       if (kind == MAC_STATIC) return false;
       // Owned by another node: the MAC moved here.
       unchecked(owners[s] = self.id);
-      unchecked(versions[s] = versions[s] + 1);
+      unchecked(versions[s] = nextVersion(versions[s]));
       unchecked(seen[s] = now);
       unchecked(kinds[s] = MAC_LOCAL);
       count(Stat.MacMoved);
@@ -279,7 +283,7 @@ export function macAdoptIdentity(): i32 {
     const k = unchecked(keys[i]);
     if (k == EMPTY || unchecked(kinds[i]) != MAC_LOCAL) continue;
     unchecked(owners[i] = self.id);
-    unchecked(versions[i] = versions[i] + 1);
+    unchecked(versions[i] = nextVersion(versions[i]));
     announce(k);
     n++;
   }

@@ -3,7 +3,7 @@
 // retransmitMult * ceil(log10(N + 1)) times, least-sent first and newest first
 // among equals; a new update with the same (space, key) replaces the old one.
 // Any layer may enqueue its own messages (u8 type, body): the MAC table uses
-// space BROADCAST_SPACE_MAC with the MAC address as key.
+// space BROADCAST_SPACE_MAC with the packed (MAC, VLAN) as key.
 import { config } from "../config";
 import { Stat, count } from "../stats";
 import { CompoundWriter } from "../wire/divs";
@@ -12,7 +12,7 @@ import { memberCount } from "./state";
 /** Invalidation namespaces; SPACE_NONE never invalidates. */
 export const BROADCAST_SPACE_NONE: u8 = 0;
 export const BROADCAST_SPACE_MEMBER: u8 = 1; // key: node id
-export const BROADCAST_SPACE_MAC: u8 = 2; // key: MAC address
+export const BROADCAST_SPACE_MAC: u8 = 2; // key: packed (MAC, VLAN), assembly/macgossip.ts
 
 class Broadcast {
   transmits: i32 = 0;

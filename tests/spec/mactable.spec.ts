@@ -173,6 +173,13 @@ describe("applyRemote", () => {
     expect(removeStatic(M1, 0)).toBe(false);
   });
 
+  it("never wraps a version to 0 (an invalid claim) when a MAC at the maximum moves here", () => {
+    applyRemote(M1, 0, B, u32.MAX_VALUE, 0);
+    learnLocal(M1, 0, 1);
+    expect(kindOf(M1, 0)).toBe(MAC_LOCAL);
+    expect(versionOf(M1, 0)).toBe(u32.MAX_VALUE);
+  });
+
   it("takes an update naming this node only as a higher version of a MAC behind our TAP", () => {
     expect(applyRemote(M1, 0, SELF, 4, 0)).toBe(false); // a claim we no longer make
     expect(lookup(M1, 0)).toBe(0);
