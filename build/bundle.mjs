@@ -34,3 +34,9 @@ await build({
   entryPoints: [join(root, "host/node/tap-worker.ts")],
   outfile: join(root, "build/tap-worker.mjs"),
 });
+
+// The Deno host: host/deno/cli.ts -> build/divs-deno.mjs and its TAP reader worker. No koffi (Deno's
+// FFI), no require banner; Deno resolves the node:* built-ins citty uses.
+const deno = { ...common, external: [], banner: {}, target: "es2022" };
+await build({ ...deno, entryPoints: [join(root, "host/deno/cli.ts")], outfile: join(root, "build/divs-deno.mjs") });
+await build({ ...deno, entryPoints: [join(root, "host/deno/tap-worker.ts")], outfile: join(root, "build/divs-deno-tap-worker.mjs") });

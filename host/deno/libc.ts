@@ -1,0 +1,48 @@
+// The few libc calls a TAP needs, through Deno's FFI (--allow-ffi). Opened per thread: the main
+// thread writes frames, the reader worker reads them, on the same fd. Opened on first use, so the
+// commands that never touch a TAP (status, members, macs, version) need no FFI permission.
+
+const SYMBOLS = {
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  access: { parameters: ["buffer", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+let opened: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | null = null;
+
+export function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
+  opened ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+  return opened;
+}
+
+export function errno(): number {
+  const p = libc().__errno_location();
+  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+}
+
+/** A NUL-terminated C string. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(text + "\0");
+}
+
+export const F_OK = 0;
+export const O_RDWR = 2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const EAGAIN = 11;
+export const EINTR = 4;
+export const EBUSY = 16;
+export const EPERM = 1;
+export const EACCES = 13;
+export const ENOENT = 2;
+export const POLLIN = 1;
+
+export const TUNSETIFF = 0x400454can;
+export const IFF_TAP = 0x0002;
+export const IFF_NO_PI = 0x1000;
+export const IFNAMSIZ = 16;

@@ -1,0 +1,52 @@
+// The exact `deno run` flags of each command, in one place: the Node CLI's `--runtime deno` builds its
+// command line from here, and docs/deno.md and `--help` say the same. No Deno API here, so the Node
+// bundle can import it.
+
+/** Deno.listenDatagram (the UDP underlay) is still behind this flag in Deno 2. */
+export const UNSTABLE_FLAGS = ["--unstable-net"];
+
+export const DENO_HELP =
+  "Under Deno: deno run --unstable-net (UDP sockets are unstable in Deno) with --allow-ffi (libc for the TAP), " +
+  "--allow-read/--allow-write (the core, the control socket), --allow-net, --allow-run=ip, " +
+  "--allow-sys=hostname,networkInterfaces,uid, --allow-env=NO_COLOR,TERM,TEST,CI,DIVS_KEY; docs/deno.md has the exact lines, or use divs up --runtime deno.";
+
+/** citty reads these when loaded, to decide whether usage texts get colours. */
+const CITTY_ENV = "--allow-env=NO_COLOR,TERM,TEST,CI";
+/** citty's, plus the network key a node may take from the environment (docs/security.md). */
+const UP_ENV = "--allow-env=NO_COLOR,TERM,TEST,CI,DIVS_KEY";
+
+export interface DenoRunPaths {
+  /** Directory of the bundle: build/ with divs-deno.mjs, its worker and divs-core.wasm. */
+  buildDir: string;
+  /** Control socket of the node (up) or the node asked (status, members, macs). */
+  control: string;
+  /** Files `up` reads (--config, a key file). */
+  readFiles?: string[];
+}
+
+function dirOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash <= 0 ? "/" : path.slice(0, slash);
+}
+
+/** `deno run` flags for `divs <command>` (everything before the script path). */
+export function denoRunFlags(command: string, paths: DenoRunPaths): string[] {
+  const code = [`${paths.buildDir}/divs-core.wasm`, `${paths.buildDir}/divs-deno-tap-worker.mjs`];
+  if (command !== "up") {
+    // status, members, macs: connect to the node's unix socket (Deno asks read, write and net for it).
+    const socket = paths.control;
+    return ["--no-prompt", CITTY_ENV, `--allow-read=${socket}`, `--allow-write=${socket}`, `--allow-net=unix:${socket}`];
+  }
+  const dir = dirOf(paths.control);
+  return [
+    "--no-prompt",
+    ...UNSTABLE_FLAGS,
+    "--allow-ffi", // libc: access, open /dev/net/tun, ioctl(TUNSETIFF), read, write, poll, close
+    `--allow-read=${[...code, dir, ...(paths.readFiles ?? [])].join(",")}`,
+    `--allow-write=${dir}`, // mkdir, the socket, chmod 0600, removal at exit
+    "--allow-net", // the underlay socket and sends to any member
+    "--allow-run=ip", // address, MTU and link state of the TAP
+    "--allow-sys=hostname,networkInterfaces,uid",
+    UP_ENV,
+  ];
+}

@@ -1,0 +1,110 @@
+// The Platform for Deno: TAP through Deno.dlopen on libc and a reader Worker filling the shared ring,
+// Deno.listenDatagram, Deno.listen on a unix socket, Deno.addSignalListener. The node itself (up.ts,
+// driver, core, ring, control protocol, CLI) is host/common, shared with the Node host.
+import type { Cidr } from "../common/cidr.ts";
+import { DivsError, ExitCode } from "../common/errors.ts";
+import type { OpenedTap, Platform } from "../common/platform.ts";
+import { createRingBuffer, RingConsumer, ringLayout } from "../common/ring.ts";
+// node:crypto runs under Deno with the same results (tests/deno/trace.test.mjs checks the core; the
+// provider is the Node host's, unchanged).
+import { nodeCrypto } from "../node/crypto.ts";
+import { controlRequest, serveControl } from "./control.ts";
+import * as c from "./libc.ts";
+import { DenoTap } from "./tap.ts";
+import { DenoUdpTransport } from "./udp.ts";
+
+/** Room for the Ethernet header and one VLAN tag on top of the MTU. */
+const FRAME_OVERHEAD = 18;
+
+/** The bundle (build/divs-deno.mjs) finds divs-core.wasm and divs-deno-tap-worker.mjs next to itself. */
+const CORE_URL = new URL("divs-core.wasm", import.meta.url);
+const WORKER_URL = new URL("divs-deno-tap-worker.mjs", import.meta.url);
+
+export function denoPlatform(): Platform {
+  return {
+    runtime: `deno ${Deno.version.deno}`,
+    clock: { now: () => performance.now() },
+    timers: {
+      set: (cb, ms) => setTimeout(cb, ms),
+      clear: (h) => clearTimeout(h as number),
+      // Deno has setImmediate (a nested setTimeout(0) is clamped to milliseconds): after pending I/O callbacks.
+      defer: (cb) => void setImmediate(cb),
+    },
+    random: { fill: (b) => void crypto.getRandomValues(b) },
+    log: {
+      info: (m) => console.error(`[divs] ${m}`),
+      warn: (m) => console.error(`[divs] warning: ${m}`),
+    },
+    crypto: nodeCrypto,
+    env: (name) => Deno.env.get(name),
+    readStdin: () => new Response(Deno.stdin.readable).text(),
+    hostname: () => Deno.hostname(),
+    guessAdvertiseAddress,
+    loadCoreBytes: () => Deno.readFile(CORE_URL) as Promise<Uint8Array<ArrayBuffer>>,
+    readTextFile: async (file) => {
+      try {
+        return await Deno.readTextFile(file);
+      } catch (e) {
+        throw new DivsError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.usage);
+      }
+    },
+    checkPrivileges,
+    openTap,
+    bindUdp: (listen, sink) => DenoUdpTransport.bind(listen, sink),
+    serveControl,
+    controlRequest,
+    onShutdownSignal(handler) {
+      let fired = false;
+      const once = (signal: string) => () => {
+        if (fired) Deno.exit(ExitCode.failure); // a second Ctrl-C: stop waiting for the clean exit
+        fired = true;
+        handler(signal);
+      };
+      Deno.addSignalListener("SIGINT", once("SIGINT"));
+      Deno.addSignalListener("SIGTERM", once("SIGTERM"));
+    },
+    print: (t) => console.log(t),
+    printError: (t) => console.error(t),
+  };
+}
+
+function checkPrivileges(): void {
+  // access(2) through FFI: Deno's own file API wants --allow-all for device files.
+  if (c.libc().access(c.cString("/dev/net/tun"), c.F_OK) !== 0) {
+    throw new DivsError("no /dev/net/tun: load the tun module (modprobe tun)", ExitCode.noTun);
+  }
+  if (Deno.uid() !== 0) throw new DivsError("divs up needs root (to create a TAP device)", ExitCode.notRoot);
+}
+
+function openTap(name: string, mtu: number, address: Cidr | null, mac: string | null): OpenedTap {
+  const device = DenoTap.open(name, mtu, address, mac);
+  const layout = ringLayout(mtu + FRAME_OVERHEAD);
+  const buffer = createRingBuffer(layout);
+  const worker = new Worker(WORKER_URL, { type: "module" });
+  const stopped = new Promise<void>((resolve) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (e) => {
+      e.preventDefault();
+      console.error(`[divs] TAP reader failed: ${e.message}`);
+      resolve();
+    };
+  });
+  worker.postMessage({ fd: device.fd, buffer, layout });
+  const ring = new RingConsumer(buffer, layout);
+  return {
+    device,
+    ring,
+    stopReader: async () => {
+      ring.stop();
+      await stopped;
+      worker.terminate();
+    },
+  };
+}
+
+function guessAdvertiseAddress(): string | null {
+  for (const a of Deno.networkInterfaces()) {
+    if (a.family === "IPv4" && !a.address.startsWith("127.")) return a.address;
+  }
+  return null;
+}
