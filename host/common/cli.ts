@@ -3,17 +3,24 @@ import { defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
 import { parseCidr } from "./cidr.ts";
 import { parseConfig } from "./config.ts";
-import { defaultControlPath, type Status } from "./control.ts";
+import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type Status } from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
 import { usageError } from "./errors.ts";
-import { formatMacs, formatMembers, formatStatus } from "./format.ts";
+import { formatKeys, formatMacs, formatMembers, formatStatus } from "./format.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
+import { formatKey, generateKey, parseKey } from "./secure/index.ts";
 import { parseJoin } from "./token.ts";
 import { runNode } from "./up.ts";
 
 export const DEFAULT_PORT = 4790;
 export const DEFAULT_TAP = "divs0";
+/** The environment variable a network key may come from (never a command-line argument: `ps` shows those). */
+export const KEY_ENV = "DIVS_KEY";
+
+const keyFileArg = {
+  type: "string", description: `file holding the network key (\`divs keygen\`); or set ${KEY_ENV}`, valueHint: "PATH",
+} as const;
 
 const controlArgs = {
   tap: { type: "string", description: "TAP name of the node to ask", default: DEFAULT_TAP },
@@ -48,13 +55,30 @@ export function commands(platform: Platform, version: string): Record<string, Co
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
+      "key-file": keyFileArg,
     },
     async run({ args }) {
       const listen = parseListen(args.listen);
+      const join = args.join ? parseJoin(args.join, DEFAULT_PORT) : null;
+      const given = await explicitKey(platform, args["key-file"]);
+      let key: Uint8Array;
+      if (join === null) {
+        key = given ?? generateKey(platform.crypto); // a new switch, a new key
+      } else if (join.key !== null) {
+        if (given !== null && !sameBytes(given, join.key)) {
+          throw usageError(`the key from --key-file/${KEY_ENV} is not the join token's key: give one of them`);
+        }
+        key = join.key;
+      } else if (given !== null) {
+        key = given;
+      } else {
+        throw usageError(`joining by host:port needs the network key: --key-file PATH or ${KEY_ENV} (or join with the token divs up printed)`);
+      }
       exitState.code = await runNode(platform, {
         listen,
         advertise: args.advertise ? parseListen(args.advertise) : null,
-        join: args.join ? parseJoin(args.join, DEFAULT_PORT) : null,
+        join: join?.seeds ?? [],
+        key,
         tap: args.tap,
         address: args.address ? parseCidr(args.address) : null,
         mac: args.mac ? parseMac(args.mac) : null,
@@ -101,6 +125,40 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
+  const keygen = defineCommand({
+    meta: { name: "keygen", description: "Print a new random network key (for --key-file or DIVS_KEY)." },
+    run() {
+      platform.print(formatKey(generateKey(platform.crypto)));
+    },
+  });
+
+  const key = defineCommand({
+    meta: {
+      name: "key",
+      description: "A running node's keyring: list; install (key from --key-file, DIVS_KEY or stdin); use ID (make primary); remove ID.",
+    },
+    args: {
+      action: { type: "positional", description: KEY_OPS.join(" | "), required: true },
+      id: { type: "positional", description: "key id (8 hex digits) for use and remove", required: false },
+      ...controlArgs,
+      "key-file": keyFileArg,
+    },
+    async run({ args }) {
+      const op = args.action as KeyOp;
+      if (!KEY_OPS.includes(op)) throw usageError(`bad key action "${args.action}": expected ${KEY_OPS.join(", ")}`);
+      const request: Record<string, unknown> = { op };
+      if (op === "install") {
+        const given = await explicitKey(platform, args["key-file"]);
+        request.key = formatKey(given ?? keyFrom("standard input", await platform.readStdin()));
+      } else if (op === "use" || op === "remove") {
+        if (!args.id) throw usageError(`divs key ${op} needs a key id (see divs key list)`);
+        request.id = args.id;
+      }
+      const list = (await platform.controlRequest(controlPath(args), "key", request)) as KeyInfo[];
+      platform.print(args.json ? JSON.stringify(list, null, 2) : formatKeys(list));
+    },
+  });
+
   const versionCmd = defineCommand({
     meta: { name: "version", description: "Print the version." },
     run() {
@@ -108,7 +166,27 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  return { up, status, members, macs, version: versionCmd };
+  return { up, status, members, macs, keygen, key, version: versionCmd };
+}
+
+/** The key from --key-file or DIVS_KEY, or null when neither is given. */
+async function explicitKey(platform: Platform, keyFile: string | undefined): Promise<Uint8Array | null> {
+  const env = platform.env(KEY_ENV);
+  if (keyFile !== undefined && env) throw usageError(`both --key-file and ${KEY_ENV} give a network key: use one`);
+  if (keyFile !== undefined) return keyFrom(keyFile, await platform.readTextFile(keyFile));
+  return env ? keyFrom(KEY_ENV, env) : null;
+}
+
+function keyFrom(source: string, text: string): Uint8Array {
+  try {
+    return parseKey(text);
+  } catch (e) {
+    throw usageError(`${source}: ${(e as Error).message}`);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function parseListen(text: string) {

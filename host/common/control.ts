@@ -1,15 +1,47 @@
-// The local control protocol between `divs status|members|macs` and a running node:
+// The local control protocol between `divs status|members|macs|key` and a running node:
 // one JSON request line, one JSON response line, then the server closes the connection.
 //   request:  {"cmd":"status"|"members"|"macs"}
+//             {"cmd":"key","op":"list"|"install"|"use"|"remove","key"?:"<key text>","id"?:"<8 hex>"}
 //   response: {"ok":true,"result":...} | {"ok":false,"error":"one line"}
+// The socket is mode 0600 (root only), so a key may travel over it; no answer ever carries one.
+import { formatHostPort, hostPortOfKey } from "./address.ts";
 import type { Driver } from "./driver.ts";
 import { hexU64, type MacEntry, type Member } from "./dumps.ts";
+import { formatKeyId, parseKey, parseKeyId, type SecureCounters } from "./secure/index.ts";
 
-export const CONTROL_COMMANDS = ["status", "members", "macs"] as const;
+export const CONTROL_COMMANDS = ["status", "members", "macs", "key"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
+export const KEY_OPS = ["list", "install", "use", "remove"] as const;
+export type KeyOp = (typeof KEY_OPS)[number];
 
 export interface ControlRequest {
   cmd: ControlCommand;
+  op?: KeyOp;
+  key?: string;
+  id?: string;
+}
+
+/** A keyring entry as shown: the key id only. */
+export interface KeyInfo {
+  id: string;
+  primary: boolean;
+}
+
+export interface SessionRow {
+  peer: string;
+  keyId: string;
+  initiator: boolean;
+  confirmed: boolean;
+  ageMs: number;
+  sent: number;
+}
+
+/** The transport layer's state: keyring ids, sessions, every counter (docs/security.md). */
+export interface SecurityStatus {
+  keys: KeyInfo[];
+  sessions: SessionRow[];
+  pendingHandshakes: number;
+  counters: SecureCounters;
 }
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
@@ -38,6 +70,7 @@ export interface Status {
   members: Record<string, number>;
   macs: number;
   counters: Record<string, number>;
+  security: SecurityStatus;
 }
 
 export function defaultControlPath(tap: string): string {
@@ -49,15 +82,18 @@ export function answer(line: string, driver: Driver, info: NodeInfo, now: number
   let response: ControlResponse;
   try {
     const request = JSON.parse(line) as ControlRequest;
-    response = { ok: true, result: run(request.cmd, driver, info, now) };
+    response = { ok: true, result: run(request, driver, info, now) };
   } catch (e) {
     response = { ok: false, error: (e as Error).message };
   }
   return JSON.stringify(response) + "\n";
 }
 
-function run(cmd: string, driver: Driver, info: NodeInfo, now: number): unknown {
+function run(request: ControlRequest, driver: Driver, info: NodeInfo, now: number): unknown {
+  const cmd = request.cmd;
   switch (cmd) {
+    case "key":
+      return key(request, driver);
     case "members":
       return driver.members();
     case "macs":
@@ -79,7 +115,47 @@ function status(driver: Driver, info: NodeInfo, now: number): Status {
     members,
     macs: driver.macs().length,
     counters: { ...driver.stats(), ...driver.counters },
+    security: security(driver, now),
   };
+}
+
+function security(driver: Driver, now: number): SecurityStatus {
+  const secure = driver.secure;
+  return {
+    keys: secure.keyring.list(),
+    sessions: secure.sessions(now).map((s) => ({
+      peer: typeof s.addrKey === "number" ? formatHostPort(hostPortOfKey(s.addrKey)) : s.addrKey,
+      keyId: formatKeyId(s.keyId),
+      initiator: s.initiator,
+      confirmed: s.confirmed,
+      ageMs: Math.round(s.ageMs),
+      sent: s.sent,
+    })),
+    pendingHandshakes: secure.pendingCount(),
+    counters: { ...secure.counters },
+  };
+}
+
+/** `divs key list|install|use|remove`; every answer is the keyring's ids afterwards. */
+function key(request: ControlRequest, driver: Driver): KeyInfo[] {
+  const keyring = driver.secure.keyring;
+  switch (request.op) {
+    case "list":
+      break;
+    case "install":
+      keyring.install(parseKey(String(request.key ?? "")));
+      break;
+    case "use":
+      keyring.use(parseKeyId(String(request.id ?? ""))); // new handshakes; sessions rekey in their time
+      break;
+    case "remove":
+      keyring.remove(parseKeyId(String(request.id ?? "")));
+      driver.keyringChanged(); // sessions made with it rekey on their next send
+      break;
+    default:
+      throw new Error(`unknown key operation "${request.op}" (list, install, use, remove)`);
+  }
+  return keyring.list();
 }
 
 export function parseResponse(line: string): unknown {

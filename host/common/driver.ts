@@ -1,13 +1,18 @@
 // Drives the core: batches input records, calls process(), carries out what it emits,
 // keeps one timer armed at the earliest deadline, feeds randomness with every tick.
-import { OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_STAT, OUT_TIMER, ADDR_SLOT } from "./abi.ts";
-import { type HostPort, addressBytes } from "./address.ts";
+// Every underlay datagram passes the transport layer (docs/security.md): the core's OUT_DATAGRAMs are
+// sealed (or queued behind a handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
+import { OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_STAT, OUT_TIMER, ADDR_LEN, ADDR_SLOT } from "./abi.ts";
+import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
+import type { SecureTransport, Transmit } from "./secure/index.ts";
 
 const START_RANDOM_BYTES = 32;
 const TICK_RANDOM_BYTES = 8;
+/** Node timers may fire up to a millisecond before performance.now() reaches the deadline. */
+const TIMER_SLACK_MS = 1;
 
 export interface Identity {
   nodeId: Uint8Array; // 8 bytes
@@ -26,7 +31,10 @@ export interface DriverServices {
 export interface HostCounters {
   process_calls: number;
   frames_read: number;
+  /** Underlay datagrams received, before the transport layer checks them. */
   datagrams_read: number;
+  /** Of those, authenticated plaintext handed to the core. */
+  datagrams_delivered: number;
   tap_write_errors: number;
   udp_send_errors: number;
   timer_ticks: number;
@@ -34,20 +42,31 @@ export interface HostCounters {
 
 export class Driver {
   readonly counters: HostCounters = {
-    process_calls: 0, frames_read: 0, datagrams_read: 0, tap_write_errors: 0, udp_send_errors: 0, timer_ticks: 0,
+    process_calls: 0, frames_read: 0, datagrams_read: 0, datagrams_delivered: 0, tap_write_errors: 0, udp_send_errors: 0,
+    timer_ticks: 0,
   };
   readonly startedAt: number;
   private tap: TapDevice | null = null;
   private transport: DatagramTransport | null = null;
   private timer: unknown = null;
+  /** What the armed timer is for: min(core deadline, transport deadline). */
   private timerDeadline = Infinity;
+  /** The core's deadline: the latest process() call that returned an OUT_TIMER set it. */
+  private coreDeadline = Infinity;
   /** The earliest OUT_TIMER of the process() call being drained. */
   private nextDeadline = Infinity;
+  /** The time of the process() call being drained, for the transport layer. */
+  private now = 0;
   private flushScheduled = false;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
   private eventListeners: ((e: CoreEvent) => void)[] = [];
 
-  constructor(readonly core: Core, readonly identity: Identity, private readonly services: DriverServices) {
+  constructor(
+    readonly core: Core,
+    readonly identity: Identity,
+    readonly secure: SecureTransport,
+    private readonly services: DriverServices,
+  ) {
     this.startedAt = services.clock.now();
   }
 
@@ -74,11 +93,23 @@ export class Driver {
     this.counters.frames_read++;
   }
 
-  /** A datagram from the underlay; processed with the others that arrive in the same I/O turn. */
+  /**
+   * A datagram from the underlay: the transport layer answers handshakes itself and hands over only
+   * authenticated plaintext, which is processed with the rest that arrives in the same I/O turn.
+   */
   datagramIn(address: Uint8Array, addressOffset: number, datagram: Uint8Array): void {
-    if (!this.core.fits(ADDR_SLOT + datagram.length)) this.flush();
-    this.core.pushDatagram(address, addressOffset, datagram);
     this.counters.datagrams_read++;
+    const addr = addressOffset === 0 ? address : address.subarray(addressOffset, addressOffset + ADDR_LEN);
+    const r = this.secure.incoming(keyOfAddress(addr), addr, datagram, this.services.clock.now());
+    if (r.transmits.length > 0) this.sendAll(r.transmits);
+    const plaintext = r.deliver;
+    if (plaintext === null) {
+      this.armTimer(); // a handshake may have set an earlier transport deadline
+      return;
+    }
+    if (!this.core.fits(ADDR_SLOT + plaintext.length)) this.flush();
+    this.core.pushDatagram(addr, 0, plaintext);
+    this.counters.datagrams_delivered++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.services.timers.defer(this.deferredFlush);
@@ -98,8 +129,27 @@ export class Driver {
 
   flush(): void {
     this.counters.process_calls++;
-    this.core.process(this.services.clock.now(), this.handleOutput);
+    this.now = this.services.clock.now();
+    this.nextDeadline = Infinity;
+    this.core.process(this.now, this.handleOutput);
+    if (this.nextDeadline !== Infinity) this.coreDeadline = this.nextDeadline;
     this.armTimer();
+  }
+
+  /** After a keyring change: sessions under a removed key are marked for rekeying at once. */
+  keyringChanged(): void {
+    this.sendAll(this.secure.tick(this.services.clock.now()));
+    this.armTimer();
+  }
+
+  private sendAll(transmits: Transmit[]): void {
+    for (const tx of transmits) {
+      try {
+        this.transport!.send(tx.addr, 0, tx.data);
+      } catch {
+        this.counters.udp_send_errors++;
+      }
+    }
   }
 
   private readonly handleOutput = (kind: number, body: Uint8Array) => {
@@ -111,13 +161,15 @@ export class Driver {
           this.counters.tap_write_errors++;
         }
         break;
-      case OUT_DATAGRAM:
-        try {
-          this.transport!.send(body, 0, body.subarray(ADDR_SLOT));
-        } catch {
-          this.counters.udp_send_errors++;
+      case OUT_DATAGRAM: {
+        const key = keyOfAddress(body, 0);
+        if (key < 0) {
+          this.counters.udp_send_errors++; // IPv6 underlay is not supported
+          break;
         }
+        this.sendAll(this.secure.outgoing(key, body.subarray(0, ADDR_LEN), body.subarray(ADDR_SLOT), this.now));
         break;
+      }
       case OUT_TIMER: {
         const at = new DataView(body.buffer, body.byteOffset, 8).getFloat64(0, true);
         if (at < this.nextDeadline) this.nextDeadline = at;
@@ -131,12 +183,14 @@ export class Driver {
     }
   };
 
+  /** One timer for both the core and the transport layer, at the earlier deadline. */
   private armTimer(): void {
-    const deadline = this.nextDeadline;
-    this.nextDeadline = Infinity;
-    if (deadline === Infinity || deadline === this.timerDeadline) return;
+    const deadline = Math.min(this.coreDeadline, this.secure.nextTimer());
+    if (deadline === this.timerDeadline) return;
     if (this.timer !== null) this.services.timers.clear(this.timer);
+    this.timer = null;
     this.timerDeadline = deadline;
+    if (deadline === Infinity) return;
     const delay = Math.max(0, deadline - this.services.clock.now());
     this.timer = this.services.timers.set(this.tick, delay);
   }
@@ -144,6 +198,13 @@ export class Driver {
   private readonly tick = () => {
     this.timer = null;
     this.timerDeadline = Infinity;
+    const now = this.services.clock.now() + TIMER_SLACK_MS;
+    if (now >= this.secure.nextTimer()) this.sendAll(this.secure.tick(now - TIMER_SLACK_MS));
+    if (now < this.coreDeadline) {
+      this.armTimer();
+      return;
+    }
+    this.coreDeadline = Infinity;
     this.counters.timer_ticks++;
     this.services.random.fill(this.tickRandom);
     this.core.pushRandom(this.tickRandom);
@@ -154,6 +215,7 @@ export class Driver {
     if (this.timer !== null) this.services.timers.clear(this.timer);
     this.timer = null;
     this.timerDeadline = Infinity;
+    this.coreDeadline = Infinity;
   }
 
   stats(): Record<string, number> {

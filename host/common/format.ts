@@ -1,6 +1,7 @@
 // Human-readable tables for `divs status|members|macs`.
 import type { MacEntry, Member } from "./dumps.ts";
-import type { Status } from "./control.ts";
+import type { KeyInfo, Status } from "./control.ts";
+import { ACTIVITY_COUNTERS, REJECTION_COUNTERS } from "./secure/index.ts";
 
 export function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
@@ -24,6 +25,10 @@ export function formatMacs(macs: MacEntry[], names: Map<string, string>): string
   );
 }
 
+export function formatKeys(keys: KeyInfo[]): string {
+  return table(["KEY ID", "PRIMARY"], keys.map((k) => [k.id, k.primary ? "yes" : ""]));
+}
+
 export function formatStatus(s: Status): string {
   const members = Object.entries(s.members).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
   const lines = [
@@ -34,8 +39,23 @@ export function formatStatus(s: Status): string {
     `uptime    ${(s.uptimeMs / 1000).toFixed(0)} s`,
     `members   ${members}`,
     `macs      ${s.macs}`,
+    `keys      ${s.security.keys.map((k) => k.id + (k.primary ? " (primary)" : "")).join(", ")}`,
+    `sessions  ${s.security.sessions.length}, handshakes pending ${s.security.pendingHandshakes}`,
     "",
     table(["COUNTER", "VALUE"], Object.entries(s.counters).filter(([, v]) => v !== 0).map(([k, v]) => [k, v])),
+    "",
+    // Every transport counter, zeros included: a rejection reason that stays 0 is news too.
+    table(["REJECTED", "COUNT"], REJECTION_COUNTERS.map((k) => [k, s.security.counters[k]])),
+    "",
+    table(["TRANSPORT", "COUNT"], ACTIVITY_COUNTERS.map((k) => [k, s.security.counters[k]])),
   ];
+  if (s.security.sessions.length > 0) {
+    lines.push("", table(
+      ["PEER", "KEY ID", "ROLE", "CONFIRMED", "AGE", "SENT"],
+      s.security.sessions.map((x) => [
+        x.peer, x.keyId, x.initiator ? "initiator" : "responder", x.confirmed ? "yes" : "no", `${(x.ageMs / 1000).toFixed(0)} s`, x.sent,
+      ]),
+    ));
+  }
   return lines.join("\n");
 }

@@ -3,6 +3,7 @@
 import type { HostPort } from "./address.ts";
 import type { Cidr } from "./cidr.ts";
 import type { RingConsumer } from "./ring.ts";
+import type { CryptoProvider } from "./secure/provider.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 
 export interface OpenedTap {
@@ -25,6 +26,12 @@ export interface Platform {
   readonly timers: Timers;
   readonly random: Randomness;
   readonly log: Logger;
+  /** The transport layer's crypto (docs/security.md): node:crypto's ChaCha20-Poly1305, HMAC, HKDF. */
+  readonly crypto: CryptoProvider;
+  /** An environment variable (DIVS_KEY), or undefined. */
+  env(name: string): string | undefined;
+  /** All of standard input as text (`divs key install` without --key-file or DIVS_KEY). */
+  readStdin(): Promise<string>;
   hostname(): string;
   /** A local IPv4 address other nodes can probably reach, for `--listen 0.0.0.0`. */
   guessAdvertiseAddress(): string | null;
@@ -35,8 +42,11 @@ export interface Platform {
   openTap(name: string, mtu: number, address: Cidr | null, mac: string | null): OpenedTap;
   bindUdp(listen: HostPort, sink: DatagramSink): Promise<DatagramTransport>;
   serveControl(path: string, answer: (line: string) => string): Promise<ControlServer>;
-  /** Sends one control request; throws DivsError(notRunning) when nothing answers. */
-  controlRequest(path: string, cmd: string): Promise<unknown>;
+  /**
+   * Sends one control request, the line `JSON.stringify({ cmd, ...args })`; throws DivsError(notRunning)
+   * when nothing answers.
+   */
+  controlRequest(path: string, cmd: string, args?: Record<string, unknown>): Promise<unknown>;
   /** Calls `handler` once on SIGINT or SIGTERM. */
   onShutdownSignal(handler: (signal: string) => void): void;
   print(text: string): void;

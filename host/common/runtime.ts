@@ -12,7 +12,10 @@ export interface TapDevice {
 
 /** The underlay: sends a datagram to the 18-byte address at `address[offset..offset+18]`. */
 export interface DatagramTransport {
-  /** `datagram` may be a view into core memory: implementations copy before any deferred send. */
+  /**
+   * `datagram` comes from the transport layer (a fresh sealed datagram or a handshake message that is
+   * never modified), so it may be sent later without a copy.
+   */
   send(address: Uint8Array, offset: number, datagram: Uint8Array): void;
   close(): void;
 }

@@ -1,23 +1,31 @@
-// Join tokens: base64url of a small versioned binary naming the seed addresses to join through.
-//   u8 version (1), u8 count, count * 18-byte underlay address
-// The security layer will add the network key (a new version); decoders reject versions they do not know.
+// Join tokens: base64url of a small versioned binary naming the network key and the seed addresses.
+//   u8 version (2), network key[32], u8 count, count * 18-byte underlay address
+// Version 1 (addresses only, before the security layer) is refused: it cannot admit anyone any more.
 import { ADDR_LEN } from "./abi.ts";
 import { type HostPort, addressBytes, formatAddress, parseHostPort } from "./address.ts";
 import { usageError } from "./errors.ts";
+import { KEY_LEN } from "./secure/keyring.ts";
 
-const TOKEN_VERSION = 1;
+const TOKEN_VERSION = 2;
+const KEYLESS_VERSION = 1;
+const OFF_KEY = 1;
+const OFF_COUNT = OFF_KEY + KEY_LEN;
+const OFF_SEEDS = OFF_COUNT + 1;
 const MAX_SEEDS = 16;
 
 export interface JoinToken {
   seeds: HostPort[];
+  /** The network key the token carries; null for a plain host:port, which needs --key-file or DIVS_KEY. */
+  key: Uint8Array | null;
 }
 
-export function encodeToken(token: JoinToken): string {
-  const seeds = token.seeds.slice(0, MAX_SEEDS);
-  const bytes = new Uint8Array(2 + seeds.length * ADDR_LEN);
+export function encodeToken(seeds: HostPort[], key: Uint8Array): string {
+  const kept = seeds.slice(0, MAX_SEEDS);
+  const bytes = new Uint8Array(OFF_SEEDS + kept.length * ADDR_LEN);
   bytes[0] = TOKEN_VERSION;
-  bytes[1] = seeds.length;
-  seeds.forEach((s, i) => bytes.set(addressBytes(s), 2 + i * ADDR_LEN));
+  bytes.set(key, OFF_KEY);
+  bytes[OFF_COUNT] = kept.length;
+  kept.forEach((s, i) => bytes.set(addressBytes(s), OFF_SEEDS + i * ADDR_LEN));
   return toBase64Url(bytes);
 }
 
@@ -29,20 +37,24 @@ export function decodeToken(text: string): JoinToken {
   } catch {
     throw bad("not base64url");
   }
-  if (bytes.length < 2) throw bad("too short");
+  if (bytes.length < 1) throw bad("too short");
+  if (bytes[0] === KEYLESS_VERSION) {
+    throw bad("version 1 carries no network key (made before the security layer): get a new token from `divs up`");
+  }
   if (bytes[0] !== TOKEN_VERSION) throw bad(`version ${bytes[0]} is not supported`);
-  const count = bytes[1];
-  if (count === 0 || bytes.length !== 2 + count * ADDR_LEN) throw bad("wrong length");
+  if (bytes.length < OFF_SEEDS) throw bad("too short");
+  const count = bytes[OFF_COUNT];
+  if (count === 0 || bytes.length !== OFF_SEEDS + count * ADDR_LEN) throw bad("wrong length");
   const seeds: HostPort[] = [];
-  for (let i = 0; i < count; i++) seeds.push(parseHostPort(formatAddress(bytes, 2 + i * ADDR_LEN)));
-  return { seeds };
+  for (let i = 0; i < count; i++) seeds.push(parseHostPort(formatAddress(bytes, OFF_SEEDS + i * ADDR_LEN)));
+  return { seeds, key: bytes.slice(OFF_KEY, OFF_KEY + KEY_LEN) };
 }
 
-/** `--join` takes a token or a plain host:port. */
+/** `--join` takes a token or a plain host:port (which carries no key). */
 export function parseJoin(text: string, defaultPort: number): JoinToken {
   if (/^[\d.]+(:\d+)?$/.test(text)) {
     try {
-      return { seeds: [parseHostPort(text, defaultPort)] };
+      return { seeds: [parseHostPort(text, defaultPort)], key: null };
     } catch (e) {
       throw usageError(`bad --join address: ${(e as Error).message}`);
     }

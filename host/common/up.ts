@@ -5,10 +5,11 @@ import { CONFIG_KEYS, type CoreConfig, configName } from "./config.ts";
 import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
+import { Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
-import { encodeToken, type JoinToken } from "./token.ts";
+import { encodeToken } from "./token.ts";
 
 /** Frames taken off the ring per process() call: bounds latency and fits the input region. */
 const FRAME_BATCH = 128;
@@ -20,7 +21,10 @@ const LEAVE_ROUND_TRIP_MS = 100;
 export interface UpOptions {
   listen: HostPort;
   advertise: HostPort | null;
-  join: JoinToken | null;
+  /** Seeds to join through; none: this node creates a switch. */
+  join: HostPort[];
+  /** The network key: the primary (and only) key of the node's keyring at start. */
+  key: Uint8Array;
   tap: string;
   address: Cidr | null;
   mac: string | null;
@@ -37,6 +41,8 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
   const core = await Core.load(await platform.loadCoreBytes());
   applyConfig(core, options);
 
+  const keyring = new Keyring(platform.crypto, options.key);
+  const secure = new SecureTransport(platform.crypto, keyring, platform.clock.now());
   let driver: Driver | null = null;
   const transport = await platform.bindUdp(options.listen, (a, o, d) => driver?.datagramIn(a, o, d));
   const advertise = options.advertise ?? advertiseFor(platform, options.listen);
@@ -49,10 +55,10 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
   }
   const nodeId = new Uint8Array(8);
   platform.random.fill(nodeId);
-  driver = new Driver(core, { nodeId, name: options.name, advertise }, platform);
+  driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform);
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
-  d.start(opened.device, transport, options.join?.seeds ?? []);
+  d.start(opened.device, transport, options.join);
 
   const info: NodeInfo = {
     tap: options.tap,
@@ -87,9 +93,10 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
     }
   })();
 
-  const verb = options.join ? `joining via ${options.join.seeds.map(formatHostPort).join(", ")}` : "created a switch";
-  platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}`);
-  platform.print(`join token: ${encodeToken({ seeds: [advertise] })}`);
+  const verb = options.join.length > 0 ? `joining via ${options.join.map(formatHostPort).join(", ")}` : "created a switch";
+  platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}, key id ${keyring.list()[0].id}`);
+  // The token carries the network key: whoever holds it can join (docs/security.md).
+  platform.print(`join token: ${encodeToken([advertise], keyring.primary.key)}`);
 
   const signal = await new Promise<string>((resolve) => platform.onShutdownSignal(resolve));
   platform.log.info(`${signal}: leaving`);

@@ -10,6 +10,7 @@ import type { MacEntry, Member } from "../common/dumps.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { formatMacs, formatMembers } from "../common/format.ts";
 import type { Platform } from "../common/platform.ts";
+import { formatKey, formatKeyId, generateKey, keyIdOf } from "../common/secure/index.ts";
 
 const PREFIX = "divs-demo-";
 const UNDERLAY_NS = `${PREFIX}ul`;
@@ -97,14 +98,15 @@ function createNetwork(count: number): DemoNode[] {
   return nodes;
 }
 
-function startNode(node: DemoNode, seed: DemoNode | null, detached: boolean): void {
+/** `key` reaches the nodes through DIVS_KEY, never their command line. */
+function startNode(node: DemoNode, seed: DemoNode | null, detached: boolean, key: string): void {
   const args = [
     "netns", "exec", node.ns, process.execPath, process.argv[1], "up", "--name", node.name,
     "--listen", `${node.underlay}:${PORT}`, "--address", `${node.overlay}/24`, "--control", node.control,
   ];
   if (seed) args.push("--join", `${seed.underlay}:${PORT}`);
   const log = fs.openSync(`${LOG_DIR}/${node.name}.log`, "w");
-  node.proc = spawn("ip", args, { stdio: ["ignore", log, log], detached });
+  node.proc = spawn("ip", args, { stdio: ["ignore", log, log], detached, env: { ...process.env, DIVS_KEY: key } });
   fs.closeSync(log);
   if (detached) node.proc.unref();
 }
@@ -154,10 +156,12 @@ async function runDemo(platform: Platform, count: number, keep: boolean): Promis
   const step = (m: string) => platform.print(`==> ${m}`);
   step(`creating ${count} namespaces (${PREFIX}1..${count}) on an underlay bridge in ${UNDERLAY_NS}`);
   const nodes = createNetwork(count);
+  const key = generateKey(platform.crypto);
+  step(`network key id ${formatKeyId(keyIdOf(platform.crypto, key))}, given to every node in DIVS_KEY`);
   step(`starting ${nodes[0].name} (creates the switch), then the others (join via ${nodes[0].underlay}:${PORT})`);
-  startNode(nodes[0], null, keep);
+  startNode(nodes[0], null, keep, formatKey(key));
   await waitFor(`${nodes[0].name} to start`, CONVERGE_MS, async () => !!(await platform.controlRequest(nodes[0].control, "status")));
-  for (const n of nodes.slice(1)) startNode(n, nodes[0], keep);
+  for (const n of nodes.slice(1)) startNode(n, nodes[0], keep, formatKey(key));
 
   const started = Date.now();
   for (const n of nodes) {

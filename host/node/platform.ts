@@ -10,6 +10,7 @@ import { DivsError, ExitCode } from "../common/errors.ts";
 import type { DatagramSink, OpenedTap, Platform } from "../common/platform.ts";
 import { createRingBuffer, RingConsumer, ringLayout } from "../common/ring.ts";
 import { serveControl, controlRequest } from "./control.ts";
+import { nodeCrypto } from "./crypto.ts";
 import { LinuxTap } from "./tap.ts";
 import { UdpTransport } from "./udp.ts";
 
@@ -32,6 +33,15 @@ export function nodePlatform(): Platform {
     log: {
       info: (m) => console.error(`[divs] ${m}`),
       warn: (m) => console.error(`[divs] warning: ${m}`),
+    },
+    crypto: nodeCrypto,
+    env: (name) => process.env[name],
+    readStdin: async () => {
+      try {
+        return fs.readFileSync(0, "utf8");
+      } catch (e) {
+        throw new DivsError(`cannot read standard input: ${(e as Error).message}`, ExitCode.usage);
+      }
     },
     hostname: () => os.hostname(),
     guessAdvertiseAddress,

@@ -70,8 +70,8 @@ export class UdpTransport implements DatagramTransport {
       dest = hostPortOfKey(key);
       this.destCache.set(key, dest);
     }
-    // The datagram is a view into core memory; the send completes later, so copy it.
-    this.socket.send(Buffer.from(datagram), dest.port, dest.host, (err) => {
+    // The transport layer never reuses a datagram it handed over: no copy.
+    this.socket.send(datagram, dest.port, dest.host, (err) => {
       if (err) this.sendErrors++;
     });
   }

@@ -1,6 +1,7 @@
 // A throw-away switch in network namespaces for end-to-end tests: an underlay bridge in its own
 // namespace (198.19.0.0/24), one namespace per node with a veth onto it, the real built CLI in each,
-// overlay 198.18.0.0/24 on the TAPs. Everything is named with PREFIX and removed by name or pid.
+// overlay 198.18.0.0/24 on the TAPs. Everything is named with the testbed's prefix (default PREFIX)
+// and removed by name or pid. Nodes get the testbed's network key through DIVS_KEY.
 import { execFile, spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -11,8 +12,7 @@ const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = join(root, "build/divs.mjs");
 export const PREFIX = "divs-t-";
-const UNDERLAY_NS = `${PREFIX}ul`;
-const PORT = 4790;
+export const PORT = 4790;
 
 /** Why these tests cannot run here, or null. Callers skip loudly with it. */
 export function skipReason() {
@@ -45,16 +45,25 @@ export async function waitFor(what, timeoutMs, check, intervalMs = 100) {
 
 export class Testbed {
   nodes = new Map(); // name -> { ns, underlay, overlay, proc, log, control }
+  /** The switch's network key (`divs keygen`), handed to nodes in DIVS_KEY. */
+  key = null;
+
+  constructor({ prefix = PREFIX } = {}) {
+    this.prefix = prefix;
+    this.underlayNs = `${prefix}ul`;
+  }
 
   async setup(names) {
     await this.teardown(); // leftovers of a killed run, by name
+    this.key = (await sh(process.execPath, CLI, "keygen")).trim();
+    const UNDERLAY_NS = this.underlayNs;
     await sh("ip", "netns", "add", UNDERLAY_NS);
     await sh("ip", "-n", UNDERLAY_NS, "link", "add", "br0", "type", "bridge");
     await sh("ip", "-n", UNDERLAY_NS, "link", "set", "br0", "up");
     let i = 0;
     for (const name of names) {
       i++;
-      const ns = `${PREFIX}${name}`;
+      const ns = `${this.prefix}${name}`;
       await sh("ip", "netns", "add", ns);
       await sh("ip", "-n", ns, "link", "set", "lo", "up");
       await sh("ip", "-n", UNDERLAY_NS, "link", "add", `v${i}`, "type", "veth", "peer", "name", "ul0", "netns", ns);
@@ -73,8 +82,8 @@ export class Testbed {
     return n;
   }
 
-  /** Starts `divs up` in the node's namespace; `join` names the node to join through. */
-  start(name, { join = null, mac = null, config = null, address = null } = {}) {
+  /** Starts `divs up` in the node's namespace; `join` names the node to join through; `key` overrides the testbed's. */
+  start(name, { join = null, mac = null, config = null, address = null, key = this.key } = {}) {
     const n = this.node(name);
     const args = [
       "netns", "exec", n.ns, process.execPath, CLI, "up", "--name", name, "--listen", `${n.underlay}:${PORT}`,
@@ -84,7 +93,7 @@ export class Testbed {
     if (mac) args.push("--mac", mac);
     if (config) args.push("--config", config);
     n.log = "";
-    n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"] });
+    n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DIVS_KEY: key } });
     n.proc.stdout.on("data", (d) => (n.log += d));
     n.proc.stderr.on("data", (d) => (n.log += d));
     n.exited = new Promise((resolve) => n.proc.once("exit", (code, signal) => resolve({ code, signal })));
@@ -100,8 +109,8 @@ export class Testbed {
     return result;
   }
 
-  async ctl(name, cmd) {
-    return JSON.parse(await sh(process.execPath, CLI, cmd, "--json", "--control", this.node(name).control));
+  async ctl(name, cmd, ...args) {
+    return JSON.parse(await sh(process.execPath, CLI, cmd, ...args, "--json", "--control", this.node(name).control));
   }
 
   /** Alive members (names) `name` sees, itself included. */
@@ -127,7 +136,7 @@ export class Testbed {
     const list = await sh("ip", "netns", "list");
     for (const line of list.split("\n")) {
       const ns = line.split(" ")[0];
-      if (!ns.startsWith(PREFIX)) continue;
+      if (!ns.startsWith(this.prefix)) continue;
       const pids = (await sh("ip", "netns", "pids", ns)).split("\n").filter(Boolean);
       for (const pid of pids) {
         try {
