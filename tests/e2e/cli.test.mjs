@@ -4,8 +4,11 @@ import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { CLI, Testbed, skipReason, waitFor } from "./harness.mjs";
 
+/** The environment without a DIVS_KEY of the caller's. */
+const { DIVS_KEY: _ignored, ...cleanEnv } = process.env;
+
 function divs(...args) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 20_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 20_000, env: cleanEnv });
   return { code: r.status, stderr: r.stderr.trim(), stdout: r.stdout };
 }
 
@@ -23,6 +26,11 @@ describe("argument errors (exit 2, one line)", () => {
     [["up", "--address", "198.18.0.300/24"], /bad CIDR/],
     [["up", "--join", "not a token!"], /bad join token/],
     [["up", "--join", "YwEAAAAAAAAAAAAA___GEwABErY"], /bad join token: version 99/],
+    [["up", "--join", "AQEAAAAAAAAAAAAA___GEwABErY"], /bad join token: version 1 carries no network key/],
+    [["up", "--join", "198.19.0.1:4790"], /joining by host:port needs the network key: --key-file PATH or DIVS_KEY/],
+    [["up", "--key", "uYjJNTMcLO20ellYWeBchFa9kAujZAykbeR5whFUlxg"], /unknown option --key /],
+    [["up", "--key-file", "/nonexistent/divs.key"], /cannot read \/nonexistent\/divs.key/],
+    [["key", "rotate"], /bad key action "rotate"/],
     [["up", "--listen", "198.19.0.1:99999"], /bad port/],
     [["up", "--mtu", "100"], /bad --mtu/],
     [["up", "--tpa", "x"], /unknown option --tpa/],
@@ -46,6 +54,20 @@ describe("argument errors (exit 2, one line)", () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown key "probe_interval_msec"/);
   });
+});
+
+test("divs keygen prints a fresh 32-byte key as base64url", () => {
+  const [a, b] = [divs("keygen"), divs("keygen")];
+  assert.equal(a.code, 0, a.stderr);
+  assert.match(a.stdout, /^[A-Za-z0-9_-]{43}\n$/);
+  assert.equal(Buffer.from(a.stdout.trim(), "base64url").length, 32);
+  assert.notEqual(a.stdout, b.stdout);
+});
+
+test("a bad key in DIVS_KEY: exit 2", () => {
+  const r = spawnSync(process.execPath, [CLI, "up"], { encoding: "utf8", env: { ...cleanEnv, DIVS_KEY: "not-a-key" } });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /DIVS_KEY: not a network key/);
 });
 
 test("no node on the control socket: exit 6", () => {
@@ -84,13 +106,30 @@ describe("a running node", { skip: skip ?? false }, () => {
     assert.match(r.stderr, /already in use/);
   });
 
-  test("the join token names the node's address", () => {
+  test("the join token carries the network key and names the node's address", () => {
     const token = /join token: (\S+)/.exec(bed.node("x").log)[1];
     const bytes = Buffer.from(token, "base64url");
-    assert.equal(bytes[0], 1);
-    assert.equal(bytes[1], 1);
-    assert.equal(bytes.subarray(14, 18).join("."), bed.node("x").underlay);
-    assert.equal(bytes.readUInt16BE(18), 4790);
+    assert.equal(bytes[0], 2);
+    assert.equal(bytes.subarray(1, 33).toString("base64url"), bed.key, "the key the node was started with (DIVS_KEY)");
+    assert.equal(bytes[33], 1);
+    assert.equal(bytes.subarray(34 + 12, 34 + 16).join("."), bed.node("x").underlay);
+    assert.equal(bytes.readUInt16BE(34 + 16), 4790);
+  });
+
+  test("status and divs key list show the key id, never the key", async () => {
+    const { createHash } = await import("node:crypto");
+    const id = createHash("sha256").update("divs key id").update(Buffer.from(bed.key, "base64url")).digest().subarray(0, 4).toString("hex");
+    const status = await bed.ctl("x", "status");
+    assert.deepEqual(status.security.keys, [{ id, primary: true }]);
+    assert.ok("decrypt_failed" in status.security.counters && "handshakes_started" in status.security.counters);
+    assert.deepEqual(await bed.ctl("x", "key", "list"), [{ id, primary: true }]);
+    const table = inNs(bed.node("x").ns, "status", "--control", bed.node("x").control).stdout;
+    assert.match(table, new RegExp(`keys +${id} \\(primary\\)`));
+    assert.match(table, /decrypt_failed +0/);
+    const raw = Buffer.from(bed.key, "base64url");
+    for (const text of [JSON.stringify(status), table]) {
+      assert.ok(!text.includes(bed.key) && !text.includes(raw.toString("hex")) && !text.includes(raw.toString("base64")));
+    }
   });
 
   test("status --json and the table agree on the node", async () => {
