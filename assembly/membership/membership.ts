@@ -23,7 +23,9 @@ export { membershipSetCapabilities } from "./updates";
 let started = false;
 let nextPushPullAt: f64 = Infinity;
 
-// Seeds we are joining through, retried until one answers.
+// Seeds we are joining through, retried until one answers; a few are plenty.
+const MAX_SEEDS: i32 = 16;
+const MAX_JOIN_PARTS: i32 = 4096;
 const seeds = new Array<StaticArray<u8>>();
 let nextJoinAt: f64 = Infinity;
 let joinBackoff: f64 = 0;
@@ -49,14 +51,24 @@ export function membershipIdentity(): void {
 /** IN_JOIN: push-pull with the seed at `addr` now, and again until some seed answers. */
 export function membershipJoin(addr: usize): void {
   if (!started) return;
-  const seed = new StaticArray<u8>(ADDR_LEN);
-  memory.copy(changetype<usize>(seed), addr, ADDR_LEN);
-  seeds.push(seed);
+  if (!isSeed(addr)) {
+    if (seeds.length >= MAX_SEEDS) { count(Stat.MemberSeedsFull); return; }
+    const seed = new StaticArray<u8>(ADDR_LEN);
+    memory.copy(changetype<usize>(seed), addr, ADDR_LEN);
+    seeds.push(seed);
+  }
   joinParts.clear();
   joinLastPart.clear();
   joinBackoff = config.joinRetryMs;
   nextJoinAt = self.now + joinBackoff;
   pushPullSend(addr, PUSH_PULL_JOIN);
+}
+
+function isSeed(addr: usize): bool {
+  for (let i = 0; i < seeds.length; i++) {
+    if (memory.compare(changetype<usize>(unchecked(seeds[i])), addr, ADDR_LEN) == 0) return true;
+  }
+  return false;
 }
 
 /** IN_LEAVE: broadcast our departure and push it out at once; the host stops after a short grace. */
@@ -107,6 +119,7 @@ function noteJoinResponse(p: usize): void {
   if ((flags & PUSH_PULL_RESPONSE) == 0 || (flags & PUSH_PULL_JOIN) == 0) return;
   const sender = getU64(p + PUSH_PULL_SENDER);
   const part = <i32>getU16(p + PUSH_PULL_PART);
+  if (part >= MAX_JOIN_PARTS) return; // no real table needs more; a forged index must not grow memory
   if (!joinParts.has(sender)) joinParts.set(sender, new Array<bool>());
   const seen = joinParts.get(sender);
   while (seen.length <= part) seen.push(false);
