@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // npm run sim -- --nodes N --seconds S [--loss P] [--slow K] [--seed X] [--json]
 // Runs the scenarios of scenarios.mjs and prints measured figures beside the expected ones.
+// npm run sim -- --macs --nodes N [--loss P] [--seed X]: the MAC table scenarios of macs.mjs instead.
 import { parseArgs } from "node:util";
 import { expectedFigures } from "./expected.mjs";
+import { simulateMacTable } from "./macs.mjs";
 import { simulate } from "./scenarios.mjs";
 
 const { values: a } = parseArgs({
@@ -10,12 +12,28 @@ const { values: a } = parseArgs({
     nodes: { type: "string", default: "100" }, seconds: { type: "string", default: "120" },
     loss: { type: "string", default: "0" }, slow: { type: "string", default: "0" },
     seed: { type: "string", default: "1" }, json: { type: "boolean", default: false },
+    macs: { type: "boolean", default: false },
   },
 });
 const opts = { nodes: Number(a.nodes), seconds: Number(a.seconds), loss: Number(a.loss), slow: Number(a.slow), seed: Number(a.seed) };
 if (!(opts.nodes >= 2) || !(opts.seconds > 0) || !(opts.loss >= 0 && opts.loss < 1)) {
   console.error("usage: npm run sim -- --nodes N>=2 --seconds S [--loss 0..1) [--slow K] [--seed X] [--json]");
   process.exit(2);
+}
+if (a.macs) {
+  const wall = performance.now();
+  const { cluster, ...m } = simulateMacTable({ nodes: opts.nodes, loss: opts.loss, seed: opts.seed });
+  const s = (ms) => (ms === null || ms === undefined ? "n/a" : `${(ms / 1000).toFixed(2)} s`);
+  if (a.json) console.log(JSON.stringify(m, null, 2));
+  else {
+    console.log(`DiVS MAC table sim: N=${opts.nodes} loss=${opts.loss} seed=${opts.seed} (${((performance.now() - wall) / 1000).toFixed(1)} s wall)`);
+    console.log(`learnt MAC in every table: p50 ${s(m.learnToAll?.p50)} p90 ${s(m.learnToAll?.p90)} max ${s(m.learnToAllMs)} (${m.learnToAll?.reached}/${m.learnToAll?.of} MACs)`);
+    console.log(`crashed owner declared dead by all after ${s(m.dropOnDeathMs)} (its MACs gone where declared)`);
+    console.log(`moved MAC converged everywhere after ${s(m.moveToAllMs)}`);
+    console.log(`late joiner had all ${m.tableSize} entries after ${s(m.joinerTableMs)}`);
+    for (const f of m.failures) console.log(`FAILED: ${f}`);
+  }
+  process.exit(m.failures.length ? 1 : 0);
 }
 const wall = performance.now();
 const r = simulate(opts);
