@@ -6,6 +6,7 @@ export const CONFIG_KEYS: Record<string, number> = {
   mac_ageing_ms: 1,
   mac_capacity: 2,
   max_datagram: 3,
+  mac_refresh_per_ageing: 4,
   probe_interval_ms: 100,
   probe_timeout_ms: 101,
   indirect_checks: 102,
