@@ -240,6 +240,16 @@ divs_setup() {
     return 0
 }
 
+# node_errors NAME RUN -> the node's error and drop counters (core, host and secure transport) that are
+# not 0, as "name:count,..." ("none" when all are 0; NA when the node did not answer). Saved in full too.
+node_errors() {
+    local f=$NB_TMP/status-$1-run$2.json
+    timeout 5 node "$DIVS_CLI" status --json --control "$NB_TMP/$1.sock" >"$f" 2>/dev/null || { echo NA; return; }
+    jq -r '[(.counters // {}), (.security.counters // {}) | to_entries[] | select(.value > 0) |
+        select(.key | test("malformed|overflow|truncated|bad_|unknown|too_big|misdirected|errors|replayed|too_old|decrypt_failed|queue_dropped|no_session|rate_limited|wrong_source|timeouts")) |
+        "\(.key):\(.value)"] | if length == 0 then "none" else join(",") end' "$f" 2>/dev/null || echo NA
+}
+
 divs_try_paced() { udp64 "$PACED_SECS" $(($1 * 512)); }
 
 # divs_bench RUN : one `system=divs ...` line into RESULTS
@@ -282,17 +292,19 @@ divs_bench() {
         'BEGIN {printf "%.1f", 100 * c / hz / (t1 - t0)}')
     for p in "$DIVS_A" "$DIVS_B"; do kill -0 "$p" 2>/dev/null || alive=node_died; done
     rssa=$(peak_rss_kib "$DIVS_A") rssb=$(peak_rss_kib "$DIVS_B")
-    timeout 5 node "$DIVS_CLI" status --json --control "$NB_TMP/bench-a.sock" >"$NB_TMP/status-a-run$run.json" 2>/dev/null
+    local errs_a errs_b
+    errs_a=$(node_errors bench-a "$run") errs_b=$(node_errors bench-b "$run")
     echo "run=$run system=divs tcp_mbps=$tcp rtt_avg_ms=$ping_avg rtt_p50_ms=$ping_p50 rtt_p99_ms=$ping_p99" \
          "ping_loss_pct=$ping_loss udp64_pps=$flood udp64_loss_pct=$flood_loss udp64_tx_pps=$flood_tx" \
          "udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE udp64_lossfree_fail_pps=$LF_FAIL" \
          "tcp_retr=$retr" \
          "tcp_daemon_cpu_pct=$([ "$cpua" = NA ] && echo NA || echo $((cpua + cpub)))" \
          "cpu_a_pct=$cpua cpu_b_pct=$cpub idle_cpu_pct=$idle rss_a_kib=$rssa rss_b_kib=$rssb" \
+         "errors_a=$errs_a errors_b=$errs_b" \
          "mtu=$(ip -n "$NSA" -o link show "$TAP" | sed -n 's/.* mtu \([0-9]*\).*/\1/p') layer=L2" \
          "crypto=$crypto note=userspace_node status=$alive" >>"$RESULTS"
     [ "$alive" = ok ] || { nb_log "divs: a node died during the run; logs:"; tail -n 8 "$NB_TMP"/divs-*.log >&2; }
-    cp "$NB_TMP/divs-a.log" "$NB_TMP/divs-a-run$run.log" 2>/dev/null
+    local n; for n in a b; do cp "$NB_TMP/divs-$n.log" "$NB_TMP/divs-$n-run$run.log" 2>/dev/null; done
     divs_down
 }
 
