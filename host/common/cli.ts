@@ -56,8 +56,15 @@ export function commands(platform: Platform, version: string): Record<string, Co
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
       "key-file": keyFileArg,
+      runtime: {
+        type: "string",
+        description: "node or deno: run this node under Deno (deno run --unstable-net and the permissions docs/deno.md lists)",
+        default: platform.runtime.split(" ")[0],
+      },
     },
     async run({ args }) {
+      // The Node entry point hands `--runtime deno` to Deno before this runs (host/node/deno-runtime.ts).
+      if (args.runtime !== platform.runtime.split(" ")[0]) throw usageError(`--runtime ${args.runtime}: this is the ${platform.runtime} CLI`);
       const listen = parseListen(args.listen);
       const join = args.join ? parseJoin(args.join, DEFAULT_PORT) : null;
       const given = await explicitKey(platform, args["key-file"]);

@@ -29,13 +29,15 @@ function dirOf(path: string): string {
   return slash <= 0 ? "/" : path.slice(0, slash);
 }
 
-/** `deno run` flags for `divs <command>` (everything before the script path). */
+/** `deno run` flags for `divs <command>` (everything before the script path); `version`, `keygen` need none. */
 export function denoRunFlags(command: string, paths: DenoRunPaths): string[] {
   const code = [`${paths.buildDir}/divs-core.wasm`, `${paths.buildDir}/divs-deno-tap-worker.mjs`];
   if (command !== "up") {
-    // status, members, macs: connect to the node's unix socket (Deno asks read, write and net for it).
+    // status, members, macs, key: connect to the node's unix socket (Deno asks read, write and net for
+    // it); `key install` may read a key file or DIVS_KEY; keygen needs none of it.
     const socket = paths.control;
-    return ["--no-prompt", CITTY_ENV, `--allow-read=${socket}`, `--allow-write=${socket}`, `--allow-net=unix:${socket}`];
+    const read = [socket, ...(paths.readFiles ?? [])].join(",");
+    return ["--no-prompt", UP_ENV, `--allow-read=${read}`, `--allow-write=${socket}`, `--allow-net=unix:${socket}`];
   }
   const dir = dirOf(paths.control);
   return [

@@ -3,6 +3,7 @@ import { defineCommand, runCommand, runMain } from "citty";
 import { commands, exitState, unknownFlag } from "../common/cli.ts";
 import { DivsError, EXIT_CODE_HELP, ExitCode } from "../common/errors.ts";
 import { demoCommand } from "./demo.ts";
+import { runtimeFlag, runUnderDeno } from "./deno-runtime.ts";
 import { nodePlatform } from "./platform.ts";
 
 declare const DIVS_VERSION: string;
@@ -34,7 +35,8 @@ if (rawArgs.length === 0 || rawArgs.some((a) => builtin.includes(a))) {
   const bad = unknownFlag(subCommands[rawArgs[0] as keyof typeof subCommands], rawArgs);
   if (bad !== null) fail(new DivsError(`unknown option ${bad} for divs ${rawArgs[0]} (see divs ${rawArgs[0]} --help)`, ExitCode.usage));
   try {
-    await runCommand(main, { rawArgs });
+    if (rawArgs[0] === "up" && runtimeFlag(rawArgs) === "deno") exitState.code = await runUnderDeno(rawArgs);
+    else await runCommand(main, { rawArgs });
   } catch (e) {
     // citty's own argument errors carry an E_* code: a usage error.
     const code = (e as { code?: unknown }).code;

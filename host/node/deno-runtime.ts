@@ -1,0 +1,80 @@
+// `divs up --runtime deno` from the Node CLI: finds a deno binary and runs this same node under Deno
+// (build/divs-deno.mjs) with exactly the permissions host/deno/permissions.ts lists, forwarding
+// SIGINT/SIGTERM and exiting with its code.
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { defaultControlPath } from "../common/control.ts";
+import { DivsError, ExitCode } from "../common/errors.ts";
+import { denoRunFlags } from "../deno/permissions.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * $DIVS_DENO, else the npm `deno` package's platform binary (found without its postinstall, which npm
+ * may not run), else `deno` on PATH.
+ */
+export function findDeno(): string | null {
+  if (process.env.DIVS_DENO) return fs.existsSync(process.env.DIVS_DENO) ? process.env.DIVS_DENO : null;
+  const require = createRequire(import.meta.url);
+  const pkg = `@deno/${process.platform}-${process.arch}${process.platform === "linux" ? "-glibc" : ""}/package.json`;
+  const candidates = [() => require.resolve(pkg), () => createRequire(require.resolve("deno/package.json")).resolve(pkg)];
+  for (const resolve of candidates) {
+    try {
+      const bin = path.join(path.dirname(resolve()), "deno");
+      if (fs.existsSync(bin)) return bin;
+    } catch {
+      // not installed there
+    }
+  }
+  try {
+    return execFileSync("sh", ["-c", "command -v deno"], { encoding: "utf8" }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The value of `--flag value` or `--flag=value` in rawArgs, or undefined. */
+function flagValue(rawArgs: string[], flag: string): string | undefined {
+  for (let i = 0; i < rawArgs.length; i++) {
+    if (rawArgs[i] === flag) return rawArgs[i + 1];
+    if (rawArgs[i].startsWith(`${flag}=`)) return rawArgs[i].slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+/** `--runtime X` of `divs up`, or undefined. */
+export function runtimeFlag(rawArgs: string[]): string | undefined {
+  return flagValue(rawArgs, "--runtime");
+}
+
+/** The `deno run ...` command line for these `divs up` arguments (without --runtime). */
+export function denoCommandLine(rawArgs: string[]): string[] {
+  const control = flagValue(rawArgs, "--control") ?? defaultControlPath(flagValue(rawArgs, "--tap") ?? "divs0");
+  const readFiles = ["--config", "--key-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
+    .map((f) => path.resolve(f));
+  const flags = denoRunFlags("up", { buildDir: here, control, readFiles });
+  const args = rawArgs.filter((a, i) => a !== "--runtime" && rawArgs[i - 1] !== "--runtime" && !a.startsWith("--runtime="));
+  return ["run", ...flags, path.join(here, "divs-deno.mjs"), ...args];
+}
+
+/** Runs `divs up` under Deno; resolves with its exit code. */
+export function runUnderDeno(rawArgs: string[]): Promise<number> {
+  const deno = findDeno();
+  if (!deno) {
+    throw new DivsError("--runtime deno: no deno binary (npm install deno, put deno on PATH, or set DIVS_DENO)", ExitCode.failure);
+  }
+  // Its own process group, so a terminal's Ctrl-C reaches it once (forwarded), not twice (a second
+  // signal means "exit at once").
+  const child = spawn(deno, denoCommandLine(rawArgs), { stdio: "inherit", detached: true });
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  process.on("SIGINT", forward("SIGINT"));
+  process.on("SIGTERM", forward("SIGTERM"));
+  return new Promise((resolve, reject) => {
+    child.once("error", (e) => reject(new DivsError(`cannot run ${deno}: ${e.message}`, ExitCode.failure)));
+    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+  });
+}
