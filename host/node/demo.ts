@@ -10,6 +10,7 @@ import type { MacEntry, Member } from "../common/dumps.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { formatMacs, formatMembers } from "../common/format.ts";
 import type { Platform } from "../common/platform.ts";
+import { findDeno } from "./deno-runtime.ts";
 import { formatKey, formatKeyId, generateKey, keyIdOf } from "../common/secure/index.ts";
 
 const PREFIX = "divs-demo-";
@@ -99,10 +100,11 @@ function createNetwork(count: number): DemoNode[] {
 }
 
 /** `key` reaches the nodes through DIVS_KEY, never their command line. */
-function startNode(node: DemoNode, seed: DemoNode | null, detached: boolean, key: string): void {
+function startNode(node: DemoNode, seed: DemoNode | null, detached: boolean, key: string, runtime: string): void {
   const args = [
     "netns", "exec", node.ns, process.execPath, process.argv[1], "up", "--name", node.name,
     "--listen", `${node.underlay}:${PORT}`, "--address", `${node.overlay}/24`, "--control", node.control,
+    "--runtime", runtime,
   ];
   if (seed) args.push("--join", `${seed.underlay}:${PORT}`);
   const log = fs.openSync(`${LOG_DIR}/${node.name}.log`, "w");
@@ -118,6 +120,7 @@ export function demoCommand(platform: Platform) {
       nodes: { type: "string", description: "how many nodes (2-20)", default: "3" },
       keep: { type: "boolean", description: "leave the switch running (remove it later with --clean)", default: false },
       clean: { type: "boolean", description: "remove a switch left by --keep", default: false },
+      runtime: { type: "string", description: "node, deno, or mixed (odd nodes on Node, even ones on Deno)", default: "node" },
     },
     async run({ args }) {
       platform.checkPrivileges();
@@ -129,6 +132,12 @@ export function demoCommand(platform: Platform) {
       const count = Number(args.nodes);
       if (!Number.isInteger(count) || count < 2 || count > 20) {
         throw new DivsError(`bad --nodes "${args.nodes}": expected 2..20`, ExitCode.usage);
+      }
+      if (!["node", "deno", "mixed"].includes(args.runtime)) {
+        throw new DivsError(`bad --runtime "${args.runtime}": expected node, deno or mixed`, ExitCode.usage);
+      }
+      if (args.runtime !== "node" && findDeno() === null) {
+        throw new DivsError("--runtime deno|mixed: no deno binary (npm install deno, put deno on PATH, or set DIVS_DENO)", ExitCode.failure);
       }
       clean(); // leftovers of a killed demo
       fs.mkdirSync(LOG_DIR, { recursive: true });
@@ -143,7 +152,7 @@ export function demoCommand(platform: Platform) {
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
       try {
-        await runDemo(platform, count, args.keep);
+        await runDemo(platform, count, args.keep, args.runtime);
       } finally {
         finished = true;
         if (!args.keep) clean();
@@ -152,16 +161,22 @@ export function demoCommand(platform: Platform) {
   });
 }
 
-async function runDemo(platform: Platform, count: number, keep: boolean): Promise<void> {
+/** The runtime of node i (1-based) for `--runtime`. */
+function runtimeOf(runtime: string, i: number): string {
+  return runtime === "mixed" ? (i % 2 === 0 ? "deno" : "node") : runtime;
+}
+
+async function runDemo(platform: Platform, count: number, keep: boolean, runtime: string): Promise<void> {
   const step = (m: string) => platform.print(`==> ${m}`);
   step(`creating ${count} namespaces (${PREFIX}1..${count}) on an underlay bridge in ${UNDERLAY_NS}`);
   const nodes = createNetwork(count);
   const key = generateKey(platform.crypto);
   step(`network key id ${formatKeyId(keyIdOf(platform.crypto, key))}, given to every node in DIVS_KEY`);
   step(`starting ${nodes[0].name} (creates the switch), then the others (join via ${nodes[0].underlay}:${PORT})`);
-  startNode(nodes[0], null, keep, formatKey(key));
+  step(`runtimes: ${nodes.map((n, i) => `${n.name} ${runtimeOf(runtime, i + 1)}`).join(", ")}`);
+  startNode(nodes[0], null, keep, formatKey(key), runtimeOf(runtime, 1));
   await waitFor(`${nodes[0].name} to start`, CONVERGE_MS, async () => !!(await platform.controlRequest(nodes[0].control, "status")));
-  for (const n of nodes.slice(1)) startNode(n, nodes[0], keep, formatKey(key));
+  nodes.slice(1).forEach((n, i) => startNode(n, nodes[0], keep, formatKey(key), runtimeOf(runtime, i + 2)));
 
   const started = Date.now();
   for (const n of nodes) {
