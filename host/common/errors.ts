@@ -3,7 +3,7 @@
 export const ExitCode = {
   ok: 0,
   failure: 1,
-  usage: 2, // bad flag, bad CIDR, bad token, bad config file
+  usage: 2, // bad flag, bad CIDR, bad token, bad config file, bad or missing network key
   notRoot: 3,
   noTun: 4,
   portInUse: 5,
@@ -11,7 +11,7 @@ export const ExitCode = {
 } as const;
 
 export const EXIT_CODE_HELP =
-  "Exit codes: 0 ok, 1 unexpected failure, 2 bad arguments (flag, CIDR, token, config), 3 not root, " +
+  "Exit codes: 0 ok, 1 unexpected failure, 2 bad arguments (flag, CIDR, token, config, network key), 3 not root, " +
   "4 no /dev/net/tun, 5 UDP port in use, 6 no node running on the control socket.";
 
 export class DivsError extends Error {
