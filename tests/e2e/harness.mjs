@@ -82,8 +82,11 @@ export class Testbed {
     return n;
   }
 
-  /** Starts `divs up` in the node's namespace; `join` names the node to join through; `key` overrides the testbed's. */
-  start(name, { join = null, mac = null, config = null, address = null, key = this.key } = {}) {
+  /**
+   * Starts `divs up` in the node's namespace; `join` names the node to join through; `key` overrides the
+   * testbed's; `runtime: "deno"` runs it under Deno (`divs up --runtime deno`, a deno child of the CLI).
+   */
+  start(name, { join = null, mac = null, config = null, address = null, key = this.key, runtime = null } = {}) {
     const n = this.node(name);
     const args = [
       "netns", "exec", n.ns, process.execPath, CLI, "up", "--name", name, "--listen", `${n.underlay}:${PORT}`,
@@ -92,6 +95,7 @@ export class Testbed {
     if (join) args.push("--join", `${this.node(join).underlay}:${PORT}`);
     if (mac) args.push("--mac", mac);
     if (config) args.push("--config", config);
+    if (runtime) args.push("--runtime", runtime);
     n.log = "";
     n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DIVS_KEY: key } });
     n.proc.stdout.on("data", (d) => (n.log += d));
