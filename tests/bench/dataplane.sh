@@ -15,6 +15,7 @@
 # Knobs : RUNS (1) TCP_SECS (8) UDP_SECS (5) PACED_SECS (3) IDLE_SECS (3) PING_N (200) PING_I (0.02) LOSS_OK_PCT (0.5)
 #         PACED_TRIES (5) PEERS ("underlay vxlan tinc") PACED_PEERS ("vxlan tinc") DEADLINE_S (whole run)
 #         PEERS_SH (path of peers.sh) NB_KEEP_TMP=1 (keep logs)
+#         DIVS_RUNTIMES ("node node": the runtimes of DiVS nodes A and B, node or deno; docs/deno.md)
 # Output: stdout = the table (or JSON); progress and diagnostics on stderr.
 
 set -u -o pipefail
@@ -34,6 +35,7 @@ LOSS_OK_PCT=${LOSS_OK_PCT:-0.5}
 PACED_TRIES=${PACED_TRIES:-5}
 PEERS=${PEERS-"underlay vxlan tinc"}          # empty: DiVS alone
 PACED_PEERS=${PACED_PEERS-"vxlan tinc"}
+read -r RUNTIME_A RUNTIME_B <<<"${DIVS_RUNTIMES:-node node}"
 # Rough cost of one run: peers ~70 s, DiVS ~35 s, paced peers ~25 s a try; twice that as the bound.
 DEADLINE_S=${DEADLINE_S:-$((120 + RUNS * (2 * (90 + 6 * TCP_SECS + 4 * UDP_SECS + PACED_TRIES * 3 * (PACED_SECS + 25)))))}
 
@@ -210,9 +212,19 @@ DIVS_A="" DIVS_B=""
 # divs_up NS LOG NAME UL OV [ARGS...] ; pid -> NB_LASTPID. Without a DIVS_KEY from our environment:
 # the key goes only where the harness puts it.
 divs_up() {
-    local ns=$1 log=$2 name=$3 ul=$4 ov=$5; shift 5
-    nb_bg "$ns" "$log" env -u DIVS_KEY node "$DIVS_CLI" up --name "$name" \
+    local ns=$1 log=$2 name=$3 ul=$4 ov=$5 runtime=$6 t0; shift 6
+    nb_bg "$ns" "$log" env -u DIVS_KEY node "$DIVS_CLI" up --runtime "$runtime" --name "$name" \
         --listen "$ul:$DIVS_PORT" --tap "$TAP" --address "$ov/24" --control "$NB_TMP/$name.sock" "$@"
+    [ "$runtime" = deno ] || return 0
+    # Under Deno the node is the launcher's deno child: CPU, RSS and SIGTERM go to that process.
+    local launcher=$NB_LASTPID child
+    t0=$SECONDS
+    until child=$(pgrep -P "$launcher" -x deno); do
+        [ $((SECONDS - t0)) -ge 10 ] && return 0
+        sleep 0.1
+    done
+    NB_LASTPID=$child
+    NB_PIDS+=("$child")
 }
 
 # divs_setup -> 0 ready; else REASON set
@@ -227,14 +239,14 @@ divs_setup() {
        [ -s "$NB_TMP/network.key" ]; then
         keyargs=(--key-file "$NB_TMP/network.key")
     fi
-    divs_up "$NSA" "$NB_TMP/divs-a.log" bench-a "$UL_A" "$OV_A" "${keyargs[@]}"; DIVS_A=$NB_LASTPID
+    divs_up "$NSA" "$NB_TMP/divs-a.log" bench-a "$UL_A" "$OV_A" "$RUNTIME_A" "${keyargs[@]}"; DIVS_A=$NB_LASTPID
     t0=$SECONDS
     until token=$(sed -n 's/^join token: *//p' "$NB_TMP/divs-a.log" | head -1) && [ -n "$token" ]; do
         kill -0 "$DIVS_A" 2>/dev/null || { REASON=node_a_exited; return 1; }
         [ $((SECONDS - t0)) -ge 15 ] && { REASON=no_join_token; return 1; }
         sleep 0.1
     done
-    divs_up "$NSB" "$NB_TMP/divs-b.log" bench-b "$UL_B" "$OV_B" --join "$token"; DIVS_B=$NB_LASTPID
+    divs_up "$NSB" "$NB_TMP/divs-b.log" bench-b "$UL_B" "$OV_B" "$RUNTIME_B" --join "$token"; DIVS_B=$NB_LASTPID
     nb_wait_ping "$NSA" "$OV_B" 20 || { REASON=no_overlay_ping; return 1; }
     kill -0 "$DIVS_B" 2>/dev/null || { REASON=node_b_exited; return 1; }
     return 0
