@@ -14,7 +14,7 @@
 # Usage : npm run bench, npm run -s bench -- --json (-s: no npm banner on stdout)           (root; exit 77 = skipped: not root, no /dev/net/tun, ...)
 # Knobs : RUNS (1) TCP_SECS (8) UDP_SECS (5) PACED_SECS (3) IDLE_SECS (3) PING_N (200) PING_I (0.02) LOSS_OK_PCT (0.5)
 #         PACED_TRIES (5) PEERS ("underlay vxlan tinc") PACED_PEERS ("vxlan tinc") DEADLINE_S (whole run)
-#         PEERS_SH (path of peers.sh) NB_KEEP_TMP=1 (keep logs)
+#         PEERS_SH (path of peers.sh) LOCK_WAIT_S (900) NB_KEEP_TMP=1 (keep logs)
 #         DIVS_RUNTIMES ("node node": the runtimes of DiVS nodes A and B, node or deno; docs/deno.md)
 # Output: stdout = the table (or JSON); progress and diagnostics on stderr.
 
@@ -59,6 +59,15 @@ done
 for n in RUNS TCP_SECS UDP_SECS PACED_SECS IDLE_SECS PING_N PACED_TRIES DEADLINE_S; do
     [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || { echo "dataplane.sh: $n must be a positive integer" >&2; exit 2; }
 done
+
+# One bench at a time on this machine: a second one would take the first one's namespaces for stale
+# leftovers and delete them (both use fixed names, as peers.sh does), and would share its 2 cores.
+LOCK=/run/lock/divs-bench.lock LOCK_WAIT_S=${LOCK_WAIT_S:-900}
+exec 9>>"$LOCK"
+if ! flock -n 9; then
+    echo "dataplane.sh: another bench holds $LOCK; waiting up to ${LOCK_WAIT_S}s" >&2
+    flock -w "$LOCK_WAIT_S" 9 || { echo "dataplane.sh: $LOCK still held after ${LOCK_WAIT_S}s, giving up" >&2; exit 1; }
+fi
 
 # shellcheck source=/dev/null
 . "$(dirname "$PEERS_SH")/netns.sh"
