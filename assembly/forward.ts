@@ -3,6 +3,8 @@
 // destination or flooded to every alive peer; a frame from a peer goes to our
 // TAP unless the table says another node owns its destination. Frames from
 // peers are never sent on to other peers, so a flood cannot loop.
+// With config.tapVnetHdr the TAP's frames carry a virtio-net header: GSO segments travel with it as
+// one FRAME (flag VNET), other frames have their checksum finished here and travel plain.
 import { OUT_DATAGRAM, OUT_FRAME } from "./abi";
 import { config } from "./config";
 import { MAC_LOCAL, learnLocal, macFind, slotKind, slotOwner } from "./mactable";
@@ -10,12 +12,22 @@ import { self } from "./node";
 import { peerAddr, peerAddrById, peerCount } from "./peers";
 import { outputReserve, outputToAddr } from "./queue";
 import { Stat, count } from "./stats";
-import { DG_MESSAGE, DG_VERSION, FRAME_HEADER_LEN, FRAME_PAYLOAD, FRAME_RESERVED, MSG_FRAME, WIRE_VERSION } from "./wire/divs";
+import { DG_MESSAGE, DG_VERSION, FRAME_F_VNET, FRAME_FLAGS, FRAME_HEADER_LEN, FRAME_PAYLOAD, MSG_FRAME, WIRE_VERSION } from "./wire/divs";
 import { ETH_TRUNCATED, ethCheck, ethDst, ethSrc, ethVlan, macIsGroup } from "./wire/ethernet";
+import { VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_HDR_LEN, vnetClear, vnetFinishChecksum, vnetGso } from "./wire/vnet";
 
-/** A frame read from our TAP at `now`. */
-export function forwardFromTap(frame: usize, len: u32, now: f64): void {
+/** A record read from our TAP at `now`: the frame, after a virtio-net header when config.tapVnetHdr. */
+export function forwardFromTap(body: usize, bodyLen: u32, now: f64): void {
   count(Stat.FramesFromTap);
+  let frame = body;
+  let len = bodyLen;
+  let vnet: usize = 0; // the header to carry along: only GSO segments need one
+  if (config.tapVnetHdr) {
+    if (bodyLen < VNET_HDR_LEN) { count(Stat.FramesTruncated); return; }
+    frame = body + VNET_HDR_LEN;
+    len = bodyLen - VNET_HDR_LEN;
+    if (vnetGso(body)) vnet = body;
+  }
   if (!ethCheck(len)) { count(Stat.FramesTruncated); return; }
   const vlan = ethVlan(frame, len);
   if (vlan == ETH_TRUNCATED) { count(Stat.FramesTruncated); return; }
@@ -34,24 +46,35 @@ export function forwardFromTap(frame: usize, len: u32, now: f64): void {
       to = peerAddrById(owner); // 0 when the owner is not alive: flood
     }
   }
-  if (FRAME_HEADER_LEN + len > config.maxDatagram) { count(Stat.FramesTooBig); return; }
+  if (vnet != 0) {
+    if (FRAME_HEADER_LEN + VNET_HDR_LEN + len > config.maxGsoDatagram) { count(Stat.FramesTooBig); return; }
+    count(Stat.FramesGso);
+  } else {
+    if (FRAME_HEADER_LEN + len > config.maxDatagram) { count(Stat.FramesTooBig); return; }
+    if (config.tapVnetHdr && (load<u8>(body + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0 && !vnetFinishChecksum(body, frame, len)) {
+      count(Stat.FramesBadVnet);
+      return;
+    }
+  }
   if (to != 0) {
-    if (sendFrame(to, frame, len)) count(Stat.FramesUnicast);
+    if (sendFrame(to, vnet, frame, len)) count(Stat.FramesUnicast);
     return;
   }
   count(Stat.FramesFlooded);
   for (let i = 0, n = peerCount(); i < n; i++) {
-    if (!sendFrame(peerAddr(i), frame, len)) break; // output full (counted)
+    if (!sendFrame(peerAddr(i), vnet, frame, len)) break; // output full (counted)
   }
 }
 
-function sendFrame(addr: usize, frame: usize, len: u32): bool {
-  const dg = outputToAddr(OUT_DATAGRAM, addr, FRAME_HEADER_LEN + len);
+function sendFrame(addr: usize, vnet: usize, frame: usize, len: u32): bool {
+  const hdrLen = vnet != 0 ? VNET_HDR_LEN : 0;
+  const dg = outputToAddr(OUT_DATAGRAM, addr, FRAME_HEADER_LEN + hdrLen + len);
   if (dg == 0) return false;
   store<u8>(dg + DG_VERSION, WIRE_VERSION);
   store<u8>(dg + DG_MESSAGE, MSG_FRAME);
-  store<u8>(dg + DG_MESSAGE + FRAME_RESERVED, 0);
-  memory.copy(dg + FRAME_HEADER_LEN, frame, len);
+  store<u8>(dg + DG_MESSAGE + FRAME_FLAGS, vnet != 0 ? FRAME_F_VNET : 0);
+  if (vnet != 0) memory.copy(dg + FRAME_HEADER_LEN, vnet, VNET_HDR_LEN);
+  memory.copy(dg + FRAME_HEADER_LEN + hdrLen, frame, len);
   count(Stat.DatagramsOut);
   return true;
 }
@@ -59,8 +82,17 @@ function sendFrame(addr: usize, frame: usize, len: u32): bool {
 /** A FRAME message from a peer: `msg` points at its type byte, `msgLen` bytes are available. */
 export function forwardFromPeer(msg: usize, msgLen: u32): void {
   if (msgLen < FRAME_PAYLOAD) { count(Stat.DatagramTruncated); return; }
-  const frame = msg + FRAME_PAYLOAD;
-  const len = msgLen - FRAME_PAYLOAD;
+  let frame = msg + FRAME_PAYLOAD;
+  let len = msgLen - FRAME_PAYLOAD;
+  let vnet: usize = 0;
+  if ((load<u8>(msg + FRAME_FLAGS) & FRAME_F_VNET) != 0) {
+    if (len < VNET_HDR_LEN) { count(Stat.DatagramTruncated); return; }
+    // A GSO segment: only a TAP with a virtio-net header can take it whole.
+    if (!config.tapVnetHdr) { count(Stat.FramesNeedVnet); return; }
+    vnet = frame;
+    frame += VNET_HDR_LEN;
+    len -= VNET_HDR_LEN;
+  }
   if (!ethCheck(len)) { count(Stat.FramesTruncated); return; }
   const vlan = ethVlan(frame, len);
   if (vlan == ETH_TRUNCATED) { count(Stat.FramesTruncated); return; }
@@ -74,8 +106,11 @@ export function forwardFromPeer(msg: usize, msgLen: u32): void {
       return;
     }
   }
-  const out = outputReserve(OUT_FRAME, len);
+  const hdrLen = config.tapVnetHdr ? VNET_HDR_LEN : 0;
+  const out = outputReserve(OUT_FRAME, hdrLen + len);
   if (out == 0) return;
-  memory.copy(out, frame, len);
+  if (vnet != 0) memory.copy(out, vnet, VNET_HDR_LEN);
+  else if (hdrLen != 0) vnetClear(out);
+  memory.copy(out + hdrLen, frame, len);
   count(Stat.FramesToTap);
 }

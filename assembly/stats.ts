@@ -49,6 +49,9 @@ export enum Stat {
   MacRefreshesQueued,
   MacUpdatesRelayed,
   MacUpdateOwnerGone,
+  FramesGso,
+  FramesNeedVnet,
+  FramesBadVnet,
   Count, // keep last
 }
 
@@ -100,6 +103,9 @@ export const STAT_NAMES: StaticArray<string> = [
   "mac_refreshes_queued",
   "mac_updates_relayed",
   "mac_update_owner_gone",
+  "frames_gso",
+  "frames_need_vnet",
+  "frames_bad_vnet",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -5,8 +5,9 @@
 //             | u8 version, COMPOUND, u8 count, u8 reserved, count * (u16 len, message)
 //   message  := u8 type, body
 //
-// FRAME carries an Ethernet frame: u8 type, u8 reserved, then the frame, so a
-// frame datagram has a 3-byte header. All multi-byte fields are big-endian.
+// FRAME carries an Ethernet frame: u8 type, u8 flags, [virtio-net header], then the frame, so a
+// plain frame datagram has a 3-byte header. Flag FRAME_F_VNET: a 10-byte virtio-net header (a GSO
+// segment for the receiving TAP to take as one) comes before the frame (docs/wire.md). All multi-byte fields are big-endian.
 import { getU16, putU16 } from "./bytes";
 
 export const WIRE_VERSION: u8 = 1;
@@ -18,9 +19,10 @@ export const DG_MESSAGE: u32 = 1;
 export const MSG_FRAME: u8 = 0x01;
 export const MSG_COMPOUND: u8 = 0x02;
 
-export const FRAME_RESERVED: u32 = 1; // offset within the message
+export const FRAME_FLAGS: u32 = 1; // offset within the message
 export const FRAME_PAYLOAD: u32 = 2;
-export const FRAME_HEADER_LEN: u32 = 1 + FRAME_PAYLOAD; // version + type + reserved
+export const FRAME_F_VNET: u8 = 0x01;
+export const FRAME_HEADER_LEN: u32 = 1 + FRAME_PAYLOAD; // version + type + flags
 
 export const COMPOUND_COUNT: u32 = 1;
 export const COMPOUND_ITEMS: u32 = 3;

@@ -38,6 +38,11 @@ function int(text: string, flag: string, min: number, max: number): number {
   return n;
 }
 
+function onOff(text: string, flag: string): boolean {
+  if (text === "on" || text === "off") return text === "on";
+  throw usageError(`bad ${flag} "${text}": expected on or off`);
+}
+
 /** The exit code a command resolved with; the entry point exits with it. */
 export const exitState = { code: 0 };
 
@@ -52,6 +57,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
       address: { type: "string", description: "IPv4 CIDR for the TAP, like 198.18.0.1/24" },
       mac: { type: "string", description: "MAC address for the TAP (default: kernel-chosen)" },
       mtu: { type: "string", description: "TAP MTU (the default fits a 1500-byte underlay, docs/host.md)", default: String(DEFAULT_TAP_MTU) },
+      offload: { type: "string", description: "on or off: TCP segmentation offload on the TAP, 64 KB segments sealed as one datagram (docs/host.md)", default: "off" },
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
@@ -90,6 +96,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         address: args.address ? parseCidr(args.address) : null,
         mac: args.mac ? parseMac(args.mac) : null,
         mtu: int(args.mtu, "--mtu", 576, 65000),
+        offload: onOff(args.offload, "--offload"),
         config: args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map(),
         name: args.name ?? platform.hostname(),
         control: controlPath(args),

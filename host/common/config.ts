@@ -7,6 +7,7 @@ export const CONFIG_KEYS: Record<string, number> = {
   mac_capacity: 2,
   max_datagram: 3,
   mac_refresh_per_ageing: 4,
+  max_gso_datagram: 6,
   probe_interval_ms: 100,
   probe_timeout_ms: 101,
   indirect_checks: 102,
@@ -23,6 +24,9 @@ export const CONFIG_KEYS: Record<string, number> = {
   reconnect_timeout_ms: 113,
   membership_profile: 199,
 };
+
+/** Set by the host from how it opened the TAP (docs/config.md), never from a config file. */
+export const CORE_TAP_VNET_HDR = 5;
 
 /** `membership_profile` also takes a name: it loads a whole set of membership timings. */
 const PROFILES: Record<string, number> = { lan: 0, wan: 1, local: 2 };

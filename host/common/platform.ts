@@ -10,6 +10,8 @@ export interface OpenedTap {
   device: TapDevice;
   /** Frames read by the reader thread. */
   ring: RingConsumer;
+  /** Every frame read and written carries a virtio-net header (IFF_VNET_HDR; docs/host.md "Offloads"). */
+  vnetHeader?: boolean;
   /** Stops the reader thread and waits for it; then the device can be closed. */
   stopReader(): Promise<void>;
 }
@@ -39,7 +41,8 @@ export interface Platform {
   readTextFile(path: string): Promise<string>;
   /** Throws DivsError (not root, no /dev/net/tun) before anything is created. */
   checkPrivileges(): void;
-  openTap(name: string, mtu: number, address: Cidr | null, mac: string | null): OpenedTap;
+  /** `offload`: let the kernel hand over TCP segments up to 64 KB (TUNSETOFFLOAD) where the runtime can. */
+  openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap;
   bindUdp(listen: HostPort, sink: DatagramSink): Promise<DatagramTransport>;
   serveControl(path: string, answer: (line: string) => string): Promise<ControlServer>;
   /**

@@ -1,7 +1,7 @@
 // `divs up`: start a node on any runtime through the Platform, run until SIGINT/SIGTERM, tear down.
 import { type HostPort, formatHostPort } from "./address.ts";
 import { type Cidr, formatCidr } from "./cidr.ts";
-import { CONFIG_KEYS, type CoreConfig, configName } from "./config.ts";
+import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./config.ts";
 import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
@@ -29,6 +29,8 @@ export interface UpOptions {
   address: Cidr | null;
   mac: string | null;
   mtu: number;
+  /** TCP segmentation and checksum offload on the TAP (docs/host.md "Offloads"). */
+  offload: boolean;
   config: CoreConfig;
   name: string;
   control: string;
@@ -48,11 +50,12 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
   const advertise = options.advertise ?? advertiseFor(platform, options.listen);
   let opened;
   try {
-    opened = platform.openTap(options.tap, options.mtu, options.address, options.mac);
+    opened = platform.openTap(options.tap, options.mtu, options.address, options.mac, options.offload);
   } catch (e) {
     transport.close();
     throw e;
   }
+  core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
   const nodeId = new Uint8Array(8);
   platform.random.fill(nodeId);
   driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform);

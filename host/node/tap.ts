@@ -1,16 +1,24 @@
 // A Linux TAP device opened through libc (open /dev/net/tun + ioctl TUNSETIFF); address, MTU and link
 // state are set with iproute2. Reads happen in the reader worker (tap-worker.ts) on the same fd.
+// Always IFF_VNET_HDR: every frame read or written starts with a 10-byte virtio-net header, so a GSO
+// segment from a peer can be written whole. With offload on, TUNSETOFFLOAD lets the kernel hand us
+// TCP segments of up to TAP_GSO_MAX_SIZE with their checksums left to finish (docs/host.md "Offloads").
 import { execFileSync } from "node:child_process";
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { TapDevice } from "../common/runtime.ts";
 import * as libc from "./libc.ts";
 
+/** The kernel's GSO segments stay under this, so a sealed FRAME datagram stays under 65507 bytes. */
+export const TAP_GSO_MAX_SIZE = 64000;
+/** The largest frame the TAP hands over with offload on: a GSO segment and its Ethernet header. */
+export const TAP_MAX_GSO_FRAME = 65535 + 14;
+
 export class LinuxTap implements TapDevice {
   private closed = false;
   private constructor(readonly fd: number, readonly name: string, readonly mtu: number) {}
 
-  static open(name: string, mtu: number, address: Cidr | null, mac: string | null): LinuxTap {
+  static open(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): LinuxTap {
     if (name.length === 0 || name.length >= libc.IFNAMSIZ || !/^[A-Za-z0-9_.-]+$/.test(name)) {
       throw new DivsError(`bad TAP name "${name}": 1-15 letters, digits, '_', '-', '.'`, ExitCode.usage);
     }
@@ -23,7 +31,7 @@ export class LinuxTap implements TapDevice {
     }
     const ifreq = Buffer.alloc(40);
     ifreq.write(name, 0, "ascii");
-    ifreq.writeInt16LE(libc.IFF_TAP | libc.IFF_NO_PI, libc.IFNAMSIZ);
+    ifreq.writeInt16LE(libc.IFF_TAP | libc.IFF_NO_PI | libc.IFF_VNET_HDR, libc.IFNAMSIZ);
     if (libc.ioctl(fd, libc.TUNSETIFF, ifreq) < 0) {
       const e = libc.errno();
       libc.close(fd);
@@ -33,6 +41,12 @@ export class LinuxTap implements TapDevice {
     }
     const tap = new LinuxTap(fd, name, mtu);
     try {
+      if (offload) {
+        if (libc.ioctlInt(fd, libc.TUNSETOFFLOAD, libc.TUN_F_CSUM | libc.TUN_F_TSO4 | libc.TUN_F_TSO6) < 0) {
+          throw new DivsError(`TUNSETOFFLOAD ${name} failed: errno ${libc.errno()} (try --offload off)`, ExitCode.failure);
+        }
+        ip("link", "set", "dev", name, "gso_max_size", String(TAP_GSO_MAX_SIZE));
+      }
       if (mac) ip("link", "set", "dev", name, "address", mac);
       ip("link", "set", "dev", name, "mtu", String(mtu));
       if (address) ip("addr", "add", `${address.address}/${address.prefix}`, "dev", name);

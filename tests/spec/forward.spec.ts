@@ -8,7 +8,9 @@ import { peerCount, peerId, peerRemove, peerUpsert } from "../../assembly/peers"
 import { outputBase, outputLength, outputReset } from "../../assembly/queue";
 import { Stat, statValue } from "../../assembly/stats";
 import { putMac, putU16 } from "../../assembly/wire/bytes";
-import { FRAME_HEADER_LEN, MSG_FRAME, WIRE_VERSION } from "../../assembly/wire/divs";
+import { onesFold, onesSum } from "../../assembly/wire/checksum";
+import { FRAME_F_VNET, FRAME_HEADER_LEN, MSG_FRAME, WIRE_VERSION } from "../../assembly/wire/divs";
+import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from "../../assembly/wire/vnet";
 
 const SELF: u64 = 1;
 const P2: u64 = 2; // alive peer
@@ -28,6 +30,8 @@ const msgBuf = heap.alloc(2048);
 function setup(): void {
   self.id = SELF;
   config.maxDatagram = 1400;
+  config.maxGsoDatagram = 65472;
+  config.tapVnetHdr = false;
   config.macCapacity = 1024;
   macReset();
   while (peerCount() > 0) peerRemove(peerId(0));
@@ -264,5 +268,109 @@ describe("through the ABI", () => {
     expect(o.toP3).toBe(1);
     expect(carriesFrame(o.lastBody, o.lastLen, 70)).toBe(true);
     expect(lookup(HOST_A, 0)).toBe(SELF);
+  });
+});
+
+// A TAP opened with IFF_VNET_HDR: records are a 10-byte virtio-net header, then the frame.
+const vnetBuf = heap.alloc(VNET_HDR_LEN + 8192);
+const GSO_TCPV4: u8 = 1;
+
+/** A TAP record in vnetBuf: virtio-net header (flags, gso type, csum start/offset) and a frame of `len` bytes. */
+function vnetRecord(dst: u64, src: u64, len: u32, flags: u8, gsoType: u8, csumStart: u16, csumOffset: u16): usize {
+  memory.fill(vnetBuf, 0, VNET_HDR_LEN);
+  store<u8>(vnetBuf, flags);
+  store<u8>(vnetBuf + 1, gsoType);
+  store<u16>(vnetBuf + 4, 1371); // gso_size
+  store<u16>(vnetBuf + 6, csumStart);
+  store<u16>(vnetBuf + 8, csumOffset);
+  const f = vnetBuf + VNET_HDR_LEN;
+  putMac(f, dst);
+  putMac(f + 6, src);
+  putU16(f + 12, 0x0800);
+  for (let i: u32 = 14; i < len; i++) store<u8>(f + i, <u8>(i * 13));
+  return vnetBuf;
+}
+
+describe("frames with a virtio-net header", () => {
+  beforeEach(() => {
+    setup();
+    config.tapVnetHdr = true;
+  });
+
+  it("carries a GSO segment whole, header first, under maxGsoDatagram instead of maxDatagram", () => {
+    applyRemote(HOST_B, 0, P2, 1, 0);
+    const gso = statValue(Stat.FramesGso);
+    vnetRecord(HOST_B, HOST_A, 6000, VNET_F_NEEDS_CSUM, GSO_TCPV4, 34, 16);
+    forwardFromTap(vnetBuf, VNET_HDR_LEN + 6000, 0);
+    const o = collect();
+    expect(o.toP2).toBe(1);
+    expect(o.lastLen).toBe(FRAME_HEADER_LEN + VNET_HDR_LEN + 6000);
+    expect(load<u8>(o.lastBody + 2)).toBe(FRAME_F_VNET);
+    expect(memory.compare(o.lastBody + FRAME_HEADER_LEN, vnetBuf, VNET_HDR_LEN + 6000)).toBe(0);
+    expect(statValue(Stat.FramesGso) - gso).toBe(1);
+    outputReset();
+    config.maxGsoDatagram = 6000;
+    const tooBig = statValue(Stat.FramesTooBig);
+    forwardFromTap(vnetBuf, VNET_HDR_LEN + 6000, 0);
+    expect(outputLength()).toBe(0);
+    expect(statValue(Stat.FramesTooBig) - tooBig).toBe(1);
+  });
+
+  it("finishes a partial checksum and sends the frame plain", () => {
+    applyRemote(HOST_B, 0, P2, 1, 0);
+    // A UDP checksum field holding the pseudo-header sum, as the kernel leaves it (CHECKSUM_PARTIAL).
+    const len: u32 = 300;
+    vnetRecord(HOST_B, HOST_A, len, VNET_F_NEEDS_CSUM, 0, 34, 6);
+    const f = vnetBuf + VNET_HDR_LEN;
+    const pseudo: u32 = 0x1234; // stands for the pseudo-header's partial sum
+    putU16(f + 34 + 6, <u16>pseudo);
+    forwardFromTap(vnetBuf, VNET_HDR_LEN + len, 0);
+    const o = collect();
+    expect(o.lastLen).toBe(FRAME_HEADER_LEN + len);
+    expect(load<u8>(o.lastBody + 2)).toBe(0);
+    const sent = o.lastBody + FRAME_HEADER_LEN;
+    // Valid when the sum over the segment, the checksum in it, and the pseudo-header folds to 0xffff.
+    expect(onesFold(<u64>onesSum(sent + 34, len - 34, 0) + pseudo)).toBe(0xffff);
+    expect(memory.compare(sent, f, 34)).toBe(0);
+  });
+
+  it("drops a partial checksum whose offsets run past the frame", () => {
+    const bad = statValue(Stat.FramesBadVnet);
+    vnetRecord(BROADCAST, HOST_A, 100, VNET_F_NEEDS_CSUM, 0, 90, 16);
+    forwardFromTap(vnetBuf, VNET_HDR_LEN + 100, 0);
+    expect(outputLength()).toBe(0);
+    expect(statValue(Stat.FramesBadVnet) - bad).toBe(1);
+  });
+
+  it("writes a GSO segment from a peer with its header and a plain frame with an empty one", () => {
+    vnetRecord(BROADCAST, HOST_B, 3000, VNET_F_NEEDS_CSUM, GSO_TCPV4, 34, 16);
+    store<u8>(msgBuf, MSG_FRAME);
+    store<u8>(msgBuf + 1, FRAME_F_VNET);
+    memory.copy(msgBuf + 2, vnetBuf, VNET_HDR_LEN + 1000);
+    forwardFromPeer(msgBuf, 2 + VNET_HDR_LEN + 1000);
+    let o = collect();
+    expect(o.frames).toBe(1);
+    expect(o.lastLen).toBe(VNET_HDR_LEN + 1000);
+    expect(memory.compare(o.lastBody, vnetBuf, VNET_HDR_LEN + 1000)).toBe(0);
+    outputReset();
+    frame(BROADCAST, HOST_B, 90);
+    forwardFromPeer(frameMsg(90), 92);
+    o = collect();
+    expect(o.lastLen).toBe(VNET_HDR_LEN + 90);
+    expect(load<u64>(o.lastBody)).toBe(0);
+    expect(load<u16>(o.lastBody + 8)).toBe(0);
+    expect(memory.compare(o.lastBody + VNET_HDR_LEN, frameBuf, 90)).toBe(0);
+  });
+
+  it("drops a GSO segment from a peer when our TAP has no virtio-net header", () => {
+    config.tapVnetHdr = false;
+    const need = statValue(Stat.FramesNeedVnet);
+    vnetRecord(BROADCAST, HOST_B, 100, VNET_F_NEEDS_CSUM, GSO_TCPV4, 34, 16);
+    store<u8>(msgBuf, MSG_FRAME);
+    store<u8>(msgBuf + 1, FRAME_F_VNET);
+    memory.copy(msgBuf + 2, vnetBuf, VNET_HDR_LEN + 100);
+    forwardFromPeer(msgBuf, 2 + VNET_HDR_LEN + 100);
+    expect(outputLength()).toBe(0);
+    expect(statValue(Stat.FramesNeedVnet) - need).toBe(1);
   });
 });
