@@ -311,7 +311,7 @@ divs_bench() {
     c1a=$(cpu_ticks "$DIVS_A") c1b=$(cpu_ticks "$DIVS_B") t1=$(date +%s.%N)
     [[ "$c0a$c0b$c1a$c1b" =~ ^[0-9]+$ ]] && idle=$(awk -v c=$((c1a - c0a + c1b - c0b)) -v hz="$hz" -v t0="$t0" -v t1="$t1" \
         'BEGIN {printf "%.1f", 100 * c / hz / (t1 - t0)}')
-    for p in "$DIVS_A" "$DIVS_B"; do kill -0 "$p" 2>/dev/null || alive=node_died; done
+    local p; for p in "$DIVS_A" "$DIVS_B"; do kill -0 "$p" 2>/dev/null || alive=node_died; done
     rssa=$(peak_rss_kib "$DIVS_A") rssb=$(peak_rss_kib "$DIVS_B")
     local errs_a errs_b
     errs_a=$(node_errors bench-a "$run") errs_b=$(node_errors bench-b "$run")
