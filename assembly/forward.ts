@@ -5,14 +5,20 @@
 // peers are never sent on to other peers, so a flood cannot loop.
 // With config.tapVnetHdr the TAP's frames carry a virtio-net header: GSO segments travel with it as
 // one FRAME (flag VNET), other frames have their checksum finished here and travel plain.
-import { OUT_DATAGRAM, OUT_FRAME } from "./abi";
+// Frames to the same peer in one process() call share a datagram (a COMPOUND of FRAMEs, up to
+// maxDatagram): under load one seal and one send carry many small frames, idle nothing waits.
+import { ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_FRAME } from "./abi";
 import { config } from "./config";
 import { MAC_LOCAL, learnLocal, macFind, slotKind, slotOwner } from "./mactable";
 import { self } from "./node";
 import { peerAddr, peerAddrById, peerCount } from "./peers";
-import { outputReserve, outputToAddr } from "./queue";
+import { outputGrowLast, outputRecords, outputReserve, outputToAddr } from "./queue";
 import { Stat, count } from "./stats";
-import { DG_MESSAGE, DG_VERSION, FRAME_F_VNET, FRAME_FLAGS, FRAME_HEADER_LEN, FRAME_PAYLOAD, MSG_FRAME, WIRE_VERSION } from "./wire/divs";
+import { putU16 } from "./wire/bytes";
+import {
+  COMPOUND_COUNT, COMPOUND_ITEMS, COMPOUND_MAX_ITEMS, DG_MESSAGE, DG_VERSION, FRAME_F_VNET, FRAME_FLAGS, FRAME_HEADER_LEN,
+  FRAME_PAYLOAD, ITEM_LEN_SIZE, MSG_COMPOUND, MSG_FRAME, WIRE_VERSION,
+} from "./wire/divs";
 import { ETH_TRUNCATED, ethCheck, ethDst, ethSrc, ethVlan, macIsGroup } from "./wire/ethernet";
 import { VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_HDR_LEN, vnetClear, vnetFinishChecksum, vnetGso } from "./wire/vnet";
 
@@ -66,7 +72,43 @@ export function forwardFromTap(body: usize, bodyLen: u32, now: f64): void {
   }
 }
 
+// The plain-frame datagram sendFrame wrote last, open for more frames while it is the last output record.
+let openDg: usize = 0; // its DiVS datagram (after the address slot)
+let openLen: u32 = 0;
+let openRecord: u32 = 0; // outputRecords() when it was written
+
+/** Appends a plain frame to the open datagram when it goes to `addr`, is still last and has room. */
+function joinOpen(addr: usize, frame: usize, len: u32): bool {
+  if (openDg == 0 || openRecord != outputRecords() || memory.compare(openDg - ADDR_SLOT, addr, ADDR_LEN) != 0) return false;
+  const lone = load<u8>(openDg + DG_MESSAGE) == MSG_FRAME;
+  if (!lone && load<u8>(openDg + DG_MESSAGE + COMPOUND_COUNT) >= <u8>COMPOUND_MAX_ITEMS) return false;
+  const msgLen = FRAME_PAYLOAD + len;
+  // A lone FRAME becomes a COMPOUND: its header and the first item's length go in front of it.
+  const wrap: u32 = lone ? COMPOUND_ITEMS + ITEM_LEN_SIZE : 0;
+  const extra = wrap + ITEM_LEN_SIZE + msgLen;
+  if (openLen + extra > config.maxDatagram || !outputGrowLast(extra)) return false;
+  if (lone) {
+    const firstLen = openLen - DG_MESSAGE;
+    memory.copy(openDg + DG_MESSAGE + wrap, openDg + DG_MESSAGE, firstLen);
+    store<u8>(openDg + DG_MESSAGE, MSG_COMPOUND);
+    store<u8>(openDg + DG_MESSAGE + COMPOUND_COUNT, 1);
+    store<u8>(openDg + DG_MESSAGE + 2, 0);
+    putU16(openDg + DG_MESSAGE + COMPOUND_ITEMS, <u16>firstLen);
+    openLen += wrap;
+  }
+  const item = openDg + openLen;
+  putU16(item, <u16>msgLen);
+  store<u8>(item + ITEM_LEN_SIZE, MSG_FRAME);
+  store<u8>(item + ITEM_LEN_SIZE + FRAME_FLAGS, 0);
+  memory.copy(item + ITEM_LEN_SIZE + FRAME_PAYLOAD, frame, len);
+  openLen += ITEM_LEN_SIZE + msgLen;
+  store<u8>(openDg + DG_MESSAGE + COMPOUND_COUNT, load<u8>(openDg + DG_MESSAGE + COMPOUND_COUNT) + 1);
+  count(Stat.FramesCoalesced);
+  return true;
+}
+
 function sendFrame(addr: usize, vnet: usize, frame: usize, len: u32): bool {
+  if (vnet == 0 && joinOpen(addr, frame, len)) return true;
   const hdrLen = vnet != 0 ? VNET_HDR_LEN : 0;
   const dg = outputToAddr(OUT_DATAGRAM, addr, FRAME_HEADER_LEN + hdrLen + len);
   if (dg == 0) return false;
@@ -76,6 +118,9 @@ function sendFrame(addr: usize, vnet: usize, frame: usize, len: u32): bool {
   if (vnet != 0) memory.copy(dg + FRAME_HEADER_LEN, vnet, VNET_HDR_LEN);
   memory.copy(dg + FRAME_HEADER_LEN + hdrLen, frame, len);
   count(Stat.DatagramsOut);
+  openDg = vnet != 0 ? 0 : dg;
+  openLen = FRAME_HEADER_LEN + len;
+  openRecord = outputRecords();
   return true;
 }
 

@@ -6,9 +6,31 @@ import { Stat, count } from "./stats";
 
 export const outputBase: usize = heap.alloc(OUTPUT_CAPACITY);
 let outputLen: u32 = 0;
+/** The newest record, and a count of records ever reserved (so a caller can tell its record is still the last). */
+let lastRecord: usize = 0;
+let records: u32 = 0;
 
 export function outputReset(): void {
   outputLen = 0;
+  records++;
+}
+
+/** Names the newest record: it stays the last one while outputRecords() returns the same value. */
+export function outputRecords(): u32 {
+  return records;
+}
+
+/** Grows the last record's body by `extra` bytes; false (nothing changes) when the output is full. */
+export function outputGrowLast(extra: u32): bool {
+  const bodyLen = load<u32>(lastRecord + REC_LEN) + extra;
+  const end = <u32>(lastRecord - outputBase) + alignUp(REC_HEADER + bodyLen);
+  if (end > OUTPUT_CAPACITY) {
+    count(Stat.OutputOverflow);
+    return false;
+  }
+  store<u32>(lastRecord + REC_LEN, bodyLen);
+  outputLen = end;
+  return true;
 }
 
 export function outputLength(): u32 {
@@ -23,6 +45,8 @@ export function outputReserve(kind: u16, bodyLen: u32): usize {
     return 0;
   }
   const rec = outputBase + <usize>outputLen;
+  lastRecord = rec;
+  records++;
   store<u16>(rec + REC_KIND, kind);
   store<u16>(rec + REC_FLAGS, 0);
   store<u32>(rec + REC_LEN, bodyLen);

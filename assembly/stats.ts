@@ -52,6 +52,7 @@ export enum Stat {
   FramesGso,
   FramesNeedVnet,
   FramesBadVnet,
+  FramesCoalesced,
   Count, // keep last
 }
 
@@ -106,6 +107,7 @@ export const STAT_NAMES: StaticArray<string> = [
   "frames_gso",
   "frames_need_vnet",
   "frames_bad_vnet",
+  "frames_coalesced",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

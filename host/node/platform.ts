@@ -7,17 +7,14 @@ import { Worker } from "node:worker_threads";
 import type { HostPort } from "../common/address.ts";
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
+import { OFFLOAD_RING_SLOTS, TAP_FRAME_OVERHEAD, TAP_MAX_GSO_FRAME } from "../common/mtu.ts";
 import type { DatagramSink, OpenedTap, Platform } from "../common/platform.ts";
 import { createRingBuffer, RingConsumer, ringLayout } from "../common/ring.ts";
 import { serveControl, controlRequest } from "./control.ts";
 import { nodeCrypto } from "./crypto.ts";
-import { LinuxTap, TAP_MAX_GSO_FRAME } from "./tap.ts";
+import { LinuxTap } from "./tap.ts";
 import { UdpTransport } from "./udp.ts";
 
-/** Room for the virtio-net header, the Ethernet header and one VLAN tag on top of the MTU. */
-const FRAME_OVERHEAD = 10 + 18;
-/** With offload a slot holds a 64 KB segment: fewer slots keep the ring at 16 MB. */
-const OFFLOAD_RING_SLOTS = 256;
 
 /** The bundle (build/divs.mjs) finds divs-core.wasm and tap-worker.mjs next to itself. */
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -82,7 +79,7 @@ function checkPrivileges(): void {
 
 function openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap {
   const device = LinuxTap.open(name, mtu, address, mac, offload);
-  const layout = offload ? ringLayout(10 + TAP_MAX_GSO_FRAME, OFFLOAD_RING_SLOTS) : ringLayout(mtu + FRAME_OVERHEAD);
+  const layout = offload ? ringLayout(TAP_MAX_GSO_FRAME, OFFLOAD_RING_SLOTS) : ringLayout(mtu + TAP_FRAME_OVERHEAD);
   const buffer = createRingBuffer(layout);
   const worker = new Worker(path.join(here, "tap-worker.mjs"), { workerData: { fd: device.fd, buffer, layout } });
   worker.unref();

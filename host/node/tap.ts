@@ -6,13 +6,9 @@
 import { execFileSync } from "node:child_process";
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
+import { TAP_GSO_MAX_SIZE } from "../common/mtu.ts";
 import type { TapDevice } from "../common/runtime.ts";
 import * as libc from "./libc.ts";
-
-/** The kernel's GSO segments stay under this, so a sealed FRAME datagram stays under 65507 bytes. */
-export const TAP_GSO_MAX_SIZE = 64000;
-/** The largest frame the TAP hands over with offload on: a GSO segment and its Ethernet header. */
-export const TAP_MAX_GSO_FRAME = 65535 + 14;
 
 export class LinuxTap implements TapDevice {
   private closed = false;

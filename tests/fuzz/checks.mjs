@@ -9,7 +9,9 @@ const MEMBER_STATE_MAX = 3; // alive, suspect, dead, left
 const EVENT_KINDS = 6; // join, update, suspect, alive, dead, left (assembly/membership/events.ts)
 const EVENT_NAME = 16 + ADDR_SLOT;
 const MEMBER_NAME = 32 + ADDR_SLOT;
-const FRAME_HEADER_LEN = 3; // version, type, reserved
+const FRAME_HEADER_LEN = 3; // version, type, flags
+const FRAME_F_VNET = 0x01; // a 10-byte virtio-net header before the frame (docs/wire.md)
+const VNET_HDR_LEN = 10;
 const MAX_UDP_PAYLOAD = 65507;
 /** config.maxDatagram's default: the largest gossip datagram the core may emit. */
 export const MAX_GOSSIP_DATAGRAM = 1400;
@@ -30,6 +32,14 @@ function records(core, len, allowed, call) {
   return records;
 }
 
+/** A FRAME message (type, flags, [virtio-net header], Ethernet frame). */
+function checkFrame(msg, what) {
+  const flags = msg[1];
+  if ((flags & ~FRAME_F_VNET) !== 0) fail(`${what} flags 0x${flags.toString(16)}`);
+  const header = 2 + (flags & FRAME_F_VNET ? VNET_HDR_LEN : 0);
+  if (msg.length < header + ETH_HEADER_LEN) fail(`${what} of ${msg.length} bytes`);
+}
+
 /** A datagram the core sends: version first, a known message, compound items exact. */
 function checkDatagram(dg, at) {
   if (dg.length < 2) fail(`OUT_DATAGRAM at ${at}: datagram of ${dg.length} bytes`);
@@ -37,8 +47,7 @@ function checkDatagram(dg, at) {
   if (dg[0] !== WIRE_VERSION) fail(`OUT_DATAGRAM at ${at}: version ${dg[0]}`);
   const type = dg[1];
   if (type === MSG.FRAME) {
-    if (dg.length < FRAME_HEADER_LEN + ETH_HEADER_LEN) fail(`OUT_DATAGRAM at ${at}: FRAME of ${dg.length} bytes`);
-    if (dg[2] !== 0) fail(`OUT_DATAGRAM at ${at}: FRAME reserved byte ${dg[2]}`);
+    checkFrame(dg.subarray(1), `OUT_DATAGRAM at ${at}: FRAME`);
     return;
   }
   if (dg.length > MAX_GOSSIP_DATAGRAM) fail(`OUT_DATAGRAM at ${at}: ${dg.length} bytes > max datagram ${MAX_GOSSIP_DATAGRAM}`);
@@ -49,13 +58,19 @@ function checkDatagram(dg, at) {
   const count = dg[2];
   if (count < 2) fail(`OUT_DATAGRAM at ${at}: COMPOUND of ${count} items (a lone message is sent unwrapped)`);
   if (dg[3] !== 0) fail(`OUT_DATAGRAM at ${at}: COMPOUND reserved byte ${dg[3]}`);
+  // Frames to one peer share a datagram only with other frames; gossip compounds carry no frames.
+  const frames = dg.length > 6 && dg[6] === MSG.FRAME;
   let off = 4;
   for (let i = 0; i < count; i++) {
     if (off + 2 > dg.length) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i} length runs past the end`);
     const n = (dg[off] << 8) | dg[off + 1];
     if (n === 0 || off + 2 + n > dg.length) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i} of ${n} bytes does not fit`);
     const t = dg[off + 2];
-    if (!knownType(t) || t === MSG.FRAME) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i} type 0x${t.toString(16)}`);
+    if (!knownType(t) || (t === MSG.FRAME) !== frames) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i} type 0x${t.toString(16)}`);
+    if (frames) {
+      if (dg[off + 3] !== 0) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i}: a GSO FRAME shares a datagram`);
+      checkFrame(dg.subarray(off + 2, off + 2 + n), `OUT_DATAGRAM at ${at}: COMPOUND item ${i} FRAME`);
+    }
     off += 2 + n;
   }
   if (off !== dg.length) fail(`OUT_DATAGRAM at ${at}: ${dg.length - off} bytes after the COMPOUND items`);

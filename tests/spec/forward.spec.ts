@@ -9,7 +9,7 @@ import { outputBase, outputLength, outputReset } from "../../assembly/queue";
 import { Stat, statValue } from "../../assembly/stats";
 import { putMac, putU16 } from "../../assembly/wire/bytes";
 import { onesFold, onesSum } from "../../assembly/wire/checksum";
-import { FRAME_F_VNET, FRAME_HEADER_LEN, MSG_FRAME, WIRE_VERSION } from "../../assembly/wire/divs";
+import { CompoundReader, FRAME_F_VNET, FRAME_HEADER_LEN, MSG_COMPOUND, MSG_FRAME, WIRE_VERSION } from "../../assembly/wire/divs";
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from "../../assembly/wire/vnet";
 
 const SELF: u64 = 1;
@@ -196,6 +196,57 @@ describe("frames from the TAP", () => {
     expect(lookup(HOST_A, 0)).toBe(SELF);
     forwardFromTap(frame(BROADCAST, HOST_A, 600 - FRAME_HEADER_LEN), 600 - FRAME_HEADER_LEN, 0);
     expect(collect().datagrams).toBe(2);
+  });
+});
+
+describe("frames to one peer in one call", () => {
+  beforeEach(() => { setup(); });
+
+  it("share a datagram, a COMPOUND of FRAMEs in order, up to maxDatagram", () => {
+    applyRemote(HOST_B, 0, P2, 1, 0);
+    const coalesced = statValue(Stat.FramesCoalesced);
+    for (let i = 0; i < 3; i++) {
+      frame(HOST_B, HOST_A, 100 + i);
+      forwardFromTap(frameBuf, 100 + i, 0);
+    }
+    const o = collect();
+    expect(o.datagrams).toBe(1);
+    expect(load<u8>(o.lastBody + 1)).toBe(MSG_COMPOUND);
+    const r = new CompoundReader();
+    r.reset(o.lastBody + 1, o.lastLen - 1);
+    for (let i = 0; i < 3; i++) {
+      expect(r.next()).toBe(true);
+      expect(r.len).toBe(2 + 100 + i);
+      expect(load<u8>(r.ptr)).toBe(MSG_FRAME);
+      frame(HOST_B, HOST_A, 100 + i);
+      expect(memory.compare(r.ptr + 2, frameBuf, 100 + i)).toBe(0);
+    }
+    expect(r.next()).toBe(false);
+    expect(r.malformed).toBe(false);
+    expect(statValue(Stat.FramesCoalesced) - coalesced).toBe(2);
+    // Items of 2 + 112 bytes after a 4-byte header: 12 fit in 1400 bytes, the 13th opens a new datagram.
+    outputReset();
+    for (let i = 0; i < 14; i++) {
+      frame(HOST_B, HOST_A, 110);
+      forwardFromTap(frameBuf, 110, 0);
+    }
+    const full = collect();
+    expect(full.datagrams).toBe(2);
+    expect(full.lastLen <= config.maxDatagram).toBe(true);
+  });
+
+  it("do not join a datagram once another record follows it", () => {
+    applyRemote(HOST_B, 0, P2, 1, 0);
+    applyRemote(HOST_C, 0, P3, 1, 0);
+    frame(HOST_B, HOST_A, 100);
+    forwardFromTap(frameBuf, 100, 0);
+    frame(HOST_C, HOST_A, 100);
+    forwardFromTap(frameBuf, 100, 0);
+    frame(HOST_B, HOST_A, 100);
+    forwardFromTap(frameBuf, 100, 0);
+    const o = collect();
+    expect(o.datagrams).toBe(3);
+    expect(carriesFrame(o.lastBody, o.lastLen, 100)).toBe(true);
   });
 });
 
