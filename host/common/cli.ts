@@ -57,7 +57,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
       address: { type: "string", description: "IPv4 CIDR for the TAP, like 198.18.0.1/24" },
       mac: { type: "string", description: "MAC address for the TAP (default: kernel-chosen)" },
       mtu: { type: "string", description: "TAP MTU (the default fits a 1500-byte underlay, docs/host.md)", default: String(DEFAULT_TAP_MTU) },
-      offload: { type: "string", description: "on or off: TCP segmentation offload on the TAP, 64 KB segments sealed as one datagram (docs/host.md)", default: "off" },
+      offload: { type: "string", description: "on or off: TCP segmentation offload on the TAP, 64 KB segments sealed as one datagram (docs/host.md)", default: "on" },
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },

@@ -11,7 +11,7 @@ export interface OpenedTap {
   /** Frames read by the reader thread. */
   ring: RingConsumer;
   /** Every frame read and written carries a virtio-net header (IFF_VNET_HDR; docs/host.md "Offloads"). */
-  vnetHeader?: boolean;
+  vnetHeader: boolean;
   /** Stops the reader thread and waits for it; then the device can be closed. */
   stopReader(): Promise<void>;
 }

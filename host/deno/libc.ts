@@ -6,6 +6,8 @@ const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   access: { parameters: ["buffer", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  /** ioctl with an integer argument (TUNSETOFFLOAD). */
+  ioctlInt: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
@@ -43,6 +45,11 @@ export const ENOENT = 2;
 export const POLLIN = 1;
 
 export const TUNSETIFF = 0x400454can;
+export const TUNSETOFFLOAD = 0x400454d0n;
 export const IFF_TAP = 0x0002;
 export const IFF_NO_PI = 0x1000;
+export const IFF_VNET_HDR = 0x4000;
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
 export const IFNAMSIZ = 16;

@@ -3,6 +3,7 @@
 // driver, core, ring, control protocol, CLI) is host/common, shared with the Node host.
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
+import { OFFLOAD_RING_SLOTS, TAP_FRAME_OVERHEAD, TAP_MAX_GSO_FRAME } from "../common/mtu.ts";
 import type { OpenedTap, Platform } from "../common/platform.ts";
 import { createRingBuffer, RingConsumer, ringLayout } from "../common/ring.ts";
 // node:crypto runs under Deno with the same results (tests/deno/trace.test.mjs checks the core; the
@@ -12,9 +13,6 @@ import { controlRequest, serveControl } from "./control.ts";
 import * as c from "./libc.ts";
 import { DenoTap } from "./tap.ts";
 import { DenoUdpTransport } from "./udp.ts";
-
-/** Room for the Ethernet header and one VLAN tag on top of the MTU. */
-const FRAME_OVERHEAD = 18;
 
 /** The bundle (build/divs-deno.mjs) finds divs-core.wasm and divs-deno-tap-worker.mjs next to itself. */
 const CORE_URL = new URL("divs-core.wasm", import.meta.url);
@@ -77,10 +75,8 @@ function checkPrivileges(): void {
 }
 
 function openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap {
-  // No IFF_VNET_HDR here yet: frames stay plain (vnetHeader unset), so the core segments nothing for us.
-  if (offload) console.error("[divs] warning: --offload on is not supported under Deno yet; running without it");
-  const device = DenoTap.open(name, mtu, address, mac);
-  const layout = ringLayout(mtu + FRAME_OVERHEAD);
+  const device = DenoTap.open(name, mtu, address, mac, offload);
+  const layout = offload ? ringLayout(TAP_MAX_GSO_FRAME, OFFLOAD_RING_SLOTS) : ringLayout(mtu + TAP_FRAME_OVERHEAD);
   const buffer = createRingBuffer(layout);
   const worker = new Worker(WORKER_URL, { type: "module" });
   const stopped = new Promise<void>((resolve) => {
@@ -96,6 +92,7 @@ function openTap(name: string, mtu: number, address: Cidr | null, mac: string | 
   return {
     device,
     ring,
+    vnetHeader: true,
     stopReader: async () => {
       ring.stop();
       await stopped;

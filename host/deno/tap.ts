@@ -1,8 +1,10 @@
 // A Linux TAP device opened through libc with Deno's FFI (open /dev/net/tun + ioctl TUNSETIFF);
 // address, MTU and link state are set with iproute2 (--allow-run=ip). Reads happen in the reader
 // worker (tap-worker.ts) on the same fd; writes here, synchronously, straight from core memory.
+// As the Node host (host/node/tap.ts): always IFF_VNET_HDR, TUNSETOFFLOAD when offload is on.
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
+import { TAP_GSO_MAX_SIZE } from "../common/mtu.ts";
 import type { TapDevice } from "../common/runtime.ts";
 import * as c from "./libc.ts";
 
@@ -10,7 +12,7 @@ export class DenoTap implements TapDevice {
   private closed = false;
   private constructor(readonly fd: number, readonly name: string, readonly mtu: number) {}
 
-  static open(name: string, mtu: number, address: Cidr | null, mac: string | null): DenoTap {
+  static open(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): DenoTap {
     if (name.length === 0 || name.length >= c.IFNAMSIZ || !/^[A-Za-z0-9_.-]+$/.test(name)) {
       throw new DivsError(`bad TAP name "${name}": 1-15 letters, digits, '_', '-', '.'`, ExitCode.usage);
     }
@@ -23,7 +25,7 @@ export class DenoTap implements TapDevice {
     }
     const ifreq = new Uint8Array(40); // struct ifreq: name[16], then flags (short)
     ifreq.set(new TextEncoder().encode(name));
-    new DataView(ifreq.buffer).setInt16(c.IFNAMSIZ, c.IFF_TAP | c.IFF_NO_PI, true);
+    new DataView(ifreq.buffer).setInt16(c.IFNAMSIZ, c.IFF_TAP | c.IFF_NO_PI | c.IFF_VNET_HDR, true);
     if (c.libc().ioctl(fd, c.TUNSETIFF, ifreq) < 0) {
       const e = c.errno();
       c.libc().close(fd);
@@ -33,6 +35,12 @@ export class DenoTap implements TapDevice {
     }
     const tap = new DenoTap(fd, name, mtu);
     try {
+      if (offload) {
+        if (c.libc().ioctlInt(fd, c.TUNSETOFFLOAD, BigInt(c.TUN_F_CSUM | c.TUN_F_TSO4 | c.TUN_F_TSO6)) < 0) {
+          throw new DivsError(`TUNSETOFFLOAD ${name} failed: errno ${c.errno()} (try --offload off)`, ExitCode.failure);
+        }
+        ip("link", "set", "dev", name, "gso_max_size", String(TAP_GSO_MAX_SIZE));
+      }
       if (mac) ip("link", "set", "dev", name, "address", mac);
       ip("link", "set", "dev", name, "mtu", String(mtu));
       if (address) ip("addr", "add", `${address.address}/${address.prefix}`, "dev", name);

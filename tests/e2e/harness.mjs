@@ -84,9 +84,10 @@ export class Testbed {
 
   /**
    * Starts `divs up` in the node's namespace; `join` names the node to join through; `key` overrides the
-   * testbed's; `runtime: "deno"` runs it under Deno (`divs up --runtime deno`, a deno child of the CLI).
+   * testbed's; `runtime: "deno"` runs it under Deno (`divs up --runtime deno`, a deno child of the CLI);
+   * `offload: "off"` turns the TAP's TCP segmentation offload off (docs/host.md "Offloads").
    */
-  start(name, { join = null, mac = null, config = null, address = null, key = this.key, runtime = null } = {}) {
+  start(name, { join = null, mac = null, config = null, address = null, key = this.key, runtime = null, offload = null } = {}) {
     const n = this.node(name);
     const args = [
       "netns", "exec", n.ns, process.execPath, CLI, "up", "--name", name, "--listen", `${n.underlay}:${PORT}`,
@@ -96,6 +97,7 @@ export class Testbed {
     if (mac) args.push("--mac", mac);
     if (config) args.push("--config", config);
     if (runtime) args.push("--runtime", runtime);
+    if (offload) args.push("--offload", offload);
     n.log = "";
     n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DIVS_KEY: key } });
     n.proc.stdout.on("data", (d) => (n.log += d));

@@ -57,7 +57,7 @@ describe("a three-node switch", { skip: skip ?? false }, () => {
     start("a");
     await waitFor("node a's control socket", CONVERGE_MS, () => bed.ctl("a", "status"));
     start("b", { join: "a" });
-    start("c", { join: "a", mac: "02:d1:5c:00:00:03" });
+    start("c", { join: "a", mac: "02:d1:5c:00:00:03", offload: "off" });
     await waitAllAlive(bed, names);
   });
 
@@ -78,14 +78,31 @@ describe("a three-node switch", { skip: skip ?? false }, () => {
     assert.deepEqual([...owners.get("02:d1:5c:00:00:03")], [ids.get("c")], "c owns the MAC its TAP has");
   });
 
-  test("iperf3 TCP for 5 s between two nodes completes", async () => {
-    const server = bed.exec("b", "iperf3", "-s", "-1", "-B", bed.node("b").overlay);
-    await waitFor("iperf3 server", 5000, () => bed.exec("b", "ss", "-ltn").then((s) => s.includes(":5201")));
-    const out = JSON.parse(await bed.exec("a", "iperf3", "-c", bed.node("b").overlay, "-t", "5", "-J"));
+  /** iperf3 TCP from `from` to `to` for `secs`; returns the received bits/s. */
+  async function iperf(from, to, secs, ...extra) {
+    const server = bed.exec(to, "iperf3", "-s", "-1", "-B", bed.node(to).overlay);
+    await waitFor("iperf3 server", 5000, () => bed.exec(to, "ss", "-ltn").then((s) => s.includes(":5201")));
+    const out = JSON.parse(await bed.exec(from, "iperf3", "-c", bed.node(to).overlay, "-t", String(secs), "-J", ...extra));
     await server;
     const bps = out.end.sum_received.bits_per_second;
-    console.error(`iperf3 a -> b: ${(bps / 1e6).toFixed(0)} Mbit/s`);
-    assert.ok(bps > 0);
+    console.error(`iperf3 ${from} -> ${to}${extra.length ? ` ${extra.join(" ")}` : ""}: ${(bps / 1e6).toFixed(0)} Mbit/s`);
+    return bps;
+  }
+
+  test("iperf3 TCP for 5 s between two nodes completes, in 64 KB segments sealed whole (offload on)", async () => {
+    const gso = async (n) => (await bed.ctl(n, "status")).counters.frames_gso ?? 0;
+    const before = await gso("a");
+    assert.ok(await iperf("a", "b", 5) > 0);
+    assert.ok(await gso("a") > before, "a's TAP handed over GSO segments and they crossed as such");
+  });
+
+  test("iperf3 TCP works both ways with a node whose offload is off", async () => {
+    // a sends GSO segments that c's TAP (IFF_VNET_HDR, no TUNSETOFFLOAD) takes whole; c sends plain frames.
+    const gso = async (n) => (await bed.ctl(n, "status")).counters.frames_gso ?? 0;
+    const cBefore = await gso("c");
+    assert.ok(await iperf("a", "c", 2) > 0);
+    assert.ok(await iperf("a", "c", 2, "-R") > 0);
+    assert.equal(await gso("c"), cBefore, "c, offload off, sent no GSO segment");
   });
 
   test("a killed node is declared dead, its MACs dropped; restarted, it rejoins", async () => {
