@@ -1,8 +1,9 @@
 // The `divs` entry point for Deno (bundled to build/divs-deno.mjs): the same commands as the Node CLI
 // (host/common/cli.ts) on the Deno Platform. Run it with the flags docs/deno.md lists, for example
 //   deno run --unstable-net --allow-ffi --allow-read=... build/divs-deno.mjs up ...
-import { defineCommand, runCommand, runMain } from "citty";
-import { commands, exitState, unknownFlag } from "../common/cli.ts";
+import { defineCommand } from "citty";
+import { commands, exitState } from "../common/cli.ts";
+import { runCli } from "../common/cli-main.ts";
 import { DivsError, EXIT_CODE_HELP, ExitCode } from "../common/errors.ts";
 import { denoPlatform } from "./platform.ts";
 import { DENO_HELP } from "./permissions.ts";
@@ -38,23 +39,6 @@ function fail(e: unknown): never {
   Deno.exit(ExitCode.failure);
 }
 
-const rawArgs = [...Deno.args];
-const builtin = ["--help", "-h", "--version"];
-if (rawArgs.length === 0 || rawArgs.some((a) => builtin.includes(a))) {
-  await runMain(main, { rawArgs }); // usage and version texts
-} else {
-  const bad = unknownFlag(subCommands[rawArgs[0] as keyof typeof subCommands], rawArgs);
-  if (bad !== null) fail(new DivsError(`unknown option ${bad} for divs ${rawArgs[0]} (see divs ${rawArgs[0]} --help)`, ExitCode.usage));
-  try {
-    await runCommand(main, { rawArgs });
-  } catch (e) {
-    // citty's own argument errors carry an E_* code: a usage error.
-    const code = (e as { code?: unknown }).code;
-    if (!(e instanceof DivsError) && typeof code === "string" && code.startsWith("E_")) {
-      fail(new DivsError(`${(e as Error).message} (see divs --help)`, ExitCode.usage));
-    }
-    fail(e);
-  }
-}
+await runCli(main, subCommands, [...Deno.args], fail);
 // The TAP reader worker and the receive loop would keep the process alive: exit with the code.
 Deno.exit(exitState.code);

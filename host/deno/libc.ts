@@ -33,23 +33,3 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
 }
 
 export const F_OK = 0;
-export const O_RDWR = 2;
-export const O_NONBLOCK = 0o4000;
-export const O_CLOEXEC = 0o2000000;
-export const EAGAIN = 11;
-export const EINTR = 4;
-export const EBUSY = 16;
-export const EPERM = 1;
-export const EACCES = 13;
-export const ENOENT = 2;
-export const POLLIN = 1;
-
-export const TUNSETIFF = 0x400454can;
-export const TUNSETOFFLOAD = 0x400454d0n;
-export const IFF_TAP = 0x0002;
-export const IFF_NO_PI = 0x1000;
-export const IFF_VNET_HDR = 0x4000;
-export const TUN_F_CSUM = 0x01;
-export const TUN_F_TSO4 = 0x02;
-export const TUN_F_TSO6 = 0x04;
-export const IFNAMSIZ = 16;

@@ -2,6 +2,7 @@
 // main thread never blocks on the device. Mirrors host/node/tap-worker.ts. Exits when the ring's stop
 // flag is set (checked at least every POLL_MS) or when poll says the fd is gone.
 import { type RingLayout, RingProducer } from "../common/ring.ts";
+import { POLLIN } from "../common/linux-tap.ts";
 import * as c from "./libc.ts";
 
 const POLL_MS = 200;
@@ -34,7 +35,7 @@ function readLoop(fd: number, ring: RingProducer): void {
     // Nothing to read (EAGAIN) or interrupted: wait in poll. A closed fd or a removed device shows
     // in revents (no errno needed, which another call on this thread could have overwritten).
     pollfd[0] = fd;
-    pollfd[1] = c.POLLIN;
+    pollfd[1] = POLLIN;
     c.libc().poll(pollBytes, 1n, POLL_MS);
     if ((pollfd[1] >>> 16) & (POLLERR | POLLHUP | POLLNVAL)) break;
   }

@@ -1,18 +1,16 @@
 // The underlay socket: Deno.listenDatagram (needs --unstable-net). A receive loop hands each datagram
 // to the driver with its source as an 18-byte address from a cache keyed by the numeric (ipv4, port),
 // like host/node/udp.ts.
-import { ADDR_LEN } from "../common/abi.ts";
-import { type HostPort, addressKey, encodeAddress, hostPortOfKey, keyOfAddress, parseIpv4 } from "../common/address.ts";
+import { AddressCache } from "../common/address-cache.ts";
+import type { HostPort } from "../common/address.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { DatagramSink } from "../common/platform.ts";
 import type { DatagramTransport } from "../common/runtime.ts";
 
-const CACHE_LIMIT = 4096;
-
 export class DenoUdpTransport implements DatagramTransport {
-  private readonly hostIps = new Map<string, number>();
-  private readonly sourceCache = new Map<number, Uint8Array>();
-  private readonly destCache = new Map<number, Deno.NetAddr>();
+  private readonly addresses = new AddressCache<Deno.NetAddr>(
+    (hp) => ({ transport: "udp", hostname: hp.host, port: hp.port }),
+  );
   private closed = false;
   sendErrors = 0;
 
@@ -45,43 +43,18 @@ export class DenoUdpTransport implements DatagramTransport {
         continue; // e.g. an ICMP error surfaced on the socket
       }
       const from = received[1] as Deno.NetAddr;
-      sink(this.sourceAddress(from.hostname, from.port), 0, received[0]);
+      sink(this.addresses.source(from.hostname, from.port), 0, received[0]);
     }
-  }
-
-  private sourceAddress(host: string, port: number): Uint8Array {
-    let ip = this.hostIps.get(host);
-    if (ip === undefined) {
-      if (this.hostIps.size >= CACHE_LIMIT) this.hostIps.clear();
-      ip = parseIpv4(host);
-      this.hostIps.set(host, ip);
-    }
-    const key = addressKey(ip, port);
-    let bytes = this.sourceCache.get(key);
-    if (bytes === undefined) {
-      if (this.sourceCache.size >= CACHE_LIMIT) this.sourceCache.clear();
-      bytes = new Uint8Array(ADDR_LEN);
-      encodeAddress(ip, port, bytes);
-      this.sourceCache.set(key, bytes);
-    }
-    return bytes;
   }
 
   send(address: Uint8Array, offset: number, datagram: Uint8Array): void {
-    const key = keyOfAddress(address, offset);
-    if (key < 0) {
+    const dest = this.addresses.dest(address, offset);
+    if (dest === null) {
       this.sendErrors++; // IPv6 underlay is not supported by this socket
       return;
     }
-    let dest = this.destCache.get(key);
-    if (dest === undefined) {
-      if (this.destCache.size >= CACHE_LIMIT) this.destCache.clear();
-      const hp = hostPortOfKey(key);
-      dest = { transport: "udp", hostname: hp.host, port: hp.port };
-      this.destCache.set(key, dest);
-    }
-    // The datagram is a view into core memory; the send completes later, so copy it.
-    this.conn.send(datagram.slice(), dest).catch(() => this.sendErrors++);
+    // The transport layer never reuses a datagram it handed over: no copy.
+    this.conn.send(datagram as Uint8Array<ArrayBuffer>, dest).catch(() => this.sendErrors++);
   }
 
   close(): void {

@@ -2,6 +2,7 @@
 // never blocks on the device. Exits when the ring's stop flag is set (checked at least every POLL_MS).
 import { workerData } from "node:worker_threads";
 import { type RingLayout, RingProducer } from "../common/ring.ts";
+import { EAGAIN, EINTR, POLLIN } from "../common/linux-tap.ts";
 import * as libc from "./libc.ts";
 
 const POLL_MS = 200;
@@ -22,8 +23,8 @@ while (!ring.stopped) {
     continue;
   }
   const e = libc.errno();
-  if (n < 0 && e !== libc.EAGAIN && e !== libc.EINTR) break; // fd closed or device gone
+  if (n < 0 && e !== EAGAIN && e !== EINTR) break; // fd closed or device gone
   pollfd[0] = fd;
-  pollfd[1] = libc.POLLIN;
+  pollfd[1] = POLLIN;
   libc.poll(pollfd, 1, POLL_MS);
 }

@@ -2,20 +2,17 @@
 // 18-byte address taken from a cache keyed by the numeric (ipv4, port), so the hot path builds no
 // strings beyond the one Node already hands us.
 import dgram from "node:dgram";
-import { ADDR_LEN } from "../common/abi.ts";
-import { type HostPort, encodeAddress, hostPortOfKey, keyOfAddress, parseIpv4, addressKey } from "../common/address.ts";
+import { AddressCache } from "../common/address-cache.ts";
+import type { HostPort } from "../common/address.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { DatagramTransport } from "../common/runtime.ts";
 
-const CACHE_LIMIT = 4096;
 const SOCKET_BUFFER = 4 * 1024 * 1024;
 
 export type DatagramSink = (address: Uint8Array, offset: number, datagram: Uint8Array) => void;
 
 export class UdpTransport implements DatagramTransport {
-  private readonly hostIps = new Map<string, number>();
-  private readonly sourceCache = new Map<number, Uint8Array>();
-  private readonly destCache = new Map<number, HostPort>();
+  private readonly addresses = new AddressCache<HostPort>((hp) => hp);
   sendErrors = 0;
 
   private constructor(private readonly socket: dgram.Socket) {}
@@ -31,7 +28,7 @@ export class UdpTransport implements DatagramTransport {
       socket.bind(listen.port, listen.host, () => resolve());
     });
     const transport = new UdpTransport(socket);
-    socket.on("message", (msg, rinfo) => sink(transport.sourceAddress(rinfo.address, rinfo.port), 0, msg));
+    socket.on("message", (msg, rinfo) => sink(transport.addresses.source(rinfo.address, rinfo.port), 0, msg));
     socket.on("error", () => transport.sendErrors++);
     return transport;
   }
@@ -40,35 +37,11 @@ export class UdpTransport implements DatagramTransport {
     return this.socket.address().port;
   }
 
-  private sourceAddress(host: string, port: number): Uint8Array {
-    let ip = this.hostIps.get(host);
-    if (ip === undefined) {
-      if (this.hostIps.size >= CACHE_LIMIT) this.hostIps.clear();
-      ip = parseIpv4(host);
-      this.hostIps.set(host, ip);
-    }
-    const key = addressKey(ip, port);
-    let bytes = this.sourceCache.get(key);
-    if (bytes === undefined) {
-      if (this.sourceCache.size >= CACHE_LIMIT) this.sourceCache.clear();
-      bytes = new Uint8Array(ADDR_LEN);
-      encodeAddress(ip, port, bytes);
-      this.sourceCache.set(key, bytes);
-    }
-    return bytes;
-  }
-
   send(address: Uint8Array, offset: number, datagram: Uint8Array): void {
-    const key = keyOfAddress(address, offset);
-    if (key < 0) {
+    const dest = this.addresses.dest(address, offset);
+    if (dest === null) {
       this.sendErrors++; // IPv6 underlay is not supported by this socket
       return;
-    }
-    let dest = this.destCache.get(key);
-    if (dest === undefined) {
-      if (this.destCache.size >= CACHE_LIMIT) this.destCache.clear();
-      dest = hostPortOfKey(key);
-      this.destCache.set(key, dest);
     }
     // The transport layer never reuses a datagram it handed over: no copy. No callback (no closure and
     // no completion call per datagram): a failed send comes as an 'error' event, counted in bind().

@@ -1,0 +1,34 @@
+// One CLI invocation, the same on every runtime: citty's usage and version texts, our check for
+// unknown flags (citty accepts them silently), then the command; citty's own argument errors become
+// usage errors. The runtime passes its `fail` (print, exit with the error's code).
+import { type CommandDef, runCommand, runMain } from "citty";
+import { unknownFlag } from "./cli.ts";
+import { DivsError, ExitCode } from "./errors.ts";
+
+const BUILTIN_FLAGS = ["--help", "-h", "--version"];
+
+export async function runCli(
+  // deno-lint-ignore no-explicit-any
+  main: CommandDef<any>,
+  // deno-lint-ignore no-explicit-any
+  subCommands: Record<string, CommandDef<any>>,
+  rawArgs: string[],
+  fail: (e: unknown) => never,
+  run: () => Promise<unknown> = () => runCommand(main, { rawArgs }),
+): Promise<void> {
+  if (rawArgs.length === 0 || rawArgs.some((a) => BUILTIN_FLAGS.includes(a))) {
+    await runMain(main, { rawArgs });
+    return;
+  }
+  const bad = unknownFlag(subCommands[rawArgs[0]], rawArgs);
+  if (bad !== null) fail(new DivsError(`unknown option ${bad} for divs ${rawArgs[0]} (see divs ${rawArgs[0]} --help)`, ExitCode.usage));
+  try {
+    await run();
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (!(e instanceof DivsError) && typeof code === "string" && code.startsWith("E_")) {
+      fail(new DivsError(`${(e as Error).message} (see divs --help)`, ExitCode.usage));
+    }
+    fail(e);
+  }
+}
