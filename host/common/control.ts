@@ -56,16 +56,9 @@ export interface NodeInfo {
   runtime: string;
 }
 
-export interface Status {
+export interface Status extends NodeInfo {
   name: string;
   id: string;
-  tap: string;
-  mtu: number;
-  address: string | null;
-  listen: string;
-  advertise: string;
-  version: string;
-  runtime: string;
   uptimeMs: number;
   members: Record<string, number>;
   macs: number;
