@@ -3,9 +3,9 @@
 // driver, core, ring, control protocol, CLI) is host/common, shared with the Node host.
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
-import { OFFLOAD_RING_SLOTS, TAP_FRAME_OVERHEAD, TAP_MAX_GSO_FRAME } from "../common/mtu.ts";
+import { tapRingLayout } from "../common/mtu.ts";
 import type { OpenedTap, Platform } from "../common/platform.ts";
-import { createRingBuffer, RingConsumer, ringLayout } from "../common/ring.ts";
+import { createRingBuffer, RingConsumer } from "../common/ring.ts";
 // node:crypto runs under Deno with the same results (tests/deno/trace.test.mjs checks the core; the
 // provider is the Node host's, unchanged).
 import { nodeCrypto } from "../node/crypto.ts";
@@ -76,7 +76,7 @@ function checkPrivileges(): void {
 
 function openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap {
   const device = DenoTap.open(name, mtu, address, mac, offload);
-  const layout = offload ? ringLayout(TAP_MAX_GSO_FRAME, OFFLOAD_RING_SLOTS) : ringLayout(mtu + TAP_FRAME_OVERHEAD);
+  const layout = tapRingLayout(mtu, offload);
   const buffer = createRingBuffer(layout);
   const worker = new Worker(WORKER_URL, { type: "module" });
   const stopped = new Promise<void>((resolve) => {

@@ -7,9 +7,9 @@ import { Worker } from "node:worker_threads";
 import type { HostPort } from "../common/address.ts";
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
-import { OFFLOAD_RING_SLOTS, TAP_FRAME_OVERHEAD, TAP_MAX_GSO_FRAME } from "../common/mtu.ts";
+import { tapRingLayout } from "../common/mtu.ts";
 import type { DatagramSink, OpenedTap, Platform } from "../common/platform.ts";
-import { createRingBuffer, RingConsumer, ringLayout } from "../common/ring.ts";
+import { createRingBuffer, RingConsumer } from "../common/ring.ts";
 import { serveControl, controlRequest } from "./control.ts";
 import { nodeCrypto } from "./crypto.ts";
 import { LinuxTap } from "./tap.ts";
@@ -79,7 +79,7 @@ function checkPrivileges(): void {
 
 function openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap {
   const device = LinuxTap.open(name, mtu, address, mac, offload);
-  const layout = offload ? ringLayout(TAP_MAX_GSO_FRAME, OFFLOAD_RING_SLOTS) : ringLayout(mtu + TAP_FRAME_OVERHEAD);
+  const layout = tapRingLayout(mtu, offload);
   const buffer = createRingBuffer(layout);
   const worker = new Worker(path.join(here, "tap-worker.mjs"), { workerData: { fd: device.fd, buffer, layout } });
   worker.unref();
