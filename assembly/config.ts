@@ -24,6 +24,7 @@ export enum Key {
   JoinRetryMs = 111,
   ReconnectIntervalMs = 112,
   ReconnectTimeoutMs = 113,
+  MaxMembers = 114,
   /** Writing it loads a whole membership profile: 0 LAN, 1 WAN, 2 local (see MembershipProfile). */
   MembershipProfile = 199,
 }
@@ -61,6 +62,8 @@ export class Config {
   joinRetryMs: f64 = 1000;
   reconnectIntervalMs: f64 = 30_000;
   reconnectTimeoutMs: f64 = 86_400_000;
+  /** Members kept at most (any state, self included); the data plane's peer set has the same bound. */
+  maxMembers: i32 = 65536;
 }
 
 /** Loads memberlist's DefaultLANConfig, DefaultWANConfig or DefaultLocalConfig membership values. */
@@ -113,6 +116,10 @@ function membershipSet(key: u32, value: f64): bool {
     case Key.ReconnectTimeoutMs:
       if (!(value >= 1000 && value <= 30 * 86_400_000)) return false;
       config.reconnectTimeoutMs = value;
+      return true;
+    case Key.MaxMembers:
+      if (!(value >= 2 && value <= 65536 && value == Math.floor(value))) return false;
+      config.maxMembers = <i32>value;
       return true;
     case Key.MembershipProfile:
       if (!(value == 0 || value == 1 || value == 2)) return false;

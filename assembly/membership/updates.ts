@@ -16,7 +16,7 @@ import {
   EVENT_ALIVE, EVENT_DEAD, EVENT_JOIN, EVENT_LEFT, EVENT_SUSPECT, EVENT_UPDATE, emitMemberEvent,
 } from "./events";
 import { messageScratch, sendMessage } from "./send";
-import { Member, MemberState, memberAdd, memberById, memberCount, memberSetState } from "./state";
+import { Member, MemberState, memberAdd, memberById, memberCount, memberSetState, members } from "./state";
 import { Suspicion, suspicionConfirmations, suspicionMin } from "./suspicion";
 import { config } from "../config";
 
@@ -129,6 +129,7 @@ export function aliveNode(a: MemberInfo): void {
   let m: Member;
   if (found == null) {
     if (isSelf) return;
+    if (members.length >= config.maxMembers) { count(Stat.MemberTableFull); return; }
     m = new Member(a.id);
     m.stateSince = self.now;
     memberAdd(m);

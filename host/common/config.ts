@@ -22,6 +22,7 @@ export const CONFIG_KEYS: Record<string, number> = {
   join_retry_ms: 111,
   reconnect_interval_ms: 112,
   reconnect_timeout_ms: 113,
+  max_members: 114,
   membership_profile: 199,
 };
 

@@ -14,7 +14,7 @@ import {
   SECTION_MEMBERS, readInfo, writeAccusation, writeInfo,
 } from "../../assembly/membership/codec";
 import { membershipIdentity, membershipMessage } from "../../assembly/membership/membership";
-import { MemberState, memberById, memberCount } from "../../assembly/membership/state";
+import { MemberState, memberById, memberCount, members } from "../../assembly/membership/state";
 import { suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
 
 const buf = heap.alloc(2048);
@@ -127,6 +127,24 @@ describe("membership state changes", () => {
     const bad = statValue(Stat.MemberMsgMalformed);
     membershipMessage(addr, buf, off);
     expect(statValue(Stat.MemberMsgMalformed)).toBe(bad + 1);
+  });
+
+  it("keeps at most max_members members and counts the ALIVEs it refuses", () => {
+    start();
+    const known = members.length;
+    const saved = config.maxMembers;
+    expect(configSet(Key.MaxMembers, <f64>(known + 2))).toBe(true);
+    const full = statValue(Stat.MemberTableFull);
+    for (let id: u64 = 9000; id < 9005; id++) membershipMessage(addr, buf, aliveMsg(buf, 1, id));
+    expect(members.length).toBe(known + 2);
+    expect(statValue(Stat.MemberTableFull)).toBe(full + 3);
+    expect(memberById(9001) != null).toBe(true);
+    expect(memberById(9002) == null).toBe(true);
+    // A member already known is still updated when the table is full.
+    membershipMessage(addr, buf, aliveMsg(buf, 2, 9001));
+    expect(memberById(9001)!.incarnation).toBe(2);
+    expect(configSet(Key.MaxMembers, 1)).toBe(false);
+    config.maxMembers = saved;
   });
 });
 
