@@ -7,18 +7,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findDeno } from "../deno/find-deno.mjs";
-import { Testbed, sh, skipReason, waitFor } from "./harness.mjs";
+import { deadBoundMs, MEMBERSHIP, sh, skipReason, Testbed, waitFor } from "./harness.mjs";
 
 const skip = skipReason() ?? (findDeno() ? null : "SKIPPED: no deno binary (npm install the deno dev dependency, put deno on PATH, or set DIVS_DENO)");
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const CONVERGE_MS = 20_000;
 const NODES = 3;
-const MEMBERSHIP = { probe_interval_ms: 500, probe_timeout_ms: 250, suspicion_mult: 4, suspicion_max_timeout_mult: 6, gossip_interval_ms: 200 };
-/** As in switch.test.mjs: a full probe round and its timeout, the longest Lifeguard suspicion, a second of gossip. */
-const DEAD_BOUND_MS = NODES * MEMBERSHIP.probe_interval_ms + MEMBERSHIP.probe_timeout_ms +
-  MEMBERSHIP.suspicion_max_timeout_mult * MEMBERSHIP.suspicion_mult * Math.max(1, Math.log10(NODES)) * MEMBERSHIP.probe_interval_ms +
-  1000;
+const DEAD_BOUND_MS = deadBoundMs(NODES);
 const IPERF_SECONDS = 3;
 
 describe("a switch of two Node nodes and one Deno node", { skip: skip ?? false }, () => {

@@ -10,14 +10,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readPcap } from "../fixtures/pcap.mjs";
-import { CLI, PORT, Testbed, sh, skipReason, waitFor } from "./harness.mjs";
+import { CLI, MEMBERSHIP, PORT, sh, skipReason, Testbed, waitFor } from "./harness.mjs";
 
 const skip = skipReason();
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const SENDER = join(dirname(fileURLToPath(import.meta.url)), "udp-sender.mjs");
 const CONVERGE_MS = 15_000;
-const MEMBERSHIP = { probe_interval_ms: 500, probe_timeout_ms: 250, suspicion_mult: 4, suspicion_max_timeout_mult: 6, gossip_interval_ms: 200 };
 const X_MAC = "02:5e:c0:00:00:04";
 const DATA = 0x84, HS_INIT = 0x81, HS_CHALLENGE = 0x82, HS_CONFIRM = 0x83;
 const OFF_CONFIRM_NR = 58;

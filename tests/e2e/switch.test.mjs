@@ -4,23 +4,14 @@ import { after, before, describe, test } from "node:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Testbed, skipReason, waitFor } from "./harness.mjs";
+import { deadBoundMs, MEMBERSHIP, skipReason, Testbed, waitFor } from "./harness.mjs";
 
 const skip = skipReason();
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const CONVERGE_MS = 15_000;
 const NODES = 3;
-/** Membership timings every node runs with (docs/config.md). */
-const MEMBERSHIP = { probe_interval_ms: 500, probe_timeout_ms: 250, suspicion_mult: 4, suspicion_max_timeout_mult: 6, gossip_interval_ms: 200 };
-/**
- * How long the others may take to declare a killed node dead: a full probe round (every member is
- * probed once per NODES intervals) and its timeout, the longest suspicion timeout (Lifeguard starts
- * at suspicionMaxTimeoutMult * suspicionMult * max(1, log10 n) * probe interval), then a second of gossip.
- */
-const DEAD_BOUND_MS = NODES * MEMBERSHIP.probe_interval_ms + MEMBERSHIP.probe_timeout_ms +
-  MEMBERSHIP.suspicion_max_timeout_mult * MEMBERSHIP.suspicion_mult * Math.max(1, Math.log10(NODES)) * MEMBERSHIP.probe_interval_ms +
-  1000;
+const DEAD_BOUND_MS = deadBoundMs(NODES);
 
 async function pingAllPairs(bed, names) {
   for (const a of names) for (const b of names) if (a !== b) await waitFor(`ping ${a} -> ${b}`, CONVERGE_MS, () => bed.ping(a, b));
