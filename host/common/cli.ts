@@ -11,7 +11,6 @@ import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { formatKey, generateKey, parseKey } from "./secure/index.ts";
 import { parseJoin } from "./token.ts";
-import { runNode } from "./up.ts";
 
 export const DEFAULT_PORT = 4790;
 export const DEFAULT_TAP = "divs0";
@@ -87,7 +86,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
       } else {
         throw usageError(`joining by host:port needs the network key: --key-file PATH or ${KEY_ENV} (or join with the token divs up printed)`);
       }
-      exitState.code = await runNode(platform, {
+      exitState.code = await platform.up({
         listen,
         advertise: args.advertise ? parseListen(args.advertise) : null,
         join: join?.seeds ?? [],

@@ -32,7 +32,12 @@ export const TAP_MAX_GSO_FRAME = VNET_HDR + ETHERNET_HEADER + 65535;
 /** With offload a ring slot holds a 64 KB segment: fewer slots keep the ring at 16 MB. */
 export const OFFLOAD_RING_SLOTS = 256;
 
-/** The frame ring a TAP reader needs: 64 KB slots (fewer of them) when the TAP hands over GSO segments. */
+/** The largest record one TAP read returns. */
+export function tapMaxRecord(mtu: number, offload: boolean): number {
+  return offload ? TAP_MAX_GSO_FRAME : mtu + TAP_FRAME_OVERHEAD;
+}
+
+/** The frame ring a TAP reader thread needs: 64 KB slots (fewer of them) when the TAP hands over GSO segments. */
 export function tapRingLayout(mtu: number, offload: boolean): RingLayout {
-  return offload ? ringLayout(TAP_MAX_GSO_FRAME, OFFLOAD_RING_SLOTS) : ringLayout(mtu + TAP_FRAME_OVERHEAD);
+  return ringLayout(tapMaxRecord(mtu, offload), offload ? OFFLOAD_RING_SLOTS : undefined);
 }

@@ -3,12 +3,16 @@
 // Counters are free-running 32-bit integers; the producer wakes the consumer only when the ring goes
 // from empty to non-empty, so a busy consumer costs the producer no wake-ups.
 
+import type { FrameSink } from "./platform.ts";
+
 const HEAD = 0; // frames published (producer)
 const TAIL = 1; // frames consumed (consumer)
 const STOP = 2; // set to 1 to ask the producer to exit
 const DROPS = 3; // frames the producer dropped (ring full for too long)
 const HEADER_BYTES = 64; // its own cache line
 const LEN_BYTES = 4;
+/** Frames taken off the ring per process() call: bounds latency and fits the core's input region. */
+const FRAME_BATCH = 128;
 
 export interface RingLayout {
   slots: number; // power of two
@@ -105,6 +109,21 @@ export class RingConsumer extends RingBase {
     // deno-lint-ignore no-explicit-any
     const result = (Atomics as any).waitAsync(this.header, HEAD, head);
     if (result.async) await result.value;
+  }
+
+  /**
+   * Hands frames to `sink` in batches of up to FRAME_BATCH until stop(); resolves then. `defer` yields one
+   * event-loop turn between batches: a non-empty ring resolves waitForFrames() at once, as a microtask,
+   * so without it a busy TAP would starve UDP receives and timers (and so membership probes).
+   */
+  async pump(sink: FrameSink, defer: (callback: () => void) => void): Promise<void> {
+    const visit = (frame: Uint8Array) => sink.frame(frame);
+    while (!this.stopped) {
+      await this.waitForFrames();
+      if (this.stopped) break;
+      if (this.drain(visit, FRAME_BATCH) > 0) sink.batchEnd();
+      await new Promise<void>((resolve) => defer(resolve));
+    }
   }
 
   stop(): void {

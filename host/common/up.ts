@@ -8,11 +8,9 @@ import { Driver } from "./driver.ts";
 import { Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
-import type { Platform } from "./platform.ts";
+import type { NodeRuntime } from "./platform.ts";
 import { encodeToken } from "./token.ts";
 
-/** Frames taken off the ring per process() call: bounds latency and fits the input region. */
-const FRAME_BATCH = 128;
 /** Gossip interval of each membership profile (lan, wan, local), docs/config.md. */
 const PROFILE_GOSSIP_MS = [200, 500, 100];
 /** After IN_LEAVE the core keeps gossiping the leave: stay about 2 gossip intervals plus a round trip (docs/abi.md). */
@@ -38,7 +36,7 @@ export interface UpOptions {
 }
 
 /** Resolves with the exit code once the node has shut down. */
-export async function runNode(platform: Platform, options: UpOptions): Promise<number> {
+export async function runNode(platform: NodeRuntime, options: UpOptions): Promise<number> {
   platform.checkPrivileges();
   const core = await Core.load(await platform.loadCoreBytes());
   applyConfig(core, options);
@@ -82,19 +80,7 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
     throw e;
   }
 
-  let stopping = false;
-  const yieldTurn = () => new Promise<void>((resolve) => platform.timers.defer(resolve));
-  const pump = (async () => {
-    const ring = opened.ring;
-    while (!stopping) {
-      await ring.waitForFrames();
-      if (stopping) break;
-      if (ring.drain((frame) => d.frameIn(frame), FRAME_BATCH) > 0) d.flush();
-      // A non-empty ring resolves at once, as a microtask: without this, a busy TAP would starve
-      // UDP receives and timers (and so membership probes) of the event loop.
-      await yieldTurn();
-    }
-  })();
+  opened.startReader({ frame: (frame) => d.frameIn(frame), batchEnd: () => d.flush() });
 
   const verb = options.join.length > 0 ? `joining via ${options.join.map(formatHostPort).join(", ")}` : "created a switch";
   platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}, key id ${keyring.list()[0].id}`);
@@ -105,9 +91,6 @@ export async function runNode(platform: Platform, options: UpOptions): Promise<n
   platform.log.info(`${signal}: leaving`);
   d.leave();
   await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
-  stopping = true;
-  opened.ring.stop();
-  await pump;
   await opened.stopReader();
   d.stop();
   opened.device.close();
@@ -138,7 +121,7 @@ function leaveGraceMs(config: CoreConfig): number {
   return 2 * gossip + LEAVE_ROUND_TRIP_MS;
 }
 
-function advertiseFor(platform: Platform, listen: HostPort): HostPort {
+function advertiseFor(platform: NodeRuntime, listen: HostPort): HostPort {
   if (listen.host !== "0.0.0.0") return listen;
   const guess = platform.guessAdvertiseAddress();
   if (guess === null) throw new DivsError("cannot tell which address to advertise: pass --advertise host:port", ExitCode.usage);

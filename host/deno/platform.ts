@@ -4,7 +4,8 @@
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { tapRingLayout } from "../common/mtu.ts";
-import type { OpenedTap, Platform } from "../common/platform.ts";
+import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
+import { runNode } from "../common/up.ts";
 import { createRingBuffer, RingConsumer } from "../common/ring.ts";
 // node:crypto runs under Deno with the same results (tests/deno/trace.test.mjs checks the core; the
 // provider is the Node host's, unchanged).
@@ -18,8 +19,9 @@ import { DenoUdpTransport } from "./udp.ts";
 const CORE_URL = new URL("divs-core.wasm", import.meta.url);
 const WORKER_URL = new URL("divs-deno-tap-worker.mjs", import.meta.url);
 
-export function denoPlatform(): Platform {
-  return {
+/** Deno runs the node on its main thread: the platform is both the CLI's and the node's runtime. */
+export function denoPlatform(): Platform & NodeRuntime {
+  const platform: Platform & NodeRuntime = {
     runtime: `deno ${Deno.version.deno}`,
     clock: { now: () => performance.now() },
     timers: {
@@ -63,7 +65,9 @@ export function denoPlatform(): Platform {
     },
     print: (t) => console.log(t),
     printError: (t) => console.error(t),
+    up: (options) => runNode(platform, options),
   };
+  return platform;
 }
 
 function checkPrivileges(): void {
@@ -89,12 +93,14 @@ function openTap(name: string, mtu: number, address: Cidr | null, mac: string | 
   });
   worker.postMessage({ fd: device.fd, buffer, layout });
   const ring = new RingConsumer(buffer, layout);
+  let pump: Promise<void> = Promise.resolve();
   return {
     device,
-    ring,
     vnetHeader: true,
+    startReader: (sink) => void (pump = ring.pump(sink, (cb) => void setImmediate(cb))),
     stopReader: async () => {
       ring.stop();
+      await pump;
       await stopped;
       worker.terminate();
     },

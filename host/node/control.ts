@@ -9,16 +9,21 @@ import type { ControlServer } from "../common/platform.ts";
 const MAX_REQUEST = 4096;
 const REQUEST_TIMEOUT_MS = 5000;
 
-export async function serveControl(socketPath: string, answer: (line: string) => string): Promise<ControlServer> {
+/** `answer` may be asynchronous: on Node the data-plane thread answers (host/node/platform.ts). */
+export async function serveControl(socketPath: string, answer: (line: string) => Promise<string>): Promise<ControlServer> {
   fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
   await removeStaleSocket(socketPath);
   const server = net.createServer((conn) => {
     let buffered = "";
+    let answered = false;
     conn.setEncoding("utf8");
     conn.on("data", (chunk: string) => {
       buffered += chunk;
       const nl = buffered.indexOf("\n");
-      if (nl >= 0) conn.end(answer(buffered.slice(0, nl)));
+      if (nl >= 0) {
+        if (!answered) answer(buffered.slice(0, nl)).then((reply) => conn.end(reply));
+        answered = true;
+      }
       else if (buffered.length > MAX_REQUEST) conn.destroy();
     });
     conn.on("error", () => conn.destroy());

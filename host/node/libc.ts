@@ -1,4 +1,5 @@
-// The few libc calls the TAP device needs, through koffi (loaded once per thread).
+// The libc calls the data-plane thread makes through koffi (loaded once per thread): the TAP device,
+// the underlay UDP socket, poll(2) over both and an eventfd other threads use to wake it.
 import koffi from "koffi";
 
 const libc = koffi.load("libc.so.6");
@@ -11,6 +12,13 @@ export const ioctlInt = libc.func("ioctl", "int", ["int", "unsigned long", "unsi
 export const read = libc.func("long read(int fd, void *buf, unsigned long count)");
 export const write = libc.func("long write(int fd, const void *buf, unsigned long count)");
 export const poll = libc.func("int poll(void *fds, unsigned long nfds, int timeout)");
+export const eventfd = libc.func("int eventfd(unsigned int initval, int flags)");
+export const socket = libc.func("int socket(int domain, int type, int protocol)");
+export const bind = libc.func("int bind(int fd, const void *addr, unsigned int addrlen)");
+export const getsockname = libc.func("int getsockname(int fd, void *addr, void *addrlen)");
+export const setsockopt = libc.func("int setsockopt(int fd, int level, int name, const void *value, unsigned int len)");
+export const recvfrom = libc.func("long recvfrom(int fd, void *buf, unsigned long len, int flags, void *addr, void *addrlen)");
+export const sendto = libc.func("long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, unsigned int addrlen)");
 
 export function errno(): number {
   return koffi.errno();

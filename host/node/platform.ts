@@ -1,38 +1,20 @@
-// The Platform for Node: TAP through koffi and a reader worker, node:dgram, unix control sockets.
+// The Platform for Node. `divs up` runs the node on a data-plane thread (host/node/dataplane.ts);
+// this, the main thread, serves the control socket and relays signals to it (docs/host.md "Threads").
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
-import type { HostPort } from "../common/address.ts";
-import type { Cidr } from "../common/cidr.ts";
+import { MessageChannel, Worker } from "node:worker_threads";
 import { DivsError, ExitCode } from "../common/errors.ts";
-import { tapRingLayout } from "../common/mtu.ts";
-import type { DatagramSink, OpenedTap, Platform } from "../common/platform.ts";
-import { createRingBuffer, RingConsumer } from "../common/ring.ts";
+import type { ControlServer, Platform } from "../common/platform.ts";
+import type { UpOptions } from "../common/up.ts";
 import { serveControl, controlRequest } from "./control.ts";
 import { nodeCrypto } from "./crypto.ts";
-import { LinuxTap } from "./tap.ts";
-import { UdpTransport } from "./udp.ts";
-
-
-/** The bundle (build/divs.mjs) finds divs-core.wasm and tap-worker.mjs next to itself. */
-const here = path.dirname(fileURLToPath(import.meta.url));
+import { bundleDir, checkPrivileges } from "./system.ts";
+import type { DataplaneData, FromDataplane, ToDataplane } from "./thread-messages.ts";
 
 export function nodePlatform(): Platform {
   return {
     runtime: `node ${process.version}`,
-    clock: { now: () => performance.now() },
-    timers: {
-      set: (cb, ms) => setTimeout(cb, ms),
-      clear: (h) => clearTimeout(h as NodeJS.Timeout),
-      defer: (cb) => setImmediate(cb),
-    },
-    random: { fill: (b) => void crypto.getRandomValues(b) },
-    log: {
-      info: (m) => console.error(`[divs] ${m}`),
-      warn: (m) => console.error(`[divs] warning: ${m}`),
-    },
     crypto: nodeCrypto,
     env: (name) => process.env[name],
     readStdin: async () => {
@@ -43,8 +25,6 @@ export function nodePlatform(): Platform {
       }
     },
     hostname: () => os.hostname(),
-    guessAdvertiseAddress,
-    loadCoreBytes: async () => new Uint8Array(fs.readFileSync(path.join(here, "divs-core.wasm"))),
     readTextFile: async (file) => {
       try {
         return fs.readFileSync(file, "utf8");
@@ -53,52 +33,92 @@ export function nodePlatform(): Platform {
       }
     },
     checkPrivileges,
-    openTap,
-    bindUdp: (listen: HostPort, sink: DatagramSink) => UdpTransport.bind(listen, sink),
-    serveControl,
+    up,
     controlRequest,
-    onShutdownSignal(handler) {
-      let fired = false;
-      const once = (signal: string) => {
-        if (fired) process.exit(ExitCode.failure); // a second Ctrl-C: stop waiting for the clean exit
-        fired = true;
-        handler(signal);
-      };
-      process.on("SIGINT", once);
-      process.on("SIGTERM", once);
-    },
     print: (t) => console.log(t),
     printError: (t) => console.error(t),
   };
 }
 
-function checkPrivileges(): void {
-  if (!fs.existsSync("/dev/net/tun")) throw new DivsError("no /dev/net/tun: load the tun module (modprobe tun)", ExitCode.noTun);
-  if (process.getuid && process.getuid() !== 0) throw new DivsError("divs up needs root (to create a TAP device)", ExitCode.notRoot);
-}
-
-function openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap {
-  const device = LinuxTap.open(name, mtu, address, mac, offload);
-  const layout = tapRingLayout(mtu, offload);
-  const buffer = createRingBuffer(layout);
-  const worker = new Worker(path.join(here, "tap-worker.mjs"), { workerData: { fd: device.fd, buffer, layout } });
-  worker.unref();
-  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-  const ring = new RingConsumer(buffer, layout);
-  return {
-    device,
-    ring,
-    vnetHeader: true,
-    stopReader: async () => {
-      ring.stop();
-      await exited;
-    },
+/** Starts the data-plane thread and serves it until it ends; resolves with the node's exit code. */
+function up(options: UpOptions): Promise<number> {
+  checkPrivileges();
+  const { port1, port2 } = new MessageChannel();
+  const data: DataplaneData = { options, port: port2 };
+  const worker = new Worker(path.join(bundleDir, "dataplane.mjs"), { workerData: data, transferList: [port2] });
+  let wakeFd = -1;
+  const wake = new BigUint64Array([1n]);
+  const toDataplane = (m: ToDataplane) => {
+    port1.postMessage(m);
+    if (wakeFd >= 0) fs.writeSync(wakeFd, wake);
   };
-}
+  let control: ControlServer | null = null;
+  const replies = new Map<number, (text: string) => void>();
+  let nextId = 0;
+  const ask = (line: string) => new Promise<string>((resolve) => {
+    const id = nextId++;
+    replies.set(id, resolve);
+    toDataplane({ kind: "control", id, line });
+  });
+  const closeControl = async () => {
+    const c = control;
+    control = null;
+    await c?.close();
+  };
 
-function guessAdvertiseAddress(): string | null {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  return null;
+  let signalled = false;
+  const onSignal = (name: string) => {
+    if (signalled) process.exit(ExitCode.failure); // a second Ctrl-C: stop waiting for the clean exit
+    signalled = true;
+    toDataplane({ kind: "signal", name });
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  return new Promise<number>((resolve, reject) => {
+    let finished = false;
+    const finish = async (settle: () => void) => {
+      finished = true;
+      port1.close();
+      if (wakeFd >= 0) fs.closeSync(wakeFd); // the data-plane thread has ended: nothing polls it
+      wakeFd = -1;
+      for (const reply of replies.values()) reply(JSON.stringify({ ok: false, error: "the node is stopping" }) + "\n");
+      replies.clear();
+      await closeControl();
+      settle();
+    };
+    worker.on("message", async (m: FromDataplane) => {
+      switch (m.kind) {
+        case "wakeFd":
+          wakeFd = m.fd;
+          fs.writeSync(wakeFd, wake); // for anything posted before
+          break;
+        case "serve":
+          try {
+            control = await serveControl(m.path, ask);
+            toDataplane({ kind: "served", error: null });
+          } catch (e) {
+            toDataplane({ kind: "served", error: (e as Error).message });
+          }
+          break;
+        case "reply":
+          replies.get(m.id)?.(m.text);
+          replies.delete(m.id);
+          break;
+        case "closeControl":
+          await closeControl();
+          break;
+        case "done":
+          await finish(() => resolve(m.code));
+          break;
+        case "failed":
+          await finish(() => reject(m.exitCode === null ? new Error(m.message) : new DivsError(m.message, m.exitCode)));
+          break;
+      }
+    });
+    worker.on("error", (e) => void finish(() => reject(e)));
+    worker.on("exit", (code) => {
+      if (!finished) void finish(() => reject(new Error(`the data-plane thread exited (code ${code})`)));
+    });
+  });
 }

@@ -1,18 +1,45 @@
 // A Linux TAP device through koffi's libc bindings; opening and set-up are host/common/linux-tap.ts.
-// Reads happen in the reader worker (tap-worker.ts) on the same fd; writes here, from core memory.
+// The data-plane thread's poll loop reads it (each read(2) is one frame) into one reused buffer and
+// writes frames straight from core memory.
 import { execFileSync } from "node:child_process";
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { type TapSyscalls, openLinuxTap } from "../common/linux-tap.ts";
+import type { FrameSink } from "../common/platform.ts";
 import type { TapDevice } from "../common/runtime.ts";
 import * as libc from "./libc.ts";
+import type { PollLoop } from "./poll-loop.ts";
+
+/** Frames read per readiness before the loop looks at the socket and timers again (one process() call). */
+const READ_BATCH = 128;
 
 export class LinuxTap implements TapDevice {
   private closed = false;
+  private reading: PollLoop | null = null;
   private constructor(readonly fd: number, readonly name: string, readonly mtu: number) {}
 
   static open(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): LinuxTap {
     return new LinuxTap(openLinuxTap(syscalls, name, mtu, address, mac, offload), name, mtu);
+  }
+
+  /** Reads frames of up to `maxRecord` bytes into `sink` whenever the device has some. */
+  startReading(loop: PollLoop, maxRecord: number, sink: FrameSink): void {
+    const buffer = new Uint8Array(maxRecord);
+    this.reading = loop;
+    loop.watch(this.fd, () => {
+      let n = 0;
+      for (; n < READ_BATCH && !this.closed; n++) {
+        const len = Number(libc.read(this.fd, buffer, maxRecord));
+        if (len <= 0) break; // EAGAIN: drained
+        sink.frame(buffer.subarray(0, len));
+      }
+      if (n > 0) sink.batchEnd();
+    });
+  }
+
+  stopReading(): void {
+    this.reading?.unwatch(this.fd);
+    this.reading = null;
   }
 
   write(frame: Uint8Array): void {
@@ -23,6 +50,7 @@ export class LinuxTap implements TapDevice {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopReading();
     libc.close(this.fd);
   }
 }

@@ -1,58 +1,98 @@
-// The underlay socket (node:dgram). Received datagrams go to the driver with their source as an
-// 18-byte address taken from a cache keyed by the numeric (ipv4, port), so the hot path builds no
-// strings beyond the one Node already hands us.
-import dgram from "node:dgram";
-import { AddressCache } from "../common/address-cache.ts";
+// The underlay UDP socket, driven by the data-plane thread's poll loop: recvfrom(2) and sendto(2)
+// through koffi into reused buffers, so a datagram costs two system calls and no allocation. The
+// core's 18-byte address (IPv4-mapped, port big-endian) and struct sockaddr_in share their bytes.
 import type { HostPort } from "../common/address.ts";
+import { keyOfAddress, parseIpv4 } from "../common/address.ts";
+import { ADDR_LEN } from "../common/abi.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
+import type { DatagramSink } from "../common/platform.ts";
 import type { DatagramTransport } from "../common/runtime.ts";
+import * as libc from "./libc.ts";
+import type { PollLoop } from "./poll-loop.ts";
 
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const EADDRINUSE = 98;
+const EADDRNOTAVAIL = 99;
+const SOCKADDR_IN = 16;
 const SOCKET_BUFFER = 4 * 1024 * 1024;
+const MAX_DATAGRAM = 65536;
+/** Datagrams read per readiness before the loop looks at the TAP and timers again. */
+const RECV_BATCH = 64;
 
-export type DatagramSink = (address: Uint8Array, offset: number, datagram: Uint8Array) => void;
-
-export class UdpTransport implements DatagramTransport {
-  private readonly addresses = new AddressCache<HostPort>((hp) => hp);
+export class UdpSocket implements DatagramTransport {
   sendErrors = 0;
+  private readonly buffer = new Uint8Array(MAX_DATAGRAM);
+  private readonly from = new Uint8Array(SOCKADDR_IN);
+  private readonly fromLen = new Uint32Array(1);
+  private readonly to = new Uint8Array(SOCKADDR_IN);
+  private readonly source = new Uint8Array(ADDR_LEN);
+  private closed = false;
 
-  private constructor(private readonly socket: dgram.Socket) {}
-
-  static async bind(listen: HostPort, sink: DatagramSink): Promise<UdpTransport> {
-    const socket = dgram.createSocket({ type: "udp4", recvBufferSize: SOCKET_BUFFER, sendBufferSize: SOCKET_BUFFER });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", (e: NodeJS.ErrnoException) => {
-        if (e.code === "EADDRINUSE") reject(new DivsError(`UDP ${listen.host}:${listen.port} is already in use`, ExitCode.portInUse));
-        else if (e.code === "EADDRNOTAVAIL") reject(new DivsError(`cannot listen on ${listen.host}: no such local address`, ExitCode.usage));
-        else reject(new DivsError(`cannot listen on ${listen.host}:${listen.port}: ${e.message}`, ExitCode.failure));
-      });
-      socket.bind(listen.port, listen.host, () => resolve());
-    });
-    const transport = new UdpTransport(socket);
-    socket.on("message", (msg, rinfo) => sink(transport.addresses.source(rinfo.address, rinfo.port), 0, msg));
-    socket.on("error", () => transport.sendErrors++);
-    return transport;
+  private constructor(private readonly fd: number, private readonly loop: PollLoop, private readonly sink: DatagramSink) {
+    this.to[0] = AF_INET;
+    this.source[10] = 0xff;
+    this.source[11] = 0xff;
   }
 
-  get port(): number {
-    return this.socket.address().port;
+  static bind(listen: HostPort, loop: PollLoop, sink: DatagramSink): UdpSocket {
+    const fd = libc.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw new DivsError(`cannot create a UDP socket: errno ${libc.errno()}`, ExitCode.failure);
+    const size = new Int32Array([SOCKET_BUFFER]);
+    libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, size, 4); // capped by net.core.rmem_max: best effort
+    libc.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, size, 4);
+    const addr = new Uint8Array(SOCKADDR_IN);
+    sockaddrIn(parseIpv4(listen.host), listen.port, addr);
+    if (libc.bind(fd, addr, SOCKADDR_IN) < 0) {
+      const e = libc.errno();
+      libc.close(fd);
+      const where = `${listen.host}:${listen.port}`;
+      if (e === EADDRINUSE) throw new DivsError(`UDP ${where} is already in use`, ExitCode.portInUse);
+      if (e === EADDRNOTAVAIL) throw new DivsError(`cannot listen on ${listen.host}: no such local address`, ExitCode.usage);
+      throw new DivsError(`cannot listen on ${where}: errno ${e}`, ExitCode.failure);
+    }
+    const socket = new UdpSocket(fd, loop, sink);
+    loop.watch(fd, () => socket.receive());
+    return socket;
   }
 
   send(address: Uint8Array, offset: number, datagram: Uint8Array): void {
-    const dest = this.addresses.dest(address, offset);
-    if (dest === null) {
+    if (keyOfAddress(address, offset) < 0) {
       this.sendErrors++; // IPv6 underlay is not supported by this socket
       return;
     }
-    // The transport layer never reuses a datagram it handed over: no copy. No callback (no closure and
-    // no completion call per datagram): a failed send comes as an 'error' event, counted in bind().
-    this.socket.send(datagram, dest.port, dest.host);
+    this.to.set(address.subarray(offset + 16, offset + 18), 2); // port, big-endian in both
+    this.to.set(address.subarray(offset + 12, offset + 16), 4); // IPv4
+    if (Number(libc.sendto(this.fd, datagram, datagram.length, 0, this.to, SOCKADDR_IN)) < 0) this.sendErrors++;
+  }
+
+  private receive(): void {
+    for (let i = 0; i < RECV_BATCH && !this.closed; i++) {
+      this.fromLen[0] = SOCKADDR_IN;
+      const n = Number(libc.recvfrom(this.fd, this.buffer, MAX_DATAGRAM, 0, this.from, this.fromLen));
+      if (n < 0) return; // EAGAIN: drained
+      this.source.set(this.from.subarray(4, 8), 12);
+      this.source.set(this.from.subarray(2, 4), 16);
+      this.sink(this.source, 0, this.buffer.subarray(0, n));
+    }
   }
 
   close(): void {
-    try {
-      this.socket.close();
-    } catch {
-      // already closed
-    }
+    if (this.closed) return;
+    this.closed = true;
+    this.loop.unwatch(this.fd);
+    libc.close(this.fd);
   }
+}
+
+function sockaddrIn(ipv4: number, port: number, out: Uint8Array): void {
+  const v = new DataView(out.buffer, out.byteOffset, SOCKADDR_IN);
+  v.setUint16(0, AF_INET, true);
+  v.setUint16(2, port, false);
+  v.setUint32(4, ipv4, false);
 }

@@ -1,0 +1,25 @@
+// Node's answers about this machine, for the CLI (main thread) and the data-plane thread.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { DivsError, ExitCode } from "../common/errors.ts";
+
+/** The bundles (build/divs.mjs, build/dataplane.mjs) find divs-core.wasm next to themselves. */
+export const bundleDir = path.dirname(fileURLToPath(import.meta.url));
+
+export async function loadCoreBytes(): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(fs.readFileSync(path.join(bundleDir, "divs-core.wasm")));
+}
+
+export function checkPrivileges(): void {
+  if (!fs.existsSync("/dev/net/tun")) throw new DivsError("no /dev/net/tun: load the tun module (modprobe tun)", ExitCode.noTun);
+  if (process.getuid && process.getuid() !== 0) throw new DivsError("divs up needs root (to create a TAP device)", ExitCode.notRoot);
+}
+
+export function guessAdvertiseAddress(): string | null {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return null;
+}
