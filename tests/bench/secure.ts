@@ -1,13 +1,18 @@
 // Benchmark of the transport layer (host/common/secure on node:crypto), one core:
 // - handshakes per second one responder answers (HS_INIT -> HS_CHALLENGE, HS_CONFIRM -> session),
 //   and how fast it drops forged handshake packets;
-// - seal+open per datagram for 64 and 1400 bytes, next to a plain Uint8Array copy and to bare
-//   node:crypto ChaCha20-Poly1305 measured in the same run.
+// - seal+open per datagram for 64 and 1400 bytes, next to a plain Uint8Array copy and to the bare
+//   provider AEAD measured in the same run;
+// - the two AEAD paths (the JavaScript routine and node:crypto) per size, warm (back to back) and
+//   cold (the first operation after 20 ms idle, as between pings), which sets SMALL_AEAD_MAX.
 // Run: npm run bench:secure
+import { createSecretKey } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { addressKey, encodeAddress } from "../../host/common/address.ts";
+import * as smallAead from "../../host/common/secure/chacha20poly1305.ts";
 import { Keyring } from "../../host/common/secure/keyring.ts";
 import { SecureTransport } from "../../host/common/secure/transport.ts";
-import { nodeCrypto as crypto } from "../../host/node/crypto.ts";
+import { bulkOpen, bulkSeal, nodeCrypto as crypto, SMALL_AEAD_MAX, smallOpen } from "../../host/node/crypto.ts";
 
 const UNLIMITED = { rateLimitPerSecond: 1e9, rateLimitBurst: 1e9 };
 const key = new Uint8Array(32);
@@ -110,7 +115,7 @@ function dataPath(size: number, iterations: number): void {
   const sealOnlyBody = () => {
     sink += a.outgoing(bAt.key, bAt.addr, plaintext, 0)[0].data.length;
   };
-  // Bare node:crypto: the floor the transport builds on.
+  // The bare provider AEAD (either path, by size): the floor the transport builds on.
   const k = crypto.aeadKey(key);
   const nonce = new Uint8Array(12);
   const aad = sealed.subarray(0, 14);
@@ -130,7 +135,7 @@ function dataPath(size: number, iterations: number): void {
   if (b.counters.data_opened < iterations + 1) throw new Error("datagrams were lost");
   const rows: Row[] = [
     { name: "plain copy (alloc + set)", ns: copyNs },
-    { name: "bare node:crypto seal+open", ns: bare },
+    { name: `bare ${size <= SMALL_AEAD_MAX ? "JS" : "node:crypto"} seal+open`, ns: bare },
     { name: "transport seal only", ns: sealOnly },
     { name: "transport seal+open", ns: sealOpen },
   ];
@@ -142,7 +147,97 @@ function dataPath(size: number, iterations: number): void {
   console.log(`  transport overhead over bare AEAD: ${(sealOpen / bare).toFixed(2)}x`);
 }
 
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+const AEAD_SIZES = [64, 128, 256, 512, 640, 768, 1024, 1400, 4096];
+const COLD_SAMPLES = 50;
+const IDLE_MS = 20;
+
+/** One size's four operations, each a closure doing one seal or open on prepared buffers. */
+function aeadOps(size: number) {
+  const raw = new Uint8Array(32);
+  crypto.randomFill(raw);
+  const jsKey = new smallAead.ChaChaKey(raw);
+  const nodeKey = createSecretKey(raw);
+  const nonce = new Uint8Array(12);
+  const aad = new Uint8Array(14);
+  const plaintext = new Uint8Array(size);
+  crypto.randomFill(plaintext);
+  const sealed = new Uint8Array(size + 16);
+  const out = new Uint8Array(size + 16);
+  smallAead.seal(jsKey, nonce, aad, plaintext, sealed, 0);
+  let sink = 0;
+  const ops = {
+    jsSeal: () => smallAead.seal(jsKey, nonce, aad, plaintext, out, 0),
+    nodeSeal: () => bulkSeal(nodeKey, nonce, aad, plaintext, out, 0),
+    jsOpen: () => {
+      const got = smallOpen(jsKey, nonce, aad, sealed, 0, sealed.length);
+      if (got === null) throw new Error("JS open failed");
+      sink += got.length;
+    },
+    nodeOpen: () => {
+      const got = bulkOpen(nodeKey, nonce, aad, sealed, 0, sealed.length);
+      if (got === null) throw new Error("node:crypto open failed");
+      sink += got.length;
+    },
+  };
+  // Both paths must agree before their speed means anything.
+  ops.nodeSeal();
+  if (!out.every((b, i) => b === sealed[i])) throw new Error(`paths disagree at ${size} bytes`);
+  return { ops, sink: () => sink };
+}
+
+type OpName = "jsSeal" | "nodeSeal" | "jsOpen" | "nodeOpen";
+const OP_NAMES: OpName[] = ["jsSeal", "nodeSeal", "jsOpen", "nodeOpen"];
+type Samples = Record<OpName, number[]>[];
+const noSamples = (): Samples => AEAD_SIZES.map(() => ({ jsSeal: [], nodeSeal: [], jsOpen: [], nodeOpen: [] }));
+
+async function aeadPaths(): Promise<void> {
+  const perSize = AEAD_SIZES.map((size) => aeadOps(size));
+  // Warm: back to back, the median of 9 interleaved rounds of a few ms each.
+  const warm = noSamples();
+  for (let round = 0; round < 9; round++) {
+    AEAD_SIZES.forEach((size, i) => {
+      for (const name of OP_NAMES) warm[i][name].push(timeLoop(Math.max(200, Math.floor(400_000 / (size + 200))), perSize[i].ops[name]));
+    });
+  }
+  // Cold: the first operation after IDLE_MS asleep, each sample its own sleep, all kinds interleaved.
+  const cold = noSamples();
+  for (let sample = 0; sample < COLD_SAMPLES; sample++) {
+    for (let i = 0; i < AEAD_SIZES.length; i++) {
+      for (const name of OP_NAMES) {
+        const op = perSize[i].ops[name];
+        await sleep(IDLE_MS);
+        const t0 = process.hrtime.bigint();
+        op();
+        cold[i][name].push(Number(process.hrtime.bigint() - t0));
+      }
+    }
+  }
+  const us = (ns: number) => (ns / 1000).toFixed(1).padStart(6);
+  console.log(`\nAEAD paths, us per operation (warm: median of 9 back-to-back rounds; cold: p50 of ${COLD_SAMPLES} first operations after ${IDLE_MS} ms idle):`);
+  console.log("   bytes |        seal warm        |        open warm        |        seal cold        |        open cold");
+  console.log("         |   JS   node   node/JS   |   JS   node   node/JS   |   JS   node   node/JS   |   JS   node   node/JS");
+  let jsFasterUpTo = 0; // how many sizes, from the smallest, the JS routine wins warm at both
+  AEAD_SIZES.forEach((size, i) => {
+    const m = (set: Samples, name: OpName) => median(set[i][name]);
+    const cell = (set: Samples, js: OpName, node: OpName) => {
+      const a = m(set, js), b = m(set, node);
+      return `${us(a)} ${us(b)} ${(b / a).toFixed(2).padStart(6)}x   `;
+    };
+    console.log(`  ${String(size).padStart(6)} | ${cell(warm, "jsSeal", "nodeSeal")}| ${cell(warm, "jsOpen", "nodeOpen")}| ${cell(cold, "jsSeal", "nodeSeal")}| ${cell(cold, "jsOpen", "nodeOpen")}`);
+    if (jsFasterUpTo === i && m(warm, "jsSeal") <= m(warm, "nodeSeal") && m(warm, "jsOpen") <= m(warm, "nodeOpen")) jsFasterUpTo = i + 1;
+  });
+  const largest = jsFasterUpTo > 0 ? `${AEAD_SIZES[jsFasterUpTo - 1]} bytes` : "none";
+  console.log(`  largest size where JS is at least as fast warm for both seal and open: ${largest}; SMALL_AEAD_MAX = ${SMALL_AEAD_MAX}`);
+  if (perSize.every((p) => p.sink() === 0)) throw new Error("unreachable");
+}
+
 console.log(`node ${process.version}, one core\n`);
 handshakes(2000);
 dataPath(64, 200_000);
 dataPath(1400, 200_000);
+await aeadPaths();
