@@ -96,7 +96,8 @@ export class SecureTransport {
   private readonly limiter: RateLimiter;
   private seq = 0;
   private deadline = Infinity;
-  // Reused per call: the hot path allocates only the sealed datagram and what node:crypto allocates.
+  // Reused per call: the hot path allocates only the sealed datagram and the opened plaintext (plus
+  // node:crypto's cipher objects for datagrams above SMALL_AEAD_MAX, host/node/crypto.ts).
   private readonly out: Transmit[] = [];
   private readonly result: Incoming = { deliver: null, transmits: this.out };
   private readonly nonce = new Uint8Array(12);
