@@ -24,6 +24,7 @@ export class PollLoop implements Timers {
   private readonly pollBytes = new Uint8Array(this.pollfds.buffer);
   private readonly handlers: (() => void)[] = [];
   private readonly timers = new Set<Timer>();
+  private readonly due: Timer[] = [];
   private deferred: (() => void)[] = [];
   private readonly wakeFd: number;
   private readonly wakeBuffer = new BigUint64Array(1);
@@ -128,10 +129,14 @@ export class PollLoop implements Timers {
 
   private runTimers(): void {
     const now = this.now();
-    for (const t of [...this.timers]) {
-      if (t.at > now || !this.timers.has(t)) continue;
-      this.timers.delete(t);
+    // Due timers first, in deadline order as setTimeout fires them, then their callbacks: a timer a
+    // callback sets waits for the next round.
+    for (const t of this.timers) if (t.at <= now) this.due.push(t);
+    if (this.due.length > 1) this.due.sort((a, b) => a.at - b.at);
+    for (const t of this.due) {
+      if (!this.timers.delete(t)) continue; // cleared by an earlier callback
       t.callback();
     }
+    this.due.length = 0;
   }
 }

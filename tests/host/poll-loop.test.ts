@@ -60,9 +60,7 @@ test("timers never fire before their deadline, even when a round runs just befor
   for (const ms of early) assert.ok(ms <= 0, `a timer fired ${ms.toFixed(3)} ms before its deadline`);
 });
 
-test("timers due in the same round fire in deadline order", {
-  todo: "PollLoop.runTimers fires the due timers in the order they were set, not by deadline",
-}, async () => {
+test("timers due in the same round fire in deadline order", async () => {
   let skew = 0; // moved forward below, so all three timers fall due in the first round
   const loop = boundedLoop(() => {}, () => performance.now() + skew);
   const fired: number[] = [];
