@@ -17,6 +17,8 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
+const SO_SNDBUFFORCE = 32;
+const SO_RCVBUFFORCE = 33;
 const EADDRINUSE = 98;
 const EADDRNOTAVAIL = 99;
 const SOCKADDR_IN = 16;
@@ -43,9 +45,11 @@ export class UdpSocket implements DatagramTransport {
   static bind(listen: HostPort, loop: PollLoop, sink: DatagramSink): UdpSocket {
     const fd = libc.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw new DivsError(`cannot create a UDP socket: errno ${libc.errno()}`, ExitCode.failure);
+    // Bursts a busy moment of this thread must absorb; the FORCE options (root, CAP_NET_ADMIN) pass
+    // net.core.rmem_max/wmem_max, which is 208 KB on a stock kernel; without them, best effort.
     const size = new Int32Array([SOCKET_BUFFER]);
-    libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, size, 4); // capped by net.core.rmem_max: best effort
-    libc.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, size, 4);
+    if (libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, size, 4) < 0) libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, size, 4);
+    if (libc.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, size, 4) < 0) libc.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, size, 4);
     const addr = new Uint8Array(SOCKADDR_IN);
     sockaddrIn(parseIpv4(listen.host), listen.port, addr);
     if (libc.bind(fd, addr, SOCKADDR_IN) < 0) {
