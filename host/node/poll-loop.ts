@@ -11,6 +11,10 @@ const EFD_NONBLOCK = 0o4000;
 const EFD_CLOEXEC = 0o2000000;
 const POLLFD_BYTES = 8; // struct pollfd { int fd; short events; short revents; }
 const MAX_FDS = 8;
+/** The eventfd is watched first. */
+const WAKE_SLOT = 0;
+/** Rounds that only move packets still give the thread's event loop a turn this often. */
+const TURN_EVERY_MS = 50;
 /** poll(2) takes whole milliseconds: round a timer up so it never fires early. */
 const msCeil = (ms: number) => Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(ms)));
 
@@ -84,14 +88,22 @@ export class PollLoop implements Timers {
   }
 
   /**
-   * Runs rounds until stop(). Before each round the thread's JavaScript event loop gets one turn, so
-   * promise chains the last round started (and whatever called run()) finish before poll(2) blocks.
+   * Runs rounds until stop(). After a round that ran timers or handled messages, and at least every
+   * TURN_EVERY_MS, the thread's JavaScript event loop gets one turn, so the promise chains those
+   * started (runNode's start-up and shutdown) finish before poll(2) blocks. Rounds that only moved
+   * frames and datagrams (synchronous code) skip it: a reply the kernel queues while we handle a
+   * request is read without a libuv turn in between.
    */
   async run(): Promise<void> {
+    let lastTurn = -Infinity;
+    let needTurn = true; // whatever called run() may still have promises to settle
     for (;;) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (needTurn || this.now() - lastTurn >= TURN_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastTurn = this.now();
+      }
       if (this.stopped) break;
-      this.round();
+      needTurn = this.round();
     }
   }
 
@@ -99,7 +111,8 @@ export class PollLoop implements Timers {
     this.stopped = true;
   }
 
-  private round(): void {
+  /** One poll and what it found; true when timers or the wake handler ran (promises may be waiting). */
+  private round(): boolean {
     const n = this.handlers.length;
     const ready = libc.poll(this.pollBytes, n, this.deferred.length > 0 ? 0 : this.timeoutMs());
     if (ready > 0) {
@@ -108,9 +121,11 @@ export class PollLoop implements Timers {
         if (revents !== 0) this.handlers[i]();
       }
     } // ready < 0: EINTR (a signal); the next round polls again
+    const woken = ready > 0 && this.pollfds.getInt16(WAKE_SLOT * POLLFD_BYTES + 6, true) !== 0;
     this.runDeferred();
-    this.runTimers();
+    const timersRan = this.runTimers();
     this.runDeferred();
+    return woken || timersRan;
   }
 
   private timeoutMs(): number {
@@ -127,7 +142,7 @@ export class PollLoop implements Timers {
     }
   }
 
-  private runTimers(): void {
+  private runTimers(): boolean {
     const now = this.now();
     // Due timers first, in deadline order as setTimeout fires them, then their callbacks: a timer a
     // callback sets waits for the next round.
@@ -137,6 +152,8 @@ export class PollLoop implements Timers {
       if (!this.timers.delete(t)) continue; // cleared by an earlier callback
       t.callback();
     }
+    const ran = this.due.length > 0;
     this.due.length = 0;
+    return ran;
   }
 }

@@ -219,3 +219,32 @@ test("run() resolves after stop(), with no further round", async () => {
   await runToEnd(loop);
   assert.equal(afterStop, false, "a timer due after stop() fired");
 });
+
+test("rounds that only handle fds skip the event-loop turn, but yield one at least every 50 ms", async () => {
+  // A bound far enough away that no timer runs during the test: only fd rounds happen.
+  const loop = boundedLoop();
+  const fd = eventfd();
+  try {
+    let rounds = 0;
+    let immediateAfter = -1;
+    let firedAt = 0;
+    const start = performance.now();
+    loop.watch(fd, () => {
+      rounds++;
+      if (immediateAfter >= 0) loop.stop();
+      // Stays readable: every round finds it ready and only runs this handler.
+    });
+    writeSync(fd, ONE);
+    const runs = runToEnd(loop);
+    // Queued after run() started: it can only run in a turn the loop gives the event loop.
+    setImmediate(() => {
+      immediateAfter = rounds;
+      firedAt = performance.now() - start;
+    });
+    await runs;
+    assert.ok(immediateAfter > 1, `the event loop got a turn after ${immediateAfter} fd-only rounds`);
+    assert.ok(firedAt < 1000, `the first turn came after ${firedAt.toFixed(0)} ms`);
+  } finally {
+    closeSync(fd);
+  }
+});
