@@ -1,7 +1,7 @@
 // The data-plane thread: runs one node (host/common/up.ts runNode) on a poll loop over the TAP, the
 // UDP socket and an eventfd (host/node/poll-loop.ts). A frame or datagram is read, processed, sealed
 // and sent in one synchronous pass on this thread, as tinc does in C; the main thread only serves the
-// control socket and relays signals (docs/host.md "Threads").
+// control socket and relays signals (docs/host.md "Threads and batching").
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { tapMaxRecord } from "../common/mtu.ts";

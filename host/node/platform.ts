@@ -1,5 +1,5 @@
 // The Platform for Node. `divs up` runs the node on a data-plane thread (host/node/dataplane.ts);
-// this, the main thread, serves the control socket and relays signals to it (docs/host.md "Threads").
+// this, the main thread, serves the control socket and relays signals to it (docs/host.md "Threads and batching").
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -1,8 +1,8 @@
 // The data-plane thread's event loop: one poll(2) over the TAP, the UDP socket and an eventfd, with
 // the node's timers and deferred calls, all on this thread. A frame or datagram is handled in the call
-// that finds it ready: no libuv callback, no thread hop, nothing allocated on the way (docs/host.md
-// "Threads"). The thread's own JavaScript event loop gets one turn after each round, so promises and
-// worker messages still run.
+// that finds it ready: no libuv callback, no thread hop, no read buffer allocated (docs/host.md
+// "Threads and batching"). The thread's own JavaScript event loop still gets turns (see run()), so
+// promises settle.
 import { POLLIN } from "../common/linux-tap.ts";
 import type { Timers } from "../common/runtime.ts";
 import * as libc from "./libc.ts";
@@ -116,7 +116,8 @@ export class PollLoop implements Timers {
     const n = this.handlers.length;
     const ready = libc.poll(this.pollBytes, n, this.deferred.length > 0 ? 0 : this.timeoutMs());
     if (ready > 0) {
-      for (let i = 0; i < n; i++) {
+      // A handler may unwatch (the last slot moves into its place, revents and all): stay in range.
+      for (let i = 0; i < n && i < this.handlers.length; i++) {
         const revents = this.pollfds.getInt16(i * POLLFD_BYTES + 6, true);
         if (revents !== 0) this.handlers[i]();
       }
