@@ -1,7 +1,6 @@
 // How big a TAP frame can be so its datagram fits one underlay packet (no fragmentation; PMTU later).
 //   underlay MTU 1500 = IPv4 20 + UDP 8 + sealing envelope (reserved) 32 + DiVS datagram
 //   DiVS FRAME datagram = 3-byte header + Ethernet header 14 + payload (the TAP MTU)
-import { type RingLayout, ringLayout } from "./ring.ts";
 
 export const UNDERLAY_MTU = 1500;
 export const IPV4_UDP_OVERHEAD = 20 + 8;
@@ -29,15 +28,8 @@ export const TAP_FRAME_OVERHEAD = VNET_HDR + ETHERNET_HEADER + 4;
 export const TAP_GSO_MAX_SIZE = 64000;
 /** The largest record the TAP hands over with offload on: header, Ethernet header, a 64 KB segment. */
 export const TAP_MAX_GSO_FRAME = VNET_HDR + ETHERNET_HEADER + 65535;
-/** With offload a ring slot holds a 64 KB segment: fewer slots keep the ring at 16 MB. */
-export const OFFLOAD_RING_SLOTS = 256;
 
 /** The largest record one TAP read returns. */
 export function tapMaxRecord(mtu: number, offload: boolean): number {
   return offload ? TAP_MAX_GSO_FRAME : mtu + TAP_FRAME_OVERHEAD;
-}
-
-/** The frame ring a TAP reader thread needs: 64 KB slots (fewer of them) when the TAP hands over GSO segments. */
-export function tapRingLayout(mtu: number, offload: boolean): RingLayout {
-  return ringLayout(tapMaxRecord(mtu, offload), offload ? OFFLOAD_RING_SLOTS : undefined);
 }

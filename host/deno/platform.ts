@@ -3,10 +3,9 @@
 // driver, core, ring, control protocol, CLI) is host/common, shared with the Node host.
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
-import { tapRingLayout } from "../common/mtu.ts";
 import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
-import { createRingBuffer, RingConsumer } from "../common/ring.ts";
+import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 // node:crypto runs under Deno with the same results (tests/deno/trace.test.mjs checks the core; the
 // provider is the Node host's, unchanged).
 import { nodeCrypto } from "../node/crypto.ts";

@@ -3,7 +3,8 @@
 // Counters are free-running 32-bit integers; the producer wakes the consumer only when the ring goes
 // from empty to non-empty, so a busy consumer costs the producer no wake-ups.
 
-import type { FrameSink } from "./platform.ts";
+import { tapMaxRecord } from "../common/mtu.ts";
+import type { FrameSink } from "../common/platform.ts";
 
 const HEAD = 0; // frames published (producer)
 const TAIL = 1; // frames consumed (consumer)
@@ -19,8 +20,16 @@ export interface RingLayout {
   slotBytes: number; // length word + the largest frame
 }
 
-export function ringLayout(maxFrame: number, slots = 1024): RingLayout {
+function ringLayout(maxFrame: number, slots = 1024): RingLayout {
   return { slots, slotBytes: (LEN_BYTES + maxFrame + 63) & ~63 };
+}
+
+/** With offload a slot holds a 64 KB segment: fewer slots keep the ring at 16 MB. */
+const OFFLOAD_RING_SLOTS = 256;
+
+/** The ring a TAP reader needs: 64 KB slots (fewer of them) when the TAP hands over GSO segments. */
+export function tapRingLayout(mtu: number, offload: boolean): RingLayout {
+  return ringLayout(tapMaxRecord(mtu, offload), offload ? OFFLOAD_RING_SLOTS : undefined);
 }
 
 export function createRingBuffer(layout: RingLayout): SharedArrayBuffer {
