@@ -107,7 +107,7 @@ function status(driver: Driver, info: NodeInfo, now: number): Status {
     uptimeMs: Math.round(now - driver.startedAt),
     members,
     macs: driver.macs().length,
-    counters: { ...driver.stats(), ...driver.counters },
+    counters: { ...driver.stats(), ...driver.hostCounters() },
     security: security(driver, now),
   };
 }

@@ -36,6 +36,7 @@ export interface HostCounters {
   /** Of those, authenticated plaintext handed to the core. */
   datagrams_delivered: number;
   tap_write_errors: number;
+  /** Datagrams not sent: to an IPv6 underlay address (not supported), or refused by the socket. */
   udp_send_errors: number;
   timer_ticks: number;
 }
@@ -143,13 +144,12 @@ export class Driver {
   }
 
   private sendAll(transmits: Transmit[]): void {
-    for (const tx of transmits) {
-      try {
-        this.transport!.send(tx.addr, 0, tx.data);
-      } catch {
-        this.counters.udp_send_errors++;
-      }
-    }
+    for (const tx of transmits) this.transport!.send(tx.addr, 0, tx.data);
+  }
+
+  /** The host's counters for `divs status`, with the socket's failed sends. */
+  hostCounters(): HostCounters {
+    return { ...this.counters, udp_send_errors: this.counters.udp_send_errors + (this.transport?.sendErrors ?? 0) };
   }
 
   private readonly handleOutput = (kind: number, body: Uint8Array) => {

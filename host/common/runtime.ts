@@ -17,6 +17,8 @@ export interface DatagramTransport {
    * never modified), so it may be sent later without a copy.
    */
   send(address: Uint8Array, offset: number, datagram: Uint8Array): void;
+  /** Datagrams the socket could not send (an IPv6 address, a full socket buffer): counted, never thrown. */
+  readonly sendErrors: number;
   close(): void;
 }
 

@@ -150,3 +150,20 @@ describe("a running node", { skip: skip ?? false }, () => {
     assert.equal(existsSync(bed.node("x").control), false);
   });
 });
+
+describe("a seed the node has no route to", { skip: skip ?? false }, () => {
+  const bed = new Testbed();
+  before(() => bed.setup(["y"]));
+  after(() => bed.teardown());
+
+  test("datagrams the socket refuses are counted in udp_send_errors", async () => {
+    // 198.19.200.0/24 is outside the namespace's only underlay subnet: sendto(2) fails with ENETUNREACH.
+    bed.start("y", { join: "198.19.200.1:4790" });
+    const status = await waitFor("a refused send in udp_send_errors", 10_000, async () => {
+      const s = await bed.ctl("y", "status");
+      return s.counters.udp_send_errors > 0 ? s : null;
+    });
+    assert.ok(status.counters.udp_send_errors > 0);
+    assert.deepEqual(status.members, { alive: 1 }, "alone: the seed never answered");
+  });
+});

@@ -108,7 +108,8 @@ export class Testbed {
       "netns", "exec", n.ns, process.execPath, CLI, "up", "--name", name, "--listen", `${n.underlay}:${PORT}`,
       "--address", address ?? `${n.overlay}/24`, "--control", n.control,
     ];
-    if (join) args.push("--join", `${this.node(join).underlay}:${PORT}`);
+    // `join`: a node of this bed by name, or a literal "host:port".
+    if (join) args.push("--join", join.includes(":") ? join : `${this.node(join).underlay}:${PORT}`);
     if (mac) args.push("--mac", mac);
     if (config) args.push("--config", config);
     if (runtime) args.push("--runtime", runtime);
