@@ -42,7 +42,7 @@ export function nodePlatform(): Platform {
 
 /** Starts the data-plane thread and serves it until it ends; resolves with the node's exit code. */
 function up(options: UpOptions): Promise<number> {
-  checkPrivileges();
+  // runNode checks privileges first thing, on the data-plane thread; its DivsError comes back as "failed".
   const { port1, port2 } = new MessageChannel();
   const data: DataplaneData = { options, port: port2 };
   const worker = new Worker(path.join(bundleDir, "dataplane.mjs"), { workerData: data, transferList: [port2] });
