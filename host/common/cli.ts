@@ -7,6 +7,7 @@ import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type Status } fr
 import type { MacEntry, Member } from "./dumps.ts";
 import { usageError } from "./errors.ts";
 import { formatKeys, formatMacs, formatMembers, formatStatus } from "./format.ts";
+import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { formatKey, generateKey, parseKey } from "./secure/index.ts";
@@ -57,6 +58,11 @@ export function commands(platform: Platform, version: string): Record<string, Co
       mac: { type: "string", description: "MAC address for the TAP (default: kernel-chosen)" },
       mtu: { type: "string", description: "TAP MTU (the default fits a 1500-byte underlay, docs/host.md)", default: String(DEFAULT_TAP_MTU) },
       offload: { type: "string", description: "on or off: TCP segmentation offload on the TAP, 64 KB segments sealed as one datagram (docs/host.md)", default: "on" },
+      "latency-wake": {
+        type: "string",
+        description: "ms: while frames flow, wake at least this often, so a packet after a pause is not slowed by a sleeping CPU (0: off, docs/performance.md)",
+        default: String(DEFAULT_LATENCY_WAKE_MS),
+      },
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
@@ -96,6 +102,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         mac: args.mac ? parseMac(args.mac) : null,
         mtu: int(args.mtu, "--mtu", 576, 65000),
         offload: onOff(args.offload, "--offload"),
+        latencyWakeMs: int(args["latency-wake"], "--latency-wake", 0, 1000),
         config: args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map(),
         name: args.name ?? platform.hostname(),
         control: controlPath(args),

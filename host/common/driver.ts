@@ -5,6 +5,7 @@
 import { OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_STAT, OUT_TIMER, ADDR_LEN, ADDR_SLOT } from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
+import { LatencyWake } from "./latency-wake.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 import type { SecureTransport, Transmit } from "./secure/index.ts";
@@ -39,12 +40,14 @@ export interface HostCounters {
   /** Datagrams not sent: to an IPv6 underlay address (not supported), or refused by the socket. */
   udp_send_errors: number;
   timer_ticks: number;
+  /** Wake-ups of host/common/latency-wake.ts (timers that do nothing but wake the thread). */
+  latency_wakes: number;
 }
 
 export class Driver {
   readonly counters: HostCounters = {
     process_calls: 0, frames_read: 0, datagrams_read: 0, datagrams_delivered: 0, tap_write_errors: 0, udp_send_errors: 0,
-    timer_ticks: 0,
+    timer_ticks: 0, latency_wakes: 0,
   };
   readonly startedAt: number;
   private tap: TapDevice | null = null;
@@ -59,6 +62,9 @@ export class Driver {
   /** The time of the process() call being drained, for the transport layer. */
   private now = 0;
   private flushScheduled = false;
+  /** A frame was read or written since the last process() call: tells the latency wake. */
+  private framesMoved = false;
+  private readonly latencyWake: LatencyWake;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
   private eventListeners: ((e: CoreEvent) => void)[] = [];
 
@@ -67,8 +73,10 @@ export class Driver {
     readonly identity: Identity,
     readonly secure: SecureTransport,
     private readonly services: DriverServices,
+    latencyWakeMs: number,
   ) {
     this.startedAt = services.clock.now();
+    this.latencyWake = new LatencyWake(services.timers, services.clock, latencyWakeMs);
   }
 
   /** Identity and entropy first, then seeds to join through (none: this node starts a switch). */
@@ -92,6 +100,7 @@ export class Driver {
     if (!this.core.fits(frame.length)) this.flush();
     this.core.pushFrame(frame);
     this.counters.frames_read++;
+    this.framesMoved = true;
   }
 
   /**
@@ -135,6 +144,10 @@ export class Driver {
     this.core.process(this.now, this.handleOutput);
     if (this.nextDeadline !== Infinity) this.coreDeadline = this.nextDeadline;
     this.armTimer();
+    if (this.framesMoved) {
+      this.framesMoved = false;
+      this.latencyWake.frameSeen(this.now);
+    }
   }
 
   /** After a keyring change: sessions under a removed key are marked for rekeying at once. */
@@ -149,12 +162,17 @@ export class Driver {
 
   /** The host's counters for `divs status`, with the socket's failed sends. */
   hostCounters(): HostCounters {
-    return { ...this.counters, udp_send_errors: this.counters.udp_send_errors + (this.transport?.sendErrors ?? 0) };
+    return {
+      ...this.counters,
+      udp_send_errors: this.counters.udp_send_errors + (this.transport?.sendErrors ?? 0),
+      latency_wakes: this.latencyWake.wakes,
+    };
   }
 
   private readonly handleOutput = (kind: number, body: Uint8Array) => {
     switch (kind) {
       case OUT_FRAME:
+        this.framesMoved = true;
         try {
           this.tap!.write(body);
         } catch {
@@ -212,6 +230,7 @@ export class Driver {
   };
 
   stop(): void {
+    this.latencyWake.stop();
     if (this.timer !== null) this.services.timers.clear(this.timer);
     this.timer = null;
     this.timerDeadline = Infinity;

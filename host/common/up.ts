@@ -29,6 +29,8 @@ export interface UpOptions {
   mtu: number;
   /** TCP segmentation and checksum offload on the TAP (docs/host.md "Offloads"). */
   offload: boolean;
+  /** While frames flow, wake at least this often (ms; 0: off), host/common/latency-wake.ts. */
+  latencyWakeMs: number;
   config: CoreConfig;
   name: string;
   control: string;
@@ -56,7 +58,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
   const nodeId = new Uint8Array(8);
   platform.random.fill(nodeId);
-  driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform);
+  driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform, options.latencyWakeMs);
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
   d.start(opened.device, transport, options.join);

@@ -16,6 +16,7 @@
 #         PACED_TRIES (5) PEERS ("underlay vxlan tinc") PACED_PEERS ("vxlan tinc") DEADLINE_S (whole run)
 #         PEERS_SH (path of peers.sh) LOCK_WAIT_S (900) NB_KEEP_TMP=1 (keep logs)
 #         DIVS_RUNTIMES ("node node": the runtimes of DiVS nodes A and B, node or deno; docs/deno.md)
+#         DIVS_UP_ARGS (more `divs up` options for both nodes, e.g. "--latency-wake 0")
 # Output: stdout = the table (or JSON); progress and diagnostics on stderr.
 
 set -u -o pipefail
@@ -36,6 +37,7 @@ PACED_TRIES=${PACED_TRIES:-5}
 PEERS=${PEERS-"underlay vxlan tinc"}          # empty: DiVS alone
 PACED_PEERS=${PACED_PEERS-"vxlan tinc"}
 read -r RUNTIME_A RUNTIME_B <<<"${DIVS_RUNTIMES:-node node}"
+DIVS_UP_ARGS=${DIVS_UP_ARGS:-}
 # Rough cost of one run: peers ~70 s, DiVS ~35 s, paced peers ~25 s a try; twice that as the bound.
 DEADLINE_S=${DEADLINE_S:-$((120 + RUNS * (2 * (90 + 6 * TCP_SECS + 4 * UDP_SECS + PACED_TRIES * 3 * (PACED_SECS + 25)))))}
 
@@ -223,7 +225,7 @@ DIVS_A="" DIVS_B=""
 divs_up() {
     local ns=$1 log=$2 name=$3 ul=$4 ov=$5 runtime=$6 t0; shift 6
     nb_bg "$ns" "$log" env -u DIVS_KEY node "$DIVS_CLI" up --runtime "$runtime" --name "$name" \
-        --listen "$ul:$DIVS_PORT" --tap "$TAP" --address "$ov/24" --control "$NB_TMP/$name.sock" "$@"
+        --listen "$ul:$DIVS_PORT" --tap "$TAP" --address "$ov/24" --control "$NB_TMP/$name.sock" "$@" $DIVS_UP_ARGS
     [ "$runtime" = deno ] || return 0
     # Under Deno the node is the launcher's deno child: CPU, RSS and SIGTERM go to that process.
     local launcher=$NB_LASTPID child
