@@ -5,7 +5,7 @@
 import { OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_STAT, OUT_TIMER, ADDR_LEN, ADDR_SLOT } from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
-import { LatencyWake } from "./latency-wake.ts";
+import type { LatencyWake } from "./latency-wake.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 import type { SecureTransport, Transmit } from "./secure/index.ts";
@@ -64,7 +64,6 @@ export class Driver {
   private flushScheduled = false;
   /** A frame was read or written since the last process() call: tells the latency wake. */
   private framesMoved = false;
-  private readonly latencyWake: LatencyWake;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
   private eventListeners: ((e: CoreEvent) => void)[] = [];
 
@@ -73,10 +72,9 @@ export class Driver {
     readonly identity: Identity,
     readonly secure: SecureTransport,
     private readonly services: DriverServices,
-    latencyWakeMs: number,
+    private readonly latencyWake: LatencyWake,
   ) {
     this.startedAt = services.clock.now();
-    this.latencyWake = new LatencyWake(services.timers, services.clock, latencyWakeMs);
   }
 
   /** Identity and entropy first, then seeds to join through (none: this node starts a switch). */

@@ -2,7 +2,8 @@
 // finds it (and its CPU) asleep for long. On the 2-core VM the benchmarks run on, a packet after a
 // 20 ms gap costs ~2x one after a 5 ms gap: the first work after a long sleep runs slow (cache, TLB and
 // vCPU wake-up), and our path in JavaScript touches more memory than a C daemon's. Waking every 5 ms
-// took ping RTT from ~0.8 to ~0.4 ms for +0.3 % CPU (docs/performance.md "Latency wake").
+// took ping RTT from ~0.8 to ~0.4 ms for +0.3 % CPU; each wake also rehearses the AEAD (a dry seal and
+// open, secure/rehearsal.ts), which keeps that code in cache (docs/performance.md "Latency wake").
 import type { Clock, Timers } from "./runtime.ts";
 
 /** 5 ms: as fast as 2 ms here, and the wake-ups cost ~0.3 % CPU (1 ms cost ~2 %, 20 ms no gain). */
@@ -16,8 +17,13 @@ export class LatencyWake {
   private lastFrameAt = -Infinity;
   private timer: unknown = null;
 
-  /** `intervalMs` 0 turns the wake off. */
-  constructor(private readonly timers: Timers, private readonly clock: Clock, private readonly intervalMs: number) {}
+  /** `intervalMs` 0 turns the wake off; `rehearse` runs at every wake. */
+  constructor(
+    private readonly timers: Timers,
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+    private readonly rehearse: () => void = () => {},
+  ) {}
 
   /** A frame was read from or written to the TAP at `now`. */
   frameSeen(now: number): void {
@@ -30,10 +36,11 @@ export class LatencyWake {
     this.timer = null;
   }
 
-  /** Does nothing but come back while frames keep flowing: the wake-up itself is the point. */
+  /** Rehearses and comes back while frames keep flowing: the wake-up itself is most of the point. */
   private readonly wake = () => {
     this.timer = null;
     this.wakes++;
+    this.rehearse();
     if (this.clock.now() - this.lastFrameAt < LATENCY_WAKE_WINDOW_MS) this.timer = this.timers.set(this.wake, this.intervalMs);
   };
 }

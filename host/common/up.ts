@@ -5,7 +5,8 @@ import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./c
 import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
-import { Keyring, SecureTransport } from "./secure/index.ts";
+import { LatencyWake } from "./latency-wake.ts";
+import { AeadRehearsal, Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
@@ -56,9 +57,11 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     throw e;
   }
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
+  const rehearsal = new AeadRehearsal(platform.crypto);
+  const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs, () => rehearsal.run());
   const nodeId = new Uint8Array(8);
   platform.random.fill(nodeId);
-  driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform, options.latencyWakeMs);
+  driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform, latencyWake);
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
   d.start(opened.device, transport, options.join);

@@ -44,18 +44,20 @@ class ManualTimers implements Timers {
 
 function setup(intervalMs: number) {
   const timers = new ManualTimers();
-  const wake = new LatencyWake(timers, { now: () => timers.now }, intervalMs);
-  return { timers, wake };
+  const rehearsals = { count: 0 };
+  const wake = new LatencyWake(timers, { now: () => timers.now }, intervalMs, () => rehearsals.count++);
+  return { timers, wake, rehearsals };
 }
 
-test("wakes every interval while frames keep coming", () => {
-  const { timers, wake } = setup(5);
+test("wakes every interval while frames keep coming, rehearsing each time", () => {
+  const { timers, wake, rehearsals } = setup(5);
   for (let t = 0; t < 100; t += 20) {
     timers.advance(t);
     wake.frameSeen(t);
   }
   timers.advance(100);
   assert.equal(wake.wakes, 20); // 100 ms at one wake per 5 ms
+  assert.equal(rehearsals.count, 20);
   assert.equal(timers.armed, 1, "one timer at a time, however many frames");
 });
 
@@ -74,11 +76,12 @@ test("stops one window after the last frame", () => {
 });
 
 test("interval 0 turns it off", () => {
-  const { timers, wake } = setup(0);
+  const { timers, wake, rehearsals } = setup(0);
   wake.frameSeen(0);
   timers.advance(1000);
   assert.equal(timers.armed, 0);
   assert.equal(wake.wakes, 0);
+  assert.equal(rehearsals.count, 0);
 });
 
 test("stop clears the armed timer", () => {
