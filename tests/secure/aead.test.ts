@@ -3,7 +3,6 @@ import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomI
 import { test } from "node:test";
 import { ChaChaKey, open, poly1305, seal } from "../../host/common/secure/chacha20poly1305.ts";
 import { nodeCrypto, SMALL_AEAD_MAX, SplitAeadKey } from "../../host/node/crypto.ts";
-import { AeadRehearsal } from "../../host/common/secure/rehearsal.ts";
 
 const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ""), "hex"));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
@@ -221,33 +220,4 @@ test("open returns a fresh plaintext each time: an earlier result survives later
     plaintexts.push(plaintext);
   }
   results.forEach((r, i) => assert.ok(Buffer.from(r).equals(plaintexts[i]), `result ${i} was overwritten`));
-});
-
-test("the latency wake's rehearsal seals and opens on the small path under a key of its own", () => {
-  const calls: string[] = [];
-  const keys: Uint8Array[] = [];
-  const spy = {
-    ...nodeCrypto,
-    aeadKey(raw: Uint8Array) {
-      keys.push(Uint8Array.from(raw));
-      return nodeCrypto.aeadKey(raw);
-    },
-    seal(...a: Parameters<typeof nodeCrypto.seal>) {
-      calls.push(`seal ${a[3].length}`);
-      nodeCrypto.seal(...a);
-    },
-    open(...a: Parameters<typeof nodeCrypto.open>) {
-      calls.push(`open ${a[5] - a[4]}`);
-      return nodeCrypto.open(...a);
-    },
-  };
-  const rehearsal = new AeadRehearsal(spy);
-  assert.equal(keys.length, 1);
-  assert.ok(keys[0].some((b) => b !== 0), "a random key, not the zero key");
-  assert.equal(rehearsal.run(), true);
-  assert.equal(rehearsal.run(), true);
-  assert.equal(calls.length, 4);
-  const sealed = Number(calls[0].split(" ")[1]);
-  assert.ok(sealed > 0 && sealed <= SMALL_AEAD_MAX, "the path small datagrams take");
-  assert.deepEqual(calls.slice(0, 2), [`seal ${sealed}`, `open ${sealed + 16}`]);
 });
