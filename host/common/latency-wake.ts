@@ -2,8 +2,9 @@
 // finds it (and its CPU) asleep for long. On the 2-core VM the benchmarks run on, a packet after a
 // 20 ms gap costs ~2x one after a 5 ms gap: the first work after a long sleep runs slow (cache, TLB and
 // vCPU wake-up), and our path in JavaScript touches more memory than a C daemon's. Waking every 5 ms
-// took ping RTT from ~0.8 to ~0.4 ms for +0.3 % CPU; each wake also rehearses the AEAD (a dry seal and
-// open, secure/rehearsal.ts), which keeps that code in cache (docs/performance.md "Latency wake").
+// took ping RTT from ~0.8 to ~0.4 ms for +0.3 % CPU; each wake also rehearses the transport layer (one
+// datagram between two in-memory transports, secure/rehearsal.ts), which keeps that code in cache
+// (docs/performance.md "Latency wake").
 import type { Clock, Timers } from "./runtime.ts";
 
 /** 5 ms: as fast as 2 ms here, and the wake-ups cost ~0.3 % CPU (1 ms cost ~2 %, 20 ms no gain). */
