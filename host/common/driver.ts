@@ -40,7 +40,7 @@ export interface HostCounters {
   /** Datagrams not sent: to an IPv6 underlay address (not supported), or refused by the socket. */
   udp_send_errors: number;
   timer_ticks: number;
-  /** Wake-ups of host/common/latency-wake.ts (timers that do nothing but wake the thread). */
+  /** Wake-ups of host/common/latency-wake.ts (each rehearses the transport layer); hostCounters() fills it in. */
   latency_wakes: number;
 }
 

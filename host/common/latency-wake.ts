@@ -2,12 +2,12 @@
 // finds it (and its CPU) asleep for long. On the 2-core VM the benchmarks run on, a packet after a
 // 20 ms gap costs ~2x one after a 5 ms gap: the first work after a long sleep runs slow (cache, TLB and
 // vCPU wake-up), and our path in JavaScript touches more memory than a C daemon's. Waking every 5 ms
-// took ping RTT from ~0.8 to ~0.4 ms for +0.3 % CPU; each wake also rehearses the transport layer (one
-// datagram between two in-memory transports, secure/rehearsal.ts), which keeps that code in cache
-// (docs/performance.md "Latency wake").
+// and, after a quiet interval, rehearsing the transport layer (one datagram between two in-memory
+// transports, secure/rehearsal.ts, which keeps that code in cache) took ping RTT from ~0.8 to ~0.25 ms
+// for ~1 % of a core per node while frames flow (docs/performance.md "Latency wake").
 import type { Clock, Timers } from "./runtime.ts";
 
-/** 5 ms: as fast as 2 ms here, and the wake-ups cost ~0.3 % CPU (1 ms cost ~2 %, 20 ms no gain). */
+/** 5 ms: as fast as 2 ms or 1 ms here, for fewer wake-ups (each costs ~40-50 us of CPU after its sleep). */
 export const DEFAULT_LATENCY_WAKE_MS = 5;
 /** The wake stops this long after the last frame: an idle node does not wake at all. */
 export const LATENCY_WAKE_WINDOW_MS = 1000;
@@ -37,11 +37,15 @@ export class LatencyWake {
     this.timer = null;
   }
 
-  /** Rehearses and comes back while frames keep flowing: the wake-up itself is most of the point. */
+  /**
+   * Comes back while frames keep flowing; the wake-up itself does most of the good. It rehearses only
+   * after a quiet interval: a frame since the last wake has warmed the real path (a flood never pays).
+   */
   private readonly wake = () => {
     this.timer = null;
     this.wakes++;
-    this.rehearse();
-    if (this.clock.now() - this.lastFrameAt < LATENCY_WAKE_WINDOW_MS) this.timer = this.timers.set(this.wake, this.intervalMs);
+    const quietFor = this.clock.now() - this.lastFrameAt;
+    if (quietFor >= this.intervalMs) this.rehearse();
+    if (quietFor < LATENCY_WAKE_WINDOW_MS) this.timer = this.timers.set(this.wake, this.intervalMs);
   };
 }
