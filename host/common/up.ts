@@ -57,8 +57,9 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     throw e;
   }
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
-  const rehearsal = new TransportRehearsal(platform.crypto, platform.clock);
-  const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs, () => rehearsal.run());
+  // The rehearsal's handshake costs start-up time and memory: only when the wake will use it.
+  const rehearsal = options.latencyWakeMs > 0 ? new TransportRehearsal(platform.crypto, platform.clock) : null;
+  const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs, () => rehearsal?.run());
   const nodeId = new Uint8Array(8);
   platform.random.fill(nodeId);
   driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform, latencyWake);
