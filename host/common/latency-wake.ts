@@ -3,8 +3,8 @@
 // 20 ms gap costs ~2x one after a 5 ms gap: the first work after a long sleep runs slow (cache, TLB and
 // vCPU wake-up), and our path in JavaScript touches more memory than a C daemon's. Waking every 5 ms
 // and, after a quiet interval, rehearsing the transport layer (one datagram between two in-memory
-// transports, secure/rehearsal.ts, which keeps that code in cache) took ping RTT from ~0.8 to ~0.25 ms
-// for ~1 % of a core per node while frames flow (docs/performance.md "Latency wake").
+// transports, secure/rehearsal.ts, which keeps that code in cache) took the median ping from ~0.7 to
+// ~0.25-0.4 ms, for ~1 % of a core per node while frames flow (docs/performance.md "Latency wake").
 import type { Clock, Timers } from "./runtime.ts";
 
 /** 5 ms: as fast as 2 ms or 1 ms here, for fewer wake-ups (each costs ~40-50 us of CPU after its sleep). */
