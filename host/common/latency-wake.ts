@@ -18,7 +18,7 @@ export class LatencyWake {
   private lastFrameAt = -Infinity;
   private timer: unknown = null;
 
-  /** `intervalMs` 0 turns the wake off; `rehearse` runs at every wake. */
+  /** `intervalMs` 0 turns the wake off; `rehearse` runs at wakes that come `intervalMs` after the last frame. */
   constructor(
     private readonly timers: Timers,
     private readonly clock: Clock,
