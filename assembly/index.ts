@@ -6,6 +6,7 @@ import {
 } from "./abi";
 import { configSet } from "./config";
 import { forwardFromPeer, forwardFromTap } from "./forward";
+import { groFlushAll } from "./gro";
 import { macGossipMessage, macGossipTick } from "./macgossip";
 import { ageTick, macAdoptIdentity, macDump } from "./mactable";
 import { self } from "./node";
@@ -53,6 +54,7 @@ export function process(inputLen: u32, now: f64): u32 {
     off += alignUp(REC_HEADER + len);
     if (off > inputLen) break;
   }
+  groFlushAll(); // coalesced segments point into the input region: written before it is reused
   ageTick(self.now);
   macGossipTick(self.now); // before membershipTick, so gossip is scheduled for what it queues
   const next = membershipTick(self.now);
@@ -130,7 +132,7 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
   }
   switch (type) {
     case MSG_FRAME:
-      forwardFromPeer(msg, msgLen);
+      forwardFromPeer(src, msg, msgLen);
       break;
     case MSG_MAC_UPDATE:
       macGossipMessage(msg, msgLen, self.now);

@@ -12,7 +12,6 @@ import {
 import { MemberState } from "./membership/state";
 import { getU16, getU32, getU64, putU16, putU64 } from "./wire/bytes";
 import { ETH_HEADER_LEN } from "./wire/ethernet";
-import { VNET_HDR_LEN } from "./wire/vnet";
 import {
   CompoundReader, CompoundWriter, DG_MESSAGE, FRAME_F_VNET, FRAME_FLAGS, FRAME_PAYLOAD, MSG_COMPOUND, MSG_FRAME,
 } from "./wire/divs";
@@ -35,12 +34,11 @@ export function codecRoundtrip(msg: usize, len: u32, out: usize, cap: u32): u32 
 function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
   switch (load<u8>(msg)) {
     case MSG_FRAME: {
-      // As forwardFromPeer takes it: flags other than VNET are ignored, a VNET frame has its 10-byte
-      // virtio-net header, and the frame needs an Ethernet header.
-      const flags = load<u8>(msg + FRAME_FLAGS) & FRAME_F_VNET;
-      if (len < FRAME_PAYLOAD + (flags != 0 ? VNET_HDR_LEN : 0) + ETH_HEADER_LEN || len > cap) return 0;
+      // As forwardFromPeer takes it: the retired VNET flag is refused, other flags are ignored, and
+      // the frame needs an Ethernet header.
+      if ((load<u8>(msg + FRAME_FLAGS) & FRAME_F_VNET) != 0 || len < FRAME_PAYLOAD + ETH_HEADER_LEN || len > cap) return 0;
       store<u8>(out, MSG_FRAME);
-      store<u8>(out + FRAME_FLAGS, flags);
+      store<u8>(out + FRAME_FLAGS, 0);
       memory.copy(out + FRAME_PAYLOAD, msg + FRAME_PAYLOAD, len - FRAME_PAYLOAD);
       return len;
     }

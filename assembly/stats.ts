@@ -50,10 +50,17 @@ export enum Stat {
   MacRefreshesQueued,
   MacUpdatesRelayed,
   MacUpdateOwnerGone,
-  FramesGso,
-  FramesNeedVnet,
+  TsoFramesFromTap,
+  FramesVnetFromPeer,
   FramesBadVnet,
   FramesCoalesced,
+  TsoSegmentsOut,
+  GroFramesToTap,
+  GroSegmentsJoined,
+  GroBadChecksum,
+  IcmpTooBigSent,
+  IcmpTooBigRateLimited,
+  MssClamped,
   Count, // keep last
 }
 
@@ -106,10 +113,17 @@ export const STAT_NAMES: StaticArray<string> = [
   "mac_refreshes_queued",
   "mac_updates_relayed",
   "mac_update_owner_gone",
-  "frames_gso",
-  "frames_need_vnet",
+  "tso_frames_from_tap",
+  "frames_vnet_from_peer",
   "frames_bad_vnet",
   "frames_coalesced",
+  "tso_segments_out",
+  "gro_frames_to_tap",
+  "gro_segments_joined",
+  "gro_bad_checksum",
+  "icmp_too_big_sent",
+  "icmp_too_big_rate_limited",
+  "mss_clamped",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);
@@ -117,6 +131,11 @@ const counters = new StaticArray<f64>(Stat.Count);
 // @ts-ignore: decorator
 @inline export function count(s: Stat): void {
   unchecked(counters[s] += 1);
+}
+
+// @ts-ignore: decorator
+@inline export function countBy(s: Stat, n: i32): void {
+  unchecked(counters[s] += <f64>n);
 }
 
 export function statValue(s: i32): f64 {
