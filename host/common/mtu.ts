@@ -24,7 +24,7 @@ export const DEFAULT_TAP_MTU = tapMtuFor(UNDERLAY_MTU);
 export const VNET_HDR = 10;
 /** Room in a TAP record for the virtio-net header, the Ethernet header and one VLAN tag on top of the MTU. */
 export const TAP_FRAME_OVERHEAD = VNET_HDR + ETHERNET_HEADER + 4;
-/** The kernel's GSO segments stay under this, so a sealed FRAME datagram stays under 65507 bytes. */
+/** The kernel's TSO frames stay under this; the core cuts them into datagrams that fit the underlay. */
 export const TAP_GSO_MAX_SIZE = 64000;
 /** The largest record the TAP hands over with offload on: header, Ethernet header, a 64 KB segment. */
 export const TAP_MAX_GSO_FRAME = VNET_HDR + ETHERNET_HEADER + 65535;
