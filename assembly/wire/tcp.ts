@@ -16,15 +16,11 @@ export const TCP_WINDOW: u32 = 14;
 export const TCP_CHECKSUM: u32 = 16;
 export const TCP_URGENT: u32 = 18;
 export const TCP_HEADER_LEN: u32 = 20;
-export const TCP_MAX_HEADER_LEN: u32 = 60;
 
 export const TCP_FIN: u8 = 0x01;
 export const TCP_SYN: u8 = 0x02;
-export const TCP_RST: u8 = 0x04;
 export const TCP_PSH: u8 = 0x08;
 export const TCP_ACK: u8 = 0x10;
-export const TCP_URG: u8 = 0x20;
-export const TCP_ECE: u8 = 0x40;
 export const TCP_CWR: u8 = 0x80;
 
 export const TCP_OPT_END: u8 = 0;

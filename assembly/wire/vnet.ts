@@ -18,9 +18,7 @@ export const VNET_CSUM_OFFSET: u32 = 8;
 export const VNET_F_NEEDS_CSUM: u8 = 1;
 export const VNET_GSO_NONE: u8 = 0;
 export const VNET_GSO_TCPV4: u8 = 1;
-export const VNET_GSO_UDP: u8 = 3;
 export const VNET_GSO_TCPV6: u8 = 4;
-export const VNET_GSO_UDP_L4: u8 = 5;
 /** Flag bit of gso_type: the first segment carries CWR (ECN), the others must not. */
 export const VNET_GSO_ECN: u8 = 0x80;
 
