@@ -12,6 +12,7 @@ import { config } from "./config";
 import { MAC_LOCAL, learnLocal, macFind, slotKind, slotOwner } from "./mactable";
 import { self } from "./node";
 import { peerAddr, peerAddrById, peerCount } from "./peers";
+import { pmtuMaxDatagram } from "./pmtu";
 import { outputGrowLast, outputRecords, outputReserve, outputToAddr } from "./queue";
 import { Stat, count } from "./stats";
 import { putU16 } from "./wire/bytes";
@@ -77,8 +78,8 @@ let openDg: usize = 0; // its DiVS datagram (after the address slot)
 let openLen: u32 = 0;
 let openRecord: u32 = 0; // outputRecords() when it was written
 
-/** Appends a plain frame to the open datagram when it goes to `addr`, is still last and has room. */
-function joinOpen(addr: usize, frame: usize, len: u32): bool {
+/** Appends a plain frame to the open datagram when it goes to `addr`, is still last and has `room`. */
+function joinOpen(addr: usize, frame: usize, len: u32, room: u32): bool {
   if (openDg == 0 || openRecord != outputRecords() || memory.compare(openDg - ADDR_SLOT, addr, ADDR_LEN) != 0) return false;
   const lone = load<u8>(openDg + DG_MESSAGE) == MSG_FRAME;
   if (!lone && load<u8>(openDg + DG_MESSAGE + COMPOUND_COUNT) >= <u8>COMPOUND_MAX_ITEMS) return false;
@@ -86,7 +87,7 @@ function joinOpen(addr: usize, frame: usize, len: u32): bool {
   // A lone FRAME becomes a COMPOUND: its header and the first item's length go in front of it.
   const wrap: u32 = lone ? COMPOUND_ITEMS + ITEM_LEN_SIZE : 0;
   const extra = wrap + ITEM_LEN_SIZE + msgLen;
-  if (openLen + extra > config.maxDatagram || !outputGrowLast(extra)) return false;
+  if (openLen + extra > room || !outputGrowLast(extra)) return false;
   if (lone) {
     const firstLen = openLen - DG_MESSAGE;
     memory.copy(openDg + DG_MESSAGE + wrap, openDg + DG_MESSAGE, firstLen);
@@ -107,8 +108,18 @@ function joinOpen(addr: usize, frame: usize, len: u32): bool {
   return true;
 }
 
+/** The largest datagram to the peer at `to`: its path MTU (assembly/pmtu.ts). */
+function frameRoom(to: usize): u32 {
+  return pmtuMaxDatagram(to);
+}
+
+/** Sends a frame to the peer at `addr`; false only when the output is full. */
 function sendFrame(addr: usize, vnet: usize, frame: usize, len: u32): bool {
-  if (vnet == 0 && joinOpen(addr, frame, len)) return true;
+  if (vnet == 0) {
+    const room = frameRoom(addr);
+    if (FRAME_HEADER_LEN + len > room) { count(Stat.FramesOverPathMtu); return true; }
+    if (joinOpen(addr, frame, len, room)) return true;
+  }
   const hdrLen = vnet != 0 ? VNET_HDR_LEN : 0;
   const dg = outputToAddr(OUT_DATAGRAM, addr, FRAME_HEADER_LEN + hdrLen + len);
   if (dg == 0) return false;

@@ -54,6 +54,18 @@ export enum Stat {
   FramesNeedVnet,
   FramesBadVnet,
   FramesCoalesced,
+  PmtuProbesSent,
+  PmtuProbesAcked,
+  PmtuProbesLost,
+  PmtuBlackHoles,
+  PmtuTooBigHints,
+  PmtuTooBigUnknown,
+  PmtuBaseUnconfirmed,
+  PmtuSearchesDone,
+  PmtuProbesAnswered,
+  PmtuAcksUnexpected,
+  PmtuMalformed,
+  FramesOverPathMtu,
   Count, // keep last
 }
 
@@ -110,6 +122,18 @@ export const STAT_NAMES: StaticArray<string> = [
   "frames_need_vnet",
   "frames_bad_vnet",
   "frames_coalesced",
+  "pmtu_probes_sent",
+  "pmtu_probes_acked",
+  "pmtu_probes_lost",
+  "pmtu_black_holes",
+  "pmtu_too_big_hints",
+  "pmtu_too_big_unknown",
+  "pmtu_base_unconfirmed",
+  "pmtu_searches_done",
+  "pmtu_probes_answered",
+  "pmtu_acks_unexpected",
+  "pmtu_malformed",
+  "frames_over_path_mtu",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

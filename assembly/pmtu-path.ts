@@ -1,0 +1,171 @@
+// Datagram PLPMTUD (RFC 8899) for one path: which size to probe next, what an ACK, a lost probe
+// or a too-big hint from the host does to the path's max datagram. No I/O: assembly/pmtu.ts sends
+// the probes this asks for and feeds back what comes of them. Sizes are plaintext DiVS datagrams.
+//
+//   Searching: probe the ceiling first (on a clean LAN one probe settles it), then bisect between the
+//              largest size acked (`low`) and the smallest that failed (`high`) until they are
+//              SEARCH_GRAIN apart. Every ACK raises the max datagram at once.
+//   Complete:  re-confirm the max datagram CONFIRM_ACTIVE_MS after the last confirmation while
+//              frames go to the peer, CONFIRM_IDLE_MS otherwise; MAX_PROBES lost confirmations
+//              (a black hole: the path shrank and no ICMP said so) drop it to the base and search
+//              again. A search that stopped under the ceiling tries upward again after RAISE_MS.
+import { Stat, count } from "./stats";
+
+/** Attempts per probe size before it counts as failed (RFC 8899 MAX_PROBES, tinc's 3). */
+export const MAX_PROBES: i32 = 3;
+/** The search stops when the largest acked and the smallest failed size are this close. */
+export const SEARCH_GRAIN: u32 = 8;
+/** Re-confirmation while frames flow: bounds how long a shrunk path black-holes large datagrams. */
+export const CONFIRM_ACTIVE_MS: f64 = 1000;
+/** Re-confirmation of an idle path (tinc re-probes every 60 s). */
+export const CONFIRM_IDLE_MS: f64 = 60_000;
+/** Search upward again after this long below the ceiling (RFC 8899 PMTU_RAISE_TIMER). */
+export const RAISE_MS: f64 = 600_000;
+
+export enum Phase { Searching, Complete }
+
+export class PathMtu {
+  /** The largest datagram to send on this path now. */
+  maxDatagram: u32 = 0;
+  phase: Phase = Phase.Searching;
+  /** Largest size acked in this search (the base before any). */
+  low: u32 = 0;
+  /** Smallest size known to fail; above the ceiling while none has. */
+  high: u32 = 0;
+  /** Size of the probe in flight, 0 when none. */
+  probeSize: u32 = 0;
+  probeTries: i32 = 0;
+  /** Sequence numbers of this size's attempts: an ACK of any of them counts (a late one too). */
+  firstSeq: u32 = 0;
+  lastSeq: u32 = 0;
+  /** When `pathDue` next has something to do: a probe to send or one to give up on. */
+  deadline: f64 = 0;
+  confirmedAt: f64 = -Infinity;
+  completedAt: f64 = 0;
+  /** Last time a frame was sized for this path (pmtuMaxDatagram). */
+  usedAt: f64 = -Infinity;
+
+  constructor(readonly addr: usize) {}
+}
+
+/** (Re)starts discovery at `now` from the base: a new peer, or one whose address changed. */
+export function pathStart(p: PathMtu, base: u32, ceiling: u32, now: f64): void {
+  p.maxDatagram = base;
+  p.low = base;
+  p.high = ceiling + 1;
+  p.probeSize = 0;
+  p.phase = Phase.Searching;
+  p.confirmedAt = -Infinity;
+  p.deadline = now;
+}
+
+/** The next size a search probes, or 0 when the search is done. */
+function searchSize(p: PathMtu, ceiling: u32): u32 {
+  if (p.high > ceiling) return ceiling > p.low ? ceiling : 0;
+  if (p.high <= p.low + SEARCH_GRAIN) return 0;
+  return (p.low + p.high) >>> 1;
+}
+
+/** When a completed path next needs a confirmation (or a search upward). */
+function completeDeadline(p: PathMtu, base: u32, ceiling: u32): f64 {
+  // Fast confirmation pays only above the base: below it there is nothing to fall back to.
+  const active = p.usedAt > p.confirmedAt && p.maxDatagram > base;
+  const confirm = p.confirmedAt + (active ? CONFIRM_ACTIVE_MS : CONFIRM_IDLE_MS);
+  const raise = p.high <= ceiling ? p.completedAt + RAISE_MS : Infinity;
+  return Math.min(confirm, raise);
+}
+
+function startProbe(p: PathMtu, size: u32, now: f64, timeout: f64): u32 {
+  p.probeSize = size;
+  p.probeTries = 1;
+  p.deadline = now + timeout;
+  return size;
+}
+
+/**
+ * Runs what is due at `now`; returns the size of a probe to send now (its attempt number is
+ * `probeTries`), or 0. `deadline` tells when to call again.
+ */
+export function pathDue(p: PathMtu, base: u32, ceiling: u32, now: f64, timeout: f64): u32 {
+  if (now < p.deadline) return 0;
+  if (p.probeSize != 0) {
+    count(Stat.PmtuProbesLost);
+    if (p.probeTries < MAX_PROBES) {
+      p.probeTries++;
+      p.deadline = now + timeout;
+      return p.probeSize;
+    }
+    const failed = p.probeSize;
+    p.probeSize = 0;
+    p.high = failed;
+    if (p.phase == Phase.Complete) {
+      if (failed <= base) {
+        count(Stat.PmtuBaseUnconfirmed); // an old peer that does not answer probes, or a path under 1280
+      } else {
+        count(Stat.PmtuBlackHoles);
+        p.maxDatagram = base;
+        p.low = base;
+        p.phase = Phase.Searching;
+      }
+    }
+  }
+  if (p.phase == Phase.Complete) {
+    const at = completeDeadline(p, base, ceiling);
+    if (now < at) {
+      p.deadline = at;
+      return 0;
+    }
+    if (p.high > ceiling || now < p.completedAt + RAISE_MS) return startProbe(p, p.maxDatagram, now, timeout);
+    p.high = ceiling + 1; // the raise timer: search upward from here
+    p.phase = Phase.Searching;
+  }
+  const size = searchSize(p, ceiling);
+  if (size != 0) return startProbe(p, size, now, timeout);
+  p.phase = Phase.Complete;
+  p.completedAt = now;
+  p.deadline = completeDeadline(p, base, ceiling);
+  count(Stat.PmtuSearchesDone);
+  return 0;
+}
+
+/** Notes the sequence number the probe's latest attempt went out with. */
+export function pathSent(p: PathMtu, seq: u32): void {
+  if (p.probeTries == 1) p.firstSeq = seq;
+  p.lastSeq = seq;
+}
+
+/** An ACK for `size` with sequence `seq`; false when it answers no probe in flight (stale). */
+export function pathAck(p: PathMtu, seq: u32, size: u32, now: f64): bool {
+  if (p.probeSize == 0 || size != p.probeSize || seq - p.firstSeq > p.lastSeq - p.firstSeq) return false;
+  p.probeSize = 0;
+  p.confirmedAt = now;
+  if (size > p.low) p.low = size;
+  if (p.phase == Phase.Searching) p.maxDatagram = size;
+  p.deadline = now; // the next search step at once; a completed path reschedules its confirmation
+  return true;
+}
+
+/**
+ * The host could not send a datagram of `len` bytes to this peer (EMSGSIZE: the kernel's path MTU,
+ * learnt from ICMP, is smaller). A hint, taken at once: no size from `len` up is probed again,
+ * and if the max datagram was that large it drops to the base and the search restarts from there.
+ * Returns whether it changed anything.
+ */
+export function pathTooBig(p: PathMtu, len: u32, base: u32, now: f64): bool {
+  if (len > p.maxDatagram && (p.probeSize == 0 || len > p.probeSize)) return false; // about a size no longer used
+  if (p.probeSize >= len) p.probeSize = 0; // refused by the host: no need to wait for its timeout
+  if (len < p.high) p.high = len;
+  if (p.maxDatagram >= len) {
+    p.maxDatagram = base;
+    p.low = base;
+  }
+  p.phase = Phase.Searching;
+  p.deadline = now;
+  return true;
+}
+
+/** A frame was sized for this path at `now`: the first since the last confirmation may bring the next one forward. */
+export function pathUsed(p: PathMtu, base: u32, ceiling: u32, now: f64): void {
+  p.usedAt = now;
+  if (p.phase == Phase.Complete && p.probeSize == 0) p.deadline = Math.min(p.deadline, completeDeadline(p, base, ceiling));
+}
