@@ -40,7 +40,7 @@ export class PathMtu {
   lastSeq: u32 = 0;
   /** When `pathDue` next has something to do: a probe to send or one to give up on. */
   deadline: f64 = 0;
-  confirmedAt: f64 = -Infinity;
+  confirmedAt: f64 = 0;
   completedAt: f64 = 0;
   /** Last time a frame was sized for this path (pmtuMaxDatagram). */
   usedAt: f64 = -Infinity;
@@ -55,7 +55,7 @@ export function pathStart(p: PathMtu, base: u32, ceiling: u32, now: f64): void {
   p.high = ceiling + 1;
   p.probeSize = 0;
   p.phase = Phase.Searching;
-  p.confirmedAt = -Infinity;
+  p.confirmedAt = now; // the base is taken on trust until its first confirmation
   p.deadline = now;
 }
 

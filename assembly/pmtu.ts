@@ -110,7 +110,8 @@ function sendProbe(p: PathMtu, size: u32): void {
   pathSent(p, seq);
   const dg = outputToAddr(OUT_DATAGRAM, p.addr, size);
   if (dg == 0) return; // output full (counted): it times out like a lost one
-  pmtuProbeEmit(dg, size, seq);
+  store<u8>(dg + DG_VERSION, WIRE_VERSION);
+  pmtuProbeEmit(dg + DG_MESSAGE, size - DG_MESSAGE, seq);
   count(Stat.PmtuProbesSent);
   count(Stat.DatagramsOut);
 }

@@ -5,7 +5,7 @@
 //   PMTU_ACK:   u8 type 0x31, u32 seq, u16 size         = 7 bytes; size = the probe datagram's length
 //
 // A probe is never smaller than the datagram answering it, so answering one amplifies nothing.
-import { DG_MESSAGE, DG_VERSION, WIRE_VERSION } from "./divs";
+import { DG_MESSAGE } from "./divs";
 import { getU16, getU32, putU16, putU32 } from "./bytes";
 import { WireCheck } from "./check";
 
@@ -33,14 +33,16 @@ export function pmtuProbeCheck(msgLen: u32, dgLen: u32): WireCheck {
 // @ts-ignore: decorator
 @inline export function pmtuSeq(msg: usize): u32 { return getU32(msg + PMTU_SEQ); }
 
-/** Writes a whole probe datagram of exactly `size` bytes at `dg`; returns `size`, or 0 when `size` is out of range. */
-export function pmtuProbeEmit(dg: usize, size: u32, seq: u32): u32 {
-  if (size < PMTU_PROBE_MIN || size > PMTU_PROBE_MAX) return 0;
-  store<u8>(dg + DG_VERSION, WIRE_VERSION);
-  store<u8>(dg + DG_MESSAGE, MSG_PMTU_PROBE);
-  putU32(dg + DG_MESSAGE + PMTU_SEQ, seq);
-  memory.fill(dg + DG_MESSAGE + PMTU_PROBE_HEADER, 0, size - DG_MESSAGE - PMTU_PROBE_HEADER);
-  return size;
+/**
+ * Writes a PMTU_PROBE message of exactly `msgLen` bytes at `msg` (the datagram's version byte goes
+ * before it: the probed size is `DG_MESSAGE + msgLen`); returns `msgLen`, or 0 when out of range.
+ */
+export function pmtuProbeEmit(msg: usize, msgLen: u32, seq: u32): u32 {
+  if (msgLen + DG_MESSAGE < PMTU_PROBE_MIN || msgLen + DG_MESSAGE > PMTU_PROBE_MAX) return 0;
+  store<u8>(msg, MSG_PMTU_PROBE);
+  putU32(msg + PMTU_SEQ, seq);
+  memory.fill(msg + PMTU_PROBE_HEADER, 0, msgLen - PMTU_PROBE_HEADER);
+  return msgLen;
 }
 
 export function pmtuAckCheck(msgLen: u32): WireCheck {

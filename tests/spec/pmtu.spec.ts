@@ -95,8 +95,8 @@ function maxNow(): u32 { return pmtuPeek(peerAddrById(PEER)); }
 describe("PMTU_PROBE and PMTU_ACK codec", () => {
   it("emits a probe of exactly the size probed, zero padded, and reads its sequence back", () => {
     memory.fill(buf, 0xee, 1300);
-    expect(pmtuProbeEmit(buf, 1202, 0xa1b2c3d4)).toBe(1202);
-    expect(load<u8>(buf)).toBe(WIRE_VERSION);
+    store<u8>(buf, WIRE_VERSION);
+    expect(pmtuProbeEmit(buf + DG_MESSAGE, 1201, 0xa1b2c3d4)).toBe(1201);
     expect(load<u8>(buf + DG_MESSAGE)).toBe(MSG_PMTU_PROBE);
     expect(getU32(buf + DG_MESSAGE + PMTU_SEQ)).toBe(0xa1b2c3d4);
     expect(pmtuSeq(buf + DG_MESSAGE)).toBe(0xa1b2c3d4);
@@ -108,9 +108,9 @@ describe("PMTU_PROBE and PMTU_ACK codec", () => {
   });
 
   it("refuses probes out of range and probes smaller than their ACK", () => {
-    expect(pmtuProbeEmit(buf, PMTU_PROBE_MIN - 1, 1)).toBe(0);
-    expect(pmtuProbeEmit(buf, 0x10000, 1)).toBe(0);
-    expect(pmtuProbeEmit(buf, PMTU_PROBE_MIN, 1)).toBe(PMTU_PROBE_MIN);
+    expect(pmtuProbeEmit(buf + DG_MESSAGE, PMTU_PROBE_MIN - DG_MESSAGE - 1, 1)).toBe(0);
+    expect(pmtuProbeEmit(buf + DG_MESSAGE, 0x10000 - DG_MESSAGE, 1)).toBe(0);
+    expect(pmtuProbeEmit(buf + DG_MESSAGE, PMTU_PROBE_MIN - DG_MESSAGE, 1)).toBe(PMTU_PROBE_MIN - DG_MESSAGE);
     for (let len: u32 = 0; len < PMTU_PROBE_HEADER; len++) expect(pmtuProbeCheck(len, len + 1)).toBe(WireCheck.Truncated);
     expect(pmtuProbeCheck(PMTU_PROBE_HEADER, PMTU_PROBE_MIN - 1)).toBe(WireCheck.Malformed);
     expect(pmtuProbeCheck(0x10000, 0x10001)).toBe(WireCheck.Malformed);
@@ -258,6 +258,11 @@ describe("too-big hints (IN_SEND_TOO_BIG)", () => {
   it("never go below the base, and are counted when no peer has the address", () => {
     pmtuTooBig(addrPeer, 600);
     expect(maxNow()).toBe(pmtuBase());
+    // The search ends at once, no size ever acked: the next deadline is a real time, not -Infinity.
+    outputReset();
+    const next = pmtuTick(self.now);
+    expect(next).toBeGreaterThan(self.now);
+    expect(isFinite(next)).toBe(true);
     const unknown = stat(Stat.PmtuTooBigUnknown);
     pmtuTooBig(addrStranger, 1300);
     expect(stat(Stat.PmtuTooBigUnknown)).toBe(unknown + 1);
@@ -326,7 +331,8 @@ describe("through the ABI", () => {
   beforeEach(() => { setup(); });
 
   it("answers a probe from any authenticated sender with its sequence and the datagram's length", () => {
-    pmtuProbeEmit(buf, 1333, 4242);
+    store<u8>(buf, WIRE_VERSION);
+    pmtuProbeEmit(buf + DG_MESSAGE, 1333 - DG_MESSAGE, 4242);
     process(datagramIn(addrStranger, buf, 1333), 10);
     expect(ackTo(addrStranger)).toBe((<i64>4242 << 16) | 1333);
   });
