@@ -146,7 +146,7 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
       macGossipMessage(msg, msgLen, self.now);
       break;
     case MSG_PMTU_ACK:
-      pmtuAckIn(src, msg, msgLen);
+      pmtuAckIn(msg, msgLen);
       break;
     default:
       count(Stat.DatagramUnknownType);

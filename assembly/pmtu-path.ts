@@ -35,9 +35,9 @@ export class PathMtu {
   /** Size of the probe in flight, 0 when none. */
   probeSize: u32 = 0;
   probeTries: i32 = 0;
-  /** Sequence numbers of this size's attempts: an ACK of any of them counts (a late one too). */
-  firstSeq: u32 = 0;
-  lastSeq: u32 = 0;
+  /** Attempts sent on this path; an ACK of any attempt at the size in flight counts (a late one too). */
+  sent: u32 = 0;
+  firstAttempt: u32 = 0;
   /** When `pathDue` next has something to do: a probe to send or one to give up on. */
   deadline: f64 = 0;
   confirmedAt: f64 = 0;
@@ -45,7 +45,8 @@ export class PathMtu {
   /** Last time a frame was sized for this path (pmtuMaxDatagram). */
   usedAt: f64 = -Infinity;
 
-  constructor(readonly addr: usize) {}
+  /** `addr`: the peer's address block in assembly/peers.ts; `id`: names the path in probe sequence numbers. */
+  constructor(readonly addr: usize, readonly id: u32) {}
 }
 
 /** (Re)starts discovery at `now` from the base: a new peer, or one whose address changed. */
@@ -128,15 +129,17 @@ export function pathDue(p: PathMtu, base: u32, ceiling: u32, now: f64, timeout: 
   return 0;
 }
 
-/** Notes the sequence number the probe's latest attempt went out with. */
-export function pathSent(p: PathMtu, seq: u32): void {
-  if (p.probeTries == 1) p.firstSeq = seq;
-  p.lastSeq = seq;
+/** Counts an attempt at the probe in flight going out; returns its number (the ACK echoes its low 8 bits). */
+export function pathSent(p: PathMtu): u32 {
+  p.sent++;
+  if (p.probeTries == 1) p.firstAttempt = p.sent;
+  return p.sent;
 }
 
-/** An ACK for `size` with sequence `seq`; false when it answers no probe in flight (stale). */
-export function pathAck(p: PathMtu, seq: u32, size: u32, now: f64): bool {
-  if (p.probeSize == 0 || size != p.probeSize || seq - p.firstSeq > p.lastSeq - p.firstSeq) return false;
+/** An ACK for `size` of attempt `attempt` (low 8 bits); false when it answers no probe in flight (stale). */
+export function pathAck(p: PathMtu, attempt: u32, size: u32, now: f64): bool {
+  if (p.probeSize == 0 || size != p.probeSize) return false;
+  if (((attempt - p.firstAttempt) & 0xff) > ((p.sent - p.firstAttempt) & 0xff)) return false;
   p.probeSize = 0;
   p.confirmedAt = now;
   if (size > p.low) p.low = size;

@@ -21,19 +21,29 @@ export function pmtuBase(): u32 {
   return min(BASE_DATAGRAM, config.maxDatagram);
 }
 
+// A probe's sequence number: the path's id above, the attempt's number in the low 8 bits. An ACK
+// finds its path by it, whatever address it comes from (a NAT, another interface of the peer).
+const SEQ_ATTEMPT_BITS: u32 = 8;
+const PATH_ID_MASK: u32 = 0xffffff;
+
 const paths = new Array<PathMtu>();
 /** Paths by the address block assembly/peers.ts keeps for the peer: a hash lookup per frame. */
 const byAddr = new Map<usize, PathMtu>();
+const byId = new Map<u32, PathMtu>();
+let lastId: u32 = 0;
+/** The path pmtuMaxDatagram found last: frames to one peer come in bursts. */
+let cached: PathMtu | null = null;
 /** No path has anything to do before this. */
 let wakeAt: f64 = Infinity;
-let seq: u32 = 0;
 
 /** Starts discovery for a new peer whose address peers.ts keeps at `addr`. */
 export function pmtuTrack(addr: usize): void {
   if (byAddr.has(addr)) return;
-  const p = new PathMtu(addr);
+  do lastId = (lastId + 1) & PATH_ID_MASK; while (lastId == 0 || byId.has(lastId));
+  const p = new PathMtu(addr, lastId);
   paths.push(p);
   byAddr.set(addr, p);
+  byId.set(p.id, p);
   pathStart(p, pmtuBase(), config.maxDatagram, self.now);
   wakeAt = Math.min(wakeAt, p.deadline);
 }
@@ -51,6 +61,8 @@ export function pmtuForget(addr: usize): void {
   if (!byAddr.has(addr)) return;
   const p = byAddr.get(addr);
   byAddr.delete(addr);
+  byId.delete(p.id);
+  if (cached === p) cached = null;
   const i = paths.indexOf(p);
   const last = paths.length - 1;
   unchecked(paths[i] = paths[last]);
@@ -63,8 +75,12 @@ export function pmtuForget(addr: usize): void {
  * sending, so a path in use is re-confirmed every CONFIRM_ACTIVE_MS.
  */
 export function pmtuMaxDatagram(peerAddr: usize): u32 {
-  if (!byAddr.has(peerAddr)) return pmtuBase();
-  const p = byAddr.get(peerAddr);
+  let p = cached;
+  if (p === null || p.addr != peerAddr) {
+    if (!byAddr.has(peerAddr)) return pmtuBase();
+    p = byAddr.get(peerAddr);
+    cached = p;
+  }
   if (p.usedAt <= p.confirmedAt) {
     pathUsed(p, pmtuBase(), config.maxDatagram, self.now);
     wakeAt = Math.min(wakeAt, p.deadline);
@@ -106,8 +122,7 @@ export function pmtuTick(now: f64): f64 {
 }
 
 function sendProbe(p: PathMtu, size: u32): void {
-  seq++;
-  pathSent(p, seq);
+  const seq = (p.id << SEQ_ATTEMPT_BITS) | (pathSent(p) & ((1 << SEQ_ATTEMPT_BITS) - 1));
   const dg = outputToAddr(OUT_DATAGRAM, p.addr, size);
   if (dg == 0) return; // output full (counted): it times out like a lost one
   store<u8>(dg + DG_VERSION, WIRE_VERSION);
@@ -131,11 +146,14 @@ export function pmtuProbeIn(src: usize, msg: usize, msgLen: u32, dgLen: u32): vo
   count(Stat.DatagramsOut);
 }
 
-/** A PMTU_ACK from `src` (alone or inside a COMPOUND). */
-export function pmtuAckIn(src: usize, msg: usize, msgLen: u32): void {
+/** A PMTU_ACK (alone or inside a COMPOUND), from whichever address. */
+export function pmtuAckIn(msg: usize, msgLen: u32): void {
   if (pmtuAckCheck(msgLen) != WireCheck.Ok) { count(Stat.PmtuMalformed); return; }
-  const p = pathAt(src);
-  if (p == null || !pathAck(p, pmtuSeq(msg), pmtuAckSize(msg), self.now)) { count(Stat.PmtuAcksUnexpected); return; }
+  const seq = pmtuSeq(msg);
+  const id = seq >>> SEQ_ATTEMPT_BITS;
+  if (!byId.has(id)) { count(Stat.PmtuAcksUnexpected); return; }
+  const p = byId.get(id);
+  if (!pathAck(p, seq, pmtuAckSize(msg), self.now)) { count(Stat.PmtuAcksUnexpected); return; }
   count(Stat.PmtuProbesAcked);
   wakeAt = Math.min(wakeAt, p.deadline);
 }

@@ -77,7 +77,7 @@ function step(now: f64, limit: u32, use: bool): void {
   }
   for (let i = 0; i < acks; i++) {
     pmtuAckEmit(ack, PMTU_ACK_LEN, seqs[i], sizes[i]);
-    pmtuAckIn(addrPeer, ack, PMTU_ACK_LEN);
+    pmtuAckIn(ack, PMTU_ACK_LEN);
   }
 }
 
@@ -363,6 +363,31 @@ describe("through the ABI", () => {
     process(datagramIn(addrPeer, buf, DG_MESSAGE + PMTU_ACK_LEN), 10);
     process(datagramIn(addrStranger, buf, DG_MESSAGE + PMTU_ACK_LEN), 10);
     expect(stat(Stat.PmtuAcksUnexpected)).toBe(unexpected + 2);
+  });
+
+  it("takes an ACK by its sequence number, whatever address it comes from (a NAT on the way)", () => {
+    process(0, 100); // the ceiling probe goes out to the peer's advertised address
+    let seq: u32 = 0;
+    let size: u32 = 0;
+    let off: u32 = 0;
+    while (off < outputLength()) {
+      const rec = outputBase + off;
+      const body = rec + REC_HEADER;
+      const len = load<u32>(rec + REC_LEN);
+      if (load<u16>(rec + REC_KIND) == OUT_DATAGRAM && load<u8>(body + ADDR_SLOT + DG_MESSAGE) == MSG_PMTU_PROBE) {
+        seq = pmtuSeq(body + ADDR_SLOT + DG_MESSAGE);
+        size = len - ADDR_SLOT;
+      }
+      off += alignUp(REC_HEADER + len);
+    }
+    expect(size).toBe(CEILING);
+    store<u8>(buf, WIRE_VERSION);
+    pmtuAckEmit(buf + DG_MESSAGE, PMTU_ACK_LEN, seq ^ 0x100, size); // another path's sequence number
+    process(datagramIn(addrStranger, buf, DG_MESSAGE + PMTU_ACK_LEN), 110);
+    expect(maxNow()).toBe(BASE_DATAGRAM);
+    pmtuAckEmit(buf + DG_MESSAGE, PMTU_ACK_LEN, seq, size);
+    process(datagramIn(addrStranger, buf, DG_MESSAGE + PMTU_ACK_LEN), 120);
+    expect(maxNow()).toBe(CEILING);
   });
 
   it("takes IN_SEND_TOO_BIG and counts a short one as malformed input", () => {
