@@ -5,10 +5,12 @@
 //   Searching: probe the ceiling first (on a clean LAN one probe settles it), then bisect between the
 //              largest size acked (`low`) and the smallest that failed (`high`) until they are
 //              SEARCH_GRAIN apart. Every ACK raises the max datagram at once.
-//   Complete:  re-confirm the max datagram CONFIRM_ACTIVE_MS after the last confirmation while
-//              frames go to the peer, CONFIRM_IDLE_MS otherwise; MAX_PROBES lost confirmations
-//              (a black hole: the path shrank and no ICMP said so) drop it to the base and search
-//              again. A search that stopped under the ceiling tries upward again after RAISE_MS.
+//   Complete:  while frames go to the peer, re-confirm the max datagram CONFIRM_ACTIVE_MS after the
+//              last confirmation; MAX_PROBES lost confirmations (a black hole: the path shrank and
+//              no ICMP said so) drop it to the base and search again. A search that stopped under
+//              the ceiling tries upward again after RAISE_MS. An idle path is not probed (RFC 8899
+//              lets a PL stop probing without traffic): the first frame after an idle spell brings
+//              the confirmation forward, so the black-hole bound holds all the same.
 import { Stat, count } from "./stats";
 
 /** Attempts per probe size before it counts as failed (RFC 8899 MAX_PROBES, tinc's 3). */
@@ -17,8 +19,6 @@ export const MAX_PROBES: i32 = 3;
 export const SEARCH_GRAIN: u32 = 8;
 /** Re-confirmation while frames flow: bounds how long a shrunk path black-holes large datagrams. */
 export const CONFIRM_ACTIVE_MS: f64 = 1000;
-/** Re-confirmation of an idle path (tinc re-probes every 60 s). */
-export const CONFIRM_IDLE_MS: f64 = 60_000;
 /** Search upward again after this long below the ceiling (RFC 8899 PMTU_RAISE_TIMER). */
 export const RAISE_MS: f64 = 600_000;
 
@@ -42,6 +42,8 @@ export class PathMtu {
   deadline: f64 = 0;
   confirmedAt: f64 = 0;
   completedAt: f64 = 0;
+  /** Probes of this search that were answered. */
+  searchAcks: i32 = 0;
   /** Last time a frame was sized for this path (pmtuMaxDatagram). */
   usedAt: f64 = -Infinity;
 
@@ -56,6 +58,7 @@ export function pathStart(p: PathMtu, base: u32, ceiling: u32, now: f64): void {
   p.high = ceiling + 1;
   p.probeSize = 0;
   p.phase = Phase.Searching;
+  p.searchAcks = 0;
   p.confirmedAt = now; // the base is taken on trust until its first confirmation
   p.deadline = now;
 }
@@ -67,13 +70,19 @@ function searchSize(p: PathMtu, ceiling: u32): u32 {
   return (p.low + p.high) >>> 1;
 }
 
-/** When a completed path next needs a confirmation (or a search upward). */
+/** When a completed path next needs a confirmation (or a search upward); Infinity while idle. */
 function completeDeadline(p: PathMtu, base: u32, ceiling: u32): f64 {
-  // Fast confirmation pays only above the base: below it there is nothing to fall back to.
-  const active = p.usedAt > p.confirmedAt && p.maxDatagram > base;
-  const confirm = p.confirmedAt + (active ? CONFIRM_ACTIVE_MS : CONFIRM_IDLE_MS);
+  if (p.usedAt <= p.confirmedAt) return Infinity; // no frame since the last confirmation
+  // At the base there is nothing to fall back to: only the search upward is worth a probe.
+  const confirm = p.maxDatagram > base ? p.confirmedAt + CONFIRM_ACTIVE_MS : Infinity;
   const raise = p.high <= ceiling ? p.completedAt + RAISE_MS : Infinity;
   return Math.min(confirm, raise);
+}
+
+/** Leaves Complete to search again, from `low`. */
+function searchAgain(p: PathMtu): void {
+  p.phase = Phase.Searching;
+  p.searchAcks = 0;
 }
 
 function startProbe(p: PathMtu, size: u32, now: f64, timeout: f64): u32 {
@@ -99,15 +108,11 @@ export function pathDue(p: PathMtu, base: u32, ceiling: u32, now: f64, timeout: 
     const failed = p.probeSize;
     p.probeSize = 0;
     p.high = failed;
-    if (p.phase == Phase.Complete) {
-      if (failed <= base) {
-        count(Stat.PmtuBaseUnconfirmed); // an old peer that does not answer probes, or a path under 1280
-      } else {
-        count(Stat.PmtuBlackHoles);
-        p.maxDatagram = base;
-        p.low = base;
-        p.phase = Phase.Searching;
-      }
+    if (p.phase == Phase.Complete) { // only a size above the base is ever confirmed
+      count(Stat.PmtuBlackHoles);
+      p.maxDatagram = base;
+      p.low = base;
+      searchAgain(p);
     }
   }
   if (p.phase == Phase.Complete) {
@@ -118,7 +123,7 @@ export function pathDue(p: PathMtu, base: u32, ceiling: u32, now: f64, timeout: 
     }
     if (p.high > ceiling || now < p.completedAt + RAISE_MS) return startProbe(p, p.maxDatagram, now, timeout);
     p.high = ceiling + 1; // the raise timer: search upward from here
-    p.phase = Phase.Searching;
+    searchAgain(p);
   }
   const size = searchSize(p, ceiling);
   if (size != 0) return startProbe(p, size, now, timeout);
@@ -126,6 +131,8 @@ export function pathDue(p: PathMtu, base: u32, ceiling: u32, now: f64, timeout: 
   p.completedAt = now;
   p.deadline = completeDeadline(p, base, ceiling);
   count(Stat.PmtuSearchesDone);
+  // No answer at all: an older node that drops probes, or a path that carries nothing over the base.
+  if (p.searchAcks == 0 && p.low == base) count(Stat.PmtuSearchesUnanswered);
   return 0;
 }
 
@@ -142,6 +149,7 @@ export function pathAck(p: PathMtu, attempt: u32, size: u32, now: f64): bool {
   if (((attempt - p.firstAttempt) & 0xff) > ((p.sent - p.firstAttempt) & 0xff)) return false;
   p.probeSize = 0;
   p.confirmedAt = now;
+  p.searchAcks++;
   if (size > p.low) p.low = size;
   if (p.phase == Phase.Searching) p.maxDatagram = size;
   p.deadline = now; // the next search step at once; a completed path reschedules its confirmation
@@ -162,7 +170,7 @@ export function pathTooBig(p: PathMtu, len: u32, base: u32, now: f64): bool {
     p.maxDatagram = base;
     p.low = base;
   }
-  p.phase = Phase.Searching;
+  if (p.phase == Phase.Complete) searchAgain(p);
   p.deadline = now;
   return true;
 }

@@ -6,7 +6,7 @@ import { input_ptr, process } from "../../assembly/index";
 import { self } from "../../assembly/node";
 import { peerAddrById, peerCount, peerId, peerRemove, peerUpsert } from "../../assembly/peers";
 import { BASE_DATAGRAM, pmtuAckIn, pmtuBase, pmtuMaxDatagram, pmtuPeek, pmtuTick, pmtuTooBig } from "../../assembly/pmtu";
-import { CONFIRM_ACTIVE_MS, CONFIRM_IDLE_MS, MAX_PROBES, RAISE_MS, SEARCH_GRAIN } from "../../assembly/pmtu-path";
+import { CONFIRM_ACTIVE_MS, MAX_PROBES, RAISE_MS, SEARCH_GRAIN } from "../../assembly/pmtu-path";
 import { outputBase, outputLength, outputReset } from "../../assembly/queue";
 import { Stat, statValue } from "../../assembly/stats";
 import { getU16, getU32, putU32 } from "../../assembly/wire/bytes";
@@ -161,25 +161,25 @@ describe("path MTU search", () => {
   });
 
   it("keeps the base when the peer answers nothing (an older node), and counts it", () => {
-    const before = stat(Stat.PmtuBaseUnconfirmed);
+    const before = stat(Stat.PmtuSearchesUnanswered);
     const holes = stat(Stat.PmtuBlackHoles);
-    run(0, CONFIRM_IDLE_MS + 5000, 0, true);
+    run(0, 60_000, 0, true);
     expect(maxNow()).toBe(BASE_DATAGRAM);
-    expect(stat(Stat.PmtuBaseUnconfirmed)).toBeGreaterThan(before);
+    expect(stat(Stat.PmtuSearchesUnanswered)).toBe(before + 1);
     expect(stat(Stat.PmtuBlackHoles)).toBe(holes); // nothing under the base to fall to
   });
 
-  it("leaves an idle path alone until CONFIRM_IDLE_MS, and re-confirms a path in use every CONFIRM_ACTIVE_MS", () => {
+  it("never probes an idle path, re-confirms one in use every CONFIRM_ACTIVE_MS, and at once after an idle spell", () => {
     run(0, 1000, 65535, false);
     expect(maxNow()).toBe(CEILING);
     probesOut = 0;
-    run(1000, CONFIRM_IDLE_MS - 1000, 65535, false);
+    run(1000, RAISE_MS * 2, 65535, false);
     expect(probesOut).toBe(0);
-    run(CONFIRM_IDLE_MS - 1000, CONFIRM_IDLE_MS + 1000, 65535, false);
+    const t0 = RAISE_MS * 2;
+    step(t0, 65535, true); // the first frame after the idle spell
     expect(probesOut).toBe(1);
-    probesOut = 0;
-    run(CONFIRM_IDLE_MS + 1000, CONFIRM_IDLE_MS + 11_000, 65535, true);
-    expect(probesOut).toBeGreaterThanOrEqual(9);
+    run(t0 + STEP_MS, t0 + 10_000, 65535, true);
+    expect(probesOut).toBeGreaterThanOrEqual(10);
     expect(probesOut).toBeLessThanOrEqual(11);
   });
 });
@@ -215,12 +215,12 @@ describe("black holes", () => {
     expect(maxNow()).toBe(CEILING);
   });
 
-  it("searches upward again after RAISE_MS, and finds a path that grew", () => {
-    run(0, 20_000, 1300, false);
+  it("searches upward again after RAISE_MS while in use, and finds a path that grew", () => {
+    run(0, 20_000, 1300, true);
     expect(maxNow()).toBeLessThanOrEqual(1300);
-    run(20_000, RAISE_MS, 65535, false);
+    run(20_000, RAISE_MS, 65535, true);
     expect(maxNow()).toBeLessThanOrEqual(1300);
-    run(RAISE_MS, RAISE_MS + 25_000, 65535, false);
+    run(RAISE_MS, RAISE_MS + 25_000, 65535, true);
     expect(maxNow()).toBe(CEILING);
   });
 });
@@ -258,11 +258,12 @@ describe("too-big hints (IN_SEND_TOO_BIG)", () => {
   it("never go below the base, and are counted when no peer has the address", () => {
     pmtuTooBig(addrPeer, 600);
     expect(maxNow()).toBe(pmtuBase());
-    // The search ends at once, no size ever acked: the next deadline is a real time, not -Infinity.
+    // The search ends at once, nothing above the base left to try: in use, the next probe is the
+    // search upward after RAISE_MS, a real time (never -Infinity).
     outputReset();
-    const next = pmtuTick(self.now);
-    expect(next).toBeGreaterThan(self.now);
-    expect(isFinite(next)).toBe(true);
+    self.now = 50;
+    pmtuMaxDatagram(peerAddrById(PEER));
+    expect(pmtuTick(50)).toBe(50 + RAISE_MS);
     const unknown = stat(Stat.PmtuTooBigUnknown);
     pmtuTooBig(addrStranger, 1300);
     expect(stat(Stat.PmtuTooBigUnknown)).toBe(unknown + 1);
