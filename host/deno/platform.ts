@@ -11,6 +11,7 @@ import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 import { nodeCrypto } from "../node/crypto.ts";
 import { controlRequest, serveControl } from "./control.ts";
 import * as c from "./libc.ts";
+import { dataPlaneCrypto } from "./sodium.ts";
 import { DenoTap } from "./tap.ts";
 import { DenoUdpTransport } from "./udp.ts";
 
@@ -64,7 +65,8 @@ export function denoPlatform(): Platform & NodeRuntime {
     },
     print: (t) => console.log(t),
     printError: (t) => console.error(t),
-    up: (options) => runNode(platform, options),
+    // libsodium is loaded only for a node (FFI is allowed for `up` alone, docs/deno.md).
+    up: (options) => runNode({ ...platform, crypto: dataPlaneCrypto(nodeCrypto, platform.log) }, options),
   };
   return platform;
 }

@@ -7,8 +7,8 @@ import { DivsError, ExitCode } from "../common/errors.ts";
 import { tapMaxRecord } from "../common/mtu.ts";
 import type { NodeRuntime } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
-import { nodeCrypto } from "./crypto.ts";
 import { checkPrivileges, guessAdvertiseAddress, loadCoreBytes } from "./system.ts";
+import { dataPlaneCrypto } from "./sodium.ts";
 import { LinuxTap } from "./tap.ts";
 import type { DataplaneData, FromDataplane, ToDataplane } from "./thread-messages.ts";
 import { UdpSocket } from "./udp.ts";
@@ -35,16 +35,17 @@ function drainMessages(): void {
 const loop = new PollLoop(() => performance.now(), drainMessages);
 post({ kind: "wakeFd", fd: loop.wakeupFd });
 
+const log = {
+  info: (m: string) => console.error(`[divs] ${m}`),
+  warn: (m: string) => console.error(`[divs] warning: ${m}`),
+};
 const runtime: NodeRuntime = {
   runtime: `node ${process.version}`,
   clock: { now: () => performance.now() },
   timers: loop,
   random: { fill: (b) => void crypto.getRandomValues(b) },
-  log: {
-    info: (m) => console.error(`[divs] ${m}`),
-    warn: (m) => console.error(`[divs] warning: ${m}`),
-  },
-  crypto: nodeCrypto,
+  log,
+  crypto: dataPlaneCrypto(log),
   guessAdvertiseAddress,
   loadCoreBytes,
   checkPrivileges,
