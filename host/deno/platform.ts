@@ -27,8 +27,6 @@ export function denoPlatform(): Platform & NodeRuntime {
     timers: {
       set: (cb, ms) => setTimeout(cb, ms),
       clear: (h) => clearTimeout(h as number),
-      // Deno has setImmediate (a nested setTimeout(0) is clamped to milliseconds): after pending I/O callbacks.
-      defer: (cb) => void setImmediate(cb),
     },
     random: { fill: (b) => void crypto.getRandomValues(b) },
     log: {

@@ -11,7 +11,7 @@ import { checkPrivileges, guessAdvertiseAddress, loadCoreBytes } from "./system.
 import { dataPlaneCrypto } from "./sodium.ts";
 import { LinuxTap } from "./tap.ts";
 import type { DataplaneData, FromDataplane, ToDataplane } from "./thread-messages.ts";
-import { UdpSocket } from "./udp.ts";
+import { bindUdp } from "./udp.ts";
 import { PollLoop } from "./poll-loop.ts";
 
 const { options, port } = workerData as DataplaneData;
@@ -59,7 +59,7 @@ const runtime: NodeRuntime = {
     };
   },
   async bindUdp(listen, sink) {
-    const socket = UdpSocket.bind(listen, loop, sink);
+    const socket = bindUdp(listen, loop, sink);
     // From here on everything runNode waits for comes through the loop (datagrams, frames, timers,
     // messages), so the loop may block in poll(2); before, the wasm compile needed the thread's own
     // event loop.

@@ -103,6 +103,8 @@ export class SecureTransport {
   private readonly nonce = new Uint8Array(12);
   private readonly aad = new Uint8Array(DATA_HEADER_LEN);
   private readonly idxBytes = new Uint8Array(4);
+  /** Where a sealed DATA datagram is written: a fresh array, or the socket's send batch (sealInto). */
+  private allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length);
 
   constructor(
     private readonly crypto: CryptoProvider,
@@ -113,6 +115,14 @@ export class SecureTransport {
     this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
     this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs);
     this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
+  }
+
+  /**
+   * Seals DATA datagrams into buffers from `allocate` (the socket's batch: no copy on the way out).
+   * Each buffer is returned in exactly one transmit, right away, and must stay valid until it is sent.
+   */
+  sealInto(allocate: (length: number) => Uint8Array): void {
+    this.allocate = allocate;
   }
 
   /** Seals `plaintext` for the peer at `addr`, or queues it and starts a handshake. */
@@ -234,7 +244,7 @@ export class SecureTransport {
     writeU32(aad, OFF_DATA_COUNTER + 4, counter >>> 0);
     const nonce = this.nonce;
     for (let i = 0; i < 8; i++) nonce[4 + i] = aad[OFF_DATA_COUNTER + i];
-    const datagram = new Uint8Array(DATA_OVERHEAD + plaintext.length);
+    const datagram = this.allocate(DATA_OVERHEAD + plaintext.length);
     datagram.set(aad);
     this.crypto.seal(s.sendKey, nonce, aad, plaintext, datagram, DATA_HEADER_LEN);
     if (plaintext.length === 0) this.counters.keepalives_sent++;
