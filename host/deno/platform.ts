@@ -1,6 +1,7 @@
 // The Platform for Deno: TAP through Deno.dlopen on libc and a reader Worker filling the shared ring,
-// Deno.listenDatagram, Deno.listen on a unix socket, Deno.addSignalListener. The node itself (up.ts,
-// driver, core, ring, control protocol, CLI) is host/common, shared with the Node host.
+// the underlay socket on libc (host/common/linux-udp.ts), Deno.listen on a unix socket,
+// Deno.addSignalListener. The node itself (up.ts, driver, core, control protocol, CLI) is host/common,
+// shared with the Node host.
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
@@ -13,7 +14,7 @@ import { controlRequest, serveControl } from "./control.ts";
 import * as c from "./libc.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
 import { DenoTap } from "./tap.ts";
-import { DenoUdpTransport } from "./udp.ts";
+import { bindUdp } from "./udp.ts";
 
 /** The bundle (build/divs-deno.mjs) finds divs-core.wasm and divs-deno-tap-worker.mjs next to itself. */
 const CORE_URL = new URL("divs-core.wasm", import.meta.url);
@@ -48,7 +49,7 @@ export function denoPlatform(): Platform & NodeRuntime {
     },
     checkPrivileges,
     openTap,
-    bindUdp: (listen, sink) => DenoUdpTransport.bind(listen, sink),
+    bindUdp: async (listen, sink) => bindUdp(listen, sink),
     serveControl,
     controlRequest,
     onShutdownSignal(handler) {
