@@ -107,6 +107,26 @@ export class Core {
     this.view.setUint32(body + ADDR_SLOT, plaintextLength, true);
   }
 
+  /**
+   * Where the next IN_DATAGRAM's payload of `length` bytes goes in core memory, so it can be written
+   * there (the transport layer opens into it); null when it does not fit. pushOpenedDatagram() then
+   * completes the record; any other push in between overwrites it.
+   */
+  datagramSlot(length: number): Uint8Array | null {
+    if (!this.fits(ADDR_SLOT + length)) return null;
+    this.refresh();
+    const at = this.inputPtr + this.inputLen + REC_HEADER + ADDR_SLOT;
+    return this.bytes.subarray(at, at + length);
+  }
+
+  /** The IN_DATAGRAM whose `length`-byte payload is already in datagramSlot(length). */
+  pushOpenedDatagram(address: Uint8Array, length: number): void {
+    const body = this.reserve(IN_DATAGRAM, ADDR_SLOT + length);
+    this.bytes.set(address.subarray(0, ADDR_LEN), body);
+    this.bytes[body + ADDR_LEN] = 0;
+    this.bytes[body + ADDR_LEN + 1] = 0;
+  }
+
   pushRandom(random: Uint8Array): void {
     this.bytes.set(random, this.reserve(IN_RANDOM, random.length));
   }

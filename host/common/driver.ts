@@ -116,17 +116,26 @@ export class Driver {
   datagramIn(address: Uint8Array, addressOffset: number, datagram: Uint8Array): void {
     this.counters.datagrams_read++;
     const addr = addressOffset === 0 ? address : address.subarray(addressOffset, addressOffset + ADDR_LEN);
-    const r = this.secure.incoming(keyOfAddress(addr), addr, datagram, this.services.clock.now());
+    this.slot = null;
+    const r = this.secure.incoming(keyOfAddress(addr), addr, datagram, this.services.clock.now(), this.openIntoCore);
     if (r.transmits.length > 0) this.sendAll(r.transmits);
     const plaintext = r.deliver;
     if (plaintext === null) {
       this.armTimer(); // a handshake may have set an earlier transport deadline
       return;
     }
-    if (!this.core.fits(ADDR_SLOT + plaintext.length)) this.flush();
-    this.core.pushDatagram(addr, 0, plaintext);
+    if (plaintext === (this.slot as Uint8Array | null)) { // (set by openIntoCore during incoming())
+      this.core.pushOpenedDatagram(addr, plaintext.length); // opened in place
+    } else {
+      if (!this.core.fits(ADDR_SLOT + plaintext.length)) this.flush();
+      this.core.pushDatagram(addr, 0, plaintext);
+    }
     this.counters.datagrams_delivered++;
   }
+
+  /** DATA is opened straight into the core's input region when it fits (else datagramIn copies it after a flush). */
+  private slot: Uint8Array | null = null;
+  private readonly openIntoCore = (length: number) => (this.slot = this.core.datagramSlot(length));
 
   /** The end of a batch of datagramIn() calls: one process() for the batch, or just the handshake replies. */
   datagramBatchEnd(): void {

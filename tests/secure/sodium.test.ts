@@ -68,3 +68,23 @@ test("a node:crypto transport and a libsodium transport handshake and carry data
   assert.deepEqual(b.delivered.map(text), ["hello", big]);
   assert.deepEqual(a.delivered.map(text), [big, "back"]);
 });
+
+test("open into a caller's buffer (the core's input region): both providers write there and return it, at every path", () => {
+  for (const provider of [nodeCrypto, sodiumCrypto]) {
+    for (const length of [0, 64, SODIUM_SMALL_MAX, SODIUM_SMALL_MAX + 1, 512, 513, 1400]) {
+      const raw = randomBytes(32);
+      const nonce = randomBytes(12);
+      const aad = randomBytes(14);
+      const plaintext = randomBytes(length);
+      const packet = new Uint8Array(14 + length + 16);
+      provider.seal(provider.aeadKey(raw), nonce, aad, plaintext, packet, 14);
+      const region = new Uint8Array(length + 40).fill(0xee);
+      const out = region.subarray(20, 20 + length);
+      assert.equal(provider.open(provider.aeadKey(raw), nonce, aad, packet, 14, packet.length, out), out, `${length} bytes: not opened into out`);
+      assert.ok(Buffer.from(out).equals(plaintext), `${length} bytes: wrong plaintext`);
+      assert.ok(region.subarray(0, 20).every((b) => b === 0xee) && region.subarray(20 + length).every((b) => b === 0xee), "wrote outside out");
+      packet[15] ^= 1;
+      assert.equal(provider.open(provider.aeadKey(raw), nonce, aad, packet, 14, packet.length, out), null);
+    }
+  }
+});

@@ -47,13 +47,13 @@ export function withSodiumAead(base: CryptoProvider, calls: SodiumAeadCalls): Cr
       if (plaintext.length <= SODIUM_SMALL_MAX) smallAead.seal(k.small, nonce, aad, plaintext, out, outOffset);
       else calls.encrypt(outOffset === 0 ? out : out.subarray(outOffset), plaintext, plaintext.length, aad, aad.length, nonce, k.raw);
     },
-    open(key, nonce, aad, packet, start, end) {
+    open(key, nonce, aad, packet, start, end, out) {
       const length = end - start - TAG_LEN;
       if (length < 0) return null;
       const k = key as SodiumKey;
-      // A fresh buffer per datagram, as the other providers return (callers may keep it); allocUnsafe
-      // slices Node's pool, and its old bytes never leave: open overwrites all of them or fails.
-      const plaintext = Buffer.allocUnsafe(length);
+      // Without `out`, a fresh buffer (callers may keep it); allocUnsafe slices Node's pool, and its
+      // old bytes never leave: open overwrites all of them or fails.
+      const plaintext = out ?? Buffer.allocUnsafe(length);
       if (length <= SODIUM_SMALL_MAX) return smallAead.open(k.small, nonce, aad, packet, start, end, plaintext, 0) ? plaintext : null;
       const sealed = packet.subarray(start, end);
       return calls.decrypt(plaintext, sealed, sealed.length, aad, aad.length, nonce, k.raw) === 0 ? plaintext : null;

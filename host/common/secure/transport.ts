@@ -147,8 +147,12 @@ export class SecureTransport {
     return this.out;
   }
 
-  /** Checks one datagram from the underlay; `deliver` is set only for authenticated fresh data. */
-  incoming(addrKey: AddrKey, addr: Uint8Array, packet: Uint8Array, now: number): Incoming {
+  /**
+   * Checks one datagram from the underlay; `deliver` is set only for authenticated fresh data. With
+   * `openInto`, DATA is opened into the buffer it returns for the plaintext's length (the core's input
+   * region: no copy), or into a fresh one when it returns null.
+   */
+  incoming(addrKey: AddrKey, addr: Uint8Array, packet: Uint8Array, now: number, openInto?: (length: number) => Uint8Array | null): Incoming {
     this.out.length = 0;
     this.result.deliver = null;
     if (packet.length < 2) {
@@ -158,7 +162,7 @@ export class SecureTransport {
     } else {
       switch (packet[1]) {
         case DATA:
-          this.onData(addrKey, packet, now);
+          this.onData(addrKey, packet, now, openInto);
           break;
         case HS_INIT:
           this.onInit(addrKey, addr, packet, now);
@@ -252,7 +256,7 @@ export class SecureTransport {
     this.transmit(peer, datagram);
   }
 
-  private onData(addrKey: AddrKey, p: Uint8Array, now: number): void {
+  private onData(addrKey: AddrKey, p: Uint8Array, now: number, openInto?: (length: number) => Uint8Array | null): void {
     if (p.length < DATA_OVERHEAD) {
       this.counters.bad_length++;
       return;
@@ -283,7 +287,8 @@ export class SecureTransport {
     for (let i = 0; i < DATA_HEADER_LEN; i++) aad[i] = p[i];
     const nonce = this.nonce;
     for (let i = 0; i < 8; i++) nonce[4 + i] = p[OFF_DATA_COUNTER + i];
-    const plaintext = this.crypto.open(s.recvKey, nonce, aad, p, DATA_HEADER_LEN, p.length);
+    const out = openInto?.(p.length - DATA_OVERHEAD) ?? undefined;
+    const plaintext = this.crypto.open(s.recvKey, nonce, aad, p, DATA_HEADER_LEN, p.length, out);
     if (plaintext === null) {
       this.counters.decrypt_failed++;
       return;
