@@ -363,10 +363,13 @@ export class LinuxUdpSocket implements DatagramTransport {
       const segment = this.groSegment(i) || length;
       if (segment < length) this.counters.gro_buffers++;
       const start = RECV_BUFFERS + i * RECV_BUFFER;
-      for (let at = 0; at < length; at += segment) {
-        this.sink.datagram(this.source, 0, this.bytes.subarray(start + at, start + Math.min(at + segment, length)));
+      let at = 0;
+      do { // at least once: an empty datagram is one too (the transport layer counts it)
+        const end = Math.min(at + segment, length);
+        this.sink.datagram(this.source, 0, this.bytes.subarray(start + at, start + end));
         datagrams++;
-      }
+        at = end;
+      } while (at < length);
     }
     this.counters.datagrams_received += datagrams;
     if (datagrams > 0) this.sink.batchEnd();

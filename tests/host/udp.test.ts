@@ -85,9 +85,9 @@ test("the socket sets DF: IP_MTU_DISCOVER reads back IP_PMTUDISC_DO", () => {
   }
 });
 
-test("datagrams of 1, 1400 and 65000 bytes arrive intact with the sender's 18-byte address", async () => {
+test("datagrams of 0, 1, 1400 and 65000 bytes arrive intact with the sender's 18-byte address", async () => {
   const loop = boundedLoop();
-  const payloads = [1, 1400, 65000].map((n) => randomFillSync(new Uint8Array(n)));
+  const payloads = [0, 1, 1400, 65000].map((n) => randomFillSync(new Uint8Array(n)));
   const { got, sink } = collector((g) => g.length === payloads.length && loop.stop());
   const receiver = bindFree(loop, sink);
   const sender = bindFree(loop, ignore());
