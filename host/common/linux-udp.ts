@@ -133,6 +133,9 @@ export class LinuxUdpSocket implements DatagramTransport {
   private outstanding = 0;
   private readonly source = new Uint8Array(ADDR_LEN);
   private readonly dest = new Uint8Array(ADDR_LEN);
+  /** The last refusal reported in this flush: a run resent one by one is refused once per datagram. */
+  private reportedKey = -1;
+  private reportedLength = -1;
   private closed = false;
   /** Runs before the fd is closed (the poll loop stops watching it). */
   onClose: (() => void) | null = null;
@@ -269,6 +272,7 @@ export class LinuxUdpSocket implements DatagramTransport {
     const n = this.messages;
     this.messages = 0;
     if (n === 0) return;
+    this.reportedKey = -1;
     for (let i = 0; i < n; i++) this.fillMessage(i, i);
     let i = 0;
     while (i < n) {
@@ -335,6 +339,9 @@ export class LinuxUdpSocket implements DatagramTransport {
       return;
     }
     this.counters.send_too_big++;
+    if (this.msgKey[message] === this.reportedKey && length === this.reportedLength) return; // told already
+    this.reportedKey = this.msgKey[message];
+    this.reportedLength = length;
     const name = SEND_NAMES + slot * SOCKADDR_IN;
     this.dest.set(this.bytes.subarray(name + 4, name + 8), 12);
     this.dest.set(this.bytes.subarray(name + 2, name + 4), 16);
