@@ -62,7 +62,7 @@ skip() { echo "SKIPPED: npm run bench: $*" >&2; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, TAP devices)"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
 [ -r "$PEERS_SH" ] || skip "peers.sh not found at $PEERS_SH (set PEERS_SH)"
-for bin in ip iperf3 jq ping tcpdump node awk; do
+for bin in ip iperf3 jq ping tcpdump nft node awk; do
     command -v "$bin" >/dev/null || skip "$bin is not installed"
 done
 [ -r "$DIVS_CLI" ] || { echo "npm run bench: $DIVS_CLI is missing: run npm run build first" >&2; exit 1; }
