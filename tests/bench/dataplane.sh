@@ -250,10 +250,10 @@ udp64() {
 
 # lossfree TRY_CMD FLOOD_PPS -> LF_PPS (received) LF_RATE (offered), NA when no try passed, and LF_FAIL
 # (the lowest offered rate that lost more, NA when none did: then LF_PPS is only a lower bound). Paced tries
-# start at the flooded receive rate; a try passes when it loses < LOSS_OK (the profile's loss_ok). Until one passes the rate
-# halves; until one fails it doubles (flooding starves a userspace daemon of CPU, so its loss-free
-# rate can be well above its flooded receive rate); then bisection between the two. At most PACED_TRIES
-# tries, fewer once the gap is under 5%. TRY_CMD RATE_PPS sets UDP_RX and UDP_LOSS.
+# start at the flooded receive rate; a try passes when it loses < LOSS_OK (the profile's loss_ok). Until
+# one passes the rate halves; until one fails it doubles (flooding starves a userspace daemon of CPU, so
+# its loss-free rate can be well above its flooded receive rate); then bisection between the two. At most
+# PACED_TRIES tries, fewer once the gap is under 5%. TRY_CMD RATE_PPS sets UDP_RX and UDP_LOSS.
 lossfree() {
     local try=$1 rate=$2 i=0 best_rate=NA fail=
     LF_PPS=NA LF_RATE=NA LF_FAIL=NA
