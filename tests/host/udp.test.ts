@@ -267,6 +267,35 @@ test("EMSGSIZE is reported to the sink with the address and length (once per siz
   }
 });
 
+test("with the arena held by reserved buffers, a copied datagram goes out at once, after what was queued", async (t) => {
+  // 2 MB arrive in one burst: only root's SO_RCVBUFFORCE (4 MB) holds them past a stock rmem_max.
+  if (process.getuid?.() !== 0) return t.skip("needs root for a 4 MB receive buffer");
+  const loop = boundedLoop();
+  const { got, sink } = collector((g) => g.length === 34 && loop.stop());
+  const receiver = bindFree(loop, sink);
+  const sender = bindFree(loop, ignore());
+  try {
+    const to = loopbackAddress(receiver.port);
+    sender.socket.send(to, 0, Uint8Array.of(0)); // queued first
+    // 32 x 65000 bytes reserved and not yet sent (as a transport sealing a queue) fill the 2 MB arena.
+    const held = Array.from({ length: 32 }, (_, i) => {
+      const slot = sender.socket.reserve(65000);
+      slot.fill(i + 1);
+      return slot;
+    });
+    const copied = new Uint8Array(20000).fill(0xcc);
+    sender.socket.send(to, 0, copied);
+    for (const slot of held) sender.socket.send(to, 0, slot);
+    sender.socket.flush();
+    assert.equal(sender.socket.sendErrors, 0);
+    await runToEnd(loop);
+    assert.deepEqual(got.map((g) => [g.data.length, g.data[0]]), [[1, 0], [20000, 0xcc], ...held.map((_, i) => [65000, i + 1])]);
+  } finally {
+    receiver.socket.close();
+    sender.socket.close();
+  }
+});
+
 test("sending to an IPv6 (not IPv4-mapped) address counts a sendError and sends nothing", async () => {
   const loop = boundedLoop();
   const { got, sink } = collector(() => loop.stop());
