@@ -383,7 +383,7 @@ export class LinuxUdpSocket implements DatagramTransport {
     const n = this.sys.recvmmsg(this.fd, this.bytes.subarray(RECV_HEADERS), RECV_MESSAGES, 0);
     if (n <= 0) return 0; // EAGAIN: drained
     let datagrams = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n && !this.closed; i++) { // the sink may close the socket
       const h = RECV_HEADERS + i * MMSGHDR;
       const length = this.view.getUint32(h + H_LEN, true);
       if (this.view.getInt32(h + H_FLAGS, true) & MSG_TRUNC) continue; // larger than any DiVS datagram

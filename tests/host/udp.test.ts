@@ -1,7 +1,7 @@
 // The underlay socket (host/common/linux-udp.ts on koffi, host/node/udp.ts) on 127.0.0.1, driven by a
 // real poll loop: DF, batches of mixed sizes and destinations (sendmmsg, UDP_SEGMENT runs), sealing in
 // place, recvmmsg/GRO batches, EMSGSIZE reported, the GSO fallback on EIO, the IPv6 refusal, bind
-// errors, close. Needs no root.
+// errors, close. Needs no root (one test skips without it).
 import assert from "node:assert/strict";
 import { randomFillSync } from "node:crypto";
 import { closeSync, readdirSync } from "node:fs";
