@@ -5,8 +5,8 @@
 // peers are never sent on to other peers, so a flood cannot loop.
 // With config.tapVnetHdr the TAP's frames carry a virtio-net header: GSO segments travel with it as
 // one FRAME (flag VNET), other frames have their checksum finished here and travel plain.
-// Frames to the same peer in one process() call share a datagram (a COMPOUND of FRAMEs, up to
-// maxDatagram): under load one seal and one send carry many small frames, idle nothing waits.
+// Frames to the same peer in one process() call share a datagram (a COMPOUND of FRAMEs, up to the
+// peer's path MTU): under load one seal and one send carry many small frames, idle nothing waits.
 import { ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_FRAME } from "./abi";
 import { config } from "./config";
 import { MAC_LOCAL, learnLocal, macFind, slotKind, slotOwner } from "./mactable";
