@@ -64,12 +64,12 @@ export function forwardFromTap(body: usize, bodyLen: u32, now: f64): void {
     }
   }
   if (to != 0) {
-    if (sendFrame(to, vnet, frame, len)) count(Stat.FramesUnicast);
+    if (sendFrame(to, vnet, frame, len) == Sent.Ok) count(Stat.FramesUnicast);
     return;
   }
   count(Stat.FramesFlooded);
   for (let i = 0, n = peerCount(); i < n; i++) {
-    if (!sendFrame(peerAddr(i), vnet, frame, len)) break; // output full (counted)
+    if (sendFrame(peerAddr(i), vnet, frame, len) == Sent.OutputFull) break; // (counted)
   }
 }
 
@@ -113,16 +113,18 @@ function frameRoom(to: usize): u32 {
   return pmtuMaxDatagram(to);
 }
 
-/** Sends a frame to the peer at `addr`; false only when the output is full. */
-function sendFrame(addr: usize, vnet: usize, frame: usize, len: u32): bool {
+enum Sent { Ok, OverPathMtu, OutputFull }
+
+/** Sends a frame to the peer at `addr`. */
+function sendFrame(addr: usize, vnet: usize, frame: usize, len: u32): Sent {
   if (vnet == 0) {
     const room = frameRoom(addr);
-    if (FRAME_HEADER_LEN + len > room) { count(Stat.FramesOverPathMtu); return true; }
-    if (joinOpen(addr, frame, len, room)) return true;
+    if (FRAME_HEADER_LEN + len > room) { count(Stat.FramesOverPathMtu); return Sent.OverPathMtu; }
+    if (joinOpen(addr, frame, len, room)) return Sent.Ok;
   }
   const hdrLen = vnet != 0 ? VNET_HDR_LEN : 0;
   const dg = outputToAddr(OUT_DATAGRAM, addr, FRAME_HEADER_LEN + hdrLen + len);
-  if (dg == 0) return false;
+  if (dg == 0) return Sent.OutputFull;
   store<u8>(dg + DG_VERSION, WIRE_VERSION);
   store<u8>(dg + DG_MESSAGE, MSG_FRAME);
   store<u8>(dg + DG_MESSAGE + FRAME_FLAGS, vnet != 0 ? FRAME_F_VNET : 0);
@@ -132,7 +134,7 @@ function sendFrame(addr: usize, vnet: usize, frame: usize, len: u32): bool {
   openDg = vnet != 0 ? 0 : dg;
   openLen = FRAME_HEADER_LEN + len;
   openRecord = outputRecords();
-  return true;
+  return Sent.Ok;
 }
 
 /** A FRAME message from a peer: `msg` points at its type byte, `msgLen` bytes are available. */
