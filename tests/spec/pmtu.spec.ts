@@ -310,6 +310,18 @@ describe("peers and the members dump", () => {
     heap.free(frame);
   });
 
+  it("does not probe when the ceiling is the base", () => {
+    peerRemove(PEER);
+    config.maxDatagram = 1000;
+    const unanswered = stat(Stat.PmtuSearchesUnanswered);
+    peerUpsert(PEER, addrPeer);
+    probesOut = 0;
+    run(0, 5000, 65535, true);
+    expect(probesOut).toBe(0);
+    expect(maxNow()).toBe(1000);
+    expect(stat(Stat.PmtuSearchesUnanswered)).toBe(unanswered);
+  });
+
   it("never reports more than config.maxDatagram, nor a base above it", () => {
     run(0, 2000, 65535, false);
     config.maxDatagram = 1000;
