@@ -17,6 +17,7 @@ import { MAC_LOCAL, learnLocal, macFind, slotKind, slotOwner } from "./mactable"
 import { mssClamp } from "./mssclamp";
 import { self } from "./node";
 import { peerAddr, peerAddrById, peerCount } from "./peers";
+import { pmtuMaxDatagram } from "./pmtu";
 import { outputGrowLast, outputRecords, outputToAddr } from "./queue";
 import { tsoCut, tsoPrepare } from "./segment";
 import { Stat, count } from "./stats";
@@ -31,12 +32,9 @@ import { ETH_TRUNCATED, ethCheck, ethDst, ethSrc, ethVlan, macIsGroup } from "./
 import { FrameIp } from "./wire/ipframe";
 import { VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_HDR_LEN, vnetFinishChecksum, vnetGso } from "./wire/vnet";
 
-/**
- * The largest FRAME datagram (3-byte header + Ethernet frame) we send to the peer at `to`. One
- * function so that a per-peer path MTU can take the place of the configured bound.
- */
+/** The largest FRAME datagram (3-byte header + Ethernet frame) we send to the peer at `to`: its path MTU. */
 export function frameRoom(to: usize): u32 {
-  return config.maxDatagram;
+  return pmtuMaxDatagram(to);
 }
 
 /** The room of a flooded frame: the smallest among the alive peers. */

@@ -16,6 +16,10 @@ import {
   CompoundReader, CompoundWriter, DG_MESSAGE, FRAME_F_VNET, FRAME_FLAGS, FRAME_PAYLOAD, MSG_COMPOUND, MSG_FRAME,
 } from "./wire/divs";
 import { MACMSG_COPY_LEN, MSG_MAC_UPDATE, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate } from "./wire/macmsg";
+import { WireCheck } from "./wire/check";
+import {
+  MSG_PMTU_ACK, MSG_PMTU_PROBE, pmtuAckCheck, pmtuAckEmit, pmtuAckSize, pmtuProbeCheck, pmtuProbeEmit, pmtuSeq,
+} from "./wire/pmtu";
 
 const info = new MemberInfo();
 const reader = new CompoundReader();
@@ -45,6 +49,12 @@ function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
     case MSG_MAC_UPDATE:
       if (!macMsgDecode(msg, len)) return 0;
       return macUpdateReencode(out, cap);
+    case MSG_PMTU_PROBE: // as a lone message: its datagram is one version byte longer
+      if (pmtuProbeCheck(len, DG_MESSAGE + len) != WireCheck.Ok || len > cap) return 0;
+      return pmtuProbeEmit(out, len, pmtuSeq(msg));
+    case MSG_PMTU_ACK:
+      if (pmtuAckCheck(len) != WireCheck.Ok) return 0;
+      return pmtuAckEmit(out, cap, pmtuSeq(msg), pmtuAckSize(msg));
     case MSG_PING:
       if (len < PING_LEN) return 0;
       return writePing(out, cap, getU32(msg + PING_SEQ), getU64(msg + PING_TARGET), getU64(msg + PING_SOURCE));

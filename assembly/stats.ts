@@ -61,6 +61,17 @@ export enum Stat {
   IcmpTooBigSent,
   IcmpTooBigRateLimited,
   MssClamped,
+  PmtuProbesSent,
+  PmtuProbesAcked,
+  PmtuProbesLost,
+  PmtuBlackHoles,
+  PmtuTooBigHints,
+  PmtuTooBigUnknown,
+  PmtuSearchesUnanswered,
+  PmtuSearchesDone,
+  PmtuProbesAnswered,
+  PmtuAcksUnexpected,
+  PmtuMalformed,
   Count, // keep last
 }
 
@@ -124,6 +135,17 @@ export const STAT_NAMES: StaticArray<string> = [
   "icmp_too_big_sent",
   "icmp_too_big_rate_limited",
   "mss_clamped",
+  "pmtu_probes_sent",
+  "pmtu_probes_acked",
+  "pmtu_probes_lost",
+  "pmtu_black_holes",
+  "pmtu_too_big_hints",
+  "pmtu_too_big_unknown",
+  "pmtu_searches_unanswered",
+  "pmtu_searches_done",
+  "pmtu_probes_answered",
+  "pmtu_acks_unexpected",
+  "pmtu_malformed",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -69,7 +69,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
       "key-file": keyFileArg,
       runtime: {
         type: "string",
-        description: "node or deno: run this node under Deno (deno run --unstable-net and the permissions docs/deno.md lists)",
+        description: "node or deno: run this node under Deno (deno run with the permissions docs/deno.md lists)",
         default: platform.runtime.split(" ")[0],
       },
     },

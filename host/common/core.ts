@@ -1,7 +1,7 @@
 // The WASM core behind a small typed wrapper: input records in, process(), output records out.
 // Runtime-agnostic: the host hands over the module bytes; nothing here touches files or sockets.
 import {
-  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM,
+  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, IN_SEND_TOO_BIG,
   REC_HEADER, alignUp,
 } from "./abi.ts";
 
@@ -97,6 +97,34 @@ export class Core {
     this.bytes[body + ADDR_LEN] = 0;
     this.bytes[body + ADDR_LEN + 1] = 0;
     this.bytes.set(datagram, body + ADDR_SLOT);
+  }
+
+  /** IN_SEND_TOO_BIG: a datagram of `plaintextLength` bytes to `address` was refused with EMSGSIZE. */
+  pushSendTooBig(address: Uint8Array, plaintextLength: number): void {
+    const body = this.reserve(IN_SEND_TOO_BIG, ADDR_SLOT + 4);
+    this.bytes.fill(0, body, body + ADDR_SLOT);
+    this.bytes.set(address.subarray(0, ADDR_LEN), body);
+    this.view.setUint32(body + ADDR_SLOT, plaintextLength, true);
+  }
+
+  /**
+   * Where the next IN_DATAGRAM's payload of `length` bytes goes in core memory, so it can be written
+   * there (the transport layer opens into it); null when it does not fit. pushOpenedDatagram() then
+   * completes the record; any other push in between overwrites it.
+   */
+  datagramSlot(length: number): Uint8Array | null {
+    if (!this.fits(ADDR_SLOT + length)) return null;
+    this.refresh();
+    const at = this.inputPtr + this.inputLen + REC_HEADER + ADDR_SLOT;
+    return this.bytes.subarray(at, at + length);
+  }
+
+  /** The IN_DATAGRAM whose `length`-byte payload is already in datagramSlot(length). */
+  pushOpenedDatagram(address: Uint8Array, length: number): void {
+    const body = this.reserve(IN_DATAGRAM, ADDR_SLOT + length);
+    this.bytes.set(address.subarray(0, ADDR_LEN), body);
+    this.bytes[body + ADDR_LEN] = 0;
+    this.bytes[body + ADDR_LEN + 1] = 0;
   }
 
   pushRandom(random: Uint8Array): void {

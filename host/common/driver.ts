@@ -8,7 +8,7 @@ import type { Core } from "./core.ts";
 import type { LatencyWake } from "./latency-wake.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
-import type { SecureTransport, Transmit } from "./secure/index.ts";
+import { DATA_OVERHEAD, type SecureTransport, type Transmit } from "./secure/index.ts";
 
 const START_RANDOM_BYTES = 32;
 const TICK_RANDOM_BYTES = 8;
@@ -39,13 +39,19 @@ export interface HostCounters {
   tap_write_errors: number;
   /** Datagrams not sent: to an IPv6 underlay address (not supported), or refused by the socket. */
   udp_send_errors: number;
+  /** Sends the socket refused with EMSGSIZE (DF, a path MTU below the datagram), told to the core. */
+  udp_send_too_big: number;
+  /** sendmmsg(2) calls and the datagrams they carried; recvmmsg(2) calls and the datagrams they read. */
+  udp_send_calls: number;
+  udp_datagrams_sent: number;
+  udp_recv_calls: number;
   timer_ticks: number;
   /** Wake-ups of host/common/latency-wake.ts (read from it by hostCounters()). */
   latency_wakes: number;
 }
 
 export class Driver {
-  readonly counters: Omit<HostCounters, "latency_wakes"> = {
+  readonly counters: Omit<HostCounters, "latency_wakes" | "udp_send_too_big" | "udp_send_calls" | "udp_datagrams_sent" | "udp_recv_calls"> = {
     process_calls: 0, frames_read: 0, datagrams_read: 0, datagrams_delivered: 0, tap_write_errors: 0, udp_send_errors: 0,
     timer_ticks: 0,
   };
@@ -61,7 +67,8 @@ export class Driver {
   private nextDeadline = Infinity;
   /** The time of the process() call being drained, for the transport layer. */
   private now = 0;
-  private flushScheduled = false;
+  /** A sendTooBig record waits for the core: process again once this batch is sent. */
+  private tooBigPending = false;
   /** A frame was read or written since the last process() call: tells the latency wake. */
   private framesMoved = false;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
@@ -103,31 +110,61 @@ export class Driver {
 
   /**
    * A datagram from the underlay: the transport layer answers handshakes itself and hands over only
-   * authenticated plaintext, which is processed with the rest that arrives in the same I/O turn.
+   * authenticated plaintext, which is processed with the rest of its batch. The socket calls
+   * datagramBatchEnd() after a batch.
    */
   datagramIn(address: Uint8Array, addressOffset: number, datagram: Uint8Array): void {
     this.counters.datagrams_read++;
     const addr = addressOffset === 0 ? address : address.subarray(addressOffset, addressOffset + ADDR_LEN);
-    const r = this.secure.incoming(keyOfAddress(addr), addr, datagram, this.services.clock.now());
+    this.slot = null;
+    const r = this.secure.incoming(keyOfAddress(addr), addr, datagram, this.services.clock.now(), this.openIntoCore);
     if (r.transmits.length > 0) this.sendAll(r.transmits);
     const plaintext = r.deliver;
     if (plaintext === null) {
       this.armTimer(); // a handshake may have set an earlier transport deadline
       return;
     }
-    if (!this.core.fits(ADDR_SLOT + plaintext.length)) this.flush();
-    this.core.pushDatagram(addr, 0, plaintext);
+    if (plaintext === (this.slot as Uint8Array | null)) { // (set by openIntoCore during incoming())
+      this.core.pushOpenedDatagram(addr, plaintext.length); // opened in place
+    } else {
+      if (!this.core.fits(ADDR_SLOT + plaintext.length)) this.flush();
+      this.core.pushDatagram(addr, 0, plaintext);
+    }
     this.counters.datagrams_delivered++;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.services.timers.defer(this.deferredFlush);
+  }
+
+  /** DATA is opened straight into the core's input region when it fits (else datagramIn copies it after a flush). */
+  private slot: Uint8Array | null = null;
+  private readonly openIntoCore = (length: number) => (this.slot = this.core.datagramSlot(length));
+
+  /** The end of a batch of datagramIn() calls: one process() for the batch, or just the handshake replies. */
+  datagramBatchEnd(): void {
+    if (this.core.pendingInput > 0) this.flush();
+    else this.sendQueued();
+  }
+
+  /** Sends the queued datagrams; a refusal the core must hear is processed at once. */
+  private sendQueued(): void {
+    this.transport!.flush();
+    if (this.tooBigPending) {
+      // Not at the core's next timer: each round needs a smaller refused size, so this ends.
+      this.tooBigPending = false;
+      this.flush();
     }
   }
 
-  private readonly deferredFlush = () => {
-    this.flushScheduled = false;
-    if (this.core.pendingInput > 0) this.flush();
-  };
+  /**
+   * The socket could not send `length` bytes to `address` (EMSGSIZE: DF and a smaller path MTU). A
+   * DATA datagram's plaintext size goes to the core (IN_SEND_TOO_BIG); handshake messages (a few
+   * hundred bytes at most) are below any IPv4 path MTU.
+   */
+  sendTooBig(address: Uint8Array, addressOffset: number, length: number): void {
+    if (length <= DATA_OVERHEAD) return;
+    const addr = addressOffset === 0 ? address : address.subarray(addressOffset, addressOffset + ADDR_LEN);
+    if (!this.core.fits(ADDR_SLOT + 4)) return; // the core hears the next refusal
+    this.core.pushSendTooBig(addr, length - DATA_OVERHEAD);
+    this.tooBigPending = true;
+  }
 
   /** Announces a graceful leave; the caller keeps the sockets open a moment so it goes out. */
   leave(): void {
@@ -146,23 +183,30 @@ export class Driver {
       this.framesMoved = false;
       this.latencyWake.frameSeen(this.now);
     }
+    this.sendQueued(); // the drain's datagrams, in as few system calls as the kernel allows
   }
 
   /** After a keyring change: sessions under a removed key are marked for rekeying at once. */
   keyringChanged(): void {
     this.sendAll(this.secure.tick(this.services.clock.now()));
     this.armTimer();
+    this.sendQueued();
   }
 
   private sendAll(transmits: Transmit[]): void {
     for (const tx of transmits) this.transport!.send(tx.addr, 0, tx.data);
   }
 
-  /** The host's counters for `divs status`, with the socket's failed sends. */
+  /** The host's counters for `divs status`, with the socket's. */
   hostCounters(): HostCounters {
+    const socket = this.transport?.counters;
     return {
       ...this.counters,
       udp_send_errors: this.counters.udp_send_errors + (this.transport?.sendErrors ?? 0),
+      udp_send_too_big: socket?.send_too_big ?? 0,
+      udp_send_calls: socket?.send_calls ?? 0,
+      udp_datagrams_sent: socket?.datagrams_sent ?? 0,
+      udp_recv_calls: socket?.recv_calls ?? 0,
       latency_wakes: this.latencyWake.wakes,
     };
   }
@@ -218,6 +262,7 @@ export class Driver {
     if (now >= this.secure.nextTimer()) this.sendAll(this.secure.tick(now - TIMER_SLACK_MS));
     if (now < this.coreDeadline) {
       this.armTimer();
+      this.sendQueued();
       return;
     }
     this.coreDeadline = Infinity;

@@ -4,7 +4,7 @@ import type { HostPort } from "./address.ts";
 import type { Cidr } from "./cidr.ts";
 import type { CryptoProvider } from "./secure/provider.ts";
 import type { UpOptions } from "./up.ts";
-import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
+import type { Clock, DatagramSink, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 
 /** Where a TAP reader hands frames: each one (a view valid only during the call), then the end of a batch. */
 export interface FrameSink {
@@ -25,8 +25,6 @@ export interface OpenedTap {
 export interface ControlServer {
   close(): Promise<void>;
 }
-
-export type DatagramSink = (address: Uint8Array, offset: number, datagram: Uint8Array) => void;
 
 /** What `runNode` (up.ts) needs: one node's devices, timers, control socket and lifetime. */
 export interface NodeRuntime {

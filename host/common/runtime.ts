@@ -10,16 +10,36 @@ export interface TapDevice {
   close(): void;
 }
 
-/** The underlay: sends a datagram to the 18-byte address at `address[offset..offset+18]`. */
+/**
+ * The underlay socket (host/common/linux-udp.ts): datagrams are queued and go out in batches, one per
+ * process() drain, as TAP frames come in batches (docs/host.md "Threads and batching").
+ */
 export interface DatagramTransport {
   /**
-   * `datagram` comes from the transport layer (a fresh sealed datagram or a handshake message that is
-   * never modified), so it may be sent later without a copy.
+   * Room for a datagram of `length` bytes in the batch being built: the transport layer seals into it,
+   * then it is send()-ed without a copy. Valid until the next flush().
    */
+  reserve(length: number): Uint8Array;
+  /** Queues a datagram to the 18-byte address at `address[offset..offset+18]`, copying it unless reserved. */
   send(address: Uint8Array, offset: number, datagram: Uint8Array): void;
+  /** Sends what is queued. */
+  flush(): void;
   /** Datagrams the socket could not send (an IPv6 address, a full socket buffer): counted, never thrown. */
   readonly sendErrors: number;
+  /** Sends refused with EMSGSIZE (reported to the sink as sendTooBig). */
+  readonly counters: { readonly send_too_big: number; readonly send_calls: number; readonly datagrams_sent: number;
+    readonly recv_calls: number; readonly datagrams_received: number };
   close(): void;
+}
+
+/** Where an underlay socket hands what it read, like a TAP reader's FrameSink. */
+export interface DatagramSink {
+  /** One datagram from the 18-byte address at `address[offset..]`, a view valid only during the call. */
+  datagram(address: Uint8Array, offset: number, datagram: Uint8Array): void;
+  /** The end of a batch of datagram() calls. */
+  batchEnd(): void;
+  /** A send of `length` bytes to `address[offset..]` failed with EMSGSIZE: the path MTU is smaller (DF). */
+  sendTooBig(address: Uint8Array, offset: number, length: number): void;
 }
 
 export interface Clock {
@@ -30,8 +50,6 @@ export interface Clock {
 export interface Timers {
   set(callback: () => void, delayMs: number): unknown;
   clear(handle: unknown): void;
-  /** Runs `callback` soon, after pending I/O callbacks (batches datagrams into one process call). */
-  defer(callback: () => void): void;
 }
 
 export interface Randomness {

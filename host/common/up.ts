@@ -47,7 +47,12 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   const keyring = new Keyring(platform.crypto, options.key);
   const secure = new SecureTransport(platform.crypto, keyring, platform.clock.now());
   let driver: Driver | null = null;
-  const transport = await platform.bindUdp(options.listen, (a, o, d) => driver?.datagramIn(a, o, d));
+  const transport = await platform.bindUdp(options.listen, {
+    datagram: (a, o, d) => driver?.datagramIn(a, o, d),
+    batchEnd: () => driver?.datagramBatchEnd(),
+    sendTooBig: (a, o, length) => driver?.sendTooBig(a, o, length),
+  });
+  secure.sealInto((length) => transport.reserve(length));
   const advertise = options.advertise ?? advertiseFor(platform, options.listen);
   let opened;
   try {

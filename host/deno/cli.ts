@@ -1,6 +1,6 @@
 // The `divs` entry point for Deno (bundled to build/divs-deno.mjs): the same commands as the Node CLI
 // (host/common/cli.ts) on the Deno Platform. Run it with the flags docs/deno.md lists, for example
-//   deno run --unstable-net --allow-ffi --allow-read=... build/divs-deno.mjs up ...
+//   deno run --allow-ffi --allow-read=... build/divs-deno.mjs up ...
 import { defineCommand } from "citty";
 import { commands, exitState } from "../common/cli.ts";
 import { runCli } from "../common/cli-main.ts";

@@ -1,6 +1,6 @@
-// The few libc calls a TAP needs, through Deno's FFI (--allow-ffi). Opened per thread: the main
-// thread writes frames, the reader worker reads them, on the same fd. Opened on first use, so the
-// commands that never touch a TAP (status, members, macs, version) need no FFI permission.
+// The libc calls a TAP and the underlay socket need, through Deno's FFI (--allow-ffi). Opened per
+// thread: the main thread writes frames, the reader worker reads them, on the same fd. Opened on first
+// use, so the commands that never run a node (status, members, macs, version) need no FFI permission.
 
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
@@ -11,7 +11,15 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  /** poll(2) on a thread of Deno's pool: the main thread awaits the socket without blocking. */
+  pollAsync: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   close: { parameters: ["i32"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 

@@ -2,12 +2,9 @@
 // command line from here, and docs/deno.md and `--help` say the same. No Deno API here, so the Node
 // bundle can import it.
 
-/** Deno.listenDatagram (the UDP underlay) is still behind this flag in Deno 2. */
-export const UNSTABLE_FLAGS = ["--unstable-net"];
-
 export const DENO_HELP =
-  "Under Deno: deno run --unstable-net (UDP sockets are unstable in Deno) with --allow-ffi (libc for the TAP), " +
-  "--allow-read/--allow-write (the core, the control socket), --allow-net, --allow-run=ip, " +
+  "Under Deno: deno run with --allow-ffi (libc for the TAP and the UDP socket, libsodium), " +
+  "--allow-read/--allow-write (the core, the control socket), --allow-net=unix:SOCKET, --allow-run=ip, " +
   "--allow-sys=hostname,networkInterfaces,uid, --allow-env=NO_COLOR,TERM,TEST,CI,DIVS_KEY; docs/deno.md has the exact lines, or use divs up --runtime deno.";
 
 /** citty reads these when loaded, to decide whether usage texts get colours. */
@@ -42,11 +39,10 @@ export function denoRunFlags(command: string, paths: DenoRunPaths): string[] {
   const dir = dirOf(paths.control);
   return [
     "--no-prompt",
-    ...UNSTABLE_FLAGS,
-    "--allow-ffi", // libc: access, open /dev/net/tun, ioctl(TUNSETIFF), read, write, poll, close
+    "--allow-ffi", // libc (TAP: open, ioctl, read, write; UDP: socket, setsockopt, bind, sendmmsg, recvmmsg; poll), libsodium
     `--allow-read=${[...code, dir, ...(paths.readFiles ?? [])].join(",")}`,
     `--allow-write=${dir}`, // mkdir, the socket, chmod 0600, removal at exit
-    "--allow-net", // the underlay socket and sends to any member
+    `--allow-net=unix:${paths.control}`, // the control socket (the underlay socket is FFI: no net permission)
     "--allow-run=ip", // address, MTU and link state of the TAP
     "--allow-sys=hostname,networkInterfaces,uid",
     UP_ENV,

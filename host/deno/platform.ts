@@ -1,6 +1,7 @@
 // The Platform for Deno: TAP through Deno.dlopen on libc and a reader Worker filling the shared ring,
-// Deno.listenDatagram, Deno.listen on a unix socket, Deno.addSignalListener. The node itself (up.ts,
-// driver, core, ring, control protocol, CLI) is host/common, shared with the Node host.
+// the underlay socket on libc (host/common/linux-udp.ts), Deno.listen on a unix socket,
+// Deno.addSignalListener. The node itself (up.ts, driver, core, control protocol, CLI) is host/common,
+// shared with the Node host.
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
@@ -11,8 +12,9 @@ import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 import { nodeCrypto } from "../node/crypto.ts";
 import { controlRequest, serveControl } from "./control.ts";
 import * as c from "./libc.ts";
+import { dataPlaneCrypto } from "./sodium.ts";
 import { DenoTap } from "./tap.ts";
-import { DenoUdpTransport } from "./udp.ts";
+import { bindUdp } from "./udp.ts";
 
 /** The bundle (build/divs-deno.mjs) finds divs-core.wasm and divs-deno-tap-worker.mjs next to itself. */
 const CORE_URL = new URL("divs-core.wasm", import.meta.url);
@@ -26,8 +28,6 @@ export function denoPlatform(): Platform & NodeRuntime {
     timers: {
       set: (cb, ms) => setTimeout(cb, ms),
       clear: (h) => clearTimeout(h as number),
-      // Deno has setImmediate (a nested setTimeout(0) is clamped to milliseconds): after pending I/O callbacks.
-      defer: (cb) => void setImmediate(cb),
     },
     random: { fill: (b) => void crypto.getRandomValues(b) },
     log: {
@@ -49,7 +49,7 @@ export function denoPlatform(): Platform & NodeRuntime {
     },
     checkPrivileges,
     openTap,
-    bindUdp: (listen, sink) => DenoUdpTransport.bind(listen, sink),
+    bindUdp: async (listen, sink) => bindUdp(listen, sink),
     serveControl,
     controlRequest,
     onShutdownSignal(handler) {
@@ -64,7 +64,8 @@ export function denoPlatform(): Platform & NodeRuntime {
     },
     print: (t) => console.log(t),
     printError: (t) => console.error(t),
-    up: (options) => runNode(platform, options),
+    // libsodium is loaded only for a node (FFI is allowed for `up` alone, docs/deno.md).
+    up: (options) => runNode({ ...platform, crypto: dataPlaneCrypto(nodeCrypto, platform.log) }, options),
   };
   return platform;
 }

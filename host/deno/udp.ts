@@ -1,69 +1,44 @@
-// The underlay socket: Deno.listenDatagram (needs --unstable-net). A receive loop hands each datagram
-// to the driver with its source as an 18-byte address from a cache keyed by the numeric (ipv4, port),
-// like host/node/udp.ts.
-import { AddressCache } from "../common/address-cache.ts";
+// The underlay socket under Deno: host/common/linux-udp.ts on FFI libc calls (Deno.listenDatagram
+// cannot set DF nor batch). The main thread awaits readability in a poll(2) that runs on Deno's
+// thread pool, then drains the socket with recvmmsg(2) itself.
 import type { HostPort } from "../common/address.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import type { DatagramSink } from "../common/platform.ts";
-import type { DatagramTransport } from "../common/runtime.ts";
+import { POLLIN } from "../common/linux-tap.ts";
+import { LinuxUdpSocket, type UdpSyscalls } from "../common/linux-udp.ts";
+import type { DatagramSink } from "../common/runtime.ts";
+import * as c from "./libc.ts";
 
-export class DenoUdpTransport implements DatagramTransport {
-  private readonly addresses = new AddressCache<Deno.NetAddr>(
-    (hp) => ({ transport: "udp", hostname: hp.host, port: hp.port }),
-  );
-  private closed = false;
-  sendErrors = 0;
+/** How long one poll waits before it looks at `closed` again (closing does not wake a poll). */
+const POLL_MS = 200;
 
-  private constructor(private readonly conn: Deno.DatagramConn) {}
+type Buf = Uint8Array<ArrayBuffer>;
 
-  static bind(listen: HostPort, sink: DatagramSink): Promise<DenoUdpTransport> {
-    if (typeof Deno.listenDatagram !== "function") {
-      throw new DivsError("Deno.listenDatagram is missing: run deno with --unstable-net", ExitCode.usage);
-    }
-    let conn: Deno.DatagramConn;
-    try {
-      conn = Deno.listenDatagram({ transport: "udp", hostname: listen.host, port: listen.port });
-    } catch (e) {
-      if (e instanceof Deno.errors.AddrInUse) throw new DivsError(`UDP ${listen.host}:${listen.port} is already in use`, ExitCode.portInUse);
-      if (e instanceof Deno.errors.AddrNotAvailable) throw new DivsError(`cannot listen on ${listen.host}: no such local address`, ExitCode.usage);
-      throw new DivsError(`cannot listen on ${listen.host}:${listen.port}: ${(e as Error).message}`, ExitCode.failure);
-    }
-    const transport = new DenoUdpTransport(conn);
-    transport.receiveLoop(sink);
-    return Promise.resolve(transport);
-  }
+const syscalls: UdpSyscalls = {
+  socket: (domain, type, protocol) => c.libc().socket(domain, type, protocol),
+  setsockopt: (fd, level, name, value, length) => c.libc().setsockopt(fd, level, name, value as Buf, length),
+  getsockopt: (fd, level, name, value, length) => c.libc().getsockopt(fd, level, name, value as Buf, length as Buf),
+  bind: (fd, address, length) => c.libc().bind(fd, address as Buf, length),
+  sendmmsg: (fd, messages, count, flags) => c.libc().sendmmsg(fd, messages as Buf, count, flags),
+  recvmmsg: (fd, messages, count, flags) => c.libc().recvmmsg(fd, messages as Buf, count, flags, null),
+  close: (fd) => c.libc().close(fd),
+  errno: c.errno,
+  address: (buffer) => Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer as Buf))),
+};
 
-  private async receiveLoop(sink: DatagramSink): Promise<void> {
-    while (!this.closed) {
-      let received: [Uint8Array, Deno.Addr];
-      try {
-        received = await this.conn.receive();
-      } catch {
-        if (this.closed) return;
-        continue; // e.g. an ICMP error surfaced on the socket
+/** Binds the socket and drains it into `sink` whenever it is readable, until close(). */
+export function bindUdp(listen: HostPort, sink: DatagramSink): LinuxUdpSocket {
+  const socket = LinuxUdpSocket.bind(syscalls, listen, sink);
+  let closed = false;
+  socket.onClose = () => void (closed = true);
+  void (async () => {
+    const pollfd = new Int32Array([socket.fd, POLLIN]); // struct pollfd { int fd; short events; short revents; }
+    const pollBytes = new Uint8Array(pollfd.buffer);
+    while (!closed) {
+      pollfd[1] = POLLIN;
+      if ((await c.libc().pollAsync(pollBytes, 1n, POLL_MS)) <= 0 || closed) continue;
+      while (socket.receive() > 0 && !closed) {
+        // a full batch may have left more behind
       }
-      const from = received[1] as Deno.NetAddr;
-      sink(this.addresses.source(from.hostname, from.port), 0, received[0]);
     }
-  }
-
-  send(address: Uint8Array, offset: number, datagram: Uint8Array): void {
-    const dest = this.addresses.dest(address, offset);
-    if (dest === null) {
-      this.sendErrors++; // IPv6 underlay is not supported by this socket
-      return;
-    }
-    // The transport layer never reuses a datagram it handed over: no copy.
-    this.conn.send(datagram as Uint8Array<ArrayBuffer>, dest).catch(() => this.sendErrors++);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // already closed
-    }
-  }
+  })();
+  return socket;
 }

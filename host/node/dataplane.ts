@@ -7,11 +7,11 @@ import { DivsError, ExitCode } from "../common/errors.ts";
 import { tapMaxRecord } from "../common/mtu.ts";
 import type { NodeRuntime } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
-import { nodeCrypto } from "./crypto.ts";
 import { checkPrivileges, guessAdvertiseAddress, loadCoreBytes } from "./system.ts";
+import { dataPlaneCrypto } from "./sodium.ts";
 import { LinuxTap } from "./tap.ts";
 import type { DataplaneData, FromDataplane, ToDataplane } from "./thread-messages.ts";
-import { UdpSocket } from "./udp.ts";
+import { bindUdp } from "./udp.ts";
 import { PollLoop } from "./poll-loop.ts";
 
 const { options, port } = workerData as DataplaneData;
@@ -35,16 +35,17 @@ function drainMessages(): void {
 const loop = new PollLoop(() => performance.now(), drainMessages);
 post({ kind: "wakeFd", fd: loop.wakeupFd });
 
+const log = {
+  info: (m: string) => console.error(`[divs] ${m}`),
+  warn: (m: string) => console.error(`[divs] warning: ${m}`),
+};
 const runtime: NodeRuntime = {
   runtime: `node ${process.version}`,
   clock: { now: () => performance.now() },
   timers: loop,
   random: { fill: (b) => void crypto.getRandomValues(b) },
-  log: {
-    info: (m) => console.error(`[divs] ${m}`),
-    warn: (m) => console.error(`[divs] warning: ${m}`),
-  },
-  crypto: nodeCrypto,
+  log,
+  crypto: dataPlaneCrypto(log),
   guessAdvertiseAddress,
   loadCoreBytes,
   checkPrivileges,
@@ -58,7 +59,7 @@ const runtime: NodeRuntime = {
     };
   },
   async bindUdp(listen, sink) {
-    const socket = UdpSocket.bind(listen, loop, sink);
+    const socket = bindUdp(listen, loop, sink);
     // From here on everything runNode waits for comes through the loop (datagrams, frames, timers,
     // messages), so the loop may block in poll(2); before, the wasm compile needed the thread's own
     // event loop.

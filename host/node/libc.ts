@@ -15,10 +15,12 @@ export const poll = libc.func("int poll(void *fds, unsigned long nfds, int timeo
 export const eventfd = libc.func("int eventfd(unsigned int initval, int flags)");
 export const socket = libc.func("int socket(int domain, int type, int protocol)");
 export const bind = libc.func("int bind(int fd, const void *addr, unsigned int addrlen)");
-export const getsockname = libc.func("int getsockname(int fd, void *addr, void *addrlen)");
 export const setsockopt = libc.func("int setsockopt(int fd, int level, int name, const void *value, unsigned int len)");
-export const recvfrom = libc.func("long recvfrom(int fd, void *buf, unsigned long len, int flags, void *addr, void *addrlen)");
-export const sendto = libc.func("long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, unsigned int addrlen)");
+export const getsockopt = libc.func("int getsockopt(int fd, int level, int name, void *value, void *len)");
+export const sendmmsg = libc.func("int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)");
+export const recvmmsg = libc.func("int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)");
+/** The native address of a buffer's first byte (the batch socket builds pointers into one buffer). */
+export const address = (buffer: Uint8Array): bigint => koffi.address(buffer) as bigint;
 
 export function errno(): number {
   return koffi.errno();

@@ -1,5 +1,5 @@
 // The data-plane thread's event loop: one poll(2) over the TAP, the UDP socket and an eventfd, with
-// the node's timers and deferred calls, all on this thread. A frame or datagram is handled in the call
+// the node's timers, all on this thread. A frame or datagram is handled in the call
 // that finds it ready: no libuv callback, no thread hop, no read buffer allocated (docs/host.md
 // "Threads and batching"). The thread's own JavaScript event loop still gets turns (see run()), so
 // promises settle.
@@ -29,7 +29,6 @@ export class PollLoop implements Timers {
   private readonly handlers: (() => void)[] = [];
   private readonly timers = new Set<Timer>();
   private readonly due: Timer[] = [];
-  private deferred: (() => void)[] = [];
   private readonly wakeFd: number;
   private readonly wakeBuffer = new BigUint64Array(1);
   private stopped = false;
@@ -83,10 +82,6 @@ export class PollLoop implements Timers {
     this.timers.delete(handle as Timer);
   }
 
-  defer(callback: () => void): void {
-    this.deferred.push(callback);
-  }
-
   /**
    * Runs rounds until stop(). After a round that ran timers or handled messages, and at least every
    * TURN_EVERY_MS, the thread's JavaScript event loop gets one turn, so the promise chains those
@@ -114,7 +109,7 @@ export class PollLoop implements Timers {
   /** One poll and what it found; true when timers or the wake handler ran (promises may be waiting). */
   private round(): boolean {
     const n = this.handlers.length;
-    const ready = libc.poll(this.pollBytes, n, this.deferred.length > 0 ? 0 : this.timeoutMs());
+    const ready = libc.poll(this.pollBytes, n, this.timeoutMs());
     if (ready > 0) {
       // A handler may unwatch (the last slot moves into its place, revents and all): stay in range.
       for (let i = 0; i < n && i < this.handlers.length; i++) {
@@ -123,9 +118,7 @@ export class PollLoop implements Timers {
       }
     } // ready < 0: EINTR (a signal); the next round polls again
     const woken = ready > 0 && this.pollfds.getInt16(WAKE_SLOT * POLLFD_BYTES + 6, true) !== 0;
-    this.runDeferred();
     const timersRan = this.runTimers();
-    this.runDeferred();
     return woken || timersRan;
   }
 
@@ -133,14 +126,6 @@ export class PollLoop implements Timers {
     let earliest = Infinity;
     for (const t of this.timers) if (t.at < earliest) earliest = t.at;
     return earliest === Infinity ? -1 : msCeil(earliest - this.now());
-  }
-
-  private runDeferred(): void {
-    while (this.deferred.length > 0) {
-      const batch = this.deferred;
-      this.deferred = [];
-      for (const callback of batch) callback();
-    }
   }
 
   private runTimers(): boolean {

@@ -1,10 +1,10 @@
-// Benchmark of the transport layer (host/common/secure on node:crypto), one core:
+// Benchmark of the transport layer (host/common/secure on node:crypto and on libsodium), one core:
 // - handshakes per second one responder answers (HS_INIT -> HS_CHALLENGE, HS_CONFIRM -> session),
 //   and how fast it drops forged handshake packets;
 // - seal+open per datagram for 64 and 1400 bytes, next to a plain Uint8Array copy and to the bare
 //   provider AEAD measured in the same run;
-// - the two AEAD paths (the JavaScript routine and node:crypto) per size, warm (back to back) and
-//   cold (the first operation after 20 ms idle, as between pings), which sets SMALL_AEAD_MAX.
+// - the AEAD paths (the JavaScript routine, node:crypto, libsodium) per size, warm (back to back) and
+//   cold (the first operation after 20 ms idle, as between pings): SMALL_AEAD_MAX, SODIUM_SMALL_MAX.
 // Run: npm run bench:secure
 import { createSecretKey } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -12,7 +12,14 @@ import { addressKey, encodeAddress } from "../../host/common/address.ts";
 import * as smallAead from "../../host/common/secure/chacha20poly1305.ts";
 import { Keyring } from "../../host/common/secure/keyring.ts";
 import { SecureTransport } from "../../host/common/secure/transport.ts";
+import type { CryptoProvider } from "../../host/common/secure/provider.ts";
+import { SODIUM_SMALL_MAX, withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
 import { bulkOpen, bulkSeal, nodeCrypto as crypto, SMALL_AEAD_MAX, smallOpen } from "../../host/node/crypto.ts";
+import { loadSodium } from "../../host/node/sodium.ts";
+
+const sodiumCalls = loadSodium();
+const sodium = typeof sodiumCalls === "string" ? null : withSodiumAead(crypto, sodiumCalls);
+const providers: [string, CryptoProvider][] = [["node:crypto", crypto], ...(sodium ? [["libsodium", sodium] as [string, CryptoProvider]] : [])];
 
 const UNLIMITED = { rateLimitPerSecond: 1e9, rateLimitBurst: 1e9 };
 const key = new Uint8Array(32);
@@ -86,7 +93,7 @@ function timeLoop(iterations: number, body: () => void): number {
   return Number(process.hrtime.bigint() - t0) / iterations;
 }
 
-function dataPath(size: number, iterations: number): void {
+function dataPath(providerName: string, crypto: CryptoProvider, size: number, iterations: number): void {
   const aAt = endpoint(1);
   const bAt = endpoint(2);
   const a = new SecureTransport(crypto, new Keyring(crypto, key), 0);
@@ -135,11 +142,11 @@ function dataPath(size: number, iterations: number): void {
   if (b.counters.data_opened < iterations + 1) throw new Error("datagrams were lost");
   const rows: Row[] = [
     { name: "plain copy (alloc + set)", ns: copyNs },
-    { name: `bare ${size <= SMALL_AEAD_MAX ? "JS" : "node:crypto"} seal+open`, ns: bare },
+    { name: "bare provider seal+open", ns: bare },
     { name: "transport seal only", ns: sealOnly },
     { name: "transport seal+open", ns: sealOpen },
   ];
-  console.log(`\n${size}-byte datagrams (${iterations} each):`);
+  console.log(`\n${providerName}, ${size}-byte datagrams (${iterations} each):`);
   for (const r of rows) {
     const mbit = (size * 8 * 1000) / r.ns;
     console.log(`  ${r.name.padEnd(28)} ${r.ns.toFixed(0).padStart(7)} ns  ${mbit.toFixed(0).padStart(8)} Mbit/s  ${(r.ns / copyNs).toFixed(1).padStart(6)}x copy`);
@@ -156,7 +163,15 @@ const AEAD_SIZES = [64, 128, 256, 512, 640, 768, 1024, 1400, 4096];
 const COLD_SAMPLES = 50;
 const IDLE_MS = 20;
 
-/** One size's four operations, each a closure doing one seal or open on prepared buffers. */
+/** One AEAD path's seal and open on prepared buffers of one size. */
+interface PathOps {
+  seal: () => void;
+  open: () => void;
+}
+
+const PATHS = ["JS", "node", ...(sodium ? ["sodium"] : [])];
+
+/** One size's operations per path, each a closure doing one seal or open on prepared buffers. */
 function aeadOps(size: number) {
   const raw = new Uint8Array(32);
   crypto.randomFill(raw);
@@ -170,74 +185,80 @@ function aeadOps(size: number) {
   const out = new Uint8Array(size + 16);
   smallAead.seal(jsKey, nonce, aad, plaintext, sealed, 0);
   let sink = 0;
-  const ops = {
-    jsSeal: () => smallAead.seal(jsKey, nonce, aad, plaintext, out, 0),
-    nodeSeal: () => bulkSeal(nodeKey, nonce, aad, plaintext, out, 0),
-    jsOpen: () => {
-      const got = smallOpen(jsKey, nonce, aad, sealed, 0, sealed.length);
-      if (got === null) throw new Error("JS open failed");
-      sink += got.length;
+  const opened = (got: Uint8Array | null) => {
+    if (got === null) throw new Error("open failed");
+    sink += got.length;
+  };
+  const ops: Record<string, PathOps> = {
+    JS: {
+      seal: () => smallAead.seal(jsKey, nonce, aad, plaintext, out, 0),
+      open: () => opened(smallOpen(jsKey, nonce, aad, sealed, 0, sealed.length)),
     },
-    nodeOpen: () => {
-      const got = bulkOpen(nodeKey, nonce, aad, sealed, 0, sealed.length);
-      if (got === null) throw new Error("node:crypto open failed");
-      sink += got.length;
+    node: {
+      seal: () => bulkSeal(nodeKey, nonce, aad, plaintext, out, 0),
+      open: () => opened(bulkOpen(nodeKey, nonce, aad, sealed, 0, sealed.length)),
     },
   };
-  // Both paths must agree before their speed means anything.
-  ops.nodeSeal();
-  if (!out.every((b, i) => b === sealed[i])) throw new Error(`paths disagree at ${size} bytes`);
+  if (typeof sodiumCalls !== "string") {
+    // The bare libsodium calls (the provider sends small datagrams to the JS routine instead).
+    const calls = sodiumCalls;
+    const plain = new Uint8Array(size);
+    ops.sodium = {
+      seal: () => void calls.encrypt(out, plaintext, size, aad, aad.length, nonce, raw),
+      open: () => opened(calls.decrypt(plain, sealed, sealed.length, aad, aad.length, nonce, raw) === 0 ? plain : null),
+    };
+  }
+  // Every path must agree before its speed means anything.
+  for (const path of PATHS) {
+    out.fill(0);
+    ops[path].seal();
+    if (!out.every((b, i) => b === sealed[i])) throw new Error(`${path} disagrees with JS at ${size} bytes`);
+  }
   return { ops, sink: () => sink };
 }
 
-type OpName = "jsSeal" | "nodeSeal" | "jsOpen" | "nodeOpen";
-const OP_NAMES: OpName[] = ["jsSeal", "nodeSeal", "jsOpen", "nodeOpen"];
-type Samples = Record<OpName, number[]>[];
-const noSamples = (): Samples => AEAD_SIZES.map(() => ({ jsSeal: [], nodeSeal: [], jsOpen: [], nodeOpen: [] }));
+/** Samples per size, per "path seal" / "path open". */
+type Samples = Map<string, number[]>[];
+const noSamples = (): Samples => AEAD_SIZES.map(() => new Map(PATHS.flatMap((p) => [[`${p} seal`, []], [`${p} open`, []]])));
 
 async function aeadPaths(): Promise<void> {
   const perSize = AEAD_SIZES.map((size) => aeadOps(size));
+  const each = (visit: (i: number, name: string, op: () => void) => void) => AEAD_SIZES.forEach((_, i) => {
+    for (const p of PATHS) for (const kind of ["seal", "open"] as const) visit(i, `${p} ${kind}`, perSize[i].ops[p][kind]);
+  });
   // Warm: back to back, the median of 9 interleaved rounds of a few ms each.
   const warm = noSamples();
   for (let round = 0; round < 9; round++) {
-    AEAD_SIZES.forEach((size, i) => {
-      for (const name of OP_NAMES) warm[i][name].push(timeLoop(Math.max(200, Math.floor(400_000 / (size + 200))), perSize[i].ops[name]));
-    });
+    each((i, name, op) => warm[i].get(name)!.push(timeLoop(Math.max(200, Math.floor(400_000 / (AEAD_SIZES[i] + 200))), op)));
   }
   // Cold: the first operation after IDLE_MS asleep, each sample its own sleep, all kinds interleaved.
   const cold = noSamples();
   for (let sample = 0; sample < COLD_SAMPLES; sample++) {
-    for (let i = 0; i < AEAD_SIZES.length; i++) {
-      for (const name of OP_NAMES) {
-        const op = perSize[i].ops[name];
-        await sleep(IDLE_MS);
-        const t0 = process.hrtime.bigint();
-        op();
-        cold[i][name].push(Number(process.hrtime.bigint() - t0));
-      }
+    const ops: [number, string, () => void][] = [];
+    each((i, name, op) => ops.push([i, name, op]));
+    for (const [i, name, op] of ops) {
+      await sleep(IDLE_MS);
+      const t0 = process.hrtime.bigint();
+      op();
+      cold[i].get(name)!.push(Number(process.hrtime.bigint() - t0));
     }
   }
-  const us = (ns: number) => (ns / 1000).toFixed(1).padStart(6);
+  const us = (ns: number) => (ns / 1000).toFixed(2).padStart(7);
+  const names = PATHS.flatMap((p) => [`${p} seal`, `${p} open`]);
   console.log(`\nAEAD paths, us per operation (warm: median of 9 back-to-back rounds; cold: p50 of ${COLD_SAMPLES} first operations after ${IDLE_MS} ms idle):`);
-  console.log("   bytes |        seal warm        |        open warm        |        seal cold        |        open cold");
-  console.log("         |   JS   node   node/JS   |   JS   node   node/JS   |   JS   node   node/JS   |   JS   node   node/JS");
-  let jsFasterUpTo = 0; // how many sizes, from the smallest, the JS routine wins warm at both
+  console.log(`   bytes | warm: ${names.map((n) => n.padStart(11)).join(" ")} | cold: ${names.map((n) => n.padStart(11)).join(" ")}`);
   AEAD_SIZES.forEach((size, i) => {
-    const m = (set: Samples, name: OpName) => median(set[i][name]);
-    const cell = (set: Samples, js: OpName, node: OpName) => {
-      const a = m(set, js), b = m(set, node);
-      return `${us(a)} ${us(b)} ${(b / a).toFixed(2).padStart(6)}x   `;
-    };
-    console.log(`  ${String(size).padStart(6)} | ${cell(warm, "jsSeal", "nodeSeal")}| ${cell(warm, "jsOpen", "nodeOpen")}| ${cell(cold, "jsSeal", "nodeSeal")}| ${cell(cold, "jsOpen", "nodeOpen")}`);
-    if (jsFasterUpTo === i && m(warm, "jsSeal") <= m(warm, "nodeSeal") && m(warm, "jsOpen") <= m(warm, "nodeOpen")) jsFasterUpTo = i + 1;
+    const row = (set: Samples) => names.map((n) => us(median(set[i].get(n)!)).padStart(11)).join(" ");
+    console.log(`  ${String(size).padStart(6)} |       ${row(warm)} |       ${row(cold)}`);
   });
-  const largest = jsFasterUpTo > 0 ? `${AEAD_SIZES[jsFasterUpTo - 1]} bytes` : "none";
-  console.log(`  largest size where JS is at least as fast warm for both seal and open: ${largest}; SMALL_AEAD_MAX = ${SMALL_AEAD_MAX}`);
+  console.log(`  JS path up to: SMALL_AEAD_MAX = ${SMALL_AEAD_MAX} (node:crypto provider), SODIUM_SMALL_MAX = ${SODIUM_SMALL_MAX} (libsodium provider)`);
   if (perSize.every((p) => p.sink() === 0)) throw new Error("unreachable");
 }
 
-console.log(`node ${process.version}, one core\n`);
+console.log(`node ${process.version}, one core; providers: node:crypto${sodium ? ", libsodium" : " (libsodium missing)"}\n`);
 handshakes(2000);
-dataPath(64, 200_000);
-dataPath(1400, 200_000);
+for (const [name, provider] of providers) {
+  dataPath(name, provider, 64, 200_000);
+  dataPath(name, provider, 1400, 200_000);
+}
 await aeadPaths();

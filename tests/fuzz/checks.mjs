@@ -13,7 +13,10 @@ const MEMBER_NAME = 32 + ADDR_SLOT;
 export const MAX_DATAGRAM = 1400;
 
 const fail = (msg) => { throw new Error(msg); };
-const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE;
+const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE ||
+  t === MSG.PMTU_ACK;
+const PMTU_PROBE_MIN = 8; // a probe is never smaller than the ACK datagram answering it (assembly/wire/pmtu.ts)
+const PMTU_ACK_DATAGRAM = 8;
 
 /** Parses an output region of `len` bytes, checking framing and `allowed` kinds. */
 function records(core, len, allowed, call) {
@@ -44,6 +47,12 @@ function checkDatagram(dg, at) {
     checkFrame(dg.subarray(1), `OUT_DATAGRAM at ${at}: FRAME`);
     return;
   }
+  if (type === MSG.PMTU_PROBE) {
+    if (dg.length < PMTU_PROBE_MIN) fail(`OUT_DATAGRAM at ${at}: PMTU_PROBE of ${dg.length} bytes`);
+    if (dg.subarray(6).some((b) => b !== 0)) fail(`OUT_DATAGRAM at ${at}: PMTU_PROBE padding not zero`);
+    return;
+  }
+  if (type === MSG.PMTU_ACK && dg.length !== PMTU_ACK_DATAGRAM) fail(`OUT_DATAGRAM at ${at}: PMTU_ACK of ${dg.length} bytes`);
   if (type !== MSG.COMPOUND) {
     if (!knownType(type)) fail(`OUT_DATAGRAM at ${at}: message type 0x${type.toString(16)}`);
     return;

@@ -64,6 +64,11 @@ const recordArb = fc.oneof(
   { weight: 1, arbitrary: addrArb.map((body) => ({ kind: IN.JOIN, body })) },
   { weight: 1, arbitrary: fc.constant({ kind: IN.LEAVE, body: new Uint8Array(0) }) },
   {
+    weight: 1, // the socket refused a datagram of that length to that address (EMSGSIZE); sometimes short
+    arbitrary: fc.tuple(addrArb, fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constant(0xffffffff)), fc.nat(4))
+      .map(([a, len, keep]) => { const n = new Uint8Array(4); new DataView(n.buffer).setUint32(0, len, true); return { kind: IN.SEND_TOO_BIG, body: concat(a, n.subarray(0, keep)) }; }),
+  },
+  {
     weight: 2,
     arbitrary: fc.record({ kind: fc.integer({ min: 0, max: 0xffff }), flags: fc.integer({ min: 0, max: 0xffff }), body: bytesArb(40) }),
   },

@@ -20,10 +20,6 @@ class ManualTimers implements Timers {
     this.pending.delete(handle as { at: number; callback: () => void });
   }
 
-  defer(callback: () => void): void {
-    callback();
-  }
-
   get armed(): number {
     return this.pending.size;
   }

@@ -1,4 +1,4 @@
-// The data-plane thread's poll loop (host/node/poll-loop.ts) on its own: timers, deferred calls,
+// The data-plane thread's poll loop (host/node/poll-loop.ts) on its own: timers,
 // watched fds (eventfds made here) and the eventfd another thread writes to wake it. Needs no root.
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -109,23 +109,6 @@ test("a timer set from inside a timer callback fires after its own delay", async
   assert.ok(innerAt - outerAt >= 15, `inner timer fired ${(innerAt - outerAt).toFixed(3)} ms after it was set`);
 });
 
-test("defer runs its callbacks (and those they defer) in the same round, before the loop yields", async () => {
-  const loop = boundedLoop();
-  const order: string[] = [];
-  loop.set(() => {
-    order.push("timer");
-    // A microtask runs only once the round returns to run(): everything deferred must come first.
-    void Promise.resolve().then(() => order.push("microtask"));
-    loop.defer(() => {
-      order.push("deferred");
-      loop.defer(() => order.push("deferred by deferred"));
-    });
-  }, 0);
-  loop.set(() => loop.stop(), 20);
-  await runToEnd(loop);
-  assert.deepEqual(order, ["timer", "deferred", "deferred by deferred", "microtask"]);
-});
-
 test("a readable fd calls its handler; after unwatch it does not, other fds keep theirs", async () => {
   const loop = boundedLoop();
   const [a, b, c] = [eventfd(), eventfd(), eventfd()];
@@ -198,11 +181,11 @@ test("another thread writing to wakeupFd wakes a loop blocked with no timer due"
   let releasedAt = 0;
   // Let the worker write only once the loop runs; the next round blocks in poll(2) (only the bound's
   // timer is armed, seconds away) until the write.
-  loop.defer(() => {
+  loop.set(() => {
     releasedAt = performance.now();
     Atomics.store(started, 0, 1);
     Atomics.notify(started, 0);
-  });
+  }, 0);
   await runToEnd(loop);
   assert.deepEqual(await exited, [0]);
   assert.ok(releasedAt > 0 && wokeAt > releasedAt, "onWake did not run after the worker was released");

@@ -3,9 +3,21 @@ import { encodeAddress, addressKey } from "../../host/common/address.ts";
 import { Keyring } from "../../host/common/secure/keyring.ts";
 import type { SecureConfig } from "../../host/common/secure/config.ts";
 import { SecureTransport, type Transmit } from "../../host/common/secure/transport.ts";
+import type { CryptoProvider } from "../../host/common/secure/provider.ts";
+import { withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
 import { nodeCrypto } from "../../host/node/crypto.ts";
+import { loadSodium } from "../../host/node/sodium.ts";
 
 export const crypto = nodeCrypto;
+
+const sodiumCalls = loadSodium();
+if (typeof sodiumCalls === "string") throw new Error(`the secure tests need libsodium (Debian libsodium23): ${sodiumCalls}`);
+/** The libsodium provider the data plane uses when libsodium23 is installed. */
+export const sodiumCrypto = withSodiumAead(nodeCrypto, sodiumCalls);
+
+/** Nodes alternate between the two providers, so every pair seals with one and opens with the other. */
+const PROVIDERS: CryptoProvider[] = [nodeCrypto, sodiumCrypto];
+let created = 0;
 
 export function newKey(): Uint8Array {
   const k = new Uint8Array(32);
@@ -22,7 +34,8 @@ export class Node {
   constructor(readonly name: string, ip: number, port: number, networkKey: Uint8Array, now: number, config: Partial<SecureConfig> = {}) {
     this.key = addressKey(ip, port);
     encodeAddress(ip, port, this.addr);
-    this.t = new SecureTransport(crypto, new Keyring(crypto, networkKey), now, config);
+    const provider = PROVIDERS[created++ % PROVIDERS.length];
+    this.t = new SecureTransport(provider, new Keyring(provider, networkKey), now, config);
   }
 }
 

@@ -6,6 +6,7 @@ import { forwardFromPeer, forwardFromTap } from "../../assembly/forward";
 import { groFlushAll } from "../../assembly/gro";
 import { applyRemote, macReset } from "../../assembly/mactable";
 import { self } from "../../assembly/node";
+import { BASE_DATAGRAM } from "../../assembly/pmtu";
 import { peerCount, peerId, peerRemove, peerUpsert } from "../../assembly/peers";
 import { outputBase, outputLength, outputReset } from "../../assembly/queue";
 import { Stat, statValue } from "../../assembly/stats";
@@ -47,7 +48,8 @@ function alloc(n: u32): usize {
 
 function setup(): void {
   self.id = SELF;
-  config.maxDatagram = 1400;
+  // At or under the path MTU base every peer's room is max_datagram from the start: no discovery here.
+  config.maxDatagram = BASE_DATAGRAM;
   config.tapVnetHdr = true;
   config.macCapacity = 1024;
   macReset();
@@ -252,7 +254,7 @@ describe("TSO frames from the TAP", () => {
     const rec = tsoRecord(false, false, flags, 10000, 1448, GSO_TCPV4 | GSO_ECN);
     const l = lastLayout;
     forwardFromTap(rec, VNET_HDR_LEN + l.len, 0);
-    const mss: u32 = 1400 - 3 - 14 - 20 - 32; // room left after headers, below gso_size
+    const mss: u32 = config.maxDatagram - 3 - 14 - 20 - 32; // room left after headers, below gso_size
     const out = records();
     const n = <i32>((10000 + mss - 1) / mss);
     expect(out.length).toBe(n);
@@ -355,7 +357,7 @@ describe("segments from peers toward the TAP", () => {
       expect(statValue(Stat.GroSegmentsJoined) - joined).toBe(segments);
       const h = out[0].body;
       const f = h + VNET_HDR_LEN;
-      const mss: u32 = 1400 - 3 - 14 - (v6 ? 40 : 20) - 32;
+      const mss: u32 = config.maxDatagram - 3 - 14 - (v6 ? 40 : 20) - 32;
       expect(out[0].len).toBe(VNET_HDR_LEN + l.len);
       expect(load<u8>(h)).toBe(VNET_F_NEEDS_CSUM);
       expect(load<u8>(h + 1)).toBe(v6 ? GSO_TCPV6 : GSO_TCPV4);
@@ -579,7 +581,7 @@ describe("frames too big for the datagram", () => {
     expect(load<u8>(ip + 9)).toBe(1);
     expect(load<u8>(icmp)).toBe(3);
     expect(load<u8>(icmp + 1)).toBe(4);
-    expect(getU16(icmp + 6)).toBe(1400 - 3 - 14);
+    expect(getU16(icmp + 6)).toBe(<u16>(config.maxDatagram - 3 - 14));
     const icmpLen = getU16(ip + 2) - 20;
     expect(icmpLen).toBe(576 - 20);
     expect(refSum(icmp, icmpLen, 0)).toBe(0xffff);
@@ -606,7 +608,7 @@ describe("frames too big for the datagram", () => {
     expect(load<u8>(ip + 6)).toBe(58);
     expect(load<u8>(ip + 39)).toBe(1); // to the sender
     expect(load<u8>(icmp)).toBe(2);
-    expect(getU32(icmp + 4)).toBe(1400 - 3 - 14);
+    expect(getU32(icmp + 4)).toBe(config.maxDatagram - 3 - 14);
     const icmpLen = <u32>getU16(ip + 4);
     expect(40 + icmpLen).toBe(1280);
     expect(refUpperOk(ip, true, 58, icmp, icmpLen)).toBe(true);
@@ -663,7 +665,7 @@ describe("MSS clamping", () => {
       expect(out.length).toBe(1);
       const f = out[0].body + FRAME_HEADER_LEN;
       const tcp = f + l.l4;
-      expect(getU16(tcp + 22 + pad)).toBe(1400 - 3 - 14 - 20 - 20);
+      expect(getU16(tcp + 22 + pad)).toBe(<u16>(config.maxDatagram - 3 - 14 - 20 - 20));
       expect(refUpperOk(f + l.l3, false, 6, tcp, l.tcpLen)).toBe(true);
       expect(statValue(Stat.MssClamped) - clamped).toBe(1);
     }
@@ -680,7 +682,7 @@ describe("MSS clamping", () => {
     forwardFromPeer(addrP2, m, 2 + l.len);
     let out = records();
     let tcp = out[0].body + l.l4;
-    expect(getU16(tcp + 23)).toBe(1343);
+    expect(getU16(tcp + 23)).toBe(<u16>(config.maxDatagram - 3 - 14 - 20 - 20));
     expect(refUpperOk(out[0].body + l.l3, false, 6, tcp, l.tcpLen)).toBe(true);
     outputReset();
     l = synFrame(HOST_B, HOST_A, 1200, 0);

@@ -19,9 +19,10 @@ export interface CryptoProvider {
   seal(key: AeadKey, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, outOffset: number): void;
   /**
    * Opens `packet[start, end)` (ciphertext then 16-byte tag). Returns the plaintext, or null when
-   * authentication fails. Never throws for bad input.
+   * authentication fails. Never throws for bad input. With `out` (end - start - 16 bytes) the plaintext
+   * is written there and `out` returned; else it is a fresh buffer.
    */
-  open(key: AeadKey, nonce: Uint8Array, aad: Uint8Array, packet: Uint8Array, start: number, end: number): Uint8Array | null;
+  open(key: AeadKey, nonce: Uint8Array, aad: Uint8Array, packet: Uint8Array, start: number, end: number, out?: Uint8Array): Uint8Array | null;
 }
 
 export const AEAD_TAG_LEN = 16;

@@ -103,6 +103,8 @@ export class SecureTransport {
   private readonly nonce = new Uint8Array(12);
   private readonly aad = new Uint8Array(DATA_HEADER_LEN);
   private readonly idxBytes = new Uint8Array(4);
+  /** Where a sealed DATA datagram is written: a fresh array, or the socket's send batch (sealInto). */
+  private allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length);
 
   constructor(
     private readonly crypto: CryptoProvider,
@@ -113,6 +115,14 @@ export class SecureTransport {
     this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
     this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs);
     this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
+  }
+
+  /**
+   * Seals DATA datagrams into buffers from `allocate` (the socket's batch: no copy on the way out).
+   * Each buffer is returned in exactly one transmit, right away, and must stay valid until it is sent.
+   */
+  sealInto(allocate: (length: number) => Uint8Array): void {
+    this.allocate = allocate;
   }
 
   /** Seals `plaintext` for the peer at `addr`, or queues it and starts a handshake. */
@@ -137,8 +147,12 @@ export class SecureTransport {
     return this.out;
   }
 
-  /** Checks one datagram from the underlay; `deliver` is set only for authenticated fresh data. */
-  incoming(addrKey: AddrKey, addr: Uint8Array, packet: Uint8Array, now: number): Incoming {
+  /**
+   * Checks one datagram from the underlay; `deliver` is set only for authenticated fresh data. With
+   * `openInto`, DATA is opened into the buffer it returns for the plaintext's length (the core's input
+   * region: no copy), or into a fresh one when it returns null.
+   */
+  incoming(addrKey: AddrKey, addr: Uint8Array, packet: Uint8Array, now: number, openInto?: (length: number) => Uint8Array | null): Incoming {
     this.out.length = 0;
     this.result.deliver = null;
     if (packet.length < 2) {
@@ -148,7 +162,7 @@ export class SecureTransport {
     } else {
       switch (packet[1]) {
         case DATA:
-          this.onData(addrKey, packet, now);
+          this.onData(addrKey, packet, now, openInto);
           break;
         case HS_INIT:
           this.onInit(addrKey, addr, packet, now);
@@ -234,7 +248,7 @@ export class SecureTransport {
     writeU32(aad, OFF_DATA_COUNTER + 4, counter >>> 0);
     const nonce = this.nonce;
     for (let i = 0; i < 8; i++) nonce[4 + i] = aad[OFF_DATA_COUNTER + i];
-    const datagram = new Uint8Array(DATA_OVERHEAD + plaintext.length);
+    const datagram = this.allocate(DATA_OVERHEAD + plaintext.length);
     datagram.set(aad);
     this.crypto.seal(s.sendKey, nonce, aad, plaintext, datagram, DATA_HEADER_LEN);
     if (plaintext.length === 0) this.counters.keepalives_sent++;
@@ -242,7 +256,7 @@ export class SecureTransport {
     this.transmit(peer, datagram);
   }
 
-  private onData(addrKey: AddrKey, p: Uint8Array, now: number): void {
+  private onData(addrKey: AddrKey, p: Uint8Array, now: number, openInto?: (length: number) => Uint8Array | null): void {
     if (p.length < DATA_OVERHEAD) {
       this.counters.bad_length++;
       return;
@@ -273,7 +287,8 @@ export class SecureTransport {
     for (let i = 0; i < DATA_HEADER_LEN; i++) aad[i] = p[i];
     const nonce = this.nonce;
     for (let i = 0; i < 8; i++) nonce[4 + i] = p[OFF_DATA_COUNTER + i];
-    const plaintext = this.crypto.open(s.recvKey, nonce, aad, p, DATA_HEADER_LEN, p.length);
+    const out = openInto?.(p.length - DATA_OVERHEAD) ?? undefined;
+    const plaintext = this.crypto.open(s.recvKey, nonce, aad, p, DATA_HEADER_LEN, p.length, out);
     if (plaintext === null) {
       this.counters.decrypt_failed++;
       return;
