@@ -27,6 +27,7 @@ export const IN_RANDOM: u16 = 3; // bytes to mix into the core's PRNG
 export const IN_IDENTITY: u16 = 4; // [node id u64 LE][addr slot][name utf8]
 export const IN_JOIN: u16 = 5; // [addr slot]: a seed to join through
 export const IN_LEAVE: u16 = 6; // empty: leave gracefully
+export const IN_SEND_TOO_BIG: u16 = 7; // [addr slot][u32 plaintext datagram length the socket refused (EMSGSIZE)]
 
 // Output kinds (core -> host).
 export const OUT_FRAME: u16 = 1; // Ethernet frame to write to TAP

@@ -8,7 +8,6 @@ export enum Key {
   MaxDatagram = 3,
   MacRefreshPerAgeing = 4,
   TapVnetHdr = 5,
-  MaxGsoDatagram = 6,
   // Membership (SWIM + Lifeguard); defaults are memberlist's LAN config.
   ProbeIntervalMs = 100,
   ProbeTimeoutMs = 101,
@@ -44,8 +43,6 @@ export class Config {
   maxDatagram: u32 = 1400;
   /** The host's TAP frames carry a virtio-net header (IFF_VNET_HDR): set by the host, not by users. */
   tapVnetHdr: bool = false;
-  /** Largest FRAME datagram carrying a GSO segment: a sealed one (+30) still fits a 65507-byte UDP payload. */
-  maxGsoDatagram: u32 = 65472;
 
   // Membership: docs/config.md#membership says why each default.
   probeIntervalMs: f64 = 1000;
@@ -153,10 +150,6 @@ export function configSet(key: u32, value: f64): bool {
     case Key.TapVnetHdr:
       if (!(value == 0 || value == 1)) return false;
       config.tapVnetHdr = value == 1;
-      return true;
-    case Key.MaxGsoDatagram:
-      if (!(value >= 576 && value <= 65477)) return false;
-      config.maxGsoDatagram = <u32>value;
       return true;
   }
   if (key >= <u32>Key.ProbeIntervalMs && key <= <u32>Key.MembershipProfile) return membershipSet(key, value);

@@ -3,36 +3,60 @@
 // destination or flooded to every alive peer; a frame from a peer goes to our
 // TAP unless the table says another node owns its destination. Frames from
 // peers are never sent on to other peers, so a flood cannot loop.
-// With config.tapVnetHdr the TAP's frames carry a virtio-net header: GSO segments travel with it as
-// one FRAME (flag VNET), other frames have their checksum finished here and travel plain.
+// With config.tapVnetHdr the TAP's frames carry a virtio-net header: a TSO frame (GSO TCP) is cut
+// into segments that each fit a FRAME datagram (segment.ts), other frames have their checksum
+// finished here; frames that do not fit are answered with ICMP too-big (toobig.ts), and SYNs get
+// their MSS clamped (mssclamp.ts). Toward our TAP, TCP segments are coalesced back (gro.ts).
 // Frames to the same peer in one process() call share a datagram (a COMPOUND of FRAMEs, up to
-// maxDatagram): under load one seal and one send carry many small frames, idle nothing waits.
-import { ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_FRAME } from "./abi";
+// the room toward that peer): under load one seal and one send carry many small frames, idle
+// nothing waits. Segments of a TSO frame each travel alone, so they are equal-sized datagrams.
+import { ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM } from "./abi";
 import { config } from "./config";
+import { groFrame } from "./gro";
 import { MAC_LOCAL, learnLocal, macFind, slotKind, slotOwner } from "./mactable";
+import { mssClamp } from "./mssclamp";
 import { self } from "./node";
 import { peerAddr, peerAddrById, peerCount } from "./peers";
-import { outputGrowLast, outputRecords, outputReserve, outputToAddr } from "./queue";
+import { pmtuMaxDatagram } from "./pmtu";
+import { outputGrowLast, outputRecords, outputToAddr } from "./queue";
+import { tsoCut, tsoPrepare } from "./segment";
 import { Stat, count } from "./stats";
+import { tapWrite } from "./tap";
+import { frameTooBig } from "./toobig";
 import { putU16 } from "./wire/bytes";
 import {
   COMPOUND_COUNT, COMPOUND_ITEMS, COMPOUND_MAX_ITEMS, DG_MESSAGE, DG_VERSION, FRAME_F_VNET, FRAME_FLAGS, FRAME_HEADER_LEN,
   FRAME_PAYLOAD, ITEM_LEN_SIZE, MSG_COMPOUND, MSG_FRAME, WIRE_VERSION,
 } from "./wire/divs";
 import { ETH_TRUNCATED, ethCheck, ethDst, ethSrc, ethVlan, macIsGroup } from "./wire/ethernet";
-import { VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_HDR_LEN, vnetClear, vnetFinishChecksum, vnetGso } from "./wire/vnet";
+import { FrameIp } from "./wire/ipframe";
+import { VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_HDR_LEN, vnetFinishChecksum, vnetGso } from "./wire/vnet";
+
+/** The largest FRAME datagram (3-byte header + Ethernet frame) we send to the peer at `to`: its path MTU. */
+export function frameRoom(to: usize): u32 {
+  return pmtuMaxDatagram(to);
+}
+
+/** The room of a flooded frame: the smallest among the alive peers. */
+function floodRoom(): u32 {
+  let room = config.maxDatagram;
+  for (let i = 0, n = peerCount(); i < n; i++) room = min(room, frameRoom(peerAddr(i)));
+  return room;
+}
+
+const ip = new FrameIp();
 
 /** A record read from our TAP at `now`: the frame, after a virtio-net header when config.tapVnetHdr. */
 export function forwardFromTap(body: usize, bodyLen: u32, now: f64): void {
   count(Stat.FramesFromTap);
   let frame = body;
   let len = bodyLen;
-  let vnet: usize = 0; // the header to carry along: only GSO segments need one
+  let tso = false;
   if (config.tapVnetHdr) {
     if (bodyLen < VNET_HDR_LEN) { count(Stat.FramesTruncated); return; }
     frame = body + VNET_HDR_LEN;
     len = bodyLen - VNET_HDR_LEN;
-    if (vnetGso(body)) vnet = body;
+    tso = vnetGso(body);
   }
   if (!ethCheck(len)) { count(Stat.FramesTruncated); return; }
   const vlan = ethVlan(frame, len);
@@ -52,23 +76,36 @@ export function forwardFromTap(body: usize, bodyLen: u32, now: f64): void {
       to = peerAddrById(owner); // 0 when the owner is not alive: flood
     }
   }
-  if (vnet != 0) {
-    if (FRAME_HEADER_LEN + VNET_HDR_LEN + len > config.maxGsoDatagram) { count(Stat.FramesTooBig); return; }
-    count(Stat.FramesGso);
-  } else {
-    if (FRAME_HEADER_LEN + len > config.maxDatagram) { count(Stat.FramesTooBig); return; }
-    if (config.tapVnetHdr && (load<u8>(body + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0 && !vnetFinishChecksum(body, frame, len)) {
-      count(Stat.FramesBadVnet);
+  if (tso) {
+    if (!tsoPrepare(body, frame, len)) { count(Stat.FramesBadVnet); return; }
+    count(Stat.TsoFramesFromTap);
+    openDg = 0; // segments travel alone
+    if (to != 0) {
+      if (tsoCut(to, frameRoom(to))) count(Stat.FramesUnicast);
       return;
     }
+    count(Stat.FramesFlooded);
+    for (let i = 0, n = peerCount(); i < n; i++) {
+      const peer = peerAddr(i);
+      if (!tsoCut(peer, frameRoom(peer))) break; // output full (counted)
+    }
+    return;
   }
+  if (config.tapVnetHdr && (load<u8>(body + VNET_FLAGS) & VNET_F_NEEDS_CSUM) != 0 && !vnetFinishChecksum(body, frame, len)) {
+    count(Stat.FramesBadVnet);
+    return;
+  }
+  const room = to != 0 ? frameRoom(to) : floodRoom();
+  ip.parse(frame, len);
+  mssClamp(frame, ip, room);
+  if (FRAME_HEADER_LEN + len > room) { frameTooBig(frame, ip, room, now); return; }
   if (to != 0) {
-    if (sendFrame(to, vnet, frame, len)) count(Stat.FramesUnicast);
+    if (sendFrame(to, frame, len)) count(Stat.FramesUnicast);
     return;
   }
   count(Stat.FramesFlooded);
   for (let i = 0, n = peerCount(); i < n; i++) {
-    if (!sendFrame(peerAddr(i), vnet, frame, len)) break; // output full (counted)
+    if (!sendFrame(peerAddr(i), frame, len)) break; // output full (counted)
   }
 }
 
@@ -86,7 +123,7 @@ function joinOpen(addr: usize, frame: usize, len: u32): bool {
   // A lone FRAME becomes a COMPOUND: its header and the first item's length go in front of it.
   const wrap: u32 = lone ? COMPOUND_ITEMS + ITEM_LEN_SIZE : 0;
   const extra = wrap + ITEM_LEN_SIZE + msgLen;
-  if (openLen + extra > config.maxDatagram || !outputGrowLast(extra)) return false;
+  if (openLen + extra > frameRoom(addr) || !outputGrowLast(extra)) return false;
   if (lone) {
     const firstLen = openLen - DG_MESSAGE;
     memory.copy(openDg + DG_MESSAGE + wrap, openDg + DG_MESSAGE, firstLen);
@@ -107,37 +144,31 @@ function joinOpen(addr: usize, frame: usize, len: u32): bool {
   return true;
 }
 
-function sendFrame(addr: usize, vnet: usize, frame: usize, len: u32): bool {
-  if (vnet == 0 && joinOpen(addr, frame, len)) return true;
-  const hdrLen = vnet != 0 ? VNET_HDR_LEN : 0;
-  const dg = outputToAddr(OUT_DATAGRAM, addr, FRAME_HEADER_LEN + hdrLen + len);
+function sendFrame(addr: usize, frame: usize, len: u32): bool {
+  if (joinOpen(addr, frame, len)) return true;
+  const dg = outputToAddr(OUT_DATAGRAM, addr, FRAME_HEADER_LEN + len);
   if (dg == 0) return false;
   store<u8>(dg + DG_VERSION, WIRE_VERSION);
   store<u8>(dg + DG_MESSAGE, MSG_FRAME);
-  store<u8>(dg + DG_MESSAGE + FRAME_FLAGS, vnet != 0 ? FRAME_F_VNET : 0);
-  if (vnet != 0) memory.copy(dg + FRAME_HEADER_LEN, vnet, VNET_HDR_LEN);
-  memory.copy(dg + FRAME_HEADER_LEN + hdrLen, frame, len);
+  store<u8>(dg + DG_MESSAGE + FRAME_FLAGS, 0);
+  memory.copy(dg + FRAME_HEADER_LEN, frame, len);
   count(Stat.DatagramsOut);
-  openDg = vnet != 0 ? 0 : dg;
+  openDg = dg;
   openLen = FRAME_HEADER_LEN + len;
   openRecord = outputRecords();
   return true;
 }
 
-/** A FRAME message from a peer: `msg` points at its type byte, `msgLen` bytes are available. */
-export function forwardFromPeer(msg: usize, msgLen: u32): void {
+/**
+ * A FRAME message from the peer at `from`: `msg` points at its type byte, `msgLen` bytes are
+ * available. The frame may be changed in place (MSS clamp).
+ */
+export function forwardFromPeer(from: usize, msg: usize, msgLen: u32): void {
   if (msgLen < FRAME_PAYLOAD) { count(Stat.DatagramTruncated); return; }
-  let frame = msg + FRAME_PAYLOAD;
-  let len = msgLen - FRAME_PAYLOAD;
-  let vnet: usize = 0;
-  if ((load<u8>(msg + FRAME_FLAGS) & FRAME_F_VNET) != 0) {
-    if (len < VNET_HDR_LEN) { count(Stat.DatagramTruncated); return; }
-    // A GSO segment: only a TAP with a virtio-net header can take it whole.
-    if (!config.tapVnetHdr) { count(Stat.FramesNeedVnet); return; }
-    vnet = frame;
-    frame += VNET_HDR_LEN;
-    len -= VNET_HDR_LEN;
-  }
+  // The retired VNET flag (a whole GSO segment the underlay had to fragment): never written as is.
+  if ((load<u8>(msg + FRAME_FLAGS) & FRAME_F_VNET) != 0) { count(Stat.FramesVnetFromPeer); return; }
+  const frame = msg + FRAME_PAYLOAD;
+  const len = msgLen - FRAME_PAYLOAD;
   if (!ethCheck(len)) { count(Stat.FramesTruncated); return; }
   const vlan = ethVlan(frame, len);
   if (vlan == ETH_TRUNCATED) { count(Stat.FramesTruncated); return; }
@@ -151,11 +182,8 @@ export function forwardFromPeer(msg: usize, msgLen: u32): void {
       return;
     }
   }
-  const hdrLen = config.tapVnetHdr ? VNET_HDR_LEN : 0;
-  const out = outputReserve(OUT_FRAME, hdrLen + len);
-  if (out == 0) return;
-  if (vnet != 0) memory.copy(out, vnet, VNET_HDR_LEN);
-  else if (hdrLen != 0) vnetClear(out);
-  memory.copy(out + hdrLen, frame, len);
-  count(Stat.FramesToTap);
+  ip.parse(frame, len);
+  mssClamp(frame, ip, frameRoom(from)); // our answers to this SYN cross the same path back
+  if (config.tapVnetHdr) groFrame(frame, len);
+  else tapWrite(frame, len);
 }

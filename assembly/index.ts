@@ -2,19 +2,22 @@
 // records, time and randomness; the core returns output records. See docs/abi.md.
 import {
   ABI_VERSION, ADDR_LEN, ADDR_SLOT, INPUT_CAPACITY, OUTPUT_CAPACITY, REC_HEADER, REC_KIND, REC_LEN,
-  IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, OUT_STAT, OUT_TIMER, alignUp,
+  IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
 } from "./abi";
 import { configSet } from "./config";
 import { forwardFromPeer, forwardFromTap } from "./forward";
+import { groFlushAll } from "./gro";
 import { macGossipMessage, macGossipTick } from "./macgossip";
 import { ageTick, macAdoptIdentity, macDump } from "./mactable";
 import { self } from "./node";
+import { pmtuAckIn, pmtuProbeIn, pmtuTick, pmtuTooBig } from "./pmtu";
 import { mixEntropy } from "./prng";
 import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
 import { codecRoundtrip } from "./roundtrip";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
 import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
 import { MSG_MAC_UPDATE } from "./wire/macmsg";
+import { MSG_PMTU_ACK, MSG_PMTU_PROBE } from "./wire/pmtu";
 import { MSG_MEMBERSHIP_FIRST, MSG_MEMBERSHIP_LAST } from "./membership/codec";
 import {
   membersDump, membershipIdentity, membershipJoin, membershipLeaveNow, membershipMessage, membershipTick,
@@ -53,9 +56,10 @@ export function process(inputLen: u32, now: f64): u32 {
     off += alignUp(REC_HEADER + len);
     if (off > inputLen) break;
   }
+  groFlushAll(); // coalesced segments point into the input region: written before it is reused
   ageTick(self.now);
   macGossipTick(self.now); // before membershipTick, so gossip is scheduled for what it queues
-  const next = membershipTick(self.now);
+  const next = Math.min(membershipTick(self.now), pmtuTick(self.now));
   if (next < Infinity) {
     const timer = outputReserve(OUT_TIMER, 8);
     if (timer != 0) store<f64>(timer, next);
@@ -95,6 +99,10 @@ function handleInput(kind: u16, body: usize, len: u32): void {
     case IN_LEAVE:
       membershipLeaveNow();
       break;
+    case IN_SEND_TOO_BIG:
+      if (len < ADDR_SLOT + 4) { count(Stat.InputMalformed); return; }
+      pmtuTooBig(body, load<u32>(body + ADDR_SLOT));
+      break;
     default:
       count(Stat.InputUnknownKind);
   }
@@ -109,13 +117,17 @@ function handleDatagram(src: usize, dg: usize, len: u32): void {
   if (envelope == Envelope.BadVersion) { count(Stat.DatagramBadVersion); return; }
   const msg = dg + DG_MESSAGE;
   const msgLen = len - DG_MESSAGE;
-  if (load<u8>(msg) != MSG_COMPOUND) {
+  const type = load<u8>(msg);
+  if (type == MSG_PMTU_PROBE) { pmtuProbeIn(src, msg, msgLen, len); return; } // its size is the datagram's
+  if (type != MSG_COMPOUND) {
     handleMessage(src, msg, msgLen);
     return;
   }
   if (!compound.reset(msg, msgLen)) { count(Stat.DatagramTruncated); return; }
   while (compound.next()) {
-    if (load<u8>(compound.ptr) == MSG_COMPOUND) { count(Stat.DatagramUnknownType); continue; } // no nesting
+    const inner = load<u8>(compound.ptr);
+    if (inner == MSG_COMPOUND) { count(Stat.DatagramUnknownType); continue; } // no nesting
+    if (inner == MSG_PMTU_PROBE) { count(Stat.PmtuMalformed); continue; } // a probe is sized alone
     handleMessage(src, compound.ptr, compound.len);
   }
   if (compound.malformed) count(Stat.DatagramTruncated);
@@ -130,10 +142,13 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
   }
   switch (type) {
     case MSG_FRAME:
-      forwardFromPeer(msg, msgLen);
+      forwardFromPeer(src, msg, msgLen);
       break;
     case MSG_MAC_UPDATE:
       macGossipMessage(msg, msgLen, self.now);
+      break;
+    case MSG_PMTU_ACK:
+      pmtuAckIn(msg, msgLen);
       break;
     default:
       count(Stat.DatagramUnknownType);

@@ -1,6 +1,8 @@
 // The alive remote members the data plane forwards to, by node id, with their
 // underlay address. Membership keeps it current; forwarding only reads it.
+// Each peer's path MTU (assembly/pmtu.ts) lives and dies with its entry here.
 import { ADDR_LEN } from "./abi";
+import { pmtuForget, pmtuRestart, pmtuTrack } from "./pmtu";
 
 const MAX_PEERS: i32 = 65536;
 
@@ -25,14 +27,20 @@ export function peerAddrById(id: u64): usize {
 
 /** Add or update a peer; returns false when the set is full. */
 export function peerUpsert(id: u64, addr: usize): bool {
-  let i = peerIndex(id);
+  const i = peerIndex(id);
   if (i < 0) {
     if (ids.length >= MAX_PEERS) return false;
+    const block = heap.alloc(ADDR_LEN);
+    memory.copy(block, addr, ADDR_LEN);
     ids.push(id);
-    addrs.push(heap.alloc(ADDR_LEN));
-    i = ids.length - 1;
+    addrs.push(block);
+    pmtuTrack(block);
+    return true;
   }
-  memory.copy(unchecked(addrs[i]), addr, ADDR_LEN);
+  const block = unchecked(addrs[i]);
+  if (memory.compare(block, addr, ADDR_LEN) == 0) return true;
+  memory.copy(block, addr, ADDR_LEN);
+  pmtuRestart(block);
   return true;
 }
 
@@ -46,6 +54,7 @@ export function peerRemove(id: u64): bool {
   unchecked(addrs[i] = addrs[last]);
   ids.pop();
   addrs.pop();
+  pmtuForget(freed);
   heap.free(freed);
   return true;
 }

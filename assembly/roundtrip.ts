@@ -12,11 +12,14 @@ import {
 import { MemberState } from "./membership/state";
 import { getU16, getU32, getU64, putU16, putU64 } from "./wire/bytes";
 import { ETH_HEADER_LEN } from "./wire/ethernet";
-import { VNET_HDR_LEN } from "./wire/vnet";
 import {
   CompoundReader, CompoundWriter, DG_MESSAGE, FRAME_F_VNET, FRAME_FLAGS, FRAME_PAYLOAD, MSG_COMPOUND, MSG_FRAME,
 } from "./wire/divs";
 import { MACMSG_COPY_LEN, MSG_MAC_UPDATE, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate } from "./wire/macmsg";
+import { WireCheck } from "./wire/check";
+import {
+  MSG_PMTU_ACK, MSG_PMTU_PROBE, pmtuAckCheck, pmtuAckEmit, pmtuAckSize, pmtuProbeCheck, pmtuProbeEmit, pmtuSeq,
+} from "./wire/pmtu";
 
 const info = new MemberInfo();
 const reader = new CompoundReader();
@@ -35,18 +38,23 @@ export function codecRoundtrip(msg: usize, len: u32, out: usize, cap: u32): u32 
 function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
   switch (load<u8>(msg)) {
     case MSG_FRAME: {
-      // As forwardFromPeer takes it: flags other than VNET are ignored, a VNET frame has its 10-byte
-      // virtio-net header, and the frame needs an Ethernet header.
-      const flags = load<u8>(msg + FRAME_FLAGS) & FRAME_F_VNET;
-      if (len < FRAME_PAYLOAD + (flags != 0 ? VNET_HDR_LEN : 0) + ETH_HEADER_LEN || len > cap) return 0;
+      // As forwardFromPeer takes it: the retired VNET flag is refused, other flags are ignored, and
+      // the frame needs an Ethernet header.
+      if ((load<u8>(msg + FRAME_FLAGS) & FRAME_F_VNET) != 0 || len < FRAME_PAYLOAD + ETH_HEADER_LEN || len > cap) return 0;
       store<u8>(out, MSG_FRAME);
-      store<u8>(out + FRAME_FLAGS, flags);
+      store<u8>(out + FRAME_FLAGS, 0);
       memory.copy(out + FRAME_PAYLOAD, msg + FRAME_PAYLOAD, len - FRAME_PAYLOAD);
       return len;
     }
     case MSG_MAC_UPDATE:
       if (!macMsgDecode(msg, len)) return 0;
       return macUpdateReencode(out, cap);
+    case MSG_PMTU_PROBE: // as a lone message: its datagram is one version byte longer
+      if (pmtuProbeCheck(len, DG_MESSAGE + len) != WireCheck.Ok || len > cap) return 0;
+      return pmtuProbeEmit(out, len, pmtuSeq(msg));
+    case MSG_PMTU_ACK:
+      if (pmtuAckCheck(len) != WireCheck.Ok) return 0;
+      return pmtuAckEmit(out, cap, pmtuSeq(msg), pmtuAckSize(msg));
     case MSG_PING:
       if (len < PING_LEN) return 0;
       return writePing(out, cap, getU32(msg + PING_SEQ), getU64(msg + PING_TARGET), getU64(msg + PING_SOURCE));

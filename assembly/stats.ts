@@ -50,10 +50,28 @@ export enum Stat {
   MacRefreshesQueued,
   MacUpdatesRelayed,
   MacUpdateOwnerGone,
-  FramesGso,
-  FramesNeedVnet,
+  TsoFramesFromTap,
+  FramesVnetFromPeer,
   FramesBadVnet,
   FramesCoalesced,
+  TsoSegmentsOut,
+  GroFramesToTap,
+  GroSegmentsJoined,
+  GroBadChecksum,
+  IcmpTooBigSent,
+  IcmpTooBigRateLimited,
+  MssClamped,
+  PmtuProbesSent,
+  PmtuProbesAcked,
+  PmtuProbesLost,
+  PmtuBlackHoles,
+  PmtuTooBigHints,
+  PmtuTooBigUnknown,
+  PmtuSearchesUnanswered,
+  PmtuSearchesDone,
+  PmtuProbesAnswered,
+  PmtuAcksUnexpected,
+  PmtuMalformed,
   Count, // keep last
 }
 
@@ -106,10 +124,28 @@ export const STAT_NAMES: StaticArray<string> = [
   "mac_refreshes_queued",
   "mac_updates_relayed",
   "mac_update_owner_gone",
-  "frames_gso",
-  "frames_need_vnet",
+  "tso_frames_from_tap",
+  "frames_vnet_from_peer",
   "frames_bad_vnet",
   "frames_coalesced",
+  "tso_segments_out",
+  "gro_frames_to_tap",
+  "gro_segments_joined",
+  "gro_bad_checksum",
+  "icmp_too_big_sent",
+  "icmp_too_big_rate_limited",
+  "mss_clamped",
+  "pmtu_probes_sent",
+  "pmtu_probes_acked",
+  "pmtu_probes_lost",
+  "pmtu_black_holes",
+  "pmtu_too_big_hints",
+  "pmtu_too_big_unknown",
+  "pmtu_searches_unanswered",
+  "pmtu_searches_done",
+  "pmtu_probes_answered",
+  "pmtu_acks_unexpected",
+  "pmtu_malformed",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);
@@ -117,6 +153,11 @@ const counters = new StaticArray<f64>(Stat.Count);
 // @ts-ignore: decorator
 @inline export function count(s: Stat): void {
   unchecked(counters[s] += 1);
+}
+
+// @ts-ignore: decorator
+@inline export function countBy(s: Stat, n: i32): void {
+  unchecked(counters[s] += <f64>n);
 }
 
 export function statValue(s: i32): f64 {

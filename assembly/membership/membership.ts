@@ -4,6 +4,8 @@ import { ADDR_LEN, ADDR_SLOT, OUT_MEMBER } from "../abi";
 import { config } from "../config";
 import { self } from "../node";
 import { nextUnit } from "../prng";
+import { peerAddrById } from "../peers";
+import { pmtuPeek } from "../pmtu";
 import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
 import {
@@ -164,12 +166,14 @@ export function membershipTick(now: f64): f64 {
 }
 
 // OUT_MEMBER body (little-endian): u64 id, u32 incarnation, u8 state, u8 0, u16 protocol,
-// u32 capabilities, u32 0, f64 state since (ms), address slot, name UTF-8.
+// u32 capabilities, u32 max datagram (the path MTU to it, assembly/pmtu.ts; 0 for self or a member
+// not alive), f64 state since (ms), address slot, name UTF-8.
 export const MEMBER_ID: u32 = 0;
 export const MEMBER_INCARNATION: u32 = 8;
 export const MEMBER_STATE: u32 = 12;
 export const MEMBER_PROTOCOL: u32 = 14;
 export const MEMBER_CAPABILITIES: u32 = 16;
+export const MEMBER_MAX_DATAGRAM: u32 = 20;
 export const MEMBER_SINCE: u32 = 24;
 export const MEMBER_ADDR: u32 = 32;
 export const MEMBER_NAME: u32 = MEMBER_ADDR + ADDR_SLOT;
@@ -187,6 +191,7 @@ export function membersDump(): void {
     store<u8>(body + MEMBER_STATE, <u8>m.state);
     store<u16>(body + MEMBER_PROTOCOL, m.protocol);
     store<u32>(body + MEMBER_CAPABILITIES, m.capabilities);
+    if (m.id != self.id) store<u32>(body + MEMBER_MAX_DATAGRAM, pmtuPeek(peerAddrById(m.id)));
     store<f64>(body + MEMBER_SINCE, m.stateSince);
     memory.copy(body + MEMBER_ADDR, m.addr, ADDR_LEN);
     memory.copy(body + MEMBER_NAME, changetype<usize>(m.name), nameLen);

@@ -7,6 +7,7 @@
 import { ADDR_LEN } from "../abi";
 import { config } from "../config";
 import { self } from "../node";
+import { pmtuBase } from "../pmtu";
 import { Stat, count } from "../stats";
 import { getU16, getU64, putU16, putU64 } from "../wire/bytes";
 import { DG_MESSAGE, WIRE_VERSION } from "../wire/divs";
@@ -86,7 +87,7 @@ pushPullRegister(new MemberSection());
 /** Sends our whole state to `addr`, in as many datagrams as it takes. */
 export function pushPullSend(addr: usize, flags: u8): void {
   for (let i = 0; i < sections.length; i++) unchecked(sections[i]).begin();
-  const cap = config.maxDatagram;
+  const cap = pmtuBase(); // fits every path, discovered or not
   let s = 0;
   for (let part: u32 = 0; part <= 0xffff; part++) {
     store<u8>(scratch, WIRE_VERSION);

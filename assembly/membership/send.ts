@@ -1,8 +1,9 @@
 // Sending membership datagrams: one message, followed by as many queued
-// broadcasts as fit under config.maxDatagram (memberlist piggybacks the
-// same way on every UDP message), emitted as OUT_DATAGRAM.
+// broadcasts as fit under the path MTU base (memberlist piggybacks the
+// same way on every UDP message), emitted as OUT_DATAGRAM. The base fits
+// every path (assembly/pmtu.ts), so membership never waits for discovery.
 import { OUT_DATAGRAM } from "../abi";
-import { config } from "../config";
+import { pmtuBase } from "../pmtu";
 import { outputToAddr } from "../queue";
 import { Stat, count } from "../stats";
 import { CompoundWriter } from "../wire/divs";
@@ -15,9 +16,9 @@ export const scratch: usize = heap.alloc(SCRATCH_SIZE);
 export const messageScratch: usize = heap.alloc(SCRATCH_SIZE);
 export const writer = new CompoundWriter();
 
-/** Starts a datagram in `scratch` under the configured size bound. */
+/** Starts a datagram in `scratch` under the size every path carries. */
 export function datagramBegin(): CompoundWriter {
-  writer.begin(scratch, min(config.maxDatagram, SCRATCH_SIZE));
+  writer.begin(scratch, min(pmtuBase(), SCRATCH_SIZE));
   return writer;
 }
 

@@ -5,9 +5,9 @@
 //             | u8 version, COMPOUND, u8 count, u8 reserved, count * (u16 len, message)
 //   message  := u8 type, body
 //
-// FRAME carries an Ethernet frame: u8 type, u8 flags, [virtio-net header], then the frame, so a
-// plain frame datagram has a 3-byte header. Flag FRAME_F_VNET: a 10-byte virtio-net header (a GSO
-// segment for the receiving TAP to take as one) comes before the frame (docs/wire.md). All multi-byte fields are big-endian.
+// FRAME carries an Ethernet frame: u8 type, u8 flags, then the frame, so a frame datagram has a
+// 3-byte header. Flag FRAME_F_VNET is retired (it put a 64 KB GSO segment in one datagram the
+// underlay had to fragment): receivers drop such FRAMEs (docs/wire.md). All multi-byte fields are big-endian.
 import { getU16, putU16 } from "./bytes";
 
 export const WIRE_VERSION: u8 = 1;
@@ -21,7 +21,7 @@ export const MSG_COMPOUND: u8 = 0x02;
 
 export const FRAME_FLAGS: u32 = 1; // offset within the message
 export const FRAME_PAYLOAD: u32 = 2;
-export const FRAME_F_VNET: u8 = 0x01;
+export const FRAME_F_VNET: u8 = 0x01; // retired: dropped on receipt
 export const FRAME_HEADER_LEN: u32 = 1 + FRAME_PAYLOAD; // version + type + flags
 
 export const COMPOUND_COUNT: u32 = 1;

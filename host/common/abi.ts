@@ -16,7 +16,7 @@ export const IN_RANDOM = 3;
 export const IN_IDENTITY = 4;
 export const IN_JOIN = 5;
 export const IN_LEAVE = 6;
-/** Address slot, then u32 LE: the plaintext datagram length the socket refused with EMSGSIZE. */
+/** [addr slot][u32 LE]: a datagram of that plaintext length to that address was refused with EMSGSIZE. */
 export const IN_SEND_TOO_BIG = 7;
 
 export const OUT_FRAME = 1;

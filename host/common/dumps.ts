@@ -1,7 +1,8 @@
 // Decoders for the core's structured output records: OUT_MEMBER (members_dump), OUT_MAC (macs_dump)
 // and OUT_EVENT. Layouts follow assembly/membership and assembly/mactable; keep them in step.
 import { ADDR_SLOT } from "./abi.ts";
-import { formatAddress } from "./address.ts";
+import { formatAddress, isMappedIpv4 } from "./address.ts";
+import { underlayMtuOf } from "./mtu.ts";
 
 export interface Member {
   id: string; // 16 hex digits
@@ -10,6 +11,10 @@ export interface Member {
   incarnation: number;
   /** Core time (ms) of the last state change. */
   sinceMs: number;
+  /** The largest plaintext datagram the path to it carries (assembly/pmtu.ts); 0 for self or a member not alive. */
+  maxDatagram: number;
+  /** That path MTU as the underlay's IP MTU (datagram + sealing + UDP + IP header); null when maxDatagram is 0. */
+  pmtu: number | null;
   name: string;
   self: boolean;
 }
@@ -56,18 +61,21 @@ function view(b: Uint8Array): DataView {
 }
 
 /**
- * [u64 id][u32 incarnation][u8 state][u8 0][u16 protocol][u32 capabilities][u32 0][f64 state since ms]
- * [addr slot][name utf8] (assembly/membership/membership.ts MEMBER_*)
+ * [u64 id][u32 incarnation][u8 state][u8 0][u16 protocol][u32 capabilities][u32 max datagram]
+ * [f64 state since ms][addr slot][name utf8] (assembly/membership/membership.ts MEMBER_*)
  */
 export function decodeMember(b: Uint8Array, selfId: string): Member {
   const v = view(b);
   const id = hexU64(b, 0);
+  const maxDatagram = v.getUint32(20, true);
   return {
     id,
     address: formatAddress(b, 32),
     state: MEMBER_STATES[b[12]] ?? `state${b[12]}`,
     incarnation: v.getUint32(8, true),
     sinceMs: v.getFloat64(24, true),
+    maxDatagram,
+    pmtu: maxDatagram === 0 ? null : underlayMtuOf(maxDatagram, !isMappedIpv4(b, 32)),
     name: decoder.decode(b.subarray(32 + ADDR_SLOT)),
     self: id === selfId,
   };

@@ -12,8 +12,8 @@ export function table(header: string[], rows: (string | number)[][]): string {
 export function formatMembers(members: Member[]): string {
   const sorted = [...members].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   return table(
-    ["NAME", "ID", "ADDRESS", "STATE", "INC"],
-    sorted.map((m) => [m.name + (m.self ? " (self)" : ""), m.id, m.address, m.state, m.incarnation]),
+    ["NAME", "ID", "ADDRESS", "STATE", "INC", "PMTU"],
+    sorted.map((m) => [m.name + (m.self ? " (self)" : ""), m.id, m.address, m.state, m.incarnation, m.pmtu ?? "-"]),
   );
 }
 

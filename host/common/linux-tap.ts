@@ -1,6 +1,6 @@
 // Opening a Linux TAP device, the same on every runtime: open /dev/net/tun, ioctl TUNSETIFF with
 // IFF_TAP | IFF_NO_PI | IFF_VNET_HDR (every frame read or written starts with a 10-byte virtio-net
-// header, so a GSO segment from a peer can be written whole), TUNSETOFFLOAD when offload is on, then
+// header, so the core's coalesced TCP segments can be written as one GSO frame), TUNSETOFFLOAD when offload is on, then
 // MAC, MTU, address and link state with iproute2. The runtime supplies only the libc calls and `ip`.
 import type { Cidr } from "./cidr.ts";
 import { DivsError, ExitCode } from "./errors.ts";

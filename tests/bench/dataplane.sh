@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# dataplane.sh - `npm run bench`: the DiVS data plane side by side with its peers, in one run.
+# dataplane.sh - `npm run bench`: the DiVS data plane side by side with its peers, in one run, on each
+# underlay profile (clean, IPv4 fragments dropped, random loss).
 #
 #     pb-dv-a [ul0 198.19.0.1/24] <==== veth, MTU 1500 ====> [ul0 198.19.0.2/24] pb-dv-b
 #     pb-dv-a [dv0 198.18.0.1/24] ..... two `divs up` ..... [dv0 198.18.0.2/24] pb-dv-b
 #
 # DiVS: node A creates a switch with a network key, node B joins with A's token; encryption on, as users
 # run it (checked on the wire: every underlay datagram must be a sealed envelope). The peers come from
-# ../shared/bench/peers.sh (SYSTEMS="underlay vxlan tinc"), run by this script in the same run, measured
-# with the same commands: ping (avg, p50, p99), iperf3 TCP 1 stream, iperf3 UDP 64-byte flooded (-b 0)
-# and paced (the highest rate tried with loss < LOSS_OK_PCT), daemon CPU during TCP, peak RSS (DiVS).
-# Method and columns: docs/benchmarks.md.
+# ../shared/bench/peers.sh, run by this script in the same run, one call per system, measured with the
+# same commands: ping (avg, p50, p99), iperf3 TCP 1 stream, iperf3 UDP 64-byte flooded (-b 0) and paced
+# (the highest rate tried with loss < LOSS_OK_PCT + the profile's loss), daemon CPU during TCP, peak RSS
+# (DiVS), IPv4 fragments on the underlay. A profile impairs the ingress of both underlay ends, for DiVS
+# with nb_impair (../shared/bench/netns.sh), for the peers with peers.sh's UNDERLAY_IMPAIR: the same rules.
+# Targets (divs/tinc per profile) are printed with pass/fail. Method and columns: docs/benchmarks.md.
 #
 # Usage : npm run bench, npm run -s bench -- --json (-s: no npm banner on stdout)           (root; exit 77 = skipped: not root, no /dev/net/tun, ...)
-# Knobs : RUNS (1) TCP_SECS (8) UDP_SECS (5) PACED_SECS (3) IDLE_SECS (3) PING_N (200) PING_I (0.02) LOSS_OK_PCT (0.5)
-#         PACED_TRIES (5) PEERS ("underlay vxlan tinc") PACED_PEERS ("vxlan tinc") DEADLINE_S (whole run)
-#         PEERS_SH (path of peers.sh) LOCK_WAIT_S (900) NB_KEEP_TMP=1 (keep logs)
+# Knobs : PROFILES ("clean nofrag loss=1"; a profile is clean or an nb_impair spec such as nofrag,loss=0.5)
+#         RUNS (1) TCP_SECS (8) UDP_SECS (5) PACED_SECS (3) IDLE_SECS (3) PING_N (200) PING_I (0.02) LOSS_OK_PCT (0.5)
+#         PACED_TRIES (5) PEERS ("underlay vxlan tinc") PACED_PEERS ("vxlan tinc")
+#         IMPAIRED_PEERS ("tinc": on profiles other than clean, only these of PEERS and PACED_PEERS run)
+#         DEADLINE_S (whole run) PEERS_SH (path of peers.sh) LOCK_WAIT_S (900) NB_KEEP_TMP=1 (keep logs)
 #         DIVS_RUNTIMES ("node node": the runtimes of DiVS nodes A and B, node or deno; docs/deno.md)
 #         DIVS_UP_ARGS (more `divs up` options for both nodes, e.g. "--latency-wake 0")
-# Output: stdout = the table (or JSON); progress and diagnostics on stderr.
+# Output: stdout = the tables (or JSON); progress and diagnostics on stderr.
 
 set -u -o pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,10 +41,13 @@ LOSS_OK_PCT=${LOSS_OK_PCT:-0.5}
 PACED_TRIES=${PACED_TRIES:-5}
 PEERS=${PEERS-"underlay vxlan tinc"}          # empty: DiVS alone
 PACED_PEERS=${PACED_PEERS-"vxlan tinc"}
+PROFILES=${PROFILES:-"clean nofrag loss=1"}
+IMPAIRED_PEERS=${IMPAIRED_PEERS-"tinc"}
 read -r RUNTIME_A RUNTIME_B <<<"${DIVS_RUNTIMES:-node node}"
 DIVS_UP_ARGS=${DIVS_UP_ARGS:-}
-# Rough cost of one run: peers ~70 s, DiVS ~35 s, paced peers ~25 s a try; twice that as the bound.
-DEADLINE_S=${DEADLINE_S:-$((120 + RUNS * (2 * (90 + 6 * TCP_SECS + 4 * UDP_SECS + PACED_TRIES * 3 * (PACED_SECS + 25)))))}
+N_PROFILES=$(wc -w <<<"$PROFILES")
+# Rough cost of one profile: peers ~70 s, DiVS ~35 s, paced peers ~25 s a try; twice that as the bound.
+DEADLINE_S=${DEADLINE_S:-$((120 + RUNS * N_PROFILES * (2 * (90 + 6 * TCP_SECS + 4 * UDP_SECS + PACED_TRIES * 3 * (PACED_SECS + 25)))))}
 
 JSON=0
 for arg in "$@"; do
@@ -54,12 +62,17 @@ skip() { echo "SKIPPED: npm run bench: $*" >&2; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, TAP devices)"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
 [ -r "$PEERS_SH" ] || skip "peers.sh not found at $PEERS_SH (set PEERS_SH)"
-for bin in ip iperf3 jq ping tcpdump node awk; do
+for bin in ip iperf3 jq ping tcpdump nft node awk; do
     command -v "$bin" >/dev/null || skip "$bin is not installed"
 done
 [ -r "$DIVS_CLI" ] || { echo "npm run bench: $DIVS_CLI is missing: run npm run build first" >&2; exit 1; }
 for n in RUNS TCP_SECS UDP_SECS PACED_SECS IDLE_SECS PING_N PACED_TRIES DEADLINE_S; do
     [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || { echo "dataplane.sh: $n must be a positive integer" >&2; exit 2; }
+done
+IMPAIRMENT='(nofrag|loss=[0-9]+(\.[0-9]+)?)'
+for profile in $PROFILES; do
+    [[ "$profile" =~ ^(clean|$IMPAIRMENT(,$IMPAIRMENT)*)$ ]] ||
+        { echo "dataplane.sh: PROFILES: '$profile' is not clean nor a list of nofrag, loss=PCT" >&2; exit 2; }
 done
 
 # One bench at a time on this machine: a second one would take the first one's namespaces for stale
@@ -119,6 +132,87 @@ peers_run() {
     return $rc
 }
 
+# --------------------------------------------------------------- profiles --
+# impair_spec PROFILE -> the nb_impair / UNDERLAY_IMPAIR spec ("none" for clean)
+impair_spec() { if [ "$1" = clean ]; then echo none; else echo "$1"; fi; }
+
+# loss_ok PROFILE -> the loss a paced try may show and still pass: LOSS_OK_PCT plus the loss the profile
+# adds on purpose (a datagram crosses one impaired ingress, the receiver's)
+loss_ok() {
+    awk -v ok="$LOSS_OK_PCT" -v p="$1" 'BEGIN { n = split(p, a, ",")
+        for (i = 1; i <= n; i++) if (a[i] ~ /^loss=/) ok += substr(a[i], 6)
+        print ok }'
+}
+
+# profile_peers PROFILE SYSTEMS... -> the systems measured on PROFILE: all on clean, else those in IMPAIRED_PEERS
+profile_peers() {
+    local profile=$1 s; shift
+    for s in "$@"; do
+        [ "$profile" = clean ] || [[ " $IMPAIRED_PEERS " == *" $s "* ]] && echo "$s"
+    done
+}
+
+# -------------------------------------------------------------- fragments --
+# Every underlay end counts the IPv4 fragments reaching its ingress in a table of its own (dvfrag, priority
+# -10: before nb_impair's nbimp at 0 drops them), on every profile; nbimp's own counter says how many
+# of them a nofrag profile dropped.
+
+# frag_count_add NS : the dvfrag counter on NS's ul0
+frag_count_add() {
+    ip netns exec "$1" nft -f - 2>/dev/null <<'EOF'
+table netdev dvfrag {
+    chain ingress { type filter hook ingress device "ul0" priority -10; ip frag-off & 0x3fff != 0 counter; }
+}
+EOF
+}
+
+# frag_counts NS -> "SEEN DROPPED": dvfrag's count and nbimp's fragment drops (NA without a nofrag rule);
+# nothing when NS has no dvfrag table (yet, or any more)
+frag_counts() {
+    ip netns exec "$1" nft list ruleset 2>/dev/null | awk '
+        $1 == "table" { t = $3 }
+        /frag-off/ { for (i = 1; i < NF; i++) if ($i == "packets") { if (t == "dvfrag") s = $(i + 1); else if (t == "nbimp") d = $(i + 1) } }
+        END { if (s != "") print s, (d == "" ? "NA" : d) }'
+}
+
+# frags_sum "SEEN DROPPED" "SEEN DROPPED" -> FRAGS_SEEN FRAGS_DROPPED, both ends together (NA when an end is)
+frags_sum() {
+    read -r FRAGS_SEEN FRAGS_DROPPED < <(awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+        print (x[1] ~ /^[0-9]+$/ && y[1] ~ /^[0-9]+$/ ? x[1] + y[1] : "NA"),
+              (x[2] ~ /^[0-9]+$/ && y[2] ~ /^[0-9]+$/ ? x[2] + y[2] : "NA") }')
+}
+
+# frag_sampler NS... (run in the background while peers.sh measures one system in NS): adds the dvfrag
+# counter as soon as NS has its ul0 and keeps the latest "SEEN DROPPED" in $NB_TMP/frags-NS.txt. peers.sh
+# deletes NS, counters and all, when the system is done: the last sample (at most 0.5 s before, after
+# the last test) stands for the run.
+frag_sampler() {
+    local ns c
+    while :; do
+        for ns in "$@"; do
+            [ -e "/run/netns/$ns" ] || continue
+            c=$(frag_counts "$ns")
+            if [ -n "$c" ]; then echo "$c" >"$NB_TMP/frags-$ns.txt"; else frag_count_add "$ns"; fi
+        done
+        sleep 0.5
+    done
+}
+
+# peer_bench SYSTEM OUT : peers.sh for SYSTEM on the current profile, its lines into OUT with the fragment
+# counts of its underlay appended
+peer_bench() {
+    local s=$1 out=$2 one=$NB_TMP/peers-one.txt sampler
+    rm -f "$NB_TMP/frags-pb-a.txt" "$NB_TMP/frags-pb-b.txt"
+    frag_sampler pb-a pb-b &
+    sampler=$!
+    NB_PIDS+=("$sampler")
+    peers_run "$one" SYSTEMS="$s" UNDERLAY_IMPAIR="$SPEC" UDP_SECS="$UDP_SECS" UDP_RATE=0 \
+        DEADLINE_S=$((60 + TCP_SECS + UDP_SECS + PING_N / 10 + 50))
+    nb_stop "$sampler"
+    frags_sum "$(cat "$NB_TMP/frags-pb-a.txt" 2>/dev/null)" "$(cat "$NB_TMP/frags-pb-b.txt" 2>/dev/null)"
+    sed "/^system=/s/\$/ frags_seen=$FRAGS_SEEN frags_dropped=$FRAGS_DROPPED/" "$one" >>"$out"
+}
+
 # ----------------------------------------------------------- measurements --
 # cpu_ticks PID : utime+stime (clock ticks) of a process, all its threads
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo NA; }
@@ -156,10 +250,10 @@ udp64() {
 
 # lossfree TRY_CMD FLOOD_PPS -> LF_PPS (received) LF_RATE (offered), NA when no try passed, and LF_FAIL
 # (the lowest offered rate that lost more, NA when none did: then LF_PPS is only a lower bound). Paced tries
-# start at the flooded receive rate; a try passes when it loses < LOSS_OK_PCT. Until one passes the rate
-# halves; until one fails it doubles (flooding starves a userspace daemon of CPU, so its loss-free
-# rate can be well above its flooded receive rate); then bisection between the two. At most PACED_TRIES
-# tries, fewer once the gap is under 5%. TRY_CMD RATE_PPS sets UDP_RX and UDP_LOSS.
+# start at the flooded receive rate; a try passes when it loses < LOSS_OK (the profile's loss_ok). Until
+# one passes the rate halves; until one fails it doubles (flooding starves a userspace daemon of CPU, so
+# its loss-free rate can be well above its flooded receive rate); then bisection between the two. At most
+# PACED_TRIES tries, fewer once the gap is under 5%. TRY_CMD RATE_PPS sets UDP_RX and UDP_LOSS.
 lossfree() {
     local try=$1 rate=$2 i=0 best_rate=NA fail=
     LF_PPS=NA LF_RATE=NA LF_FAIL=NA
@@ -168,7 +262,7 @@ lossfree() {
         i=$((i + 1))
         "$try" "$rate"
         nb_log "  paced $rate pps: received $UDP_RX pps, loss $UDP_LOSS %"
-        if [[ "$UDP_LOSS" =~ ^[0-9.]+$ ]] && awk -v l="$UDP_LOSS" -v ok="$LOSS_OK_PCT" 'BEGIN {exit !(l < ok)}'; then
+        if [[ "$UDP_LOSS" =~ ^[0-9.]+$ ]] && awk -v l="$UDP_LOSS" -v ok="$LOSS_OK" 'BEGIN {exit !(l < ok)}'; then
             LF_PPS=$UDP_RX LF_RATE=$rate best_rate=$rate
         else
             fail=$rate LF_FAIL=$rate
@@ -242,6 +336,8 @@ divs_up() {
 divs_setup() {
     local t0 token keyargs=()
     nb_ns_add "$NSA" && nb_ns_add "$NSB" && nb_veth "$NSA" ul0 "$UL_A/24" "$NSB" ul0 "$UL_B/24" 1500 &&
+        nb_impair "$NSA" ul0 "$SPEC" && nb_impair "$NSB" ul0 "$SPEC" &&
+        frag_count_add "$NSA" && frag_count_add "$NSB" &&
         nb_wait_ping "$NSA" "$UL_B" 5 || { REASON=underlay_setup_failed; return 1; }
     # A network key when this build has the security layer (divs keygen, docs/security.md);
     # node B gets it only through A's join token, as a user would.
@@ -266,7 +362,7 @@ divs_setup() {
 # node_errors NAME RUN -> the node's error and drop counters (core, host and secure transport) that are
 # not 0, as "name:count,..." ("none" when all are 0; NA when the node did not answer). Saved in full too.
 node_errors() {
-    local f=$NB_TMP/status-$1-run$2.json
+    local f=$NB_TMP/status-$1-run$2-$PROFILE.json
     timeout 5 node "$DIVS_CLI" status --json --control "$NB_TMP/$1.sock" >"$f" 2>/dev/null || { echo NA; return; }
     jq -r '[(.counters // {}), (.security.counters // {}) | to_entries[] | select(.value > 0) |
         select(.key | test("malformed|overflow|truncated|bad_|unknown|too_big|misdirected|errors|replayed|too_old|decrypt_failed|queue_dropped|no_session|rate_limited|wrong_source|timeouts")) |
@@ -281,7 +377,7 @@ divs_bench() {
     local ping_avg ping_p50 ping_p99 ping_loss flood flood_loss flood_tx
     REASON=""
     if ! divs_setup; then
-        echo "run=$run system=divs status=failed reason=$REASON" >>"$RESULTS"
+        echo "run=$run profile=$PROFILE system=divs status=failed reason=$REASON" >>"$RESULTS"
         nb_log "divs: $REASON; node logs:"; tail -n 8 "$NB_TMP"/divs-*.log >&2
         divs_down; return
     fi
@@ -317,17 +413,18 @@ divs_bench() {
     rssa=$(peak_rss_kib "$DIVS_A") rssb=$(peak_rss_kib "$DIVS_B")
     local errs_a errs_b
     errs_a=$(node_errors bench-a "$run") errs_b=$(node_errors bench-b "$run")
-    echo "run=$run system=divs tcp_mbps=$tcp rtt_avg_ms=$ping_avg rtt_p50_ms=$ping_p50 rtt_p99_ms=$ping_p99" \
+    frags_sum "$(frag_counts "$NSA")" "$(frag_counts "$NSB")"
+    echo "run=$run profile=$PROFILE system=divs tcp_mbps=$tcp rtt_avg_ms=$ping_avg rtt_p50_ms=$ping_p50 rtt_p99_ms=$ping_p99" \
          "ping_loss_pct=$ping_loss udp64_pps=$flood udp64_loss_pct=$flood_loss udp64_tx_pps=$flood_tx" \
          "udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE udp64_lossfree_fail_pps=$LF_FAIL" \
          "tcp_retr=$retr" \
          "tcp_daemon_cpu_pct=$([ "$cpua" = NA ] && echo NA || echo $((cpua + cpub)))" \
          "cpu_a_pct=$cpua cpu_b_pct=$cpub idle_cpu_pct=$idle rss_a_kib=$rssa rss_b_kib=$rssb" \
-         "errors_a=$errs_a errors_b=$errs_b" \
+         "errors_a=$errs_a errors_b=$errs_b frags_seen=$FRAGS_SEEN frags_dropped=$FRAGS_DROPPED" \
          "mtu=$(ip -n "$NSA" -o link show "$TAP" | sed -n 's/.* mtu \([0-9]*\).*/\1/p') layer=L2" \
          "crypto=$crypto note=userspace_node status=$alive" >>"$RESULTS"
     [ "$alive" = ok ] || { nb_log "divs: a node died during the run; logs:"; tail -n 8 "$NB_TMP"/divs-*.log >&2; }
-    local n; for n in a b; do cp "$NB_TMP/divs-$n.log" "$NB_TMP/divs-$n-run$run.log" 2>/dev/null; done
+    local n; for n in a b; do cp "$NB_TMP/divs-$n.log" "$NB_TMP/divs-$n-run$run-$PROFILE.log" 2>/dev/null; done
     divs_down
 }
 
@@ -344,7 +441,7 @@ divs_down() {
 PACED_SYSTEM=""
 peer_try_paced() {
     local out=$NB_TMP/peers-paced.txt
-    PEER_TCP_SECS=1 PEER_PING_N=5 peers_run "$out" SYSTEMS="$PACED_SYSTEM" UDP_SECS="$PACED_SECS" \
+    PEER_TCP_SECS=1 PEER_PING_N=5 peers_run "$out" SYSTEMS="$PACED_SYSTEM" UNDERLAY_IMPAIR="$SPEC" UDP_SECS="$PACED_SECS" \
         UDP_RATE=$(($1 * 512)) DEADLINE_S=120 2>>"$NB_TMP/peers-paced.log"
     UDP_RX=$(sed -n "s/^system=$PACED_SYSTEM .* udp64_pps=\([^ ]*\) .*/\1/p" "$out")
     UDP_LOSS=$(sed -n "s/^system=$PACED_SYSTEM .* udp64_loss_pct=\([^ ]*\) .*/\1/p" "$out")
@@ -352,40 +449,48 @@ peer_try_paced() {
 }
 
 VERSIONS=""
+SPEC=none LOSS_OK=$LOSS_OK_PCT PROFILE=clean
 for ((run = 1; run <= RUNS; run++)); do
-    out=$NB_TMP/peers-run$run.txt
-    : >"$out"
-    if [ -n "$PEERS" ]; then
-        nb_log "##### run $run of $RUNS: peers ($PEERS)"
-        peers_run "$out" SYSTEMS="$PEERS" UDP_SECS="$UDP_SECS" UDP_RATE=0 \
-            DEADLINE_S=$((60 + 3 * (TCP_SECS + UDP_SECS + PING_N / 10 + 50)))
-    fi
-    [ -n "$VERSIONS" ] || VERSIONS=$(sed -n 's/^versions //p' "$out")
-    sed -n "s/^system=/run=$run system=/p" "$out" >>"$RESULTS"
+    for PROFILE in $PROFILES; do
+        SPEC=$(impair_spec "$PROFILE") LOSS_OK=$(loss_ok "$PROFILE")
+        tag="run $run of $RUNS, profile $PROFILE"
+        out=$NB_TMP/peers-run$run-$PROFILE.txt
+        : >"$out"
+        # shellcheck disable=SC2086
+        for s in $(profile_peers "$PROFILE" $PEERS); do
+            nb_log "##### $tag: $s"
+            peer_bench "$s" "$out"
+        done
+        [ -n "$VERSIONS" ] || VERSIONS=$(sed -n 's/^versions //p' "$out" | head -1)
+        sed -n "s/^system=/run=$run profile=$PROFILE system=/p" "$out" >>"$RESULTS"
 
-    nb_log "##### run $run of $RUNS: divs"
-    divs_bench "$run"
+        nb_log "##### $tag: divs"
+        divs_bench "$run"
 
-    for PACED_SYSTEM in $PACED_PEERS; do
-        flood=$(sed -n "s/^system=$PACED_SYSTEM .* udp64_pps=\([^ ]*\) .*/\1/p" "$out")
-        [ -n "$flood" ] || continue     # not measured in this run (not in PEERS, or it failed)
-        nb_log "##### run $run of $RUNS: $PACED_SYSTEM loss-free 64-byte UDP rate (flooded: ${flood:-NA} pps)"
-        lossfree peer_try_paced "${flood:-NA}"
-        echo "run=$run system=$PACED_SYSTEM udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE" \
-             "udp64_lossfree_fail_pps=$LF_FAIL" >>"$RESULTS"
+        # shellcheck disable=SC2086
+        for PACED_SYSTEM in $(profile_peers "$PROFILE" $PACED_PEERS); do
+            flood=$(sed -n "s/^system=$PACED_SYSTEM .* udp64_pps=\([^ ]*\) .*/\1/p" "$out")
+            [ -n "$flood" ] || continue     # not measured in this run (not in PEERS, or it failed)
+            nb_log "##### $tag: $PACED_SYSTEM loss-free 64-byte UDP rate (flooded: ${flood:-NA} pps, loss ok < $LOSS_OK %)"
+            lossfree peer_try_paced "${flood:-NA}"
+            echo "run=$run profile=$PROFILE system=$PACED_SYSTEM udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE" \
+                 "udp64_lossfree_fail_pps=$LF_FAIL" >>"$RESULTS"
+        done
     done
 done
 
 # ----------------------------------------------------------------- report ---
-# Every line -> an object; one object per run and system; medians over runs; ratios per run, then their
-# medians. Lower is better for RTT, CPU and RSS, so a ratio < 1 there means DiVS is better.
+# Every line -> an object; one object per run, profile and system; medians over runs; ratios per run, then
+# their medians. Lower is better for RTT, CPU and RSS, so a ratio < 1 there means DiVS is better. The
+# targets (issue 13) are checked on the medians (with RUNS=1, the run).
 REPORT=$NB_TMP/report.json
-jq -R -s --arg versions "$VERSIONS" \
+jq -R -s --arg versions "$VERSIONS" --arg profiles "$PROFILES" \
    --argjson cfg "$(jq -n --argjson runs "$RUNS" --argjson tcp "$TCP_SECS" --argjson udp "$UDP_SECS" \
        --argjson paced "$PACED_SECS" --argjson ping_n "$PING_N" --arg ping_i "$PING_I" \
-       --arg loss_ok "$LOSS_OK_PCT" --argjson tries "$PACED_TRIES" \
+       --arg loss_ok "$LOSS_OK_PCT" --argjson tries "$PACED_TRIES" --arg impaired_peers "$IMPAIRED_PEERS" \
        '{runs: $runs, tcp_secs: $tcp, udp_secs: $udp, paced_secs: $paced, ping_n: $ping_n,
-         ping_i: ($ping_i | tonumber), loss_ok_pct: ($loss_ok | tonumber), paced_tries: $tries}')" '
+         ping_i: ($ping_i | tonumber), loss_ok_pct: ($loss_ok | tonumber), paced_tries: $tries,
+         impaired_peers: $impaired_peers}')" '
   def val: if . == "NA" or . == "" then null else (tonumber? // .) end;
   def median: map(select(type == "number")) | sort |
     if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
@@ -396,37 +501,52 @@ jq -R -s --arg versions "$VERSIONS" \
   def ratio($a; $b): if ($a | type) == "number" and ($b | type) == "number" and $b != 0
                      then ($a / $b * 1000 | round / 1000) else null end;
   def ratios($sys): ($sys.divs // {}) as $d |
-    reduce ("tinc", "vxlan") as $p ({}; .["divs/" + $p] =
-      (reduce metrics[] as $m ({}; .[$m] = ratio($d[$m]; ($sys[$p] // {})[$m]))));
+    reduce (("tinc", "vxlan") | select($sys[.] != null)) as $p ({}; .["divs/" + $p] =
+      (reduce metrics[] as $m ({}; .[$m] = ratio($d[$m]; $sys[$p][$m]))));
+  def tcp_target($p): if $p == "clean" then 2 elif ($p | test("nofrag")) then 1.5 else 1 end;
+  # issue 13: ratios to tinc in the same run, and no IPv4 fragment from DiVS on the underlay
+  def targets($p; $r; $frags): [
+      {metric: "tcp_mbps", of: "divs/tinc", value: $r["divs/tinc"].tcp_mbps, op: ">=", target: tcp_target($p)},
+      {metric: "rtt_avg_ms", of: "divs/tinc", value: $r["divs/tinc"].rtt_avg_ms, op: "<=", target: 1},
+      {metric: "udp64_lossfree_pps", of: "divs/tinc", value: $r["divs/tinc"].udp64_lossfree_pps, op: ">=", target: 1.5},
+      {metric: "frags_seen", of: "divs", value: $frags, op: "==", target: 0}] |
+    map(.pass = (if .value == null then null elif .op == ">=" then .value >= .target
+                 elif .op == "<=" then .value <= .target else .value == .target end));
+  [$profiles | splits(" +") | select(length > 0)] as $pnames |
   [split("\n")[] | select(startswith("run=")) | [splits(" +") | select(length > 0) |
-     capture("^(?<key>[^=]+)=(?<value>.*)$") | .value = (.value | val)] | from_entries] as $lines |
+     capture("^(?<key>[^=]+)=(?<value>.*)$") | .value = (.value | val)] | from_entries |
+     .profile |= tostring] as $lines |
   [$lines[] | .run] | unique | map(. as $r |
-    {run: $r, systems: (reduce ($lines[] | select(.run == $r)) as $l ({}; .[$l.system] += ($l | del(.run))) |
-       with_entries(.value = (.value + {rss_kib: (if .value.rss_a_kib then ([.value.rss_a_kib, .value.rss_b_kib] | max) else null end)})))}
-    | .ratios = ratios(.systems)) as $runs |
-  (reduce ($lines[] | .system) as $s ([]; if index([$s]) then . else . + [$s] end)) as $names |
-  (reduce $names[] as $s ({}; .[$s] = ($runs[-1].systems[$s] // {} | {mtu, crypto, status: "median"}) + (reduce (metrics[], "udp64_loss_pct", "cpu_a_pct", "cpu_b_pct", "rss_a_kib", "rss_b_kib") as $m
-      ({}; .[$m] = ([$runs[].systems[$s][$m]] | median | round3))))) as $med |
-  {config: $cfg, versions: $versions, runs: $runs,
-   median: {systems: $med,
-            ratios: (reduce ("divs/tinc", "divs/vxlan") as $k ({}; .[$k] =
-              (reduce metrics[] as $m ({}; .[$m] = ([$runs[].ratios[$k][$m]] | median | round3)))))}}
+    {run: $r, profiles: (reduce $pnames[] as $p ({}; .[$p] =
+      (reduce ($lines[] | select(.run == $r and .profile == $p)) as $l ({}; .[$l.system] += ($l | del(.run, .profile))) |
+       with_entries(.value = (.value + {rss_kib: (if .value.rss_a_kib then ([.value.rss_a_kib, .value.rss_b_kib] | max) else null end)})) |
+       {systems: ., ratios: ratios(.)} | .targets = targets($p; .ratios; .systems.divs.frags_seen))))}) as $runs |
+  (reduce $pnames[] as $p ({}; .[$p] =
+    ((reduce ($lines[] | select(.profile == $p) | .system) as $s ([]; if index([$s]) then . else . + [$s] end)) as $names |
+     (reduce $names[] as $s ({}; .[$s] = ($runs[-1].profiles[$p].systems[$s] // {} | {mtu, crypto, status: "median"}) +
+        (reduce (metrics[], "frags_seen", "frags_dropped", "udp64_loss_pct", "cpu_a_pct", "cpu_b_pct", "rss_a_kib", "rss_b_kib") as $m
+          ({}; .[$m] = ([$runs[].profiles[$p].systems[$s][$m]] | median | round3))))) as $sys |
+     (reduce ([$runs[].profiles[$p].ratios | keys[]] | unique)[] as $k ({}; .[$k] =
+        (reduce metrics[] as $m ({}; .[$m] = ([$runs[].profiles[$p].ratios[$k][$m]] | median | round3))))) as $rat |
+     {systems: $sys, ratios: $rat,
+      targets: targets($p; $rat; ([$runs[].profiles[$p].systems.divs.frags_seen | numbers] | max))}))) as $med |
+  {config: $cfg, versions: $versions, profiles: $pnames, runs: $runs, median: {profiles: $med}}
 ' "$RESULTS" >"$REPORT" || { echo "dataplane.sh: could not build the report from $RESULTS" >&2; cat "$RESULTS" >&2; exit 1; }
 
 if [ "$JSON" = 1 ]; then
     cat "$REPORT"
 else
-    # one table per run (and the medians when RUNS > 1), then the ratios
+    # per run and profile a table and its ratios, then the medians when RUNS > 1, then the targets
     jq -r '
       def cell: if . == null then "NA" elif type == "number" then (. * 1000 | round / 1000 | tostring) else tostring end;
       def table($title; $systems):
         "\n== \($title)",
         (["system", "tcp_mbps", "rtt_avg_ms", "rtt_p50_ms", "rtt_p99_ms", "udp64_pps", "loss_pct",
-          "lossfree_pps", "cpu_pct", "idle_cpu", "rss_mib", "mtu", "crypto", "status"] | join("\t")),
+          "lossfree_pps", "cpu_pct", "idle_cpu", "rss_mib", "frags_seen", "frags_drop", "mtu", "crypto", "status"] | join("\t")),
         ($systems | to_entries[] | .key as $k | .value |
           [$k, .tcp_mbps, .rtt_avg_ms, .rtt_p50_ms, .rtt_p99_ms, .udp64_pps, .udp64_loss_pct,
            .udp64_lossfree_pps, .tcp_daemon_cpu_pct, .idle_cpu_pct,
-           (if .rss_kib then (.rss_kib / 1024 | round) else null end), .mtu, .crypto,
+           (if .rss_kib then (.rss_kib / 1024 | round) else null end), .frags_seen, .frags_dropped, .mtu, .crypto,
            .status,
            (if .reason then "reason=" + .reason else empty end)] | map(cell) | join("\t"));
       def ratiotable($title; $r):
@@ -437,11 +557,18 @@ else
           .value.udp64_pps, .value.udp64_lossfree_pps, .value.tcp_daemon_cpu_pct, .value.rss_kib] |
           map(cell) | join("\t"));
       "versions: \(.versions)",
-      "config: \(.config | to_entries | map("\(.key)=\(.value)") | join(" "))",
-      (.runs[] | table("run \(.run)"; .systems), ratiotable("run \(.run) ratios"; .ratios)),
-      (if (.runs | length) > 1 then table("median of \(.runs | length) runs"; .median.systems),
-         ratiotable("median of the per-run ratios"; .median.ratios) else empty end)
+      "config: \(.config | to_entries | map("\(.key)=\(.value)") | join(" ")) profiles=\(.profiles | join(","))",
+      (.runs[] | .run as $n | .profiles | to_entries[] |
+        table("run \($n), profile \(.key)"; .value.systems), ratiotable("run \($n), profile \(.key): ratios"; .value.ratios)),
+      (if (.runs | length) > 1 then (.median.profiles | to_entries[] |
+         table("median of runs, profile \(.key)"; .value.systems),
+         ratiotable("median of the per-run ratios, profile \(.key)"; .value.ratios)) else empty end),
+      "\n== targets (issue 13\(if (.runs | length) > 1 then ", on the medians" else "" end))",
+      (["profile", "metric", "of", "value", "target", "result"] | join("\t")),
+      (.median.profiles | to_entries[] | .key as $p | .value.targets[] |
+        [$p, (.metric | sub("^udp64_"; "")), .of, .value, "\(.op) \(.target)", (if .pass == null then "NA" elif .pass then "pass" else "FAIL" end)] |
+        map(cell) | join("\t"))
     ' "$REPORT" | awk -F'\t' '/^==|^versions|^config|^$/ {print; next} {
-        out = ""; for (i = 1; i <= NF; i++) out = out sprintf(i == 1 ? "%-10s" : (i >= 13 ? " %s" : " %11s"), $i); print out }'
+        out = ""; for (i = 1; i <= NF; i++) out = out sprintf(i == 1 ? "%-10s" : (i >= 15 ? " %s" : " %11s"), $i); print out }'
 fi
 nb_log "total ${SECONDS} s"

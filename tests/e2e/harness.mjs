@@ -91,6 +91,36 @@ export class Testbed {
     }
   }
 
+  /**
+   * Two nodes on two underlay subnets with a router between them, instead of setup()'s bridge: the router
+   * namespace `${prefix}r` (`this.routerNs`) forwards between its veth `u1` (198.19.1.254/24, toward
+   * `left` at 198.19.1.1) and `u2` (198.19.2.254/24, toward `right` at 198.19.2.1); each node routes the
+   * other subnet through it. Overlay addresses as in setup(). Lower `u2`'s MTU to narrow the path.
+   */
+  async setupRouted(left, right) {
+    await this.teardown();
+    this.key = (await sh(process.execPath, CLI, "keygen")).trim();
+    this.routerNs = `${this.prefix}r`;
+    await sh("ip", "netns", "add", this.routerNs);
+    await sh("ip", "-n", this.routerNs, "link", "set", "lo", "up");
+    await sh("ip", "netns", "exec", this.routerNs, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+    for (const [k, name] of [left, right].entries()) {
+      const i = k + 1;
+      const ns = `${this.prefix}${name}`;
+      await sh("ip", "netns", "add", ns);
+      await sh("ip", "-n", ns, "link", "set", "lo", "up");
+      await sh("ip", "-n", this.routerNs, "link", "add", `u${i}`, "type", "veth", "peer", "name", "ul0", "netns", ns);
+      await sh("ip", "-n", this.routerNs, "addr", "add", `198.19.${i}.254/24`, "dev", `u${i}`);
+      await sh("ip", "-n", this.routerNs, "link", "set", `u${i}`, "up");
+      await sh("ip", "-n", ns, "addr", "add", `198.19.${i}.1/24`, "dev", "ul0");
+      await sh("ip", "-n", ns, "link", "set", "ul0", "up");
+      await sh("ip", "-n", ns, "route", "add", "198.19.0.0/16", "via", `198.19.${i}.254`);
+      this.nodes.set(name, {
+        ns, underlay: `198.19.${i}.1`, overlay: `198.18.0.${i}`, proc: null, log: "", control: `/run/divs/${ns}.sock`,
+      });
+    }
+  }
+
   node(name) {
     const n = this.nodes.get(name);
     if (!n) throw new Error(`no node ${name}`);

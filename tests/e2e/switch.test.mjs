@@ -80,20 +80,22 @@ describe("a three-node switch", { skip: skip ?? false }, () => {
     return bps;
   }
 
-  test("iperf3 TCP for 5 s between two nodes completes, in 64 KB segments sealed whole (offload on)", async () => {
-    const gso = async (n) => (await bed.ctl(n, "status")).counters.frames_gso ?? 0;
-    const before = await gso("a");
+  test("iperf3 TCP for 5 s between two nodes completes: TSO frames cut into datagrams, coalesced at the TAP (offload on)", async () => {
+    const counter = async (n, name) => (await bed.ctl(n, "status")).counters[name] ?? 0;
+    const tsoBefore = await counter("a", "tso_frames_from_tap");
+    const groBefore = await counter("b", "gro_frames_to_tap");
     assert.ok(await iperf("a", "b", 5) > 0);
-    assert.ok(await gso("a") > before, "a's TAP handed over GSO segments and they crossed as such");
+    assert.ok(await counter("a", "tso_frames_from_tap") > tsoBefore, "a's TAP handed over TSO frames and a cut them");
+    assert.ok(await counter("b", "gro_frames_to_tap") > groBefore, "b wrote coalesced segments to its TAP");
   });
 
   test("iperf3 TCP works both ways with a node whose offload is off", async () => {
-    // a sends GSO segments that c's TAP (IFF_VNET_HDR, no TUNSETOFFLOAD) takes whole; c sends plain frames.
-    const gso = async (n) => (await bed.ctl(n, "status")).counters.frames_gso ?? 0;
+    // c's TAP (IFF_VNET_HDR, no TUNSETOFFLOAD) hands over no TSO frame but takes coalesced GSO writes.
+    const gso = async (n) => (await bed.ctl(n, "status")).counters.tso_frames_from_tap ?? 0;
     const cBefore = await gso("c");
     assert.ok(await iperf("a", "c", 2) > 0);
     assert.ok(await iperf("a", "c", 2, "-R") > 0);
-    assert.equal(await gso("c"), cBefore, "c, offload off, sent no GSO segment");
+    assert.equal(await gso("c"), cBefore, "c, offload off, read no TSO frame");
   });
 
   test("a killed node is declared dead, its MACs dropped; restarted, it rejoins", async () => {

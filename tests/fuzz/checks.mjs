@@ -9,15 +9,14 @@ const MEMBER_STATE_MAX = 3; // alive, suspect, dead, left
 const EVENT_KINDS = 6; // join, update, suspect, alive, dead, left (assembly/membership/events.ts)
 const EVENT_NAME = 16 + ADDR_SLOT;
 const MEMBER_NAME = 32 + ADDR_SLOT;
-const FRAME_HEADER_LEN = 3; // version, type, flags
-const FRAME_F_VNET = 0x01; // a 10-byte virtio-net header before the frame (docs/wire.md)
-const VNET_HDR_LEN = 10;
-const MAX_UDP_PAYLOAD = 65507;
-/** config.maxDatagram's default: the largest gossip datagram the core may emit. */
-export const MAX_GOSSIP_DATAGRAM = 1400;
+/** config.maxDatagram's default: the largest datagram the core may emit (TSO frames are cut to fit it). */
+export const MAX_DATAGRAM = 1400;
 
 const fail = (msg) => { throw new Error(msg); };
-const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE;
+const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE ||
+  t === MSG.PMTU_ACK;
+const PMTU_PROBE_MIN = 8; // a probe is never smaller than the ACK datagram answering it (assembly/wire/pmtu.ts)
+const PMTU_ACK_DATAGRAM = 8;
 
 /** Parses an output region of `len` bytes, checking framing and `allowed` kinds. */
 function records(core, len, allowed, call) {
@@ -32,25 +31,28 @@ function records(core, len, allowed, call) {
   return records;
 }
 
-/** A FRAME message (type, flags, [virtio-net header], Ethernet frame). */
+/** A FRAME message (type, flags 0: the VNET flag is retired, Ethernet frame). */
 function checkFrame(msg, what) {
-  const flags = msg[1];
-  if ((flags & ~FRAME_F_VNET) !== 0) fail(`${what} flags 0x${flags.toString(16)}`);
-  const header = 2 + (flags & FRAME_F_VNET ? VNET_HDR_LEN : 0);
-  if (msg.length < header + ETH_HEADER_LEN) fail(`${what} of ${msg.length} bytes`);
+  if (msg[1] !== 0) fail(`${what} flags 0x${msg[1].toString(16)}`);
+  if (msg.length < 2 + ETH_HEADER_LEN) fail(`${what} of ${msg.length} bytes`);
 }
 
 /** A datagram the core sends: version first, a known message, compound items exact. */
 function checkDatagram(dg, at) {
   if (dg.length < 2) fail(`OUT_DATAGRAM at ${at}: datagram of ${dg.length} bytes`);
-  if (dg.length > MAX_UDP_PAYLOAD) fail(`OUT_DATAGRAM at ${at}: ${dg.length} bytes exceeds a UDP payload`);
   if (dg[0] !== WIRE_VERSION) fail(`OUT_DATAGRAM at ${at}: version ${dg[0]}`);
+  if (dg.length > MAX_DATAGRAM) fail(`OUT_DATAGRAM at ${at}: ${dg.length} bytes > max datagram ${MAX_DATAGRAM}`);
   const type = dg[1];
   if (type === MSG.FRAME) {
     checkFrame(dg.subarray(1), `OUT_DATAGRAM at ${at}: FRAME`);
     return;
   }
-  if (dg.length > MAX_GOSSIP_DATAGRAM) fail(`OUT_DATAGRAM at ${at}: ${dg.length} bytes > max datagram ${MAX_GOSSIP_DATAGRAM}`);
+  if (type === MSG.PMTU_PROBE) {
+    if (dg.length < PMTU_PROBE_MIN) fail(`OUT_DATAGRAM at ${at}: PMTU_PROBE of ${dg.length} bytes`);
+    if (dg.subarray(6).some((b) => b !== 0)) fail(`OUT_DATAGRAM at ${at}: PMTU_PROBE padding not zero`);
+    return;
+  }
+  if (type === MSG.PMTU_ACK && dg.length !== PMTU_ACK_DATAGRAM) fail(`OUT_DATAGRAM at ${at}: PMTU_ACK of ${dg.length} bytes`);
   if (type !== MSG.COMPOUND) {
     if (!knownType(type)) fail(`OUT_DATAGRAM at ${at}: message type 0x${type.toString(16)}`);
     return;
@@ -68,7 +70,6 @@ function checkDatagram(dg, at) {
     const t = dg[off + 2];
     if (!knownType(t) || (t === MSG.FRAME) !== frames) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i} type 0x${t.toString(16)}`);
     if (frames) {
-      if (dg[off + 3] !== 0) fail(`OUT_DATAGRAM at ${at}: COMPOUND item ${i}: a GSO FRAME shares a datagram`);
       checkFrame(dg.subarray(off + 2, off + 2 + n), `OUT_DATAGRAM at ${at}: COMPOUND item ${i} FRAME`);
     }
     off += 2 + n;

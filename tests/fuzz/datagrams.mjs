@@ -2,11 +2,14 @@
 // or a COMPOUND of length-prefixed messages. Membership (0x10-0x1f) and
 // MAC_UPDATE (0x20) bodies here are random; valid ones come from the corpus of
 // datagrams the core itself emits, which the runner mutates and feeds back.
+// PMTU_PROBE (0x30) and PMTU_ACK (0x31) come whole, short, or with sizes that lie.
 import fc from "./fc.mjs";
 import { frameArb, macArb } from "./frames.mjs";
 import { WIRE_VERSION, concat } from "./records.mjs";
 
-export const MSG = { FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20 };
+export const MSG = {
+  FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20, PMTU_PROBE: 0x30, PMTU_ACK: 0x31,
+};
 
 const bodyArb = fc.uint8Array({ maxLength: 120 });
 
@@ -42,12 +45,36 @@ const macUpdateArb = fc
     return extra ? concat(m, extra) : m;
   });
 
+/** PMTU_PROBE: u8 type, u32 seq, zero padding (the probed size is the datagram's length). */
+const pmtuProbeArb = fc
+  .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.oneof(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 1500 })))
+  .map(([seq, pad]) => {
+    const m = new Uint8Array(5 + pad);
+    m[0] = MSG.PMTU_PROBE;
+    new DataView(m.buffer).setUint32(1, seq);
+    return m;
+  });
+
+/** PMTU_ACK: u8 type, u32 seq, u16 size; sequence numbers small so some answer a probe in flight. */
+const pmtuAckArb = fc
+  .tuple(fc.integer({ min: 0, max: 8 }), fc.oneof(fc.constantFrom(1202, 1400, 1440), fc.integer({ min: 0, max: 0xffff })), fc.nat(7))
+  .map(([seq, size, keep]) => {
+    const m = new Uint8Array(7);
+    const v = new DataView(m.buffer);
+    m[0] = MSG.PMTU_ACK;
+    v.setUint32(1, seq);
+    v.setUint16(5, size);
+    return m.subarray(0, keep === 0 ? 7 : keep);
+  });
+
 /** One message that is not a compound. */
 export const leafMessageArb = fc.oneof(
   { weight: 3, arbitrary: frameMsgArb },
   { weight: 3, arbitrary: fc.integer({ min: MSG.MEMBERSHIP_FIRST, max: MSG.MEMBERSHIP_LAST }).chain(typedMsgArb) },
   { weight: 1, arbitrary: typedMsgArb(MSG.MAC_UPDATE) },
   { weight: 3, arbitrary: macUpdateArb },
+  { weight: 1, arbitrary: pmtuProbeArb },
+  { weight: 1, arbitrary: pmtuAckArb },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }).chain(typedMsgArb) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 4 }) },
 );

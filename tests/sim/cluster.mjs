@@ -1,7 +1,7 @@
 // A simulated cluster: N instances of the real core on a virtual clock and a
 // simulated network (per-link latency, random loss, partitions, crashes and
-// restarts, slow members whose input is handled late). Everything random
-// comes from one seed, so a run is reproducible.
+// restarts, slow members whose input is handled late, a largest datagram per
+// link). Everything random comes from one seed, so a run is reproducible.
 import {
   ADDR_SLOT, CoreInstance, IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, OUT_DATAGRAM, OUT_EVENT,
   OUT_TIMER, addrIndex, compileCore, nodeAddr,
@@ -15,7 +15,8 @@ function u64le(v) { const b = new Uint8Array(8); new DataView(b.buffer).setBigUi
 export class Cluster {
   /**
    * @param {object} o nodes, seed, loss (0..1), slow (count), slowLagMs, config ({key: value} for config_set),
-   *   onEvent(t, observer, kind, subject)
+   *   onEvent(t, observer, kind, subject), linkLimit(from, to) (largest datagram the link carries; none when absent),
+   *   onTooBig(t, from, to, data) (a datagram the link dropped for its size)
    */
   constructor(o) {
     this.module = compileCore();
@@ -24,6 +25,8 @@ export class Cluster {
     this.slowLagMs = o.slowLagMs ?? 1000;
     this.config = o.config ?? {};
     this.onEvent = o.onEvent ?? (() => {});
+    this.linkLimit = o.linkLimit ?? (() => Infinity); // may be replaced mid-run: the path shrinks
+    this.onTooBig = o.onTooBig ?? (() => {});
     this.now = 0;
     this.heap = new WakeHeap();
     this.side = null; // partition: side per node, or null
@@ -81,11 +84,11 @@ export class Cluster {
     this.input(i, IN_IDENTITY, [u64le(n.id), n.slot, new TextEncoder().encode(name)]);
   }
 
-  /** Node i's TAP sees a broadcast frame (an ARP request, say) from station `mac` (12 hex digits) on `vlan` (0: untagged). */
-  frame(i, mac, vlan = 0) {
+  /** Node i's TAP sees a broadcast frame (an ARP request, say) of `len` bytes from station `mac` (12 hex digits) on `vlan` (0: untagged). */
+  frame(i, mac, vlan = 0, len = 60) {
     const src = Uint8Array.from(mac.match(/../g), (h) => parseInt(h, 16));
     const tag = vlan ? [0x81, 0x00, vlan >> 8, vlan & 0xff] : [];
-    const f = new Uint8Array(60);
+    const f = new Uint8Array(len);
     f.fill(0xff, 0, 6);
     f.set(src, 6);
     f.set([...tag, 0x08, 0x06], 12);
@@ -110,6 +113,7 @@ export class Cluster {
     this.sent.datagrams++;
     this.sent.bytes += data.length;
     if (to < 0 || to >= this.nodes.length) return;
+    if (data.length > this.linkLimit(from, to)) { this.onTooBig(this.now, from, to, data); return; }
     if (this.loss > 0 && this.rng.next() < this.loss) return;
     if (this.side && this.side[from] !== this.side[to]) return;
     let at = this.now + this.latency(from, to);

@@ -118,13 +118,16 @@ export class CoreInstance {
     return out;
   }
 
-  /** [{id, incarnation, state}] from members_dump. */
+  /** [{id, incarnation, state, maxDatagram}] from members_dump (maxDatagram: the path MTU to it, 0 for self). */
   members() {
     const out = [];
     const len = this.x.members_dump();
     this.drain(len, (kind, at) => {
       if (kind !== OUT_MEMBER) return;
-      out.push({ id: this.dv.getBigUint64(at, true), incarnation: this.dv.getUint32(at + 8, true), state: this.u8[at + 12] });
+      out.push({
+        id: this.dv.getBigUint64(at, true), incarnation: this.dv.getUint32(at + 8, true), state: this.u8[at + 12],
+        maxDatagram: this.dv.getUint32(at + 20, true),
+      });
     });
     return out;
   }

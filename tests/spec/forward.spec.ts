@@ -9,7 +9,8 @@ import { outputBase, outputLength, outputReset } from "../../assembly/queue";
 import { Stat, statValue } from "../../assembly/stats";
 import { putMac, putU16 } from "../../assembly/wire/bytes";
 import { onesFold, onesSum } from "../../assembly/wire/checksum";
-import { CompoundReader, FRAME_F_VNET, FRAME_HEADER_LEN, MSG_COMPOUND, MSG_FRAME, WIRE_VERSION } from "../../assembly/wire/divs";
+import { CompoundReader, DG_MESSAGE, FRAME_F_VNET, FRAME_HEADER_LEN, MSG_COMPOUND, MSG_FRAME, WIRE_VERSION } from "../../assembly/wire/divs";
+import { MSG_PMTU_PROBE } from "../../assembly/wire/pmtu";
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from "../../assembly/wire/vnet";
 
 const SELF: u64 = 1;
@@ -30,7 +31,6 @@ const msgBuf = heap.alloc(2048);
 function setup(): void {
   self.id = SELF;
   config.maxDatagram = 1400;
-  config.maxGsoDatagram = 65472;
   config.tapVnetHdr = false;
   config.macCapacity = 1024;
   macReset();
@@ -82,7 +82,9 @@ function collect(): Out {
     const kind = load<u16>(rec + REC_KIND);
     const len = load<u32>(rec + REC_LEN);
     const body = rec + REC_HEADER;
-    if (kind == OUT_DATAGRAM) {
+    if (kind == OUT_DATAGRAM && load<u8>(body + ADDR_SLOT + DG_MESSAGE) == MSG_PMTU_PROBE) {
+      // path MTU discovery of the new peers (tests/spec/pmtu.spec.ts), not forwarding
+    } else if (kind == OUT_DATAGRAM) {
       o.datagrams++;
       if (memory.compare(body, addrP2, ADDR_LEN) == 0) o.toP2++;
       if (memory.compare(body, addrP3, ADDR_LEN) == 0) o.toP3++;
@@ -256,7 +258,7 @@ describe("frames from peers", () => {
   it("delivers group, unknown and own destinations to the TAP, never to peers", () => {
     const toTap = statValue(Stat.FramesToTap);
     frame(BROADCAST, HOST_B, 90);
-    forwardFromPeer(frameMsg(90), 92);
+    forwardFromPeer(addrP2, frameMsg(90), 92);
     let o = collect();
     expect(o.frames).toBe(1);
     expect(o.datagrams).toBe(0);
@@ -264,9 +266,9 @@ describe("frames from peers", () => {
     expect(memory.compare(o.lastBody, frameBuf, 90)).toBe(0);
     outputReset();
     frame(HOST_A, HOST_B, 60);
-    forwardFromPeer(frameMsg(60), 62); // unknown
+    forwardFromPeer(addrP2, frameMsg(60), 62); // unknown
     learnLocal(HOST_A, 0, 0);
-    forwardFromPeer(frameMsg(60), 62); // ours
+    forwardFromPeer(addrP2, frameMsg(60), 62); // ours
     o = collect();
     expect(o.frames).toBe(2);
     expect(o.datagrams).toBe(0);
@@ -277,7 +279,7 @@ describe("frames from peers", () => {
     applyRemote(HOST_C, 0, P3, 1, 0);
     const misdirected = statValue(Stat.FramesMisdirected);
     frame(HOST_C, HOST_B, 60);
-    forwardFromPeer(frameMsg(60), 62);
+    forwardFromPeer(addrP2, frameMsg(60), 62);
     expect(outputLength()).toBe(0);
     expect(statValue(Stat.FramesMisdirected) - misdirected).toBe(1);
   });
@@ -287,10 +289,10 @@ describe("frames from peers", () => {
     const dgTruncated = statValue(Stat.DatagramTruncated);
     const bad = statValue(Stat.FramesBadSource);
     frame(BROADCAST, HOST_B, 60);
-    forwardFromPeer(frameMsg(60), 1);
-    forwardFromPeer(frameMsg(60), 2 + 13);
+    forwardFromPeer(addrP2, frameMsg(60), 1);
+    forwardFromPeer(addrP2, frameMsg(60), 2 + 13);
     frame(BROADCAST, BROADCAST, 60);
-    forwardFromPeer(frameMsg(60), 62);
+    forwardFromPeer(addrP2, frameMsg(60), 62);
     expect(outputLength()).toBe(0);
     expect(statValue(Stat.DatagramTruncated) - dgTruncated).toBe(1);
     expect(statValue(Stat.FramesTruncated) - truncated).toBe(1);
@@ -299,7 +301,7 @@ describe("frames from peers", () => {
 
   it("does not learn from peer frames", () => {
     frame(BROADCAST, HOST_B, 60);
-    forwardFromPeer(frameMsg(60), 62);
+    forwardFromPeer(addrP2, frameMsg(60), 62);
     expect(lookup(HOST_B, 0)).toBe(0);
   });
 });
@@ -348,25 +350,6 @@ describe("frames with a virtio-net header", () => {
     config.tapVnetHdr = true;
   });
 
-  it("carries a GSO segment whole, header first, under maxGsoDatagram instead of maxDatagram", () => {
-    applyRemote(HOST_B, 0, P2, 1, 0);
-    const gso = statValue(Stat.FramesGso);
-    vnetRecord(HOST_B, HOST_A, 6000, VNET_F_NEEDS_CSUM, GSO_TCPV4, 34, 16);
-    forwardFromTap(vnetBuf, VNET_HDR_LEN + 6000, 0);
-    const o = collect();
-    expect(o.toP2).toBe(1);
-    expect(o.lastLen).toBe(FRAME_HEADER_LEN + VNET_HDR_LEN + 6000);
-    expect(load<u8>(o.lastBody + 2)).toBe(FRAME_F_VNET);
-    expect(memory.compare(o.lastBody + FRAME_HEADER_LEN, vnetBuf, VNET_HDR_LEN + 6000)).toBe(0);
-    expect(statValue(Stat.FramesGso) - gso).toBe(1);
-    outputReset();
-    config.maxGsoDatagram = 6000;
-    const tooBig = statValue(Stat.FramesTooBig);
-    forwardFromTap(vnetBuf, VNET_HDR_LEN + 6000, 0);
-    expect(outputLength()).toBe(0);
-    expect(statValue(Stat.FramesTooBig) - tooBig).toBe(1);
-  });
-
   it("finishes a partial checksum and sends the frame plain", () => {
     applyRemote(HOST_B, 0, P2, 1, 0);
     // A UDP checksum field holding the pseudo-header sum, as the kernel leaves it (CHECKSUM_PARTIAL).
@@ -393,35 +376,27 @@ describe("frames with a virtio-net header", () => {
     expect(statValue(Stat.FramesBadVnet) - bad).toBe(1);
   });
 
-  it("writes a GSO segment from a peer with its header and a plain frame with an empty one", () => {
-    vnetRecord(BROADCAST, HOST_B, 3000, VNET_F_NEEDS_CSUM, GSO_TCPV4, 34, 16);
-    store<u8>(msgBuf, MSG_FRAME);
-    store<u8>(msgBuf + 1, FRAME_F_VNET);
-    memory.copy(msgBuf + 2, vnetBuf, VNET_HDR_LEN + 1000);
-    forwardFromPeer(msgBuf, 2 + VNET_HDR_LEN + 1000);
-    let o = collect();
-    expect(o.frames).toBe(1);
-    expect(o.lastLen).toBe(VNET_HDR_LEN + 1000);
-    expect(memory.compare(o.lastBody, vnetBuf, VNET_HDR_LEN + 1000)).toBe(0);
-    outputReset();
+  it("writes a plain frame from a peer after an empty header", () => {
     frame(BROADCAST, HOST_B, 90);
-    forwardFromPeer(frameMsg(90), 92);
-    o = collect();
+    forwardFromPeer(addrP2, frameMsg(90), 92);
+    const o = collect();
     expect(o.lastLen).toBe(VNET_HDR_LEN + 90);
     expect(load<u64>(o.lastBody)).toBe(0);
     expect(load<u16>(o.lastBody + 8)).toBe(0);
     expect(memory.compare(o.lastBody + VNET_HDR_LEN, frameBuf, 90)).toBe(0);
   });
 
-  it("drops a GSO segment from a peer when our TAP has no virtio-net header", () => {
-    config.tapVnetHdr = false;
-    const need = statValue(Stat.FramesNeedVnet);
-    vnetRecord(BROADCAST, HOST_B, 100, VNET_F_NEEDS_CSUM, GSO_TCPV4, 34, 16);
-    store<u8>(msgBuf, MSG_FRAME);
-    store<u8>(msgBuf + 1, FRAME_F_VNET);
-    memory.copy(msgBuf + 2, vnetBuf, VNET_HDR_LEN + 100);
-    forwardFromPeer(msgBuf, 2 + VNET_HDR_LEN + 100);
-    expect(outputLength()).toBe(0);
-    expect(statValue(Stat.FramesNeedVnet) - need).toBe(1);
+  it("drops a FRAME with the retired VNET flag from a peer, whatever our TAP", () => {
+    for (let vnetTap = 0; vnetTap < 2; vnetTap++) {
+      config.tapVnetHdr = vnetTap == 1;
+      const dropped = statValue(Stat.FramesVnetFromPeer);
+      vnetRecord(BROADCAST, HOST_B, 100, VNET_F_NEEDS_CSUM, GSO_TCPV4, 34, 16);
+      store<u8>(msgBuf, MSG_FRAME);
+      store<u8>(msgBuf + 1, FRAME_F_VNET);
+      memory.copy(msgBuf + 2, vnetBuf, VNET_HDR_LEN + 100);
+      forwardFromPeer(addrP2, msgBuf, 2 + VNET_HDR_LEN + 100);
+      expect(outputLength()).toBe(0);
+      expect(statValue(Stat.FramesVnetFromPeer) - dropped).toBe(1);
+    }
   });
 });
