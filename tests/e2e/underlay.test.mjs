@@ -13,7 +13,8 @@ import { sh, skipReason, Testbed, waitFor } from "./harness.mjs";
 const skip = skipReason();
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
-const PREFIX = "hu-";
+// One prefix per bed: a bed's setup() first removes every namespace of its prefix (leftovers of a killed run).
+const PREFIX_FRAG = "hu-f-", PREFIX_PATH = "hu-p-";
 const CONVERGE_MS = 15_000;
 /** TCP over a fragment-dropping underlay: well above what a crawl of retransmissions gives, well below a clean run. */
 const MIN_MBPS = 50;
@@ -73,7 +74,7 @@ async function pmtuWhen(bed, what, ms, ok) {
 }
 
 describe("an underlay that drops IPv4 fragments", { skip: skip ?? false }, () => {
-  const bed = new Testbed({ prefix: PREFIX });
+  const bed = new Testbed({ prefix: PREFIX_FRAG });
 
   before(async () => {
     await bed.setup(["a", "b"]);
@@ -104,7 +105,7 @@ describe("an underlay that drops IPv4 fragments", { skip: skip ?? false }, () =>
 });
 
 describe("a path whose MTU shrinks while TCP flows", { skip: skip ?? false }, () => {
-  const bed = new Testbed({ prefix: PREFIX });
+  const bed = new Testbed({ prefix: PREFIX_PATH });
   // The router's ICMP "fragmentation needed": the first rule counts every one it sends, the second (added
   // for the black-hole phase) drops them.
   const ICMP_TABLE = `table ip hupmtu {
