@@ -6,6 +6,7 @@ import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
 import { LatencyWake } from "./latency-wake.ts";
+import { CandidateWatch, guessAdvertise } from "./local-addresses.ts";
 import { TransportRehearsal, Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
@@ -71,6 +72,8 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
   d.start(opened.device, transport, options.join);
+  const candidates = new CandidateWatch(() => platform.interfaceAddresses(), options.listen, platform.timers, (c) => d.setCandidates(c));
+  candidates.start();
 
   const info: NodeInfo = {
     tap: options.tap,
@@ -102,6 +105,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   platform.log.info(`${signal}: leaving`);
   d.leave();
   await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
+  candidates.stop();
   await opened.stopReader();
   d.stop();
   opened.device.close();
@@ -133,8 +137,8 @@ function leaveGraceMs(config: CoreConfig): number {
 }
 
 function advertiseFor(platform: NodeRuntime, listen: HostPort): HostPort {
-  if (listen.host !== "0.0.0.0") return listen;
-  const guess = platform.guessAdvertiseAddress();
+  if (listen.host !== "0.0.0.0" && listen.host !== "::") return listen;
+  const guess = guessAdvertise(platform.interfaceAddresses(), listen);
   if (guess === null) throw new DivsError("cannot tell which address to advertise: pass --advertise host:port", ExitCode.usage);
-  return { host: guess, port: listen.port };
+  return guess;
 }

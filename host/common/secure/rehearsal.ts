@@ -4,7 +4,7 @@
 // nothing with the node's transport (no session, counter or peer) and nothing reaches a socket.
 // Measured with timestamps in the node (docs/performance.md "Latency wake"): with the AEAD alone
 // rehearsed, the open of a ping after a 20 ms gap went 18 -> 6 us and the seal 8 -> 3 us.
-import { addressBytes, keyOfAddress } from "../address.ts";
+import { type AddressKey, addressBytes, keyOfAddress } from "../address.ts";
 import type { Clock } from "../runtime.ts";
 import type { SecureConfig } from "./config.ts";
 import { Keyring } from "./keyring.ts";
@@ -25,7 +25,7 @@ const ONE_HANDSHAKE: Partial<SecureConfig> = { rekeyAfterMs: Infinity, expireAft
 interface Side {
   transport: SecureTransport;
   addr: Uint8Array;
-  key: number;
+  key: AddressKey;
 }
 
 interface Flight {
