@@ -179,9 +179,22 @@ export function isMappedIpv4(b: Uint8Array, offset = 0): boolean {
   return b[offset + 10] === 0xff && b[offset + 11] === 0xff;
 }
 
+// The last IPv6 key made: datagrams come in runs from one peer, so its text is built once per run.
+const lastIpv6 = new Uint8Array(ADDR_LEN);
+let lastIpv6Key = formatAddress(lastIpv6);
+
 /** Key of the 18-byte address at `offset`: a number for IPv4-mapped, the "[v6]:port" text otherwise. */
 export function keyOfAddress(b: Uint8Array, offset = 0): AddressKey {
-  if (!isMappedIpv4(b, offset)) return formatAddress(b, offset);
+  if (!isMappedIpv4(b, offset)) {
+    for (let i = 0; i < ADDR_LEN; i++) {
+      if (lastIpv6[i] !== b[offset + i]) {
+        lastIpv6.set(b.subarray(offset, offset + ADDR_LEN));
+        lastIpv6Key = formatAddress(b, offset);
+        break;
+      }
+    }
+    return lastIpv6Key;
+  }
   const ip = ((b[offset + 12] << 24) | (b[offset + 13] << 16) | (b[offset + 14] << 8) | b[offset + 15]) >>> 0;
   return addressKey(ip, (b[offset + 16] << 8) | b[offset + 17]);
 }

@@ -73,6 +73,7 @@ const EINVAL = 22;
 const EMSGSIZE = 90;
 const EADDRINUSE = 98;
 const EADDRNOTAVAIL = 99;
+const EAFNOSUPPORT = 97;
 const MSG_TRUNC = 0x20;
 
 const SOCKADDR_IN = 16;
@@ -185,6 +186,10 @@ export class LinuxUdpSocket implements DatagramTransport {
     const ip = parseIp(listen.host);
     if (ip === null) throw new DivsError(`cannot listen on ${listen.host}: not an IP address`, ExitCode.usage);
     const fd = sys.socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 && listen.host === "::" && sys.errno() === EAFNOSUPPORT) {
+      // A kernel without IPv6 (ipv6.disable=1): the default [::] means "every family there is".
+      return LinuxUdpSocket.bind(sys, { host: "0.0.0.0", port: listen.port }, sink);
+    }
     if (fd < 0) throw new DivsError(`cannot create a UDP socket: errno ${sys.errno()}`, ExitCode.failure);
     const int = (value: number) => new Uint8Array(new Int32Array([value]).buffer);
     // Bursts a busy moment of the node must absorb; the FORCE options (root, CAP_NET_ADMIN) pass

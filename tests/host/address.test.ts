@@ -59,6 +59,10 @@ test("keys: a number for IPv4 (ipv4 * 65536 + port), the canonical text for IPv6
   assert.equal(keyOfAddress(addressBytes(parseHostPort("198.18.0.1:4790"))), 0xc6120001 * 65536 + 4790);
   assert.equal(keyOfAddress(addressBytes(parseHostPort("[2001:db8::1]:4790"))), "[2001:db8::1]:4790");
   assert.notEqual(keyOfAddress(addressBytes(parseHostPort("[2001:db8::1]:1"))), keyOfAddress(addressBytes(parseHostPort("[2001:db8::1]:2"))));
+  // Alternating peers (the last IPv6 key is cached): each address keeps its own key; [::]:0 is not "".
+  const [x, y] = ["[2001:db8::1]:4790", "[2001:db8::1]:4791"].map((t) => addressBytes(parseHostPort(t)));
+  assert.deepEqual([x, y, x, y].map((b) => keyOfAddress(b)), ["[2001:db8::1]:4790", "[2001:db8::1]:4791", "[2001:db8::1]:4790", "[2001:db8::1]:4791"]);
+  assert.equal(keyOfAddress(new Uint8Array(18)), "[::]:0");
   // At an offset, as in the core's output records.
   const record = new Uint8Array(30);
   record.set(addressBytes(parseHostPort("[::1]:9")), 5);
