@@ -156,7 +156,7 @@ export class Driver {
   /**
    * The socket could not send `length` bytes to `address` (EMSGSIZE: DF and a smaller path MTU). A
    * DATA datagram's plaintext size goes to the core (IN_SEND_TOO_BIG); handshake messages (a few
-   * hundred bytes at most) are below any IPv4 path MTU.
+   * hundred bytes at most) are below any path MTU (IPv6 guarantees 1280 bytes).
    */
   sendTooBig(address: Uint8Array, addressOffset: number, length: number): void {
     if (length <= DATA_OVERHEAD) return;

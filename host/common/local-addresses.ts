@@ -1,11 +1,12 @@
 // This machine's own addresses, for both hosts: which interface addresses are candidates (IN_CANDIDATES,
 // docs/host.md "Local candidates") and which one to advertise when listening on a wildcard address.
-// Both runtimes list interfaces as { address, family } (Node: os.networkInterfaces(), Deno:
-// Deno.networkInterfaces()); the rules look at the address only, so both hosts agree.
+// Both runtimes list interfaces as { name, address } (Node: os.networkInterfaces(), Deno:
+// Deno.networkInterfaces()); the rules look at the address and the name only, so both hosts agree.
 import { type HostPort, formatHostPort, formatIp, isIpv6Host, parseIp } from "./address.ts";
 import type { Timers } from "./runtime.ts";
 
 export interface InterfaceAddress {
+  name: string;
   address: string;
 }
 
@@ -31,10 +32,11 @@ export function isCandidateIp(ip: Uint8Array): boolean {
  * The candidates among `interfaces` for a socket listening on `listen`: on "::", every IPv4 and IPv6
  * candidate address; on "0.0.0.0", the IPv4 ones (the socket cannot send IPv6); on one address, that
  * address when it is a candidate. Each with the listen port, in canonical text, without duplicates.
+ * The node's own TAP (`tap`) is left out: its addresses are on the overlay, not the underlay.
  */
-export function localCandidates(interfaces: readonly InterfaceAddress[], listen: HostPort): HostPort[] {
+export function localCandidates(interfaces: readonly InterfaceAddress[], listen: HostPort, tap: string): HostPort[] {
   const wildcard = listen.host === "::" || listen.host === "0.0.0.0";
-  const hosts = wildcard ? interfaces.map((i) => i.address) : [listen.host];
+  const hosts = wildcard ? interfaces.filter((i) => i.name !== tap).map((i) => i.address) : [listen.host];
   const out: HostPort[] = [];
   for (const text of hosts) {
     const ip = parseIp(text); // null for a zone-scoped address ("fe80::1%eth0"), never a candidate
@@ -50,8 +52,8 @@ export function localCandidates(interfaces: readonly InterfaceAddress[], listen:
  * The address to advertise for a wildcard `listen`: the first IPv4 candidate (every member can reach
  * IPv4; an IPv6 one cannot reach an IPv4-only member), else the first IPv6 one; null when none.
  */
-export function guessAdvertise(interfaces: readonly InterfaceAddress[], listen: HostPort): HostPort | null {
-  const candidates = localCandidates(interfaces, listen);
+export function guessAdvertise(interfaces: readonly InterfaceAddress[], listen: HostPort, tap: string): HostPort | null {
+  const candidates = localCandidates(interfaces, listen, tap);
   return candidates.find((c) => !isIpv6Host(c.host)) ?? candidates[0] ?? null;
 }
 
@@ -66,6 +68,7 @@ export class CandidateWatch {
   constructor(
     private readonly read: () => InterfaceAddress[],
     private readonly listen: HostPort,
+    private readonly tap: string,
     private readonly timers: Timers,
     private readonly push: (candidates: HostPort[]) => void,
   ) {}
@@ -75,7 +78,7 @@ export class CandidateWatch {
   }
 
   private refresh(): void {
-    const candidates = localCandidates(this.read(), this.listen);
+    const candidates = localCandidates(this.read(), this.listen, this.tap);
     const text = candidates.map(formatHostPort).join(" ");
     if (text !== this.last) {
       this.last = text;

@@ -54,7 +54,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     sendTooBig: (a, o, length) => driver?.sendTooBig(a, o, length),
   });
   secure.sealInto((length) => transport.reserve(length));
-  const advertise = options.advertise ?? advertiseFor(platform, options.listen);
+  const advertise = options.advertise ?? advertiseFor(platform, options.listen, options.tap);
   let opened;
   try {
     opened = platform.openTap(options.tap, options.mtu, options.address, options.mac, options.offload);
@@ -72,7 +72,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
   d.start(opened.device, transport, options.join);
-  const candidates = new CandidateWatch(() => platform.interfaceAddresses(), options.listen, platform.timers, (c) => d.setCandidates(c));
+  const candidates = new CandidateWatch(() => platform.interfaceAddresses(), options.listen, options.tap, platform.timers, (c) => d.setCandidates(c));
   candidates.start();
 
   const info: NodeInfo = {
@@ -136,9 +136,9 @@ function leaveGraceMs(config: CoreConfig): number {
   return 2 * gossip + LEAVE_ROUND_TRIP_MS;
 }
 
-function advertiseFor(platform: NodeRuntime, listen: HostPort): HostPort {
+function advertiseFor(platform: NodeRuntime, listen: HostPort, tap: string): HostPort {
   if (listen.host !== "0.0.0.0" && listen.host !== "::") return listen;
-  const guess = guessAdvertise(platform.interfaceAddresses(), listen);
+  const guess = guessAdvertise(platform.interfaceAddresses(), listen, tap);
   if (guess === null) throw new DivsError("cannot tell which address to advertise: pass --advertise host:port", ExitCode.usage);
   return guess;
 }

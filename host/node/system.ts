@@ -19,5 +19,5 @@ export function checkPrivileges(): void {
 }
 
 export function interfaceAddresses(): InterfaceAddress[] {
-  return Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
+  return Object.entries(os.networkInterfaces()).flatMap(([name, list]) => (list ?? []).map(({ address }) => ({ name, address })));
 }

@@ -9,15 +9,18 @@ import type { Timers } from "../../host/common/runtime.ts";
 
 /** What a host with loopback, a LAN, a global IPv6 prefix and link-local addresses lists (Node's shape). */
 const INTERFACES = [
-  { address: "127.0.0.1", family: "IPv4", internal: true },
-  { address: "::1", family: "IPv6", internal: true },
-  { address: "fe80::fc:ff:fe00:1", family: "IPv6", internal: false, scopeid: 2 },
-  { address: "169.254.7.7", family: "IPv4", internal: false },
-  { address: "198.18.0.1", family: "IPv4", internal: false },
-  { address: "2001:DB8::1", family: "IPv6", internal: false },
-  { address: "fd00::2", family: "IPv6", internal: false },
-  { address: "198.18.0.1", family: "IPv4", internal: false }, // the same address on a second interface
+  { name: "lo", address: "127.0.0.1", family: "IPv4", internal: true },
+  { name: "lo", address: "::1", family: "IPv6", internal: true },
+  { name: "eth0", address: "fe80::fc:ff:fe00:1", family: "IPv6", internal: false, scopeid: 2 },
+  { name: "eth0", address: "169.254.7.7", family: "IPv4", internal: false },
+  { name: "eth0", address: "198.18.0.1", family: "IPv4", internal: false },
+  { name: "eth0", address: "2001:DB8::1", family: "IPv6", internal: false },
+  { name: "eth1", address: "fd00::2", family: "IPv6", internal: false },
+  { name: "eth1", address: "198.18.0.1", family: "IPv4", internal: false }, // the same address on a second interface
+  { name: "divs0", address: "198.18.9.1", family: "IPv4", internal: false }, // the node's TAP: overlay
+  { name: "divs0", address: "2001:db8:9::1", family: "IPv6", internal: false },
 ];
+const TAP = "divs0";
 
 test("which addresses are candidates", () => {
   const yes = ["198.18.0.1", "203.0.113.5", "2001:db8::1", "fd00::2", "64:ff9b::c612:1"];
@@ -26,8 +29,8 @@ test("which addresses are candidates", () => {
   for (const a of no) assert.equal(isCandidateIp(parseIp(a)!), false, a);
 });
 
-test("on [::] both families are candidates, without loopback, link-local or duplicates, with the listen port", () => {
-  assert.deepEqual(localCandidates(INTERFACES, { host: "::", port: 4790 }), [
+test("on [::] both families are candidates, without loopback, link-local, the TAP's or duplicates, with the listen port", () => {
+  assert.deepEqual(localCandidates(INTERFACES, { host: "::", port: 4790 }, TAP), [
     { host: "198.18.0.1", port: 4790 },
     { host: "2001:db8::1", port: 4790 },
     { host: "fd00::2", port: 4790 },
@@ -35,21 +38,22 @@ test("on [::] both families are candidates, without loopback, link-local or dupl
 });
 
 test("on 0.0.0.0 only IPv4; on one address only that address (when it is a candidate)", () => {
-  assert.deepEqual(localCandidates(INTERFACES, { host: "0.0.0.0", port: 7 }), [{ host: "198.18.0.1", port: 7 }]);
-  assert.deepEqual(localCandidates(INTERFACES, { host: "2001:db8::1", port: 7 }), [{ host: "2001:db8::1", port: 7 }]);
-  assert.deepEqual(localCandidates(INTERFACES, { host: "127.0.0.1", port: 7 }), []);
-  assert.deepEqual(localCandidates([{ address: "fe80::1%eth0" }], { host: "::", port: 7 }), []); // zone-scoped
+  assert.deepEqual(localCandidates(INTERFACES, { host: "0.0.0.0", port: 7 }, TAP), [{ host: "198.18.0.1", port: 7 }]);
+  assert.deepEqual(localCandidates(INTERFACES, { host: "2001:db8::1", port: 7 }, TAP), [{ host: "2001:db8::1", port: 7 }]);
+  assert.deepEqual(localCandidates(INTERFACES, { host: "127.0.0.1", port: 7 }, TAP), []);
+  assert.deepEqual(localCandidates([{ name: "eth0", address: "fe80::1%eth0" }], { host: "::", port: 7 }, TAP), []); // zone-scoped
 });
 
 test("the advertise guess: the first IPv4 candidate, else IPv6, else none; the same for both runtimes' lists", () => {
-  assert.deepEqual(guessAdvertise(INTERFACES, { host: "::", port: 4790 }), { host: "198.18.0.1", port: 4790 });
-  // Deno lists no `internal` flag: the address alone decides.
-  const deno = INTERFACES.map(({ address }) => ({ address, family: "x", name: "eth0" }));
-  assert.deepEqual(guessAdvertise(deno, { host: "::", port: 4790 }), { host: "198.18.0.1", port: 4790 });
+  assert.deepEqual(guessAdvertise(INTERFACES, { host: "::", port: 4790 }, TAP), { host: "198.18.0.1", port: 4790 });
+  // Deno lists no `internal` flag: the address and the name alone decide.
+  const deno = INTERFACES.map(({ name, address }) => ({ name, address, family: "x", netmask: "", scopeid: null, cidr: "", mac: "" }));
+  assert.deepEqual(guessAdvertise(deno, { host: "::", port: 4790 }, TAP), { host: "198.18.0.1", port: 4790 });
   const v6Only = INTERFACES.filter((i) => i.family === "IPv6");
-  assert.deepEqual(guessAdvertise(v6Only, { host: "::", port: 1 }), { host: "2001:db8::1", port: 1 });
-  assert.equal(guessAdvertise(v6Only, { host: "0.0.0.0", port: 1 }), null);
-  assert.equal(guessAdvertise([{ address: "127.0.0.1" }, { address: "::1" }], { host: "::", port: 1 }), null);
+  assert.deepEqual(guessAdvertise(v6Only, { host: "::", port: 1 }, TAP), { host: "2001:db8::1", port: 1 });
+  assert.equal(guessAdvertise(v6Only, { host: "0.0.0.0", port: 1 }, TAP), null);
+  assert.equal(guessAdvertise([{ name: "lo", address: "127.0.0.1" }, { name: "lo", address: "::1" }], { host: "::", port: 1 }, TAP), null);
+  assert.equal(guessAdvertise([{ name: TAP, address: "198.18.9.1" }], { host: "::", port: 1 }, TAP), null);
 });
 
 /** Timers a test fires by hand. */
@@ -70,15 +74,15 @@ function manualTimers() {
 }
 
 test("the watch pushes at start and then only when the candidates changed; stop() ends it", () => {
-  let list = [{ address: "198.18.0.1" }];
+  let list = [{ name: "eth0", address: "198.18.0.1" }];
   const pushed: string[][] = [];
   const { timers, fire, pending } = manualTimers();
-  const watch = new CandidateWatch(() => list, { host: "::", port: 9 }, timers, (c) => pushed.push(c.map((h) => h.host)));
+  const watch = new CandidateWatch(() => list, { host: "::", port: 9 }, TAP, timers, (c) => pushed.push(c.map((h) => h.host)));
   watch.start();
   assert.deepEqual(pushed, [["198.18.0.1"]]);
   fire();
   assert.equal(pushed.length, 1); // nothing changed
-  list = [{ address: "198.18.0.1" }, { address: "2001:db8::7" }];
+  list = [{ name: "eth0", address: "198.18.0.1" }, { name: "eth0", address: "2001:db8::7" }];
   fire();
   assert.deepEqual(pushed, [["198.18.0.1"], ["198.18.0.1", "2001:db8::7"]]);
   watch.stop();
