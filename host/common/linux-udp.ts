@@ -79,8 +79,8 @@ const MSG_TRUNC = 0x20;
 const SOCKADDR_IN = 16;
 /** struct sockaddr_in6: family 0, port 2, flowinfo 4, address 8, scope id 24. */
 const SOCKADDR_IN6 = 28;
-/** Room for either in the message headers' name slots. */
-const NAME = SOCKADDR_IN6;
+/** Room for either in the message headers' name slots, rounded up to 8 so what follows stays aligned. */
+const NAME = 32;
 /** struct mmsghdr: msghdr (name 0, namelen 8, iov 16, iovlen 24, control 32, controllen 40, flags 48), len 56. */
 const MMSGHDR = 64;
 const H_NAME = 0;

@@ -95,6 +95,7 @@ test("a [::] socket sends to and receives from ::1 and 127.0.0.1 (as ::ffff:127.
     on4.socket.send(addressBytes({ host: "127.0.0.1", port: hub.port }), 0, Uint8Array.of(44));
     on4.socket.flush();
     assert.equal(hub.socket.sendErrors + on6.socket.sendErrors + on4.socket.sendErrors, 0);
+    assert.equal(hub.socket.counters.gso_messages, hub.socket.gso ? 1 : 0, "the run went as one UDP_SEGMENT message");
     await runToEnd(loop);
     assert.deepEqual(v6.got.map((g) => g.data), [Uint8Array.of(6), ...run]);
     for (const g of v6.got) assert.deepEqual(g.from, addressBytes({ host: "::1", port: hub.port }));
