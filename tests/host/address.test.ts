@@ -5,7 +5,7 @@ import { test } from "node:test";
 import {
   addressBytes, formatAddress, formatHostPort, keyOfAddress, parseHostPort, parseIpv6,
 } from "../../host/common/address.ts";
-import { parseJoin } from "../../host/common/token.ts";
+import { decodeToken, encodeToken, parseJoin } from "../../host/common/token.ts";
 
 test("host:port text round-trips through parse, the 18-byte form and format, in canonical form", () => {
   const cases: [string, string][] = [
@@ -74,4 +74,10 @@ test("--join takes [v6]:port, a bare v6 address and a.b.c.d as addresses", () =>
   assert.deepEqual(parseJoin("2001:db8::2", 4790).seeds, [{ host: "2001:db8::2", port: 4790 }]);
   assert.deepEqual(parseJoin("198.18.0.2", 4790).seeds, [{ host: "198.18.0.2", port: 4790 }]);
   assert.throws(() => parseJoin("[2001:db8::2:4791", 4790), /bad --join address/);
+});
+
+test("a join token carries an IPv6 seed and gives it back", () => {
+  const key = new Uint8Array(32).fill(7);
+  const seeds = [{ host: "2001:db8::1", port: 4790 }];
+  assert.deepEqual(decodeToken(encodeToken(seeds, key)).seeds, seeds);
 });
