@@ -18,6 +18,8 @@ export const IN_JOIN = 5;
 export const IN_LEAVE = 6;
 /** [addr slot][u32 LE]: a datagram of that plaintext length to that address was refused with EMSGSIZE. */
 export const IN_SEND_TOO_BIG = 7;
+/** Address slots (20 bytes each, as many as fit the body): this node's local interface addresses with its UDP port. */
+export const IN_CANDIDATES = 8;
 
 export const OUT_FRAME = 1;
 export const OUT_DATAGRAM = 2;

@@ -50,9 +50,9 @@ export function commands(platform: Platform, version: string): Record<string, Co
   const up = defineCommand({
     meta: { name: "up", description: `Start a node: create a switch (prints a join token) or join one.` },
     args: {
-      join: { type: "string", description: "join token, or host:port of any member" },
-      listen: { type: "string", description: "UDP host:port for the underlay", default: `0.0.0.0:${DEFAULT_PORT}` },
-      advertise: { type: "string", description: "host:port other nodes reach this one at (default: the listen address, or a guess when 0.0.0.0)" },
+      join: { type: "string", description: "join token, or host:port ([v6]:port) of any member" },
+      listen: { type: "string", description: "UDP host:port for the underlay: [::] takes IPv4 and IPv6, 0.0.0.0 IPv4 only", default: `[::]:${DEFAULT_PORT}` },
+      advertise: { type: "string", description: "host:port other nodes reach this one at (default: the listen address, or a guess when [::] or 0.0.0.0)" },
       tap: { type: "string", description: "TAP device name", default: DEFAULT_TAP },
       address: { type: "string", description: "IPv4 CIDR for the TAP, like 198.18.0.1/24" },
       mac: { type: "string", description: "MAC address for the TAP (default: kernel-chosen)" },

@@ -1,7 +1,7 @@
 // The WASM core behind a small typed wrapper: input records in, process(), output records out.
 // Runtime-agnostic: the host hands over the module bytes; nothing here touches files or sockets.
 import {
-  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, IN_SEND_TOO_BIG,
+  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, IN_SEND_TOO_BIG, IN_CANDIDATES,
   REC_HEADER, alignUp,
 } from "./abi.ts";
 
@@ -144,6 +144,13 @@ export class Core {
     const body = this.reserve(IN_JOIN, ADDR_SLOT);
     this.bytes.fill(0, body, body + ADDR_SLOT);
     this.bytes.set(address, body);
+  }
+
+  /** IN_CANDIDATES: the node's local addresses (18-byte forms), replacing the list given before. */
+  pushCandidates(addresses: readonly Uint8Array[]): void {
+    const body = this.reserve(IN_CANDIDATES, addresses.length * ADDR_SLOT);
+    this.bytes.fill(0, body, body + addresses.length * ADDR_SLOT);
+    addresses.forEach((a, i) => this.bytes.set(a.subarray(0, ADDR_LEN), body + i * ADDR_SLOT));
   }
 
   pushLeave(): void {

@@ -37,7 +37,7 @@ export interface HostCounters {
   /** Of those, authenticated plaintext handed to the core. */
   datagrams_delivered: number;
   tap_write_errors: number;
-  /** Datagrams not sent: to an IPv6 underlay address (not supported), or refused by the socket. */
+  /** Datagrams the socket could not send (an IPv6 address on an IPv4 socket, a full buffer, another error). */
   udp_send_errors: number;
   /** Sends the socket refused with EMSGSIZE (DF, a path MTU below the datagram), told to the core. */
   udp_send_too_big: number;
@@ -51,8 +51,8 @@ export interface HostCounters {
 }
 
 export class Driver {
-  readonly counters: Omit<HostCounters, "latency_wakes" | "udp_send_too_big" | "udp_send_calls" | "udp_datagrams_sent" | "udp_recv_calls"> = {
-    process_calls: 0, frames_read: 0, datagrams_read: 0, datagrams_delivered: 0, tap_write_errors: 0, udp_send_errors: 0,
+  readonly counters: Omit<HostCounters, "latency_wakes" | "udp_send_errors" | "udp_send_too_big" | "udp_send_calls" | "udp_datagrams_sent" | "udp_recv_calls"> = {
+    process_calls: 0, frames_read: 0, datagrams_read: 0, datagrams_delivered: 0, tap_write_errors: 0,
     timer_ticks: 0,
   };
   readonly startedAt: number;
@@ -156,7 +156,7 @@ export class Driver {
   /**
    * The socket could not send `length` bytes to `address` (EMSGSIZE: DF and a smaller path MTU). A
    * DATA datagram's plaintext size goes to the core (IN_SEND_TOO_BIG); handshake messages (a few
-   * hundred bytes at most) are below any IPv4 path MTU.
+   * hundred bytes at most) are below any path MTU (IPv6 guarantees 1280 bytes).
    */
   sendTooBig(address: Uint8Array, addressOffset: number, length: number): void {
     if (length <= DATA_OVERHEAD) return;
@@ -164,6 +164,13 @@ export class Driver {
     if (!this.core.fits(ADDR_SLOT + 4)) return; // the core hears the next refusal
     this.core.pushSendTooBig(addr, length - DATA_OVERHEAD);
     this.tooBigPending = true;
+  }
+
+  /** This node's local addresses (host/common/local-addresses.ts) for the core, replacing the last list. */
+  setCandidates(candidates: HostPort[]): void {
+    if (!this.core.fits(candidates.length * ADDR_SLOT)) this.flush();
+    this.core.pushCandidates(candidates.map(addressBytes));
+    this.flush();
   }
 
   /** Announces a graceful leave; the caller keeps the sockets open a moment so it goes out. */
@@ -202,7 +209,7 @@ export class Driver {
     const socket = this.transport?.counters;
     return {
       ...this.counters,
-      udp_send_errors: this.counters.udp_send_errors + (this.transport?.sendErrors ?? 0),
+      udp_send_errors: this.transport?.sendErrors ?? 0,
       udp_send_too_big: socket?.send_too_big ?? 0,
       udp_send_calls: socket?.send_calls ?? 0,
       udp_datagrams_sent: socket?.datagrams_sent ?? 0,
@@ -222,12 +229,7 @@ export class Driver {
         }
         break;
       case OUT_DATAGRAM: {
-        const key = keyOfAddress(body, 0);
-        if (key < 0) {
-          this.counters.udp_send_errors++; // IPv6 underlay is not supported
-          break;
-        }
-        this.sendAll(this.secure.outgoing(key, body.subarray(0, ADDR_LEN), body.subarray(ADDR_SLOT), this.now));
+        this.sendAll(this.secure.outgoing(keyOfAddress(body, 0), body.subarray(0, ADDR_LEN), body.subarray(ADDR_SLOT), this.now));
         break;
       }
       case OUT_TIMER: {

@@ -1,6 +1,9 @@
-// How big a TAP frame can be so its datagram fits one underlay packet (no fragmentation; PMTU later).
+// How big a TAP frame can be so its datagram fits one underlay packet:
 //   underlay MTU 1500 = IPv4 20 + UDP 8 + sealing envelope (reserved) 32 + DiVS datagram
 //   DiVS FRAME datagram = 3-byte header + Ethernet header 14 + payload (the TAP MTU)
+// The default max datagram is this IPv4 figure; an IPv6 path carries 20 bytes less at the same MTU,
+// which each peer's path MTU search finds (the socket refuses larger datagrams with EMSGSIZE, DF on
+// both families; docs/pmtu.md).
 
 import { DATA_OVERHEAD } from "./secure/handshake.ts";
 

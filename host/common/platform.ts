@@ -2,6 +2,7 @@
 // the rest of the host (up.ts, cli.ts) is shared.
 import type { HostPort } from "./address.ts";
 import type { Cidr } from "./cidr.ts";
+import type { InterfaceAddress } from "./local-addresses.ts";
 import type { CryptoProvider } from "./secure/provider.ts";
 import type { UpOptions } from "./up.ts";
 import type { Clock, DatagramSink, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
@@ -35,8 +36,8 @@ export interface NodeRuntime {
   readonly log: Logger;
   /** The transport layer's crypto (docs/security.md): ChaCha20-Poly1305, HMAC, HKDF. */
   readonly crypto: CryptoProvider;
-  /** A local IPv4 address other nodes can probably reach, for `--listen 0.0.0.0`. */
-  guessAdvertiseAddress(): string | null;
+  /** This machine's interface addresses (host/common/local-addresses.ts picks candidates among them). */
+  interfaceAddresses(): InterfaceAddress[];
   loadCoreBytes(): Promise<Uint8Array<ArrayBuffer>>;
   /** Throws DivsError (not root, no /dev/net/tun) before anything is created. */
   checkPrivileges(): void;

@@ -24,7 +24,7 @@ export interface DatagramTransport {
   send(address: Uint8Array, offset: number, datagram: Uint8Array): void;
   /** Sends what is queued. */
   flush(): void;
-  /** Datagrams the socket could not send (an IPv6 address, a full socket buffer): counted, never thrown. */
+  /** Datagrams the socket could not send (an IPv6 address on an IPv4 socket, a full socket buffer): counted, never thrown. */
   readonly sendErrors: number;
   /** Sends refused with EMSGSIZE (reported to the sink as sendTooBig). */
   readonly counters: { readonly send_too_big: number; readonly send_calls: number; readonly datagrams_sent: number;

@@ -52,7 +52,8 @@ export function decodeToken(text: string): JoinToken {
 
 /** `--join` takes a token or a plain host:port (which carries no key). */
 export function parseJoin(text: string, defaultPort: number): JoinToken {
-  if (/^[\d.]+(:\d+)?$/.test(text)) {
+  // A token is base64url: never a ":" or "[" as in "[v6]:port", nor only digits and dots as in "a.b.c.d".
+  if (/^[\d.]+(:\d+)?$/.test(text) || /[:[]/.test(text)) {
     try {
       return { seeds: [parseHostPort(text, defaultPort)], key: null };
     } catch (e) {

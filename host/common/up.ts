@@ -6,6 +6,7 @@ import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
 import { LatencyWake } from "./latency-wake.ts";
+import { CandidateWatch, guessAdvertise } from "./local-addresses.ts";
 import { Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
@@ -53,7 +54,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     sendTooBig: (a, o, length) => driver?.sendTooBig(a, o, length),
   });
   secure.sealInto((length) => transport.reserve(length));
-  const advertise = options.advertise ?? advertiseFor(platform, options.listen);
+  const advertise = options.advertise ?? advertiseFor(platform, options.listen, options.tap);
   let opened;
   try {
     opened = platform.openTap(options.tap, options.mtu, options.address, options.mac, options.offload);
@@ -69,6 +70,8 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
   d.start(opened.device, transport, options.join);
+  const candidates = new CandidateWatch(() => platform.interfaceAddresses(), options.listen, options.tap, platform.timers, (c) => d.setCandidates(c));
+  candidates.start();
 
   const info: NodeInfo = {
     tap: options.tap,
@@ -100,6 +103,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   platform.log.info(`${signal}: leaving`);
   d.leave();
   await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
+  candidates.stop();
   await opened.stopReader();
   d.stop();
   opened.device.close();
@@ -130,9 +134,9 @@ function leaveGraceMs(config: CoreConfig): number {
   return 2 * gossip + LEAVE_ROUND_TRIP_MS;
 }
 
-function advertiseFor(platform: NodeRuntime, listen: HostPort): HostPort {
-  if (listen.host !== "0.0.0.0") return listen;
-  const guess = platform.guessAdvertiseAddress();
+function advertiseFor(platform: NodeRuntime, listen: HostPort, tap: string): HostPort {
+  if (listen.host !== "0.0.0.0" && listen.host !== "::") return listen;
+  const guess = guessAdvertise(platform.interfaceAddresses(), listen, tap);
   if (guess === null) throw new DivsError("cannot tell which address to advertise: pass --advertise host:port", ExitCode.usage);
-  return { host: guess, port: listen.port };
+  return guess;
 }

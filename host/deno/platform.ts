@@ -3,6 +3,7 @@
 // Deno.addSignalListener. The node itself (up.ts, driver, core, control protocol, CLI) is host/common,
 // shared with the Node host.
 import type { Cidr } from "../common/cidr.ts";
+import type { InterfaceAddress } from "../common/local-addresses.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
@@ -38,7 +39,7 @@ export function denoPlatform(): Platform & NodeRuntime {
     env: (name) => Deno.env.get(name),
     readStdin: () => new Response(Deno.stdin.readable).text(),
     hostname: () => Deno.hostname(),
-    guessAdvertiseAddress,
+    interfaceAddresses,
     loadCoreBytes: () => Deno.readFile(CORE_URL) as Promise<Uint8Array<ArrayBuffer>>,
     readTextFile: async (file) => {
       try {
@@ -107,9 +108,6 @@ function openTap(name: string, mtu: number, address: Cidr | null, mac: string | 
   };
 }
 
-function guessAdvertiseAddress(): string | null {
-  for (const a of Deno.networkInterfaces()) {
-    if (a.family === "IPv4" && !a.address.startsWith("127.")) return a.address;
-  }
-  return null;
+function interfaceAddresses(): InterfaceAddress[] {
+  return Deno.networkInterfaces();
 }

@@ -7,7 +7,7 @@ import { DivsError, ExitCode } from "../common/errors.ts";
 import { tapMaxRecord } from "../common/mtu.ts";
 import type { NodeRuntime } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
-import { checkPrivileges, guessAdvertiseAddress, loadCoreBytes } from "./system.ts";
+import { checkPrivileges, interfaceAddresses, loadCoreBytes } from "./system.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
 import { LinuxTap } from "./tap.ts";
 import type { DataplaneData, FromDataplane, ToDataplane } from "./thread-messages.ts";
@@ -46,7 +46,7 @@ const runtime: NodeRuntime = {
   random: { fill: (b) => void crypto.getRandomValues(b) },
   log,
   crypto: dataPlaneCrypto(log),
-  guessAdvertiseAddress,
+  interfaceAddresses,
   loadCoreBytes,
   checkPrivileges,
   openTap(name, mtu, address, mac, offload) {

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DivsError, ExitCode } from "../common/errors.ts";
+import type { InterfaceAddress } from "../common/local-addresses.ts";
 
 /** The bundles (build/divs.mjs, build/dataplane.mjs) find divs-core.wasm next to themselves. */
 export const bundleDir = path.dirname(fileURLToPath(import.meta.url));
@@ -17,9 +18,6 @@ export function checkPrivileges(): void {
   if (process.getuid && process.getuid() !== 0) throw new DivsError("divs up needs root (to create a TAP device)", ExitCode.notRoot);
 }
 
-export function guessAdvertiseAddress(): string | null {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  return null;
+export function interfaceAddresses(): InterfaceAddress[] {
+  return Object.entries(os.networkInterfaces()).flatMap(([name, list]) => (list ?? []).map(({ address }) => ({ name, address })));
 }

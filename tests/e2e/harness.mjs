@@ -130,14 +130,16 @@ export class Testbed {
   /**
    * Starts `divs up` in the node's namespace; `join` names the node to join through; `key` overrides the
    * testbed's; `runtime: "deno"` runs it under Deno (`divs up --runtime deno`, a deno child of the CLI);
-   * `offload: "off"` turns the TAP's TCP segmentation offload off (docs/host.md "Offloads").
+   * `offload: "off"` turns the TAP's TCP segmentation offload off (docs/host.md "Offloads"); `listen`
+   * and `advertise` ("host:port", "[v6]:port") replace the node's underlay address:PORT.
    */
-  start(name, { join = null, mac = null, config = null, address = null, key = this.key, runtime = null, offload = null } = {}) {
+  start(name, { join = null, mac = null, config = null, address = null, key = this.key, runtime = null, offload = null, listen = null, advertise = null } = {}) {
     const n = this.node(name);
     const args = [
-      "netns", "exec", n.ns, process.execPath, CLI, "up", "--name", name, "--listen", `${n.underlay}:${PORT}`,
+      "netns", "exec", n.ns, process.execPath, CLI, "up", "--name", name, "--listen", listen ?? `${n.underlay}:${PORT}`,
       "--address", address ?? `${n.overlay}/24`, "--control", n.control,
     ];
+    if (advertise) args.push("--advertise", advertise);
     // `join`: a node of this bed by name, or a literal "host:port".
     if (join) args.push("--join", join.includes(":") ? join : `${this.node(join).underlay}:${PORT}`);
     if (mac) args.push("--mac", mac);

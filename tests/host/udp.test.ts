@@ -1,6 +1,6 @@
 // The underlay socket (host/common/linux-udp.ts on koffi, host/node/udp.ts) on 127.0.0.1, driven by a
 // real poll loop: DF, batches of mixed sizes and destinations (sendmmsg, UDP_SEGMENT runs), sealing in
-// place, recvmmsg/GRO batches, EMSGSIZE reported, the GSO fallback on EIO, the IPv6 refusal, bind
+// place, recvmmsg/GRO batches, EMSGSIZE reported, the GSO fallback on EIO, an IPv4 socket refusing IPv6, bind
 // errors, close. Needs no root (one test skips without it).
 import assert from "node:assert/strict";
 import { randomFillSync } from "node:crypto";
@@ -296,7 +296,7 @@ test("with the arena held by reserved buffers, a copied datagram goes out at onc
   }
 });
 
-test("sending to an IPv6 (not IPv4-mapped) address counts a sendError and sends nothing", async () => {
+test("an IPv4 socket (listening on an IPv4 address): sending to an IPv6 (not IPv4-mapped) address counts a sendError and sends nothing", async () => {
   const loop = boundedLoop();
   const { got, sink } = collector(() => loop.stop());
   const receiver = bindFree(loop, sink);
