@@ -42,7 +42,8 @@ export class PathMtu {
   deadline: f64 = 0;
   confirmedAt: f64 = 0;
   completedAt: f64 = 0;
-  /** Probes of this search that were answered. */
+  /** Sizes this search probed, and probes of it that were answered. */
+  searchProbes: i32 = 0;
   searchAcks: i32 = 0;
   /** Last time a frame was sized for this path (pmtuMaxDatagram). */
   usedAt: f64 = -Infinity;
@@ -58,6 +59,7 @@ export function pathStart(p: PathMtu, base: u32, ceiling: u32, now: f64): void {
   p.high = ceiling + 1;
   p.probeSize = 0;
   p.phase = Phase.Searching;
+  p.searchProbes = 0;
   p.searchAcks = 0;
   p.confirmedAt = now; // the base is taken on trust until its first confirmation
   p.deadline = now;
@@ -82,6 +84,7 @@ function completeDeadline(p: PathMtu, base: u32, ceiling: u32): f64 {
 /** Leaves Complete to search again, from `low`. */
 function searchAgain(p: PathMtu): void {
   p.phase = Phase.Searching;
+  p.searchProbes = 0;
   p.searchAcks = 0;
 }
 
@@ -126,13 +129,16 @@ export function pathDue(p: PathMtu, base: u32, ceiling: u32, now: f64, timeout: 
     searchAgain(p);
   }
   const size = searchSize(p, ceiling);
-  if (size != 0) return startProbe(p, size, now, timeout);
+  if (size != 0) {
+    p.searchProbes++;
+    return startProbe(p, size, now, timeout);
+  }
   p.phase = Phase.Complete;
   p.completedAt = now;
   p.deadline = completeDeadline(p, base, ceiling);
   count(Stat.PmtuSearchesDone);
   // No answer at all: an older node that drops probes, or a path that carries nothing over the base.
-  if (p.searchAcks == 0 && p.low == base) count(Stat.PmtuSearchesUnanswered);
+  if (p.searchProbes > 0 && p.searchAcks == 0) count(Stat.PmtuSearchesUnanswered);
   return 0;
 }
 

@@ -1,10 +1,8 @@
 // While frames flow, the node's thread wakes at least every `intervalMs`, so the next packet never
 // finds it (and its CPU) asleep for long. On the 2-core VM the benchmarks run on, a packet after a
 // 20 ms gap costs ~2x one after a 5 ms gap: the first work after a long sleep runs slow (cache, TLB and
-// vCPU wake-up), and our path in JavaScript touches more memory than a C daemon's. Waking every 5 ms
-// and, after a quiet interval, rehearsing the transport layer (one datagram between two in-memory
-// transports, secure/rehearsal.ts, which keeps that code in cache) took the median ping from ~0.7 to
-// ~0.25-0.4 ms, for ~1 % of a core per node while frames flow (docs/performance.md "Latency wake").
+// vCPU wake-up), and our path in JavaScript touches more memory than a C daemon's. The cost is ~1 % of
+// a core per node while frames flow; an idle node does not wake (docs/performance.md "Latency wake").
 import type { Clock, Timers } from "./runtime.ts";
 
 /** 5 ms: as fast as 2 ms or 1 ms here, for fewer wake-ups (each costs ~40-50 us of CPU after its sleep). */
@@ -18,13 +16,8 @@ export class LatencyWake {
   private lastFrameAt = -Infinity;
   private timer: unknown = null;
 
-  /** `intervalMs` 0 turns the wake off; `rehearse` runs at wakes that come `intervalMs` after the last frame. */
-  constructor(
-    private readonly timers: Timers,
-    private readonly clock: Clock,
-    private readonly intervalMs: number,
-    private readonly rehearse: () => void = () => {},
-  ) {}
+  /** `intervalMs` 0 turns the wake off. */
+  constructor(private readonly timers: Timers, private readonly clock: Clock, private readonly intervalMs: number) {}
 
   /** A frame was read from or written to the TAP at `now`. */
   frameSeen(now: number): void {
@@ -37,15 +30,10 @@ export class LatencyWake {
     this.timer = null;
   }
 
-  /**
-   * Comes back while frames keep flowing; the wake-up itself does most of the good. It rehearses only
-   * after a quiet interval: a frame since the last wake has warmed the real path (a flood never pays).
-   */
+  /** The wake-up itself is the work: it comes back while frames flowed within the window. */
   private readonly wake = () => {
     this.timer = null;
     this.wakes++;
-    const quietFor = this.clock.now() - this.lastFrameAt;
-    if (quietFor >= this.intervalMs) this.rehearse();
-    if (quietFor < LATENCY_WAKE_WINDOW_MS) this.timer = this.timers.set(this.wake, this.intervalMs);
+    if (this.clock.now() - this.lastFrameAt < LATENCY_WAKE_WINDOW_MS) this.timer = this.timers.set(this.wake, this.intervalMs);
   };
 }

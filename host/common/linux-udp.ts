@@ -225,13 +225,17 @@ export class LinuxUdpSocket implements DatagramTransport {
     }
     const length = datagram.length;
     let at: number;
-    if (datagram.buffer === this.bytes.buffer) {
+    if (datagram.buffer === this.bytes.buffer && datagram.byteOffset >= SEND_ARENA_AT) {
       at = datagram.byteOffset - SEND_ARENA_AT; // reserved: sealed in place
       this.outstanding--;
     } else {
+      if (length > GSO_MAX_BYTES) {
+        this.counters.send_errors++; // above any UDP payload: cannot happen with the core's sizes
+        return;
+      }
       if (this.arenaUsed + length > SEND_ARENA && this.outstanding === 0) this.flush();
-      if (this.arenaUsed + length > SEND_ARENA || length > GSO_MAX_BYTES) {
-        this.counters.send_errors++; // cannot happen with the core's datagram sizes
+      if (this.arenaUsed + length > SEND_ARENA) {
+        this.sendDirect(key, address, offset, datagram); // the arena is held by reserved buffers
         return;
       }
       at = this.arenaUsed;
@@ -251,14 +255,33 @@ export class LinuxUdpSocket implements DatagramTransport {
     }
     if (this.messages === SEND_MESSAGES) this.sendQueued();
     const i = this.messages++;
-    this.msgKey[i] = key;
+    this.setName(i, key, address, offset);
     this.msgAt[i] = at;
     this.msgBytes[i] = length;
     this.msgSegment[i] = length;
     this.msgCount[i] = 1;
-    const name = SEND_NAMES + i * SOCKADDR_IN;
+  }
+
+  /** Message slot `slot` goes to the 18-byte address at `address[offset..]`. */
+  private setName(slot: number, key: number, address: Uint8Array, offset: number): void {
+    if (slot < SEND_MESSAGES) this.msgKey[slot] = key;
+    const name = SEND_NAMES + slot * SOCKADDR_IN;
     this.bytes.set(address.subarray(offset + 16, offset + 18), name + 2); // port, big-endian in both
     this.bytes.set(address.subarray(offset + 12, offset + 16), name + 4); // IPv4
+  }
+
+  /** Sends `datagram` at once from its own memory, after what is queued (order kept). */
+  private sendDirect(key: number, address: Uint8Array, offset: number, datagram: Uint8Array): void {
+    this.sendQueued();
+    const h = SEND_HEADERS + SINGLE * MMSGHDR;
+    const iov = SEND_IOVECS + SINGLE * IOVEC;
+    this.setName(SINGLE, key, address, offset);
+    this.setPointer(iov, this.sys.address(datagram));
+    this.view.setUint32(iov + 8, datagram.length, true);
+    this.view.setUint32(h + H_CONTROLLEN, 0, true);
+    this.counters.send_calls++;
+    if (this.sys.sendmmsg(this.fd, this.bytes.subarray(h), 1, 0) === 1) this.counters.datagrams_sent++;
+    else this.refused(SINGLE, key, datagram.length, this.sys.errno(), 1);
   }
 
   /** Sends everything queued; after it every reserve()d buffer is free again. */
@@ -295,7 +318,7 @@ export class LinuxUdpSocket implements DatagramTransport {
         if (e === EIO) this.gso = false;
         this.sendSingles(i);
       } else {
-        this.refused(i, this.msgSegment[i], e);
+        this.refused(i, this.msgKey[i], this.msgSegment[i], e, this.msgCount[i]);
       }
       i++;
     }
@@ -328,19 +351,19 @@ export class LinuxUdpSocket implements DatagramTransport {
       this.view.setUint32(iov + 8, length, true);
       this.counters.send_calls++;
       if (this.sys.sendmmsg(this.fd, this.bytes.subarray(h), 1, 0) === 1) this.counters.datagrams_sent++;
-      else this.refused(SINGLE, length, this.sys.errno(), i);
+      else this.refused(SINGLE, this.msgKey[i], length, this.sys.errno(), 1);
     }
   }
 
-  /** A datagram of `length` bytes the kernel would not send; `message` is the queue entry it came from. */
-  private refused(slot: number, length: number, errno: number, message = slot): void {
+  /** `datagrams` (the message in header `slot`, to `key`) the kernel would not send, `length` bytes each. */
+  private refused(slot: number, key: number, length: number, errno: number, datagrams: number): void {
     if (errno !== EMSGSIZE) {
-      this.counters.send_errors += slot === SINGLE ? 1 : this.msgCount[message];
+      this.counters.send_errors += datagrams;
       return;
     }
-    this.counters.send_too_big++;
-    if (this.msgKey[message] === this.reportedKey && length === this.reportedLength) return; // told already
-    this.reportedKey = this.msgKey[message];
+    this.counters.send_too_big += datagrams;
+    if (key === this.reportedKey && length === this.reportedLength) return; // told already
+    this.reportedKey = key;
     this.reportedLength = length;
     const name = SEND_NAMES + slot * SOCKADDR_IN;
     this.dest.set(this.bytes.subarray(name + 4, name + 8), 12);
@@ -360,7 +383,7 @@ export class LinuxUdpSocket implements DatagramTransport {
     const n = this.sys.recvmmsg(this.fd, this.bytes.subarray(RECV_HEADERS), RECV_MESSAGES, 0);
     if (n <= 0) return 0; // EAGAIN: drained
     let datagrams = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n && !this.closed; i++) { // the sink may close the socket
       const h = RECV_HEADERS + i * MMSGHDR;
       const length = this.view.getUint32(h + H_LEN, true);
       if (this.view.getInt32(h + H_FLAGS, true) & MSG_TRUNC) continue; // larger than any DiVS datagram

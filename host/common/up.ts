@@ -6,7 +6,7 @@ import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
 import { LatencyWake } from "./latency-wake.ts";
-import { TransportRehearsal, Keyring, SecureTransport } from "./secure/index.ts";
+import { Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
@@ -62,9 +62,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     throw e;
   }
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
-  // The rehearsal's handshake costs start-up time and memory: only when the wake will use it.
-  const rehearsal = options.latencyWakeMs > 0 ? new TransportRehearsal(platform.crypto, platform.clock) : null;
-  const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs, () => rehearsal?.run());
+  const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs);
   const nodeId = new Uint8Array(8);
   platform.random.fill(nodeId);
   driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform, latencyWake);

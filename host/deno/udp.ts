@@ -34,10 +34,8 @@ export function bindUdp(listen: HostPort, sink: DatagramSink): LinuxUdpSocket {
     const pollBytes = new Uint8Array(pollfd.buffer);
     while (!closed) {
       pollfd[1] = POLLIN;
-      if ((await c.libc().pollAsync(pollBytes, 1n, POLL_MS)) <= 0 || closed) continue;
-      while (socket.receive() > 0 && !closed) {
-        // a full batch may have left more behind
-      }
+      // One recvmmsg batch per wake, as the Node poll loop does: timers and the TAP ring get their turn.
+      if ((await c.libc().pollAsync(pollBytes, 1n, POLL_MS)) > 0 && !closed) socket.receive();
     }
   })();
   return socket;

@@ -22,6 +22,8 @@ const OWNERS = 16; // remote nodes owning the gossiped half of the table
 const CONFIG = { MacCapacity: 2, MaxDatagram: 3 }; // assembly/config.ts keys
 const MSG_MAC_UPDATE = 0x20;
 const MSG_ALIVE = 0x15;
+const MSG_PMTU_PROBE = 0x30;
+const MSG_PMTU_ACK = 0x31;
 
 /** MAC number i as 6 bytes: locally administered unicast (02:...). */
 function mac(i, remote) {
@@ -66,12 +68,13 @@ function alive(id, slot) {
   return msg;
 }
 
-/** Feeds records in input-region-sized batches. */
+/** Feeds `records` in batches that fit the input region; returns the last call's output length. */
 function feed(core, records, now) {
   let batch = [];
   let size = 0;
+  let len = 0;
   const flush = () => {
-    if (batch.length) core.processRecords(batch, now);
+    if (batch.length) len = core.processRecords(batch, now);
     batch = [];
     size = 0;
   };
@@ -82,6 +85,7 @@ function feed(core, records, now) {
     size += n;
   }
   flush();
+  return len;
 }
 
 function stats(core) {
@@ -105,6 +109,19 @@ function tableEntries(core) {
   return n;
 }
 
+/** Answers each PMTU_PROBE in the output (`len` bytes) with its PMTU_ACK from the probed peer (docs/wire.md). */
+function answerProbes(core, len, now) {
+  const acks = [];
+  for (const r of readRecords(core.output(len), len).records) {
+    const dg = r.body.subarray(20);
+    if (r.kind !== 2 || dg[1] !== MSG_PMTU_PROBE) continue;
+    const ack = Uint8Array.of(1, MSG_PMTU_ACK, dg[2], dg[3], dg[4], dg[5], dg.length >> 8, dg.length & 0xff);
+    acks.push({ kind: IN.DATAGRAM, body: concat(r.body.slice(0, 20), ack) });
+  }
+  if (acks.length === 0) throw new Error("no path MTU probe to answer");
+  core.processRecords(acks, now);
+}
+
 /**
  * A core whose table holds `entries` MACs: half learnt from TAP frames, half
  * claimed through MAC_UPDATE by OWNERS peers it was told are alive (ALIVE).
@@ -118,7 +135,7 @@ function populatedCore(compiled, entries) {
   const peer = (owner) => addrSlot([198, 19, 0, owner], 4800);
   const peers = [];
   for (let o = 2; o < 2 + OWNERS; o++) peers.push({ kind: IN.DATAGRAM, body: concat(peer(o), alive(o, peer(o))) });
-  feed(core, peers, 1.5);
+  answerProbes(core, feed(core, peers, 1.5), 1.6); // every path carries 1500-byte frames
   const half = entries / 2;
   const learn = [];
   const gossip = [];
@@ -164,7 +181,9 @@ function time(fn) {
   return Number(now - start) / calls;
 }
 
-const DECISIONS = ["frames_unicast", "frames_flooded", "frames_local_dst", "frames_too_big", "frames_truncated", "frames_bad_source"];
+const DECISIONS = [
+  "frames_unicast", "frames_flooded", "frames_local_dst", "frames_too_big", "frames_truncated", "frames_bad_source",
+];
 
 function main() {
   const compiled = compileCore("release");

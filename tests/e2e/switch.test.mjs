@@ -98,6 +98,24 @@ describe("a three-node switch", { skip: skip ?? false }, () => {
     assert.equal(await gso("c"), cBefore, "c, offload off, read no TSO frame");
   });
 
+  test("a frame too big for the datagram is answered with ICMP fragmentation needed; a SYN's MSS is clamped", async () => {
+    // A TAP MTU above what a datagram carries (1500 against 1423), as a bridged VM with a larger MTU would have.
+    const counter = async (n, name) => (await bed.ctl(n, "status")).counters[name] ?? 0;
+    await bed.exec("a", "ip", "link", "set", "divs0", "mtu", "1500");
+    try {
+      const clamped = await counter("a", "mss_clamped");
+      assert.ok(await iperf("a", "b", 1) > 0);
+      assert.ok(await counter("a", "mss_clamped") > clamped, "a's SYN (MSS 1460) was clamped");
+      const sent = await counter("a", "icmp_too_big_sent");
+      const ping = await bed.exec("a", "ping", "-n", "-M", "do", "-s", "1450", "-c", "1", "-W", "2", bed.node("b").overlay)
+        .catch((e) => String(e.stdout ?? ""));
+      assert.match(ping, /Frag needed.*mtu = 1423/, "the sender learnt the largest IP packet that fits");
+      assert.ok(await counter("a", "icmp_too_big_sent") > sent);
+    } finally {
+      await bed.exec("a", "ip", "link", "set", "divs0", "mtu", "1423");
+    }
+  });
+
   test("a killed node is declared dead, its MACs dropped; restarted, it rejoins", async () => {
     const cId = (await bed.ctl("c", "status")).id;
     for (const n of ["a", "b"]) {

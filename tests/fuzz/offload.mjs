@@ -154,4 +154,23 @@ export function checkGsoFrame(body) {
   return tcp.subarray(l.tcpLen);
 }
 
+/**
+ * An ALIVE datagram (docs/wire.md member info): node `id` at the 20-byte address slot `slot`, so the
+ * fuzzed core has a peer to send segments to. Incarnation `inc` must grow to outrank a suspicion.
+ */
+export function aliveDatagram(id, slot, inc) {
+  const name = new TextEncoder().encode(`seg${id}`);
+  const dg = new Uint8Array(2 + 4 + 8 + 18 + 2 + 4 + 1 + name.length);
+  const v = new DataView(dg.buffer);
+  dg[0] = 1; // wire version
+  dg[1] = 0x15; // ALIVE
+  v.setUint32(2, inc);
+  v.setBigUint64(6, BigInt(id));
+  dg.set(slot.subarray(0, 18), 14);
+  v.setUint16(32, 1); // protocol version
+  dg[38] = name.length;
+  dg.set(name, 39);
+  return dg;
+}
+
 export const equalBytes = (a, b) => a.length === b.length && Buffer.from(a).equals(Buffer.from(b));

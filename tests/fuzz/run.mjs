@@ -17,7 +17,7 @@ import { HAND_FRAMES, fixtureFrames, frameArb } from "./frames.mjs";
 import { checkMacs } from "./macs.mjs";
 import { mutate, mutationArb } from "./mutate.mjs";
 import { MAX_DATAGRAM } from "./checks.mjs";
-import { checkGsoFrame, checkSegment, equalBytes, tsoArb, tsoRecord } from "./offload.mjs";
+import { aliveDatagram, checkGsoFrame, checkSegment, equalBytes, tsoArb, tsoRecord } from "./offload.mjs";
 import { IN, OUT, REC_HEADER, addrSlot, alignUp, concat, readRecords, recordsSize, writeRecords } from "./records.mjs";
 
 const CHUNK = 256; // iterations generated per fc.sample call
@@ -46,6 +46,8 @@ const { values: opts } = parseArgs({
 // --- what one iteration feeds the core -------------------------------------
 
 const PEERS = [1, 2, 3, 4].map((i) => addrSlot([198, 19, 0, i], 4800));
+/** The peer an offload step makes alive (ALIVE) so segments have somewhere to go. */
+const OFFLOAD_PEER = { id: 9n, slot: addrSlot([198, 19, 0, 9], 4800) };
 const addrArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...PEERS) }, fc.uint8Array({ minLength: 20, maxLength: 20 }));
 const u64le = (n) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, n, true); return b; };
 const nodeIdArb = fc.oneof(fc.constantFrom(1n, 2n, 3n, 4n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
@@ -136,21 +138,27 @@ class Fuzzer {
       [{ kind: IN.RANDOM, body: random }, { kind: IN.IDENTITY, body: identity }],
       this.now,
     );
+    // Offload steps get a core of their own: its TAP has a virtio-net header and, kept out of the
+    // random batches (leave, identity changes), it always has the peer the step makes alive.
+    this.offloadCore = this.compiled.instantiate();
+    if (!this.offloadCore.call("config_set", CONFIG_TAP_VNET_HDR, 1)) throw new Error("config_set(TapVnetHdr) refused");
+    this.offloadCore.call("config_set", CONFIG_MAC_CAPACITY, MAC_CAPACITY); // push-pull walks the whole table
+    this.process([{ kind: IN.RANDOM, body: random }, { kind: IN.IDENTITY, body: identity }], this.now, this.offloadCore);
   }
 
-  process(records, now) {
+  process(records, now, core = this.core) {
     const bytes = new Uint8Array(recordsSize(records));
     writeRecords(bytes, records);
-    return this.processBytes(bytes, now);
+    return this.processBytes(bytes, now, bytes.length, core);
   }
 
   /** One process() call with every check; emitted datagrams join the corpus. */
-  processBytes(bytes, now, len = bytes.length) {
-    this.lastInput = { entry: "process", bytes, len, now };
-    const outLen = this.core.processBytes(bytes, now, len);
+  processBytes(bytes, now, len = bytes.length, core = this.core) {
+    this.lastInput = { entry: core === this.core ? "process" : "offload", bytes, len, now };
+    const outLen = core.processBytes(bytes, now, len);
     this.lastOutLen = outLen;
     const seen = new Set();
-    for (const view of checkProcessOutput(this.core, outLen)) {
+    for (const view of checkProcessOutput(core, outLen)) {
       const type = view[1] === 0x02 ? 0x200 | view[6] : view[1]; // a compound by its first item's type
       if (seen.has(type)) continue;
       seen.add(type);
@@ -247,9 +255,9 @@ class Fuzzer {
     }
   }
 
-  /** The output records of the last process() call (views, valid until the next call). */
-  lastRecords() {
-    return readRecords(this.core.output(this.lastOutLen), this.lastOutLen).records;
+  /** The output records of the last process() call on `core` (views, valid until the next call). */
+  lastRecords(core) {
+    return readRecords(core.output(this.lastOutLen), this.lastOutLen).records;
   }
 
   /**
@@ -260,51 +268,50 @@ class Fuzzer {
    */
   offload(p, now) {
     const { rec, payload } = tsoRecord(p);
-    this.core.call("config_set", CONFIG_TAP_VNET_HDR, 1);
-    try {
-      this.process([{ kind: IN.FRAME, body: rec }], now);
-      const byPeer = new Map();
-      for (const r of this.lastRecords()) {
-        if (r.kind !== OUT.DATAGRAM || r.body[21] !== 0x01) continue; // FRAME datagrams only (gossip may go out too)
-        const key = Buffer.from(r.body.subarray(0, 20)).toString("hex");
-        const dg = r.body.slice(20);
-        const seg = checkSegment(dg, MAX_DATAGRAM);
-        if (!byPeer.has(key)) byPeer.set(key, { addr: r.body.slice(0, 20), dgs: [], segs: [] });
-        byPeer.get(key).dgs.push(dg);
-        byPeer.get(key).segs.push(seg);
-      }
-      if (byPeer.size === 0) return;
-      for (const { segs } of byPeer.values()) {
-        if (p.mutate) break;
-        const got = concat(...segs.map((s) => s.payload));
-        if (got.length !== payload.length) continue; // the output filled up (counted)
-        if (!equalBytes(got, payload)) fail("TSO segments do not carry the frame's payload in order");
-        let off = 0;
-        segs.forEach((s, i) => {
-          if (s.seq !== ((p.seq + off) >>> 0)) fail(`TSO segment ${i} seq ${s.seq}, expected ${(p.seq + off) >>> 0}`);
-          if (i < segs.length - 1 && (s.flags & 0x09) !== 0) fail(`TSO segment ${i} of ${segs.length} has PSH or FIN`);
-          if (i > 0 && (s.flags & 0x80) !== 0) fail(`TSO segment ${i} has CWR`);
-          off += s.payload.length;
-        });
-      }
-      const { addr, dgs, segs } = byPeer.values().next().value;
-      const flip = p.flipSegment === null ? -1 : p.flipSegment % dgs.length;
-      const back = dgs.map((dg, i) => {
-        const d = dg.slice();
-        if (i === flip) d[d.length - 1] ^= 0x5a;
-        return { kind: IN.DATAGRAM, body: concat(addr, d) };
-      });
-      this.process(back, now);
-      const gso = [];
-      for (const r of this.lastRecords()) if (r.kind === OUT.FRAME && r.body[1] !== 0) gso.push(checkGsoFrame(r.body));
-      const fed = concat(...segs.map((s) => s.payload));
-      if (gso.length === 1 && flip < 0 && !p.mutate && gso[0].length === fed.length && !equalBytes(gso[0], fed)) {
-        fail("the coalesced frame does not carry the segments' payload");
-      }
-      this.offloadFrames = (this.offloadFrames ?? 0) + gso.length;
-    } finally {
-      this.core.call("config_set", CONFIG_TAP_VNET_HDR, 0);
+    const core = this.offloadCore;
+    this.offloadIncarnation = (this.offloadIncarnation ?? 0) + 1;
+    const alive = aliveDatagram(OFFLOAD_PEER.id, OFFLOAD_PEER.slot, this.offloadIncarnation);
+    this.process([{ kind: IN.DATAGRAM, body: concat(OFFLOAD_PEER.slot, alive) }, { kind: IN.FRAME, body: rec }], now, core);
+    const byPeer = new Map();
+    for (const r of this.lastRecords(core)) {
+      if (r.kind !== OUT.DATAGRAM || r.body[21] !== 0x01) continue; // FRAME datagrams only (gossip may go out too)
+      const key = Buffer.from(r.body.subarray(0, 20)).toString("hex");
+      const dg = r.body.slice(20);
+      const seg = checkSegment(dg, MAX_DATAGRAM);
+      if (!byPeer.has(key)) byPeer.set(key, { addr: r.body.slice(0, 20), dgs: [], segs: [] });
+      byPeer.get(key).dgs.push(dg);
+      byPeer.get(key).segs.push(seg);
     }
+    if (byPeer.size === 0) return;
+    for (const { segs } of byPeer.values()) {
+      if (p.mutate) break;
+      const got = concat(...segs.map((s) => s.payload));
+      if (got.length !== payload.length) continue; // the output filled up (counted)
+      if (!equalBytes(got, payload)) fail("TSO segments do not carry the frame's payload in order");
+      let off = 0;
+      segs.forEach((s, i) => {
+        if (s.seq !== ((p.seq + off) >>> 0)) fail(`TSO segment ${i} seq ${s.seq}, expected ${(p.seq + off) >>> 0}`);
+        if (i < segs.length - 1 && (s.flags & 0x09) !== 0) fail(`TSO segment ${i} of ${segs.length} has PSH or FIN`);
+        if (i > 0 && (s.flags & 0x80) !== 0) fail(`TSO segment ${i} has CWR`);
+        off += s.payload.length;
+      });
+    }
+    const ours = byPeer.get(Buffer.from(OFFLOAD_PEER.slot).toString("hex"));
+    const { addr, dgs, segs } = ours ?? byPeer.values().next().value;
+    const flip = p.flipSegment === null ? -1 : p.flipSegment % dgs.length;
+    const back = dgs.map((dg, i) => {
+      const d = dg.slice();
+      if (i === flip) d[d.length - 1] ^= 0x5a;
+      return { kind: IN.DATAGRAM, body: concat(addr, d) };
+    });
+    this.process(back, now, core);
+    const gso = [];
+    for (const r of this.lastRecords(core)) if (r.kind === OUT.FRAME && r.body[1] !== 0) gso.push(checkGsoFrame(r.body));
+    const fed = concat(...segs.map((s) => s.payload));
+    if (gso.length === 1 && flip < 0 && !p.mutate && gso[0].length === fed.length && !equalBytes(gso[0], fed)) {
+      fail("the coalesced frame does not carry the segments' payload");
+    }
+    this.offloadFrames = (this.offloadFrames ?? 0) + gso.length;
   }
 
   /** Runs one iteration; on failure saves the input and re-instantiates after a trap. */
@@ -347,6 +354,7 @@ function replayAlone(compiled, entry, bytes, now) {
   try {
     if (entry === "roundtrip" || entry === "lenient") f.roundtrip(bytes, entry === "roundtrip");
     else if (entry === "process") f.processBytes(bytes, Math.max(now, f.now));
+    else if (entry === "offload") f.processBytes(bytes, Math.max(now, f.now), bytes.length, f.offloadCore);
     else f.checkTables();
     return null;
   } catch (e) {

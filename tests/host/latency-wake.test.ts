@@ -40,33 +40,19 @@ class ManualTimers implements Timers {
 
 function setup(intervalMs: number) {
   const timers = new ManualTimers();
-  const rehearsals = { count: 0 };
-  const wake = new LatencyWake(timers, { now: () => timers.now }, intervalMs, () => rehearsals.count++);
-  return { timers, wake, rehearsals };
+  const wake = new LatencyWake(timers, { now: () => timers.now }, intervalMs);
+  return { timers, wake };
 }
 
-test("wakes every interval while frames keep coming, rehearsing in the gaps", () => {
-  const { timers, wake, rehearsals } = setup(5);
+test("wakes every interval while frames keep coming", () => {
+  const { timers, wake } = setup(5);
   for (let t = 0; t < 100; t += 20) {
     timers.advance(t);
     wake.frameSeen(t);
   }
   timers.advance(100);
   assert.equal(wake.wakes, 20); // 100 ms at one wake per 5 ms
-  assert.equal(rehearsals.count, 20); // a frame every 20 ms: each wake comes 5 ms or more after one
   assert.equal(timers.armed, 1, "one timer at a time, however many frames");
-});
-
-test("rehearses only after a quiet interval, never while frames keep coming", () => {
-  const { timers, wake, rehearsals } = setup(5);
-  for (let t = 0; t <= 100; t++) {
-    timers.advance(t);
-    wake.frameSeen(t); // a frame every millisecond, like a bulk transfer
-  }
-  assert.ok(wake.wakes >= 19, `still wakes: ${wake.wakes}`);
-  assert.equal(rehearsals.count, 0, "the real path is warm");
-  timers.advance(200); // frames stopped at 100 ms
-  assert.ok(rehearsals.count >= 19, `rehearses once the frames stop: ${rehearsals.count}`);
 });
 
 test("stops one window after the last frame", () => {
@@ -84,12 +70,11 @@ test("stops one window after the last frame", () => {
 });
 
 test("interval 0 turns it off", () => {
-  const { timers, wake, rehearsals } = setup(0);
+  const { timers, wake } = setup(0);
   wake.frameSeen(0);
   timers.advance(1000);
   assert.equal(timers.armed, 0);
   assert.equal(wake.wakes, 0);
-  assert.equal(rehearsals.count, 0);
 });
 
 test("stop clears the armed timer", () => {

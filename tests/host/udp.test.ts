@@ -1,7 +1,7 @@
 // The underlay socket (host/common/linux-udp.ts on koffi, host/node/udp.ts) on 127.0.0.1, driven by a
 // real poll loop: DF, batches of mixed sizes and destinations (sendmmsg, UDP_SEGMENT runs), sealing in
 // place, recvmmsg/GRO batches, EMSGSIZE reported, the GSO fallback on EIO, the IPv6 refusal, bind
-// errors, close. Needs no root.
+// errors, close. Needs no root (one test skips without it).
 import assert from "node:assert/strict";
 import { randomFillSync } from "node:crypto";
 import { closeSync, readdirSync } from "node:fs";
@@ -261,6 +261,35 @@ test("EMSGSIZE is reported to the sink with the address and length (once per siz
     assert.equal(sender.socket.counters.send_too_big, 2);
     await runToEnd(loop);
     assert.deepEqual(got.map((g) => [...g.data]), [[1], [2]]);
+  } finally {
+    receiver.socket.close();
+    sender.socket.close();
+  }
+});
+
+test("with the arena held by reserved buffers, a copied datagram goes out at once, after what was queued", async (t) => {
+  // 2 MB arrive in one burst: only root's SO_RCVBUFFORCE (4 MB) holds them past a stock rmem_max.
+  if (process.getuid?.() !== 0) return t.skip("needs root for a 4 MB receive buffer");
+  const loop = boundedLoop();
+  const { got, sink } = collector((g) => g.length === 34 && loop.stop());
+  const receiver = bindFree(loop, sink);
+  const sender = bindFree(loop, ignore());
+  try {
+    const to = loopbackAddress(receiver.port);
+    sender.socket.send(to, 0, Uint8Array.of(0)); // queued first
+    // 32 x 65000 bytes reserved and not yet sent (as a transport sealing a queue) fill the 2 MB arena.
+    const held = Array.from({ length: 32 }, (_, i) => {
+      const slot = sender.socket.reserve(65000);
+      slot.fill(i + 1);
+      return slot;
+    });
+    const copied = new Uint8Array(20000).fill(0xcc);
+    sender.socket.send(to, 0, copied);
+    for (const slot of held) sender.socket.send(to, 0, slot);
+    sender.socket.flush();
+    assert.equal(sender.socket.sendErrors, 0);
+    await runToEnd(loop);
+    assert.deepEqual(got.map((g) => [g.data.length, g.data[0]]), [[1, 0], [20000, 0xcc], ...held.map((_, i) => [65000, i + 1])]);
   } finally {
     receiver.socket.close();
     sender.socket.close();

@@ -2,6 +2,7 @@ import {
   ADDR_LEN, ADDR_SLOT, IN_DATAGRAM, IN_SEND_TOO_BIG, OUT_DATAGRAM, OUT_TIMER, REC_HEADER, REC_KIND, REC_LEN, alignUp,
 } from "../../assembly/abi";
 import { config } from "../../assembly/config";
+import { forwardFromTap } from "../../assembly/forward";
 import { input_ptr, process } from "../../assembly/index";
 import { self } from "../../assembly/node";
 import { peerAddrById, peerCount, peerId, peerRemove, peerUpsert } from "../../assembly/peers";
@@ -9,7 +10,7 @@ import { BASE_DATAGRAM, pmtuAckIn, pmtuBase, pmtuMaxDatagram, pmtuPeek, pmtuTick
 import { CONFIRM_ACTIVE_MS, MAX_PROBES, RAISE_MS, SEARCH_GRAIN } from "../../assembly/pmtu-path";
 import { outputBase, outputLength, outputReset } from "../../assembly/queue";
 import { Stat, statValue } from "../../assembly/stats";
-import { getU16, getU32, putU32 } from "../../assembly/wire/bytes";
+import { getU16, getU32, putMac } from "../../assembly/wire/bytes";
 import { WireCheck } from "../../assembly/wire/check";
 import { DG_MESSAGE, MSG_COMPOUND, WIRE_VERSION } from "../../assembly/wire/divs";
 import {
@@ -289,6 +290,36 @@ describe("peers and the members dump", () => {
     peerRemove(PEER);
     expect(pmtuPeek(a)).toBe(0);
     expect(pmtuMaxDatagram(addrStranger)).toBe(pmtuBase()); // not a peer's block: the safe base
+  });
+
+  it("forwarding sends no frame datagram larger than the peer's path MTU, and drops and counts a frame that does not fit yet", () => {
+    const frame = heap.alloc(1400);
+    memory.fill(frame, 0xff, 6); // broadcast: flooded to every peer
+    putMac(frame + 6, 0x0200_0000_00a1);
+    memory.fill(frame + 12, 0, 1400 - 12);
+    const over = stat(Stat.FramesTooBig);
+    outputReset();
+    forwardFromTap(frame, 1300, self.now); // 1303-byte datagram, over the base
+    expect(stat(Stat.FramesTooBig)).toBe(over + 1);
+    expect(outputLength()).toBe(0);
+    run(0, 1000, 65535, false); // discovery: the path carries the ceiling
+    outputReset();
+    forwardFromTap(frame, 1300, self.now);
+    expect(stat(Stat.FramesTooBig)).toBe(over + 1);
+    expect(outputLength()).toBeGreaterThan(1300);
+    heap.free(frame);
+  });
+
+  it("does not probe when the ceiling is the base", () => {
+    peerRemove(PEER);
+    config.maxDatagram = 1000;
+    const unanswered = stat(Stat.PmtuSearchesUnanswered);
+    peerUpsert(PEER, addrPeer);
+    probesOut = 0;
+    run(0, 5000, 65535, true);
+    expect(probesOut).toBe(0);
+    expect(maxNow()).toBe(1000);
+    expect(stat(Stat.PmtuSearchesUnanswered)).toBe(unanswered);
   });
 
   it("never reports more than config.maxDatagram, nor a base above it", () => {

@@ -4,5 +4,4 @@ export { DEFAULT_SECURE_CONFIG, type SecureConfig } from "./config.ts";
 export { ACTIVITY_COUNTERS, REJECTION_COUNTERS, totalRejections, type CounterName, type SecureCounters } from "./counters.ts";
 export { formatKey, formatKeyId, generateKey, Keyring, keyIdOf, parseKey, parseKeyId, type NetworkKey } from "./keyring.ts";
 export { DATA_OVERHEAD } from "./handshake.ts";
-export { TransportRehearsal } from "./rehearsal.ts";
 export { SecureTransport, type AddrKey, type Incoming, type SessionInfo, type Transmit } from "./transport.ts";
