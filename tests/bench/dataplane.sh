@@ -74,6 +74,9 @@ for profile in $PROFILES; do
     [[ "$profile" =~ ^(clean|$IMPAIRMENT(,$IMPAIRMENT)*)$ ]] ||
         { echo "dataplane.sh: PROFILES: '$profile' is not clean nor a list of nofrag, loss=PCT" >&2; exit 2; }
 done
+# a profile is a key of the report: listed twice, its two measurements would merge (use RUNS to repeat)
+[ "$(tr ' ' '\n' <<<"$PROFILES" | grep -c .)" = "$(tr ' ' '\n' <<<"$PROFILES" | grep . | sort -u | wc -l)" ] ||
+    { echo "dataplane.sh: PROFILES lists a profile twice (RUNS repeats them)" >&2; exit 2; }
 
 # One bench at a time on this machine: a second one would take the first one's namespaces for stale
 # leftovers and delete them (both use fixed names, as peers.sh does), and would share its 2 cores.
