@@ -73,7 +73,7 @@ export function meetRendezvous(from: u64, peer: u64): void {
 }
 
 class Grant {
-  constructor(readonly a: u64, readonly b: u64, readonly aKey: Addr, readonly bKey: Addr, public until: f64) {}
+  constructor(readonly a: u64, readonly b: u64, public aKey: Addr, public bKey: Addr, public until: f64) {}
 }
 const grants = new Array<Grant>();
 
@@ -146,6 +146,14 @@ export function meetTick(now: f64): f64 {
     const g = unchecked(grants[i]);
     // A path that is only searching again (a lost heartbeat) does not end a grant; a gone member does.
     if (now >= g.until || !known(g.a) || !known(g.b)) { revoke(g); continue; }
+    const a = pathById(g.a)!, b = pathById(g.b)!;
+    if (!addrEq(addrPtr(g.aKey), addrPtr(a.key)) || !addrEq(addrPtr(g.bKey), addrPtr(b.key))) {
+      // An end moved to a new member address: the host's allowance follows it.
+      emitAllow(addrPtr(g.aKey), addrPtr(g.bKey), 0);
+      g.aKey = addrCopy(addrPtr(a.key));
+      g.bKey = addrCopy(addrPtr(b.key));
+      emitAllow(addrPtr(g.aKey), addrPtr(g.bKey), config.relayBytesPerSec);
+    }
     if (g.until < next) next = g.until;
     unchecked(grants[w++] = g);
   }

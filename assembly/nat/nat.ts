@@ -22,11 +22,11 @@ import { meetRelayRequest, meetRendezvous } from "./meet";
 import { natObserved, natWriteOwnCandidates } from "./observed";
 import { KIND_DIRECT, KIND_RELAY } from "./path";
 import {
-  pathById, pathsCandidates, pathsConfirmed, pathsPingedFrom, pathsRelayAnswer, pathsRendezvous,
+  pathById, pathPing, pathsCandidates, pathsConfirmed, pathsPingedFrom, pathsRelayAnswer, pathsRendezvous,
 } from "./paths";
-import { sendPathPing, takePending } from "./pings";
+import { takePending } from "./pings";
 import { natMessage, natMessageRoom, natSend } from "./send";
-import { rawSource, relaySource, sourceMember, sourceVia } from "./source";
+import { rawSource, relaySource, sourceMember, sourceVia, wireSource } from "./source";
 
 /** The member the current datagram came from, if it is a live one (else counted and 0). */
 function memberSender(): u64 {
@@ -82,9 +82,9 @@ function pathPingIn(src: usize, p: usize): void {
   if (path == null) { count(Stat.PathFromNonMember); return; }
   // The answer goes back where the ping came from (through the relay when it came relayed).
   const back = sourceVia() ? src : rawSource;
-  natSend(back, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, rawSource));
+  natSend(back, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, wireSource));
   count(Stat.PathPingsAnswered);
-  if (!sourceVia()) pathsPingedFrom(path, rawSource);
+  if (!sourceVia()) pathsPingedFrom(path, wireSource);
 }
 
 function pathPongIn(p: usize): void {
@@ -96,12 +96,8 @@ function pathPongIn(p: usize): void {
   const via = sourceVia();
   if (!via) {
     natObserved(addrHash(rawSource), p + PATH_PONG_OBSERVED, false);
-    // Our ping went to `ping.addr`; the answer proves it when it came from there (the host names a
-    // datagram from a peer's routed endpoint by the peer's key, so that counts for the routed address).
-    const from = rawSource;
-    const routed = addrEq(from, addrPtr(path.key)) && addrEq(addrPtr(ping.addr), addrPtr(path.routedTo)) &&
-      path.routedKind == KIND_DIRECT;
-    if (addrEq(from, addrPtr(ping.addr)) || routed) pathsConfirmed(path, addrPtr(ping.addr), rtt);
+    // Our ping went to `ping.addr` on the wire; the answer proves that address when it came from there.
+    if (addrEq(wireSource, addrPtr(ping.addr))) pathsConfirmed(path, addrPtr(ping.addr), rtt);
   } else if (path.kind == KIND_RELAY) {
     path.rtt = rtt;
   }
@@ -135,7 +131,7 @@ export function natUserPing(body: usize, len: u32): bool {
   const id = load<u64>(body);
   const path = pathById(id);
   if (path == null) { count(Stat.PathUserPingUnknown); return true; }
-  sendPathPing(id, addrPtr(path.key), <i64>load<u32>(body + 8));
+  pathPing(path, <i64>load<u32>(body + 8));
   return true;
 }
 
@@ -154,8 +150,8 @@ export function natHeardFrom(id: u64): void {
   if (sourceMember() != 0 || sourceVia() || id == self.id) return;
   const path = pathById(id);
   if (path == null) return;
-  natSend(rawSource, writeObserved(natMessage, natMessageRoom, rawSource));
-  pathsPingedFrom(path, rawSource);
+  natSend(rawSource, writeObserved(natMessage, natMessageRoom, wireSource));
+  pathsPingedFrom(path, wireSource);
 }
 
 function candidatesIn(p: usize): void {

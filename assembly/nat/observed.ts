@@ -72,8 +72,10 @@ export function natObserved(observer: u64, addr: usize, fromSeed: bool): void {
     if (observations.length >= MAX_OBSERVERS) observations.shift(); // oldest first
     observations.push(new Observation(observer, addrCopy(addr), self.now));
   }
-  // Once behind a NAT, an advertised address nobody sees us at any more is stale: one observer will do.
-  const agreed = fromSeed || agreeing(addr) >= 2 || adopted != null && agreeing(self.addr) == 0 && allAgree(addr);
+  // Behind a cone NAT, an advertised address nobody sees us at any more is stale: one observer will do.
+  // (Behind a symmetric one every member sees another port: adopting again would only move our key.)
+  const stale = adopted != null && guess == NAT_CONE && agreeing(self.addr) == 0 && allAgree(addr);
+  const agreed = fromSeed || agreeing(addr) >= 2 || stale;
   if (agreed && !isLocal(addr) && !addrEq(addr, self.addr)) adopt(addr);
   refresh();
 }

@@ -119,11 +119,11 @@ function goSearch(p: Path): void {
   p.nextPingAt = self.now;
 }
 
+/** A relay we may send through: an alive member with a path (a lost heartbeat to it does not end relaying). */
 function relayUsable(id: u64): bool {
   if (id == 0) return false;
   const m = memberById(id);
-  const r = pathById(id);
-  return m != null && m.live && r != null && r.stage == Stage.Direct;
+  return m != null && m.live && pathById(id) != null;
 }
 
 // --- membership tells us who the peers are -----------------------------------
@@ -216,7 +216,7 @@ export function pathsPingedFrom(p: Path, raw: usize): void {
   if (self.now - p.pingBackAt < PING_BACK_MS) return;
   if (addrEq(raw, addrPtr(p.key)) && !p.routedToKey) return; // would follow the route, not test the address
   p.pingBackAt = self.now;
-  sendPathPing(p.id, raw, -1);
+  sendPathPing(p.id, raw, raw, -1);
 }
 
 /** The peer's own CANDIDATES (version `version`, NAT guess `nat`): `n` addresses at `addrs`. */
@@ -270,7 +270,7 @@ function pingCandidates(p: Path): void {
     const a = addrPtr(unchecked(p.candidates[i]).addr);
     // Our pings to the key follow the host's route: only a test of the key while it has none.
     if (addrEq(a, addrPtr(p.key)) && !p.routedToKey) continue;
-    sendPathPing(p.id, a, -1);
+    sendPathPing(p.id, a, a, -1);
   }
 }
 
@@ -306,8 +306,13 @@ function askRelay(p: Path, relay: u64): void {
 
 // --- the clock -------------------------------------------------------------------
 
+/** A PATH_PING along the route in use (heartbeat, keepalive, `divs ping`). */
+export function pathPing(p: Path, userSeq: i64): void {
+  sendPathPing(p.id, addrPtr(p.key), addrPtr(p.routedTo), userSeq);
+}
+
 function ping(p: Path): void {
-  sendPathPing(p.id, addrPtr(p.key), -1); // along the route in use
+  pathPing(p, -1);
 }
 
 let strangerTarget: u64 = 0;
@@ -322,7 +327,7 @@ function silent(p: Path, now: f64): bool {
     ping(p);
     // Its NAT may have given it a new address: ask the sources we could not name whether they are it.
     strangerTarget = p.id;
-    forEachStranger((addr: usize): void => { sendPathPing(strangerTarget, addr, -1); });
+    forEachStranger((addr: usize): void => { sendPathPing(strangerTarget, addr, addr, -1); });
   }
   return false;
 }
@@ -350,8 +355,9 @@ function tickDirect(p: Path, now: f64): f64 {
 }
 
 function tickRelayed(p: Path, now: f64): f64 {
-  if (!relayUsable(p.relayId) || silent(p, now)) {
-    count(Stat.PathRelayLost);
+  const usable = relayUsable(p.relayId);
+  if (!usable || silent(p, now)) {
+    count(usable ? Stat.PathRelayLost : Stat.PathRelayGone);
     p.relayId = 0;
     goSearch(p);
     return now;

@@ -13,6 +13,7 @@ const MAX_PENDING: i32 = 4096;
 
 export class PendingPing {
   constructor(
+    /** Where the ping went on the wire: the address, or the endpoint the host's route sends the key to. */
     readonly seq: u32, readonly peer: u64, readonly addr: Addr, readonly sentAt: f64,
     /** -1: not a `divs ping`; else the host's sequence number. */
     readonly userSeq: i64,
@@ -22,13 +23,16 @@ export class PendingPing {
 const pending = new Array<PendingPing>();
 let seq: u32 = 0;
 
-/** Sends a PATH_PING for `peer` to `addr`; false when too many are in flight (counted). */
-export function sendPathPing(peer: u64, addr: usize, userSeq: i64): bool {
+/**
+ * Sends a PATH_PING for `peer` to `to` (emitted to that address, which the host may route), noting
+ * `wire` as where it really goes; false when too many are in flight (counted).
+ */
+export function sendPathPing(peer: u64, to: usize, wire: usize, userSeq: i64): bool {
   expire();
   if (pending.length >= MAX_PENDING) { count(Stat.PathPingsDropped); return false; }
   seq++;
-  pending.push(new PendingPing(seq, peer, addrCopy(addr), self.now, userSeq));
-  natSend(addr, writePathPing(natMessage, natMessageRoom, seq, self.id, peer));
+  pending.push(new PendingPing(seq, peer, addrCopy(wire), self.now, userSeq));
+  natSend(to, writePathPing(natMessage, natMessageRoom, seq, self.id, peer));
   count(Stat.PathPingsSent);
   return true;
 }

@@ -6,6 +6,7 @@ import { ADDR_LEN } from "../abi";
 import { self } from "../node";
 import { Addr, addrCopy, addrEq, addrPtr } from "./addr";
 import { aliasLookup } from "./aliases";
+import { KIND_DIRECT } from "./path";
 import { pathById, pathsNoteRx } from "./paths";
 import { natMessage, natMessageRoom, natSend } from "./send";
 import { writeObserved } from "../wire/nat";
@@ -13,12 +14,15 @@ import { writeObserved } from "../wire/nat";
 export const rawSource: usize = heap.alloc(ADDR_LEN);
 export const relaySource: usize = heap.alloc(ADDR_LEN);
 const keySource: usize = heap.alloc(ADDR_LEN);
+/** The UDP source the datagram came from: what we tell a peer it looks like from here. */
+export const wireSource: usize = heap.alloc(ADDR_LEN);
 let via = false;
 let sender: u64 = 0;
 
 /** Notes a datagram from `raw` (through `relay` when not 0); returns the address to handle it as. */
 export function natSource(raw: usize, relay: usize): usize {
   memory.copy(rawSource, raw, ADDR_LEN);
+  memory.copy(wireSource, raw, ADDR_LEN);
   via = relay != 0;
   if (via) memory.copy(relaySource, relay, ADDR_LEN);
   else memory.fill(relaySource, 0, ADDR_LEN);
@@ -28,7 +32,11 @@ export function natSource(raw: usize, relay: usize): usize {
     if (!via) noteStranger(raw);
     return rawSource;
   }
-  pathsNoteRx(sender);
+  // The host names a datagram from a peer's routed endpoint by the peer's key: the wire source is the endpoint.
+  const fromKey = addrEq(raw, addrPtr(p.key));
+  if (!via && p.routedKind == KIND_DIRECT && fromKey) memory.copy(wireSource, addrPtr(p.routedTo), ADDR_LEN);
+  // Only what arrives along a path in use answers the traffic sent on it: not a new address of the peer.
+  if (via || fromKey || addrEq(wireSource, addrPtr(p.routedTo))) pathsNoteRx(sender);
   memory.copy(keySource, addrPtr(p.key), ADDR_LEN);
   return keySource;
 }
@@ -62,5 +70,5 @@ export function sourceMember(): u64 { return sender; }
 
 /** Tells the sender of the datagram being handled, at `to`, where it comes from (with push-pull answers). */
 export function natSendObserved(to: usize): void {
-  natSend(to, writeObserved(natMessage, natMessageRoom, rawSource));
+  natSend(to, writeObserved(natMessage, natMessageRoom, wireSource));
 }
