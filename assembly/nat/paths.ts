@@ -196,6 +196,7 @@ export function pathsNoteRx(id: u64): void {
 export function pathsConfirmed(p: Path, addr: usize, rtt: f64): void {
   const c = p.addCandidate(addr);
   if (c == null) return;
+  aliasSet(addr, p.id); // what arrives from there is the peer's
   c.pongAt = self.now;
   c.rtt = rtt;
   if (p.stage != Stage.Direct) { goDirect(p, c); return; }
