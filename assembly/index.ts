@@ -8,7 +8,7 @@ import {
 import { meetTick } from "./nat/meet";
 import { natMessageIn, natUserPing } from "./nat/nat";
 import { natIdentity, natLocalCandidates, selfDump } from "./nat/observed";
-import { pathsDump, pathsTick } from "./nat/paths";
+import { pathsDue, pathsDump, pathsTick } from "./nat/paths";
 import { natSource } from "./nat/source";
 import { MSG_NAT_FIRST, MSG_NAT_LAST } from "./wire/nat";
 import { configSet } from "./config";
@@ -68,6 +68,7 @@ export function process(inputLen: u32, now: f64): u32 {
   macGossipTick(self.now); // before membershipTick, so gossip is scheduled for what it queues
   let next = Math.min(membershipTick(self.now), pmtuTick(self.now));
   next = Math.min(next, Math.min(pathsTick(self.now), meetTick(self.now)));
+  next = Math.min(next, pathsDue()); // what this call sent after the paths' tick may be due sooner
   if (next < Infinity) {
     const timer = outputReserve(OUT_TIMER, 8);
     if (timer != 0) store<f64>(timer, next);

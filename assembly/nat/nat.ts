@@ -18,6 +18,7 @@ import {
 } from "../wire/nat";
 import { getU32, getU64 } from "../wire/bytes";
 import { addrEq, addrHash, addrPtr } from "./addr";
+import { aliasSet } from "./aliases";
 import { meetRelayRequest, meetRendezvous } from "./meet";
 import { natObserved, natWriteOwnCandidates } from "./observed";
 import { KIND_DIRECT, KIND_RELAY } from "./path";
@@ -80,6 +81,7 @@ function pathPingIn(src: usize, p: usize): void {
   if (pathPingTarget(p) != self.id) { count(Stat.PathPingMisdirected); return; }
   const path = pathById(sender);
   if (path == null) { count(Stat.PathFromNonMember); return; }
+  if (sourceVia() && sourceMember() == 0) aliasSet(rawSource, sender); // as natHeardFrom
   // The answer goes back where the ping came from (through the relay when it came relayed).
   const back = sourceVia() ? src : rawSource;
   natSend(back, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, wireSource));
@@ -147,9 +149,14 @@ function observedIn(p: usize): void {
  * changed, or it never pinged us on a path): tell it where we see it and test that address.
  */
 export function natHeardFrom(id: u64): void {
-  if (sourceMember() != 0 || sourceVia() || id == self.id) return;
+  if (sourceMember() != 0 || id == self.id) return;
   const path = pathById(id);
   if (path == null) return;
+  if (sourceVia()) {
+    // The relay names the sender by the member address it knows: an address of it we had not heard of.
+    aliasSet(rawSource, id);
+    return;
+  }
   natSend(rawSource, writeObserved(natMessage, natMessageRoom, wireSource));
   pathsPingedFrom(path, wireSource);
 }

@@ -38,6 +38,16 @@ const byId = new Map<u64, Path>();
 const byKey = new Map<u64, Path>();
 export const paths = new Array<Path>();
 let cached: Path | null = null;
+/** No path has anything due before this (the tick is skipped until then: it runs on every process call). */
+let dueAt: f64 = 0;
+
+/** The earliest time a path has something to do (traffic after the last tick may have moved it closer). */
+export function pathsDue(): f64 { return dueAt; }
+
+/** Something changed that may be due at `at` (specs that set a path's fields call it too). */
+export function wake(at: f64): void {
+  if (at < dueAt) dueAt = at;
+}
 
 export function pathById(id: u64): Path | null {
   return byId.has(id) ? byId.get(id) : null;
@@ -88,6 +98,7 @@ function setRoute(p: Path, kind: u8, to: usize): void {
 }
 
 function goDirect(p: Path, c: Candidate): void {
+  wake(self.now);
   if (p.stage != Stage.Direct) count(Stat.PathDirect);
   p.stage = Stage.Direct;
   p.stageAt = self.now;
@@ -100,6 +111,7 @@ function goDirect(p: Path, c: Candidate): void {
 }
 
 function goRelayed(p: Path): void {
+  wake(self.now);
   const to = relayAddr(p.relayId);
   if (to == 0) return;
   if (p.stage != Stage.Relayed) {
@@ -114,6 +126,7 @@ function goRelayed(p: Path): void {
 }
 
 function goSearch(p: Path): void {
+  wake(self.now);
   p.stage = Stage.Search;
   p.stageAt = self.now;
   p.nextPingAt = self.now;
@@ -131,6 +144,7 @@ function relayUsable(id: u64): bool {
 /** An alive peer at member address `addr` (new, or its address changed). */
 export function pathsPeerUp(id: u64, addr: usize): void {
   aliasSet(addr, id);
+  wake(self.now);
   if (!byId.has(id)) {
     const p = new Path(id, addr, self.now);
     byId.set(id, p);
@@ -180,7 +194,10 @@ export function pathsNoteTx(addr: usize): void {
   const p = pathByKey(addr);
   if (p == null) return;
   p.lastTx = self.now;
-  if (p.unanswered == 0) p.unansweredSince = self.now;
+  if (p.unanswered == 0) {
+    p.unansweredSince = self.now;
+    wake(self.now + HEARTBEAT_MS);
+  }
   p.unanswered++;
 }
 
@@ -226,7 +243,7 @@ export function pathsCandidates(p: Path, version: u32, nat: u8, addrs: usize, n:
   p.candidatesVersion = version;
   p.nat = nat;
   for (let i: u32 = 0; i < n; i++) p.addCandidate(addrs + i * ADDR_LEN);
-  if (p.stage != Stage.Direct) p.nextPingAt = self.now;
+  if (p.stage != Stage.Direct) { p.nextPingAt = self.now; wake(self.now); }
 }
 
 /** A common member passed us `n` candidates of `p` (RENDEZVOUS): ping them all now, as the peer does ours. */
@@ -246,6 +263,7 @@ export function pathsRelayAnswer(p: Path, relay: u64, granted: bool): void {
     return;
   }
   p.relayId = relay;
+  wake(self.now);
   if (p.stage != Stage.Direct) goRelayed(p);
 }
 
@@ -281,6 +299,7 @@ function pingCandidates(p: Path): void {
  * skipped when both ends look symmetric, where punching cannot work.
  */
 function tryDirect(p: Path): void {
+  wake(self.now); // the trial's end
   if (p.stage == Stage.Relayed && !(p.nat == NAT_SYMMETRIC && natGuess() == NAT_SYMMETRIC)) {
     p.trialUntil = self.now + Math.max(TRIAL_MIN_MS, 3 * p.rtt);
     setRoute(p, KIND_DIRECT, addrPtr(p.key));
@@ -333,6 +352,13 @@ function silent(p: Path, now: f64): bool {
   return false;
 }
 
+/** When `silent` has something to do next for `p`. */
+function silentNext(p: Path): f64 {
+  if (p.unanswered == 0) return Infinity;
+  const beat = Math.max(p.unansweredSince + HEARTBEAT_MS, p.heartbeatAt + HEARTBEAT_RETRY_MS);
+  return Math.min(p.unansweredSince + TRUST_MS, beat);
+}
+
 function tickDirect(p: Path, now: f64): f64 {
   if (silent(p, now)) {
     count(Stat.PathDirectLost);
@@ -340,8 +366,7 @@ function tickDirect(p: Path, now: f64): f64 {
     else goSearch(p);
     return now;
   }
-  let next = p.unanswered > 0 ? p.unansweredSince + TRUST_MS : Infinity;
-  if (p.unanswered > 0) next = Math.min(next, Math.max(p.unansweredSince + HEARTBEAT_MS, p.heartbeatAt + HEARTBEAT_RETRY_MS));
+  let next = silentNext(p);
   // Keepalive: a NATed peer's mapping must not expire on a quiet path; busy paths need nothing.
   if (config.keepaliveMs > 0 && p.nat != NAT_NONE) {
     const due = Math.max(p.lastTx, p.lastRx) + config.keepaliveMs;
@@ -376,7 +401,7 @@ function tickRelayed(p: Path, now: f64): f64 {
     askRendezvous(p);
     count(Stat.PathReprobes);
   }
-  let next = Math.min(p.reprobeAt, p.relayAskedAt + RELAY_REFRESH_MS);
+  let next = Math.min(Math.min(p.reprobeAt, p.relayAskedAt + RELAY_REFRESH_MS), silentNext(p));
   if (p.trialUntil > 0) next = Math.min(next, p.trialUntil);
   return next;
 }
@@ -411,6 +436,7 @@ function tickSearch(p: Path, now: f64): f64 {
 
 /** Runs every path's state machine at `now`; returns the next deadline. */
 export function pathsTick(now: f64): f64 {
+  if (now < dueAt) return dueAt;
   let next = Infinity;
   for (let i = 0; i < paths.length; i++) {
     const p = unchecked(paths[i]);
@@ -420,6 +446,7 @@ export function pathsTick(now: f64): f64 {
     else at = tickSearch(p, now);
     if (at < next) next = at;
   }
+  dueAt = next;
   return next;
 }
 

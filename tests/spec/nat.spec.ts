@@ -14,7 +14,7 @@ import { DG_MESSAGE, WIRE_VERSION } from "../../assembly/wire/divs";
 import { MSG_ALIVE, writeInfo } from "../../assembly/membership/codec";
 import { natGuess } from "../../assembly/nat/observed";
 import { Stage } from "../../assembly/nat/path";
-import { pathById, pathsTick } from "../../assembly/nat/paths";
+import { pathById, pathsTick, wake } from "../../assembly/nat/paths";
 import {
   CANDIDATES_MAX, MSG_PATH_PING, MSG_RELAY_OK, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
   pathSeq, writeCandidates, writeObserved, writePathPing, writePathPong, writeRelayOk, writeRelayRequest,
@@ -175,6 +175,7 @@ describe("paths", () => {
     run(1);
     const p2 = pathById(2)!;
     expect(p2.stage == Stage.Direct).toBe(false);
+    wake(now + 1000);
     pathsTick(now + 1000); // a new search round pings every candidate again
     pong(P2, P2, 2);
     run(2);
@@ -185,6 +186,7 @@ describe("paths", () => {
   it("routes a peer to the endpoint a rendezvous gave once that endpoint answers", () => {
     outputReset();
     // P3 answers too, so it can act as the common member.
+    wake(now + 1000);
     pathsTick(now + 1000);
     pong(P3, P3, 3);
     run(2);
@@ -257,10 +259,12 @@ describe("paths", () => {
     p2.lastRx = now - 11_000;
     p2.unanswered = 0;
     outputReset();
+    wake(now);
     pathsTick(now);
     expect(countOut(OUT_DATAGRAM, P2, MSG_PATH_PING)).toBe(1);
     p2.lastTx = now;
     outputReset();
+    wake(now);
     pathsTick(now);
     expect(countOut(OUT_DATAGRAM, P2, MSG_PATH_PING)).toBe(0);
   });
@@ -272,9 +276,11 @@ describe("paths", () => {
     p2.unansweredSince = now - 3500;
     p2.heartbeatAt = -Infinity;
     outputReset();
+    wake(now);
     pathsTick(now);
     expect(countOut(OUT_DATAGRAM, P2, MSG_PATH_PING)).toBeGreaterThanOrEqual(1); // heartbeat
     expect(p2.stage == Stage.Direct).toBe(true);
+    wake(now + 3100);
     pathsTick(now + 3100);
     expect(p2.stage == Stage.Direct).toBe(false);
     expect(statValue(Stat.PathDirectLost)).toBe(lost + 1);
