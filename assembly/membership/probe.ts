@@ -19,6 +19,7 @@ import { datagramBegin, datagramSend, messageScratch, sendMessage } from "./send
 import { Member, MemberState, memberReapAndShuffle, members } from "./state";
 import { isLeaving, suspectNode } from "./updates";
 import { natHeardFrom } from "../nat/nat";
+import { pathsAnswering } from "../nat/paths";
 import { pushPullSend } from "./pushpull";
 import { PUSH_PULL_JOIN } from "./codec";
 
@@ -171,7 +172,9 @@ export function probeTick(now: f64): f64 {
 export function handlePing(src: usize, p: usize, len: u32): bool {
   if (len < PING_LEN) return false;
   if (getU64(p + PING_TARGET) != self.id) { count(Stat.MemberPingMisdirected); return true; }
+  pathsAnswering(true); // an answer waits for none (assembly/nat/paths.ts counts what does)
   sendMessage(src, writeAck(messageScratch, ACK_LEN, MSG_ACK, getU32(p + PING_SEQ)));
+  pathsAnswering(false);
   natHeardFrom(getU64(p + PING_SOURCE)); // a new address of a member behind a NAT (assembly/nat/nat.ts)
   return true;
 }

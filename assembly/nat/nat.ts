@@ -23,7 +23,7 @@ import { meetRelayRequest, meetRendezvous } from "./meet";
 import { natObserved, natWriteOwnCandidates } from "./observed";
 import { KIND_DIRECT, KIND_RELAY } from "./path";
 import {
-  pathById, pathPing, pathsCandidates, pathsConfirmed, pathsPingedFrom, pathsRelayAnswer, pathsRendezvous,
+  pathById, pathPing, pathsAnswering, pathsCandidates, pathsConfirmed, pathsPingedFrom, pathsRelayAnswer, pathsRendezvous,
 } from "./paths";
 import { takePending } from "./pings";
 import { natMessage, natMessageRoom, natSend } from "./send";
@@ -84,7 +84,9 @@ function pathPingIn(src: usize, p: usize): void {
   if (sourceVia() && sourceMember() == 0) aliasSet(rawSource, sender); // as natHeardFrom
   // The answer goes back where the ping came from (through the relay when it came relayed).
   const back = sourceVia() ? src : rawSource;
+  pathsAnswering(true);
   natSend(back, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, wireSource));
+  pathsAnswering(false);
   count(Stat.PathPingsAnswered);
   if (!sourceVia()) pathsPingedFrom(path, wireSource);
 }

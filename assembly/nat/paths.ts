@@ -189,8 +189,14 @@ export function pathsPeerGone(id: u64): void {
 
 // --- traffic ------------------------------------------------------------------
 
+let answering = false;
+
+/** Between `pathsAnswering(true)` and `(false)` datagrams sent answer the peer: they wait for nothing. */
+export function pathsAnswering(on: bool): void { answering = on; }
+
 /** A datagram to member address `addr` left: count it until the peer answers. */
 export function pathsNoteTx(addr: usize): void {
+  if (answering) return;
   const p = pathByKey(addr);
   if (p == null) return;
   p.lastTx = self.now;

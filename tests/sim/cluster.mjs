@@ -6,8 +6,8 @@
 // allows (OUT_RELAY_ALLOW), as host/common/secure does. Everything random
 // comes from one seed, so a run is reproducible.
 import {
-  ADDR_LEN, ADDR_SLOT, CoreInstance, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM,
-  OUT_DATAGRAM, OUT_EVENT, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_TIMER, addrIndex, compileCore, nodeAddr,
+  ADDR_LEN, ADDR_SLOT, CoreInstance, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PING, IN_RANDOM,
+  OUT_DATAGRAM, OUT_EVENT, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_TIMER, addrIndex, compileCore, nodeAddr,
 } from "./core.mjs";
 import { WakeHeap } from "./heap.mjs";
 import { NAT, Router, addrKey, portOf } from "./nat.mjs";
@@ -24,7 +24,8 @@ export class Cluster {
    * @param {object} o nodes, seed, loss (0..1), slow (count), slowLagMs, config ({key: value} for config_set),
    *   onEvent(t, observer, kind, subject), linkLimit(from, to) (largest datagram the link carries; none when absent),
    *   onTooBig(t, from, to, data) (a datagram the link dropped for its size),
-   *   nat(i) (NAT.NONE, NAT.CONE or NAT.SYMMETRIC: node i's home router; none when absent)
+   *   nat(i) (NAT.NONE, NAT.CONE or NAT.SYMMETRIC: node i's home router; none when absent),
+   *   onPong(t, node, {id, seq, rtt, kind}) (an OUT_PONG answering IN_PING)
    */
   constructor(o) {
     this.module = compileCore();
@@ -35,6 +36,7 @@ export class Cluster {
     this.onEvent = o.onEvent ?? (() => {});
     this.linkLimit = o.linkLimit ?? (() => Infinity); // may be replaced mid-run: the path shrinks
     this.onTooBig = o.onTooBig ?? (() => {});
+    this.onPong = o.onPong ?? (() => {});
     this.now = 0;
     this.heap = new WakeHeap();
     this.side = null; // partition: side per node, or null
@@ -106,6 +108,15 @@ export class Cluster {
   }
 
   leave(i) { this.input(i, IN_LEAVE, []); }
+
+  /** `divs ping`: node i pings member j (IN_PING with `seq`). */
+  ping(i, j, seq) {
+    const b = new Uint8Array(12);
+    const v = new DataView(b.buffer);
+    v.setBigUint64(0, this.nodes[j].id, true);
+    v.setUint32(8, seq, true);
+    this.input(i, IN_PING, [b]);
+  }
 
   /** Changes node i's name: an update every member must learn. */
   rename(i, name) {
@@ -222,6 +233,9 @@ export class Cluster {
         this.hostSend(n.i, core.u8.slice(at, at + ADDR_LEN), core.u8.slice(at + ADDR_SLOT, at + len));
       } else if (kind === OUT_TIMER) {
         n.timer = core.dv.getFloat64(at, true);
+      } else if (kind === OUT_PONG) {
+        const dv = core.dv;
+        this.onPong(t, n.i, { id: dv.getBigUint64(at, true), seq: dv.getUint32(at + 8, true), rtt: dv.getFloat64(at + 16, true), kind: core.u8[at + 24] });
       } else if (kind === OUT_ROUTE || kind === OUT_RELAY_ALLOW) {
         this.hostRecord(n, kind, core.u8, core.dv, at);
       } else if (kind === OUT_EVENT) {

@@ -106,3 +106,32 @@ export function natCluster({ nodes = 30, seconds = 180, loss = 0.05, seed = 7, j
     symmetricPairs, symmetricPairsRelayed, allSeeAll: alive, relayedDatagrams: cluster.net.relayed, cluster,
   };
 }
+
+/**
+ * Keepalives: a cone pair that goes direct, then an idle minute with membership quietened (probes and
+ * push-pull once an hour), then `divs ping` from node 1 to node 2. `keepaliveMs` 0 turns them off.
+ * Returns the pong (or null within 1 s) and the datagrams the routers filtered meanwhile.
+ */
+export function natIdle({ keepaliveMs, seed = 1, idleMs = 60_000 }) {
+  const config = { 100: 3_600_000, 109: 3_600_000, 200: keepaliveMs }; // probe, push-pull interval; keepalive_ms
+  let pong = null;
+  const cluster = new Cluster({
+    nodes: 3, seed, config, nat: (i) => (i === 0 ? NAT.NONE : NAT.CONE),
+    onPong(t, node, p) { if (node === 1 && p.seq === 7) pong = { ...p, at: t }; },
+  });
+  cluster.start(0);
+  cluster.run(10);
+  cluster.start(1, [0]);
+  cluster.start(2, [0]);
+  const direct = runUntil(cluster, () => both(cluster, 1, 2, PATH_KIND.DIRECT), 30_000);
+  runUntil(cluster, () => false, idleMs);
+  const filtered = cluster.net.filtered;
+  const t0 = cluster.now;
+  cluster.ping(1, 2, 7);
+  runUntil(cluster, () => pong !== null, 1000);
+  return {
+    direct: direct !== null, pong: pong && { kind: pong.kind, rtt: pong.rtt, afterMs: pong.at - t0 },
+    filteredDuringPing: cluster.net.filtered - filtered,
+    keepalives: cluster.nodes[1].core.stats().path_keepalives + cluster.nodes[2].core.stats().path_keepalives,
+  };
+}

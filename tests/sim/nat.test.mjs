@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PATH_KIND } from "./core.mjs";
 import { NAT } from "./nat.mjs";
-import { natCluster, natPair } from "./nat-scenarios.mjs";
+import { natCluster, natIdle, natPair } from "./nat-scenarios.mjs";
 
 test("two nodes behind cone NATs go direct; datagrams cross between their routers", () => {
   const r = natPair({ type: NAT.CONE });
@@ -40,4 +40,16 @@ test("N=30 at 5% loss, two thirds behind NATs (half symmetric): no false deaths,
   assert.ok(r.allSeeAll, "some member does not see all others alive");
   assert.equal(r.paths.none, 0, "a peer without a proven path");
   assert.equal(r.symmetricPairsRelayed, r.symmetricPairs);
+});
+
+test("keepalives hold a quiet direct path open through a 15 s NAT timeout; without them it closes", () => {
+  const on = natIdle({ keepaliveMs: 10_000 });
+  assert.ok(on.direct);
+  assert.ok(on.keepalives > 0);
+  assert.equal(on.pong?.kind, PATH_KIND.DIRECT, "no direct pong after the idle minute");
+  assert.equal(on.filteredDuringPing, 0);
+  const off = natIdle({ keepaliveMs: 0 });
+  assert.equal(off.keepalives, 0);
+  assert.equal(off.pong, null, "a pong came back through an expired NAT mapping");
+  assert.ok(off.filteredDuringPing > 0);
 });
