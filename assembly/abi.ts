@@ -28,6 +28,9 @@ export const IN_IDENTITY: u16 = 4; // [node id u64 LE][addr slot][name utf8]
 export const IN_JOIN: u16 = 5; // [addr slot]: a seed to join through
 export const IN_LEAVE: u16 = 6; // empty: leave gracefully
 export const IN_SEND_TOO_BIG: u16 = 7; // [addr slot][u32 plaintext datagram length the socket refused (EMSGSIZE)]
+export const IN_CANDIDATES: u16 = 8; // n x [addr slot]: this node's local interface addresses with its UDP port
+export const IN_DATAGRAM_VIA: u16 = 9; // [addr slot original source][addr slot relay][DiVS datagram]: arrived relayed
+export const IN_PING: u16 = 10; // [u64 node id][u32 seq]: `divs ping`, answered by OUT_PONG
 
 // Output kinds (core -> host).
 export const OUT_FRAME: u16 = 1; // Ethernet frame to write to TAP
@@ -37,6 +40,11 @@ export const OUT_EVENT: u16 = 4; // see events.ts
 export const OUT_STAT: u16 = 5; // dump: [f64 value][name utf8]
 export const OUT_MEMBER: u16 = 6; // dump: see membership dump
 export const OUT_MAC: u16 = 7; // dump: see mactable dump
+export const OUT_ROUTE: u16 = 8; // [addr slot peer][addr slot send to][u8 kind 1 direct 2 relay], assembly/nat/route.ts
+export const OUT_RELAY_ALLOW: u16 = 9; // [addr slot a][addr slot b][u32 bytes/s, 0 revokes]
+export const OUT_PONG: u16 = 10; // see assembly/nat/ping.ts
+export const OUT_PATH: u16 = 11; // dump: see paths dump
+export const OUT_SELF: u16 = 12; // dump: see self dump
 
 export const INPUT_CAPACITY: u32 = 256 * 1024;
 export const OUTPUT_CAPACITY: u32 = 1024 * 1024;

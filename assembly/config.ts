@@ -26,6 +26,9 @@ export enum Key {
   MaxMembers = 114,
   /** Writing it loads a whole membership profile: 0 LAN, 1 WAN, 2 local (see MembershipProfile). */
   MembershipProfile = 199,
+  // Paths across NATs (docs/nat.md).
+  KeepaliveMs = 200,
+  RelayBytesPerSec = 201,
 }
 
 export enum MembershipProfile { Lan = 0, Wan = 1, Local = 2 }
@@ -61,6 +64,12 @@ export class Config {
   reconnectTimeoutMs: f64 = 86_400_000;
   /** Members kept at most (any state, self included); the data plane's peer set has the same bound. */
   maxMembers: i32 = 65536;
+
+  // Paths across NATs: docs/config.md#paths-across-nats.
+  /** A direct path to a NATed peer that carried nothing for this long gets a PATH_PING (0: never). */
+  keepaliveMs: f64 = 10_000;
+  /** Budget a relay grants each member pair it relays for (OUT_RELAY_ALLOW): 20 Mbit/s. */
+  relayBytesPerSec: u32 = 2_500_000;
 }
 
 /** Loads memberlist's DefaultLANConfig, DefaultWANConfig or DefaultLocalConfig membership values. */
@@ -150,6 +159,14 @@ export function configSet(key: u32, value: f64): bool {
     case Key.TapVnetHdr:
       if (!(value == 0 || value == 1)) return false;
       config.tapVnetHdr = value == 1;
+      return true;
+    case Key.KeepaliveMs:
+      if (!(value == 0 || value >= 1000 && value <= 3_600_000)) return false;
+      config.keepaliveMs = value;
+      return true;
+    case Key.RelayBytesPerSec:
+      if (!(value >= 1 && value <= 4_294_967_295 && value == Math.floor(value))) return false;
+      config.relayBytesPerSec = <u32>value;
       return true;
   }
   if (key >= <u32>Key.ProbeIntervalMs && key <= <u32>Key.MembershipProfile) return membershipSet(key, value);

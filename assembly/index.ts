@@ -2,8 +2,15 @@
 // records, time and randomness; the core returns output records. See docs/abi.md.
 import {
   ABI_VERSION, ADDR_LEN, ADDR_SLOT, INPUT_CAPACITY, OUTPUT_CAPACITY, REC_HEADER, REC_KIND, REC_LEN,
-  IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
+  IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PING, IN_RANDOM,
+  IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
 } from "./abi";
+import { meetTick } from "./nat/meet";
+import { natMessageIn, natUserPing } from "./nat/nat";
+import { natIdentity, natLocalCandidates, selfDump } from "./nat/observed";
+import { pathsDue, pathsDump, pathsTick } from "./nat/paths";
+import { natSource } from "./nat/source";
+import { MSG_NAT_FIRST, MSG_NAT_LAST } from "./wire/nat";
 import { configSet } from "./config";
 import { forwardFromPeer, forwardFromTap } from "./forward";
 import { groFlushAll } from "./gro";
@@ -59,7 +66,9 @@ export function process(inputLen: u32, now: f64): u32 {
   groFlushAll(); // coalesced segments point into the input region: written before it is reused
   ageTick(self.now);
   macGossipTick(self.now); // before membershipTick, so gossip is scheduled for what it queues
-  const next = Math.min(membershipTick(self.now), pmtuTick(self.now));
+  let next = Math.min(membershipTick(self.now), pmtuTick(self.now));
+  next = Math.min(next, Math.min(pathsTick(self.now), meetTick(self.now)));
+  next = Math.min(next, pathsDue()); // what this call sent after the paths' tick may be due sooner
   if (next < Infinity) {
     const timer = outputReserve(OUT_TIMER, 8);
     if (timer != 0) store<f64>(timer, next);
@@ -74,7 +83,17 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       break;
     case IN_DATAGRAM:
       if (len < ADDR_SLOT) { count(Stat.InputMalformed); return; }
-      handleDatagram(body, body + ADDR_SLOT, len - ADDR_SLOT);
+      handleDatagram(natSource(body, 0), body + ADDR_SLOT, len - ADDR_SLOT);
+      break;
+    case IN_DATAGRAM_VIA:
+      if (len < 2 * ADDR_SLOT) { count(Stat.InputMalformed); return; }
+      handleDatagram(natSource(body, body + ADDR_SLOT), body + 2 * ADDR_SLOT, len - 2 * ADDR_SLOT);
+      break;
+    case IN_CANDIDATES:
+      natLocalCandidates(body, len / ADDR_SLOT);
+      break;
+    case IN_PING:
+      if (!natUserPing(body, len)) count(Stat.InputMalformed);
       break;
     case IN_RANDOM:
       mixEntropy(body, len);
@@ -89,6 +108,7 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       }
       memory.copy(self.addr, body + 8, ADDR_LEN);
       self.name = String.UTF8.decodeUnsafe(body + 8 + ADDR_SLOT, len - 8 - ADDR_SLOT);
+      natIdentity(); // keeps advertising an observed address adopted earlier
       membershipIdentity();
       break;
     }
@@ -151,6 +171,7 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
       pmtuAckIn(msg, msgLen);
       break;
     default:
+      if (type >= MSG_NAT_FIRST && type <= MSG_NAT_LAST) { natMessageIn(src, msg, msgLen); return; }
       count(Stat.DatagramUnknownType);
   }
 }
@@ -171,6 +192,20 @@ export function macs_dump_next(): u32 { return <u32>macDumpNext; }
 export function members_dump(): u32 {
   outputReset();
   membersDump();
+  return outputLength();
+}
+
+/** Write one OUT_PATH record (docs/abi.md) per peer; returns the length. */
+export function paths_dump(): u32 {
+  outputReset();
+  pathsDump();
+  return outputLength();
+}
+
+/** Write the OUT_SELF record (docs/abi.md): NAT guess and observed addresses; returns the length. */
+export function self_dump(): u32 {
+  outputReset();
+  selfDump();
   return outputLength();
 }
 

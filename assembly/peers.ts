@@ -1,7 +1,8 @@
 // The alive remote members the data plane forwards to, by node id, with their
 // underlay address. Membership keeps it current; forwarding only reads it.
-// Each peer's path MTU (assembly/pmtu.ts) lives and dies with its entry here.
+// Each peer's path MTU (assembly/pmtu.ts) and path (assembly/nat/paths.ts) live and die with its entry here.
 import { ADDR_LEN } from "./abi";
+import { pathsPeerGone, pathsPeerUp } from "./nat/paths";
 import { pmtuForget, pmtuRestart, pmtuTrack } from "./pmtu";
 
 const MAX_PEERS: i32 = 65536;
@@ -35,12 +36,14 @@ export function peerUpsert(id: u64, addr: usize): bool {
     ids.push(id);
     addrs.push(block);
     pmtuTrack(block);
+    pathsPeerUp(id, addr);
     return true;
   }
   const block = unchecked(addrs[i]);
   if (memory.compare(block, addr, ADDR_LEN) == 0) return true;
   memory.copy(block, addr, ADDR_LEN);
   pmtuRestart(block);
+  pathsPeerUp(id, addr);
   return true;
 }
 
@@ -56,5 +59,6 @@ export function peerRemove(id: u64): bool {
   addrs.pop();
   pmtuForget(freed);
   heap.free(freed);
+  pathsPeerGone(id);
   return true;
 }

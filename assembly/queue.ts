@@ -1,7 +1,8 @@
 // The output queue: append-only records the host drains after each call.
 import {
-  ADDR_LEN, ADDR_SLOT, OUTPUT_CAPACITY, REC_FLAGS, REC_HEADER, REC_KIND, REC_LEN, alignUp,
+  ADDR_LEN, ADDR_SLOT, OUTPUT_CAPACITY, OUT_DATAGRAM, REC_FLAGS, REC_HEADER, REC_KIND, REC_LEN, alignUp,
 } from "./abi";
+import { pathsNoteTx } from "./nat/paths";
 import { Stat, count } from "./stats";
 
 export const outputBase: usize = heap.alloc(OUTPUT_CAPACITY);
@@ -58,6 +59,7 @@ export function outputReserve(kind: u16, bodyLen: u32): usize {
 export function outputToAddr(kind: u16, addr: usize, payloadLen: u32): usize {
   const body = outputReserve(kind, ADDR_SLOT + payloadLen);
   if (body == 0) return 0;
+  if (kind == OUT_DATAGRAM) pathsNoteTx(addr); // counted until the peer answers (assembly/nat/paths.ts)
   memory.copy(body, addr, ADDR_LEN);
   store<u16>(body + ADDR_LEN, 0);
   return body + ADDR_SLOT;

@@ -17,6 +17,7 @@ import {
 } from "./wire/divs";
 import { MACMSG_COPY_LEN, MSG_MAC_UPDATE, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate } from "./wire/macmsg";
 import { WireCheck } from "./wire/check";
+import { natRoundtrip } from "./wire/nat-roundtrip";
 import {
   MSG_PMTU_ACK, MSG_PMTU_PROBE, pmtuAckCheck, pmtuAckEmit, pmtuAckSize, pmtuProbeCheck, pmtuProbeEmit, pmtuSeq,
 } from "./wire/pmtu";
@@ -80,7 +81,7 @@ function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
     case MSG_PUSH_PULL:
       return pushPull(msg, len, out, cap);
   }
-  return 0;
+  return natRoundtrip(msg, len, out, cap);
 }
 
 function rewriteInfo(out: usize, cap: u32): u32 {

@@ -66,7 +66,8 @@ export function membershipJoin(addr: usize): void {
   pushPullSend(addr, PUSH_PULL_JOIN);
 }
 
-function isSeed(addr: usize): bool {
+/** True when `addr` is a seed we are joining through. */
+export function isSeed(addr: usize): bool {
   for (let i = 0; i < seeds.length; i++) {
     if (memory.compare(changetype<usize>(unchecked(seeds[i])), addr, ADDR_LEN) == 0) return true;
   }

@@ -11,13 +11,15 @@ import { Stat, count } from "../stats";
 import { getU32, getU64 } from "../wire/bytes";
 import { awarenessApply, awarenessScale } from "./awareness";
 import {
-  ACCUSE_LEN, ACK_LEN, ACK_SEQ, MSG_ACK, MSG_NACK, MSG_SUSPECT, PING_LEN, PING_REQ_ADDR, PING_REQ_LEN,
+  ACCUSE_LEN, ACK_LEN, ACK_SEQ, MSG_ACK, MSG_NACK, MSG_SUSPECT, PING_LEN, PING_REQ_ADDR, PING_REQ_LEN, PING_SOURCE,
   PING_REQ_SEQ, PING_REQ_TARGET, PING_SEQ, PING_TARGET, writeAccusation, writeAck, writePing, writePingReq,
 } from "./codec";
 import { broadcastFill } from "./broadcast";
 import { datagramBegin, datagramSend, messageScratch, sendMessage } from "./send";
 import { Member, MemberState, memberReapAndShuffle, members } from "./state";
 import { isLeaving, suspectNode } from "./updates";
+import { natHeardFrom } from "../nat/nat";
+import { pathsAnswering } from "../nat/paths";
 import { pushPullSend } from "./pushpull";
 import { PUSH_PULL_JOIN } from "./codec";
 
@@ -170,7 +172,10 @@ export function probeTick(now: f64): f64 {
 export function handlePing(src: usize, p: usize, len: u32): bool {
   if (len < PING_LEN) return false;
   if (getU64(p + PING_TARGET) != self.id) { count(Stat.MemberPingMisdirected); return true; }
+  pathsAnswering(true); // an answer waits for none (assembly/nat/paths.ts counts what does)
   sendMessage(src, writeAck(messageScratch, ACK_LEN, MSG_ACK, getU32(p + PING_SEQ)));
+  pathsAnswering(false);
+  natHeardFrom(getU64(p + PING_SOURCE)); // a new address of a member behind a NAT (assembly/nat/nat.ts)
   return true;
 }
 

@@ -16,6 +16,8 @@ import {
   PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER, SECTION_HEADER, SECTION_LEN, SECTION_MEMBERS,
   SECTION_TYPE, readInfo, writeInfo,
 } from "./codec";
+import { pathsAnswering } from "../nat/paths";
+import { natSendObserved } from "../nat/source";
 import { emitDatagram, scratch } from "./send";
 import { MemberState, members } from "./state";
 import { aliveNode, deadNode, suspectNode } from "./updates";
@@ -146,7 +148,10 @@ export function handlePushPull(src: usize, p: usize, len: u32): bool {
     off += SECTION_HEADER + n;
   }
   if ((flags & PUSH_PULL_RESPONSE) == 0 && part == 0 && sender != self.id && mayAnswer(src)) {
+    pathsAnswering(true); // answers wait for nothing (assembly/nat/paths.ts)
+    natSendObserved(src); // first, so a joining node hears it from its seed (assembly/nat/observed.ts)
     pushPullSend(src, PUSH_PULL_RESPONSE | (flags & PUSH_PULL_JOIN));
+    pathsAnswering(false);
   }
   return true;
 }

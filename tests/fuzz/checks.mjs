@@ -14,9 +14,10 @@ export const MAX_DATAGRAM = 1400;
 
 const fail = (msg) => { throw new Error(msg); };
 const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE ||
-  t === MSG.PMTU_ACK;
+  t === MSG.PMTU_ACK || (t >= MSG.PATH_PING && t <= MSG.RELAY_OK);
 const PMTU_PROBE_MIN = 8; // a probe is never smaller than the ACK datagram answering it (assembly/wire/pmtu.ts)
 const PMTU_ACK_DATAGRAM = 8;
+const ROUTE_LEN = 41, RELAY_ALLOW_LEN = 44, PONG_LEN = 48, PATH_LEN = 68; // docs/abi.md
 
 /** Parses an output region of `len` bytes, checking framing and `allowed` kinds. */
 function records(core, len, allowed, call) {
@@ -80,7 +81,8 @@ function checkDatagram(dg, at) {
 /** Checks what process() emitted; returns the emitted datagrams (views into the output region). */
 export function checkProcessOutput(core, len) {
   const datagrams = [];
-  for (const r of records(core, len, [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT], "process")) {
+  const kinds = [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT, OUT.ROUTE, OUT.RELAY_ALLOW, OUT.PONG];
+  for (const r of records(core, len, kinds, "process")) {
     const b = r.body;
     switch (r.kind) {
       case OUT.FRAME:
@@ -98,6 +100,17 @@ export function checkProcessOutput(core, len) {
         if (b.length !== 8) fail(`OUT_TIMER at ${r.offset}: body of ${b.length} bytes`);
         const t = new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true);
         if (!Number.isFinite(t)) fail(`OUT_TIMER at ${r.offset}: ${t}`);
+        break;
+      }
+      case OUT.ROUTE:
+        if (b.length !== ROUTE_LEN || (b[2 * ADDR_SLOT] !== 1 && b[2 * ADDR_SLOT] !== 2)) fail(`OUT_ROUTE at ${r.offset}: ${b.length} bytes, kind ${b[2 * ADDR_SLOT]}`);
+        break;
+      case OUT.RELAY_ALLOW:
+        if (b.length !== RELAY_ALLOW_LEN) fail(`OUT_RELAY_ALLOW at ${r.offset}: ${b.length} bytes`);
+        break;
+      case OUT.PONG: {
+        const rtt = new DataView(b.buffer, b.byteOffset, b.length).getFloat64(16, true);
+        if (b.length !== PONG_LEN || !(rtt >= 0) || (b[24] !== 1 && b[24] !== 2)) fail(`OUT_PONG at ${r.offset}: ${b.length} bytes, rtt ${rtt}, kind ${b[24]}`);
         break;
       }
       case OUT.EVENT: {
@@ -128,6 +141,24 @@ export function checkStats(core, previous) {
   }
   if (stats.size === 0) fail("stats_dump: no counters");
   return stats;
+}
+
+/** Checks paths_dump (one record per peer, ids unique, kinds in range) and self_dump (one record, counts exact). */
+export function checkPaths(core) {
+  const ids = new Set();
+  for (const r of records(core, core.call("paths_dump"), [OUT.PATH], "paths_dump")) {
+    const v = new DataView(r.body.buffer, r.body.byteOffset, r.body.length);
+    if (r.body.length !== PATH_LEN) fail(`OUT_PATH at ${r.offset}: ${r.body.length} bytes`);
+    const id = v.getBigUint64(0, true);
+    if (ids.has(id)) fail(`paths_dump: peer ${id} twice`);
+    ids.add(id);
+    if (r.body[8] > 2) fail(`paths_dump: peer ${id} kind ${r.body[8]}`);
+  }
+  const self = records(core, core.call("self_dump"), [OUT.SELF], "self_dump");
+  if (self.length !== 1) fail(`self_dump: ${self.length} records`);
+  const b = self[0].body;
+  if (b[0] > 3 || b.length !== 4 + b[1] * ADDR_SLOT) fail(`OUT_SELF: nat ${b[0]}, ${b[1]} addresses in ${b.length} bytes`);
+  return ids.size;
 }
 
 /** Checks members_dump: one record per member, ids unique, states and names in range; returns the count. */

@@ -2,13 +2,16 @@
 // or a COMPOUND of length-prefixed messages. Membership (0x10-0x1f) and
 // MAC_UPDATE (0x20) bodies here are random; valid ones come from the corpus of
 // datagrams the core itself emits, which the runner mutates and feeds back.
-// PMTU_PROBE (0x30) and PMTU_ACK (0x31) come whole, short, or with sizes that lie.
+// PMTU_PROBE (0x30) and PMTU_ACK (0x31) come whole, short, or with sizes that lie;
+// path messages (0x40-0x46) whole (ids from small pools, node 1 is the fuzzed
+// node), with counts that lie, cut short or with bytes after.
 import fc from "./fc.mjs";
 import { frameArb, macArb } from "./frames.mjs";
 import { WIRE_VERSION, concat } from "./records.mjs";
 
 export const MSG = {
   FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20, PMTU_PROBE: 0x30, PMTU_ACK: 0x31,
+  PATH_PING: 0x40, PATH_PONG: 0x41, OBSERVED: 0x42, CANDIDATES: 0x43, RENDEZVOUS: 0x44, RELAY_REQUEST: 0x45, RELAY_OK: 0x46,
 };
 
 const bodyArb = fc.uint8Array({ maxLength: 120 });
@@ -67,6 +70,32 @@ const pmtuAckArb = fc
     return m.subarray(0, keep === 0 ? 7 : keep);
   });
 
+const idArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(0n, 1n, 2n, 3n, 4n) }, fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+const addr18Arb = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(1, 2, 3, 4).map((i) => Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 19, 0, i, 0x12, 0xc0)) },
+  fc.uint8Array({ minLength: 18, maxLength: 18 }),
+);
+const be = (bits, v) => { const b = new Uint8Array(bits / 8); const d = new DataView(b.buffer); bits === 64 ? d.setBigUint64(0, v) : bits === 32 ? d.setUint32(0, v) : d.setUint8(0, v); return b; };
+const addrListArb = fc.array(addr18Arb, { maxLength: 9 });
+const u32Arb = fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 0xffffffff }));
+
+/** Path messages (assembly/wire/nat.ts), whole; `natMessageArb` also cuts or extends them. */
+const wholeNatArb = fc.oneof(
+  fc.tuple(u32Arb, idArb, idArb).map(([s, a, b]) => concat([MSG.PATH_PING], be(32, s), be(64, a), be(64, b))),
+  fc.tuple(u32Arb, idArb, addr18Arb).map(([s, a, x]) => concat([MSG.PATH_PONG], be(32, s), be(64, a), x)),
+  addr18Arb.map((x) => concat([MSG.OBSERVED], x)),
+  fc.tuple(idArb, u32Arb, fc.integer({ min: 0, max: 4 }), addrListArb, fc.nat(2))
+    .map(([id, v, nat, xs, lie]) => concat([MSG.CANDIDATES], be(64, id), be(32, v), [nat, xs.length + lie], ...xs)),
+  fc.tuple(idArb, fc.integer({ min: 0, max: 2 }), addrListArb, fc.nat(2))
+    .map(([id, f, xs, lie]) => concat([MSG.RENDEZVOUS], be(64, id), [f, xs.length + lie], ...xs)),
+  idArb.map((id) => concat([MSG.RELAY_REQUEST], be(64, id))),
+  fc.tuple(idArb, fc.integer({ min: 0, max: 2 })).map(([id, g]) => concat([MSG.RELAY_OK], be(64, id), [g])),
+);
+
+export const natMessageArb = fc
+  .tuple(wholeNatArb, fc.option(fc.oneof(fc.nat(40).map((n) => -n - 1), fc.integer({ min: 1, max: 4 })), { freq: 5 }))
+  .map(([m, skew]) => (skew === null ? m : skew < 0 ? m.subarray(0, Math.max(0, m.length + skew)) : concat(m, new Uint8Array(skew))));
+
 /** One message that is not a compound. */
 export const leafMessageArb = fc.oneof(
   { weight: 3, arbitrary: frameMsgArb },
@@ -75,6 +104,7 @@ export const leafMessageArb = fc.oneof(
   { weight: 3, arbitrary: macUpdateArb },
   { weight: 1, arbitrary: pmtuProbeArb },
   { weight: 1, arbitrary: pmtuAckArb },
+  { weight: 3, arbitrary: natMessageArb },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }).chain(typedMsgArb) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 4 }) },
 );

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import fc from "./fc.mjs";
-import { checkMembers, checkProcessOutput, checkStats } from "./checks.mjs";
+import { checkMembers, checkPaths, checkProcessOutput, checkStats } from "./checks.mjs";
 import { compileCore } from "./core.mjs";
 import { datagramArb, messageArb, splitDatagram } from "./datagrams.mjs";
 import { HAND_FRAMES, fixtureFrames, frameArb } from "./frames.mjs";
@@ -67,6 +67,17 @@ const recordArb = fc.oneof(
     weight: 1, // the socket refused a datagram of that length to that address (EMSGSIZE); sometimes short
     arbitrary: fc.tuple(addrArb, fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constant(0xffffffff)), fc.nat(4))
       .map(([a, len, keep]) => { const n = new Uint8Array(4); new DataView(n.buffer).setUint32(0, len, true); return { kind: IN.SEND_TOO_BIG, body: concat(a, n.subarray(0, keep)) }; }),
+  },
+  { weight: 1, arbitrary: fc.array(addrArb, { maxLength: 6 }).map((as) => ({ kind: IN.CANDIDATES, body: concat(...as) })) },
+  {
+    weight: 3, // relayed: original source, relay, datagram; sometimes too short for the two slots
+    arbitrary: fc.tuple(addrArb, addrArb, datagramArb, fc.nat(8))
+      .map(([a, r, d, cut]) => ({ kind: IN.DATAGRAM_VIA, body: cut === 0 ? concat(a, r).subarray(0, 30) : concat(a, r, d) })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(nodeIdArb, fc.integer({ min: 0, max: 0xffffffff }), fc.nat(12))
+      .map(([id, seq, keep]) => { const b = concat(u64le(id), new Uint8Array(4)); new DataView(b.buffer).setUint32(8, seq, true); return { kind: IN.PING, body: b.subarray(0, keep === 0 ? 5 : 12) }; }),
   },
   {
     weight: 2,
@@ -329,6 +340,7 @@ class Fuzzer {
     this.stats = checkStats(this.core, this.stats);
     if (this.core.has("macs_dump")) checkMacs(this.core, MAC_CAPACITY);
     if (this.core.has("members_dump")) checkMembers(this.core);
+    if (this.core.has("paths_dump")) checkPaths(this.core);
   }
 
   fail(error, iteration) {

@@ -6,7 +6,11 @@ import { fileURLToPath } from "node:url";
 const WASM = fileURLToPath(new URL("../../build/divs-core.wasm", import.meta.url));
 
 export const IN_FRAME = 1, IN_DATAGRAM = 2, IN_RANDOM = 3, IN_IDENTITY = 4, IN_JOIN = 5, IN_LEAVE = 6;
+export const IN_CANDIDATES = 8, IN_DATAGRAM_VIA = 9, IN_PING = 10;
 export const OUT_DATAGRAM = 2, OUT_TIMER = 3, OUT_EVENT = 4, OUT_STAT = 5, OUT_MEMBER = 6, OUT_MAC = 7;
+export const OUT_ROUTE = 8, OUT_RELAY_ALLOW = 9, OUT_PONG = 10, OUT_PATH = 11, OUT_SELF = 12;
+export const PATH_KIND = { NONE: 0, DIRECT: 1, RELAY: 2 };
+export const NAT_GUESS = ["unknown", "none", "cone", "symmetric"];
 export const MAC_KIND = { LOCAL: 1, REMOTE: 2, STATIC: 3 };
 export const EVENT = { JOIN: 1, UPDATE: 2, SUSPECT: 3, ALIVE: 4, DEAD: 5, LEFT: 6 };
 export const ADDR_LEN = 18, ADDR_SLOT = 20;
@@ -128,6 +132,35 @@ export class CoreInstance {
         id: this.dv.getBigUint64(at, true), incarnation: this.dv.getUint32(at + 8, true), state: this.u8[at + 12],
         maxDatagram: this.dv.getUint32(at + 20, true),
       });
+    });
+    return out;
+  }
+
+  /** Map id -> {kind, endpoint (18 bytes), relay (18 bytes), rtt, unanswered, stage} from paths_dump. */
+  paths() {
+    const out = new Map();
+    const len = this.x.paths_dump();
+    this.drain(len, (kind, at) => {
+      if (kind !== OUT_PATH) return;
+      out.set(this.dv.getBigUint64(at, true), {
+        kind: this.u8[at + 8], stage: this.u8[at + 9], endpoint: this.u8.slice(at + 12, at + 12 + ADDR_LEN),
+        relay: this.u8.slice(at + 32, at + 32 + ADDR_LEN), rtt: this.dv.getFloat64(at + 56, true),
+        unanswered: this.dv.getUint32(at + 64, true),
+      });
+    });
+    return out;
+  }
+
+  /** {nat: "none" | "cone" | "symmetric" | "unknown", observed: [18-byte addresses]} from self_dump. */
+  self() {
+    let out = null;
+    const len = this.x.self_dump();
+    this.drain(len, (kind, at) => {
+      if (kind !== OUT_SELF) return;
+      const n = this.u8[at + 1];
+      const observed = [];
+      for (let k = 0; k < n; k++) observed.push(this.u8.slice(at + 4 + 20 * k, at + 4 + 20 * k + ADDR_LEN));
+      out = { nat: NAT_GUESS[this.u8[at]], observed };
     });
     return out;
   }

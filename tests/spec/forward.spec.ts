@@ -1,3 +1,4 @@
+import { MSG_PATH_PING } from "../../assembly/wire/nat";
 import { ADDR_LEN, ADDR_SLOT, IN_FRAME, OUT_DATAGRAM, OUT_FRAME, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
 import { config } from "../../assembly/config";
 import { forwardFromPeer, forwardFromTap } from "../../assembly/forward";
@@ -82,8 +83,9 @@ function collect(): Out {
     const kind = load<u16>(rec + REC_KIND);
     const len = load<u32>(rec + REC_LEN);
     const body = rec + REC_HEADER;
-    if (kind == OUT_DATAGRAM && load<u8>(body + ADDR_SLOT + DG_MESSAGE) == MSG_PMTU_PROBE) {
-      // path MTU discovery of the new peers (tests/spec/pmtu.spec.ts), not forwarding
+    const type = kind == OUT_DATAGRAM ? load<u8>(body + ADDR_SLOT + DG_MESSAGE) : 0;
+    if (type == MSG_PMTU_PROBE || type == MSG_PATH_PING) {
+      // path MTU discovery and path probes of the new peers (pmtu.spec.ts, nat.spec.ts), not forwarding
     } else if (kind == OUT_DATAGRAM) {
       o.datagrams++;
       if (memory.compare(body, addrP2, ADDR_LEN) == 0) o.toP2++;

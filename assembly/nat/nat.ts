@@ -1,0 +1,196 @@
+// Entry points of NAT traversal for the ABI layer (assembly/index.ts): path
+// messages (0x40-0x4f), IN_PING, the push-pull CANDIDATES section and OBSERVED
+// answers. Everything but PATH_PING/PATH_PONG (which name their sender and are
+// authenticated by the transport) must come from a member; the rest is dropped
+// and counted.
+import { ADDR_LEN, ADDR_SLOT, OUT_PONG } from "../abi";
+import { self } from "../node";
+import { outputReserve } from "../queue";
+import { Stat, count } from "../stats";
+import { memberById } from "../membership/state";
+import { PushPullSection, pushPullRegister } from "../membership/pushpull";
+import { isSeed } from "../membership/membership";
+import {
+  CANDIDATES_ADDRS, CANDIDATES_COUNT, CANDIDATES_NAT, CANDIDATES_NODE, CANDIDATES_VERSION, MSG_CANDIDATES,
+  MSG_OBSERVED, MSG_PATH_PING, MSG_PATH_PONG, MSG_RELAY_OK, MSG_RELAY_REQUEST, MSG_RENDEZVOUS, OBSERVED_ADDR,
+  PATH_PONG_OBSERVED, RELAY_OK_GRANTED, RENDEZVOUS_ADDRS, RENDEZVOUS_COUNT, RENDEZVOUS_F_ASK, RENDEZVOUS_FLAGS,
+  RENDEZVOUS_PEER, natMessageLength, pathPingTarget, pathSender, pathSeq, relayPeer, writeObserved, writePathPong,
+} from "../wire/nat";
+import { getU32, getU64 } from "../wire/bytes";
+import { addrEq, addrHash, addrPtr } from "./addr";
+import { aliasSet } from "./aliases";
+import { meetRelayRequest, meetRendezvous } from "./meet";
+import { natObserved, natWriteOwnCandidates } from "./observed";
+import { KIND_DIRECT, KIND_RELAY } from "./path";
+import {
+  pathById, pathPing, pathsAnswering, pathsCandidates, pathsConfirmed, pathsPingedFrom, pathsRelayAnswer, pathsRendezvous,
+} from "./paths";
+import { takePending } from "./pings";
+import { natMessage, natMessageRoom, natSend } from "./send";
+import { rawSource, relaySource, sourceMember, sourceVia, wireSource } from "./source";
+
+/** The member the current datagram came from, if it is a live one (else counted and 0). */
+function memberSender(): u64 {
+  const id = sourceMember();
+  const m = id != 0 ? memberById(id) : null;
+  if (m == null || !m.live || id == self.id) { count(Stat.PathFromNonMember); return 0; }
+  return id;
+}
+
+/** One path message (type 0x40-0x4f) from `src` (the member address it is handled as). */
+export function natMessageIn(src: usize, p: usize, len: u32): void {
+  if (natMessageLength(p, len) == 0) {
+    count(load<u8>(p) <= MSG_RELAY_OK ? Stat.PathMalformed : Stat.DatagramUnknownType);
+    return;
+  }
+  switch (load<u8>(p)) {
+    case MSG_PATH_PING: pathPingIn(src, p); break;
+    case MSG_PATH_PONG: pathPongIn(p); break;
+    case MSG_OBSERVED: observedIn(p); break;
+    case MSG_CANDIDATES: {
+      if (memberSender() == 0) return;
+      candidatesIn(p);
+      break;
+    }
+    case MSG_RENDEZVOUS: {
+      const from = memberSender();
+      if (from == 0) return;
+      const peer = getU64(p + RENDEZVOUS_PEER);
+      if ((load<u8>(p + RENDEZVOUS_FLAGS) & RENDEZVOUS_F_ASK) != 0) { meetRendezvous(from, peer); return; }
+      const path = pathById(peer);
+      if (path != null) pathsRendezvous(path, p + RENDEZVOUS_ADDRS, <u32>load<u8>(p + RENDEZVOUS_COUNT));
+      break;
+    }
+    case MSG_RELAY_REQUEST: {
+      const from = memberSender();
+      if (from != 0) meetRelayRequest(from, relayPeer(p));
+      break;
+    }
+    case MSG_RELAY_OK: {
+      const from = memberSender();
+      if (from == 0) return;
+      const path = pathById(relayPeer(p));
+      if (path != null) pathsRelayAnswer(path, from, load<u8>(p + RELAY_OK_GRANTED) == 1);
+      break;
+    }
+  }
+}
+
+function pathPingIn(src: usize, p: usize): void {
+  const sender = pathSender(p);
+  if (pathPingTarget(p) != self.id) { count(Stat.PathPingMisdirected); return; }
+  const path = pathById(sender);
+  if (path == null) { count(Stat.PathFromNonMember); return; }
+  if (sourceVia() && sourceMember() == 0) aliasSet(rawSource, sender); // as natHeardFrom
+  // The answer goes back where the ping came from (through the relay when it came relayed).
+  const back = sourceVia() ? src : rawSource;
+  pathsAnswering(true);
+  natSend(back, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, wireSource));
+  pathsAnswering(false);
+  count(Stat.PathPingsAnswered);
+  if (!sourceVia()) pathsPingedFrom(path, wireSource);
+}
+
+function pathPongIn(p: usize): void {
+  const sender = pathSender(p);
+  const ping = takePending(pathSeq(p), sender);
+  const path = pathById(sender);
+  if (ping == null || path == null) { count(Stat.PathPongUnexpected); return; }
+  const rtt = self.now - ping.sentAt;
+  const via = sourceVia();
+  if (!via) {
+    natObserved(addrHash(rawSource), p + PATH_PONG_OBSERVED, false);
+    // Our ping went to `ping.addr` on the wire; the answer proves that address when it came from there.
+    if (addrEq(wireSource, addrPtr(ping.addr))) pathsConfirmed(path, addrPtr(ping.addr), rtt);
+  } else if (path.kind == KIND_RELAY) {
+    path.rtt = rtt;
+  }
+  if (ping.userSeq >= 0) emitPong(sender, <u32>ping.userSeq, rtt, via ? KIND_RELAY : KIND_DIRECT, via ? relaySource : rawSource);
+}
+
+// OUT_PONG body: u64 node id, u32 seq, u32 0, f64 RTT ms, u8 path kind (1 direct, 2 relay), u8 0 x3,
+// address slot (the endpoint that answered, or the relay it came through).
+export const PONG_ID: u32 = 0;
+export const PONG_SEQ: u32 = 8;
+export const PONG_RTT: u32 = 16;
+export const PONG_KIND: u32 = 24;
+export const PONG_ADDR: u32 = 28;
+export const PONG_LEN: u32 = PONG_ADDR + ADDR_SLOT;
+
+function emitPong(id: u64, seq: u32, rtt: f64, kind: u8, addr: usize): void {
+  const body = outputReserve(OUT_PONG, PONG_LEN);
+  if (body == 0) return;
+  memory.fill(body, 0, PONG_LEN);
+  store<u64>(body + PONG_ID, id);
+  store<u32>(body + PONG_SEQ, seq);
+  store<f64>(body + PONG_RTT, rtt);
+  store<u8>(body + PONG_KIND, kind);
+  memory.copy(body + PONG_ADDR, addr, ADDR_LEN);
+  count(Stat.PathUserPongs);
+}
+
+/** IN_PING body: u64 node id, u32 seq. A PATH_PING along the peer's route; OUT_PONG when it returns. */
+export function natUserPing(body: usize, len: u32): bool {
+  if (len < 12) return false;
+  const id = load<u64>(body);
+  const path = pathById(id);
+  if (path == null) { count(Stat.PathUserPingUnknown); return true; }
+  pathPing(path, <i64>load<u32>(body + 8));
+  return true;
+}
+
+function observedIn(p: usize): void {
+  // Only a member, or a seed we are joining through, may tell us where it sees us.
+  const seed = isSeed(rawSource);
+  if (!seed && memberSender() == 0) return;
+  natObserved(addrHash(rawSource), p + OBSERVED_ADDR, seed);
+}
+
+/**
+ * A membership PING from member `id` came from an address we do not know for it (its NAT mapping
+ * changed, or it never pinged us on a path): tell it where we see it and test that address.
+ */
+export function natHeardFrom(id: u64): void {
+  if (sourceMember() != 0 || id == self.id) return;
+  const path = pathById(id);
+  if (path == null) return;
+  if (sourceVia()) {
+    // The relay names the sender by the member address it knows: an address of it we had not heard of.
+    aliasSet(rawSource, id);
+    return;
+  }
+  natSend(rawSource, writeObserved(natMessage, natMessageRoom, wireSource));
+  pathsPingedFrom(path, wireSource);
+}
+
+function candidatesIn(p: usize): void {
+  const node = getU64(p + CANDIDATES_NODE);
+  if (node == self.id) return;
+  const path = pathById(node);
+  if (path == null) return;
+  pathsCandidates(path, getU32(p + CANDIDATES_VERSION), load<u8>(p + CANDIDATES_NAT), p + CANDIDATES_ADDRS,
+    <u32>load<u8>(p + CANDIDATES_COUNT));
+}
+
+// Push-pull section 3: our own CANDIDATES message, so a joining member learns our candidates at once.
+export const SECTION_CANDIDATES: u8 = 3;
+
+class CandidatesSection extends PushPullSection {
+  private written: bool = false;
+  constructor() { super(SECTION_CANDIDATES); }
+  begin(): void { this.written = false; }
+  done(): bool { return this.written; }
+  write(buf: usize, cap: u32): u32 {
+    const n = natWriteOwnCandidates(buf, cap);
+    if (n != 0) this.written = true;
+    return n;
+  }
+  read(ptr: usize, len: u32, from: u64): void {
+    if (natMessageLength(ptr, len) == 0 || load<u8>(ptr) != MSG_CANDIDATES) { count(Stat.PathMalformed); return; }
+    if (getU64(ptr + CANDIDATES_NODE) != from) { count(Stat.PathFromNonMember); return; } // only its own
+    candidatesIn(ptr);
+  }
+}
+
+pushPullRegister(new CandidatesSection());
+

@@ -1,0 +1,137 @@
+// NAT scenarios on the real core (docs/nat.md "Simulator"): two NATed nodes
+// and a public one (time to a direct path through cone NATs, to a relayed one
+// through symmetric NATs, the upgrade when the NATs change), and a cluster
+// where a fraction of the nodes sit behind NATs at 5 % loss (false deaths).
+import { EVENT, PATH_KIND } from "./core.mjs";
+import { Cluster } from "./cluster.mjs";
+import { NAT } from "./nat.mjs";
+
+const POLL_MS = 50;
+
+/** Runs until `done()` (checked every POLL_MS) or until `capMs` passes; returns the time taken or null. */
+function runUntil(cluster, done, capMs) {
+  const t0 = cluster.now;
+  while (cluster.now < t0 + capMs) {
+    cluster.run(cluster.now + POLL_MS);
+    if (done()) return cluster.now - t0;
+  }
+  return null;
+}
+
+/** Node a's path kind to node b (0 when it has none). */
+export function pathKind(cluster, a, b) {
+  return cluster.nodes[a].core.paths().get(cluster.nodes[b].id)?.kind ?? 0;
+}
+
+function both(cluster, a, b, kind) {
+  return pathKind(cluster, a, b) === kind && pathKind(cluster, b, a) === kind;
+}
+
+/** Counts DEAD events about nodes that are up (false deaths) and suspicions of them. */
+function deathWatch() {
+  const w = { cluster: null, falseDeaths: 0, suspicions: 0 };
+  w.onEvent = (t, obs, kind, subj) => {
+    if (!w.cluster.nodes[subj].up) return;
+    if (kind === EVENT.DEAD) w.falseDeaths++;
+    if (kind === EVENT.SUSPECT) w.suspicions++;
+  };
+  return w;
+}
+
+/**
+ * Node 0 public, nodes 1 and 2 behind `type` NATs, both joining through node 0.
+ * `change`: after the path settled, both routers become this type at new public addresses, 20 s apart.
+ */
+export function natPair({ type, change = null, seed = 1, loss = 0, settleMs = 30_000 }) {
+  const watch = deathWatch();
+  const cluster = new Cluster({ nodes: 3, seed, loss, nat: (i) => (i === 0 ? NAT.NONE : type), onEvent: watch.onEvent });
+  watch.cluster = cluster;
+  cluster.start(0);
+  cluster.run(10);
+  cluster.start(1, [0]);
+  cluster.start(2, [0]);
+  const want = type === NAT.SYMMETRIC ? PATH_KIND.RELAY : PATH_KIND.DIRECT;
+  const r = { type, timeToPathMs: runUntil(cluster, () => both(cluster, 1, 2, want), settleMs), kind: want };
+  runUntil(cluster, () => false, 10_000);
+  r.steady = { kind12: pathKind(cluster, 1, 2), kind21: pathKind(cluster, 2, 1) };
+  r.directDatagrams12 = (cluster.net.flows.get("1>2") ?? 0) + (cluster.net.flows.get("2>1") ?? 0);
+  r.relayedDatagrams = cluster.net.relayed;
+  r.nat1 = cluster.nodes[1].core.self().nat;
+  if (change) {
+    // Independent events: one router changes, then the other 20 s later; the path can go direct after the second.
+    cluster.changeNat(1, change, 1);
+    runUntil(cluster, () => false, 20_000);
+    r.afterFirstChange = { kind12: pathKind(cluster, 1, 2), kind21: pathKind(cluster, 2, 1) };
+    cluster.changeNat(2, change, 1);
+    r.timeToUpgradeMs = runUntil(cluster, () => both(cluster, 1, 2, PATH_KIND.DIRECT), 180_000);
+    runUntil(cluster, () => false, 10_000);
+    r.afterChange = { kind12: pathKind(cluster, 1, 2), kind21: pathKind(cluster, 2, 1) };
+  }
+  r.falseDeaths = watch.falseDeaths;
+  r.suspicions = watch.suspicions;
+  r.cluster = cluster;
+  return r;
+}
+
+/**
+ * N nodes at `loss`; node 0 and every third node public, the others behind cone or symmetric NATs
+ * (alternately), all joining through node 0 over `joinMs`. Counts false deaths over `seconds`.
+ */
+export function natCluster({ nodes = 30, seconds = 180, loss = 0.05, seed = 7, joinMs = 5000 }) {
+  const watch = deathWatch();
+  const type = (i) => (i % 3 === 0 ? NAT.NONE : i % 3 === 1 ? NAT.SYMMETRIC : NAT.CONE);
+  const cluster = new Cluster({ nodes, seed, loss, nat: type, onEvent: watch.onEvent });
+  watch.cluster = cluster;
+  cluster.start(0);
+  for (let i = 1; i < nodes; i++) {
+    cluster.run(Math.round((i * joinMs) / nodes));
+    cluster.start(i, [0]);
+  }
+  cluster.run(seconds * 1000);
+  const kinds = { direct: 0, relay: 0, none: 0 };
+  let symmetricPairsRelayed = 0, symmetricPairs = 0;
+  for (const a of cluster.nodes) {
+    for (const [id, p] of a.core.paths()) {
+      kinds[p.kind === PATH_KIND.DIRECT ? "direct" : p.kind === PATH_KIND.RELAY ? "relay" : "none"]++;
+      const b = cluster.idIndex.get(id);
+      if (type(a.i) === NAT.SYMMETRIC && type(b) === NAT.SYMMETRIC) {
+        symmetricPairs++;
+        if (p.kind === PATH_KIND.RELAY) symmetricPairsRelayed++;
+      }
+    }
+  }
+  const alive = cluster.nodes.every((n) => n.core.members().filter((m) => m.state <= 1).length === nodes);
+  return {
+    nodes, seconds, loss, falseDeaths: watch.falseDeaths, suspicions: watch.suspicions, paths: kinds,
+    symmetricPairs, symmetricPairsRelayed, allSeeAll: alive, relayedDatagrams: cluster.net.relayed, cluster,
+  };
+}
+
+/**
+ * Keepalives: a cone pair that goes direct, then an idle minute with membership quietened (probes and
+ * push-pull once an hour), then `divs ping` from node 1 to node 2. `keepaliveMs` 0 turns them off.
+ * Returns the pong (or null within 1 s) and the datagrams the routers filtered meanwhile.
+ */
+export function natIdle({ keepaliveMs, seed = 1, idleMs = 60_000 }) {
+  const config = { 100: 3_600_000, 109: 3_600_000, 200: keepaliveMs }; // probe, push-pull interval; keepalive_ms
+  let pong = null;
+  const cluster = new Cluster({
+    nodes: 3, seed, config, nat: (i) => (i === 0 ? NAT.NONE : NAT.CONE),
+    onPong(t, node, p) { if (node === 1 && p.seq === 7) pong = { ...p, at: t }; },
+  });
+  cluster.start(0);
+  cluster.run(10);
+  cluster.start(1, [0]);
+  cluster.start(2, [0]);
+  const direct = runUntil(cluster, () => both(cluster, 1, 2, PATH_KIND.DIRECT), 30_000);
+  runUntil(cluster, () => false, idleMs);
+  const filtered = cluster.net.filtered;
+  const t0 = cluster.now;
+  cluster.ping(1, 2, 7);
+  runUntil(cluster, () => pong !== null, 1000);
+  return {
+    direct: direct !== null, pong: pong && { kind: pong.kind, rtt: pong.rtt, afterMs: pong.at - t0 },
+    filteredDuringPing: cluster.net.filtered - filtered,
+    keepalives: cluster.nodes[1].core.stats().path_keepalives + cluster.nodes[2].core.stats().path_keepalives,
+  };
+}

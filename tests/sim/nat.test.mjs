@@ -1,0 +1,55 @@
+// NAT traversal on the real core in the simulator (npm run test:sim): home
+// routers (tests/sim/nat.mjs), hosts that follow OUT_ROUTE and relay what
+// OUT_RELAY_ALLOW allows (tests/sim/cluster.mjs). The underlay itself is
+// checked: which node pairs exchanged datagrams directly, how many were relayed.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { PATH_KIND } from "./core.mjs";
+import { NAT } from "./nat.mjs";
+import { natCluster, natIdle, natPair } from "./nat-scenarios.mjs";
+
+test("two nodes behind cone NATs go direct; datagrams cross between their routers", () => {
+  const r = natPair({ type: NAT.CONE });
+  assert.notEqual(r.timeToPathMs, null, "no direct path both ways");
+  assert.deepEqual(r.steady, { kind12: PATH_KIND.DIRECT, kind21: PATH_KIND.DIRECT });
+  assert.ok(r.directDatagrams12 > 0, "no datagram went directly between the two NATed nodes");
+  assert.equal(r.relayedDatagrams, 0);
+  assert.equal(r.nat1, "cone");
+  assert.equal(r.falseDeaths, 0);
+});
+
+test("two nodes behind symmetric NATs are relayed by the public node; nothing crosses directly", () => {
+  const r = natPair({ type: NAT.SYMMETRIC });
+  assert.notEqual(r.timeToPathMs, null, "no relayed path both ways");
+  assert.deepEqual(r.steady, { kind12: PATH_KIND.RELAY, kind21: PATH_KIND.RELAY });
+  assert.equal(r.directDatagrams12, 0);
+  assert.ok(r.relayedDatagrams > 0);
+  assert.equal(r.falseDeaths, 0);
+});
+
+test("a relayed path goes direct once both NATs turn cone, without losing either member", () => {
+  const r = natPair({ type: NAT.SYMMETRIC, change: NAT.CONE });
+  assert.notEqual(r.timeToUpgradeMs, null, "still relayed 180 s after the NATs changed");
+  assert.deepEqual(r.afterChange, { kind12: PATH_KIND.DIRECT, kind21: PATH_KIND.DIRECT });
+  assert.equal(r.falseDeaths, 0);
+});
+
+test("N=30 at 5% loss, two thirds behind NATs (half symmetric): no false deaths, symmetric pairs relayed", () => {
+  const r = natCluster({ nodes: 30, seconds: 300, loss: 0.05, seed: 7 });
+  assert.equal(r.falseDeaths, 0);
+  assert.ok(r.allSeeAll, "some member does not see all others alive");
+  assert.equal(r.paths.none, 0, "a peer without a proven path");
+  assert.equal(r.symmetricPairsRelayed, r.symmetricPairs);
+});
+
+test("keepalives hold a quiet direct path open through a 15 s NAT timeout; without them it closes", () => {
+  const on = natIdle({ keepaliveMs: 10_000 });
+  assert.ok(on.direct);
+  assert.ok(on.keepalives > 0);
+  assert.equal(on.pong?.kind, PATH_KIND.DIRECT, "no direct pong after the idle minute");
+  assert.equal(on.filteredDuringPing, 0);
+  const off = natIdle({ keepaliveMs: 0 });
+  assert.equal(off.keepalives, 0);
+  assert.equal(off.pong, null, "a pong came back through an expired NAT mapping");
+  assert.ok(off.filteredDuringPing > 0);
+});
