@@ -6,3 +6,6 @@ export { formatKey, formatKeyId, generateKey, Keyring, keyIdOf, parseKey, parseK
 export { DATA_OVERHEAD } from "./handshake.ts";
 export { TransportRehearsal } from "./rehearsal.ts";
 export { SecureTransport, type AddrKey, type Incoming, type SessionInfo, type Transmit } from "./transport.ts";
+export { ROUTE_DIRECT, ROUTE_RELAY, type Route } from "./routes.ts";
+export { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, type RelayPair } from "./relay.ts";
+export { RELAY, RELAY_HEADER_LEN } from "./envelope.ts";
