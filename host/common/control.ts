@@ -8,7 +8,7 @@
 // The socket is mode 0600 (root only), so a key may travel over it; no answer ever carries one.
 import { formatHostPort, hostPortOfKey } from "./address.ts";
 import type { Driver } from "./driver.ts";
-import { hexU64, type MacEntry, type Member } from "./dumps.ts";
+import { hexU64, type MacEntry, type Member, u64OfHex } from "./dumps.ts";
 import { type NatGuess, PATH_KIND_DIRECT, PATH_KIND_RELAY, type PathRecord } from "./nat-records.ts";
 import { type AddrKey, formatKeyId, parseKey, parseKeyId, ROUTE_RELAY, type SecureCounters } from "./secure/index.ts";
 
@@ -176,9 +176,8 @@ function nameAt(address: string, list: Member[], paths: PathRecord[]): string {
 async function ping(request: ControlRequest, driver: Driver): Promise<PingReply> {
   const id = String(request.id ?? "");
   const member = driver.members().find((m) => m.id === id && !m.self);
-  if (member === undefined || !/^[0-9a-f]{16}$/.test(id)) throw new Error(`no member with id "${id}"`);
-  const nodeId = new Uint8Array(8);
-  for (let i = 0; i < 8; i++) nodeId[i] = parseInt(id.slice(14 - 2 * i, 16 - 2 * i), 16); // u64 little-endian
+  const nodeId = u64OfHex(id);
+  if (member === undefined || nodeId === null) throw new Error(`no member with id "${id}"`);
   const pong = await driver.ping(nodeId, PING_TIMEOUT_MS);
   if (pong === null) return { id, name: member.name, pong: false, path: null, via: null, endpoint: null, rtt_ms: null };
   const relayed = pong.kind === PATH_KIND_RELAY;

@@ -141,11 +141,3 @@ export function decodeSelf(b: Uint8Array): SelfRecord | null {
   for (let i = 0; i < count; i++) observed.push(formatAddress(b, SELF_ADDRS + i * ADDR_SLOT));
   return { nat: NAT_GUESSES[b[SELF_NAT]] ?? "unknown", observed };
 }
-
-/** The IN_PING body: [u64 node id LE][u32 seq LE]. */
-export const PING_LEN = 12;
-export function encodePing(out: Uint8Array, offset: number, id: string, seq: number): void {
-  const v = new DataView(out.buffer, out.byteOffset + offset, PING_LEN);
-  v.setBigUint64(0, BigInt(`0x${id}`), true);
-  v.setUint32(8, seq >>> 0, true);
-}
