@@ -118,6 +118,9 @@ test("a direct route sends to the endpoint, and adopts the session made from it:
   net.send(b, a, bytes("from the endpoint again"));
   net.pump(natted);
   assert.equal(text(a.delivered.at(-1)!), "from the endpoint again");
+  net.post(a, a.t.outgoing(endpoint.key, endpoint.addr, bytes("to the endpoint by name"), net.now)); // the core probing it
+  net.pump(natted);
+  assert.equal(text(b.delivered.at(-1)!), "to the endpoint by name");
   assert.equal(a.t.counters.handshakes_started, started);
   assert.equal(a.t.counters.wrong_source, 0);
 });

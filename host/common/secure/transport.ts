@@ -176,6 +176,12 @@ export class SecureTransport {
   /** Seals `plaintext` for the peer at `addr`, or queues it and starts a handshake. */
   outgoing(addrKey: AddrKey, addr: Uint8Array, plaintext: Uint8Array, now: number): Transmit[] {
     this.out.length = 0;
+    // Sent to a direct route's endpoint (the core probing it): that is the route's peer, on its session.
+    const direct = this.routes.directFrom(addrKey);
+    if (direct !== undefined) {
+      addrKey = direct.peerKey;
+      addr = direct.peerAddr;
+    }
     let peer = this.peers.get(addrKey);
     if (!peer) {
       peer = new Peer(addrKey, Uint8Array.from(addr));
