@@ -36,11 +36,11 @@ export const OUT_MAC = 7;
 export const OUT_ROUTE = 8;
 /** [addr slot a][addr slot b][u32 bytes/s, 0 revokes]. */
 export const OUT_RELAY_ALLOW = 9;
-/** [u64 node id][u32 seq][f64 rtt ms][u8 path kind][addr slot endpoint or relay]. */
+/** [u64 node id][u32 seq][u32 0][f64 rtt ms][u8 path kind][3 x u8 0][addr slot endpoint or relay]. */
 export const OUT_PONG = 10;
-/** paths_dump: [u64 node id][u8 kind][addr slot endpoint][addr slot relay][f64 rtt ms or -1][u32 sent without reply]. */
+/** paths_dump: [u64 node id][u8 kind][u8 stage][u16 0][addr slot endpoint][addr slot relay][f64 rtt ms or -1][u32 sent without reply]. */
 export const OUT_PATH = 11;
-/** self_dump: [u8 nat guess][u8 count][count x addr slot observed]. */
+/** self_dump: [u8 nat guess][u8 count][u16 0][count x addr slot observed]. */
 export const OUT_SELF = 12;
 
 export function alignUp(n: number): number {

@@ -152,10 +152,10 @@ export class Driver {
         this.core.pushDatagramVia(r.source, r.via, plaintext);
       }
     } else if (inPlace) {
-      this.core.pushOpenedDatagram(addr, plaintext.length); // opened in place
+      this.core.pushOpenedDatagram(r.source, plaintext.length); // opened in place
     } else {
       if (!this.core.fits(ADDR_SLOT + plaintext.length)) this.flush();
-      this.core.pushDatagram(addr, 0, plaintext);
+      this.core.pushDatagram(r.source, 0, plaintext);
     }
     this.counters.datagrams_delivered++;
   }

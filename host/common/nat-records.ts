@@ -1,7 +1,7 @@
 // Decoders for the core's path records (NAT traversal, docs/abi.md): OUT_ROUTE and OUT_RELAY_ALLOW
 // (carried out by the transport), OUT_PONG (`divs ping`), OUT_PATH (paths_dump) and OUT_SELF
-// (self_dump). Bodies are packed, fields in order; every decoder checks the length first and
-// returns null for a short body.
+// (self_dump). Layouts as assembly/nat/ writes them (little-endian, f64 and u64 aligned); every decoder
+// checks the length first and returns null for a short body.
 import { ADDR_LEN, ADDR_SLOT } from "./abi.ts";
 import { formatAddress } from "./address.ts";
 import { hexU64 } from "./dumps.ts";
@@ -9,35 +9,36 @@ import { hexU64 } from "./dumps.ts";
 export const PATH_KIND_DIRECT = 1;
 export const PATH_KIND_RELAY = 2;
 
-// OUT_ROUTE
+// OUT_ROUTE: addr slot peer, addr slot send to, u8 kind (assembly/nat/paths.ts)
 const ROUTE_PEER = 0;
 const ROUTE_SEND = ROUTE_PEER + ADDR_SLOT; // 20
 const ROUTE_KIND = ROUTE_SEND + ADDR_SLOT; // 40
 const ROUTE_LEN = ROUTE_KIND + 1; // 41
-// OUT_RELAY_ALLOW
+// OUT_RELAY_ALLOW: addr slot a, addr slot b, u32 bytes/s (assembly/nat/meet.ts)
 const ALLOW_A = 0;
 const ALLOW_B = ALLOW_A + ADDR_SLOT; // 20
 const ALLOW_BUDGET = ALLOW_B + ADDR_SLOT; // 40
 const ALLOW_LEN = ALLOW_BUDGET + 4; // 44
-// OUT_PONG
+// OUT_PONG: u64 id, u32 seq, u32 0, f64 rtt ms, u8 kind, 3 x u8 0, addr slot (assembly/nat/nat.ts)
 const PONG_ID = 0;
 const PONG_SEQ = 8;
-const PONG_RTT = 12;
-const PONG_KIND = 20;
-const PONG_ADDR = 21;
-const PONG_LEN = PONG_ADDR + ADDR_SLOT; // 41
-// OUT_PATH
+const PONG_RTT = 16;
+const PONG_KIND = 24;
+const PONG_ADDR = 28;
+const PONG_LEN = PONG_ADDR + ADDR_SLOT; // 48
+// OUT_PATH: u64 id, u8 kind (0 none), u8 stage, u16 0, addr slot endpoint, addr slot relay (the relay
+// member's address), f64 rtt ms (-1 unknown), u32 sent unanswered (assembly/nat/paths.ts)
 const PATH_ID = 0;
 const PATH_KIND = 8;
-const PATH_ENDPOINT = 9;
-const PATH_RELAY = PATH_ENDPOINT + ADDR_SLOT; // 29
-const PATH_RTT = PATH_RELAY + ADDR_SLOT; // 49
-const PATH_UNANSWERED = PATH_RTT + 8; // 57
-const PATH_LEN = PATH_UNANSWERED + 4; // 61
-// OUT_SELF
+const PATH_ENDPOINT = 12;
+const PATH_RELAY = PATH_ENDPOINT + ADDR_SLOT; // 32
+const PATH_RTT = 56;
+const PATH_UNANSWERED = 64;
+const PATH_LEN = 68;
+// OUT_SELF: u8 nat guess, u8 count, u16 0, count x addr slot (assembly/nat/observed.ts)
 const SELF_NAT = 0;
 const SELF_COUNT = 1;
-const SELF_ADDRS = 2;
+const SELF_ADDRS = 4;
 
 export const NAT_GUESSES = ["unknown", "none", "cone", "symmetric"] as const;
 export type NatGuess = (typeof NAT_GUESSES)[number];

@@ -1,5 +1,5 @@
-// The core's path records as the host decodes them (host/common/nat-records.ts): packed layouts in
-// field order, every one refused (null) when its body is short, the node id IN_PING carries, and how
+// The core's path records as the host decodes them (host/common/nat-records.ts): the layouts of
+// assembly/nat/, every one refused (null) when its body is short, the node id IN_PING carries, and how
 // `divs ping` prints a pong.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -46,37 +46,37 @@ test("OUT_ROUTE and OUT_RELAY_ALLOW: addresses and kind, budget; short bodies re
 });
 
 test("OUT_PONG, OUT_PATH, OUT_SELF: fields in order; a missing rtt and empty slots are null; short bodies refused", () => {
-  const pong = record(41, (b, v) => {
+  const pong = record(48, (b, v) => {
     v.setBigUint64(0, 0x1122334455667788n, true);
     v.setUint32(8, 7, true);
-    v.setFloat64(12, 0.42, true);
-    b[20] = PATH_KIND_DIRECT;
-    encodeAddress(NAT_A, 40001, b, 21);
+    v.setFloat64(16, 0.42, true);
+    b[24] = PATH_KIND_DIRECT;
+    encodeAddress(NAT_A, 40001, b, 28);
   });
   assert.deepEqual(decodePong(pong), { id: "1122334455667788", seq: 7, rttMs: 0.42, kind: PATH_KIND_DIRECT, address: "203.0.113.2:40001" });
-  refusesShort(decodePong, pong, 41);
+  refusesShort(decodePong, pong, 48);
 
-  const path = record(61, (b, v) => {
+  const path = record(68, (b, v) => {
     v.setBigUint64(0, 5n, true);
     b[8] = PATH_KIND_RELAY;
-    encodeAddress(PUB, 4790, b, 29);
-    v.setFloat64(49, -1, true);
-    v.setUint32(57, 3, true);
+    encodeAddress(PUB, 4790, b, 32);
+    v.setFloat64(56, -1, true);
+    v.setUint32(64, 3, true);
   });
   assert.deepEqual(decodePath(path), {
     id: "0000000000000005", kind: PATH_KIND_RELAY, endpoint: null, relay: "203.0.113.10:4790", rttMs: null, unanswered: 3,
   });
-  refusesShort(decodePath, path, 61);
+  refusesShort(decodePath, path, 68);
 
-  const self = record(2 + 2 * ADDR_SLOT, (b) => {
+  const self = record(4 + 2 * ADDR_SLOT, (b) => {
     b[0] = 2;
     b[1] = 2;
-    encodeAddress(NAT_A, 4790, b, 2);
-    encodeAddress(NAT_A, 4791, b, 2 + ADDR_SLOT);
+    encodeAddress(NAT_A, 4790, b, 4);
+    encodeAddress(NAT_A, 4791, b, 4 + ADDR_SLOT);
   });
   assert.deepEqual(decodeSelf(self), { nat: "cone", observed: ["203.0.113.2:4790", "203.0.113.2:4791"] });
   refusesShort(decodeSelf, self, self.length);
-  const unknownGuess = Uint8Array.from([9, 0]);
+  const unknownGuess = Uint8Array.from([9, 0, 0, 0]);
   assert.equal(decodeSelf(unknownGuess)!.nat, "unknown");
 });
 

@@ -115,9 +115,11 @@ test("a direct route sends to the endpoint, and adopts the session made from it:
   assert.equal(f.data[1], DATA, "sealed on the adopted session");
   net.pump(natted);
   assert.equal(text(b.delivered.at(-1)!), "to b's endpoint");
-  net.send(b, a, bytes("from the endpoint again"));
-  net.pump(natted);
-  assert.equal(text(a.delivered.at(-1)!), "from the endpoint again");
+  net.post(b, b.t.outgoing(a.key, a.addr, bytes("from the endpoint again"), net.now));
+  const [back] = net.take();
+  const got = a.t.incoming(endpoint.key, endpoint.addr, back.data, net.now);
+  assert.equal(text(got.deliver!), "from the endpoint again");
+  assert.deepEqual(got.source, b.addr, "the core hears it from B, whose route it set");
   net.post(a, a.t.outgoing(endpoint.key, endpoint.addr, bytes("to the endpoint by name"), net.now)); // the core probing it
   net.pump(natted);
   assert.equal(text(b.delivered.at(-1)!), "to the endpoint by name");

@@ -34,7 +34,10 @@ export interface Transmit {
 export interface Incoming {
   /** Authenticated, fresh plaintext for the core, or null. */
   deliver: Uint8Array | null;
-  /** Who sent it: the datagram's source, or for a relayed one the original sender (a view). */
+  /**
+   * Who sent it (a view): the datagram's source; the peer's address when that source is the peer's
+   * direct route's endpoint; the original sender for a relayed one.
+   */
   source: Uint8Array;
   /** The relay it came through (its 18-byte address), or null when it came directly. */
   via: Uint8Array | null;
@@ -224,6 +227,7 @@ export class SecureTransport {
       this.replyVia = null;
       // A datagram from a direct route's endpoint is its peer's: sessions are keyed by the peer.
       const route = this.routes.directFrom(addrKey);
+      if (route !== undefined) result.source = route.peerAddr;
       this.onPacket(route?.peerKey ?? addrKey, route?.peerAddr ?? addr, addr, packet, now, openInto);
     }
     return result;
