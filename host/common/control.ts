@@ -181,13 +181,16 @@ async function ping(request: ControlRequest, driver: Driver): Promise<PingReply>
   const pong = await driver.ping(nodeId, PING_TIMEOUT_MS);
   if (pong === null) return { id, name: member.name, pong: false, path: null, via: null, endpoint: null, rtt_ms: null };
   const relayed = pong.kind === PATH_KIND_RELAY;
+  const paths = driver.paths() ?? [];
+  // The host names datagrams from a peer's routed endpoint by the peer's address: show the endpoint.
+  const routed = pong.address === member.address ? paths.find((p) => p.id === id)?.endpoint : null;
   return {
     id,
     name: member.name,
     pong: true,
     path: relayed ? "relay" : "direct",
-    via: relayed ? nameAt(pong.address, driver.members(), driver.paths() ?? []) : null,
-    endpoint: pong.address,
+    via: relayed ? nameAt(pong.address, driver.members(), paths) : null,
+    endpoint: relayed ? pong.address : routed ?? pong.address,
     rtt_ms: pong.rttMs,
   };
 }
