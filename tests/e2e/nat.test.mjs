@@ -34,6 +34,17 @@ const STRAY_PACKETS = PINGS / 2;
 const IDLE_MS = 4 * NAT_UDP_TIMEOUT_S * 1000;
 const NODES = ["pub", "ca", "cb", "sa", "sb"];
 
+/** `value` when `done`, else an error saying what was seen instead (waitFor reports the last one). */
+function until(done, value, seen) {
+  if (done) return value;
+  throw new Error(seen);
+}
+
+/** `name`'s member entry for `peer` (`divs members --json`): its path fields are what the tests wait on. */
+async function memberOf(bed, name, peer) {
+  return (await bed.ctl(name, "members")).find((m) => m.name === peer);
+}
+
 /** The CLI's exit code, stdout and stderr (a non-zero exit is an answer here, not an error). */
 function cli(...args) {
   return new Promise((resolve) => {
@@ -93,7 +104,7 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
     for (const name of NODES) {
       await waitFor(`${name} sees all ${NODES.length} alive`, CONVERGE_MS, async () => {
         const alive = await bed.aliveNames(name);
-        return alive.length === NODES.length ? alive : false;
+        return until(alive.length === NODES.length, alive, `alive: ${alive.join(", ")}`);
       });
     }
     const deadline = Date.now() + STAY_ALIVE_MS;
@@ -108,8 +119,8 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
   test("(a) behind cone NATs: ca <-> cb direct", { timeout: CONVERGE_MS + 15_000 }, async () => {
     const { ca, cb } = HOMES;
     const path = await waitFor("ca's path to cb: direct", CONVERGE_MS, async () => {
-      const m = (await bed.ctl("ca", "members")).find((x) => x.name === "cb");
-      return m?.path === "direct" ? m : false;
+      const m = await memberOf(bed, "ca", "cb");
+      return until(m?.path === "direct", m, `cb ${m?.state}, path ${m?.path} via ${m?.via}`);
     });
     assert.ok(path.endpoint.startsWith(`${cb.wan}:`), `the endpoint in use is cb's NAT mapping: ${path.endpoint}`);
     const before = await bed.flows();
@@ -124,8 +135,8 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
   test("(b) behind symmetric NATs: sa <-> sb relayed through pub", { timeout: CONVERGE_MS + 15_000 }, async () => {
     const { sa, sb } = HOMES;
     await waitFor("sa's path to sb: relay via pub", CONVERGE_MS, async () => {
-      const m = (await bed.ctl("sa", "members")).find((x) => x.name === "sb");
-      return m?.path === "relay" && m.via === "pub" ? m : false;
+      const m = await memberOf(bed, "sa", "sb");
+      return until(m?.path === "relay" && m.via === "pub", m, `sb ${m?.state}, path ${m?.path} via ${m?.via}`);
     });
     const before = await bed.flows();
     await bed.ping("sa", "sb", PINGS);
@@ -169,8 +180,7 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
     const kept = NatBed.between(idle, ca.wan, cb.wan) - NatBed.between(start, ca.wan, cb.wan);
     t.diagnostic(`direct packets ca -> cb while idle: ${kept}`);
     assert.ok(kept >= IDLE_MS / 1000 / NAT_UDP_TIMEOUT_S, `the direct path carried something at least once per NAT timeout: ${kept}`);
-    const m = (await bed.ctl("ca", "members")).find((x) => x.name === "cb");
-    assert.equal(m?.path, "direct");
+    assert.equal((await memberOf(bed, "ca", "cb"))?.path, "direct");
     await bed.ping("ca", "cb", 5);
     const flows = await bed.flows();
     assert.ok(NatBed.between(flows, ca.wan, cb.wan) - NatBed.between(idle, ca.wan, cb.wan) >= 5, "the pings went direct at once");
