@@ -25,7 +25,7 @@ if (skip) console.error(`\n*** ${skip} ***\n`);
 const PREFIX = "nt-";
 /** Joining pub, learning observed addresses, punching or setting up the relay. */
 const CONVERGE_MS = 20_000;
-/** After converging, members must stay alive this long (the issue's NATed nodes died "within seconds"). */
+/** After converging, no member may be declared dead for this long (the issue's NATed nodes died "within seconds"). */
 const STAY_ALIVE_MS = 5_000;
 const PINGS = 20;
 /** Packets a quiet pair may exchange on a path it does not use (punch attempts, probes), during PINGS pings. */
@@ -97,7 +97,7 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
     }
   });
 
-  test("every node joins the public node and stays an alive member", { timeout: CONVERGE_MS + STAY_ALIVE_MS + 10_000 }, async () => {
+  test("every node joins the public node and no member is declared dead", { timeout: CONVERGE_MS + 2 * STAY_ALIVE_MS + 10_000 }, async (t) => {
     bed.start("pub", { config });
     await waitFor("pub's control socket", 10_000, () => bed.ctl("pub", "members"));
     for (const name of Object.keys(HOMES)) bed.start(name, { join: "pub", config });
@@ -107,12 +107,23 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
         return until(alive.length === NODES.length, alive, `alive: ${alive.join(", ")}`);
       });
     }
+    // A member may be suspected while its path is set up (SWIM refutes that); none may be declared dead.
+    const suspected = new Set();
     const deadline = Date.now() + STAY_ALIVE_MS;
     while (Date.now() < deadline) {
-      for (const name of ["ca", "cb", "sa", "sb"]) {
-        const alive = await bed.aliveNames(name);
-        assert.equal(alive.length, NODES.length, `${name} lost a member: alive ${alive.join(", ")}`);
+      for (const name of NODES) {
+        for (const m of await bed.ctl(name, "members")) {
+          assert.ok(m.state === "alive" || m.state === "suspect", `${name} declared ${m.name} ${m.state}`);
+          if (m.state === "suspect") suspected.add(`${name} suspected ${m.name}`);
+        }
       }
+    }
+    if (suspected.size > 0) t.diagnostic([...suspected].join("; "));
+    for (const name of NODES) {
+      await waitFor(`${name} sees all ${NODES.length} alive again`, STAY_ALIVE_MS, async () => {
+        const alive = await bed.aliveNames(name);
+        return until(alive.length === NODES.length, alive, `alive: ${alive.join(", ")}`);
+      });
     }
   });
 
