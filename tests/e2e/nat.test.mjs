@@ -143,7 +143,7 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
     directSeen = true;
   });
 
-  test("(b) behind symmetric NATs: sa <-> sb relayed through pub", { timeout: CONVERGE_MS + 15_000 }, async () => {
+  test("(b) behind symmetric NATs: sa <-> sb relayed through pub", { timeout: CONVERGE_MS + 15_000 }, async (t) => {
     const { sa, sb } = HOMES;
     await waitFor("sa's path to sb: relay via pub", CONVERGE_MS, async () => {
       const m = await memberOf(bed, "sa", "sb");
@@ -157,10 +157,13 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
     assert.ok(delta(sb.wan, PUBLIC_IP) >= PINGS && delta(PUBLIC_IP, sa.wan) >= PINGS, "and the replies back");
     assert.ok(delta(sa.wan, sb.wan) + delta(sb.wan, sa.wan) < STRAY_PACKETS, "nothing went direct");
     const status = await bed.ctl("pub", "status");
+    const c = status.security.counters;
+    t.diagnostic(`pub relayed ${c.relay_forwarded} datagrams, ${c.relay_bytes} bytes; dropped: not member ${c.relay_dropped_not_member}, ` +
+      `not allowed ${c.relay_dropped_not_allowed}, cap ${c.relay_dropped_cap}`);
     assert.ok(status.security.counters.relay_forwarded >= 2 * PINGS, `pub counts what it relayed: ${status.security.counters.relay_forwarded}`);
   });
 
-  test("(d) divs ping: direct, relayed, exit codes, an unknown member", { timeout: 20_000 }, async () => {
+  test("(d) divs ping: direct, relayed, exit codes, an unknown member", { timeout: 20_000 }, async (t) => {
     const direct = await cli("ping", "cb", "--count", "3", "--json", "--control", bed.node("ca").control);
     assert.equal(direct.code, 0, `a pong came from cb: ${direct.stdout}${direct.stderr}`);
     const replies = JSON.parse(direct.stdout);
@@ -175,6 +178,7 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
     assert.equal(relayed.code, 0, relayed.stdout + relayed.stderr);
     assert.match(relayed.stdout.trim(), /^pong from sb via relay pub in \d+\.\d ms$/);
     const plain = await cli("ping", "cb", "--control", bed.node("ca").control);
+    t.diagnostic(`ca: ${plain.stdout.trim()}; sa: ${relayed.stdout.trim()}`);
     assert.match(plain.stdout.trim(), new RegExp(`^pong from cb via ${HOMES.cb.wan.replaceAll(".", "\\.")}:\\d+ in \\d+\\.\\d ms$`));
     const unknown = await cli("ping", "nobody", "--control", bed.node("ca").control);
     assert.equal(unknown.code, 2, "an unknown member is a usage error");
