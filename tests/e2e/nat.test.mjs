@@ -45,6 +45,20 @@ async function memberOf(bed, name, peer) {
   return (await bed.ctl(name, "members")).find((m) => m.name === peer);
 }
 
+/** Every node's view, for a failure message: members with state and path, relay counters, routes. */
+async function views(bed) {
+  const lines = [];
+  for (const name of NODES) {
+    const members = await bed.ctl(name, "members").catch(() => []);
+    const status = await bed.ctl(name, "status").catch(() => null);
+    const c = status?.security.counters ?? {};
+    lines.push(`${name}: ${members.filter((m) => !m.self).map((m) => `${m.name} ${m.state} ${m.path}${m.via ? ` via ${m.via}` : ""}`).join(", ")}` +
+      ` | relay fwd ${c.relay_forwarded} sent ${c.relay_sent} recv ${c.relay_received} not_member ${c.relay_dropped_not_member}` +
+      ` not_allowed ${c.relay_dropped_not_allowed} cap ${c.relay_dropped_cap} | routes ${(status?.relay.routes ?? []).map((r) => `${r.peer}->${r.sendTo} ${r.kind}`).join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
 /** The CLI's exit code, stdout and stderr (a non-zero exit is an answer here, not an error). */
 function cli(...args) {
   return new Promise((resolve) => {
@@ -113,7 +127,7 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
     while (Date.now() < deadline) {
       for (const name of NODES) {
         for (const m of await bed.ctl(name, "members")) {
-          assert.ok(m.state === "alive" || m.state === "suspect", `${name} declared ${m.name} ${m.state}`);
+          if (m.state !== "alive" && m.state !== "suspect") assert.fail(`${name} declared ${m.name} ${m.state}\n${await views(bed)}`);
           if (m.state === "suspect") suspected.add(`${name} suspected ${m.name}`);
         }
       }
