@@ -306,7 +306,7 @@ export class Driver {
       case OUT_ROUTE: {
         const route = decodeRoute(body);
         if (route === null || (route.kind !== ROUTE_DIRECT && route.kind !== ROUTE_RELAY)) this.counters.core_records_malformed++;
-        else this.secure.setRoute(route.peer, route.sendTo, route.kind, this.now);
+        else this.sendAll(this.secure.setRoute(route.peer, route.sendTo, route.kind, this.now));
         break;
       }
       case OUT_RELAY_ALLOW: {

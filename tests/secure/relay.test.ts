@@ -238,6 +238,23 @@ test("R drops and counts: truncated, from a non-member, for a non-member, for a 
   assert.equal(r.t.counters.relay_bytes, before.relay_bytes + 3 * big.length);
 });
 
+test("a handshake waiting on a dead path goes out at once on the new route", () => {
+  const { net, a, b, r } = triangle();
+  r.t.allowRelay(a.addr, b.addr, ANY_BUDGET, 0);
+  b.t.setRoute(a.addr, r.addr, ROUTE_RELAY, 0);
+  net.send(a, b, bytes("queued behind the handshake"));
+  net.take(); // the direct path is dead: the HS_INIT is lost
+  net.now = 5_000;
+  net.tick();
+  net.take(); // so are its retransmits
+  const sent = a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, net.now);
+  assert.equal(sent.length, 1, "the HS_INIT again, now");
+  assert.equal(sent[0].addrKey, r.key);
+  net.post(a, sent);
+  net.pump();
+  assert.equal(text(b.delivered.at(-1)!), "queued behind the handshake");
+});
+
 test("an endpoint drops an envelope from a relay it does not route through, unless it is DATA on a session it holds", () => {
   const { net, a, b, r } = triangle();
   r.t.allowRelay(a.addr, b.addr, ANY_BUDGET, 0);

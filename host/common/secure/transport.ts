@@ -141,13 +141,25 @@ export class SecureTransport {
   /**
    * The core's OUT_ROUTE: every packet for the peer at `peerAddr` goes to `sendAddr`, wrapped in a RELAY
    * envelope when `kind` is relay. Sessions made under a direct route's send address (before the core
-   * knew whose it is) move to the peer: a path change never loses a session.
+   * knew whose it is) move to the peer: a path change never loses a session. A handshake waiting for
+   * an answer on the old path is sent again at once on the new one, its backoff reset. Returns what
+   * to send.
    */
-  setRoute(peerAddr: Uint8Array, sendAddr: Uint8Array, kind: typeof ROUTE_DIRECT | typeof ROUTE_RELAY, now: number): void {
+  setRoute(peerAddr: Uint8Array, sendAddr: Uint8Array, kind: typeof ROUTE_DIRECT | typeof ROUTE_RELAY, now: number): Transmit[] {
+    this.out.length = 0;
     const peerKey = keyOfAddress(peerAddr);
     const sendKey = keyOfAddress(sendAddr);
     this.routes.set(peerKey, peerAddr, sendKey, sendAddr, kind);
     if (kind === ROUTE_DIRECT && sendKey !== peerKey) this.adopt(peerKey, peerAddr, sendKey, now);
+    const pending = this.peers.get(peerKey)?.pending;
+    if (pending) {
+      this.counters.handshake_retransmits++;
+      pending.interval = this.config.handshakeRetransmitMs;
+      pending.nextSend = now + pending.interval;
+      this.wake(pending.nextSend);
+      this.transmit(pending.peer, pending.init);
+    }
+    return this.out;
   }
 
   /** The core's OUT_RELAY_ALLOW: relay between the members at `a` and `b`, `budget` bytes/s (0 revokes). */
