@@ -20,6 +20,10 @@ export const IN_LEAVE = 6;
 export const IN_SEND_TOO_BIG = 7;
 /** Address slots (20 bytes each, as many as fit the body): this node's local interface addresses with its UDP port. */
 export const IN_CANDIDATES = 8;
+/** [addr slot original source][addr slot relay][plaintext]: a datagram that arrived through a relay. */
+export const IN_DATAGRAM_VIA = 9;
+/** [u64 node id][u32 seq]: `divs ping`, answered by OUT_PONG. */
+export const IN_PING = 10;
 
 export const OUT_FRAME = 1;
 export const OUT_DATAGRAM = 2;
@@ -28,6 +32,16 @@ export const OUT_EVENT = 4;
 export const OUT_STAT = 5;
 export const OUT_MEMBER = 6;
 export const OUT_MAC = 7;
+/** [addr slot peer][addr slot send to][u8 kind 1 direct 2 relay] (host/common/nat-records.ts). */
+export const OUT_ROUTE = 8;
+/** [addr slot a][addr slot b][u32 bytes/s, 0 revokes]. */
+export const OUT_RELAY_ALLOW = 9;
+/** [u64 node id][u32 seq][u32 0][f64 rtt ms][u8 path kind][3 x u8 0][addr slot endpoint or relay]. */
+export const OUT_PONG = 10;
+/** paths_dump: [u64 node id][u8 kind][u8 stage][u16 0][addr slot endpoint][addr slot relay][f64 rtt ms or -1][u32 sent without reply]. */
+export const OUT_PATH = 11;
+/** self_dump: [u8 nat guess][u8 count][u16 0][count x addr slot observed]. */
+export const OUT_SELF = 12;
 
 export function alignUp(n: number): number {
   return (n + REC_ALIGN - 1) & ~(REC_ALIGN - 1);

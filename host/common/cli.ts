@@ -3,18 +3,21 @@ import { defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
 import { parseCidr } from "./cidr.ts";
 import { parseConfig } from "./config.ts";
-import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type Status } from "./control.ts";
+import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type Status } from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
-import { usageError } from "./errors.ts";
-import { formatKeys, formatMacs, formatMembers, formatStatus } from "./format.ts";
+import { ExitCode, usageError } from "./errors.ts";
+import { formatKeys, formatMacs, formatMembers, formatPing, formatStatus } from "./format.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
-import { formatKey, generateKey, parseKey } from "./secure/index.ts";
+import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey, parseKey } from "./secure/index.ts";
 import { parseJoin } from "./token.ts";
 
 export const DEFAULT_PORT = 4790;
 export const DEFAULT_TAP = "divs0";
+const DEFAULT_RELAY_CAP_MBIT = (DEFAULT_RELAY_CAP_BYTES_PER_SECOND * 8) / 1_000_000;
+/** `divs ping --count` at most. */
+const MAX_PING_COUNT = 1000;
 /** The environment variable a network key may come from (never a command-line argument: `ps` shows those). */
 export const KEY_ENV = "DIVS_KEY";
 
@@ -63,6 +66,11 @@ export function commands(platform: Platform, version: string): Record<string, Co
         description: "ms: while frames flow, wake at least this often, so a packet after a pause is not slowed by a sleeping CPU (0: off, docs/performance.md)",
         default: String(DEFAULT_LATENCY_WAKE_MS),
       },
+      "relay-cap": {
+        type: "string",
+        description: "Mbit/s: the most this node relays for one pair of members that cannot reach each other directly (0: never relay)",
+        default: String(DEFAULT_RELAY_CAP_MBIT),
+      },
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
@@ -103,6 +111,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         mtu: int(args.mtu, "--mtu", 576, 65000),
         offload: onOff(args.offload, "--offload"),
         latencyWakeMs: int(args["latency-wake"], "--latency-wake", 0, 1000),
+        relayCapMbit: int(args["relay-cap"], "--relay-cap", 0, 100_000),
         config: args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map(),
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
@@ -124,8 +133,38 @@ export function commands(platform: Platform, version: string): Record<string, Co
     meta: { name: "members", description: "List the members a running node knows." },
     args: controlArgs,
     async run({ args }) {
-      const list = (await platform.controlRequest(controlPath(args), "members")) as Member[];
+      const list = (await platform.controlRequest(controlPath(args), "members")) as MemberRow[];
       platform.print(args.json ? JSON.stringify(list, null, 2) : formatMembers(list));
+    },
+  });
+
+  const ping = defineCommand({
+    meta: {
+      name: "ping",
+      description: "Ping a member over the path its frames take (direct or through a relay); exit 0 when a pong came, 1 when none did.",
+    },
+    args: {
+      name: { type: "positional", description: "member name (or node id)", required: true },
+      count: { type: "string", description: "pings to send, one after the other's answer (each waits 1 s at most)", default: "1" },
+      ...controlArgs,
+    },
+    async run({ args }) {
+      const count = int(args.count, "--count", 1, MAX_PING_COUNT);
+      const path = controlPath(args);
+      const list = (await platform.controlRequest(path, "members")) as Member[];
+      const member = list.find((m) => !m.self && (m.name === args.name || m.id === args.name));
+      if (member === undefined) {
+        const self = list.some((m) => m.self && (m.name === args.name || m.id === args.name));
+        throw usageError(self ? `"${args.name}" is this node` : `no member named "${args.name}" (see divs members)`);
+      }
+      const replies: PingReply[] = [];
+      for (let i = 0; i < count; i++) {
+        const reply = (await platform.controlRequest(path, "ping", { id: member.id })) as PingReply;
+        replies.push(reply);
+        if (!args.json) platform.print(formatPing(reply));
+      }
+      if (args.json) platform.print(JSON.stringify(replies, null, 2));
+      exitState.code = replies.some((r) => r.pong) ? ExitCode.ok : ExitCode.failure;
     },
   });
 
@@ -186,7 +225,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  return { up, status, members, macs, keygen, key, version: versionCmd };
+  return { up, status, members, macs, ping, keygen, key, version: versionCmd };
 }
 
 /** The key from --key-file or DIVS_KEY, or null when neither is given. */

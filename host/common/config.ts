@@ -23,6 +23,8 @@ export const CONFIG_KEYS: Record<string, number> = {
   reconnect_timeout_ms: 113,
   max_members: 114,
   membership_profile: 199,
+  keepalive_ms: 200,
+  relay_bytes_per_sec: 201,
 };
 
 /** Set by the host from how it opened the TAP (docs/config.md), never from a config file. */

@@ -1,15 +1,18 @@
-// The local control protocol between `divs status|members|macs|key` and a running node:
-// one JSON request line, one JSON response line, then the server closes the connection.
+// The local control protocol between `divs status|members|macs|key|ping` and a running node:
+// one JSON request line, one JSON response line, then the server closes the connection. Both hosts
+// serve it with answer() (Node on its data-plane thread, Deno on its main thread).
 //   request:  {"cmd":"status"|"members"|"macs"}
 //             {"cmd":"key","op":"list"|"install"|"use"|"remove","key"?:"<key text>","id"?:"<8 hex>"}
+//             {"cmd":"ping","id":"<16 hex node id>"}: one ping, answered when its pong came or timed out
 //   response: {"ok":true,"result":...} | {"ok":false,"error":"one line"}
 // The socket is mode 0600 (root only), so a key may travel over it; no answer ever carries one.
 import { formatHostPort, hostPortOfKey } from "./address.ts";
 import type { Driver } from "./driver.ts";
-import { hexU64, type MacEntry, type Member } from "./dumps.ts";
-import { formatKeyId, parseKey, parseKeyId, type SecureCounters } from "./secure/index.ts";
+import { hexU64, type MacEntry, type Member, u64OfHex } from "./dumps.ts";
+import { type NatGuess, PATH_KIND_DIRECT, PATH_KIND_RELAY, type PathRecord } from "./nat-records.ts";
+import { type AddrKey, formatKeyId, parseKey, parseKeyId, ROUTE_RELAY, type SecureCounters } from "./secure/index.ts";
 
-export const CONTROL_COMMANDS = ["status", "members", "macs", "key"] as const;
+export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 export const KEY_OPS = ["list", "install", "use", "remove"] as const;
 export type KeyOp = (typeof KEY_OPS)[number];
@@ -44,6 +47,40 @@ export interface SecurityStatus {
   counters: SecureCounters;
 }
 
+/** How a member's datagrams go: `path` is null for this node and members without one. */
+export interface MemberPath {
+  /** "unknown" when the core does not report paths. */
+  path: "direct" | "relay" | "unknown" | null;
+  /** The relay's name (or address when no member has it), for a relayed path. */
+  via: string | null;
+  /** The endpoint in use: the member's address or port as seen through its NAT, or the relay's. */
+  endpoint: string | null;
+  rtt_ms: number | null;
+}
+
+export type MemberRow = Member & MemberPath;
+
+/** One `divs ping`'s answer. */
+export interface PingReply {
+  id: string;
+  name: string;
+  pong: boolean;
+  path: "direct" | "relay" | null;
+  via: string | null;
+  endpoint: string | null;
+  rtt_ms: number | null;
+}
+
+/** A ping waits this long for its pong. */
+export const PING_TIMEOUT_MS = 1000;
+
+export interface RelayStatus {
+  /** Where this node sends each routed peer's packets (OUT_ROUTE). */
+  routes: { peer: string; sendTo: string; kind: "direct" | "relay" }[];
+  /** Member pairs this node relays between (OUT_RELAY_ALLOW), rate in bytes/s. */
+  pairs: { a: string; b: string; rate: number; bytes: number }[];
+}
+
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
 export interface NodeInfo {
@@ -64,18 +101,22 @@ export interface Status extends NodeInfo {
   macs: number;
   counters: Record<string, number>;
   security: SecurityStatus;
+  /** NAT traversal: what members see of this node ("unknown" on a core without it), and relaying. */
+  nat: NatGuess;
+  observed: string[];
+  relay: RelayStatus;
 }
 
 export function defaultControlPath(tap: string): string {
   return `/run/divs/${tap}.sock`;
 }
 
-/** Answers one request line against a running driver. Never throws. */
-export function answer(line: string, driver: Driver, info: NodeInfo, now: number): string {
+/** Answers one request line against a running driver. Never rejects. */
+export async function answer(line: string, driver: Driver, info: NodeInfo, now: number): Promise<string> {
   let response: ControlResponse;
   try {
     const request = JSON.parse(line) as ControlRequest;
-    response = { ok: true, result: run(request, driver, info, now) };
+    response = { ok: true, result: await run(request, driver, info, now) };
   } catch (e) {
     response = { ok: false, error: (e as Error).message };
   }
@@ -87,8 +128,10 @@ function run(request: ControlRequest, driver: Driver, info: NodeInfo, now: numbe
   switch (cmd) {
     case "key":
       return key(request, driver);
+    case "ping":
+      return ping(request, driver);
     case "members":
-      return driver.members();
+      return members(driver);
     case "macs":
       return driver.macs();
     case "status":
@@ -97,9 +140,78 @@ function run(request: ControlRequest, driver: Driver, info: NodeInfo, now: numbe
   throw new Error(`unknown control command "${cmd}"`);
 }
 
+/** The member list with each member's path (paths_dump). */
+function members(driver: Driver): MemberRow[] {
+  const list = driver.members();
+  const paths = driver.paths();
+  const byId = new Map<string, PathRecord>();
+  for (const p of paths ?? []) byId.set(p.id, p);
+  return list.map((m) => {
+    if (m.self) return { ...m, path: null, via: null, endpoint: null, rtt_ms: null };
+    if (paths === null) return { ...m, path: "unknown", via: null, endpoint: null, rtt_ms: null };
+    const p = byId.get(m.id);
+    if (p === undefined || (p.kind !== PATH_KIND_DIRECT && p.kind !== PATH_KIND_RELAY)) {
+      return { ...m, path: null, via: null, endpoint: null, rtt_ms: null };
+    }
+    const relayed = p.kind === PATH_KIND_RELAY;
+    return {
+      ...m,
+      path: relayed ? "relay" : "direct",
+      via: relayed && p.relay !== null ? nameAt(p.relay, list, paths) : null,
+      endpoint: relayed ? p.relay : p.endpoint,
+      rtt_ms: p.rttMs,
+    };
+  });
+}
+
+/** The name of the member at `address` (its own address, or the endpoint we reach it at), else the address. */
+function nameAt(address: string, list: Member[], paths: PathRecord[]): string {
+  const byAddress = list.find((m) => m.address === address);
+  if (byAddress !== undefined) return byAddress.name;
+  const path = paths.find((p) => p.endpoint === address);
+  return list.find((m) => m.id === path?.id)?.name ?? address;
+}
+
+/** One ping of the member with `id` over its path: resolves with the pong or after PING_TIMEOUT_MS. */
+async function ping(request: ControlRequest, driver: Driver): Promise<PingReply> {
+  const id = String(request.id ?? "");
+  const member = driver.members().find((m) => m.id === id && !m.self);
+  const nodeId = u64OfHex(id);
+  if (member === undefined || nodeId === null) throw new Error(`no member with id "${id}"`);
+  const pong = await driver.ping(nodeId, PING_TIMEOUT_MS);
+  if (pong === null) return { id, name: member.name, pong: false, path: null, via: null, endpoint: null, rtt_ms: null };
+  const relayed = pong.kind === PATH_KIND_RELAY;
+  const paths = driver.paths() ?? [];
+  // The host names datagrams from a peer's routed endpoint by the peer's address: show the endpoint.
+  const routed = pong.address === member.address ? paths.find((p) => p.id === id)?.endpoint : null;
+  return {
+    id,
+    name: member.name,
+    pong: true,
+    path: relayed ? "relay" : "direct",
+    via: relayed ? nameAt(pong.address, driver.members(), paths) : null,
+    endpoint: relayed ? pong.address : routed ?? pong.address,
+    rtt_ms: pong.rttMs,
+  };
+}
+
+function formatKeyOf(key: AddrKey): string {
+  return typeof key === "number" ? formatHostPort(hostPortOfKey(key)) : key;
+}
+
+function relay(driver: Driver): RelayStatus {
+  return {
+    routes: driver.secure.routeList().map((r) => ({
+      peer: formatKeyOf(r.peerKey), sendTo: formatKeyOf(r.sendKey), kind: r.kind === ROUTE_RELAY ? "relay" : "direct",
+    })),
+    pairs: driver.secure.relayPairs().map((p) => ({ a: formatKeyOf(p.a), b: formatKeyOf(p.b), rate: p.rate, bytes: p.bytes })),
+  };
+}
+
 function status(driver: Driver, info: NodeInfo, now: number): Status {
   const members: Record<string, number> = {};
   for (const m of driver.members()) members[m.state] = (members[m.state] ?? 0) + 1;
+  const self = driver.self();
   return {
     name: driver.identity.name,
     id: hexU64(driver.identity.nodeId, 0),
@@ -109,6 +221,9 @@ function status(driver: Driver, info: NodeInfo, now: number): Status {
     macs: driver.macs().length,
     counters: { ...driver.stats(), ...driver.hostCounters() },
     security: security(driver, now),
+    nat: self?.nat ?? "unknown",
+    observed: self?.observed ?? [],
+    relay: relay(driver),
   };
 }
 
@@ -117,7 +232,7 @@ function security(driver: Driver, now: number): SecurityStatus {
   return {
     keys: secure.keyring.list(),
     sessions: secure.sessions(now).map((s) => ({
-      peer: typeof s.addrKey === "number" ? formatHostPort(hostPortOfKey(s.addrKey)) : s.addrKey,
+      peer: formatKeyOf(s.addrKey),
       keyId: formatKeyId(s.keyId),
       initiator: s.initiator,
       confirmed: s.confirmed,
@@ -157,4 +272,4 @@ export function parseResponse(line: string): unknown {
   return response.result;
 }
 
-export type { MacEntry, Member };
+export type { MacEntry, Member, NatGuess };

@@ -1,8 +1,8 @@
 // The WASM core behind a small typed wrapper: input records in, process(), output records out.
 // Runtime-agnostic: the host hands over the module bytes; nothing here touches files or sockets.
 import {
-  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, IN_SEND_TOO_BIG, IN_CANDIDATES,
-  REC_HEADER, alignUp,
+  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE,
+  IN_PING, IN_RANDOM, IN_SEND_TOO_BIG, REC_HEADER, alignUp,
 } from "./abi.ts";
 
 interface CoreExports {
@@ -18,6 +18,9 @@ interface CoreExports {
   members_dump?(): number;
   macs_dump?(from: number): number;
   macs_dump_next?(): number;
+  /** NAT traversal (docs/abi.md): cores before it lack these, and the host shows "unknown". */
+  paths_dump?(): number;
+  self_dump?(): number;
 }
 
 /** Called once per output record; `body` is a view into core memory, valid only during the call. */
@@ -90,6 +93,26 @@ export class Core {
     this.bytes.set(frame, this.reserve(IN_FRAME, frame.length));
   }
 
+  /** IN_DATAGRAM_VIA: a datagram from `source` that arrived through the relay at `via`. */
+  pushDatagramVia(source: Uint8Array, via: Uint8Array, datagram: Uint8Array): void {
+    const body = this.reserve(IN_DATAGRAM_VIA, 2 * ADDR_SLOT + datagram.length);
+    this.writeSlots(body, source, via);
+    this.bytes.set(datagram, body + 2 * ADDR_SLOT);
+  }
+
+  /** IN_PING: `divs ping` of the member with this 8-byte id; the core answers OUT_PONG with `seq`. */
+  pushPing(nodeId: Uint8Array, seq: number): void {
+    const body = this.reserve(IN_PING, 12);
+    this.bytes.set(nodeId.subarray(0, 8), body);
+    this.view.setUint32(body + 8, seq >>> 0, true);
+  }
+
+  private writeSlots(body: number, source: Uint8Array, via: Uint8Array): void {
+    this.bytes.fill(0, body, body + 2 * ADDR_SLOT);
+    this.bytes.set(source.subarray(0, ADDR_LEN), body);
+    this.bytes.set(via.subarray(0, ADDR_LEN), body + ADDR_SLOT);
+  }
+
   /** `address` holds the 18-byte source address at `addressOffset`. */
   pushDatagram(address: Uint8Array, addressOffset: number, datagram: Uint8Array): void {
     const body = this.reserve(IN_DATAGRAM, ADDR_SLOT + datagram.length);
@@ -108,15 +131,22 @@ export class Core {
   }
 
   /**
-   * Where the next IN_DATAGRAM's payload of `length` bytes goes in core memory, so it can be written
-   * there (the transport layer opens into it); null when it does not fit. pushOpenedDatagram() then
-   * completes the record; any other push in between overwrites it.
+   * Where the next IN_DATAGRAM's (`relayed`: IN_DATAGRAM_VIA's) payload of `length` bytes goes in core
+   * memory, so it can be written there (the transport layer opens into it); null when it does not fit.
+   * pushOpenedDatagram() (pushOpenedDatagramVia()) then completes the record; any other push in
+   * between overwrites it.
    */
-  datagramSlot(length: number): Uint8Array | null {
-    if (!this.fits(ADDR_SLOT + length)) return null;
+  datagramSlot(length: number, relayed = false): Uint8Array | null {
+    const header = relayed ? 2 * ADDR_SLOT : ADDR_SLOT;
+    if (!this.fits(header + length)) return null;
     this.refresh();
-    const at = this.inputPtr + this.inputLen + REC_HEADER + ADDR_SLOT;
+    const at = this.inputPtr + this.inputLen + REC_HEADER + header;
     return this.bytes.subarray(at, at + length);
+  }
+
+  /** The IN_DATAGRAM_VIA whose `length`-byte payload is already in datagramSlot(length, true). */
+  pushOpenedDatagramVia(source: Uint8Array, via: Uint8Array, length: number): void {
+    this.writeSlots(this.reserve(IN_DATAGRAM_VIA, 2 * ADDR_SLOT + length), source, via);
   }
 
   /** The IN_DATAGRAM whose `length`-byte payload is already in datagramSlot(length). */
@@ -174,6 +204,23 @@ export class Core {
 
   members(visit: RecordVisitor): void {
     if (this.exports.members_dump) this.visitOutput(this.exports.members_dump(), visit);
+  }
+
+  /** False on a core without NAT traversal: paths and self are unknown. */
+  get hasPaths(): boolean {
+    return this.exports.paths_dump !== undefined;
+  }
+
+  get hasSelf(): boolean {
+    return this.exports.self_dump !== undefined;
+  }
+
+  paths(visit: RecordVisitor): void {
+    if (this.exports.paths_dump) this.visitOutput(this.exports.paths_dump(), visit);
+  }
+
+  self(visit: RecordVisitor): void {
+    if (this.exports.self_dump) this.visitOutput(this.exports.self_dump(), visit);
   }
 
   /** The MAC table comes in pages (one output region each); `macs_dump_next` says where to go on. */

@@ -2,13 +2,19 @@
 // keeps one timer armed at the earliest deadline, feeds randomness with every tick.
 // Every underlay datagram passes the transport layer (docs/security.md): the core's OUT_DATAGRAMs are
 // sealed (or queued behind a handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
-import { OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_STAT, OUT_TIMER, ADDR_LEN, ADDR_SLOT } from "./abi.ts";
+import {
+  ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_SELF,
+  OUT_STAT, OUT_TIMER,
+} from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
 import type { LatencyWake } from "./latency-wake.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
-import { DATA_OVERHEAD, type SecureTransport, type Transmit } from "./secure/index.ts";
+import {
+  decodePath, decodePong, decodeRelayAllow, decodeRoute, decodeSelf, type PathRecord, type Pong, type SelfRecord,
+} from "./nat-records.ts";
+import { DATA_OVERHEAD, ROUTE_DIRECT, ROUTE_RELAY, type SecureTransport, type Transmit } from "./secure/index.ts";
 
 const START_RANDOM_BYTES = 32;
 const TICK_RANDOM_BYTES = 8;
@@ -48,12 +54,23 @@ export interface HostCounters {
   timer_ticks: number;
   /** Wake-ups of host/common/latency-wake.ts (read from it by hostCounters()). */
   latency_wakes: number;
+  /** OUT_ROUTE / OUT_RELAY_ALLOW / OUT_PONG records too short or of an unknown kind: not carried out. */
+  core_records_malformed: number;
+  /** `divs ping`: IN_PINGs pushed, OUT_PONGs matched, pings that had no answer within their timeout. */
+  pings_sent: number;
+  pongs_received: number;
+  pings_timed_out: number;
+}
+
+interface PendingPing {
+  resolve(pong: Pong | null): void;
+  timer: unknown;
 }
 
 export class Driver {
   readonly counters: Omit<HostCounters, "latency_wakes" | "udp_send_errors" | "udp_send_too_big" | "udp_send_calls" | "udp_datagrams_sent" | "udp_recv_calls"> = {
     process_calls: 0, frames_read: 0, datagrams_read: 0, datagrams_delivered: 0, tap_write_errors: 0,
-    timer_ticks: 0,
+    timer_ticks: 0, core_records_malformed: 0, pings_sent: 0, pongs_received: 0, pings_timed_out: 0,
   };
   readonly startedAt: number;
   private tap: TapDevice | null = null;
@@ -73,6 +90,8 @@ export class Driver {
   private framesMoved = false;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
   private eventListeners: ((e: CoreEvent) => void)[] = [];
+  private readonly pings = new Map<number, PendingPing>();
+  private pingSeq = 0;
 
   constructor(
     readonly core: Core,
@@ -124,18 +143,26 @@ export class Driver {
       this.armTimer(); // a handshake may have set an earlier transport deadline
       return;
     }
-    if (plaintext === (this.slot as Uint8Array | null)) { // (set by openIntoCore during incoming())
-      this.core.pushOpenedDatagram(addr, plaintext.length); // opened in place
+    const inPlace = plaintext === (this.slot as Uint8Array | null); // (set by openIntoCore during incoming())
+    if (r.via !== null) {
+      // Relayed: the core hears the original sender and the relay it came through.
+      if (inPlace) this.core.pushOpenedDatagramVia(r.source, r.via, plaintext.length);
+      else {
+        if (!this.core.fits(2 * ADDR_SLOT + plaintext.length)) this.flush();
+        this.core.pushDatagramVia(r.source, r.via, plaintext);
+      }
+    } else if (inPlace) {
+      this.core.pushOpenedDatagram(r.source, plaintext.length); // opened in place
     } else {
       if (!this.core.fits(ADDR_SLOT + plaintext.length)) this.flush();
-      this.core.pushDatagram(addr, 0, plaintext);
+      this.core.pushDatagram(r.source, 0, plaintext);
     }
     this.counters.datagrams_delivered++;
   }
 
   /** DATA is opened straight into the core's input region when it fits (else datagramIn copies it after a flush). */
   private slot: Uint8Array | null = null;
-  private readonly openIntoCore = (length: number) => (this.slot = this.core.datagramSlot(length));
+  private readonly openIntoCore = (length: number, relayed: boolean) => (this.slot = this.core.datagramSlot(length, relayed));
 
   /** The end of a batch of datagramIn() calls: one process() for the batch, or just the handshake replies. */
   datagramBatchEnd(): void {
@@ -160,7 +187,9 @@ export class Driver {
    */
   sendTooBig(address: Uint8Array, addressOffset: number, length: number): void {
     if (length <= DATA_OVERHEAD) return;
-    const addr = addressOffset === 0 ? address : address.subarray(addressOffset, addressOffset + ADDR_LEN);
+    const sentTo = addressOffset === 0 ? address : address.subarray(addressOffset, addressOffset + ADDR_LEN);
+    // The core knows a peer by its address, not by the endpoint a direct route sends to.
+    const addr = this.secure.directPeerAt(sentTo) ?? sentTo;
     if (!this.core.fits(ADDR_SLOT + 4)) return; // the core hears the next refusal
     this.core.pushSendTooBig(addr, length - DATA_OVERHEAD);
     this.tooBigPending = true;
@@ -171,6 +200,40 @@ export class Driver {
     if (!this.core.fits(candidates.length * ADDR_SLOT)) this.flush();
     this.core.pushCandidates(candidates.map(addressBytes));
     this.flush();
+  }
+
+  /**
+   * `divs ping`: asks the core to ping the member with this 8-byte id over its path (IN_PING); resolves
+   * with its OUT_PONG, or null when none came within `timeoutMs`.
+   */
+  ping(nodeId: Uint8Array, timeoutMs: number): Promise<Pong | null> {
+    const seq = (this.pingSeq = (this.pingSeq + 1) >>> 0);
+    return new Promise((resolve) => {
+      const timer = this.services.timers.set(() => {
+        this.pings.delete(seq);
+        this.counters.pings_timed_out++;
+        resolve(null);
+      }, timeoutMs);
+      this.pings.set(seq, { resolve, timer });
+      if (!this.core.fits(12)) this.flush();
+      this.core.pushPing(nodeId, seq);
+      this.counters.pings_sent++;
+      this.flush();
+    });
+  }
+
+  private pong(body: Uint8Array): void {
+    const pong = decodePong(body);
+    if (pong === null) {
+      this.counters.core_records_malformed++;
+      return;
+    }
+    const pending = this.pings.get(pong.seq);
+    if (pending === undefined) return; // late: its ping timed out
+    this.pings.delete(pong.seq);
+    this.services.timers.clear(pending.timer);
+    this.counters.pongs_received++;
+    pending.resolve(pong);
   }
 
   /** Announces a graceful leave; the caller keeps the sockets open a moment so it goes out. */
@@ -242,6 +305,21 @@ export class Driver {
         for (const l of this.eventListeners) l(event);
         break;
       }
+      case OUT_ROUTE: {
+        const route = decodeRoute(body);
+        if (route === null || (route.kind !== ROUTE_DIRECT && route.kind !== ROUTE_RELAY)) this.counters.core_records_malformed++;
+        else this.sendAll(this.secure.setRoute(route.peer, route.sendTo, route.kind, this.now));
+        break;
+      }
+      case OUT_RELAY_ALLOW: {
+        const allow = decodeRelayAllow(body);
+        if (allow === null) this.counters.core_records_malformed++;
+        else this.secure.allowRelay(allow.a, allow.b, allow.bytesPerSecond, this.now);
+        break;
+      }
+      case OUT_PONG:
+        this.pong(body);
+        break;
     }
   };
 
@@ -276,6 +354,11 @@ export class Driver {
 
   stop(): void {
     this.latencyWake.stop();
+    for (const [seq, p] of this.pings) {
+      this.services.timers.clear(p.timer);
+      this.pings.delete(seq);
+      p.resolve(null);
+    }
     if (this.timer !== null) this.services.timers.clear(this.timer);
     this.timer = null;
     this.timerDeadline = Infinity;
@@ -299,6 +382,27 @@ export class Driver {
       if (kind === OUT_MEMBER) out.push(decodeMember(body, selfId));
     });
     return out;
+  }
+
+  /** Every peer's path (paths_dump), or null on a core without NAT traversal. */
+  paths(): PathRecord[] | null {
+    if (!this.core.hasPaths) return null;
+    const out: PathRecord[] = [];
+    this.core.paths((kind, body) => {
+      const path = kind === OUT_PATH ? decodePath(body) : null;
+      if (path !== null) out.push(path);
+    });
+    return out;
+  }
+
+  /** What members see of this node (self_dump), or null on a core without NAT traversal. */
+  self(): SelfRecord | null {
+    if (!this.core.hasSelf) return null;
+    let self: SelfRecord | null = null;
+    this.core.self((kind, body) => {
+      if (kind === OUT_SELF) self = decodeSelf(body) ?? self;
+    });
+    return self;
   }
 
   macs(): MacEntry[] {

@@ -50,6 +50,14 @@ export function hexU64(b: Uint8Array, offset: number): string {
   return s;
 }
 
+/** The 8 bytes of a node id given as hexU64 prints it (16 hex digits); null for anything else. */
+export function u64OfHex(id: string): Uint8Array | null {
+  if (!/^[0-9a-f]{16}$/.test(id)) return null;
+  const b = new Uint8Array(8);
+  for (let i = 0; i < 8; i++) b[i] = parseInt(id.slice(14 - 2 * i, 16 - 2 * i), 16);
+  return b;
+}
+
 export function formatMac(b: Uint8Array, offset: number): string {
   const parts: string[] = [];
   for (let i = 0; i < 6; i++) parts.push(b[offset + i].toString(16).padStart(2, "0"));

@@ -1,6 +1,6 @@
 // Human-readable tables for `divs status|members|macs`.
-import type { MacEntry, Member } from "./dumps.ts";
-import type { KeyInfo, Status } from "./control.ts";
+import type { MacEntry } from "./dumps.ts";
+import type { KeyInfo, MemberRow, PingReply, Status } from "./control.ts";
 import { ACTIVITY_COUNTERS, REJECTION_COUNTERS } from "./secure/index.ts";
 
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -9,12 +9,31 @@ export function table(header: string[], rows: (string | number)[][]): string {
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ")).join("\n");
 }
 
-export function formatMembers(members: Member[]): string {
+export function formatMembers(members: MemberRow[]): string {
   const sorted = [...members].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   return table(
-    ["NAME", "ID", "ADDRESS", "STATE", "INC", "PMTU"],
-    sorted.map((m) => [m.name + (m.self ? " (self)" : ""), m.id, m.address, m.state, m.incarnation, m.pmtu ?? "-"]),
+    ["NAME", "ID", "ADDRESS", "STATE", "INC", "PMTU", "PATH", "ENDPOINT", "RTT"],
+    sorted.map((m) => [
+      m.name + (m.self ? " (self)" : ""), m.id, m.address, m.state, m.incarnation, m.pmtu ?? "-",
+      formatPath(m.path, m.via), m.endpoint ?? "-", formatRtt(m.rtt_ms),
+    ]),
   );
+}
+
+function formatPath(path: MemberRow["path"], via: string | null): string {
+  if (path === null) return "-";
+  return path === "relay" ? `relay via ${via ?? "?"}` : path;
+}
+
+function formatRtt(ms: number | null): string {
+  return ms === null ? "-" : `${ms.toFixed(1)} ms`;
+}
+
+/** `pong from h2 via relay pub in 0.9 ms`, `pong from h2 via 203.0.113.2:40001 in 0.4 ms`. */
+export function formatPing(r: PingReply): string {
+  if (!r.pong) return `no pong from ${r.name}`;
+  const via = r.path === "relay" ? `relay ${r.via ?? r.endpoint}` : r.endpoint;
+  return `pong from ${r.name} via ${via} in ${formatRtt(r.rtt_ms)}`;
 }
 
 export function formatMacs(macs: MacEntry[], names: Map<string, string>): string {
@@ -36,6 +55,9 @@ export function formatStatus(s: Status): string {
     `version   ${s.version} on ${s.runtime}`,
     `tap       ${s.tap} mtu ${s.mtu}${s.address ? ` address ${s.address}` : ""}`,
     `underlay  listen ${s.listen}, advertised ${s.advertise}`,
+    `observed  ${s.observed.join(", ") || "none yet"}, nat ${s.nat}`,
+    `relaying  ${s.relay.pairs.length} pairs, ${s.security.counters.relay_forwarded} forwarded (${s.security.counters.relay_bytes} bytes), ` +
+      `routes ${s.relay.routes.length}`,
     `uptime    ${(s.uptimeMs / 1000).toFixed(0)} s`,
     `members   ${members}`,
     `macs      ${s.macs}`,
@@ -49,6 +71,15 @@ export function formatStatus(s: Status): string {
     "",
     table(["TRANSPORT", "COUNT"], ACTIVITY_COUNTERS.map((k) => [k, s.security.counters[k]])),
   ];
+  if (s.relay.routes.length > 0) {
+    lines.push("", table(["ROUTED PEER", "SEND TO", "KIND"], s.relay.routes.map((r) => [r.peer, r.sendTo, r.kind])));
+  }
+  if (s.relay.pairs.length > 0) {
+    lines.push("", table(
+      ["RELAY PAIR", "", "RATE", "BYTES"],
+      s.relay.pairs.map((p) => [p.a, p.b, `${((p.rate * 8) / 1e6).toFixed(1)} Mbit/s`, p.bytes]),
+    ));
+  }
   if (s.security.sessions.length > 0) {
     lines.push("", table(
       ["PEER", "KEY ID", "ROLE", "CONFIRMED", "AGE", "SENT"],

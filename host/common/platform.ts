@@ -44,7 +44,8 @@ export interface NodeRuntime {
   /** `offload`: let the kernel hand over TCP segments up to 64 KB (TUNSETOFFLOAD) where the runtime can. */
   openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap;
   bindUdp(listen: HostPort, sink: DatagramSink): Promise<DatagramTransport>;
-  serveControl(path: string, answer: (line: string) => string): Promise<ControlServer>;
+  /** `answer` resolves with the response line (a ping waits for its pong). */
+  serveControl(path: string, answer: (line: string) => Promise<string>): Promise<ControlServer>;
   /** Calls `handler` once on SIGINT or SIGTERM. */
   onShutdownSignal(handler: (signal: string) => void): void;
   print(text: string): void;

@@ -33,6 +33,8 @@ export interface UpOptions {
   offload: boolean;
   /** While frames flow, wake at least this often (ms; 0: off), host/common/latency-wake.ts. */
   latencyWakeMs: number;
+  /** Relaying for one pair of members is capped at this many Mbit/s (docs/host.md "Routes and relaying"). */
+  relayCapMbit: number;
   config: CoreConfig;
   name: string;
   control: string;
@@ -46,7 +48,9 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   applyConfig(core, options);
 
   const keyring = new Keyring(platform.crypto, options.key);
-  const secure = new SecureTransport(platform.crypto, keyring, platform.clock.now());
+  const secure = new SecureTransport(platform.crypto, keyring, platform.clock.now(), {
+    relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
+  });
   let driver: Driver | null = null;
   const transport = await platform.bindUdp(options.listen, {
     datagram: (a, o, d) => driver?.datagramIn(a, o, d),

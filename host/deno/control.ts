@@ -7,7 +7,7 @@ import type { ControlServer } from "../common/platform.ts";
 const MAX_REQUEST = 4096;
 const REQUEST_TIMEOUT_MS = 5000;
 
-export async function serveControl(socketPath: string, answer: (line: string) => string): Promise<ControlServer> {
+export async function serveControl(socketPath: string, answer: (line: string) => Promise<string>): Promise<ControlServer> {
   Deno.mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   await removeStaleSocket(socketPath);
   let listener: Deno.UnixListener;
@@ -33,7 +33,7 @@ export async function serveControl(socketPath: string, answer: (line: string) =>
   };
 }
 
-async function serveOne(conn: Deno.Conn, answer: (line: string) => string): Promise<void> {
+async function serveOne(conn: Deno.Conn, answer: (line: string) => Promise<string>): Promise<void> {
   const decoder = new TextDecoder();
   const chunk = new Uint8Array(MAX_REQUEST);
   let buffered = "";
@@ -44,7 +44,7 @@ async function serveOne(conn: Deno.Conn, answer: (line: string) => string): Prom
       buffered += decoder.decode(chunk.subarray(0, n), { stream: true });
       const nl = buffered.indexOf("\n");
       if (nl >= 0) {
-        await writeAll(conn, new TextEncoder().encode(answer(buffered.slice(0, nl))));
+        await writeAll(conn, new TextEncoder().encode(await answer(buffered.slice(0, nl))));
         return;
       }
       if (buffered.length > MAX_REQUEST) return;

@@ -18,7 +18,7 @@ const { options, port } = workerData as DataplaneData;
 const post = (m: FromDataplane) => parentPort!.postMessage(m);
 
 let onSignal: ((name: string) => void) | null = null;
-let answer: ((line: string) => string) | null = null;
+let answer: ((line: string) => Promise<string>) | null = null;
 let served: ((error: string | null) => void) | null = null;
 let running: Promise<void> = Promise.resolve();
 
@@ -27,7 +27,10 @@ function drainMessages(): void {
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
     const msg = m.message as ToDataplane;
     if (msg.kind === "signal") onSignal?.(msg.name);
-    else if (msg.kind === "control") post({ kind: "reply", id: msg.id, text: answer!(msg.line) });
+    else if (msg.kind === "control") {
+      const id = msg.id;
+      void answer!(msg.line).then((text) => post({ kind: "reply", id, text }));
+    }
     else served?.(msg.error);
   }
 }

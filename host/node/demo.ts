@@ -5,7 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { defineCommand } from "citty";
-import type { Status } from "../common/control.ts";
+import type { MemberRow, Status } from "../common/control.ts";
 import type { MacEntry, Member } from "../common/dumps.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { formatMacs, formatMembers } from "../common/format.ts";
@@ -205,7 +205,7 @@ async function runDemo(platform: Platform, count: number, keep: boolean, runtime
   }
 
   const first = nodes[0];
-  const members = (await platform.controlRequest(first.control, "members")) as Member[];
+  const members = (await platform.controlRequest(first.control, "members")) as MemberRow[];
   const names = new Map(members.map((m) => [m.id, m.name]));
   step(`members, as ${first.name} sees them`);
   platform.print(formatMembers(members));

@@ -1,5 +1,6 @@
 // OUT_MEMBER records as `divs members` shows them: the path MTU at offset 20 becomes the underlay
-// IP MTU (datagram + 30 sealing + UDP 8 + IPv4 20 or IPv6 40), "-" and null where there is none.
+// IP MTU (datagram + 30 sealing + UDP 8 + IPv4 20 or IPv6 40), "-" and null where there is none; the
+// path columns come from paths_dump (host/common/control.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ADDR_SLOT } from "../../host/common/abi.ts";
@@ -34,13 +35,18 @@ test("decodeMember turns the path MTU into the underlay IP MTU for IPv4 and IPv6
   assert.equal(self.pmtu, null);
 });
 
-test("divs members shows a PMTU column, '-' for self", () => {
+test("divs members shows PMTU, PATH, ENDPOINT and RTT columns, '-' for self", () => {
+  const none = { path: null, via: null, endpoint: null, rtt_ms: null };
   const table = formatMembers([
-    decodeMember(memberRecord(1, 0, V4, "a"), SELF_ID),
-    decodeMember(memberRecord(2, 1440, V4, "b"), SELF_ID),
+    { ...decodeMember(memberRecord(1, 0, V4, "a"), SELF_ID), ...none },
+    { ...decodeMember(memberRecord(2, 1440, V4, "b"), SELF_ID), path: "direct", via: null, endpoint: "203.0.113.2:40001", rtt_ms: 0.42 },
+    { ...decodeMember(memberRecord(3, 1420, V4, "c"), SELF_ID), path: "relay", via: "pub", endpoint: "203.0.113.10:7946", rtt_ms: 0.9 },
+    { ...decodeMember(memberRecord(4, 1440, V4, "d"), SELF_ID), path: "unknown", via: null, endpoint: null, rtt_ms: null },
   ]);
-  const [header, self, peer] = table.split("\n");
-  assert.match(header, /PMTU$/);
-  assert.match(self, /\s-$/);
-  assert.match(peer, /\s1498$/);
+  const [header, self, direct, relayed, unknown] = table.split("\n");
+  assert.match(header, /PMTU\s+PATH\s+ENDPOINT\s+RTT$/);
+  assert.match(self, /\s-\s+-\s+-\s+-$/);
+  assert.match(direct, /\s1498\s+direct\s+203\.0\.113\.2:40001\s+0\.4 ms$/);
+  assert.match(relayed, /\srelay via pub\s+203\.0\.113\.10:7946\s+0\.9 ms$/);
+  assert.match(unknown, /\sunknown\s+-\s+-$/);
 });

@@ -1,4 +1,5 @@
 // Transport timing and limits. Defaults follow docs/security.md; tests shorten some of them.
+import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND } from "./relay.ts";
 
 export interface SecureConfig {
   /** Start a new handshake when the sending session is this old (ms). 120 s, as WireGuard. */
@@ -36,6 +37,8 @@ export interface SecureConfig {
   maxSessions: number;
   /** Sessions per peer (current, rekeying, grace). 4. */
   maxSessionsPerPeer: number;
+  /** Relaying between one pair of members, bytes per second (`divs up --relay-cap MBIT`). 20 Mbit/s. */
+  relayCapBytesPerSecond: number;
 }
 
 export const DEFAULT_SECURE_CONFIG: Readonly<SecureConfig> = {
@@ -55,6 +58,7 @@ export const DEFAULT_SECURE_CONFIG: Readonly<SecureConfig> = {
   rateLimitSources: 16_384,
   maxSessions: 65_536,
   maxSessionsPerPeer: 4,
+  relayCapBytesPerSecond: DEFAULT_RELAY_CAP_BYTES_PER_SECOND,
 };
 
 /** Counters never exceed this; past it a session refuses to send (2^48 + 2^32: unreachable in practice). */

@@ -21,6 +21,9 @@ export const REJECTION_COUNTERS = [
   "decrypt_failed", // DATA failed authentication
   "queue_full", // datagram dropped while waiting for a handshake
   "queue_dropped", // datagrams dropped when a handshake gave up
+  "relay_dropped_not_member", // RELAY envelope from, or for, an address without an established session
+  "relay_dropped_not_allowed", // RELAY envelope for a pair the core did not allow, not for us either
+  "relay_dropped_cap", // RELAY envelope over its pair's token bucket (--relay-cap, the core's budget)
 ] as const;
 
 export const ACTIVITY_COUNTERS = [
@@ -37,6 +40,10 @@ export const ACTIVITY_COUNTERS = [
   "data_opened",
   "keepalives_sent",
   "keepalives_received",
+  "relay_forwarded", // RELAY envelopes this node forwarded between two members
+  "relay_bytes", // their bytes (each forwarded exactly as long as received: no amplification)
+  "relay_sent", // packets this node sent to a peer through a relay
+  "relay_received", // packets that reached this node through a relay
 ] as const;
 
 export type CounterName = (typeof REJECTION_COUNTERS)[number] | (typeof ACTIVITY_COUNTERS)[number];

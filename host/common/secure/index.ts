@@ -5,3 +5,6 @@ export { ACTIVITY_COUNTERS, REJECTION_COUNTERS, totalRejections, type CounterNam
 export { formatKey, formatKeyId, generateKey, Keyring, keyIdOf, parseKey, parseKeyId, type NetworkKey } from "./keyring.ts";
 export { DATA_OVERHEAD } from "./handshake.ts";
 export { SecureTransport, type AddrKey, type Incoming, type SessionInfo, type Transmit } from "./transport.ts";
+export { ROUTE_DIRECT, ROUTE_RELAY, type Route } from "./routes.ts";
+export { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, type RelayPair } from "./relay.ts";
+export { RELAY, RELAY_HEADER_LEN } from "./envelope.ts";

@@ -13,9 +13,13 @@ import {
 } from "./handshake.ts";
 import type { Keyring, NetworkKey } from "./keyring.ts";
 import type { CryptoProvider } from "./provider.ts";
+import { emitRelayHeader, RELAY, RELAY_HEADER_LEN, relayAddr, relayInner, relayLengthOk, wrapRelay } from "./envelope.ts";
 import { RateLimiter, sourceOf } from "./ratelimit.ts";
+import { RelayAllowances, type RelayPair } from "./relay.ts";
+import { ROUTE_DIRECT, ROUTE_RELAY, type Route, RouteTable } from "./routes.ts";
 import { REPLAY_OK, REPLAY_SEEN } from "./replay.ts";
 import { Session } from "./session.ts";
+import { keyOfAddress } from "../address.ts";
 
 /** How the host names an underlay address in maps: a number (IPv4 * 65536 + port) or a string. */
 export type AddrKey = number | string;
@@ -30,8 +34,18 @@ export interface Transmit {
 export interface Incoming {
   /** Authenticated, fresh plaintext for the core, or null. */
   deliver: Uint8Array | null;
+  /**
+   * Who sent it (a view): the datagram's source; the peer's address when that source is the peer's
+   * direct route's endpoint; the original sender for a relayed one.
+   */
+  source: Uint8Array;
+  /** The relay it came through (its 18-byte address), or null when it came directly. */
+  via: Uint8Array | null;
   transmits: Transmit[];
 }
+
+/** Where DATA may be opened: a buffer of `length` bytes for a datagram that came directly or `relayed`, or null. */
+export type OpenInto = (length: number, relayed: boolean) => Uint8Array | null;
 
 export interface SessionInfo {
   addrKey: AddrKey;
@@ -92,6 +106,8 @@ export class SecureTransport {
   private readonly sessionsByIdx = new Map<number, Session>();
   private readonly sessionPeer = new Map<Session, Peer>();
   private readonly pendingByIdx = new Map<number, Pending>();
+  private readonly routes = new RouteTable();
+  private readonly relays: RelayAllowances;
   private readonly cookies: CookieJar;
   private readonly limiter: RateLimiter;
   private seq = 0;
@@ -99,7 +115,11 @@ export class SecureTransport {
   // Reused per call: the hot path allocates only the sealed datagram and the opened plaintext (plus
   // node:crypto's cipher objects for datagrams above SMALL_AEAD_MAX, host/node/crypto.ts).
   private readonly out: Transmit[] = [];
-  private readonly result: Incoming = { deliver: null, transmits: this.out };
+  private readonly result: Incoming = { deliver: null, source: new Uint8Array(0), via: null, transmits: this.out };
+  /** Where replies to the packet being handled go (its source), and the original sender to wrap them for when it came relayed. */
+  private replyKey: AddrKey = 0;
+  private replyAddr: Uint8Array = new Uint8Array(0);
+  private replyVia: Uint8Array | null = null;
   private readonly nonce = new Uint8Array(12);
   private readonly aad = new Uint8Array(DATA_HEADER_LEN);
   private readonly idxBytes = new Uint8Array(4);
@@ -115,6 +135,49 @@ export class SecureTransport {
     this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
     this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs);
     this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
+    this.relays = new RelayAllowances(this.config.relayCapBytesPerSecond);
+  }
+
+  /**
+   * The core's OUT_ROUTE: every packet for the peer at `peerAddr` goes to `sendAddr`, wrapped in a RELAY
+   * envelope when `kind` is relay. Sessions made under a direct route's send address (before the core
+   * knew whose it is) move to the peer: a path change never loses a session. A handshake waiting for
+   * an answer on the old path is sent again at once on the new one, its backoff reset. Returns what
+   * to send.
+   */
+  setRoute(peerAddr: Uint8Array, sendAddr: Uint8Array, kind: typeof ROUTE_DIRECT | typeof ROUTE_RELAY, now: number): Transmit[] {
+    this.out.length = 0;
+    const peerKey = keyOfAddress(peerAddr);
+    const sendKey = keyOfAddress(sendAddr);
+    this.routes.set(peerKey, peerAddr, sendKey, sendAddr, kind);
+    if (kind === ROUTE_DIRECT && sendKey !== peerKey) this.adopt(peerKey, peerAddr, sendKey, now);
+    const pending = this.peers.get(peerKey)?.pending;
+    if (pending) {
+      this.counters.handshake_retransmits++;
+      pending.interval = this.config.handshakeRetransmitMs;
+      pending.nextSend = now + pending.interval;
+      this.wake(pending.nextSend);
+      this.transmit(pending.peer, pending.init);
+    }
+    return this.out;
+  }
+
+  /** The core's OUT_RELAY_ALLOW: relay between the members at `a` and `b`, `budget` bytes/s (0 revokes). */
+  allowRelay(a: Uint8Array, b: Uint8Array, budget: number, now: number): void {
+    this.relays.set(keyOfAddress(a), keyOfAddress(b), budget, now);
+  }
+
+  /** The peer (its 18-byte address) a direct route sends to `sendAddr`, or null. */
+  directPeerAt(sendAddr: Uint8Array): Uint8Array | null {
+    return this.routes.directFrom(keyOfAddress(sendAddr))?.peerAddr ?? null;
+  }
+
+  routeList(): Route[] {
+    return this.routes.list();
+  }
+
+  relayPairs(): RelayPair[] {
+    return this.relays.pairs();
   }
 
   /**
@@ -128,6 +191,12 @@ export class SecureTransport {
   /** Seals `plaintext` for the peer at `addr`, or queues it and starts a handshake. */
   outgoing(addrKey: AddrKey, addr: Uint8Array, plaintext: Uint8Array, now: number): Transmit[] {
     this.out.length = 0;
+    // Sent to a direct route's endpoint (the core probing it): that is the route's peer, on its session.
+    const direct = this.routes.directFrom(addrKey);
+    if (direct !== undefined) {
+      addrKey = direct.peerKey;
+      addr = direct.peerAddr;
+    }
     let peer = this.peers.get(addrKey);
     if (!peer) {
       peer = new Peer(addrKey, Uint8Array.from(addr));
@@ -152,32 +221,132 @@ export class SecureTransport {
    * `openInto`, DATA is opened into the buffer it returns for the plaintext's length (the core's input
    * region: no copy), or into a fresh one when it returns null.
    */
-  incoming(addrKey: AddrKey, addr: Uint8Array, packet: Uint8Array, now: number, openInto?: (length: number) => Uint8Array | null): Incoming {
+  incoming(addrKey: AddrKey, addr: Uint8Array, packet: Uint8Array, now: number, openInto?: OpenInto): Incoming {
     this.out.length = 0;
-    this.result.deliver = null;
+    const result = this.result;
+    result.deliver = null;
+    result.source = addr;
+    result.via = null;
     if (packet.length < 2) {
       this.counters.bad_length++;
     } else if (packet[0] !== WIRE_VERSION) {
       this.counters.bad_version++;
+    } else if (packet[1] === RELAY) {
+      this.onRelay(addrKey, addr, packet, now, openInto);
     } else {
-      switch (packet[1]) {
-        case DATA:
-          this.onData(addrKey, packet, now, openInto);
-          break;
-        case HS_INIT:
-          this.onInit(addrKey, addr, packet, now);
-          break;
-        case HS_CHALLENGE:
-          this.onChallenge(addrKey, addr, packet, now);
-          break;
-        case HS_CONFIRM:
-          this.onConfirm(addrKey, addr, packet, now);
-          break;
-        default:
-          this.counters.bad_type++;
-      }
+      this.replyKey = addrKey;
+      this.replyAddr = addr;
+      this.replyVia = null;
+      // A datagram from a direct route's endpoint is its peer's: sessions are keyed by the peer.
+      const route = this.routes.directFrom(addrKey);
+      if (route !== undefined) result.source = route.peerAddr;
+      this.onPacket(route?.peerKey ?? addrKey, route?.peerAddr ?? addr, addr, packet, now, openInto);
     }
-    return this.result;
+    return result;
+  }
+
+  /** A transport packet from the peer at `peerKey`; `cookieAddr` is the address its handshake is bound to. */
+  private onPacket(
+    peerKey: AddrKey, peerAddr: Uint8Array, cookieAddr: Uint8Array, packet: Uint8Array, now: number,
+    openInto?: OpenInto,
+  ): void {
+    switch (packet[1]) {
+      case DATA:
+        this.onData(peerKey, packet, now, openInto);
+        break;
+      case HS_INIT:
+        this.onInit(peerKey, cookieAddr, packet, now);
+        break;
+      case HS_CHALLENGE:
+        this.onChallenge(peerKey, cookieAddr, packet, now);
+        break;
+      case HS_CONFIRM:
+        this.onConfirm(peerKey, peerAddr, cookieAddr, packet, now);
+        break;
+      default:
+        this.counters.bad_type++; // a RELAY envelope inside one too: relays do not chain
+    }
+  }
+
+  // --- RELAY --------------------------------------------------------------------------------------
+
+  /**
+   * A RELAY envelope from `srcAddr` (docs/security.md "Relaying"). The sender must hold an established
+   * session with us. Then either the core allowed us to relay between the sender and the address
+   * field (we forward it, never opening the inner packet), or the envelope brings us a packet from
+   * the member in the address field: accepted when our route to that member goes through this relay,
+   * or when it is DATA on a session we hold with that member (a path change we have not heard of yet).
+   */
+  private onRelay(srcKey: AddrKey, srcAddr: Uint8Array, p: Uint8Array, now: number, openInto?: OpenInto): void {
+    if (!relayLengthOk(p)) {
+      this.counters.bad_length++;
+      return;
+    }
+    const direct = this.routes.directFrom(srcKey);
+    const fromKey = direct?.peerKey ?? srcKey;
+    const addr = relayAddr(p);
+    const otherKey = keyOfAddress(addr);
+    if (!this.established(fromKey, now) || otherKey === -1) {
+      this.counters.relay_dropped_not_member++;
+      return;
+    }
+    if (this.relays.allowed(fromKey, otherKey)) {
+      this.forward(fromKey, otherKey, p, now);
+      return;
+    }
+    const inner = relayInner(p);
+    const route = this.routes.get(otherKey);
+    const routedHere = route !== undefined && route.kind === ROUTE_RELAY && route.sendKey === srcKey;
+    if (!routedHere && !this.dataOnSessionOf(otherKey, inner, now)) {
+      this.counters.relay_dropped_not_allowed++;
+      return;
+    }
+    this.counters.relay_received++;
+    this.replyKey = srcKey;
+    this.replyAddr = srcAddr;
+    this.replyVia = addr;
+    this.result.source = addr;
+    this.result.via = srcAddr;
+    this.onPacket(otherKey, addr, addr, inner, now, openInto);
+  }
+
+  /** Forwards a relay request from `fromKey` to `toKey` as `ver, RELAY, addr = from, inner`: same length. */
+  private forward(fromKey: AddrKey, toKey: AddrKey, p: Uint8Array, now: number): void {
+    const to = this.peers.get(toKey);
+    if (to === undefined || !this.established(toKey, now)) {
+      this.counters.relay_dropped_not_member++;
+      return;
+    }
+    const route = this.routes.get(toKey);
+    if (route?.kind === ROUTE_RELAY) {
+      this.counters.relay_dropped_not_allowed++; // relays do not chain
+      return;
+    }
+    if (!this.relays.take(fromKey, toKey, p.length, now)) {
+      this.counters.relay_dropped_cap++;
+      return;
+    }
+    const out = this.allocate(p.length);
+    out.set(p);
+    emitRelayHeader(out, this.peers.get(fromKey)!.addr);
+    this.counters.relay_forwarded++;
+    this.counters.relay_bytes += p.length;
+    this.out.push({ addrKey: route?.sendKey ?? toKey, addr: route?.sendAddr ?? to.addr, data: out });
+  }
+
+  /** A peer with a live confirmed session: one that can send to us and be sent to. */
+  private established(key: AddrKey, now: number): boolean {
+    const peer = this.peers.get(key);
+    if (peer === undefined) return false;
+    for (const s of peer.sessions) if (s.confirmed && s.live(now)) return true;
+    return false;
+  }
+
+  /** True when `inner` is DATA for a live session we hold with the peer at `key`. */
+  private dataOnSessionOf(key: AddrKey, inner: Uint8Array, now: number): boolean {
+    if (inner[0] !== WIRE_VERSION || inner[1] !== DATA || inner.length < DATA_OVERHEAD) return false;
+    const s = this.sessionsByIdx.get(readU32(inner, OFF_DATA_IDX));
+    return s !== undefined && s.live(now) && this.sessionPeer.get(s)!.addrKey === key;
   }
 
   /** Retransmits, timeouts, expiry, key removal, cookie rotation. Call by nextTimer() at the latest. */
@@ -248,15 +417,19 @@ export class SecureTransport {
     writeU32(aad, OFF_DATA_COUNTER + 4, counter >>> 0);
     const nonce = this.nonce;
     for (let i = 0; i < 8; i++) nonce[4 + i] = aad[OFF_DATA_COUNTER + i];
-    const datagram = this.allocate(DATA_OVERHEAD + plaintext.length);
-    datagram.set(aad);
-    this.crypto.seal(s.sendKey, nonce, aad, plaintext, datagram, DATA_HEADER_LEN);
+    // A relayed peer's DATA is sealed right behind the envelope header: no copy to wrap it.
+    const route = this.routes.get(peer.addrKey);
+    const header = route?.kind === ROUTE_RELAY ? RELAY_HEADER_LEN : 0;
+    const datagram = this.allocate(header + DATA_OVERHEAD + plaintext.length);
+    if (header !== 0) emitRelayHeader(datagram, peer.addr);
+    datagram.set(aad, header);
+    this.crypto.seal(s.sendKey, nonce, aad, plaintext, datagram, header + DATA_HEADER_LEN);
     if (plaintext.length === 0) this.counters.keepalives_sent++;
     else this.counters.data_sealed++;
-    this.transmit(peer, datagram);
+    this.send(peer, route, datagram);
   }
 
-  private onData(addrKey: AddrKey, p: Uint8Array, now: number, openInto?: (length: number) => Uint8Array | null): void {
+  private onData(addrKey: AddrKey, p: Uint8Array, now: number, openInto?: OpenInto): void {
     if (p.length < DATA_OVERHEAD) {
       this.counters.bad_length++;
       return;
@@ -287,7 +460,7 @@ export class SecureTransport {
     for (let i = 0; i < DATA_HEADER_LEN; i++) aad[i] = p[i];
     const nonce = this.nonce;
     for (let i = 0; i < 8; i++) nonce[4 + i] = p[OFF_DATA_COUNTER + i];
-    const out = openInto?.(p.length - DATA_OVERHEAD) ?? undefined;
+    const out = openInto?.(p.length - DATA_OVERHEAD, this.result.via !== null) ?? undefined;
     const plaintext = this.crypto.open(s.recvKey, nonce, aad, p, DATA_HEADER_LEN, p.length, out);
     if (plaintext === null) {
       this.counters.decrypt_failed++;
@@ -360,6 +533,7 @@ export class SecureTransport {
 
   /** Responder, step 1 -> 2: answer a proven HS_INIT statelessly. */
   private onInit(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
+    // (`addr`: the address the handshake is bound to: the datagram's source, or the relayed sender's.)
     const key = this.admit(addr, p, INIT_LEN, now);
     if (key === null) return;
     if (!verifyInit(this.crypto, key.key, p)) {
@@ -379,7 +553,7 @@ export class SecureTransport {
     const Nr = period.cookie(this.crypto, addr, Ei, Ni);
     const idxI = readU32(p, OFF_IDX_I);
     this.counters.challenges_sent++;
-    this.out.push({ addrKey, addr: Uint8Array.from(addr), data: buildChallenge(this.crypto, key.key, key.id, idxI, period.E, Nr, Ni, Ei) });
+    this.reply(buildChallenge(this.crypto, key.key, key.id, idxI, period.E, Nr, Ni, Ei));
   }
 
   /** Initiator, step 2 -> 3: check the responder's proof, make the session, confirm. */
@@ -424,7 +598,7 @@ export class SecureTransport {
   }
 
   /** Responder, step 3: recognise our cookie, check the initiator's proof, and only then allocate. */
-  private onConfirm(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
+  private onConfirm(addrKey: AddrKey, peerAddr: Uint8Array, addr: Uint8Array, p: Uint8Array, now: number): void {
     const key = this.admit(addr, p, CONFIRM_LEN, now);
     if (key === null) return;
     this.cookies.rotateIfDue(now);
@@ -462,7 +636,7 @@ export class SecureTransport {
     period.accepted.add(nrText);
     let peer = this.peers.get(addrKey);
     if (!peer) {
-      peer = new Peer(addrKey, Uint8Array.from(addr));
+      peer = new Peer(addrKey, Uint8Array.from(peerAddr));
       this.peers.set(addrKey, peer);
     }
     // Their handshake made a session both sides hold; ours toward them is no longer needed.
@@ -545,8 +719,60 @@ export class SecureTransport {
     }
   }
 
+  /** A handshake message for `peer`, along its route (wrapped for a relay). */
   private transmit(peer: Peer, data: Uint8Array): void {
-    this.out.push({ addrKey: peer.addrKey, addr: peer.addr, data });
+    const route = this.routes.get(peer.addrKey);
+    this.send(peer, route, route?.kind === ROUTE_RELAY ? wrapRelay(peer.addr, data) : data);
+  }
+
+  /** `data` (already wrapped when the route is a relay) to the route's address, or the peer's. */
+  private send(peer: Peer, route: Route | undefined, data: Uint8Array): void {
+    if (route === undefined) {
+      this.out.push({ addrKey: peer.addrKey, addr: peer.addr, data });
+      return;
+    }
+    if (route.kind === ROUTE_RELAY) this.counters.relay_sent++;
+    this.out.push({ addrKey: route.sendKey, addr: route.sendAddr, data });
+  }
+
+  /** An answer to the packet being handled goes back the way it came: to its source, through its relay. */
+  private reply(data: Uint8Array): void {
+    const via = this.replyVia;
+    if (via !== null) this.counters.relay_sent++;
+    this.out.push({ addrKey: this.replyKey, addr: Uint8Array.from(this.replyAddr), data: via === null ? data : wrapRelay(via, data) });
+  }
+
+  /** Moves what is held under `fromKey` (a direct route's send address) to the peer at `peerKey`. */
+  private adopt(peerKey: AddrKey, peerAddr: Uint8Array, fromKey: AddrKey, now: number): void {
+    const from = this.peers.get(fromKey);
+    if (from === undefined) return;
+    this.peers.delete(fromKey);
+    let peer = this.peers.get(peerKey);
+    if (!peer) {
+      peer = new Peer(peerKey, Uint8Array.from(peerAddr));
+      this.peers.set(peerKey, peer);
+    }
+    for (const s of from.sessions) {
+      this.sessionPeer.set(s, peer);
+      peer.sessions.push(s);
+    }
+    peer.sessions.sort((x, y) => x.seq - y.seq);
+    while (peer.sessions.length > this.config.maxSessionsPerPeer) this.removeSession(peer, peer.sessions[0]);
+    if (from.lastReceived !== null && peer.sessions.includes(from.lastReceived) &&
+        (peer.lastReceived === null || from.lastReceived.seq > peer.lastReceived.seq)) {
+      peer.lastReceived = from.lastReceived;
+    }
+    if (from.pending !== null) {
+      if (peer.pending === null) {
+        peer.pending = from.pending;
+        from.pending.peer = peer;
+      } else {
+        this.dropPending(from.pending);
+      }
+    }
+    for (const q of from.queue) if (peer.queue.length < this.config.queueLimit) peer.queue.push(q);
+    peer.chooseSend(now);
+    this.flushQueue(peer, now);
   }
 
   private wake(t: number): void {
