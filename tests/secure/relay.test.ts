@@ -201,6 +201,7 @@ test("R drops and counts: truncated, from a non-member, for a non-member, for a 
   r.t.allowRelay(a.addr, ghost, ANY_BUDGET, net.now);
   drop(a, wrapRelay(ghost, inner));
   const v6 = new Uint8Array(18).fill(0x20);
+  r.t.allowRelay(a.addr, v6, ANY_BUDGET, net.now);
   drop(a, wrapRelay(v6, inner));
   assert.equal(r.t.counters.relay_dropped_not_member, before.relay_dropped_not_member + 3);
   // A forged addr field the core never allowed: not relayed, and not taken as R's own either.

@@ -286,7 +286,7 @@ export class SecureTransport {
     const fromKey = direct?.peerKey ?? srcKey;
     const addr = relayAddr(p);
     const otherKey = keyOfAddress(addr);
-    if (!this.established(fromKey, now) || otherKey === -1) {
+    if (!this.established(fromKey, now)) {
       this.counters.relay_dropped_not_member++;
       return;
     }
