@@ -528,4 +528,3 @@ export function pathsDump(): void {
   }
 }
 
-export { KIND_DIRECT, KIND_RELAY };
