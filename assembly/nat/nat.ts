@@ -23,7 +23,7 @@ import { meetRelayRequest, meetRendezvous } from "./meet";
 import { natObserved, natWriteOwnCandidates } from "./observed";
 import { KIND_DIRECT, KIND_RELAY } from "./path";
 import {
-  pathById, pathPing, pathsAnswering, pathsCandidates, pathsConfirmed, pathsPingedFrom, pathsRelayAnswer, pathsRendezvous,
+  pathById, pathPing, paths, pathsAnswering, pathsCandidates, pathsCandidatesEarly, pathsConfirmed, pathsPingedFrom, pathsRelayAnswer, pathsRendezvous,
 } from "./paths";
 import { takePending } from "./pings";
 import { natMessage, natMessageRoom, natSend } from "./send";
@@ -166,29 +166,51 @@ export function natHeardFrom(id: u64): void {
 function candidatesIn(p: usize): void {
   const node = getU64(p + CANDIDATES_NODE);
   if (node == self.id) return;
+  const len = CANDIDATES_ADDRS + <u32>load<u8>(p + CANDIDATES_COUNT) * ADDR_LEN;
   const path = pathById(node);
-  if (path == null) return;
-  pathsCandidates(path, getU32(p + CANDIDATES_VERSION), load<u8>(p + CANDIDATES_NAT), p + CANDIDATES_ADDRS,
-    <u32>load<u8>(p + CANDIDATES_COUNT));
+  if (path == null) pathsCandidatesEarly(node, p, len);
+  else pathsCandidates(path, p, len);
 }
 
-// Push-pull section 3: our own CANDIDATES message, so a joining member learns our candidates at once.
+// Push-pull section 3: CANDIDATES messages, ours and the latest of every peer (anti-entropy: a gossiped
+// one can be lost, and is sent again only when the list changes).
 export const SECTION_CANDIDATES: u8 = 3;
 
 class CandidatesSection extends PushPullSection {
-  private written: bool = false;
+  private cursor: i32 = -1; // -1: ours next
   constructor() { super(SECTION_CANDIDATES); }
-  begin(): void { this.written = false; }
-  done(): bool { return this.written; }
+  begin(): void { this.cursor = -1; }
+  done(): bool { return this.cursor >= paths.length; }
   write(buf: usize, cap: u32): u32 {
-    const n = natWriteOwnCandidates(buf, cap);
-    if (n != 0) this.written = true;
-    return n;
+    let used: u32 = 0;
+    if (this.cursor < 0) {
+      used = natWriteOwnCandidates(buf, cap);
+      if (used == 0) return 0;
+      this.cursor = 0;
+    }
+    while (this.cursor < paths.length) {
+      const m = unchecked(paths[this.cursor]).candidatesMsg;
+      if (m == null) { this.cursor++; continue; }
+      const n = <u32>m.length;
+      if (cap - used < n) break;
+      memory.copy(buf + used, changetype<usize>(m), n);
+      used += n;
+      this.cursor++;
+    }
+    return used;
   }
   read(ptr: usize, len: u32, from: u64): void {
-    if (natMessageLength(ptr, len) == 0 || load<u8>(ptr) != MSG_CANDIDATES) { count(Stat.PathMalformed); return; }
-    if (getU64(ptr + CANDIDATES_NODE) != from) { count(Stat.PathFromNonMember); return; } // only its own
-    candidatesIn(ptr);
+    const m = memberById(from);
+    if (m == null || !m.live) { count(Stat.PathFromNonMember); return; }
+    let off: u32 = 0;
+    while (off < len) {
+      const rest = len - off;
+      if (rest < CANDIDATES_ADDRS || load<u8>(ptr + off) != MSG_CANDIDATES) { count(Stat.PathMalformed); return; }
+      const n = CANDIDATES_ADDRS + <u32>load<u8>(ptr + off + CANDIDATES_COUNT) * ADDR_LEN;
+      if (n > rest || natMessageLength(ptr + off, n) == 0) { count(Stat.PathMalformed); return; }
+      candidatesIn(ptr + off);
+      off += n;
+    }
   }
 }
 

@@ -25,6 +25,8 @@ export class Path {
   /** The peer's NAT guess and candidate list version, from its CANDIDATES. */
   nat: u8 = NAT_UNKNOWN;
   candidatesVersion: u32 = 0;
+  /** The peer's latest CANDIDATES message as received, passed on in our push-pulls. */
+  candidatesMsg: StaticArray<u8> | null = null;
 
   stage: Stage = Stage.Search;
   stageAt: f64 = 0;

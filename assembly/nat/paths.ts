@@ -10,7 +10,11 @@ import { self } from "../node";
 import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
 import { memberById } from "../membership/state";
-import { NAT_NONE, NAT_SYMMETRIC, RENDEZVOUS_F_ASK, writeRelayRequest, writeRendezvous } from "../wire/nat";
+import { getU32 } from "../wire/bytes";
+import {
+  CANDIDATES_ADDRS, CANDIDATES_COUNT, CANDIDATES_NAT, CANDIDATES_VERSION, NAT_NONE, NAT_SYMMETRIC, RENDEZVOUS_F_ASK,
+  writeRelayRequest, writeRendezvous,
+} from "../wire/nat";
 import { natGuess } from "./observed";
 import { addrCopy, addrEq, addrHash, addrPtr } from "./addr";
 import { aliasForget, aliasSet } from "./aliases";
@@ -150,6 +154,11 @@ export function pathsPeerUp(id: u64, addr: usize): void {
     byId.set(id, p);
     byKey.set(addrHash(addr), p);
     paths.push(p);
+    if (early.has(id)) {
+      const m = early.get(id);
+      early.delete(id);
+      pathsCandidates(p, changetype<usize>(m), <u32>m.length);
+    }
     return;
   }
   const p = byId.get(id);
@@ -185,6 +194,15 @@ export function pathsPeerGone(id: u64): void {
     q.relayId = 0;
     if (q.stage == Stage.Relayed) goSearch(q);
   }
+}
+
+/** The peer that lists `addr` among its candidates, or 0 (a linear search: only for relayed strangers). */
+export function pathsOwnerOfCandidate(addr: usize): u64 {
+  for (let i = 0; i < paths.length; i++) {
+    const p = unchecked(paths[i]);
+    if (p.findCandidate(addr) != null) return p.id;
+  }
+  return 0;
 }
 
 // --- traffic ------------------------------------------------------------------
@@ -243,9 +261,28 @@ export function pathsPingedFrom(p: Path, raw: usize): void {
   sendPathPing(p.id, raw, raw, -1);
 }
 
-/** The peer's own CANDIDATES (version `version`, NAT guess `nat`): `n` addresses at `addrs`. */
-export function pathsCandidates(p: Path, version: u32, nat: u8, addrs: usize, n: u32): void {
+// CANDIDATES of members we do not know yet (gossip can outrun the ALIVE that introduces them).
+const EARLY_MAX: i32 = 1024;
+const early = new Map<u64, StaticArray<u8>>();
+
+/** Keeps the CANDIDATES message of `len` bytes at `msg`, about unknown `node`, until it becomes a peer. */
+export function pathsCandidatesEarly(node: u64, msg: usize, len: u32): void {
+  if (early.size >= EARLY_MAX) early.clear();
+  const copy = new StaticArray<u8>(len);
+  memory.copy(changetype<usize>(copy), msg, len);
+  early.set(node, copy);
+}
+
+/** The peer's CANDIDATES message of `len` bytes at `msg` (its version, NAT guess and addresses). */
+export function pathsCandidates(p: Path, msg: usize, len: u32): void {
+  const version = getU32(msg + CANDIDATES_VERSION);
+  const nat = load<u8>(msg + CANDIDATES_NAT);
+  const addrs = msg + CANDIDATES_ADDRS;
+  const n = <u32>load<u8>(msg + CANDIDATES_COUNT);
   if (version <= p.candidatesVersion && p.candidatesVersion != 0) return;
+  const copy = new StaticArray<u8>(len);
+  memory.copy(changetype<usize>(copy), msg, len);
+  p.candidatesMsg = copy;
   p.candidatesVersion = version;
   p.nat = nat;
   for (let i: u32 = 0; i < n; i++) p.addCandidate(addrs + i * ADDR_LEN);
@@ -458,11 +495,12 @@ export function pathsTick(now: f64): f64 {
 
 // --- dump --------------------------------------------------------------------------
 
-// OUT_PATH body: u64 id, u8 kind (0 none, 1 direct, 2 relay), u8 stage, u16 0, address slot endpoint,
+// OUT_PATH body: u64 id, u8 kind (0 none, 1 direct, 2 relay), u8 stage, u8 the peer's NAT guess, u8 0, address slot endpoint,
 // address slot relay (the relay member's address), f64 RTT ms (-1 unknown), u32 datagrams sent unanswered.
 export const PATH_ID: u32 = 0;
 export const PATH_KIND: u32 = 8;
 export const PATH_STAGE: u32 = 9;
+export const PATH_NAT: u32 = 10;
 export const PATH_ENDPOINT: u32 = 12;
 export const PATH_RELAY: u32 = PATH_ENDPOINT + ADDR_SLOT;
 export const PATH_RTT: u32 = 56;
@@ -479,6 +517,7 @@ export function pathsDump(): void {
     store<u64>(body + PATH_ID, p.id);
     store<u8>(body + PATH_KIND, p.kind);
     store<u8>(body + PATH_STAGE, <u8>p.stage);
+    store<u8>(body + PATH_NAT, p.nat);
     if (p.stage == Stage.Direct) memory.copy(body + PATH_ENDPOINT, addrPtr(p.endpoint), ADDR_LEN);
     if (p.relayId != 0) {
       const r = pathById(p.relayId);
@@ -489,4 +528,3 @@ export function pathsDump(): void {
   }
 }
 
-export { KIND_DIRECT, KIND_RELAY };

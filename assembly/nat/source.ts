@@ -4,10 +4,12 @@
 // reply follows the route the host keeps for that member.
 import { ADDR_LEN } from "../abi";
 import { self } from "../node";
+import { pushPullSend } from "../membership/pushpull";
+import { Stat, count } from "../stats";
 import { Addr, addrCopy, addrEq, addrPtr } from "./addr";
-import { aliasLookup } from "./aliases";
+import { aliasLookup, aliasSet } from "./aliases";
 import { KIND_DIRECT } from "./path";
-import { pathById, pathsNoteRx } from "./paths";
+import { pathById, pathsNoteRx, pathsOwnerOfCandidate } from "./paths";
 import { natMessage, natMessageRoom, natSend } from "./send";
 import { writeObserved } from "../wire/nat";
 
@@ -27,7 +29,14 @@ export function natSource(raw: usize, relay: usize): usize {
   if (via) memory.copy(relaySource, relay, ADDR_LEN);
   else memory.fill(relaySource, 0, ADDR_LEN);
   sender = aliasLookup(raw);
+  if (sender == 0 && via) {
+    // The relay names the sender by the member address it knows, which we may know only as a
+    // candidate (its new address has not reached us yet): the relay vouches it is that member's.
+    sender = pathsOwnerOfCandidate(raw);
+    if (sender != 0) aliasSet(raw, sender);
+  }
   const p = sender != 0 ? pathById(sender) : null;
+  if (p != null && via && !addrEq(raw, addrPtr(p.key))) staleKey(relay);
   if (p == null) {
     if (!via) noteStranger(raw);
     return rawSource;
@@ -39,6 +48,19 @@ export function natSource(raw: usize, relay: usize): usize {
   if (via || fromKey || addrEq(wireSource, addrPtr(p.routedTo))) pathsNoteRx(sender);
   memory.copy(keySource, addrPtr(p.key), ADDR_LEN);
   return keySource;
+}
+
+// The relay names a member by another address than the one we know it by: it moved (a new observed
+// address, a new incarnation) and its ALIVE did not reach us; our relayed datagrams name it by the old
+// address, which the relay refuses. A push-pull with the relay brings its current state.
+const REFRESH_GAP_MS: f64 = 5000;
+let refreshedAt: f64 = -Infinity;
+
+function staleKey(relay: usize): void {
+  if (self.now - refreshedAt < REFRESH_GAP_MS) return;
+  refreshedAt = self.now;
+  count(Stat.PathStaleAddress);
+  pushPullSend(relay, 0);
 }
 
 // Recent sources we could not name: a member whose NAT mapping changed sends from one of them.

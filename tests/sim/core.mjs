@@ -143,7 +143,7 @@ export class CoreInstance {
     this.drain(len, (kind, at) => {
       if (kind !== OUT_PATH) return;
       out.set(this.dv.getBigUint64(at, true), {
-        kind: this.u8[at + 8], stage: this.u8[at + 9], endpoint: this.u8.slice(at + 12, at + 12 + ADDR_LEN),
+        kind: this.u8[at + 8], stage: this.u8[at + 9], nat: this.u8[at + 10], endpoint: this.u8.slice(at + 12, at + 12 + ADDR_LEN),
         relay: this.u8.slice(at + 32, at + 32 + ADDR_LEN), rtt: this.dv.getFloat64(at + 56, true),
         unanswered: this.dv.getUint32(at + 64, true),
       });
