@@ -60,7 +60,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
       address: { type: "string", description: "IPv4 CIDR for the TAP, like 198.18.0.1/24" },
       mac: { type: "string", description: "MAC address for the TAP (default: kernel-chosen)" },
       mtu: { type: "string", description: "TAP MTU (the default fits a 1500-byte underlay, docs/host.md)", default: String(DEFAULT_TAP_MTU) },
-      offload: { type: "string", description: "on or off: TCP segmentation offload on the TAP, 64 KB segments sealed as one datagram (docs/host.md)", default: "on" },
+      offload: { type: "string", description: "on or off: TCP segmentation offload on the TAP: 64 KB segments, cut to the path MTU by the switch (docs/host.md)", default: "on" },
       "latency-wake": {
         type: "string",
         description: "ms: while frames flow, wake at least this often, so a packet after a pause is not slowed by a sleeping CPU (0: off, docs/performance.md)",
