@@ -22,7 +22,8 @@ const DATA = 0x84, HS_INIT = 0x81, HS_CHALLENGE = 0x82, HS_CONFIRM = 0x83;
 const OFF_CONFIRM_NR = 58;
 const REJECTIONS = ["bad_length", "bad_version", "bad_type", "unknown_key_id", "rate_limited", "bad_mac", "unknown_handshake",
   "wrong_source", "bad_proof", "bad_cookie", "replayed_confirm", "index_collision", "too_many_sessions", "no_session",
-  "bad_counter", "replayed", "too_old", "decrypt_failed", "queue_full", "queue_dropped"];
+  "bad_counter", "replayed", "too_old", "decrypt_failed", "queue_full", "queue_dropped",
+  "relay_dropped_not_member", "relay_dropped_not_allowed", "relay_dropped_cap"];
 
 /** Runs a command to its end; resolves with its exit code and output whatever the code. */
 function runToEnd(cmd, args) {
@@ -186,7 +187,7 @@ describe("the security layer on a running switch", { skip: skip ?? false }, () =
     for (const d of confirms) add("bad_cookie", d, PORT + 1);
     for (const d of data.slice(-6)) {
       add("bad_version", flip(d, 0, 0xff));
-      add("bad_type", flip(d, 1, 0x01));
+      add("bad_type", flip(d, 1, 0x40)); // 0xc4: no such type (0x85, one bit away, is RELAY)
       add("no_session", flip(d, 2, 0xff)); // receiver index
       add("decrypt_failed", flip(d, 8, 0x01)); // counter + 2^40: fresh, but the AEAD's header no longer matches
       add("replayed|too_old", flip(d, d.length - 1, 0x01)); // tag: the counter is already used
