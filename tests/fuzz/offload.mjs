@@ -117,17 +117,21 @@ export function tsoRecord(p) {
   return { rec, payload };
 }
 
-/** A segment datagram the core emitted for a TSO frame: a valid TCP/IP packet; returns its payload and seq. */
-export function checkSegment(dg, maxDatagram) {
+/**
+ * A segment datagram the core emitted for a TSO frame: a TCP/IP packet that fits, with valid checksums
+ * when `checksums` (an unmutated input: a mutated one may have become a plain frame, which a switch passes
+ * on as it came); returns its payload and seq.
+ */
+export function checkSegment(dg, maxDatagram, checksums) {
   if (dg.length > maxDatagram) fail(`segment datagram of ${dg.length} bytes > ${maxDatagram}`);
   if (dg[1] !== 0x01 || dg[2] !== 0) fail(`segment datagram type 0x${dg[1].toString(16)} flags ${dg[2]}`);
   const f = dg.subarray(FRAME_HEADER_LEN);
   const l = layout(f);
   if (!l) fail("segment datagram does not hold a TCP/IP packet");
   if (l.end !== f.length) fail(`segment IP length ${l.end} != frame ${f.length}`);
-  if (!l.v6 && sum(l.ip.subarray(0, 20)) !== 0xffff) fail("segment IPv4 header checksum wrong");
   const tcp = f.subarray(l.l4, l.end);
-  if (sum(tcp, pseudo(l.ip, l.v6, 6, tcp.length)) !== 0xffff) fail("segment TCP checksum wrong");
+  if (checksums && !l.v6 && sum(l.ip.subarray(0, l.l4 - l.l3)) !== 0xffff) fail("segment IPv4 header checksum wrong");
+  if (checksums && sum(tcp, pseudo(l.ip, l.v6, 6, tcp.length)) !== 0xffff) fail("segment TCP checksum wrong");
   const v = new DataView(tcp.buffer, tcp.byteOffset);
   return { seq: v.getUint32(4), flags: tcp[13], payload: tcp.subarray(l.tcpLen) };
 }
@@ -143,7 +147,7 @@ export function checkGsoFrame(body) {
   if (flags !== NEEDS_CSUM || type !== (l.v6 ? GSO_TCPV6 : GSO_TCPV4)) fail(`GSO frame flags ${flags} type ${type}`);
   if (hdrLen !== l.l4 + l.tcpLen || csumStart !== l.l4 || csumOffset !== 16) fail(`GSO frame offsets ${hdrLen} ${csumStart} ${csumOffset}`);
   if (l.end !== f.length || gsoSize === 0 || gsoSize >= l.end - hdrLen) fail(`GSO frame gso_size ${gsoSize}, ${l.end - hdrLen} bytes of payload`);
-  if (!l.v6 && sum(l.ip.subarray(0, 20)) !== 0xffff) fail("GSO frame IPv4 header checksum wrong");
+  if (!l.v6 && sum(l.ip.subarray(0, l.l4 - l.l3)) !== 0xffff) fail("GSO frame IPv4 header checksum wrong");
   const tcp = f.subarray(l.l4, l.end);
   // The field holds the pseudo-header sum; the kernel completes it over the segment.
   if (((tcp[16] << 8) | tcp[17]) !== pseudo(l.ip, l.v6, 6, tcp.length)) fail("GSO frame checksum field is not the pseudo-header sum");

@@ -288,7 +288,7 @@ class Fuzzer {
       if (r.kind !== OUT.DATAGRAM || r.body[21] !== 0x01) continue; // FRAME datagrams only (gossip may go out too)
       const key = Buffer.from(r.body.subarray(0, 20)).toString("hex");
       const dg = r.body.slice(20);
-      const seg = checkSegment(dg, MAX_DATAGRAM);
+      const seg = checkSegment(dg, MAX_DATAGRAM, !p.mutate);
       if (!byPeer.has(key)) byPeer.set(key, { addr: r.body.slice(0, 20), dgs: [], segs: [] });
       byPeer.get(key).dgs.push(dg);
       byPeer.get(key).segs.push(seg);
