@@ -2,7 +2,7 @@
 import { defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
 import { parseCidr } from "./cidr.ts";
-import { parseConfig } from "./config.ts";
+import { CONFIG_KEYS, type CoreConfig, parseConfig } from "./config.ts";
 import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type Status } from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
 import { usageError } from "./errors.ts";
@@ -43,6 +43,12 @@ function onOff(text: string, flag: string): boolean {
   throw usageError(`bad ${flag} "${text}": expected on or off`);
 }
 
+/** `--arp-proxy on|off`, when given, is the core key arp_proxy (over a config file's). */
+function withArpProxy(config: CoreConfig, flag: string | undefined): CoreConfig {
+  if (flag !== undefined) config.set(CONFIG_KEYS.arp_proxy, onOff(flag, "--arp-proxy") ? 1 : 0);
+  return config;
+}
+
 /** The exit code a command resolved with; the entry point exits with it. */
 export const exitState = { code: 0 };
 
@@ -63,6 +69,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         description: "ms: while frames flow, wake at least this often, so a packet after a pause is not slowed by a sleeping CPU (0: off, docs/performance.md)",
         default: String(DEFAULT_LATENCY_WAKE_MS),
       },
+      "arp-proxy": { type: "string", description: "on or off: answer ARP and Neighbor Solicitations for addresses bound behind other nodes (default on; off still learns them, docs/arp.md)" },
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
@@ -103,7 +110,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         mtu: int(args.mtu, "--mtu", 576, 65000),
         offload: onOff(args.offload, "--offload"),
         latencyWakeMs: int(args["latency-wake"], "--latency-wake", 0, 1000),
-        config: args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map(),
+        config: withArpProxy(args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map(), args["arp-proxy"]),
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
         version,

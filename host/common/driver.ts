@@ -2,7 +2,7 @@
 // keeps one timer armed at the earliest deadline, feeds randomness with every tick.
 // Every underlay datagram passes the transport layer (docs/security.md): the core's OUT_DATAGRAMs are
 // sealed (or queued behind a handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
-import { OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_STAT, OUT_TIMER, ADDR_LEN, ADDR_SLOT } from "./abi.ts";
+import { OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_STAT, OUT_TIMER, ADDR_LEN, ADDR_SLOT } from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
 import type { LatencyWake } from "./latency-wake.ts";
@@ -240,6 +240,9 @@ export class Driver {
         for (const l of this.eventListeners) l(event);
         break;
       }
+      case OUT_LOG:
+        this.services.log.info(new TextDecoder().decode(body));
+        break;
     }
   };
 
