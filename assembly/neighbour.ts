@@ -7,7 +7,7 @@ import { Binding, bindingClaim, bindingRemote } from "./bindings";
 import { config } from "./config";
 import { Stat, count } from "./stats";
 import { tapReserve } from "./tap";
-import { ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, arpCheck, arpEmit, arpOp, arpSenderIp, arpSenderMac, arpTargetIp } from "./wire/arp";
+import { ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, arpCheck, arpEmitReplyFrame, arpOp, arpSenderIp, arpSenderMac, arpTargetIp } from "./wire/arp";
 import { IpAddr } from "./wire/bindmsg";
 import { WireCheck } from "./wire/check";
 import {
@@ -62,8 +62,7 @@ function arpFromTap(frame: usize, len: u32, off: u32, vlan: u32, src: u64, now: 
   const hdr = answerHeaderLen(vlan);
   const out = tapReserve(hdr + ARP_LEN);
   if (out == 0) return true; // output full (counted); the host asks again
-  ethEmit(out, hdr, sha, b.mac, vlan, ETHERTYPE_ARP);
-  arpEmit(out + hdr, ARP_OP_REPLY, b.mac, <u32>b.ip.lo, sha, arpSenderIp(p));
+  arpEmitReplyFrame(out, hdr + ARP_LEN, b.mac, <u32>b.ip.lo, sha, arpSenderIp(p), vlan);
   count(Stat.ArpAnswered);
   return true;
 }
