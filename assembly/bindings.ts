@@ -226,8 +226,9 @@ export function bindingApply(now: f64): bool {
   }
   const b = table.get(key);
   if (u.owner == self.id) {
-    // Our claim from before a restart: raise our version past it so ours wins again.
-    if (b.owner != self.id || u.version < b.version) return false;
+    // Our claim from before a restart, newer than what we hold: raise ours past it so it wins again.
+    // Our current claim coming back around is no news.
+    if (b.owner != self.id || u.version <= b.version) return false;
     b.version = nextVersion(u.version);
     announce(b, now);
     return true;
