@@ -58,7 +58,13 @@ async function tapMac(bed, name) {
 
 async function linkLocal(bed, name) {
   const out = await bed.exec(name, "ip", "-6", "-o", "addr", "show", "dev", TAP, "scope", "link");
+  if (out.includes("tentative")) return null; // duplicate address detection still running
   return out.match(/inet6 (fe80::[0-9a-f:]+)\//)?.[1] ?? null;
+}
+
+async function ping6(bed, from, to) {
+  await bed.exec(from, "ping", "-6", "-c", "1", "-W", "1", `${to}%${TAP}`);
+  return true;
 }
 
 async function counters(bed, name) {
@@ -90,8 +96,8 @@ describe("ARP and ND answered on the node", { skip: skip ?? false }, () => {
     for (const from of ["a", "b", "c"]) {
       for (const to of ["a", "b", "c"]) {
         if (from === to) continue;
-        await bed.ping(from, to);
-        await bed.exec(from, "ping", "-6", "-c", "1", "-W", "1", `${six.get(to)}%${TAP}`);
+        await waitFor(`${from} to ping ${to}`, 10_000, () => bed.ping(from, to));
+        await waitFor(`${from} to ping ${to} over IPv6`, 10_000, () => ping6(bed, from, six.get(to)));
       }
     }
     await waitFor("b's addresses bound on a", 5000, async () =>
@@ -138,7 +144,7 @@ describe("ARP and ND answered on the node", { skip: skip ?? false }, () => {
     const caps = [await capture(bed, "b", "icmp6 and ip6[40] = 135"), await capture(bed, "c", "icmp6 and ip6[40] = 135")];
     const before = await counters(bed, "a");
     await bed.exec("a", "ip", "-6", "neigh", "flush", "dev", TAP);
-    await bed.exec("a", "ping", "-6", "-c", "1", "-W", "1", `${target}%${TAP}`);
+    await ping6(bed, "a", target);
     const lines = await Promise.all(caps.map((c) => c.stop()));
     const after = await counters(bed, "a");
     for (const [i, l] of lines.entries()) {
