@@ -273,6 +273,11 @@ function ownerGone(id: u64): bool {
   return m != null && !m.live;
 }
 
+/** The bindings usable now (their MAC backs them), for push-pull. */
+export function bindingsValid(): Array<Binding> {
+  return table.values().filter((b: Binding): bool => valid(b, self.now));
+}
+
 let sweepLast: f64 = -Infinity;
 
 /**

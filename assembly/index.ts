@@ -7,6 +7,7 @@ import {
 import {
   bindingGossipMessage, bindingsAdoptIdentity, bindingsDumpBegin, bindingsDumpLen, bindingsDumpWrite, bindingsTick,
 } from "./bindings";
+import "./bindsection";
 import { configSet } from "./config";
 import { forwardFromPeer, forwardFromTap } from "./forward";
 import { groFlushAll } from "./gro";
