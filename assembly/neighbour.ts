@@ -17,7 +17,7 @@ import {
 import { getU16 } from "./wire/bytes";
 import { IPV6_HEADER_LEN, ipv6Src } from "./wire/ipv6";
 import {
-  ICMPV6_NA, ICMPV6_NS, NA_F_OVERRIDE, NA_F_ROUTER, NA_F_SOLICITED, NA_LEN, NDP_NO_MAC, NDP_OPT_SOURCE_LL,
+  ICMPV6_NA, NA_F_OVERRIDE, NA_F_ROUTER, NA_F_SOLICITED, NA_LEN, NDP_NO_MAC, NDP_OPT_SOURCE_LL,
   NDP_OPT_TARGET_LL, ndpCheck, ndpEmitAdvert, ndpFlags, ndpLinkLayer, ndpTarget, ndpType,
 } from "./wire/ndp";
 
@@ -70,7 +70,7 @@ function arpFromTap(frame: usize, len: u32, off: u32, vlan: u32, src: u64, now: 
 function ndFromTap(frame: usize, len: u32, off: u32, vlan: u32, src: u64, now: f64): bool {
   const ip6 = frame + off;
   const check = ndpCheck(ip6, len - off);
-  if (check == WireCheck.BadVersion) return false; // not NS/NA
+  if (check == WireCheck.BadVersion) return false; // not NS/NA: forwarded untouched
   if (check != WireCheck.Ok) { count(Stat.NdMalformed); return false; }
   claimed.setV6(ipv6Src(ip6));
   const dad = claimed.hi == 0 && claimed.lo == 0; // from :: : a duplicate-address probe

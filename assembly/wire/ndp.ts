@@ -4,6 +4,7 @@
 //   NA: type 136, code, checksum(2), flags R|S|O (1) + reserved(3), target(16), options
 //   option: type(1) len(1, units of 8 bytes, never 0) data; link-layer options carry a MAC (6)
 import { WireCheck } from "./check";
+import { IP_PROTO_ICMPV6 } from "./ipv4";
 import { getMac, putMac, putU16, putU32 } from "./bytes";
 import { onesFinish, onesSum } from "./checksum";
 import { ICMP_CHECKSUM, ICMP_CODE, ICMP_TYPE } from "./icmp";
@@ -11,7 +12,6 @@ import {
   IPV6_ADDR_LEN, IPV6_HEADER_LEN, ipv6Check, ipv6Emit, ipv6HopLimit, ipv6NextHeader, ipv6PayloadLen, ipv6PseudoSum,
 } from "./ipv6";
 
-export const IPPROTO_ICMPV6: u8 = 58;
 export const ICMPV6_NS: u8 = 135;
 export const ICMPV6_NA: u8 = 136;
 
@@ -32,30 +32,31 @@ export const NDP_OPT_TARGET_LL: u8 = 2;
 /** `ndpLinkLayer` when the option is absent. */
 export const NDP_NO_MAC: u64 = u64.MAX_VALUE;
 
+/** Bytes of the IPv6 packet that tell an NS or NA from anything else: the fixed header and the ICMPv6 type. */
+const NDP_TYPE_KNOWN: u32 = IPV6_HEADER_LEN + 1;
 /** An NS or NA this long carries one link-layer option (RFC 4861 4.6.1). */
 export const NA_LEN: u32 = NDP_OPTIONS + NDP_OPT_UNIT;
 export const NDP_HOP_LIMIT: u8 = 255;
 
 /** Partial sum of the ICMPv6 message of `len` bytes at `icmp` in the IPv6 packet at `ip6`, pseudo-header included. */
 export function icmpv6Sum(ip6: usize, icmp: usize, len: u32): u32 {
-  return onesSum(icmp, len, ipv6PseudoSum(ip6, IPPROTO_ICMPV6, len));
+  return onesSum(icmp, len, ipv6PseudoSum(ip6, IP_PROTO_ICMPV6, len));
 }
 
 /**
  * Checks the `len` bytes at `p` hold an IPv6 packet carrying an NS or NA as RFC 4861 7.1.1/7.1.2
  * validate it: ICMPv6 directly after the fixed header, hop limit 255, code 0, a valid checksum,
  * long enough, options each non-empty and inside the message. Returns Ok, Truncated or Malformed;
- * `ndpType` then names which. Anything else (another next header or type) is BadVersion: not ours.
+ * `ndpType` then names which. BadVersion: not an NS or NA (another IP version, next header or ICMPv6
+ * type), or too short to tell (under 41 bytes).
  */
 export function ndpCheck(p: usize, len: u32): WireCheck {
-  const ip = ipv6Check(p, len);
-  if (ip != WireCheck.Ok) return ip == WireCheck.Truncated ? WireCheck.Truncated : WireCheck.BadVersion;
-  if (ipv6NextHeader(p) != IPPROTO_ICMPV6) return WireCheck.BadVersion;
-  const icmpLen = ipv6PayloadLen(p);
-  if (icmpLen < 1) return WireCheck.Truncated;
-  const icmp = p + IPV6_HEADER_LEN;
-  const type = load<u8>(icmp + ICMP_TYPE);
+  if (len < NDP_TYPE_KNOWN || load<u8>(p) >> 4 != 6 || ipv6NextHeader(p) != IP_PROTO_ICMPV6) return WireCheck.BadVersion;
+  const type = load<u8>(p + IPV6_HEADER_LEN + ICMP_TYPE);
   if (type != ICMPV6_NS && type != ICMPV6_NA) return WireCheck.BadVersion;
+  if (ipv6Check(p, len) != WireCheck.Ok) return WireCheck.Truncated;
+  const icmpLen = ipv6PayloadLen(p);
+  const icmp = p + IPV6_HEADER_LEN;
   if (icmpLen < NDP_OPTIONS) return WireCheck.Truncated;
   if (ipv6HopLimit(p) != NDP_HOP_LIMIT || load<u8>(icmp + ICMP_CODE) != 0) return WireCheck.Malformed;
   if (onesFinish(icmpv6Sum(p, icmp, icmpLen)) != 0) return WireCheck.Malformed;
@@ -98,7 +99,7 @@ export function ndpLinkLayer(p: usize, type: u8): u64 {
  */
 export function ndpEmitAdvert(p: usize, cap: u32, target: usize, dst: usize, flags: u8, mac: u64): u32 {
   if (cap < IPV6_HEADER_LEN + NA_LEN) return 0;
-  ipv6Emit(p, cap, target, dst, IPPROTO_ICMPV6, NDP_HOP_LIMIT, NA_LEN);
+  ipv6Emit(p, cap, target, dst, IP_PROTO_ICMPV6, NDP_HOP_LIMIT, NA_LEN);
   const icmp = p + IPV6_HEADER_LEN;
   store<u8>(icmp + ICMP_TYPE, ICMPV6_NA);
   store<u8>(icmp + ICMP_CODE, 0);

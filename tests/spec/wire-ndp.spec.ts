@@ -6,7 +6,7 @@ import {
   ndpCheck, ndpEmitAdvert, ndpFlags, ndpLinkLayer, ndpTarget, ndpType,
 } from "../../assembly/wire/ndp";
 import { IPV6_NS_0 } from "./fixtures";
-import { atMemoryEnd, ptr, sweepTruncations } from "./wire-helpers";
+import { atMemoryEnd, ptr } from "./wire-helpers";
 
 const NS_IP6: u32 = 14; // the fixture is untagged
 const NS_LEN: u32 = 86 - 14;
@@ -64,8 +64,13 @@ describe("wire: ndp golden frames", () => {
 });
 
 describe("wire: ndp checks", () => {
-  it("rejects every cut below the payload length as Truncated", () => {
-    sweepTruncations(IPV6_NS_0, NS_IP6, NS_LEN, ndpCheck, touchNdp);
+  it("cannot tell below 41 bytes, calls every cut below the payload length Truncated, reads the rest", () => {
+    for (let k: u32 = 0; k <= NS_LEN; k++) {
+      const p = atMemoryEnd(ptr(IPV6_NS_0) + NS_IP6, k);
+      const verdict = ndpCheck(p, k);
+      expect(verdict).toBe(k < 41 ? WireCheck.BadVersion : k < NS_LEN ? WireCheck.Truncated : WireCheck.Ok);
+      if (verdict == WireCheck.Ok) touchNdp(p, k);
+    }
   });
 
   it("rejects a hop limit below 255, a nonzero code and a bad checksum", () => {
