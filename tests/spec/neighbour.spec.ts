@@ -304,6 +304,19 @@ describe("bindings: moves, conflicts, versions", () => {
     collect();
   });
 
+  it("our own claim coming back through gossip is no news; a newer one of ours (before a restart) is beaten", () => {
+    const ip = ip4(198, 18, 0, 92);
+    forwardFromTap(buf, arp(MAC_BROADCAST, HOST_A, 0, ARP_OP_REQUEST, ip, ip), self.now);
+    collect();
+    const announced = statValue(Stat.BindingsAnnounced);
+    gossipV4(HOST_A, 0, ip, SELF, 1); // our version 1, relayed back
+    expect(statValue(Stat.BindingsAnnounced) - announced).toBe(0);
+    gossipV4(HOST_A, 0, ip, SELF, 7); // what we said before a restart
+    expect(statValue(Stat.BindingsAnnounced) - announced).toBe(1);
+    gossipV4(HOST_A, 0, ip, SELF, 8); // our new claim (version 8) coming back
+    expect(statValue(Stat.BindingsAnnounced) - announced).toBe(1);
+  });
+
   it("takes a DHCP lease for a MAC behind our TAP as a claim", () => {
     forwardFromTap(buf, arp(HOST_B, HOST_D, 0, ARP_OP_REPLY, ip4(198, 18, 0, 81), 0), self.now);
     collect();
