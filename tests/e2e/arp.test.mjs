@@ -19,9 +19,10 @@ const TAP = "divs0";
 const MOVE_BOUND_MS = 2000;
 const MOVED_IP = "198.18.0.50";
 
-/** tcpdump on `name`'s TAP with `filter`; stop() resolves to the captured packet lines. */
+/** tcpdump on `name`'s TAP with `filter` (epoch timestamps first); stop() resolves to the captured packet lines. */
 async function capture(bed, name, filter) {
-  const proc = spawn("ip", ["netns", "exec", bed.node(name).ns, "tcpdump", "-l", "-n", "-i", TAP, filter], { stdio: ["ignore", "pipe", "pipe"] });
+  const args = ["netns", "exec", bed.node(name).ns, "tcpdump", "-l", "-n", "-tt", "-i", TAP, filter];
+  const proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   proc.stdout.on("data", (d) => (out += d));
@@ -121,10 +122,20 @@ describe("ARP and ND answered on the node", { skip: skip ?? false }, () => {
   test("an ARP request for a bound address is answered on a's node: none reaches b's or c's TAP", async () => {
     const filter = `arp and arp[6:2] = 1 and arp[24:4] = 0xc6120002`; // who-has 198.18.0.2
     const caps = [await capture(bed, "b", filter), await capture(bed, "c", filter)];
+    const atA = await capture(bed, "a", "arp");
     const before = await counters(bed, "a");
     await bed.exec("a", "ip", "neigh", "flush", "dev", TAP);
     await bed.ping("a", "b");
     const [atB, atC] = await Promise.all(caps.map((c) => c.stop()));
+    // The answer comes from a's own node: sooner than a round trip to b's (the ping's best RTT).
+    const arpLines = await atA.stop();
+    const request = arpLines.find((l) => l.includes("Request who-has 198.18.0.2"));
+    const reply = arpLines.find((l) => l.includes("Reply 198.18.0.2 is-at"));
+    assert.ok(request && reply, arpLines.join("\n"));
+    const answerMs = (parseFloat(reply) - parseFloat(request)) * 1000;
+    const rtt = (await bed.exec("a", "ping", "-c", "5", "-i", "0.2", "-W", "1", bed.node("b").overlay)).match(/= ([\d.]+)\//);
+    console.log(`# ARP answered on a's node in ${answerMs.toFixed(3)} ms; best ping RTT a-b ${rtt?.[1]} ms`);
+    assert.ok(rtt && answerMs < parseFloat(rtt[1]), `answer ${answerMs} ms, RTT ${rtt?.[1]} ms`);
     const after = await counters(bed, "a");
     assert.deepEqual(atB, [], "requests for b's address reached b's TAP");
     assert.deepEqual(atC, [], "requests for b's address reached c's TAP");
