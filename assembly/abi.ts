@@ -37,7 +37,7 @@ export const OUT_EVENT: u16 = 4; // see events.ts
 export const OUT_STAT: u16 = 5; // dump: [f64 value][name utf8]
 export const OUT_MEMBER: u16 = 6; // dump: see membership dump
 export const OUT_MAC: u16 = 7; // dump: see mactable dump (then the MAC's IP bindings)
-export const OUT_LOG: u16 = 8; // UTF-8 text for the host's log (an address conflict, a frozen binding)
+export const OUT_LOG: u16 = 16; // UTF-8 text for the host's log (an address conflict, a frozen binding)
 
 export const INPUT_CAPACITY: u32 = 256 * 1024;
 export const OUTPUT_CAPACITY: u32 = 1024 * 1024;

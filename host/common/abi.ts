@@ -27,7 +27,7 @@ export const OUT_STAT = 5;
 export const OUT_MEMBER = 6;
 export const OUT_MAC = 7;
 /** UTF-8 text for the log: an address conflict or a frozen binding (assembly/bindings.ts). */
-export const OUT_LOG = 8;
+export const OUT_LOG = 16;
 
 export function alignUp(n: number): number {
   return (n + REC_ALIGN - 1) & ~(REC_ALIGN - 1);

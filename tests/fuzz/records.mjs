@@ -9,7 +9,7 @@ export const ADDR_SLOT = 20;
 export const WIRE_VERSION = 1;
 
 export const IN = { FRAME: 1, DATAGRAM: 2, RANDOM: 3, IDENTITY: 4, JOIN: 5, LEAVE: 6, SEND_TOO_BIG: 7 };
-export const OUT = { FRAME: 1, DATAGRAM: 2, TIMER: 3, EVENT: 4, STAT: 5, MEMBER: 6, MAC: 7, LOG: 8 };
+export const OUT = { FRAME: 1, DATAGRAM: 2, TIMER: 3, EVENT: 4, STAT: 5, MEMBER: 6, MAC: 7, LOG: 16 };
 export const OUT_NAMES = Object.fromEntries(Object.entries(OUT).map(([k, v]) => [v, k]));
 
 export const alignUp = (n) => (n + REC_ALIGN - 1) & ~(REC_ALIGN - 1);
