@@ -58,7 +58,10 @@ function keyOf(vlan: u32, ip: IpAddr): string {
   return String.UTF16.decodeUnsafe(keyScratch, 20);
 }
 
-/** The broadcast queue key: a newer claim for the same (VLAN, address) replaces a queued one. */
+/**
+ * The broadcast queue key: a newer claim for the same (VLAN, address) replaces a queued one. A hash: two
+ * addresses that collide only delay each other's claim until the next refresh or push-pull.
+ */
 function gossipKey(vlan: u32, ip: IpAddr): u64 {
   let h = (<u64>vlan << 1 | (ip.v6 ? 1 : 0)) * 0x9e37_79b9_7f4a_7c15;
   h = (h ^ ip.hi) * 0xbf58_476d_1ce4_e5b9;
@@ -87,6 +90,13 @@ export function bindingRemote(vlan: u32, ip: IpAddr, now: f64): Binding | null {
   if (!table.has(key)) return null;
   const b = table.get(key);
   return b.owner != self.id && valid(b, now) ? b : null;
+}
+
+/** Bindings are bounded like MAC entries (`mac_capacity`): beyond it new addresses are not learnt, and flood. */
+function full(): bool {
+  if (<u32>table.size < config.macCapacity) return false;
+  count(Stat.BindingTableFull);
+  return true;
 }
 
 function logLine(text: string): void {
@@ -151,6 +161,7 @@ export function bindingClaim(mac: u64, vlan: u32, ip: IpAddr, router: i32, now: 
   if (!ip.isUnicast()) return;
   const key = keyOf(vlan, ip);
   if (!table.has(key)) {
+    if (full()) return;
     const b = new Binding();
     b.ip.copy(ip);
     b.vlan = vlan;
@@ -211,7 +222,7 @@ export function bindingApply(now: f64): bool {
   const u = bindUpdate;
   const key = keyOf(u.vlan, u.ip);
   if (!table.has(key)) {
-    if (u.owner == self.id) return false; // our own claim we no longer hold: let it age away
+    if (u.owner == self.id || full()) return false; // our own claim we no longer hold: let it age away
     const b = new Binding();
     b.ip.copy(u.ip);
     b.vlan = u.vlan;

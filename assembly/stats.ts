@@ -88,6 +88,7 @@ export enum Stat {
   BindingUpdatesStale,
   BindingUpdateMalformed,
   BindingsRemoved,
+  BindingTableFull,
   Count, // keep last
 }
 
@@ -178,6 +179,7 @@ export const STAT_NAMES: StaticArray<string> = [
   "ip_binding_updates_stale",
   "ip_binding_updates_malformed",
   "ip_bindings_removed",
+  "ip_bindings_full",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

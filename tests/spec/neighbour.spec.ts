@@ -317,6 +317,18 @@ describe("bindings: moves, conflicts, versions", () => {
     expect(statValue(Stat.BindingsAnnounced) - announced).toBe(1);
   });
 
+  it("learns no more addresses than mac_capacity; the rest flood", () => {
+    config.macCapacity = 16;
+    const full = statValue(Stat.BindingTableFull);
+    for (let i: u32 = 0; i < 20; i++) {
+      forwardFromTap(buf, arp(MAC_BROADCAST, HOST_A, 0, ARP_OP_REPLY, ip4(198, 18, 2, i + 1), ASKER_IP), self.now);
+    }
+    gossipV4(HOST_B, 0, ip4(198, 18, 2, 100), P2, 1);
+    expect(statValue(Stat.BindingTableFull) - full).toBeGreaterThanOrEqual(5);
+    expect(bindingRemote(0, scratch.setV4(ip4(198, 18, 2, 100)), self.now) == null).toBe(true);
+    collect();
+  });
+
   it("takes a DHCP lease for a MAC behind our TAP as a claim", () => {
     forwardFromTap(buf, arp(HOST_B, HOST_D, 0, ARP_OP_REPLY, ip4(198, 18, 0, 81), 0), self.now);
     collect();
