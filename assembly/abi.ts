@@ -39,12 +39,13 @@ export const OUT_TIMER: u16 = 3; // f64: call process() again no later than this
 export const OUT_EVENT: u16 = 4; // see events.ts
 export const OUT_STAT: u16 = 5; // dump: [f64 value][name utf8]
 export const OUT_MEMBER: u16 = 6; // dump: see membership dump
-export const OUT_MAC: u16 = 7; // dump: see mactable dump
+export const OUT_MAC: u16 = 7; // dump: see mactable dump (then the MAC's IP bindings)
 export const OUT_ROUTE: u16 = 8; // [addr slot peer][addr slot send to][u8 kind 1 direct 2 relay], assembly/nat/route.ts
 export const OUT_RELAY_ALLOW: u16 = 9; // [addr slot a][addr slot b][u32 bytes/s, 0 revokes]
 export const OUT_PONG: u16 = 10; // see assembly/nat/ping.ts
 export const OUT_PATH: u16 = 11; // dump: see paths dump
 export const OUT_SELF: u16 = 12; // dump: see self dump
+export const OUT_LOG: u16 = 16; // UTF-8 text for the host's log (an address conflict, a frozen binding)
 
 export const INPUT_CAPACITY: u32 = 256 * 1024;
 export const OUTPUT_CAPACITY: u32 = 1024 * 1024;

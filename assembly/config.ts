@@ -8,6 +8,7 @@ export enum Key {
   MaxDatagram = 3,
   MacRefreshPerAgeing = 4,
   TapVnetHdr = 5,
+  ArpProxy = 6,
   // Membership (SWIM + Lifeguard); defaults are memberlist's LAN config.
   ProbeIntervalMs = 100,
   ProbeTimeoutMs = 101,
@@ -46,6 +47,8 @@ export class Config {
   maxDatagram: u32 = 1400;
   /** The host's TAP frames carry a virtio-net header (IFF_VNET_HDR): set by the host, not by users. */
   tapVnetHdr: bool = false;
+  /** Answer ARP requests and Neighbor Solicitations for addresses bound behind other nodes (docs/arp.md). */
+  arpProxy: bool = true;
 
   // Membership: docs/config.md#membership says why each default.
   probeIntervalMs: f64 = 1000;
@@ -167,6 +170,10 @@ export function configSet(key: u32, value: f64): bool {
     case Key.RelayBytesPerSec:
       if (!(value >= 1 && value <= 4_294_967_295 && value == Math.floor(value))) return false;
       config.relayBytesPerSec = <u32>value;
+      return true;
+    case Key.ArpProxy:
+      if (!(value == 0 || value == 1)) return false;
+      config.arpProxy = value == 1;
       return true;
   }
   if (key >= <u32>Key.ProbeIntervalMs && key <= <u32>Key.MembershipProfile) return membershipSet(key, value);

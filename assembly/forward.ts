@@ -15,6 +15,7 @@ import { config } from "./config";
 import { groFrame } from "./gro";
 import { MAC_LOCAL, learnLocal, macFind, slotKind, slotOwner } from "./mactable";
 import { mssClamp } from "./mssclamp";
+import { neighbourFromTap } from "./neighbour";
 import { self } from "./node";
 import { peerAddr, peerAddrById, peerCount } from "./peers";
 import { pmtuMaxDatagram } from "./pmtu";
@@ -65,6 +66,7 @@ export function forwardFromTap(body: usize, bodyLen: u32, now: f64): void {
   // A group or all-zero source is not a station (Linux bridges drop these too).
   if (macIsGroup(src) || src == 0) { count(Stat.FramesBadSource); return; }
   learnLocal(src, vlan, now);
+  if (neighbourFromTap(frame, len, vlan, src, now)) return; // answered here (ARP/ND proxy)
 
   const dst = ethDst(frame);
   let to: usize = 0;

@@ -11,6 +11,10 @@ import { natIdentity, natLocalCandidates, selfDump } from "./nat/observed";
 import { pathsDue, pathsDump, pathsTick } from "./nat/paths";
 import { natSource } from "./nat/source";
 import { MSG_NAT_FIRST, MSG_NAT_LAST } from "./wire/nat";
+import {
+  bindingGossipMessage, bindingsAdoptIdentity, bindingsDumpBegin, bindingsDumpLen, bindingsDumpWrite, bindingsTick,
+} from "./bindings";
+import "./bindsection";
 import { configSet } from "./config";
 import { forwardFromPeer, forwardFromTap } from "./forward";
 import { groFlushAll } from "./gro";
@@ -23,6 +27,7 @@ import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
 import { codecRoundtrip } from "./roundtrip";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
 import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
+import { MSG_IP_BINDING } from "./wire/bindmsg";
 import { MSG_MAC_UPDATE } from "./wire/macmsg";
 import { MSG_PMTU_ACK, MSG_PMTU_PROBE } from "./wire/pmtu";
 import { MSG_MEMBERSHIP_FIRST, MSG_MEMBERSHIP_LAST } from "./membership/codec";
@@ -65,6 +70,7 @@ export function process(inputLen: u32, now: f64): u32 {
   }
   groFlushAll(); // coalesced segments point into the input region: written before it is reused
   ageTick(self.now);
+  bindingsTick(self.now);
   macGossipTick(self.now); // before membershipTick, so gossip is scheduled for what it queues
   let next = Math.min(membershipTick(self.now), pmtuTick(self.now));
   next = Math.min(next, Math.min(pathsTick(self.now), meetTick(self.now)));
@@ -103,8 +109,10 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       const id = load<u64>(body);
       // MACs learnt before (owner 0) or under another id would otherwise keep that owner.
       if (id != self.id) {
+        const oldId = self.id;
         self.id = id;
         macAdoptIdentity();
+        bindingsAdoptIdentity(oldId, self.now);
       }
       memory.copy(self.addr, body + 8, ADDR_LEN);
       self.name = String.UTF8.decodeUnsafe(body + 8 + ADDR_SLOT, len - 8 - ADDR_SLOT);
@@ -170,6 +178,9 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
     case MSG_PMTU_ACK:
       pmtuAckIn(msg, msgLen);
       break;
+    case MSG_IP_BINDING:
+      bindingGossipMessage(msg, msgLen, self.now);
+      break;
     default:
       if (type >= MSG_NAT_FIRST && type <= MSG_NAT_LAST) { natMessageIn(src, msg, msgLen); return; }
       count(Stat.DatagramUnknownType);
@@ -181,7 +192,8 @@ let macDumpNext: i32 = 0;
 /** Write OUT_MAC records (docs/abi.md) from slot `from` (0 to start) until the output is full; returns the length. */
 export function macs_dump(from: u32): u32 {
   outputReset();
-  macDumpNext = macDump(<i32>from, self.now);
+  bindingsDumpBegin(self.now);
+  macDumpNext = macDump(<i32>from, self.now, bindingsDumpLen, bindingsDumpWrite);
   return outputLength();
 }
 

@@ -442,16 +442,23 @@ export const DUMP_VERSION: u32 = 24; // u32
 export const DUMP_KIND: u32 = 28; // u8 kind (MAC_LOCAL..), then 3 bytes zero
 export const DUMP_LEN: u32 = 32;
 
+function noExtraLen(key: u64): u32 { return 0; }
+function noExtra(key: u64, p: usize): void {}
+
 /**
  * Write one OUT_MAC record per entry from slot `from` on, until the output is
  * full; returns the slot to continue from, or 0 when the dump is complete.
+ * Each record's body is followed by `extraLen(key)` bytes `writeExtra` fills (the MAC's IP bindings).
  */
-export function macDump(from: i32, now: f64): i32 {
+export function macDump(
+  from: i32, now: f64, extraLen: (key: u64) => u32 = noExtraLen, writeExtra: (key: u64, p: usize) => void = noExtra,
+): i32 {
   for (let i = from < 0 ? 0 : from; i <= mask; i++) {
     const key = unchecked(keys[i]);
     if (key == EMPTY) continue;
-    if (OUTPUT_CAPACITY - outputLength() < alignUp(REC_HEADER + DUMP_LEN)) return i; // next page
-    const body = outputReserve(OUT_MAC, DUMP_LEN);
+    const extra = extraLen(key);
+    if (OUTPUT_CAPACITY - outputLength() < alignUp(REC_HEADER + DUMP_LEN + extra)) return i; // next page
+    const body = outputReserve(OUT_MAC, DUMP_LEN + extra);
     store<u64>(body + DUMP_MAC, 0); // zero the 2 bytes after the MAC
     putMac(body + DUMP_MAC, keyMac(key));
     store<u16>(body + DUMP_VLAN, <u16>keyVlan(key));
@@ -459,6 +466,7 @@ export function macDump(from: i32, now: f64): i32 {
     store<f64>(body + DUMP_AGE, now - unchecked(seen[i]));
     store<u32>(body + DUMP_VERSION, unchecked(versions[i]));
     store<u32>(body + DUMP_KIND, <u32>unchecked(kinds[i]));
+    writeExtra(key, body + DUMP_LEN);
   }
   return 0;
 }

@@ -15,6 +15,7 @@ import { ETH_HEADER_LEN } from "./wire/ethernet";
 import {
   CompoundReader, CompoundWriter, DG_MESSAGE, FRAME_F_VNET, FRAME_FLAGS, FRAME_PAYLOAD, MSG_COMPOUND, MSG_FRAME,
 } from "./wire/divs";
+import { MSG_IP_BINDING, bindMsgDecode, bindMsgEncode, bindUpdate } from "./wire/bindmsg";
 import { MACMSG_COPY_LEN, MSG_MAC_UPDATE, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate } from "./wire/macmsg";
 import { WireCheck } from "./wire/check";
 import { natRoundtrip } from "./wire/nat-roundtrip";
@@ -50,6 +51,11 @@ function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
     case MSG_MAC_UPDATE:
       if (!macMsgDecode(msg, len)) return 0;
       return macUpdateReencode(out, cap);
+    case MSG_IP_BINDING: {
+      if (!bindMsgDecode(msg, len)) return 0;
+      const u = bindUpdate;
+      return bindMsgEncode(out, cap, u.vlan, u.ip, u.mac, u.owner, u.version, u.router);
+    }
     case MSG_PMTU_PROBE: // as a lone message: its datagram is one version byte longer
       if (pmtuProbeCheck(len, DG_MESSAGE + len) != WireCheck.Ok || len > cap) return 0;
       return pmtuProbeEmit(out, len, pmtuSeq(msg));

@@ -42,6 +42,8 @@ export const OUT_PONG = 10;
 export const OUT_PATH = 11;
 /** self_dump: [u8 nat guess][u8 count][u16 0][count x addr slot observed]. */
 export const OUT_SELF = 12;
+/** UTF-8 text for the log: an address conflict or a frozen binding (assembly/bindings.ts). */
+export const OUT_LOG = 16;
 
 export function alignUp(n: number): number {
   return (n + REC_ALIGN - 1) & ~(REC_ALIGN - 1);

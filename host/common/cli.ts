@@ -2,7 +2,7 @@
 import { defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
 import { parseCidr } from "./cidr.ts";
-import { parseConfig } from "./config.ts";
+import { CONFIG_KEYS, type CoreConfig, parseConfig } from "./config.ts";
 import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type Status } from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
 import { ExitCode, usageError } from "./errors.ts";
@@ -46,6 +46,12 @@ function onOff(text: string, flag: string): boolean {
   throw usageError(`bad ${flag} "${text}": expected on or off`);
 }
 
+/** `--arp-proxy on|off`, when given, is the core key arp_proxy (over a config file's). */
+function withArpProxy(config: CoreConfig, flag: string | undefined): CoreConfig {
+  if (flag !== undefined) config.set(CONFIG_KEYS.arp_proxy, onOff(flag, "--arp-proxy") ? 1 : 0);
+  return config;
+}
+
 /** The exit code a command resolved with; the entry point exits with it. */
 export const exitState = { code: 0 };
 
@@ -71,6 +77,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         description: "Mbit/s: the most this node relays for one pair of members that cannot reach each other directly (0: never relay)",
         default: String(DEFAULT_RELAY_CAP_MBIT),
       },
+      "arp-proxy": { type: "string", description: "on or off: answer ARP and Neighbor Solicitations for addresses bound behind other nodes (default on; off still learns them, docs/arp.md)" },
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
@@ -112,7 +119,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         offload: onOff(args.offload, "--offload"),
         latencyWakeMs: int(args["latency-wake"], "--latency-wake", 0, 1000),
         relayCapMbit: int(args["relay-cap"], "--relay-cap", 0, 100_000),
-        config: args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map(),
+        config: withArpProxy(args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map(), args["arp-proxy"]),
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
         version,

@@ -7,6 +7,7 @@ export const CONFIG_KEYS: Record<string, number> = {
   mac_capacity: 2,
   max_datagram: 3,
   mac_refresh_per_ageing: 4,
+  arp_proxy: 6,
   probe_interval_ms: 100,
   probe_timeout_ms: 101,
   indirect_checks: 102,

@@ -3,8 +3,8 @@
 // Every underlay datagram passes the transport layer (docs/security.md): the core's OUT_DATAGRAMs are
 // sealed (or queued behind a handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
 import {
-  ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_SELF,
-  OUT_STAT, OUT_TIMER,
+  ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE,
+  OUT_SELF, OUT_STAT, OUT_TIMER,
 } from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
@@ -319,6 +319,9 @@ export class Driver {
       }
       case OUT_PONG:
         this.pong(body);
+        break;
+      case OUT_LOG:
+        this.services.log.info(new TextDecoder().decode(body));
         break;
     }
   };

@@ -26,6 +26,8 @@ export interface MacEntry {
   version: number;
   kind: string;
   ageMs: number;
+  /** IP addresses bound to this MAC (docs/arp.md), IPv4 dotted, IPv6 RFC 5952 text. */
+  ips: string[];
 }
 
 export interface CoreEvent {
@@ -89,7 +91,36 @@ export function decodeMember(b: Uint8Array, selfId: string): Member {
   };
 }
 
-/** [6-byte MAC][u16 vlan][u64 owner][f64 age ms][u32 version][u8 kind, 3 zero] (assembly/mactable.ts DUMP_*) */
+const MAC_DUMP_LEN = 32;
+const DUMP_IP_LEN = 16;
+
+/** The 16-byte addresses after an OUT_MAC body (IPv4 as ::ffff:a.b.c.d, assembly/bindings.ts). */
+function decodeIps(b: Uint8Array, from: number): string[] {
+  const ips: string[] = [];
+  for (let off = from; off + DUMP_IP_LEN <= b.length; off += DUMP_IP_LEN) ips.push(formatIp(b, off));
+  return ips;
+}
+
+/** An IPv6 address in RFC 5952 text (longest run of two or more zero groups as ::), IPv4-mapped as dotted IPv4. */
+export function formatIp(b: Uint8Array, off: number): string {
+  if (isMappedIpv4(b, off)) return `${b[off + 12]}.${b[off + 13]}.${b[off + 14]}.${b[off + 15]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[off + i] << 8) | b[off + i + 1]);
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(":");
+  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+/**
+ * [6-byte MAC][u16 vlan][u64 owner][f64 age ms][u32 version][u8 kind, 3 zero] (assembly/mactable.ts DUMP_*),
+ * then 16 bytes per bound IP address.
+ */
 export function decodeMac(b: Uint8Array): MacEntry {
   const v = view(b);
   return {
@@ -99,6 +130,7 @@ export function decodeMac(b: Uint8Array): MacEntry {
     ageMs: Math.round(v.getFloat64(16, true)),
     version: v.getUint32(24, true),
     kind: MAC_KINDS[b[28]] ?? `kind${b[28]}`,
+    ips: decodeIps(b, MAC_DUMP_LEN),
   };
 }
 

@@ -39,13 +39,18 @@ export function formatPing(r: PingReply): string {
 export function formatMacs(macs: MacEntry[], names: Map<string, string>): string {
   const sorted = [...macs].sort((a, b) => a.mac.localeCompare(b.mac) || a.vlan - b.vlan);
   return table(
-    ["MAC", "VLAN", "OWNER", "VERSION", "KIND"],
-    sorted.map((m) => [m.mac, m.vlan, names.get(m.owner) ?? m.owner, m.version, m.kind]),
+    ["MAC", "VLAN", "OWNER", "VERSION", "KIND", "IPS"],
+    sorted.map((m) => [m.mac, m.vlan, names.get(m.owner) ?? m.owner, m.version, m.kind, m.ips.join(",") || "-"]),
   );
 }
 
 export function formatKeys(keys: KeyInfo[]): string {
   return table(["KEY ID", "PRIMARY"], keys.map((k) => [k.id, k.primary ? "yes" : ""]));
+}
+
+/** An ARP/ND counter pair as "arp/nd". */
+function arpNd(s: Status, what: string): string {
+  return `${s.counters[`arp_${what}`] ?? 0}/${s.counters[`nd_${what}`] ?? 0}`;
 }
 
 export function formatStatus(s: Status): string {
@@ -61,6 +66,7 @@ export function formatStatus(s: Status): string {
     `uptime    ${(s.uptimeMs / 1000).toFixed(0)} s`,
     `members   ${members}`,
     `macs      ${s.macs}`,
+    `arp/nd    answered ${arpNd(s, "answered_locally")}, flooded ${s.counters.arp_requests_flooded ?? 0}/${s.counters.nd_solicits_flooded ?? 0}, conflicts ${s.counters.ip_conflicts ?? 0}`,
     `keys      ${s.security.keys.map((k) => k.id + (k.primary ? " (primary)" : "")).join(", ")}`,
     `sessions  ${s.security.sessions.length}, handshakes pending ${s.security.pendingHandshakes}`,
     "",

@@ -14,6 +14,7 @@ export const MAX_DATAGRAM = 1400;
 
 const fail = (msg) => { throw new Error(msg); };
 const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE ||
+  t === MSG.IP_BINDING ||
   t === MSG.PMTU_ACK || (t >= MSG.PATH_PING && t <= MSG.RELAY_OK);
 const PMTU_PROBE_MIN = 8; // a probe is never smaller than the ACK datagram answering it (assembly/wire/pmtu.ts)
 const PMTU_ACK_DATAGRAM = 8;
@@ -81,7 +82,7 @@ function checkDatagram(dg, at) {
 /** Checks what process() emitted; returns the emitted datagrams (views into the output region). */
 export function checkProcessOutput(core, len) {
   const datagrams = [];
-  const kinds = [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT, OUT.ROUTE, OUT.RELAY_ALLOW, OUT.PONG];
+  const kinds = [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT, OUT.ROUTE, OUT.RELAY_ALLOW, OUT.PONG, OUT.LOG];
   for (const r of records(core, len, kinds, "process")) {
     const b = r.body;
     switch (r.kind) {
@@ -113,6 +114,10 @@ export function checkProcessOutput(core, len) {
         if (b.length !== PONG_LEN || !(rtt >= 0) || (b[24] !== 1 && b[24] !== 2)) fail(`OUT_PONG at ${r.offset}: ${b.length} bytes, rtt ${rtt}, kind ${b[24]}`);
         break;
       }
+      case OUT.LOG:
+        if (b.length === 0) fail(`OUT_LOG at ${r.offset}: empty`);
+        new TextDecoder("utf-8", { fatal: true }).decode(b);
+        break;
       case OUT.EVENT: {
         if (b.length < EVENT_NAME || b.length > EVENT_NAME + NAME_MAX) fail(`OUT_EVENT at ${r.offset}: body of ${b.length} bytes`);
         const v = new DataView(b.buffer, b.byteOffset, b.length);

@@ -6,11 +6,11 @@
 // path messages (0x40-0x46) whole (ids from small pools, node 1 is the fuzzed
 // node), with counts that lie, cut short or with bytes after.
 import fc from "./fc.mjs";
-import { frameArb, macArb } from "./frames.mjs";
+import { IP_POOL, frameArb, macArb } from "./frames.mjs";
 import { WIRE_VERSION, concat } from "./records.mjs";
 
 export const MSG = {
-  FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20, PMTU_PROBE: 0x30, PMTU_ACK: 0x31,
+  FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20, IP_BINDING: 0x21, PMTU_PROBE: 0x30, PMTU_ACK: 0x31,
   PATH_PING: 0x40, PATH_PONG: 0x41, OBSERVED: 0x42, CANDIDATES: 0x43, RENDEZVOUS: 0x44, RELAY_REQUEST: 0x45, RELAY_OK: 0x46,
 };
 
@@ -46,6 +46,34 @@ const macUpdateArb = fc
     v.setBigUint64(10, owner);
     v.setUint32(18, version);
     return extra ? concat(m, extra) : m;
+  });
+
+/**
+ * IP_BINDING (assembly/wire/bindmsg.ts): u8 type, u8 flags (0x01 router, 0x02 IPv6), u16 vlan,
+ * mac(6), u64 owner, u32 version, address (4 or 16). Addresses, owners and versions from small
+ * pools so claims collide (moves, conflicts, stale versions); the flag and length sometimes disagree.
+ */
+const ipBindingArb = fc
+  .record({
+    flags: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(0, 1, 2, 3) }, fc.integer({ min: 0, max: 255 })),
+    vlan: fc.oneof(fc.constantFrom(0, 100), fc.integer({ min: 0, max: 0xffff })),
+    mac: macArb,
+    owner: fc.oneof(fc.constantFrom(0n, 1n, 2n, 3n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
+    version: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 0xffffffff })),
+    addr: fc.oneof(fc.constantFrom(...IP_POOL), fc.uint8Array({ minLength: 16, maxLength: 16 })),
+    cut: fc.option(fc.integer({ min: 0, max: 38 }), { freq: 6 }),
+  })
+  .map(({ flags, vlan, mac, owner, version, addr, cut }) => {
+    const m = new Uint8Array(22 + ((flags & 2) ? 16 : 4));
+    const v = new DataView(m.buffer);
+    m[0] = MSG.IP_BINDING;
+    m[1] = flags;
+    v.setUint16(2, vlan);
+    m.set(mac, 4);
+    v.setBigUint64(10, owner);
+    v.setUint32(18, version);
+    m.set(addr.subarray(0, m.length - 22), 22);
+    return cut === null ? m : m.subarray(0, Math.min(cut, m.length));
   });
 
 /** PMTU_PROBE: u8 type, u32 seq, zero padding (the probed size is the datagram's length). */
@@ -102,6 +130,7 @@ export const leafMessageArb = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: MSG.MEMBERSHIP_FIRST, max: MSG.MEMBERSHIP_LAST }).chain(typedMsgArb) },
   { weight: 1, arbitrary: typedMsgArb(MSG.MAC_UPDATE) },
   { weight: 3, arbitrary: macUpdateArb },
+  { weight: 2, arbitrary: ipBindingArb },
   { weight: 1, arbitrary: pmtuProbeArb },
   { weight: 1, arbitrary: pmtuAckArb },
   { weight: 3, arbitrary: natMessageArb },

@@ -102,19 +102,24 @@ export class CoreInstance {
     return out;
   }
 
-  /** Map "mac/vlan" (mac as 12 hex digits) -> {owner, version, kind, age} from macs_dump, every page. */
+  /**
+   * Map "mac/vlan" (mac as 12 hex digits) -> {owner, version, kind, age, ips} from macs_dump, every page;
+   * ips: the bound addresses as 32 hex digits (IPv4 mapped, docs/abi.md).
+   */
   macs() {
     const out = new Map();
     let from = 0;
     do {
       const len = this.x.macs_dump(from);
-      this.drain(len, (kind, at) => {
+      this.drain(len, (kind, at, n) => {
         if (kind !== OUT_MAC) return;
+        const ips = [];
+        for (let off = 32; off + 16 <= n; off += 16) ips.push(Buffer.from(this.u8.subarray(at + off, at + off + 16)).toString("hex"));
         let mac = "";
         for (let k = 0; k < 6; k++) mac += this.u8[at + k].toString(16).padStart(2, "0");
         out.set(`${mac}/${this.dv.getUint16(at + 6, true)}`, {
           owner: this.dv.getBigUint64(at + 8, true), age: this.dv.getFloat64(at + 16, true),
-          version: this.dv.getUint32(at + 24, true), kind: this.u8[at + 28],
+          version: this.dv.getUint32(at + 24, true), kind: this.u8[at + 28], ips,
         });
       });
       from = this.x.macs_dump_next();
