@@ -5,6 +5,7 @@ import {
   IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
 } from "./abi";
 import { configSet } from "./config";
+import { dhcpGossipMessage, dhcpTick } from "./dhcp/gossip";
 import { forwardFromPeer, forwardFromTap } from "./forward";
 import { groFlushAll } from "./gro";
 import { macGossipMessage, macGossipTick } from "./macgossip";
@@ -16,6 +17,7 @@ import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
 import { codecRoundtrip } from "./roundtrip";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
 import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
+import { MSG_DHCP_LEASE, MSG_DHCP_RANGE } from "./wire/dhcpmsg";
 import { MSG_MAC_UPDATE } from "./wire/macmsg";
 import { MSG_PMTU_ACK, MSG_PMTU_PROBE } from "./wire/pmtu";
 import { MSG_MEMBERSHIP_FIRST, MSG_MEMBERSHIP_LAST } from "./membership/codec";
@@ -59,7 +61,7 @@ export function process(inputLen: u32, now: f64): u32 {
   groFlushAll(); // coalesced segments point into the input region: written before it is reused
   ageTick(self.now);
   macGossipTick(self.now); // before membershipTick, so gossip is scheduled for what it queues
-  const next = Math.min(membershipTick(self.now), pmtuTick(self.now));
+  const next = Math.min(Math.min(membershipTick(self.now), pmtuTick(self.now)), dhcpTick(self.now));
   if (next < Infinity) {
     const timer = outputReserve(OUT_TIMER, 8);
     if (timer != 0) store<f64>(timer, next);
@@ -149,6 +151,10 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
       break;
     case MSG_PMTU_ACK:
       pmtuAckIn(msg, msgLen);
+      break;
+    case MSG_DHCP_RANGE:
+    case MSG_DHCP_LEASE:
+      dhcpGossipMessage(msg, msgLen, self.now);
       break;
     default:
       count(Stat.DatagramUnknownType);
