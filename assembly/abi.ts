@@ -37,6 +37,8 @@ export const OUT_EVENT: u16 = 4; // see events.ts
 export const OUT_STAT: u16 = 5; // dump: [f64 value][name utf8]
 export const OUT_MEMBER: u16 = 6; // dump: see membership dump
 export const OUT_MAC: u16 = 7; // dump: see mactable dump
+export const OUT_DHCP_RANGE: u16 = 8; // dump: see assembly/dhcp/dump.ts
+export const OUT_DHCP_LEASE: u16 = 9; // dump: see assembly/dhcp/dump.ts
 
 export const INPUT_CAPACITY: u32 = 256 * 1024;
 export const OUTPUT_CAPACITY: u32 = 1024 * 1024;

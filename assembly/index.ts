@@ -5,6 +5,7 @@ import {
   IN_DATAGRAM, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_RANDOM, IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
 } from "./abi";
 import { configSet } from "./config";
+import { dhcpDump } from "./dhcp/dump";
 import { dhcpGossipMessage, dhcpTick } from "./dhcp/gossip";
 import { forwardFromPeer, forwardFromTap } from "./forward";
 import { groFlushAll } from "./gro";
@@ -172,6 +173,18 @@ export function macs_dump(from: u32): u32 {
 
 /** Where the next `macs_dump` page starts, 0 when the last call finished the table. */
 export function macs_dump_next(): u32 { return <u32>macDumpNext; }
+
+let dhcpDumpNext: u32 = 0;
+
+/** Write OUT_DHCP_RANGE records (first page) and OUT_DHCP_LEASE records from pool offset `from`; returns the length. */
+export function dhcp_dump(from: u32): u32 {
+  outputReset();
+  dhcpDumpNext = dhcpDump(from, self.now);
+  return outputLength();
+}
+
+/** Where the next `dhcp_dump` page starts, 0 when the last call reached the end. */
+export function dhcp_dump_next(): u32 { return dhcpDumpNext; }
 
 /** Write one OUT_MEMBER record (docs/abi.md) per known member, self included; returns the length. */
 export function members_dump(): u32 {

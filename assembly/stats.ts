@@ -91,6 +91,7 @@ export enum Stat {
   DhcpBlocksReclaimed,
   DhcpArpAnswered,
   DhcpLeasesLearnt,
+  DhcpNoQuorum,
   Count, // keep last
 }
 
@@ -184,6 +185,7 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_blocks_reclaimed",
   "dhcp_arp_answered",
   "dhcp_leases_learnt",
+  "dhcp_no_quorum",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

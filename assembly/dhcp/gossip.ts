@@ -27,15 +27,35 @@ const token = new RangeToken();
 const record = new LeaseRecord();
 const changed = new Array<i32>();
 
-function enqueueRange(block: i32): void {
+function fillToken(first: i32, end: i32): void {
   token.poolStart = ranges.start;
   token.poolSize = ranges.size;
-  token.block = block;
-  token.owner = ranges.owner(block);
-  token.version = ranges.version(block);
+  token.first = first;
+  token.count = end - first;
+  token.owner = ranges.owner(first);
+  token.version = ranges.version(first);
+}
+
+/** Queues the run of tokens [first, end) (one owner, one version) for gossip. Keyed by the run, so a
+ *  newer message for the same run replaces a queued one and an overlapping other run is kept. */
+function enqueueRun(first: i32, end: i32): void {
+  fillToken(first, end);
   const n = rangeEncode(buf, LEASE_MAX_LEN, token);
-  broadcastEnqueue(buf, n, BROADCAST_SPACE_DHCP_RANGE, <u64>block);
+  broadcastEnqueue(buf, n, BROADCAST_SPACE_DHCP_RANGE, (<u64>first << 16) | <u64>(end - first));
   count(Stat.DhcpRangeChanges);
+}
+
+/** Queues the blocks in `list` (ascending) as runs. */
+function enqueueBlocks(list: Array<i32>): void {
+  let i = 0;
+  while (i < list.length) {
+    const first = unchecked(list[i]);
+    let end = first + 1;
+    i++;
+    while (i < list.length && unchecked(list[i]) == end && ranges.owner(end) == ranges.owner(first) &&
+      ranges.version(end) == ranges.version(first)) { end++; i++; }
+    enqueueRun(first, end);
+  }
 }
 
 function fillRecord(off: u32): void {
@@ -68,9 +88,13 @@ function samePool(start: u32, size: u32): bool {
 function applyRange(relay: bool): void {
   if (!samePool(token.poolStart, token.poolSize)) return;
   const before = ranges.conflicts;
-  if (!ranges.merge(token.block, token.owner, token.version)) return;
+  const n = ranges.mergeRun(token.first, token.count, token.owner, token.version);
+  if (n < 0) { count(Stat.DhcpGossipMalformed); return; }
   if (ranges.conflicts != before) count(Stat.DhcpRangeConflicts);
-  if (relay) enqueueRange(token.block);
+  if (n > 0 && relay) {
+    const news = rangeEncode(buf, LEASE_MAX_LEN, token);
+    broadcastEnqueue(buf, news, BROADCAST_SPACE_DHCP_RANGE, (<u64>token.first << 16) | <u64>token.count);
+  }
 }
 
 function applyLease(relay: bool, now: f64): void {
@@ -103,22 +127,22 @@ export function dhcpTick(now: f64): f64 {
   if (config.dhcpSeed) {
     config.dhcpSeed = false;
     ranges.seed(self.id);
-    for (let b = 0; b < ranges.blocks; b++) if (ranges.owner(b) == self.id) enqueueRange(b);
+    for (let b = 0; b < ranges.blocks; b = ranges.runEnd(b)) if (ranges.owner(b) == self.id) enqueueRun(b, ranges.runEnd(b));
   }
   if (now < nextRebalance) return nextRebalance;
   nextRebalance = now + REBALANCE_INTERVAL_MS;
   changed.length = 0;
   rebalance(ranges, leases, absences, currentView(now), reclaimAfterMs(), changed);
   for (let i = 0; i < changed.length; i++) {
-    const b = unchecked(changed[i]);
-    count(ranges.owner(b) == self.id ? Stat.DhcpBlocksReclaimed : Stat.DhcpBlocksDonated);
-    enqueueRange(b);
+    count(ranges.owner(unchecked(changed[i])) == self.id ? Stat.DhcpBlocksReclaimed : Stat.DhcpBlocksDonated);
   }
+  changed.sort();
+  enqueueBlocks(changed);
   return nextRebalance;
 }
 
 /**
- * Push-pull section SECTION_DHCP: every token (DHCP_RANGE) that has an owner, then every bound,
+ * Push-pull section SECTION_DHCP: every owned run of tokens (DHCP_RANGE), then every bound,
  * released or declined lease (DHCP_LEASE), each message whole.
  */
 class DhcpSection extends PushPullSection {
@@ -136,16 +160,13 @@ class DhcpSection extends PushPullSection {
   write(p: usize, cap: u32): u32 {
     let used: u32 = 0;
     while (this.block < ranges.blocks) {
+      const end = ranges.runEnd(this.block);
       if (ranges.owner(this.block) != 0) {
         if (cap - used < RANGE_LEN) return used;
-        token.poolStart = ranges.start;
-        token.poolSize = ranges.size;
-        token.block = this.block;
-        token.owner = ranges.owner(this.block);
-        token.version = ranges.version(this.block);
+        fillToken(this.block, end);
         used += rangeEncode(p + used, cap - used, token);
       }
-      this.block++;
+      this.block = end;
     }
     while (this.off < leases.size) {
       const s = leases.state(this.off);

@@ -11,6 +11,9 @@ export const LEASE_BOUND: u8 = 2;
 export const LEASE_DECLINED: u8 = 3;
 export const LEASE_RELEASED: u8 = 4;
 
+/** Copies of one change differ in expiry by their trips' latency, far below this. */
+const SAME_CHANGE_MS: f64 = 5000;
+
 export class LeaseTable {
   size: u32 = 0;
   macs: StaticArray<u64> = new StaticArray<u64>(0);
@@ -62,11 +65,15 @@ export class LeaseTable {
     this.write(off, state, mac, cid, expiry, node, name, this.version(off) + 1);
   }
 
-  /** Applies a lease heard from a peer; returns whether it was news. */
+  /**
+   * Applies a lease heard from a peer; returns whether it was news. An equal version is the same
+   * change arriving again (its expiry later by the trip's latency), unless the expiry is later by
+   * more than SAME_CHANGE_MS: two nodes extended the same lease at once, and the longer stands.
+   */
   merge(off: u32, state: u8, mac: u64, cid: u32, expiry: f64, node: u64, name: string, version: u32): bool {
     if (off >= this.size || state == LEASE_OFFERED || state > LEASE_RELEASED) return false;
     const v = this.version(off);
-    if (version < v || (version == v && expiry <= this.expiry(off))) return false;
+    if (version < v || (version == v && expiry <= this.expiry(off) + SAME_CHANGE_MS)) return false;
     this.write(off, state, mac, cid, expiry, node, name, version);
     return true;
   }

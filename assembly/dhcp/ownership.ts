@@ -92,6 +92,7 @@ function freeBlocksOf(ranges: RangeTable, leases: LeaseTable, id: u64, now: f64)
  *   smaller id) gives it half of its free blocks, if that owner is us;
  * - reclaim: the smallest live id takes the blocks of an owner absent for `reclaimAfterMs` whose
  *   known leases have all expired (version + 2, so it wins over a gift the absent owner made unheard).
+ * A change takes one common version over its blocks (RangeTable.assignAll), so it travels as few runs.
  */
 export function rebalance(
   ranges: RangeTable, leases: LeaseTable, abs: Absences, view: View, reclaimAfterMs: f64, changed: Array<i32>,
@@ -102,14 +103,15 @@ export function rebalance(
   let smallest = view.self;
   for (let i = 0; i < view.live.length; i++) smallest = min(smallest, unchecked(view.live[i]));
   if (smallest == view.self) {
+    const taken = new Array<i32>();
     for (let b = 0; b < ranges.blocks; b++) {
       const o = ranges.owner(b);
       if (o == 0 || view.isLive(o) || now - abs.sinceOf(o) < reclaimAfterMs) continue;
       if (leases.lastExpiry(ranges.blockFirst(b), ranges.blockEnd(b)) > now) continue;
-      ranges.assign(b, view.self);
-      ranges.assign(b, view.self);
-      changed.push(b);
+      taken.push(b);
     }
+    ranges.assignAll(taken, view.self, 2);
+    for (let i = 0; i < taken.length; i++) changed.push(unchecked(taken[i]));
   }
   let empty: u64 = 0;
   for (let i = 0; i < view.live.length; i++) {
@@ -126,10 +128,12 @@ export function rebalance(
   }
   if (donor != view.self || most < 2) return;
   let give = most / 2;
+  const gift = new Array<i32>();
   for (let b = ranges.blocks - 1; b >= 0 && give > 0; b--) {
     if (ranges.owner(b) != view.self || !blockFree(ranges, leases, b, now)) continue;
-    ranges.assign(b, empty);
-    changed.push(b);
+    gift.unshift(b);
     give--;
   }
+  ranges.assignAll(gift, empty, 1);
+  for (let i = 0; i < gift.length; i++) changed.push(unchecked(gift[i]));
 }

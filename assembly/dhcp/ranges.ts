@@ -1,7 +1,7 @@
 // The pool's ownership as a CRDT (docs/dhcp.md): the pool is cut into at most
 // MAX_BLOCKS equal blocks, each a token {owner, version} as in Weave Net's
 // ipam/ring. A node allocates only from blocks it owns. Only the owner changes
-// its token (gives it away, version + 1), except reclaiming a dead owner's
+// its token (gives it away, a higher version), except reclaiming a dead owner's
 // block, which ownership.ts allows on the one side holding a quorum. Merge
 // keeps the higher version; equal versions with different owners (two seeders
 // that never met) keep the higher owner id and count a conflict.
@@ -61,14 +61,42 @@ export class RangeTable {
     return true;
   }
 
+  /** Merges the run [first, first + count) of tokens (owner, version); returns how many blocks changed. */
+  mergeRun(first: i32, count: i32, owner: u64, version: u32): i32 {
+    if (first < 0 || count < 0 || first >= this.blocks || count > this.blocks - first) return -1;
+    let n = 0;
+    for (let b = first; b < first + count; b++) if (this.merge(b, owner, version)) n++;
+    return n;
+  }
+
   /** Sets `block`'s token to `owner` one version on: a gift by its owner, a seed or a reclaim. */
   assign(block: i32, owner: u64): void {
+    this.assignAt(block, owner, this.version(block) + 1);
+  }
+
+  /** Sets `block`'s token to (`owner`, `version`); the caller passes a version above the block's. */
+  assignAt(block: i32, owner: u64, version: u32): void {
     unchecked(this.owners[block] = owner);
-    unchecked(this.versions[block] = this.version(block) + 1);
+    unchecked(this.versions[block] = version);
+  }
+
+  /** Gives every block in `list` to `owner` at one common version, `step` above the highest among them,
+   *  so the change travels as few runs (DHCP_RANGE carries a run of blocks with one owner and version). */
+  assignAll(list: Array<i32>, owner: u64, step: u32): void {
+    let top: u32 = 0;
+    for (let i = 0; i < list.length; i++) top = max(top, this.version(unchecked(list[i])));
+    for (let i = 0; i < list.length; i++) this.assignAt(unchecked(list[i]), owner, top + step);
   }
 
   /** Seeds: every unowned block becomes `id`'s. */
   seed(id: u64): void {
     for (let b = 0; b < this.blocks; b++) if (this.owner(b) == 0 && this.version(b) == 0) this.assign(b, id);
+  }
+
+  /** The end of the run from `block`: the following blocks with the same owner and version. */
+  runEnd(block: i32): i32 {
+    let e = block + 1;
+    while (e < this.blocks && this.owner(e) == this.owner(block) && this.version(e) == this.version(block)) e++;
+    return e;
   }
 }

@@ -99,6 +99,8 @@ function serve(vlan: u32, now: f64): void {
       count(Stat.DhcpDiscovers);
       const off = pick(cid, now);
       if (off < 0) return;
+      // A minority side past its lease cap offers nothing (docs/dhcp.md, "Partitions").
+      if (grantSeconds(<u32>off, now) == 0) { count(Stat.DhcpNoQuorum); return; }
       if (leases.state(<u32>off) != LEASE_BOUND || leases.expiry(<u32>off) <= now) {
         leases.set(<u32>off, LEASE_OFFERED, req.chaddr, cid, now + OFFER_HOLD_MS, self.id, hostname());
       }

@@ -1,6 +1,7 @@
 // DiVS messages of the distributed DHCP server (docs/wire.md, docs/dhcp.md).
 // Both name the pool (start, size) so a node with another pool ignores them.
-//   DHCP_RANGE: type(1) pool_start(4) pool_size(4) block(2) owner(8) version(4)
+//   DHCP_RANGE: type(1) pool_start(4) pool_size(4) first_block(2) blocks(2) owner(8) version(4)
+//               (a run of blocks with one owner and one version)
 //   DHCP_LEASE: type(1) pool_start(4) pool_size(4) offset(4) state(1) mac(6) cid(4)
 //               node(8) version(4) left_ms(4) name_len(1) name(name_len)
 import { getMac, getU16, getU32, getU64, putMac, putU16, putU32, putU64 } from "./bytes";
@@ -10,10 +11,11 @@ export const MSG_DHCP_LEASE: u8 = 0x41;
 
 export const DMSG_POOL_START: u32 = 1;
 export const DMSG_POOL_SIZE: u32 = 5;
-export const RANGE_BLOCK: u32 = 9;
-export const RANGE_OWNER: u32 = 11;
-export const RANGE_VERSION: u32 = 19;
-export const RANGE_LEN: u32 = 23;
+export const RANGE_FIRST: u32 = 9;
+export const RANGE_COUNT: u32 = 11;
+export const RANGE_OWNER: u32 = 13;
+export const RANGE_VERSION: u32 = 21;
+export const RANGE_LEN: u32 = 25;
 export const LEASE_OFFSET: u32 = 9;
 export const LEASE_STATE: u32 = 13;
 export const LEASE_MAC: u32 = 14;
@@ -29,7 +31,8 @@ export const LEASE_MAX_LEN: u32 = LEASE_NAME + LEASE_NAME_MAX;
 export class RangeToken {
   poolStart: u32 = 0;
   poolSize: u32 = 0;
-  block: i32 = 0;
+  first: i32 = 0;
+  count: i32 = 0;
   owner: u64 = 0;
   version: u32 = 0;
 }
@@ -52,7 +55,8 @@ export function rangeDecode(p: usize, len: u32, out: RangeToken): bool {
   if (len != RANGE_LEN || load<u8>(p) != MSG_DHCP_RANGE) return false;
   out.poolStart = getU32(p + DMSG_POOL_START);
   out.poolSize = getU32(p + DMSG_POOL_SIZE);
-  out.block = <i32>getU16(p + RANGE_BLOCK);
+  out.first = <i32>getU16(p + RANGE_FIRST);
+  out.count = <i32>getU16(p + RANGE_COUNT);
   out.owner = getU64(p + RANGE_OWNER);
   out.version = getU32(p + RANGE_VERSION);
   return true;
@@ -64,7 +68,8 @@ export function rangeEncode(p: usize, cap: u32, t: RangeToken): u32 {
   store<u8>(p, MSG_DHCP_RANGE);
   putU32(p + DMSG_POOL_START, t.poolStart);
   putU32(p + DMSG_POOL_SIZE, t.poolSize);
-  putU16(p + RANGE_BLOCK, <u16>t.block);
+  putU16(p + RANGE_FIRST, <u16>t.first);
+  putU16(p + RANGE_COUNT, <u16>t.count);
   putU64(p + RANGE_OWNER, t.owner);
   putU32(p + RANGE_VERSION, t.version);
   return RANGE_LEN;

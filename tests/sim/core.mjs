@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 const WASM = fileURLToPath(new URL("../../build/divs-core.wasm", import.meta.url));
 
 export const IN_FRAME = 1, IN_DATAGRAM = 2, IN_RANDOM = 3, IN_IDENTITY = 4, IN_JOIN = 5, IN_LEAVE = 6;
-export const OUT_DATAGRAM = 2, OUT_TIMER = 3, OUT_EVENT = 4, OUT_STAT = 5, OUT_MEMBER = 6, OUT_MAC = 7;
+export const OUT_FRAME = 1, OUT_DATAGRAM = 2, OUT_TIMER = 3, OUT_EVENT = 4, OUT_STAT = 5, OUT_MEMBER = 6, OUT_MAC = 7, OUT_DHCP_RANGE = 8, OUT_DHCP_LEASE = 9;
 export const MAC_KIND = { LOCAL: 1, REMOTE: 2, STATIC: 3 };
 export const EVENT = { JOIN: 1, UPDATE: 2, SUSPECT: 3, ALIVE: 4, DEAD: 5, LEFT: 6 };
 export const ADDR_LEN = 18, ADDR_SLOT = 20;
