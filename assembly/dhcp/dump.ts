@@ -2,7 +2,7 @@
 // for `divs status`, `divs leases` and the simulator. Little-endian bodies:
 //   OUT_DHCP_RANGE: u32 first address, u32 last address, u64 owner, u32 version, u32 0
 //   OUT_DHCP_LEASE: u32 address, u8 state, u8 name length, u16 0, u64 MAC, u64 serving node,
-//                   f64 ms left (negative: expired), name UTF-8
+//                   f64 ms left (negative: expired), name (bytes as the client sent them)
 import { OUT_DHCP_LEASE, OUT_DHCP_RANGE } from "../abi";
 import { outputReserve } from "../queue";
 import { LEASE_FREE, LEASE_OFFERED } from "./leases";
@@ -29,7 +29,7 @@ export function dhcpDump(from: u32, now: f64): u32 {
   for (let off = from; off < leases.size; off++) {
     const s = leases.state(off);
     if (s == LEASE_FREE || s == LEASE_OFFERED) continue;
-    const name = String.UTF8.encode(leases.name(off));
+    const name = leases.name(off);
     const n = min(<u32>name.byteLength, 255);
     const p = outputReserve(OUT_DHCP_LEASE, DUMP_LEASE_LEN + n);
     if (p == 0) return off;

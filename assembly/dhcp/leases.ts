@@ -13,6 +13,7 @@ export const LEASE_RELEASED: u8 = 4;
 
 /** Copies of one change differ in expiry by their trips' latency, far below this. */
 const SAME_CHANGE_MS: f64 = 5000;
+export const NO_NAME = new ArrayBuffer(0);
 
 export class LeaseTable {
   size: u32 = 0;
@@ -22,7 +23,8 @@ export class LeaseTable {
   nodes: StaticArray<u64> = new StaticArray<u64>(0);
   versions: StaticArray<u32> = new StaticArray<u32>(0);
   states: StaticArray<u8> = new StaticArray<u8>(0);
-  names: Array<string> = new Array<string>(0);
+  /** Client host names, bytes as sent. */
+  names: Array<ArrayBuffer> = new Array<ArrayBuffer>(0);
 
   reset(size: u32): void {
     this.size = size;
@@ -32,8 +34,8 @@ export class LeaseTable {
     this.nodes = new StaticArray<u64>(size);
     this.versions = new StaticArray<u32>(size);
     this.states = new StaticArray<u8>(size);
-    this.names = new Array<string>(size);
-    for (let i: u32 = 0; i < size; i++) this.names[i] = "";
+    this.names = new Array<ArrayBuffer>(size);
+    for (let i: u32 = 0; i < size; i++) this.names[i] = NO_NAME;
   }
 
   state(off: u32): u8 { return unchecked(this.states[off]); }
@@ -42,7 +44,7 @@ export class LeaseTable {
   expiry(off: u32): f64 { return unchecked(this.expiries[off]); }
   node(off: u32): u64 { return unchecked(this.nodes[off]); }
   version(off: u32): u32 { return unchecked(this.versions[off]); }
-  name(off: u32): string { return unchecked(this.names[off]); }
+  name(off: u32): ArrayBuffer { return unchecked(this.names[off]); }
 
   /** Whether the address is held at `now` (offered, bound or quarantined and not expired). */
   held(off: u32, now: f64): bool {
@@ -61,7 +63,7 @@ export class LeaseTable {
   }
 
   /** Records a local change: one version on. */
-  set(off: u32, state: u8, mac: u64, cid: u32, expiry: f64, node: u64, name: string): void {
+  set(off: u32, state: u8, mac: u64, cid: u32, expiry: f64, node: u64, name: ArrayBuffer): void {
     this.write(off, state, mac, cid, expiry, node, name, this.version(off) + 1);
   }
 
@@ -70,7 +72,7 @@ export class LeaseTable {
    * change arriving again (its expiry later by the trip's latency), unless the expiry is later by
    * more than SAME_CHANGE_MS: two nodes extended the same lease at once, and the longer stands.
    */
-  merge(off: u32, state: u8, mac: u64, cid: u32, expiry: f64, node: u64, name: string, version: u32): bool {
+  merge(off: u32, state: u8, mac: u64, cid: u32, expiry: f64, node: u64, name: ArrayBuffer, version: u32): bool {
     if (off >= this.size || state == LEASE_OFFERED || state > LEASE_RELEASED) return false;
     const v = this.version(off);
     if (version < v || (version == v && expiry <= this.expiry(off) + SAME_CHANGE_MS)) return false;
@@ -78,7 +80,7 @@ export class LeaseTable {
     return true;
   }
 
-  private write(off: u32, state: u8, mac: u64, cid: u32, expiry: f64, node: u64, name: string, version: u32): void {
+  private write(off: u32, state: u8, mac: u64, cid: u32, expiry: f64, node: u64, name: ArrayBuffer, version: u32): void {
     unchecked(this.states[off] = state);
     unchecked(this.macs[off] = mac);
     unchecked(this.cids[off] = cid);

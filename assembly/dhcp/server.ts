@@ -21,7 +21,7 @@ import {
 } from "../wire/ipv4";
 import { UDP_HEADER_LEN, udpCheck, udpDstPort, udpEmit, udpFillChecksumIpv4, udpPayloadLen } from "../wire/udp";
 import { leaseChanged } from "./gossip";
-import { LEASE_BOUND, LEASE_DECLINED, LEASE_FREE, LEASE_OFFERED, LEASE_RELEASED } from "./leases";
+import { LEASE_BOUND, LEASE_DECLINED, LEASE_FREE, LEASE_OFFERED, LEASE_RELEASED, NO_NAME } from "./leases";
 import { leaseCap } from "./ownership";
 import { absences, leaseMs, leases, poolReady, ranges, reclaimAfterMs, serverIp, serverMac } from "./pool";
 import { ownerLive } from "./view";
@@ -126,7 +126,7 @@ function serve(vlan: u32, now: f64): void {
       const off = offsetOf(req.requestedIp);
       // Someone else answers ARP for it: quarantined for a lease time, a conflict we did not make.
       if (off >= 0) {
-        leases.set(<u32>off, LEASE_DECLINED, 0, 0, now + leaseMs(), self.id, "");
+        leases.set(<u32>off, LEASE_DECLINED, 0, 0, now + leaseMs(), self.id, NO_NAME);
         leaseChanged(<u32>off);
       }
       return;
@@ -138,8 +138,11 @@ function serve(vlan: u32, now: f64): void {
   }
 }
 
-function hostname(): string {
-  return req.hostnameLen == 0 ? "" : String.UTF8.decodeUnsafe(req.hostname, req.hostnameLen);
+function hostname(): ArrayBuffer {
+  if (req.hostnameLen == 0) return NO_NAME;
+  const b = new ArrayBuffer(<i32>req.hostnameLen);
+  memory.copy(changetype<usize>(b), req.hostname, req.hostnameLen);
+  return b;
 }
 
 /** Pool offset of address `ip`, or -1 outside the pool or for the server identifier (offset 0). */

@@ -47,7 +47,8 @@ export class LeaseRecord {
   node: u64 = 0;
   version: u32 = 0;
   leftMs: u32 = 0;
-  name: string = "";
+  /** The client's host name as it sent it (bytes, not checked as UTF-8). */
+  name: ArrayBuffer = new ArrayBuffer(0);
 }
 
 /** Reads a DHCP_RANGE of `len` bytes at `p` into `out`; false when it is not exactly one. */
@@ -94,13 +95,14 @@ export function leaseDecode(p: usize, out: LeaseRecord): void {
   out.node = getU64(p + LEASE_NODE);
   out.version = getU32(p + LEASE_VERSION);
   out.leftMs = getU32(p + LEASE_LEFT_MS);
-  out.name = String.UTF8.decodeUnsafe(p + LEASE_NAME, <usize>load<u8>(p + LEASE_NAME_LEN));
+  const n = <i32>load<u8>(p + LEASE_NAME_LEN);
+  out.name = new ArrayBuffer(n);
+  memory.copy(changetype<usize>(out.name), p + LEASE_NAME, n);
 }
 
 /** Writes a DHCP_LEASE at `p` (room `cap`); the name is cut to LEASE_NAME_MAX bytes. Returns its length or 0. */
 export function leaseEncode(p: usize, cap: u32, r: LeaseRecord): u32 {
-  const nameBytes = String.UTF8.encode(r.name);
-  const n = min(<u32>nameBytes.byteLength, LEASE_NAME_MAX);
+  const n = min(<u32>r.name.byteLength, LEASE_NAME_MAX);
   if (cap < LEASE_NAME + n) return 0;
   store<u8>(p, MSG_DHCP_LEASE);
   putU32(p + DMSG_POOL_START, r.poolStart);
@@ -113,6 +115,6 @@ export function leaseEncode(p: usize, cap: u32, r: LeaseRecord): u32 {
   putU32(p + LEASE_VERSION, r.version);
   putU32(p + LEASE_LEFT_MS, r.leftMs);
   store<u8>(p + LEASE_NAME_LEN, <u8>n);
-  memory.copy(p + LEASE_NAME, changetype<usize>(nameBytes), n);
+  memory.copy(p + LEASE_NAME, changetype<usize>(r.name), n);
   return LEASE_NAME + n;
 }

@@ -6,7 +6,8 @@ import { parseConfig } from "./config.ts";
 import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type Status } from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
 import { usageError } from "./errors.ts";
-import { formatKeys, formatMacs, formatMembers, formatStatus } from "./format.ts";
+import { DEFAULT_DHCP_LEASE_S, DEFAULT_DHCP_PREFIX, type DhcpLease, dhcpConfig } from "./dhcp.ts";
+import { formatKeys, formatLeases, formatMacs, formatMembers, formatStatus } from "./format.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
@@ -63,6 +64,11 @@ export function commands(platform: Platform, version: string): Record<string, Co
         description: "ms: while frames flow, wake at least this often, so a packet after a pause is not slowed by a sleeping CPU (0: off, docs/performance.md)",
         default: String(DEFAULT_LATENCY_WAKE_MS),
       },
+      dhcp: { type: "string", description: "serve DHCP to clients behind the TAP from this pool, START-END (the same on every node; docs/dhcp.md)", valueHint: "START-END" },
+      "dhcp-lease": { type: "string", description: "DHCP lease time, s", default: String(DEFAULT_DHCP_LEASE_S) },
+      "dhcp-router": { type: "string", description: "router option (3) given to DHCP clients", valueHint: "IP" },
+      "dhcp-dns": { type: "string", description: "DNS servers option (6) given to DHCP clients", valueHint: "IP[,IP]" },
+      "dhcp-prefix": { type: "string", description: "prefix length of the subnet mask given to DHCP clients", default: String(DEFAULT_DHCP_PREFIX) },
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
@@ -103,7 +109,14 @@ export function commands(platform: Platform, version: string): Record<string, Co
         mtu: int(args.mtu, "--mtu", 576, 65000),
         offload: onOff(args.offload, "--offload"),
         latencyWakeMs: int(args["latency-wake"], "--latency-wake", 0, 1000),
-        config: args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map(),
+        config: new Map([
+          ...(args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map()),
+          ...(args.dhcp ? dhcpConfig({
+            pool: args.dhcp, leaseS: int(args["dhcp-lease"], "--dhcp-lease", 10, 30 * 86400), router: args["dhcp-router"],
+            dns: args["dhcp-dns"], prefixLen: int(args["dhcp-prefix"], "--dhcp-prefix", 1, 30),
+            tapMtu: int(args.mtu, "--mtu", 576, 65000), seed: join === null,
+          }) : new Map()),
+        ]),
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
         version,
@@ -142,6 +155,22 @@ export function commands(platform: Platform, version: string): Record<string, Co
       const names = new Map<string, string>();
       for (const m of (await platform.controlRequest(path, "members")) as Member[]) names.set(m.id, m.name);
       platform.print(formatMacs(list, names));
+    },
+  });
+
+  const leases = defineCommand({
+    meta: { name: "leases", description: "Show the DHCP leases a running node knows (docs/dhcp.md)." },
+    args: controlArgs,
+    async run({ args }) {
+      const path = controlPath(args);
+      const list = (await platform.controlRequest(path, "leases")) as DhcpLease[];
+      if (args.json) {
+        platform.print(JSON.stringify(list, null, 2));
+        return;
+      }
+      const names = new Map<string, string>();
+      for (const m of (await platform.controlRequest(path, "members")) as Member[]) names.set(m.id, m.name);
+      platform.print(formatLeases(list, names));
     },
   });
 
@@ -186,7 +215,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  return { up, status, members, macs, keygen, key, version: versionCmd };
+  return { up, status, members, macs, leases, keygen, key, version: versionCmd };
 }
 
 /** The key from --key-file or DIVS_KEY, or null when neither is given. */

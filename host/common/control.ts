@@ -1,6 +1,6 @@
 // The local control protocol between `divs status|members|macs|key` and a running node:
 // one JSON request line, one JSON response line, then the server closes the connection.
-//   request:  {"cmd":"status"|"members"|"macs"}
+//   request:  {"cmd":"status"|"members"|"macs"|"leases"}
 //             {"cmd":"key","op":"list"|"install"|"use"|"remove","key"?:"<key text>","id"?:"<8 hex>"}
 //   response: {"ok":true,"result":...} | {"ok":false,"error":"one line"}
 // The socket is mode 0600 (root only), so a key may travel over it; no answer ever carries one.
@@ -9,7 +9,7 @@ import type { Driver } from "./driver.ts";
 import { hexU64, type MacEntry, type Member } from "./dumps.ts";
 import { formatKeyId, parseKey, parseKeyId, type SecureCounters } from "./secure/index.ts";
 
-export const CONTROL_COMMANDS = ["status", "members", "macs", "key"] as const;
+export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "leases"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 export const KEY_OPS = ["list", "install", "use", "remove"] as const;
 export type KeyOp = (typeof KEY_OPS)[number];
@@ -62,8 +62,46 @@ export interface Status extends NodeInfo {
   uptimeMs: number;
   members: Record<string, number>;
   macs: number;
+  /** The DHCP pool (docs/dhcp.md): null when this node does not serve one. */
+  dhcp: DhcpStatus | null;
   counters: Record<string, number>;
   security: SecurityStatus;
+}
+
+export interface DhcpStatus {
+  /** The blocks this node owns, as address runs "first-last". */
+  owned: string[];
+  ownedAddresses: number;
+  poolAddresses: number;
+  /** Addresses bound to a client now, switch-wide as this node knows. */
+  bound: number;
+  owners: number;
+}
+
+function dhcpStatus(driver: Driver, selfId: string): DhcpStatus | null {
+  const d = driver.dhcp();
+  if (d.ranges.length === 0) return null;
+  const owned: string[] = [];
+  let ownedAddresses = 0;
+  for (const r of d.ranges) {
+    if (r.owner !== selfId) continue;
+    ownedAddresses += r.size;
+    const last = owned.length - 1;
+    const prev = last >= 0 ? owned[last].split("-") : null;
+    if (prev && nextIp(prev[1]) === r.first) owned[last] = `${prev[0]}-${r.last}`;
+    else owned.push(`${r.first}-${r.last}`);
+  }
+  return {
+    owned, ownedAddresses,
+    poolAddresses: d.ranges.reduce((n, r) => n + r.size, 0),
+    bound: d.leases.filter((l) => l.state === "bound" && l.expiresInS > 0).length,
+    owners: new Set(d.ranges.map((r) => r.owner)).size,
+  };
+}
+
+function nextIp(ip: string): string {
+  const v = ip.split(".").reduce((a, p) => a * 256 + Number(p), 0) + 1;
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join(".");
 }
 
 export function defaultControlPath(tap: string): string {
@@ -91,6 +129,8 @@ function run(request: ControlRequest, driver: Driver, info: NodeInfo, now: numbe
       return driver.members();
     case "macs":
       return driver.macs();
+    case "leases":
+      return driver.dhcp().leases;
     case "status":
       return status(driver, info, now);
   }
@@ -107,6 +147,7 @@ function status(driver: Driver, info: NodeInfo, now: number): Status {
     uptimeMs: Math.round(now - driver.startedAt),
     members,
     macs: driver.macs().length,
+    dhcp: dhcpStatus(driver, hexU64(driver.identity.nodeId, 0)),
     counters: { ...driver.stats(), ...driver.hostCounters() },
     security: security(driver, now),
   };

@@ -18,6 +18,8 @@ interface CoreExports {
   members_dump?(): number;
   macs_dump?(from: number): number;
   macs_dump_next?(): number;
+  dhcp_dump?(from: number): number;
+  dhcp_dump_next?(): number;
 }
 
 /** Called once per output record; `body` is a view into core memory, valid only during the call. */
@@ -177,6 +179,17 @@ export class Core {
     do {
       this.visitOutput(macs_dump(from), visit);
       from = macs_dump_next();
+    } while (from !== 0);
+  }
+
+  /** The DHCP pool's ranges and leases, in pages like the MAC table. */
+  dhcp(visit: RecordVisitor): void {
+    const { dhcp_dump, dhcp_dump_next } = this.exports;
+    if (!dhcp_dump || !dhcp_dump_next) return;
+    let from = 0;
+    do {
+      this.visitOutput(dhcp_dump(from), visit);
+      from = dhcp_dump_next();
     } while (from !== 0);
   }
 

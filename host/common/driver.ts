@@ -5,6 +5,7 @@
 import { OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_MAC, OUT_MEMBER, OUT_STAT, OUT_TIMER, ADDR_LEN, ADDR_SLOT } from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
+import { type DhcpState, decodeDhcpRecord } from "./dhcp.ts";
 import type { LatencyWake } from "./latency-wake.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
@@ -296,6 +297,12 @@ export class Driver {
     this.core.members((kind, body) => {
       if (kind === OUT_MEMBER) out.push(decodeMember(body, selfId));
     });
+    return out;
+  }
+
+  dhcp(): DhcpState {
+    const out: DhcpState = { ranges: [], leases: [] };
+    this.core.dhcp((kind, body) => decodeDhcpRecord(kind, body, out));
     return out;
   }
 

@@ -14,7 +14,7 @@ export const MAX_DATAGRAM = 1400;
 
 const fail = (msg) => { throw new Error(msg); };
 const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE ||
-  t === MSG.PMTU_ACK;
+  t === MSG.PMTU_ACK || t === MSG.DHCP_RANGE || t === MSG.DHCP_LEASE;
 const PMTU_PROBE_MIN = 8; // a probe is never smaller than the ACK datagram answering it (assembly/wire/pmtu.ts)
 const PMTU_ACK_DATAGRAM = 8;
 

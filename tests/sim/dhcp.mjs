@@ -3,43 +3,12 @@
 // crash, and a check on every ACK that no other client holds that address.
 import { Cluster } from "./cluster.mjs";
 import { IN_FRAME, OUT_DHCP_LEASE, OUT_DHCP_RANGE } from "./core.mjs";
+import { get32, ipText, ipv4, requestFrame } from "../fixtures/dhcp-frames.mjs";
+
+export { ipv4 };
 
 export const DHCP_KEYS = { start: 300, size: 301, leaseS: 302, seed: 308, reclaimAfterMs: 309 };
 const DISCOVER = 1, OFFER = 2, REQUEST = 3, ACK = 5, NAK = 6;
-
-export function ipv4(s) { return s.split(".").reduce((a, b) => a * 256 + Number(b), 0); }
-export function ipText(v) { return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join("."); }
-
-function put32(b, o, v) { b[o] = v >>> 24; b[o + 1] = (v >>> 16) & 255; b[o + 2] = (v >>> 8) & 255; b[o + 3] = v & 255; }
-function get32(b, o) { return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0; }
-
-/** An Ethernet/IPv4/UDP frame carrying a DHCP request from `mac` (6 bytes). */
-export function requestFrame(mac, type, { xid, ciaddr = 0, requested = 0, serverId = 0, dstIp = 0xffffffff }) {
-  const opts = [53, 1, type, 61, 7, 1, ...mac];
-  if (requested) { opts.push(50, 4, 0, 0, 0, 0); put32(opts, opts.length - 4, requested); }
-  if (serverId) { opts.push(54, 4, 0, 0, 0, 0); put32(opts, opts.length - 4, serverId); }
-  opts.push(255);
-  const dhcpLen = 240 + opts.length;
-  const f = new Uint8Array(14 + 20 + 8 + dhcpLen);
-  f.fill(0xff, 0, 6);
-  f.set(mac, 6);
-  f[12] = 0x08; f[13] = 0x00;
-  const ip = 14;
-  f[ip] = 0x45; f[ip + 2] = (20 + 8 + dhcpLen) >> 8; f[ip + 3] = (20 + 8 + dhcpLen) & 255;
-  f[ip + 8] = 64; f[ip + 9] = 17;
-  put32(f, ip + 12, ciaddr); put32(f, ip + 16, dstIp);
-  const u = ip + 20;
-  f[u + 1] = 68; f[u + 3] = 67; f[u + 4] = (8 + dhcpLen) >> 8; f[u + 5] = (8 + dhcpLen) & 255;
-  const d = u + 8;
-  f[d] = 1; f[d + 1] = 1; f[d + 2] = 6;
-  put32(f, d + 4, xid);
-  if (!ciaddr) f[d + 10] = 0x80;
-  put32(f, d + 12, ciaddr);
-  f.set(mac, d + 28);
-  f.set([0x63, 0x82, 0x53, 0x63], d + 236);
-  f.set(opts, d + 240);
-  return f;
-}
 
 /** The DHCP reply in a frame a node wrote to its TAP, or null. */
 export function parseReply(f) {

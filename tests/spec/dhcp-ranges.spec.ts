@@ -1,4 +1,4 @@
-import { LEASE_BOUND, LeaseTable } from "../../assembly/dhcp/leases";
+import { LEASE_BOUND, LeaseTable, NO_NAME } from "../../assembly/dhcp/leases";
 import { Absences, View, hasQuorum, leaseCap, rebalance } from "../../assembly/dhcp/ownership";
 import { RangeTable } from "../../assembly/dhcp/ranges";
 
@@ -65,7 +65,7 @@ describe("dhcp: ownership rules", () => {
     t.seed(1);
     const l = new LeaseTable();
     l.reset(2);
-    l.set(0, LEASE_BOUND, 0xaa, 0, 5000, 1, "");
+    l.set(0, LEASE_BOUND, 0xaa, 0, 5000, 1, NO_NAME);
     const v = new View();
     v.self = 1; v.live = [2];
     const changed = new Array<i32>();
@@ -81,7 +81,7 @@ describe("dhcp: ownership rules", () => {
     for (let b = 20; b < 30; b++) t.assign(b, 3);
     const l = new LeaseTable();
     l.reset(30);
-    l.set(25, LEASE_BOUND, 0xbb, 0, 1500, 3, "");
+    l.set(25, LEASE_BOUND, 0xbb, 0, 1500, 3, NO_NAME);
     const abs = new Absences();
     const v = new View();
     v.self = 1; v.live = [2]; v.now = 0;
