@@ -8,7 +8,7 @@
 import { config } from "../config";
 import { self } from "../node";
 import { Stat, count } from "../stats";
-import { tapReserve, tapWrite } from "../tap";
+import { tapWrite } from "../tap";
 import { ARP_OP_REQUEST, arpCheck, arpEmitReplyFrame, arpOp, arpSenderIp, arpSenderMac, arpTargetIp } from "../wire/arp";
 import { WireCheck } from "../wire/check";
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, MAC_BROADCAST, ETH_TRUNCATED, ethEmit, ethInnerType, ethPayloadOffset } from "../wire/ethernet";
@@ -85,9 +85,8 @@ export function dhcpFromTap(frame: usize, len: u32, vlan: u32, now: f64): bool {
 
 function arpForServer(p: usize, len: u32, vlan: u32): bool {
   if (arpCheck(p, len) != WireCheck.Ok || arpOp(p) != ARP_OP_REQUEST || arpTargetIp(p) != serverIp()) return false;
-  const out = tapReserve(64);
-  if (out == 0) return true;
-  arpEmitReplyFrame(out, 64, serverMac(), serverIp(), arpSenderMac(p), arpSenderIp(p), vlan);
+  const n = arpEmitReplyFrame(scratch, SCRATCH_LEN, serverMac(), serverIp(), arpSenderMac(p), arpSenderIp(p), vlan);
+  if (n != 0) tapWrite(scratch, n);
   count(Stat.DhcpArpAnswered);
   return true;
 }

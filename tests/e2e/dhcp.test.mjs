@@ -2,6 +2,7 @@
 // node's TAP is moved into a client namespace where udhcpc asks for an address; then a client asks
 // again at another node with the same MAC and gets its address back. docs/dhcp.md.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { MEMBERSHIP, Testbed, sh, skipReason, waitFor } from "./harness.mjs";
@@ -20,7 +21,10 @@ async function udhcpc(ns, dev, requested = null) {
   const args = ["netns", "exec", ns, "udhcpc", "-i", dev, "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", "/bin/true"];
   if (requested) args.push("-r", requested);
   const t0 = performance.now();
-  const out = await sh("ip", ...args).catch((e) => `${e.stdout ?? ""}${e.stderr ?? ""}`);
+  // udhcpc reports on stderr, and exits 1 without a lease (-n): keep both streams either way.
+  const out = await new Promise((resolve) => {
+    execFile("ip", args, { timeout: 10_000 }, (_e, stdout, stderr) => resolve(`${stdout}${stderr}`));
+  });
   const ms = performance.now() - t0;
   const m = /lease of (\d+\.\d+\.\d+\.\d+) obtained/.exec(out);
   return { ip: m ? m[1] : null, ms, out };
