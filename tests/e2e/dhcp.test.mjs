@@ -34,6 +34,7 @@ before(async () => {
   if (skip) return;
   dir = mkdtempSync("/tmp/divs-dh-");
   writeFileSync(`${dir}/config.json`, JSON.stringify(MEMBERSHIP));
+  for (const n of NAMES) await sh("ip", "netns", "del", clientNs(n)).catch(() => {}); // a killed run's
   await bed.setup(NAMES);
   const extra = ["--dhcp", POOL, "--dhcp-lease", "120", "--dhcp-router", "198.18.0.1", "--dhcp-dns", "198.18.0.2"];
   bed.start("a", { config: `${dir}/config.json`, extra });
@@ -53,8 +54,8 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
+  await bed.teardown(); // the nodes first: their TAPs live in the client namespaces
   for (const n of NAMES) await sh("ip", "netns", "del", clientNs(n)).catch(() => {});
-  await bed.teardown();
   rmSync(dir, { recursive: true, force: true });
 });
 
