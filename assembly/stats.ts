@@ -92,6 +92,7 @@ export enum Stat {
   DhcpArpAnswered,
   DhcpLeasesLearnt,
   DhcpNoQuorum,
+  DhcpPoolForeign,
   Count, // keep last
 }
 
@@ -186,6 +187,7 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_arp_answered",
   "dhcp_leases_learnt",
   "dhcp_no_quorum",
+  "dhcp_pool_foreign",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -78,9 +78,14 @@ export function leaseChanged(off: u32): void {
   broadcastEnqueue(buf, n, BROADCAST_SPACE_DHCP_LEASE, <u64>off);
 }
 
+/**
+ * Whether a message names our pool. Another pool is ignored; it is counted as a mismatch of ours
+ * (dhcp_pool_mismatch: the host then refuses to run) only while we own nothing of our pool, i.e.
+ * we are the newcomer whose --dhcp differs from the switch's, else as foreign (dhcp_pool_foreign).
+ */
 function samePool(start: u32, size: u32): bool {
   if (start == ranges.start && size == ranges.size) return true;
-  count(Stat.DhcpPoolMismatch);
+  count(ranges.ownedBy(self.id) == 0 ? Stat.DhcpPoolMismatch : Stat.DhcpPoolForeign);
   return false;
 }
 

@@ -1,6 +1,7 @@
 // The distributed DHCP server's host side (docs/dhcp.md): `divs up --dhcp*` flags become core config
 // keys, and `dhcp_dump` records (assembly/dhcp/dump.ts) become the pool's ownership and leases.
 import type { CoreConfig } from "./config.ts";
+import type { Timers } from "./runtime.ts";
 import { formatMac, hexU64 } from "./dumps.ts";
 import { usageError } from "./errors.ts";
 
@@ -74,4 +75,22 @@ export function decodeDhcpRecord(kind: number, b: Uint8Array, into: DhcpState): 
       node: hexU64(b, 16), expiresInS: Math.round(v.getFloat64(24, true) / 1000), hostname: decoder.decode(b.subarray(32, 32 + b[5])),
     });
   }
+}
+
+/** How often a serving node checks whether peers gossip another pool than its own. */
+const POOL_CHECK_MS = 1000;
+
+/**
+ * Calls `onMismatch` once `mismatches()` (the core's dhcp_pool_mismatch counter) is above 0: a peer
+ * gossips another pool, so this node's --dhcp disagrees with the switch's. Returns a stop function.
+ */
+export function watchPoolMismatch(timers: Timers, mismatches: () => number, onMismatch: () => void): () => void {
+  let handle: unknown = null;
+  const check = () => {
+    handle = null;
+    if (mismatches() > 0) onMismatch();
+    else handle = timers.set(check, POOL_CHECK_MS);
+  };
+  handle = timers.set(check, POOL_CHECK_MS);
+  return () => { if (handle !== null) timers.clear(handle); };
 }

@@ -1,6 +1,7 @@
 // The distributed DHCP server with a real client (busybox udhcpc): three nodes serve one pool; each
 // node's TAP is moved into a client namespace where udhcpc asks for an address; then a client asks
-// again at another node with the same MAC and gets its address back. docs/dhcp.md.
+// again at another node with the same MAC and gets its address back; a node with another pool
+// refuses to run. docs/dhcp.md.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -35,7 +36,7 @@ before(async () => {
   dir = mkdtempSync("/tmp/divs-dh-");
   writeFileSync(`${dir}/config.json`, JSON.stringify(MEMBERSHIP));
   for (const n of NAMES) await sh("ip", "netns", "del", clientNs(n)).catch(() => {}); // a killed run's
-  await bed.setup(NAMES);
+  await bed.setup([...NAMES, "d"]);
   const extra = ["--dhcp", POOL, "--dhcp-lease", "120", "--dhcp-router", "198.18.0.1", "--dhcp-dns", "198.18.0.2"];
   bed.start("a", { config: `${dir}/config.json`, extra });
   await waitFor("node a's control socket", 10_000, () => bed.ctl("a", "status"));
@@ -90,3 +91,13 @@ test("a client asking again at another node gets its address back", { skip: skip
   const again = await udhcpc(clientNs("b"), "divs0", first.ip);
   assert.equal(again.ip, first.ip, again.out);
 });
+
+test("a node whose pool is not the switch's refuses to run (exit 2, one clear line)", { skip: skip ?? false, timeout: 30_000 }, async () => {
+  const n = bed.start("d", { join: "a", config: `${dir}/config.json`, extra: ["--dhcp", "198.18.0.50-198.18.0.60"] });
+  const timeout = new Promise((resolve) => setTimeout(() => resolve({ code: "still running after 15 s" }), 15_000));
+  const result = await Promise.race([n.exited, timeout]);
+  assert.equal(result.code, 2, n.log);
+  assert.match(n.log, /other nodes serve another DHCP pool/);
+  n.proc = null;
+});
+
