@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { MEMBERSHIP, Testbed, sh, skipReason, waitFor } from "./harness.mjs";
 
+const hasDhclient = await sh("sh", "-c", "command -v dhclient").then(() => true, () => false);
 const skip = skipReason() ?? (await sh("sh", "-c", "command -v udhcpc || command -v busybox").then(() => null, () => "SKIPPED: no udhcpc (Debian package udhcpc, .ci/run)"));
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
@@ -99,5 +100,29 @@ test("a node whose pool is not the switch's refuses to run (exit 2, one clear li
   assert.equal(result.code, 2, n.log);
   assert.match(n.log, /other nodes serve another DHCP pool/);
   n.proc = null;
+});
+
+test("ISC dhclient behind a node gets an address of the pool, bound in every node's table", { skip: skip ?? (hasDhclient ? false : "SKIPPED: no dhclient (isc-dhcp-client)"), timeout: 30_000 }, async () => {
+  const ns = clientNs("c");
+  // A new machine: node c's TAP takes a MAC no client used yet.
+  await sh("ip", "-n", ns, "link", "set", "divs0", "down");
+  await sh("ip", "-n", ns, "link", "set", "divs0", "address", "02:00:5e:dd:00:01");
+  await sh("ip", "-n", ns, "link", "set", "divs0", "up");
+  const args = ["netns", "exec", ns, "dhclient", "-1", "-v", "-sf", "/bin/true", "-lf", `${dir}/dhclient.leases`, "-pf", `${dir}/dhclient.pid`, "divs0"];
+  const t0 = performance.now();
+  const out = await new Promise((resolve) => {
+    execFile("ip", args, { timeout: 20_000 }, (_e, stdout, stderr) => resolve(`${stdout}${stderr}`));
+  });
+  const ms = performance.now() - t0;
+  // dhclient stays as a daemon once bound: stop it by its pid file.
+  await sh("sh", "-c", `kill $(cat ${dir}/dhclient.pid)`).catch(() => {});
+  const m = /bound to (\d+\.\d+\.\d+\.\d+)/.exec(out);
+  console.log(`# dhclient behind c: ${m?.[1]} in ${ms.toFixed(0)} ms`);
+  assert.ok(m, out);
+  assert.ok(m[1].startsWith("198.18.0.") && Number(m[1].split(".")[3]) >= 101, out);
+  for (const n of NAMES) {
+    await waitFor(`${n} to hear of ${m[1]}`, 5_000, async () => (await bed.ctl(n, "leases"))
+      .some((l) => l.ip === m[1] && l.mac === "02:00:5e:dd:00:01" && l.state === "bound"));
+  }
 });
 
