@@ -19,8 +19,10 @@ export class View {
 export class Absences {
   ids: Array<u64> = new Array<u64>();
   since: Array<f64> = new Array<f64>();
-  /** Since when this node has lacked a quorum, or -1 while it holds one. */
-  quorumLostAt: f64 = -1;
+  /** Whether more than half of the block owners were alive in the last view. */
+  quorum: bool = true;
+  /** Since when fewer than half of the owners are alive here (another side may hold a quorum), or -1. */
+  outnumberedAt: f64 = -1;
 
   sinceOf(id: u64): f64 {
     const i = this.ids.indexOf(id);
@@ -42,9 +44,10 @@ export class Absences {
         this.since.push(view.now);
       }
     }
-    const q = hasQuorum(ranges, view);
-    if (q) this.quorumLostAt = -1;
-    else if (this.quorumLostAt < 0) this.quorumLostAt = view.now;
+    const live = liveOwners(ranges, view);
+    this.quorum = live.total == 0 || live.live * 2 > live.total;
+    if (live.live * 2 >= live.total) this.outnumberedAt = -1;
+    else if (this.outnumberedAt < 0) this.outnumberedAt = view.now;
   }
 }
 
@@ -53,8 +56,15 @@ function ownsAny(ranges: RangeTable, id: u64): bool {
   return false;
 }
 
-/** More than half of the distinct block owners are alive in `view` (true while nobody owns anything). */
-export function hasQuorum(ranges: RangeTable, view: View): bool {
+class OwnerCount {
+  live: i32 = 0;
+  total: i32 = 0;
+}
+
+const ownerCount = new OwnerCount();
+
+/** The distinct block owners, and how many of them are alive in `view`. */
+function liveOwners(ranges: RangeTable, view: View): OwnerCount {
   const owners = new Array<u64>();
   for (let b = 0; b < ranges.blocks; b++) {
     const o = ranges.owner(b);
@@ -62,16 +72,25 @@ export function hasQuorum(ranges: RangeTable, view: View): bool {
   }
   let live = 0;
   for (let i = 0; i < owners.length; i++) if (view.isLive(unchecked(owners[i]))) live++;
-  return owners.length == 0 || live * 2 > owners.length;
+  ownerCount.live = live;
+  ownerCount.total = owners.length;
+  return ownerCount;
+}
+
+/** More than half of the distinct block owners are alive in `view` (true while nobody owns anything). */
+export function hasQuorum(ranges: RangeTable, view: View): bool {
+  const c = liveOwners(ranges, view);
+  return c.total == 0 || c.live * 2 > c.total;
 }
 
 /**
- * The latest expiry this node may give a lease at `view.now`: unbounded with a quorum; without one,
- * half the reclaim bound after the quorum was lost, so every lease granted on a minority side has
- * expired before the majority may reclaim the blocks it was granted from.
+ * The latest expiry this node may give a lease: unbounded while at least half of the owners are alive
+ * here (no other side can hold a quorum, so nobody can reclaim our blocks); when fewer, half the
+ * reclaim bound after that began, so every lease granted on a minority side has expired before the
+ * majority may reclaim the blocks it was granted from.
  */
 export function leaseCap(abs: Absences, reclaimAfterMs: f64): f64 {
-  return abs.quorumLostAt < 0 ? Infinity : abs.quorumLostAt + reclaimAfterMs / 2;
+  return abs.outnumberedAt < 0 ? Infinity : abs.outnumberedAt + reclaimAfterMs / 2;
 }
 
 /** A block is free to give away when no address in it is held. */
@@ -98,7 +117,7 @@ export function rebalance(
   ranges: RangeTable, leases: LeaseTable, abs: Absences, view: View, reclaimAfterMs: f64, changed: Array<i32>,
 ): void {
   abs.update(ranges, view);
-  if (abs.quorumLostAt >= 0) return;
+  if (!abs.quorum) return;
   const now = view.now;
   let smallest = view.self;
   for (let i = 0; i < view.live.length; i++) smallest = min(smallest, unchecked(view.live[i]));

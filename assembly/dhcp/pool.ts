@@ -23,7 +23,8 @@ export function poolReady(): bool {
     leases.reset(config.dhcpPoolSize);
     absences.ids.length = 0;
     absences.since.length = 0;
-    absences.quorumLostAt = -1;
+    absences.outnumberedAt = -1;
+    absences.quorum = true;
   }
   return true;
 }

@@ -121,13 +121,29 @@ describe("dhcp: ownership rules", () => {
     const abs = new Absences();
     const changed = new Array<i32>();
     rebalance(t, new LeaseTable(), abs, v, 1000, changed);
-    expect(abs.quorumLostAt).toBe(100);
+    expect(abs.outnumberedAt).toBe(100);
     expect(leaseCap(abs, 1000)).toBe(600);
     v.now = 100_000;
     rebalance(t, new LeaseTable(), abs, v, 1000, changed);
     expect(changed.length).toBe(0);
     v.live = [2, 3];
     rebalance(t, new LeaseTable(), abs, v, 1000, changed);
+    expect(leaseCap(abs, 1000)).toBe(Infinity);
+  });
+
+  it("an even split: nobody has a quorum, nobody reclaims, nobody's leases are capped", () => {
+    const t = new RangeTable();
+    t.reset(0, 4);
+    t.assign(0, 1); t.assign(1, 1); t.assign(2, 2); t.assign(3, 2);
+    const v = new View();
+    v.self = 1; v.live = []; v.now = 0;
+    const abs = new Absences();
+    const changed = new Array<i32>();
+    rebalance(t, new LeaseTable(), abs, v, 1000, changed);
+    v.now = 1_000_000;
+    rebalance(t, new LeaseTable(), abs, v, 1000, changed);
+    expect(changed.length).toBe(0);
+    expect(abs.quorum).toBe(false);
     expect(leaseCap(abs, 1000)).toBe(Infinity);
   });
 });
