@@ -45,6 +45,8 @@ export const OUT_RELAY_ALLOW: u16 = 9; // [addr slot a][addr slot b][u32 bytes/s
 export const OUT_PONG: u16 = 10; // see assembly/nat/ping.ts
 export const OUT_PATH: u16 = 11; // dump: see paths dump
 export const OUT_SELF: u16 = 12; // dump: see self dump
+export const OUT_DHCP_RANGE: u16 = 13; // dump: see assembly/dhcp/dump.ts
+export const OUT_DHCP_LEASE: u16 = 14; // dump: see assembly/dhcp/dump.ts
 export const OUT_LOG: u16 = 16; // UTF-8 text for the host's log (an address conflict, a frozen binding)
 
 export const INPUT_CAPACITY: u32 = 256 * 1024;

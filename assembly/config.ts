@@ -25,6 +25,17 @@ export enum Key {
   ReconnectIntervalMs = 112,
   ReconnectTimeoutMs = 113,
   MaxMembers = 114,
+  // Distributed DHCP server (docs/dhcp.md); pool size 0: not serving.
+  DhcpPoolStart = 300,
+  DhcpPoolSize = 301,
+  DhcpLeaseS = 302,
+  DhcpRouter = 303,
+  DhcpDns1 = 304,
+  DhcpDns2 = 305,
+  DhcpPrefixLen = 306,
+  DhcpMtu = 307,
+  DhcpSeed = 308,
+  DhcpReclaimAfterMs = 309,
   /** Writing it loads a whole membership profile: 0 LAN, 1 WAN, 2 local (see MembershipProfile). */
   MembershipProfile = 199,
   // Paths across NATs (docs/nat.md).
@@ -49,6 +60,21 @@ export class Config {
   tapVnetHdr: bool = false;
   /** Answer ARP requests and Neighbor Solicitations for addresses bound behind other nodes (docs/arp.md). */
   arpProxy: bool = true;
+
+  // DHCP: docs/config.md#dhcp. Addresses are IPv4 values (198.18.0.1 is 0xc6120001).
+  dhcpPoolStart: u32 = 0;
+  dhcpPoolSize: u32 = 0;
+  dhcpLeaseS: u32 = 3600;
+  dhcpRouter: u32 = 0;
+  dhcpDns1: u32 = 0;
+  dhcpDns2: u32 = 0;
+  dhcpPrefixLen: u32 = 24;
+  /** Interface MTU option (26) for clients: the TAP's MTU; 0 leaves it out. */
+  dhcpMtu: u32 = 0;
+  /** This node owns the whole pool at first (the host sets it on a node started without --join). */
+  dhcpSeed: bool = false;
+  /** Lower bound on how long an absent owner's blocks wait before reclaim (also >= 2 x lease). */
+  dhcpReclaimAfterMs: f64 = 600_000;
 
   // Membership: docs/config.md#membership says why each default.
   probeIntervalMs: f64 = 1000;
@@ -138,6 +164,40 @@ function membershipSet(key: u32, value: f64): bool {
   return false;
 }
 
+/** Sets a DHCP key; false when out of range. */
+function dhcpSet(key: u32, value: f64): bool {
+  const whole = value == Math.floor(value);
+  const ip = whole && value >= 0 && value <= 4294967295;
+  switch (key) {
+    case Key.DhcpPoolStart: if (!ip) return false; config.dhcpPoolStart = <u32>value; return true;
+    case Key.DhcpPoolSize:
+      if (!(whole && value >= 0 && value <= 65536)) return false;
+      config.dhcpPoolSize = <u32>value;
+      return true;
+    case Key.DhcpLeaseS:
+      if (!(whole && value >= 10 && value <= 86400 * 30)) return false;
+      config.dhcpLeaseS = <u32>value;
+      return true;
+    case Key.DhcpRouter: if (!ip) return false; config.dhcpRouter = <u32>value; return true;
+    case Key.DhcpDns1: if (!ip) return false; config.dhcpDns1 = <u32>value; return true;
+    case Key.DhcpDns2: if (!ip) return false; config.dhcpDns2 = <u32>value; return true;
+    case Key.DhcpPrefixLen:
+      if (!(whole && value >= 1 && value <= 30)) return false;
+      config.dhcpPrefixLen = <u32>value;
+      return true;
+    case Key.DhcpMtu:
+      if (!(whole && (value == 0 || (value >= 576 && value <= 65535)))) return false;
+      config.dhcpMtu = <u32>value;
+      return true;
+    case Key.DhcpSeed: if (!(value == 0 || value == 1)) return false; config.dhcpSeed = value == 1; return true;
+    case Key.DhcpReclaimAfterMs:
+      if (!(value >= 1000 && value <= 30 * 86_400_000)) return false;
+      config.dhcpReclaimAfterMs = value;
+      return true;
+  }
+  return false;
+}
+
 export const config = new Config();
 
 /** Returns false for an unknown key or an out-of-range value (nothing changes). */
@@ -176,6 +236,7 @@ export function configSet(key: u32, value: f64): bool {
       config.arpProxy = value == 1;
       return true;
   }
+  if (key >= <u32>Key.DhcpPoolStart && key <= <u32>Key.DhcpReclaimAfterMs) return dhcpSet(key, value);
   if (key >= <u32>Key.ProbeIntervalMs && key <= <u32>Key.MembershipProfile) return membershipSet(key, value);
   return false;
 }

@@ -12,6 +12,8 @@
 // nothing waits. Segments of a TSO frame each travel alone, so they are equal-sized datagrams.
 import { ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM } from "./abi";
 import { config } from "./config";
+import { dhcpServing } from "./dhcp/pool";
+import { dhcpFromTap } from "./dhcp/server";
 import { groFrame } from "./gro";
 import { MAC_LOCAL, learnLocal, macFind, slotKind, slotOwner } from "./mactable";
 import { mssClamp } from "./mssclamp";
@@ -66,6 +68,7 @@ export function forwardFromTap(body: usize, bodyLen: u32, now: f64): void {
   // A group or all-zero source is not a station (Linux bridges drop these too).
   if (macIsGroup(src) || src == 0) { count(Stat.FramesBadSource); return; }
   learnLocal(src, vlan, now);
+  if (dhcpServing() && dhcpFromTap(frame, len, vlan, now)) return; // answered here, not flooded
   if (neighbourFromTap(frame, len, vlan, src, now)) return; // answered here (ARP/ND proxy)
 
   const dst = ethDst(frame);

@@ -16,6 +16,8 @@ import {
 } from "./bindings";
 import "./bindsection";
 import { configSet } from "./config";
+import { dhcpDump } from "./dhcp/dump";
+import { dhcpGossipMessage, dhcpTick } from "./dhcp/gossip";
 import { forwardFromPeer, forwardFromTap } from "./forward";
 import { groFlushAll } from "./gro";
 import { macGossipMessage, macGossipTick } from "./macgossip";
@@ -28,6 +30,7 @@ import { codecRoundtrip } from "./roundtrip";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
 import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
 import { MSG_IP_BINDING } from "./wire/bindmsg";
+import { MSG_DHCP_LEASE, MSG_DHCP_RANGE } from "./wire/dhcpmsg";
 import { MSG_MAC_UPDATE } from "./wire/macmsg";
 import { MSG_PMTU_ACK, MSG_PMTU_PROBE } from "./wire/pmtu";
 import { MSG_MEMBERSHIP_FIRST, MSG_MEMBERSHIP_LAST } from "./membership/codec";
@@ -74,6 +77,7 @@ export function process(inputLen: u32, now: f64): u32 {
   macGossipTick(self.now); // before membershipTick, so gossip is scheduled for what it queues
   let next = Math.min(membershipTick(self.now), pmtuTick(self.now));
   next = Math.min(next, Math.min(pathsTick(self.now), meetTick(self.now)));
+  next = Math.min(next, dhcpTick(self.now));
   next = Math.min(next, pathsDue()); // what this call sent after the paths' tick may be due sooner
   if (next < Infinity) {
     const timer = outputReserve(OUT_TIMER, 8);
@@ -181,6 +185,10 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
     case MSG_IP_BINDING:
       bindingGossipMessage(msg, msgLen, self.now);
       break;
+    case MSG_DHCP_RANGE:
+    case MSG_DHCP_LEASE:
+      dhcpGossipMessage(msg, msgLen, self.now);
+      break;
     default:
       if (type >= MSG_NAT_FIRST && type <= MSG_NAT_LAST) { natMessageIn(src, msg, msgLen); return; }
       count(Stat.DatagramUnknownType);
@@ -199,6 +207,18 @@ export function macs_dump(from: u32): u32 {
 
 /** Where the next `macs_dump` page starts, 0 when the last call finished the table. */
 export function macs_dump_next(): u32 { return <u32>macDumpNext; }
+
+let dhcpDumpNext: u32 = 0;
+
+/** Write OUT_DHCP_RANGE records (first page) and OUT_DHCP_LEASE records from pool offset `from`; returns the length. */
+export function dhcp_dump(from: u32): u32 {
+  outputReset();
+  dhcpDumpNext = dhcpDump(from, self.now);
+  return outputLength();
+}
+
+/** Where the next `dhcp_dump` page starts, 0 when the last call reached the end. */
+export function dhcp_dump_next(): u32 { return dhcpDumpNext; }
 
 /** Write one OUT_MEMBER record (docs/abi.md) per known member, self included; returns the length. */
 export function members_dump(): u32 {

@@ -16,6 +16,9 @@ import {
   CompoundReader, CompoundWriter, DG_MESSAGE, FRAME_F_VNET, FRAME_FLAGS, FRAME_PAYLOAD, MSG_COMPOUND, MSG_FRAME,
 } from "./wire/divs";
 import { MSG_IP_BINDING, bindMsgDecode, bindMsgEncode, bindUpdate } from "./wire/bindmsg";
+import {
+  LeaseRecord, MSG_DHCP_LEASE, MSG_DHCP_RANGE, RangeToken, leaseDecode, leaseEncode, leaseLength, rangeDecode, rangeEncode,
+} from "./wire/dhcpmsg";
 import { MACMSG_COPY_LEN, MSG_MAC_UPDATE, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate } from "./wire/macmsg";
 import { WireCheck } from "./wire/check";
 import { natRoundtrip } from "./wire/nat-roundtrip";
@@ -86,9 +89,19 @@ function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
     }
     case MSG_PUSH_PULL:
       return pushPull(msg, len, out, cap);
+    case MSG_DHCP_RANGE:
+      if (!rangeDecode(msg, len, rangeToken)) return 0;
+      return rangeEncode(out, cap, rangeToken);
+    case MSG_DHCP_LEASE:
+      if (leaseLength(msg, len) != len) return 0;
+      leaseDecode(msg, leaseRecord);
+      return leaseEncode(out, cap, leaseRecord);
   }
   return natRoundtrip(msg, len, out, cap);
 }
+
+const rangeToken = new RangeToken();
+const leaseRecord = new LeaseRecord();
 
 function rewriteInfo(out: usize, cap: u32): u32 {
   return writeInfo(out, cap, info.incarnation, info.id, info.addr, info.protocol, info.capabilities, info.namePtr, info.nameLen);

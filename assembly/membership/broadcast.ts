@@ -14,6 +14,8 @@ export const BROADCAST_SPACE_NONE: u8 = 0;
 export const BROADCAST_SPACE_MEMBER: u8 = 1; // key: node id
 export const BROADCAST_SPACE_MAC: u8 = 2; // key: packed (MAC, VLAN), assembly/macgossip.ts
 export const BROADCAST_SPACE_CANDIDATES: u8 = 3; // key: node id, assembly/nat/observed.ts
+export const BROADCAST_SPACE_DHCP_RANGE: u8 = 4; // key: block, assembly/dhcp/gossip.ts
+export const BROADCAST_SPACE_DHCP_LEASE: u8 = 5; // key: pool offset
 export const BROADCAST_SPACE_BINDING: u8 = 6; // key: (VLAN, IP) folded to 64 bits, assembly/bindings.ts
 
 class Broadcast {

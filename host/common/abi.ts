@@ -42,6 +42,10 @@ export const OUT_PONG = 10;
 export const OUT_PATH = 11;
 /** self_dump: [u8 nat guess][u8 count][u16 0][count x addr slot observed]. */
 export const OUT_SELF = 12;
+/** dhcp_dump: one owned run of the DHCP pool (host/common/dhcp.ts). */
+export const OUT_DHCP_RANGE = 13;
+/** dhcp_dump: one lease (host/common/dhcp.ts). */
+export const OUT_DHCP_LEASE = 14;
 /** UTF-8 text for the log: an address conflict or a frozen binding (assembly/bindings.ts). */
 export const OUT_LOG = 16;
 

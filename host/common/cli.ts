@@ -5,8 +5,9 @@ import { parseCidr } from "./cidr.ts";
 import { CONFIG_KEYS, type CoreConfig, parseConfig } from "./config.ts";
 import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type Status } from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
+import { DEFAULT_DHCP_LEASE_S, DEFAULT_DHCP_PREFIX, type DhcpLease, dhcpConfig } from "./dhcp.ts";
 import { ExitCode, usageError } from "./errors.ts";
-import { formatKeys, formatMacs, formatMembers, formatPing, formatStatus } from "./format.ts";
+import { formatKeys, formatLeases, formatMacs, formatMembers, formatPing, formatStatus } from "./format.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
@@ -78,6 +79,11 @@ export function commands(platform: Platform, version: string): Record<string, Co
         default: String(DEFAULT_RELAY_CAP_MBIT),
       },
       "arp-proxy": { type: "string", description: "on or off: answer ARP and Neighbor Solicitations for addresses bound behind other nodes (default on; off still learns them, docs/arp.md)" },
+      dhcp: { type: "string", description: "serve DHCP to clients behind the TAP from this pool, START-END (the same on every node; docs/dhcp.md)", valueHint: "START-END" },
+      "dhcp-lease": { type: "string", description: "DHCP lease time, s", default: String(DEFAULT_DHCP_LEASE_S) },
+      "dhcp-router": { type: "string", description: "router option (3) given to DHCP clients", valueHint: "IP" },
+      "dhcp-dns": { type: "string", description: "DNS servers option (6) given to DHCP clients", valueHint: "IP[,IP]" },
+      "dhcp-prefix": { type: "string", description: "prefix length of the subnet mask given to DHCP clients", default: String(DEFAULT_DHCP_PREFIX) },
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
@@ -119,7 +125,14 @@ export function commands(platform: Platform, version: string): Record<string, Co
         offload: onOff(args.offload, "--offload"),
         latencyWakeMs: int(args["latency-wake"], "--latency-wake", 0, 1000),
         relayCapMbit: int(args["relay-cap"], "--relay-cap", 0, 100_000),
-        config: withArpProxy(args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map(), args["arp-proxy"]),
+        config: withArpProxy(new Map([
+          ...(args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map()),
+          ...(args.dhcp ? dhcpConfig({
+            pool: args.dhcp, leaseS: int(args["dhcp-lease"], "--dhcp-lease", 10, 30 * 86400), router: args["dhcp-router"],
+            dns: args["dhcp-dns"], prefixLen: int(args["dhcp-prefix"], "--dhcp-prefix", 1, 30),
+            tapMtu: int(args.mtu, "--mtu", 576, 65000), seed: join === null,
+          }) : new Map()),
+        ]), args["arp-proxy"]),
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
         version,
@@ -191,6 +204,22 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
+  const leases = defineCommand({
+    meta: { name: "leases", description: "Show the DHCP leases a running node knows (docs/dhcp.md)." },
+    args: controlArgs,
+    async run({ args }) {
+      const path = controlPath(args);
+      const list = (await platform.controlRequest(path, "leases")) as DhcpLease[];
+      if (args.json) {
+        platform.print(JSON.stringify(list, null, 2));
+        return;
+      }
+      const names = new Map<string, string>();
+      for (const m of (await platform.controlRequest(path, "members")) as Member[]) names.set(m.id, m.name);
+      platform.print(formatLeases(list, names));
+    },
+  });
+
   const keygen = defineCommand({
     meta: { name: "keygen", description: "Print a new random network key (for --key-file or DIVS_KEY)." },
     run() {
@@ -232,7 +261,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  return { up, status, members, macs, ping, keygen, key, version: versionCmd };
+  return { up, status, members, macs, ping, leases, keygen, key, version: versionCmd };
 }
 
 /** The key from --key-file or DIVS_KEY, or null when neither is given. */

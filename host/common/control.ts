@@ -1,7 +1,7 @@
-// The local control protocol between `divs status|members|macs|key|ping` and a running node:
+// The local control protocol between `divs status|members|macs|leases|key|ping` and a running node:
 // one JSON request line, one JSON response line, then the server closes the connection. Both hosts
 // serve it with answer() (Node on its data-plane thread, Deno on its main thread).
-//   request:  {"cmd":"status"|"members"|"macs"}
+//   request:  {"cmd":"status"|"members"|"macs"|"leases"}
 //             {"cmd":"key","op":"list"|"install"|"use"|"remove","key"?:"<key text>","id"?:"<8 hex>"}
 //             {"cmd":"ping","id":"<16 hex node id>"}: one ping, answered when its pong came or timed out
 //   response: {"ok":true,"result":...} | {"ok":false,"error":"one line"}
@@ -12,7 +12,7 @@ import { hexU64, type MacEntry, type Member, u64OfHex } from "./dumps.ts";
 import { type NatGuess, PATH_KIND_DIRECT, PATH_KIND_RELAY, type PathRecord } from "./nat-records.ts";
 import { type AddrKey, formatKeyId, parseKey, parseKeyId, ROUTE_RELAY, type SecureCounters } from "./secure/index.ts";
 
-export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping"] as const;
+export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "leases"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 export const KEY_OPS = ["list", "install", "use", "remove"] as const;
 export type KeyOp = (typeof KEY_OPS)[number];
@@ -99,12 +99,50 @@ export interface Status extends NodeInfo {
   uptimeMs: number;
   members: Record<string, number>;
   macs: number;
+  /** The DHCP pool (docs/dhcp.md): null when this node does not serve one. */
+  dhcp: DhcpStatus | null;
   counters: Record<string, number>;
   security: SecurityStatus;
   /** NAT traversal: what members see of this node ("unknown" on a core without it), and relaying. */
   nat: NatGuess;
   observed: string[];
   relay: RelayStatus;
+}
+
+export interface DhcpStatus {
+  /** The blocks this node owns, as address runs "first-last". */
+  owned: string[];
+  ownedAddresses: number;
+  poolAddresses: number;
+  /** Addresses bound to a client now, switch-wide as this node knows. */
+  bound: number;
+  owners: number;
+}
+
+function dhcpStatus(driver: Driver, selfId: string): DhcpStatus | null {
+  const d = driver.dhcp();
+  if (d.ranges.length === 0) return null;
+  const owned: string[] = [];
+  let ownedAddresses = 0;
+  for (const r of d.ranges) {
+    if (r.owner !== selfId) continue;
+    ownedAddresses += r.size;
+    const last = owned.length - 1;
+    const prev = last >= 0 ? owned[last].split("-") : null;
+    if (prev && nextIp(prev[1]) === r.first) owned[last] = `${prev[0]}-${r.last}`;
+    else owned.push(`${r.first}-${r.last}`);
+  }
+  return {
+    owned, ownedAddresses,
+    poolAddresses: d.ranges.reduce((n, r) => n + r.size, 0),
+    bound: d.leases.filter((l) => l.state === "bound" && l.expiresInS > 0).length,
+    owners: new Set(d.ranges.map((r) => r.owner)).size,
+  };
+}
+
+function nextIp(ip: string): string {
+  const v = ip.split(".").reduce((a, p) => a * 256 + Number(p), 0) + 1;
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join(".");
 }
 
 export function defaultControlPath(tap: string): string {
@@ -134,6 +172,8 @@ function run(request: ControlRequest, driver: Driver, info: NodeInfo, now: numbe
       return members(driver);
     case "macs":
       return driver.macs();
+    case "leases":
+      return driver.dhcp().leases;
     case "status":
       return status(driver, info, now);
   }
@@ -219,6 +259,7 @@ function status(driver: Driver, info: NodeInfo, now: number): Status {
     uptimeMs: Math.round(now - driver.startedAt),
     members,
     macs: driver.macs().length,
+    dhcp: dhcpStatus(driver, hexU64(driver.identity.nodeId, 0)),
     counters: { ...driver.stats(), ...driver.hostCounters() },
     security: security(driver, now),
     nat: self?.nat ?? "unknown",

@@ -21,6 +21,8 @@ interface CoreExports {
   /** NAT traversal (docs/abi.md): cores before it lack these, and the host shows "unknown". */
   paths_dump?(): number;
   self_dump?(): number;
+  dhcp_dump?(from: number): number;
+  dhcp_dump_next?(): number;
 }
 
 /** Called once per output record; `body` is a view into core memory, valid only during the call. */
@@ -231,6 +233,17 @@ export class Core {
     do {
       this.visitOutput(macs_dump(from), visit);
       from = macs_dump_next();
+    } while (from !== 0);
+  }
+
+  /** The DHCP pool's ranges and leases, in pages like the MAC table. */
+  dhcp(visit: RecordVisitor): void {
+    const { dhcp_dump, dhcp_dump_next } = this.exports;
+    if (!dhcp_dump || !dhcp_dump_next) return;
+    let from = 0;
+    do {
+      this.visitOutput(dhcp_dump(from), visit);
+      from = dhcp_dump_next();
     } while (from !== 0);
   }
 

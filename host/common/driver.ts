@@ -8,6 +8,7 @@ import {
 } from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
+import { type DhcpState, decodeDhcpRecord } from "./dhcp.ts";
 import type { LatencyWake } from "./latency-wake.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
@@ -406,6 +407,12 @@ export class Driver {
       if (kind === OUT_SELF) self = decodeSelf(body) ?? self;
     });
     return self;
+  }
+
+  dhcp(): DhcpState {
+    const out: DhcpState = { ranges: [], leases: [] };
+    this.core.dhcp((kind, body) => decodeDhcpRecord(kind, body, out));
+    return out;
   }
 
   macs(): MacEntry[] {

@@ -1,6 +1,7 @@
-// Human-readable tables for `divs status|members|macs`.
-import type { MacEntry } from "./dumps.ts";
+// Human-readable tables for `divs status|members|macs|leases|ping`.
 import type { KeyInfo, MemberRow, PingReply, Status } from "./control.ts";
+import type { DhcpLease } from "./dhcp.ts";
+import type { MacEntry } from "./dumps.ts";
 import { ACTIVITY_COUNTERS, REJECTION_COUNTERS } from "./secure/index.ts";
 
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -44,6 +45,17 @@ export function formatMacs(macs: MacEntry[], names: Map<string, string>): string
   );
 }
 
+/** Leases by address; the serving node by name when `names` knows it. */
+export function formatLeases(leases: DhcpLease[], names: Map<string, string>): string {
+  const key = (ip: string) => ip.split(".").reduce((a, p) => a * 256 + Number(p), 0);
+  const sorted = [...leases].sort((a, b) => key(a.ip) - key(b.ip));
+  return table(
+    ["IP", "MAC", "HOSTNAME", "STATE", "NODE", "EXPIRES"],
+    sorted.map((l) => [l.ip, l.mac, l.hostname || "-", l.state, names.get(l.node) ?? l.node,
+      l.expiresInS > 0 ? `in ${l.expiresInS} s` : "expired"]),
+  );
+}
+
 export function formatKeys(keys: KeyInfo[]): string {
   return table(["KEY ID", "PRIMARY"], keys.map((k) => [k.id, k.primary ? "yes" : ""]));
 }
@@ -67,6 +79,10 @@ export function formatStatus(s: Status): string {
     `members   ${members}`,
     `macs      ${s.macs}`,
     `arp/nd    answered ${arpNd(s, "answered_locally")}, flooded ${s.counters.arp_requests_flooded ?? 0}/${s.counters.nd_solicits_flooded ?? 0}, conflicts ${s.counters.ip_conflicts ?? 0}`,
+    ...(s.dhcp ? [
+      `dhcp      owns ${s.dhcp.ownedAddresses} of ${s.dhcp.poolAddresses} addresses (${s.dhcp.owned.join(", ") || "none"}),` +
+      ` ${s.dhcp.bound} bound switch-wide, ${s.dhcp.owners} owners`,
+    ] : []),
     `keys      ${s.security.keys.map((k) => k.id + (k.primary ? " (primary)" : "")).join(", ")}`,
     `sessions  ${s.security.sessions.length}, handshakes pending ${s.security.pendingHandshakes}`,
     "",

@@ -2,6 +2,7 @@
 import { type HostPort, formatHostPort } from "./address.ts";
 import { type Cidr, formatCidr } from "./cidr.ts";
 import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./config.ts";
+import { DHCP_KEYS, watchPoolMismatch } from "./dhcp.ts";
 import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
@@ -103,7 +104,19 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   // The token carries the network key: whoever holds it can join (docs/security.md).
   platform.print(`join token: ${encodeToken([advertise], keyring.primary.key)}`);
 
-  const signal = await new Promise<string>((resolve) => platform.onShutdownSignal(resolve));
+  // A node whose --dhcp pool is not the switch's would answer clients from another pool: it leaves.
+  let poolRefused = false;
+  let stopPoolWatch = () => {};
+  const signal = await new Promise<string>((resolve) => {
+    platform.onShutdownSignal(resolve);
+    if (!options.config.has(DHCP_KEYS.poolSize)) return;
+    stopPoolWatch = watchPoolMismatch(platform.timers, () => d.stats().dhcp_pool_mismatch ?? 0, () => {
+      poolRefused = true;
+      platform.log.warn("--dhcp: other nodes serve another DHCP pool; give every node the same --dhcp START-END (docs/dhcp.md)");
+      resolve("DHCP pool mismatch");
+    });
+  });
+  stopPoolWatch();
   platform.log.info(`${signal}: leaving`);
   d.leave();
   await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
@@ -113,7 +126,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   opened.device.close();
   transport.close();
   await control.close();
-  return ExitCode.ok;
+  return poolRefused ? ExitCode.usage : ExitCode.ok;
 }
 
 /** The largest datagram follows the TAP MTU (never below what a 1500-byte underlay carries), unless configured. */

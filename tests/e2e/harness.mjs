@@ -131,9 +131,13 @@ export class Testbed {
    * Starts `divs up` in the node's namespace; `join` names the node to join through; `key` overrides the
    * testbed's; `runtime: "deno"` runs it under Deno (`divs up --runtime deno`, a deno child of the CLI);
    * `offload: "off"` turns the TAP's TCP segmentation offload off (docs/host.md "Offloads"); `listen`
-   * and `advertise` ("host:port", "[v6]:port") replace the node's underlay address:PORT.
+   * and `advertise` ("host:port", "[v6]:port") replace the node's underlay address:PORT; `extra`: more
+   * `divs up` arguments.
    */
-  start(name, { join = null, mac = null, config = null, address = null, key = this.key, runtime = null, offload = null, listen = null, advertise = null } = {}) {
+  start(name, {
+    join = null, mac = null, config = null, address = null, key = this.key, runtime = null, offload = null, listen = null, advertise = null,
+    extra = [],
+  } = {}) {
     const n = this.node(name);
     const args = [
       "netns", "exec", n.ns, process.execPath, CLI, "up", "--name", name, "--listen", listen ?? `${n.underlay}:${PORT}`,
@@ -146,6 +150,7 @@ export class Testbed {
     if (config) args.push("--config", config);
     if (runtime) args.push("--runtime", runtime);
     if (offload) args.push("--offload", offload);
+    args.push(...extra);
     n.log = "";
     n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DIVS_KEY: key } });
     n.proc.stdout.on("data", (d) => (n.log += d));

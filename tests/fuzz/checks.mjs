@@ -15,7 +15,7 @@ export const MAX_DATAGRAM = 1400;
 const fail = (msg) => { throw new Error(msg); };
 const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE ||
   t === MSG.IP_BINDING ||
-  t === MSG.PMTU_ACK || (t >= MSG.PATH_PING && t <= MSG.RELAY_OK);
+  t === MSG.PMTU_ACK || (t >= MSG.PATH_PING && t <= MSG.RELAY_OK) || t === MSG.DHCP_RANGE || t === MSG.DHCP_LEASE;
 const PMTU_PROBE_MIN = 8; // a probe is never smaller than the ACK datagram answering it (assembly/wire/pmtu.ts)
 const PMTU_ACK_DATAGRAM = 8;
 const ROUTE_LEN = 41, RELAY_ALLOW_LEN = 44, PONG_LEN = 48, PATH_LEN = 68; // docs/abi.md

@@ -4,7 +4,8 @@
 // datagrams the core itself emits, which the runner mutates and feeds back.
 // PMTU_PROBE (0x30) and PMTU_ACK (0x31) come whole, short, or with sizes that lie;
 // path messages (0x40-0x46) whole (ids from small pools, node 1 is the fuzzed
-// node), with counts that lie, cut short or with bytes after.
+// node), with counts that lie, cut short or with bytes after; DHCP_RANGE and
+// DHCP_LEASE (0x50, 0x51) for the fuzzed core's pool or another, sometimes cut.
 import fc from "./fc.mjs";
 import { IP_POOL, frameArb, macArb } from "./frames.mjs";
 import { WIRE_VERSION, concat } from "./records.mjs";
@@ -12,6 +13,7 @@ import { WIRE_VERSION, concat } from "./records.mjs";
 export const MSG = {
   FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20, IP_BINDING: 0x21, PMTU_PROBE: 0x30, PMTU_ACK: 0x31,
   PATH_PING: 0x40, PATH_PONG: 0x41, OBSERVED: 0x42, CANDIDATES: 0x43, RENDEZVOUS: 0x44, RELAY_REQUEST: 0x45, RELAY_OK: 0x46,
+  DHCP_RANGE: 0x50, DHCP_LEASE: 0x51,
 };
 
 const bodyArb = fc.uint8Array({ maxLength: 120 });
@@ -123,6 +125,27 @@ const wholeNatArb = fc.oneof(
 export const natMessageArb = fc
   .tuple(wholeNatArb, fc.option(fc.oneof(fc.nat(40).map((n) => -n - 1), fc.integer({ min: 1, max: 4 })), { freq: 5 }))
   .map(([m, skew]) => (skew === null ? m : skew < 0 ? m.subarray(0, Math.max(0, m.length + skew)) : concat(m, new Uint8Array(skew))));
+/** DHCP_RANGE and DHCP_LEASE for the fuzzed core's pool (or another), fields random, sometimes cut. */
+const dhcpMsgArb = fc
+  .record({
+    lease: fc.boolean(),
+    pool: fc.oneof({ weight: 6, arbitrary: fc.constant([0xc6120064, 16]) }, fc.tuple(fc.nat(), fc.nat())),
+    a: fc.integer({ min: 0, max: 0xffff }), b: fc.integer({ min: 0, max: 0xffff }), c: fc.integer({ min: 0, max: 255 }),
+    v: fc.nat(), left: fc.nat(), name: fc.uint8Array({ maxLength: 70 }), cut: fc.option(fc.nat(120), { freq: 5 }),
+  })
+  .map(({ lease, pool, a, b, c, v, left, name, cut }) => {
+    const m = new Uint8Array(lease ? 41 + name.length : 25);
+    const d = new DataView(m.buffer);
+    m[0] = lease ? MSG.DHCP_LEASE : MSG.DHCP_RANGE;
+    d.setUint32(1, pool[0] >>> 0); d.setUint32(5, pool[1] >>> 0);
+    if (lease) {
+      d.setUint32(9, a % 20); m[13] = c % 6; d.setUint16(14, b); d.setUint32(32, v); d.setUint32(36, left);
+      m[40] = name.length; m.set(name, 41);
+    } else {
+      d.setUint16(9, a % 20); d.setUint16(11, b % 20); d.setUint32(13, c); d.setUint32(21, v);
+    }
+    return cut === null ? m : m.subarray(0, Math.min(cut, m.length));
+  });
 
 /** One message that is not a compound. */
 export const leafMessageArb = fc.oneof(
@@ -134,6 +157,7 @@ export const leafMessageArb = fc.oneof(
   { weight: 1, arbitrary: pmtuProbeArb },
   { weight: 1, arbitrary: pmtuAckArb },
   { weight: 3, arbitrary: natMessageArb },
+  { weight: 1, arbitrary: dhcpMsgArb },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }).chain(typedMsgArb) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 4 }) },
 );

@@ -3,6 +3,7 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "./fc.mjs";
 import { readPcap } from "../fixtures/pcap.mjs";
+import { ipv4, requestFrame } from "../fixtures/dhcp-frames.mjs";
 import { concat } from "./records.mjs";
 
 const hex = (s) => Uint8Array.from(s.replace(/[^0-9a-f]/gi, "").match(/../g), (b) => parseInt(b, 16));
@@ -54,6 +55,19 @@ export const HAND_FRAMES = [
   hex(`ffffffffffff 020000000001 88a8 00c8 8100 0064 0806 0001 0800 06 04 0001 020000000001 c6120001 000000000000 c6120002`),
   hex(`3333ff000002 020000000001 86dd 6000000000203aff fe800000000000000000000000000001 ff0200000000000000000001ff000002
        8700 0000 00000000 fe800000000000000000000000000002 0101020000000001`),
+];
+
+/** DHCP requests to the fuzzed core's pool (run.mjs configures 198.18.0.100, 16 addresses):
+ *  DISCOVER, REQUEST selecting, renewal, RELEASE, DECLINE, INFORM. */
+const DHCP_MAC = [2, 0, 0, 0, 0, 1];
+const POOL = (k) => ipv4(`198.18.0.${100 + k}`);
+export const DHCP_FRAMES = [
+  requestFrame(DHCP_MAC, 1, { xid: 1 }),
+  requestFrame(DHCP_MAC, 3, { xid: 2, requested: POOL(1), serverId: POOL(0) }),
+  requestFrame(DHCP_MAC, 3, { xid: 3, ciaddr: POOL(1), dstIp: POOL(0) }),
+  requestFrame(DHCP_MAC, 7, { xid: 4, ciaddr: POOL(1), dstIp: POOL(0) }),
+  requestFrame(DHCP_MAC, 4, { xid: 5, requested: POOL(2), serverId: POOL(0) }),
+  requestFrame(DHCP_MAC, 8, { xid: 6, ciaddr: POOL(3), dstIp: POOL(0) }),
 ];
 
 /** Frames captured from a real TAP (tests/fixtures/*.pcap). */

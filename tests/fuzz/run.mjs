@@ -13,7 +13,7 @@ import fc from "./fc.mjs";
 import { checkMembers, checkPaths, checkProcessOutput, checkStats } from "./checks.mjs";
 import { compileCore } from "./core.mjs";
 import { datagramArb, messageArb, splitDatagram } from "./datagrams.mjs";
-import { HAND_FRAMES, fixtureFrames, frameArb } from "./frames.mjs";
+import { DHCP_FRAMES, HAND_FRAMES, fixtureFrames, frameArb } from "./frames.mjs";
 import { checkMacs } from "./macs.mjs";
 import { mutate, mutationArb } from "./mutate.mjs";
 import { MAX_DATAGRAM } from "./checks.mjs";
@@ -30,6 +30,8 @@ const STATS_EVERY = 8;
 const MAC_CAPACITY = 64;
 const CONFIG_MAC_CAPACITY = 2; // assembly/config.ts Key.MacCapacity
 const CONFIG_TAP_VNET_HDR = 5; // assembly/config.ts Key.TapVnetHdr
+/** The fuzzed core serves DHCP (assembly/config.ts Key.DhcpPool*, DhcpSeed) from 198.18.0.100, 16 addresses. */
+const CONFIG_DHCP = [[300, 0xc6120064], [301, 16], [308, 1]];
 const fail = (msg) => { throw new Error(msg); };
 const FAILURES_DIR = new URL("./failures/", import.meta.url);
 
@@ -127,7 +129,7 @@ class Fuzzer {
   constructor(compiled, seed) {
     this.compiled = compiled;
     this.seed = seed;
-    this.golden = [...HAND_FRAMES, ...fixtureFrames()];
+    this.golden = [...HAND_FRAMES, ...DHCP_FRAMES, ...fixtureFrames()];
     this.corpus = []; // datagrams the core emitted: valid encodings of every message it sends
     this.messages = [];
     this.kept = 0;
@@ -143,6 +145,7 @@ class Fuzzer {
     this.stats = new Map();
     if (this.core.call("abi_version") !== 1) throw new Error(`abi_version ${this.core.call("abi_version")}, expected 1`);
     if (!this.core.call("config_set", CONFIG_MAC_CAPACITY, MAC_CAPACITY)) throw new Error("config_set(MacCapacity) refused");
+    for (const [k, v] of CONFIG_DHCP) if (!this.core.call("config_set", k, v)) throw new Error(`config_set(${k}) refused`);
     const random = Uint8Array.from({ length: 32 }, (_, i) => (this.seed * 31 + i * 97) & 0xff);
     const identity = concat(u64le(1n), addrSlot([198, 19, 0, 100], 4800), new TextEncoder().encode("fuzz"));
     this.process(

@@ -7,7 +7,7 @@
 // comes from one seed, so a run is reproducible.
 import {
   ADDR_LEN, ADDR_SLOT, CoreInstance, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PING, IN_RANDOM,
-  OUT_DATAGRAM, OUT_EVENT, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_TIMER, addrIndex, compileCore, nodeAddr,
+  OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_TIMER, addrIndex, compileCore, nodeAddr,
 } from "./core.mjs";
 import { WakeHeap } from "./heap.mjs";
 import { NAT, Router, addrKey, portOf } from "./nat.mjs";
@@ -37,6 +37,7 @@ export class Cluster {
     this.linkLimit = o.linkLimit ?? (() => Infinity); // may be replaced mid-run: the path shrinks
     this.onTooBig = o.onTooBig ?? (() => {});
     this.onPong = o.onPong ?? (() => {});
+    this.onFrame = o.onFrame ?? (() => {}); // (t, node, frame): a frame the node wrote to its TAP
     this.now = 0;
     this.heap = new WakeHeap();
     this.side = null; // partition: side per node, or null
@@ -241,6 +242,8 @@ export class Cluster {
       } else if (kind === OUT_EVENT) {
         const subject = this.idIndex.get(core.dv.getBigUint64(at + 8, true));
         if (subject !== undefined) this.onEvent(t, n.i, core.dv.getUint16(at, true), subject, core.dv.getUint32(at + 4, true));
+      } else if (kind === OUT_FRAME) {
+        this.onFrame(t, n.i, core.u8.slice(at, at + len));
       }
     });
     let next = n.timer;

@@ -1,0 +1,158 @@
+// Who may change which token (docs/dhcp.md, "Ownership"): the rules that keep
+// two nodes from ever owning one block, with only a node's own view of the
+// switch as input. Quorum is counted over the pool's owners, not over the
+// membership list, which forgets dead members: a side of a partition holds a
+// quorum when more than half of the nodes owning blocks are alive in its view.
+import { LeaseTable } from "./leases";
+import { RangeTable } from "./ranges";
+
+/** What a node sees: itself, the members it holds alive (suspects included), the time. */
+export class View {
+  self: u64 = 0;
+  live: Array<u64> = new Array<u64>();
+  now: f64 = 0;
+
+  isLive(id: u64): bool { return id == this.self || this.live.includes(id); }
+}
+
+/** When each owner absent from the view was first seen absent; an owner back alive is forgotten. */
+export class Absences {
+  ids: Array<u64> = new Array<u64>();
+  since: Array<f64> = new Array<f64>();
+  /** Whether more than half of the block owners were alive in the last view. */
+  quorum: bool = true;
+  /** Since when fewer than half of the owners are alive here (another side may hold a quorum), or -1. */
+  outnumberedAt: f64 = -1;
+
+  sinceOf(id: u64): f64 {
+    const i = this.ids.indexOf(id);
+    return i < 0 ? Infinity : unchecked(this.since[i]);
+  }
+
+  update(ranges: RangeTable, view: View): void {
+    for (let i = this.ids.length - 1; i >= 0; i--) {
+      const id = unchecked(this.ids[i]);
+      if (view.isLive(id) || !ownsAny(ranges, id)) {
+        this.ids.splice(i, 1);
+        this.since.splice(i, 1);
+      }
+    }
+    for (let b = 0; b < ranges.blocks; b++) {
+      const o = ranges.owner(b);
+      if (o != 0 && !view.isLive(o) && !this.ids.includes(o)) {
+        this.ids.push(o);
+        this.since.push(view.now);
+      }
+    }
+    const live = liveOwners(ranges, view);
+    this.quorum = live.total == 0 || live.live * 2 > live.total;
+    if (live.live * 2 >= live.total) this.outnumberedAt = -1;
+    else if (this.outnumberedAt < 0) this.outnumberedAt = view.now;
+  }
+}
+
+function ownsAny(ranges: RangeTable, id: u64): bool {
+  for (let b = 0; b < ranges.blocks; b++) if (ranges.owner(b) == id) return true;
+  return false;
+}
+
+class OwnerCount {
+  live: i32 = 0;
+  total: i32 = 0;
+}
+
+const ownerCount = new OwnerCount();
+
+/** The distinct block owners, and how many of them are alive in `view`. */
+function liveOwners(ranges: RangeTable, view: View): OwnerCount {
+  const owners = new Array<u64>();
+  for (let b = 0; b < ranges.blocks; b++) {
+    const o = ranges.owner(b);
+    if (o != 0 && !owners.includes(o)) owners.push(o);
+  }
+  let live = 0;
+  for (let i = 0; i < owners.length; i++) if (view.isLive(unchecked(owners[i]))) live++;
+  ownerCount.live = live;
+  ownerCount.total = owners.length;
+  return ownerCount;
+}
+
+/** More than half of the distinct block owners are alive in `view` (true while nobody owns anything). */
+export function hasQuorum(ranges: RangeTable, view: View): bool {
+  const c = liveOwners(ranges, view);
+  return c.total == 0 || c.live * 2 > c.total;
+}
+
+/**
+ * The latest expiry this node may give a lease: unbounded while at least half of the owners are alive
+ * here (no other side can hold a quorum, so nobody can reclaim our blocks); when fewer, half the
+ * reclaim bound after that began, so every lease granted on a minority side has expired before the
+ * majority may reclaim the blocks it was granted from.
+ */
+export function leaseCap(abs: Absences, reclaimAfterMs: f64): f64 {
+  return abs.outnumberedAt < 0 ? Infinity : abs.outnumberedAt + reclaimAfterMs / 2;
+}
+
+/** A block is free to give away when no address in it is held. */
+function blockFree(ranges: RangeTable, leases: LeaseTable, b: i32, now: f64): bool {
+  return !leases.anyHeld(ranges.blockFirst(b), ranges.blockEnd(b), now);
+}
+
+function freeBlocksOf(ranges: RangeTable, leases: LeaseTable, id: u64, now: f64): i32 {
+  let n = 0;
+  for (let b = 0; b < ranges.blocks; b++) if (ranges.owner(b) == id && blockFree(ranges, leases, b, now)) n++;
+  return n;
+}
+
+/**
+ * One step of the rules, run by every node on its own view; the blocks it changed are pushed to
+ * `changed` for gossip. Only with a quorum:
+ * - donation: when a live member owns nothing, the live owner with the most free blocks (ties: the
+ *   smaller id) gives it half of its free blocks, if that owner is us;
+ * - reclaim: the smallest live id takes the blocks of an owner absent for `reclaimAfterMs` whose
+ *   known leases have all expired (version + 2, so it wins over a gift the absent owner made unheard).
+ * A change takes one common version over its blocks (RangeTable.assignAll), so it travels as few runs.
+ */
+export function rebalance(
+  ranges: RangeTable, leases: LeaseTable, abs: Absences, view: View, reclaimAfterMs: f64, changed: Array<i32>,
+): void {
+  abs.update(ranges, view);
+  if (!abs.quorum) return;
+  const now = view.now;
+  let smallest = view.self;
+  for (let i = 0; i < view.live.length; i++) smallest = min(smallest, unchecked(view.live[i]));
+  if (smallest == view.self) {
+    const taken = new Array<i32>();
+    for (let b = 0; b < ranges.blocks; b++) {
+      const o = ranges.owner(b);
+      if (o == 0 || view.isLive(o) || now - abs.sinceOf(o) < reclaimAfterMs) continue;
+      if (leases.lastExpiry(ranges.blockFirst(b), ranges.blockEnd(b)) > now) continue;
+      taken.push(b);
+    }
+    ranges.assignAll(taken, view.self, 2);
+    for (let i = 0; i < taken.length; i++) changed.push(unchecked(taken[i]));
+  }
+  let empty: u64 = 0;
+  for (let i = 0; i < view.live.length; i++) {
+    const id = unchecked(view.live[i]);
+    if (id != view.self && !ownsAny(ranges, id) && (empty == 0 || id < empty)) empty = id;
+  }
+  if (empty == 0) return;
+  let donor: u64 = 0;
+  let most = 0;
+  for (let i = -1; i < view.live.length; i++) {
+    const id = i < 0 ? view.self : unchecked(view.live[i]);
+    const n = freeBlocksOf(ranges, leases, id, now);
+    if (n > most || (n == most && n > 0 && id < donor)) { most = n; donor = id; }
+  }
+  if (donor != view.self || most < 2) return;
+  let give = most / 2;
+  const gift = new Array<i32>();
+  for (let b = ranges.blocks - 1; b >= 0 && give > 0; b--) {
+    if (ranges.owner(b) != view.self || !blockFree(ranges, leases, b, now)) continue;
+    gift.unshift(b);
+    give--;
+  }
+  ranges.assignAll(gift, empty, 1);
+  for (let i = 0; i < gift.length; i++) changed.push(unchecked(gift[i]));
+}
