@@ -4,7 +4,7 @@ import type { HostPort } from "./address.ts";
 import type { Cidr } from "./cidr.ts";
 import type { InterfaceAddress } from "./local-addresses.ts";
 import type { CryptoProvider } from "./secure/provider.ts";
-import type { UpOptions } from "./up.ts";
+import type { UpOptions } from "./up-options.ts";
 import type { Clock, DatagramSink, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 
 /** Where a TAP reader hands frames: each one (a view valid only during the call), then the end of a batch. */

@@ -1,6 +1,6 @@
 // `divs up`: start a node on any runtime through the Platform, run until SIGINT/SIGTERM, tear down.
 import { type HostPort, formatHostPort } from "./address.ts";
-import { type Cidr, formatCidr } from "./cidr.ts";
+import { formatCidr } from "./cidr.ts";
 import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./config.ts";
 import { DHCP_KEYS, watchPoolMismatch } from "./dhcp.ts";
 import { answer, type NodeInfo } from "./control.ts";
@@ -13,34 +13,12 @@ import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
 import { encodeToken } from "./token.ts";
+import type { UpOptions } from "./up-options.ts";
 
 /** Gossip interval of each membership profile (lan, wan, local), docs/config.md. */
 const PROFILE_GOSSIP_MS = [200, 500, 100];
 /** After IN_LEAVE the core keeps gossiping the leave: stay about 2 gossip intervals plus a round trip (docs/abi.md). */
 const LEAVE_ROUND_TRIP_MS = 100;
-
-export interface UpOptions {
-  listen: HostPort;
-  advertise: HostPort | null;
-  /** Seeds to join through; none: this node creates a switch. */
-  join: HostPort[];
-  /** The network key: the primary (and only) key of the node's keyring at start. */
-  key: Uint8Array;
-  tap: string;
-  address: Cidr | null;
-  mac: string | null;
-  mtu: number;
-  /** TCP segmentation and checksum offload on the TAP (docs/host.md "Offloads"). */
-  offload: boolean;
-  /** While frames flow, wake at least this often (ms; 0: off), host/common/latency-wake.ts. */
-  latencyWakeMs: number;
-  /** Relaying for one pair of members is capped at this many Mbit/s (docs/host.md "Routes and relaying"). */
-  relayCapMbit: number;
-  config: CoreConfig;
-  name: string;
-  control: string;
-  version: string;
-}
 
 /** Resolves with the exit code once the node has shut down. */
 export async function runNode(platform: NodeRuntime, options: UpOptions): Promise<number> {

@@ -6,7 +6,7 @@ import path from "node:path";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { ControlServer, Platform } from "../common/platform.ts";
-import type { UpOptions } from "../common/up.ts";
+import type { UpOptions } from "../common/up-options.ts";
 import { serveControl, controlRequest } from "./control.ts";
 import { nodeCrypto } from "./crypto.ts";
 import { bundleDir, checkPrivileges } from "./system.ts";

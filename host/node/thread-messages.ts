@@ -2,7 +2,7 @@
 // that runs the node (host/node/dataplane.ts). The main thread wakes the data-plane thread's poll by
 // writing to its eventfd after each message it posts.
 import type { MessagePort } from "node:worker_threads";
-import type { UpOptions } from "../common/up.ts";
+import type { UpOptions } from "../common/up-options.ts";
 
 export interface DataplaneData {
   options: UpOptions;

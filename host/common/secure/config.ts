@@ -1,5 +1,7 @@
 // Transport timing and limits. Defaults follow docs/security.md; tests shorten some of them.
-import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND } from "./relay.ts";
+
+/** The default relaying cap per pair of members: 20 Mbit/s. */
+export const DEFAULT_RELAY_CAP_BYTES_PER_SECOND = 20_000_000 / 8;
 
 export interface SecureConfig {
   /** Start a new handshake when the sending session is this old (ms). 120 s, as WireGuard. */

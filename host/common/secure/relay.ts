@@ -2,10 +2,9 @@
 // node to relay between (OUT_RELAY_ALLOW), each with a token bucket of bytes. A forwarded envelope is
 // exactly as long as the one received (only its address field is rewritten), so a pair never gets
 // more bytes out than it sent in: the relay cannot amplify.
-import type { AddrKey } from "./transport.ts";
+import type { AddrKey } from "./addr-key.ts";
+import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND } from "./config.ts";
 
-/** The default cap per pair: 20 Mbit/s. */
-export const DEFAULT_RELAY_CAP_BYTES_PER_SECOND = 20_000_000 / 8;
 /** A bucket holds a quarter second of its rate... */
 const BURST_SECONDS = 0.25;
 /** ...and at least one largest UDP datagram, so any datagram can pass at some rate. */

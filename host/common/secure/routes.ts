@@ -1,7 +1,7 @@
 // Where the transport sends a peer's packets (the core's OUT_ROUTE, docs/abi.md): peer address ->
 // (send address, direct or relay). Sessions stay keyed by the peer's address, so a path change never
 // loses a session; a direct route also tells which peer a datagram from its send address belongs to.
-import type { AddrKey } from "./transport.ts";
+import type { AddrKey } from "./addr-key.ts";
 
 export const ROUTE_DIRECT = 1;
 export const ROUTE_RELAY = 2;

@@ -22,7 +22,8 @@ import { Session } from "./session.ts";
 import { keyOfAddress } from "../address.ts";
 
 /** How the host names an underlay address in maps: a number (IPv4 * 65536 + port) or a string. */
-export type AddrKey = number | string;
+export type { AddrKey } from "./addr-key.ts";
+import type { AddrKey } from "./addr-key.ts";
 
 export interface Transmit {
   addrKey: AddrKey;

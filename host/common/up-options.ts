@@ -1,0 +1,27 @@
+// What `divs up` was asked for: the options runNode (up.ts) takes, parsed by cli.ts, posted to the data-plane thread.
+import type { HostPort } from "./address.ts";
+import type { Cidr } from "./cidr.ts";
+import type { CoreConfig } from "./config.ts";
+
+export interface UpOptions {
+  listen: HostPort;
+  advertise: HostPort | null;
+  /** Seeds to join through; none: this node creates a switch. */
+  join: HostPort[];
+  /** The network key: the primary (and only) key of the node's keyring at start. */
+  key: Uint8Array;
+  tap: string;
+  address: Cidr | null;
+  mac: string | null;
+  mtu: number;
+  /** TCP segmentation and checksum offload on the TAP (docs/host.md "Offloads"). */
+  offload: boolean;
+  /** While frames flow, wake at least this often (ms; 0: off), host/common/latency-wake.ts. */
+  latencyWakeMs: number;
+  /** Relaying for one pair of members is capped at this many Mbit/s (docs/host.md "Routes and relaying"). */
+  relayCapMbit: number;
+  config: CoreConfig;
+  name: string;
+  control: string;
+  version: string;
+}
