@@ -121,7 +121,7 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
       await waitFor(`${name} sees all ${NODES.length} alive`, CONVERGE_MS, async () => {
         const alive = await bed.aliveNames(name);
         return until(alive.length === NODES.length, alive, `alive: ${alive.join(", ")}`);
-      });
+      }).catch(async (e) => assert.fail(`${e.message}\n${await views(bed)}`));
     }
     // A member may be suspected while its path is set up (SWIM refutes that); none may be declared dead,
     // neither in the next STAY_ALIVE_MS nor until every suspicion has resolved (at most SETTLE_MS more).
