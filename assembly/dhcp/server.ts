@@ -5,6 +5,8 @@
 // known lease is given back at any node, and extended there only while the
 // block's owner is alive in our view (else only its time left), so an owner
 // on the other side of a partition never sees its lease outlived.
+import { bindingLearn } from "../bindings";
+import { putU32 } from "../wire/bytes";
 import { config } from "../config";
 import { self } from "../node";
 import { Stat, count } from "../stats";
@@ -212,10 +214,16 @@ function request(cid: u32, vlan: u32, now: f64): void {
   count(Stat.DhcpAcks);
 }
 
+/** The granted address in network order, for bindingLearn. */
+const leaseIp: usize = heap.alloc(4);
+
 /** Binds `off` to the requesting client until `expiry` and tells the switch; the one place a lease is granted. */
 function leaseGranted(off: u32, cid: u32, expiry: f64, vlan: u32): void {
   leases.set(off, LEASE_BOUND, req.chaddr, cid, expiry, self.id, hostname());
   leaseChanged(off);
+  // The lease is an IP-to-MAC binding as good as the client's own ARP (docs/arp.md): the ARP/ND proxy answers for it.
+  putU32(leaseIp, ranges.start + off);
+  bindingLearn(req.chaddr, <u16>vlan, leaseIp, 4, self.now);
 }
 
 function nak(vlan: u32): void {

@@ -77,6 +77,10 @@ test("every client behind a node's TAP gets a distinct address of the pool withi
   }
   const leases = await bed.ctl("c", "leases");
   for (const ip of got) assert.ok(leases.some((l) => l.ip === ip && l.state === "bound"), `node c has not heard of the lease of ${ip}`);
+  // A lease is an IP binding of the client's MAC too (docs/arp.md): every node's table lists it.
+  for (const ip of got) {
+    await waitFor(`node a to bind ${ip} to its client's MAC`, 5_000, async () => (await bed.ctl("a", "macs")).some((m) => m.ips.includes(ip)));
+  }
 });
 
 test("a client asking again at another node gets its address back", { skip: skip ?? false, timeout: 60_000 }, async () => {
