@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CLI, MEMBERSHIP, deadBoundMs, skipReason, waitFor } from "./harness.mjs";
+import { CLI, MEMBERSHIP, deadBoundMs, skipReason, waitFor } from "../e2e/harness.mjs";
 import { HOMES, NAT_UDP_TIMEOUT_S, NatBed, PUBLIC_IP } from "./nat-bed.mjs";
 
 const skip = skipReason();

@@ -11,7 +11,7 @@
 import { spawn } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLI, sh, Testbed } from "./harness.mjs";
+import { CLI, sh, Testbed } from "../e2e/harness.mjs";
 
 export const PUBLIC_IP = "203.0.113.10";
 export const PROBE = join(dirname(fileURLToPath(import.meta.url)), "nat-probe.mjs");
