@@ -11,6 +11,7 @@ import { formatKeys, formatLeases, formatMacs, formatMembers, formatPing, format
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
+import { defaultStateDir } from "./state-dir.ts";
 import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey, parseKey } from "./secure/index.ts";
 import { parseJoin } from "./token.ts";
 
@@ -87,6 +88,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
       config: { type: "string", description: "JSON file of core config keys (docs/config.md)" },
       name: { type: "string", description: "node name (default: host name)" },
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
+      "state-dir": { type: "string", description: "directory for what outlives a restart (default /var/lib/divs/<tap>, docs/state.md)", valueHint: "DIR" },
       "key-file": keyFileArg,
       runtime: {
         type: "string",
@@ -135,6 +137,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         ]), args["arp-proxy"]),
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
+        stateDir: args["state-dir"] ?? defaultStateDir(args.tap),
         version,
       });
     },

@@ -4,6 +4,7 @@ import type { HostPort } from "./address.ts";
 import type { Cidr } from "./cidr.ts";
 import type { InterfaceAddress } from "./local-addresses.ts";
 import type { CryptoProvider } from "./secure/provider.ts";
+import type { StateStore } from "./state-dir.ts";
 import type { UpOptions } from "./up-options.ts";
 import type { Clock, DatagramSink, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 
@@ -44,6 +45,8 @@ export interface NodeRuntime {
   /** `offload`: let the kernel hand over TCP segments up to 64 KB (TUNSETOFFLOAD) where the runtime can. */
   openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap;
   bindUdp(listen: HostPort, sink: DatagramSink): Promise<DatagramTransport>;
+  /** Creates the state directory (0700) when missing; throws DivsError when it cannot. */
+  openStateDir(dir: string): StateStore;
   /** `answer` resolves with the response line (a ping waits for its pong). */
   serveControl(path: string, answer: (line: string) => Promise<string>): Promise<ControlServer>;
   /** Calls `handler` once on SIGINT or SIGTERM. */

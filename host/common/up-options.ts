@@ -23,5 +23,7 @@ export interface UpOptions {
   config: CoreConfig;
   name: string;
   control: string;
+  /** Files that outlive a restart (host/common/state-dir.ts, docs/state.md). */
+  stateDir: string;
   version: string;
 }

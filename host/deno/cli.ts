@@ -6,7 +6,7 @@ import { commands, exitState } from "../common/cli.ts";
 import { runCli } from "../common/cli-main.ts";
 import { DivsError, EXIT_CODE_HELP, ExitCode } from "../common/errors.ts";
 import { denoPlatform } from "./platform.ts";
-import { DENO_HELP } from "./permissions.ts";
+import { DENO_HELP } from "../common/deno-permissions.ts";
 
 declare const DIVS_VERSION: string;
 

@@ -10,10 +10,11 @@ import { runNode } from "../common/up.ts";
 import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 // node:crypto runs under Deno with the same results (tests/deno/trace.test.mjs checks the core; the
 // provider is the Node host's, unchanged).
-import { nodeCrypto } from "../node/crypto.ts";
+import { nodeCrypto } from "../common/secure/node-crypto.ts";
 import { controlRequest, serveControl } from "./control.ts";
 import * as c from "./libc.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
+import { openStateDir } from "./state.ts";
 import { DenoTap } from "./tap.ts";
 import { bindUdp } from "./udp.ts";
 
@@ -49,6 +50,7 @@ export function denoPlatform(): Platform & NodeRuntime {
       }
     },
     checkPrivileges,
+    openStateDir,
     openTap,
     bindUdp: async (listen, sink) => bindUdp(listen, sink),
     serveControl,

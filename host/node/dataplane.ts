@@ -9,6 +9,7 @@ import type { NodeRuntime } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
 import { checkPrivileges, interfaceAddresses, loadCoreBytes } from "./system.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
+import { openStateDir } from "./state.ts";
 import { LinuxTap } from "./tap.ts";
 import type { DataplaneData, FromDataplane, ToDataplane } from "./thread-messages.ts";
 import { bindUdp } from "./udp.ts";
@@ -52,6 +53,7 @@ const runtime: NodeRuntime = {
   interfaceAddresses,
   loadCoreBytes,
   checkPrivileges,
+  openStateDir,
   openTap(name, mtu, address, mac, offload) {
     const device = LinuxTap.open(name, mtu, address, mac, offload);
     return {

@@ -1,5 +1,5 @@
 // `divs up --runtime deno` from the Node CLI: finds a deno binary and runs this same node under Deno
-// (build/divs-deno.mjs) with exactly the permissions host/deno/permissions.ts lists, forwarding
+// (build/divs-deno.mjs) with exactly the permissions host/common/deno-permissions.ts lists, forwarding
 // SIGINT/SIGTERM and exiting with its code.
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -9,7 +9,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultControlPath } from "../common/control.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
-import { denoRunFlags } from "../deno/permissions.ts";
+import { defaultStateDir } from "../common/state-dir.ts";
+import { denoRunFlags } from "../common/deno-permissions.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -56,7 +57,8 @@ export function denoCommandLine(rawArgs: string[]): string[] {
   const control = flagValue(rawArgs, "--control") ?? defaultControlPath(flagValue(rawArgs, "--tap") ?? "divs0");
   const readFiles = ["--config", "--key-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
     .map((f) => path.resolve(f));
-  const flags = denoRunFlags("up", { buildDir: here, control, readFiles });
+  const stateDir = path.resolve(flagValue(rawArgs, "--state-dir") ?? defaultStateDir(flagValue(rawArgs, "--tap") ?? "divs0"));
+  const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir });
   const args = rawArgs.filter((a, i) => a !== "--runtime" && rawArgs[i - 1] !== "--runtime" && !a.startsWith("--runtime="));
   return ["run", ...flags, path.join(here, "divs-deno.mjs"), ...args];
 }

@@ -8,7 +8,7 @@ import { DivsError, ExitCode } from "../common/errors.ts";
 import type { ControlServer, Platform } from "../common/platform.ts";
 import type { UpOptions } from "../common/up-options.ts";
 import { serveControl, controlRequest } from "./control.ts";
-import { nodeCrypto } from "./crypto.ts";
+import { nodeCrypto } from "../common/secure/node-crypto.ts";
 import { bundleDir, checkPrivileges } from "./system.ts";
 import type { DataplaneData, FromDataplane, ToDataplane } from "./thread-messages.ts";
 

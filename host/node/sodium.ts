@@ -4,7 +4,7 @@ import koffi from "koffi";
 import type { Logger } from "../common/runtime.ts";
 import type { CryptoProvider } from "../common/secure/provider.ts";
 import { type SodiumAeadCalls, withSodiumAead } from "../common/secure/sodium-aead.ts";
-import { nodeCrypto } from "./crypto.ts";
+import { nodeCrypto } from "../common/secure/node-crypto.ts";
 
 const LIBRARY = "libsodium.so.23";
 

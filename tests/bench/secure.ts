@@ -14,7 +14,7 @@ import { Keyring } from "../../host/common/secure/keyring.ts";
 import { SecureTransport } from "../../host/common/secure/transport.ts";
 import type { CryptoProvider } from "../../host/common/secure/provider.ts";
 import { SODIUM_SMALL_MAX, withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
-import { bulkOpen, bulkSeal, nodeCrypto as crypto, SMALL_AEAD_MAX, smallOpen } from "../../host/node/crypto.ts";
+import { bulkOpen, bulkSeal, nodeCrypto as crypto, SMALL_AEAD_MAX, smallOpen } from "../../host/common/secure/node-crypto.ts";
 import { loadSodium } from "../../host/node/sodium.ts";
 
 const sodiumCalls = loadSodium();

@@ -16,7 +16,7 @@ import type { DriverServices } from "../../host/common/driver.ts";
 import { Keyring } from "../../host/common/secure/keyring.ts";
 import { withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
 import { SecureTransport } from "../../host/common/secure/transport.ts";
-import { nodeCrypto } from "../../host/node/crypto.ts";
+import { nodeCrypto } from "../../host/common/secure/node-crypto.ts";
 import type { PollLoop } from "../../host/node/poll-loop.ts";
 import { loadSodium } from "../../host/node/sodium.ts";
 import { bindUdp } from "../../host/node/udp.ts";

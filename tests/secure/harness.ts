@@ -5,7 +5,7 @@ import type { SecureConfig } from "../../host/common/secure/config.ts";
 import { SecureTransport, type Transmit } from "../../host/common/secure/transport.ts";
 import type { CryptoProvider } from "../../host/common/secure/provider.ts";
 import { withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
-import { nodeCrypto } from "../../host/node/crypto.ts";
+import { nodeCrypto } from "../../host/common/secure/node-crypto.ts";
 import { loadSodium } from "../../host/node/sodium.ts";
 
 export const crypto = nodeCrypto;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { SODIUM_SMALL_MAX } from "../../host/common/secure/sodium-aead.ts";
-import { nodeCrypto } from "../../host/node/crypto.ts";
+import { nodeCrypto } from "../../host/common/secure/node-crypto.ts";
 import { bytes, ip, Net, newKey, Node, sodiumCrypto, text } from "./harness.ts";
 
 const SIZES = [0, 1, 15, 16, 17, 63, 64, 65, SODIUM_SMALL_MAX - 1, SODIUM_SMALL_MAX, SODIUM_SMALL_MAX + 1, 512, 1400, 1440, 9000, 65000];

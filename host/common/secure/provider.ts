@@ -1,4 +1,4 @@
-// What the transport layer needs from the runtime. host/node/crypto.ts implements it on node:crypto
+// What the transport layer needs from the runtime. host/common/secure/node-crypto.ts implements it on node:crypto
 // (Deno reuses it); everything else in host/common/secure is plain TypeScript.
 
 /** A ChaCha20-Poly1305 key prepared by the provider (e.g. a KeyObject), opaque to common code. */

@@ -114,7 +114,7 @@ export class SecureTransport {
   private seq = 0;
   private deadline = Infinity;
   // Reused per call: the hot path allocates only the sealed datagram and the opened plaintext (plus
-  // node:crypto's cipher objects for datagrams above SMALL_AEAD_MAX, host/node/crypto.ts).
+  // node:crypto's cipher objects for datagrams above SMALL_AEAD_MAX, host/common/secure/node-crypto.ts).
   private readonly out: Transmit[] = [];
   private readonly result: Incoming = { deliver: null, source: new Uint8Array(0), via: null, transmits: this.out };
   /** Where replies to the packet being handled go (its source), and the original sender to wrap them for when it came relayed. */

@@ -4,8 +4,8 @@ import { Buffer } from "node:buffer";
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomFillSync, type KeyObject,
 } from "node:crypto";
-import * as smallAead from "../common/secure/chacha20poly1305.ts";
-import { AEAD_TAG_LEN as TAG_LEN, type AeadKey, type CryptoProvider } from "../common/secure/provider.ts";
+import * as smallAead from "./chacha20poly1305.ts";
+import { AEAD_TAG_LEN as TAG_LEN, type AeadKey, type CryptoProvider } from "./provider.ts";
 
 const AEAD = "chacha20-poly1305";
 const AEAD_OPTIONS = { authTagLength: TAG_LEN } as const;

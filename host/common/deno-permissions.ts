@@ -17,6 +17,8 @@ export interface DenoRunPaths {
   buildDir: string;
   /** Control socket of the node (up) or the node asked (status, members, macs). */
   control: string;
+  /** `up`'s state directory (read and written). */
+  stateDir?: string;
   /** Files `up` reads (--config, a key file). */
   readFiles?: string[];
 }
@@ -37,11 +39,12 @@ export function denoRunFlags(command: string, paths: DenoRunPaths): string[] {
     return ["--no-prompt", UP_ENV, `--allow-read=${read}`, `--allow-write=${socket}`, `--allow-net=unix:${socket}`];
   }
   const dir = dirOf(paths.control);
+  const state = paths.stateDir ? [paths.stateDir] : [];
   return [
     "--no-prompt",
     "--allow-ffi", // libc (TAP: open, ioctl, read, write; UDP: socket, setsockopt, bind, sendmmsg, recvmmsg; poll), libsodium
-    `--allow-read=${[...code, dir, ...(paths.readFiles ?? [])].join(",")}`,
-    `--allow-write=${dir}`, // mkdir, the socket, chmod 0600, removal at exit
+    `--allow-read=${[...code, dir, ...state, ...(paths.readFiles ?? [])].join(",")}`,
+    `--allow-write=${[dir, ...state].join(",")}`, // mkdir, the socket, chmod 0600, removal at exit; the state directory
     `--allow-net=unix:${paths.control}`, // the control socket (the underlay socket is FFI: no net permission)
     "--allow-run=ip", // address, MTU and link state of the TAP
     "--allow-sys=hostname,networkInterfaces,uid",
