@@ -1,5 +1,5 @@
 // How big a TAP frame can be so its datagram fits one underlay packet:
-//   underlay MTU 1500 = IPv4 20 + UDP 8 + sealing envelope (reserved) 32 + DiVS datagram
+//   underlay MTU 1500 = IPv4 20 + UDP 8 + sealing (DATA header and tag, DATA_OVERHEAD) 30 + DiVS datagram
 //   DiVS FRAME datagram = 3-byte header + Ethernet header 14 + payload (the TAP MTU)
 // The default max datagram is this IPv4 figure; an IPv6 path carries 20 bytes less at the same MTU,
 // which each peer's path MTU search finds (the socket refuses larger datagrams with EMSGSIZE, DF on
@@ -10,16 +10,15 @@ import { DATA_OVERHEAD } from "./secure/handshake.ts";
 export const UNDERLAY_MTU = 1500;
 export const IPV4_UDP_OVERHEAD = 20 + 8;
 export const IPV6_UDP_OVERHEAD = 40 + 8;
-export const SEAL_RESERVE = 32;
 export const FRAME_DATAGRAM_HEADER = 3;
 export const ETHERNET_HEADER = 14;
 
 /** The largest plaintext DiVS datagram for an underlay MTU. */
 export function maxDatagramFor(underlayMtu: number): number {
-  return underlayMtu - IPV4_UDP_OVERHEAD - SEAL_RESERVE;
+  return underlayMtu - IPV4_UDP_OVERHEAD - DATA_OVERHEAD;
 }
 
-/** The TAP MTU whose full frames still fit: 1423 for a 1500-byte underlay. */
+/** The TAP MTU whose full frames still fit: 1425 for a 1500-byte underlay. */
 export function tapMtuFor(underlayMtu: number): number {
   return maxDatagramFor(underlayMtu) - FRAME_DATAGRAM_HEADER - ETHERNET_HEADER;
 }
