@@ -1,5 +1,6 @@
 // A node's state directory: files that outlive a restart (its identity key, DHCP leases), one per name.
 // Made 0700 on first start; files are written whole (temporary file, then rename) with mode 0600.
+import { DivsError, ExitCode } from "./errors.ts";
 
 /** Default: one directory per TAP, so two nodes on one machine keep apart (docs/state.md). */
 export function defaultStateDir(tap: string): string {
@@ -15,7 +16,37 @@ export interface StateStore {
   write(name: string, bytes: Uint8Array): void;
 }
 
+/** The file calls a runtime provides (host/node/state.ts, host/deno/state.ts). */
+export interface StateFiles {
+  /** mkdir -p with `mode`, then chmod `mode` (an existing directory too). */
+  makePrivateDir(path: string, mode: number): void;
+  /** null when the file does not exist. */
+  readOrNull(path: string): Uint8Array | null;
+  writeFile(path: string, bytes: Uint8Array, mode: number): void;
+  rename(from: string, to: string): void;
+  pid: number;
+}
+
+export function openStateDir(dir: string, files: StateFiles): StateStore {
+  try {
+    files.makePrivateDir(dir, 0o700); // it may hold a private key
+  } catch (e) {
+    throw new DivsError(`state directory ${dir}: ${(e as Error).message}`, ExitCode.failure);
+  }
+  return {
+    dir,
+    read: (name) => files.readOrNull(pathOf(dir, name)),
+    write(name, bytes) {
+      const file = pathOf(dir, name);
+      const temporary = `${file}.${files.pid}.tmp`;
+      files.writeFile(temporary, bytes, 0o600);
+      files.rename(temporary, file);
+    },
+  };
+}
+
 /** A file name inside the state directory: no separators, no dot files. */
-export function checkStateName(name: string): void {
+function pathOf(dir: string, name: string): string {
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new Error(`bad state file name "${name}"`);
+  return `${dir}/${name}`;
 }

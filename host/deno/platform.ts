@@ -14,7 +14,8 @@ import { nodeCrypto } from "../common/secure/node-crypto.ts";
 import { controlRequest, serveControl } from "./control.ts";
 import * as c from "./libc.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
-import { openStateDir } from "./state.ts";
+import { openStateDir } from "../common/state-dir.ts";
+import { stateFiles } from "./state.ts";
 import { DenoTap } from "./tap.ts";
 import { bindUdp } from "./udp.ts";
 
@@ -50,7 +51,7 @@ export function denoPlatform(): Platform & NodeRuntime {
       }
     },
     checkPrivileges,
-    openStateDir,
+    openStateDir: (dir) => openStateDir(dir, stateFiles),
     openTap,
     bindUdp: async (listen, sink) => bindUdp(listen, sink),
     serveControl,

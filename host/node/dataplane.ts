@@ -9,7 +9,8 @@ import type { NodeRuntime } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
 import { checkPrivileges, interfaceAddresses, loadCoreBytes } from "./system.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
-import { openStateDir } from "./state.ts";
+import { openStateDir } from "../common/state-dir.ts";
+import { stateFiles } from "./state.ts";
 import { LinuxTap } from "./tap.ts";
 import type { DataplaneData, FromDataplane, ToDataplane } from "./thread-messages.ts";
 import { bindUdp } from "./udp.ts";
@@ -53,7 +54,7 @@ const runtime: NodeRuntime = {
   interfaceAddresses,
   loadCoreBytes,
   checkPrivileges,
-  openStateDir,
+  openStateDir: (dir) => openStateDir(dir, stateFiles),
   openTap(name, mtu, address, mac, offload) {
     const device = LinuxTap.open(name, mtu, address, mac, offload);
     return {
