@@ -10,7 +10,7 @@ header h1 { font-size: 18px; margin: 0; }
 header .dim { color: #aab3c5; }
 #live { margin-left: auto; }
 #live.stale { color: #ff8a80; }
-main { display: grid; grid-template-columns: minmax(360px, 520px) 1fr; gap: 14px; padding: 14px; }
+main { display: grid; grid-template-columns: minmax(340px, 560px) 1fr; gap: 14px; padding: 14px; }
 section { background: #fff; border-radius: 6px; padding: 10px 14px; box-shadow: 0 1px 2px #0002; overflow: auto; }
 section.wide { grid-column: 1 / -1; }
 h2 { font-size: 14px; margin: 0 0 8px; text-transform: uppercase; letter-spacing: .05em; color: #5a6478; }
@@ -19,6 +19,11 @@ th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #e6e9ef; w
 th { color: #5a6478; font-weight: 600; }
 td.num { text-align: right; }
 .state-alive { color: #1b873f; } .state-suspect { color: #b7791f; } .state-dead { color: #c53030; } .state-left { color: #718096; }
+#counters { columns: 19em; column-gap: 28px; font-variant-numeric: tabular-nums; font-size: 13px; }
+.counter { display: flex; gap: 8px; border-bottom: 1px solid #e6e9ef; padding: 1px 0; break-inside: avoid; }
+.counter .k { flex: 1; overflow: hidden; text-overflow: ellipsis; }
+.counter .r { width: 5.5em; text-align: right; color: #5a6478; }
+h2 label { float: right; text-transform: none; letter-spacing: 0; font-weight: normal; }
 svg { width: 100%; height: auto; }
 svg text { font-size: 12px; fill: #1d2330; }
 svg .edge-direct { stroke: #1b873f; stroke-width: 2.5; }
@@ -30,8 +35,8 @@ svg .node-alive { fill: #38a169; } svg .node-suspect { fill: #d69e2e; } svg .nod
 svg .self { stroke: #1d2330; stroke-width: 3; }
 .legend span { margin-right: 14px; font-size: 12px; color: #5a6478; }
 .legend i { display: inline-block; width: 22px; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: 4px; }
-.l-direct { border-color: #1b873f; } .l-relay { border-color: #dd6b20; border-top-style: dashed; }
-.l-carried { border-color: #805ad5; border-top-style: dotted; } .l-none { border-color: #cbd2dc; border-top-style: dotted; }
+.legend i.l-direct { border-color: #1b873f; } .legend i.l-relay { border-color: #dd6b20; border-top-style: dashed; }
+.legend i.l-carried { border-color: #805ad5; border-top-style: dotted; } .legend i.l-none { border-color: #cbd2dc; border-top-style: dotted; }
 #error { color: #c53030; }
 `;
 
@@ -149,16 +154,23 @@ function macs(state) {
   }));
 }
 
-/** Every counter, with its rate since the last poll. */
+/** The counters (the ones at zero only when asked for), each with its rate since the last poll. */
 function counters(state) {
   var all = {};
   for (var k in state.status.counters) all[k] = state.status.counters[k];
   for (var s in state.status.security.counters) all["security." + s] = state.status.security.counters[s];
   var before = previous && previous.counters, dt = previous ? (state.at - previous.at) / 1000 : 0;
   var names = Object.keys(all).sort();
-  table("counters", ["counter", "value", "per second"], names.map(function (k) {
-    var rate = before && dt > 0 && k in before ? ((all[k] - before[k]) / dt).toFixed(1) : "";
-    return row([k, { text: all[k], attrs: { class: "num" } }, { text: rate, attrs: { class: "num" } }], { "data-counter": k });
+  var zeros = names.filter(function (k) { return all[k] === 0; }).length;
+  var showZeros = document.getElementById("zeros").checked;
+  document.getElementById("zeros-label").textContent = "show the " + zeros + " at zero";
+  fill("counters", names.filter(function (k) { return showZeros || all[k] !== 0; }).map(function (k) {
+    var rate = before && dt > 0 && k in before ? (all[k] - before[k]) / dt : null;
+    var line = el("div", { class: "counter", "data-counter": k });
+    line.appendChild(el("span", { class: "k" }, k));
+    line.appendChild(el("span", { class: "v" }, all[k]));
+    line.appendChild(el("span", { class: "r" }, rate ? rate.toFixed(1) + "/s" : ""));
+    return line;
   }));
   previous = { at: state.at, counters: all };
 }
@@ -217,9 +229,9 @@ export function uiPage(style: string, script: string): string {
 <section><h2>Members and paths</h2><div id="graph"></div>
 <div class="legend"><span><i class="l-direct"></i>direct</span><span><i class="l-relay"></i>relayed</span><span><i class="l-carried"></i>relayed by this node</span><span><i class="l-none"></i>no path</span></div>
 <p id="error"></p></section>
-<section><h2>Members</h2><table id="members"></table></section>
 <section><h2>MAC table</h2><table id="macs"></table></section>
-<section><h2>Counters</h2><table id="counters"></table></section>
+<section class="wide"><h2>Members</h2><table id="members"></table></section>
+<section class="wide"><h2>Counters <label><input type="checkbox" id="zeros"><span id="zeros-label"></span></label></h2><div id="counters"></div></section>
 </main>
 <script>${script}</script>
 </body>
