@@ -99,8 +99,11 @@ function graph(state) {
   members.forEach(function (m) { byName[m.name] = m; byAddress[m.address] = m; });
   var self = members.find(function (m) { return m.self; });
   var root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "member graph" });
+  // A relayed leg is drawn beside the line it shares with a direct path, not on top of it.
   function line(a, b, cls, title) {
-    var l = svg("line", { x1: at[a.id].x, y1: at[a.id].y, x2: at[b.id].x, y2: at[b.id].y, class: cls, "data-edge": a.name + "|" + b.name });
+    var p = at[a.id], q = at[b.id], len = Math.hypot(q.x - p.x, q.y - p.y) || 1;
+    var shift = cls === "edge-relay" ? 5 : 0, nx = ((q.y - p.y) / len) * shift, ny = ((p.x - q.x) / len) * shift;
+    var l = svg("line", { x1: p.x + nx, y1: p.y + ny, x2: q.x + nx, y2: q.y + ny, class: cls, "data-edge": a.name + "|" + b.name });
     l.appendChild(svg("title", {}, title));
     root.appendChild(l);
   }

@@ -3,7 +3,8 @@
 // it over pipes). A switch of three nodes: a (Node) serves its page on its loopback, b (Deno) on its
 // underlay address with a token, c joins and leaves. The page loads, shows every member with the path
 // `divs members` reports, the MAC table and counters, fetches nothing from elsewhere, follows c's
-// leave; b's page answers 401 without its token. A screenshot is kept in tests/artifacts/ui.png.
+// leave; b's page answers 401 without its token. Screenshots are kept in tests/artifacts/ (ui.png: a's
+// page after c left; ui-relay.png: a made-up state with relayed paths).
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -179,6 +180,45 @@ describe("the status page in headless chromium", { skip: skip ?? false }, () => 
       return NAMES.every((n) => shown[n]?.state === "alive");
     });
     assert.match(await page.textContent("#about"), /deno/);
+  });
+
+  test("relayed paths, pairs relayed by the node and hostile names are drawn right (a state made up in the browser)", async () => {
+    // The real page, its api/state answered by the browser: a path this bed cannot make (relayed).
+    await page.goto(A_UI);
+    const real = await page.evaluate(() => fetch("api/state").then((r) => r.json())); // from inside a's namespace
+    const member = (name, extra) => ({ ...real.members.find((m) => m.self), self: false, id: name.padEnd(16, "0").slice(0, 16),
+      name, address: `198.19.0.${name.length}:4790`, state: "alive", path: null, via: null, endpoint: null, rtt_ms: null, ...extra });
+    const hostile = '<img src=x onerror="document.title=1">';
+    const members = [
+      real.members.find((m) => m.self),
+      member("bb", { path: "direct", endpoint: "198.19.0.2:4790", rtt_ms: 1.25 }),
+      member("ccc", { path: "relay", via: "bb", endpoint: "198.19.0.2:4790", rtt_ms: 2.5 }),
+      member("dddd", { state: "dead" }),
+      member(hostile, { address: "198.19.0.99:4790", path: "direct", rtt_ms: 3 }),
+    ];
+    const made = { ...real, members, status: { ...real.status, relay: { routes: [], pairs: [{ a: "198.19.0.2:4790", b: "198.19.0.4:4790", rate: 0, bytes: 0 }] } } };
+    await page.route("**/api/state*", (route) => route.fulfill({ json: made }));
+    try {
+      await page.reload();
+      await page.waitForSelector('#graph g[data-member="dddd"][data-state="dead"]');
+      const edges = await page.$$eval("#graph line", (ls) => ls.map((l) => `${l.getAttribute("class")} ${l.dataset.edge}`).sort());
+      assert.deepEqual(edges, [
+        "edge-carried bb|dddd", // bb and dddd meet through this node
+        `edge-direct a|${hostile}`,
+        "edge-direct a|bb",
+        "edge-none a|dddd",
+        "edge-relay a|bb", // a -> ccc goes through bb
+        "edge-relay bb|ccc",
+      ].sort());
+      assert.equal(await page.locator("#graph img, #members img").count(), 0, "a name is text, never markup");
+      assert.ok((await page.textContent("#members")).includes(hostile));
+      assert.equal(await page.title(), "divs: a");
+      assert.deepEqual((await shownMembers()).ccc, { state: "alive", path: "relay", rtt: "2.50 ms" });
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "ui-relay.png") });
+    } finally {
+      await page.unrouteAll();
+    }
   });
 
   test("a's page follows c leaving; nothing was fetched from elsewhere; screenshot", async () => {
