@@ -86,9 +86,13 @@ function duration(msTotal) {
   return (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "m " + (s % 60) + "s";
 }
 
+function selfFirst(members) {
+  return members.slice().sort(function (a, b) { return (b.self - a.self) || a.name.localeCompare(b.name); });
+}
+
 /** Members on a circle, this node first; an edge from it to each member: direct, or through the relay. */
 function graph(state) {
-  var members = state.members.slice().sort(function (a, b) { return (b.self - a.self) || a.name.localeCompare(b.name); });
+  var members = selfFirst(state.members);
   var W = 480, H = 360, cx = W / 2, cy = H / 2, r = Math.min(W, H) / 2 - 50;
   var at = {};
   members.forEach(function (m, i) {
@@ -139,7 +143,7 @@ function findByEndpoint(members, endpoint) {
 }
 
 function members(state) {
-  table("members", ["name", "id", "state", "address", "path", "via", "endpoint", "RTT", "path MTU"], state.members.map(function (m) {
+  table("members", ["name", "id", "state", "address", "path", "via", "endpoint", "RTT", "path MTU"], selfFirst(state.members).map(function (m) {
     return row([
       m.name + (m.self ? " (this node)" : ""), m.id, { text: m.state, attrs: { class: "state-" + m.state } }, m.address,
       m.self ? "" : m.path || "none", m.via || "", m.endpoint || "", { text: ms(m.rtt_ms), attrs: { class: "num" } },
