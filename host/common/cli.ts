@@ -14,6 +14,7 @@ import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
 import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey, parseKey } from "./secure/index.ts";
 import { parseJoin } from "./token.ts";
+import { uiOptions } from "./ui.ts";
 
 export const DEFAULT_PORT = 4790;
 export const DEFAULT_TAP = "divs0";
@@ -90,6 +91,8 @@ export function commands(platform: Platform, version: string): Record<string, Co
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
       "state-dir": { type: "string", description: "directory for what outlives a restart (default /var/lib/divs/<tap>, docs/state.md)", valueHint: "DIR" },
       "key-file": keyFileArg,
+      ui: { type: "string", description: "serve the live status page on HOST:PORT (PORT alone: 127.0.0.1); off loopback it needs a token (docs/ui.md)", valueHint: "HOST:PORT" },
+      "ui-token-file": { type: "string", description: "file holding the status page's token (default off loopback: a new one, printed)", valueHint: "PATH" },
       runtime: {
         type: "string",
         description: "node or deno: run this node under Deno (deno run with the permissions docs/deno.md lists)",
@@ -139,6 +142,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         control: controlPath(args),
         stateDir: args["state-dir"] ?? defaultStateDir(args.tap),
         version,
+        ui: await uiOptions(platform, args.ui, args["ui-token-file"]),
       });
     },
   });

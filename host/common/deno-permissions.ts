@@ -4,7 +4,7 @@
 
 export const DENO_HELP =
   "Under Deno: deno run with --allow-ffi (libc for the TAP and the UDP socket, libsodium), " +
-  "--allow-read/--allow-write (the core, the control socket), --allow-net=unix:SOCKET, --allow-run=ip, " +
+  "--allow-read/--allow-write (the core, the control socket), --allow-net=unix:SOCKET (and --ui's HOST:PORT), --allow-run=ip, " +
   "--allow-sys=hostname,networkInterfaces,uid, --allow-env=NO_COLOR,TERM,TEST,CI,DIVS_KEY; docs/deno.md has the exact lines, or use divs up --runtime deno.";
 
 /** citty reads these when loaded, to decide whether usage texts get colours. */
@@ -19,8 +19,10 @@ export interface DenoRunPaths {
   control: string;
   /** `up`'s state directory (read and written). */
   stateDir?: string;
-  /** Files `up` reads (--config, a key file). */
+  /** Files `up` reads (--config, a key file, --ui-token-file). */
   readFiles?: string[];
+  /** `up --ui`: the status page's host:port (docs/ui.md), served with node:http, which asks net for it. */
+  ui?: string;
 }
 
 function dirOf(path: string): string {
@@ -45,7 +47,8 @@ export function denoRunFlags(command: string, paths: DenoRunPaths): string[] {
     "--allow-ffi", // libc (TAP: open, ioctl, read, write; UDP: socket, setsockopt, bind, sendmmsg, recvmmsg; poll), libsodium
     `--allow-read=${[...code, dir, ...state, ...(paths.readFiles ?? [])].join(",")}`,
     `--allow-write=${[dir, ...state].join(",")}`, // mkdir, the socket, chmod 0600, removal at exit; the state directory
-    `--allow-net=unix:${paths.control}`, // the control socket (the underlay socket is FFI: no net permission)
+    // the control socket and the status page (the underlay socket is FFI: no net permission)
+    `--allow-net=${[`unix:${paths.control}`, ...(paths.ui ? [paths.ui] : [])].join(",")}`,
     "--allow-run=ip", // address, MTU and link state of the TAP
     "--allow-sys=hostname,networkInterfaces,uid",
     UP_ENV,

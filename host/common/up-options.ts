@@ -2,6 +2,7 @@
 import type { HostPort } from "./address.ts";
 import type { Cidr } from "./cidr.ts";
 import type { CoreConfig } from "./config.ts";
+import type { UiOptions } from "./ui.ts";
 
 export interface UpOptions {
   listen: HostPort;
@@ -26,4 +27,6 @@ export interface UpOptions {
   /** Files that outlive a restart (host/common/state-dir.ts, docs/state.md). */
   stateDir: string;
   version: string;
+  /** The status page (`--ui`, docs/ui.md), or null. */
+  ui: UiOptions | null;
 }

@@ -6,6 +6,7 @@ import type { Cidr } from "../common/cidr.ts";
 import type { InterfaceAddress } from "../common/local-addresses.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
+import { withUi } from "../common/ui.ts";
 import { runNode } from "../common/up.ts";
 import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 // node:crypto runs under Deno with the same results (tests/deno/trace.test.mjs checks the core; the
@@ -69,7 +70,12 @@ export function denoPlatform(): Platform & NodeRuntime {
     print: (t) => console.log(t),
     printError: (t) => console.error(t),
     // libsodium is loaded only for a node (FFI is allowed for `up` alone, docs/deno.md).
-    up: (options) => runNode({ ...platform, crypto: dataPlaneCrypto(nodeCrypto, platform.log) }, options),
+    // The status page (--ui) is served next to the control socket, with the same answers (docs/ui.md).
+    up: (options) => runNode({
+      ...platform,
+      crypto: dataPlaneCrypto(nodeCrypto, platform.log),
+      serveControl: withUi(serveControl, options.ui, platform.log.info),
+    }, options),
   };
   return platform;
 }

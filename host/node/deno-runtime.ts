@@ -11,6 +11,7 @@ import { defaultControlPath } from "../common/control.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { defaultStateDir } from "../common/state-dir.ts";
 import { denoRunFlags } from "../common/deno-permissions.ts";
+import { uiListenPermission } from "../common/ui.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -55,10 +56,11 @@ export function runtimeFlag(rawArgs: string[]): string | undefined {
 /** The `deno run ...` command line for these `divs up` arguments (without --runtime). */
 export function denoCommandLine(rawArgs: string[]): string[] {
   const control = flagValue(rawArgs, "--control") ?? defaultControlPath(flagValue(rawArgs, "--tap") ?? "divs0");
-  const readFiles = ["--config", "--key-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
+  const readFiles = ["--config", "--key-file", "--ui-token-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
     .map((f) => path.resolve(f));
   const stateDir = path.resolve(flagValue(rawArgs, "--state-dir") ?? defaultStateDir(flagValue(rawArgs, "--tap") ?? "divs0"));
-  const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir });
+  const ui = uiListenPermission(flagValue(rawArgs, "--ui"));
+  const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir, ui });
   const args = rawArgs.filter((a, i) => a !== "--runtime" && rawArgs[i - 1] !== "--runtime" && !a.startsWith("--runtime="));
   return ["run", ...flags, path.join(here, "divs-deno.mjs"), ...args];
 }

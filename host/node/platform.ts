@@ -6,6 +6,7 @@ import path from "node:path";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { ControlServer, Platform } from "../common/platform.ts";
+import { withUi } from "../common/ui.ts";
 import type { UpOptions } from "../common/up-options.ts";
 import { serveControl, controlRequest } from "./control.ts";
 import { nodeCrypto } from "../common/secure/node-crypto.ts";
@@ -95,7 +96,8 @@ function up(options: UpOptions): Promise<number> {
           break;
         case "serve":
           try {
-            control = await serveControl(m.path, ask);
+            // The status page, if asked for, is served here too, with the same answers (docs/ui.md).
+            control = await withUi(serveControl, options.ui, (t) => console.error(`[divs] ${t}`))(m.path, ask);
             toDataplane({ kind: "served", error: null });
           } catch (e) {
             toDataplane({ kind: "served", error: (e as Error).message });
