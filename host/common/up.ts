@@ -27,16 +27,12 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   applyConfig(core, options);
 
   const keyring = new Keyring(platform.crypto, options.key);
-  const secure = new SecureTransport(platform.crypto, keyring, platform.clock.now(), {
-    relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
-  });
   let driver: Driver | null = null;
   const transport = await platform.bindUdp(options.listen, {
     datagram: (a, o, d) => driver?.datagramIn(a, o, d),
     batchEnd: () => driver?.datagramBatchEnd(),
     sendTooBig: (a, o, length) => driver?.sendTooBig(a, o, length),
   });
-  secure.sealInto((length) => transport.reserve(length));
   const advertise = options.advertise ?? advertiseFor(platform, options.listen, options.tap);
   let opened;
   try {
@@ -53,6 +49,10 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     transport.close();
     throw e;
   }
+  const secure = new SecureTransport(platform.crypto, keyring, identity, platform.clock.now(), {
+    relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
+  });
+  secure.sealInto((length) => transport.reserve(length));
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
   const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs);
   driver = new Driver(core, { nodeId: identity.nodeId, name: options.name, advertise }, secure, platform, latencyWake);

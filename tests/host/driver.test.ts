@@ -13,6 +13,7 @@ import { DivsError, ExitCode } from "../../host/common/errors.ts";
 import { LatencyWake } from "../../host/common/latency-wake.ts";
 import type { LinuxUdpSocket } from "../../host/common/linux-udp.ts";
 import type { DriverServices } from "../../host/common/driver.ts";
+import { Identity } from "../../host/common/secure/identity.ts";
 import { Keyring } from "../../host/common/secure/keyring.ts";
 import { withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
 import { SecureTransport } from "../../host/common/secure/transport.ts";
@@ -38,7 +39,7 @@ async function startNode(loop: PollLoop, name: string, provider: typeof nodeCryp
   core.configSet(CORE_TAP_VNET_HDR, 0);
   core.configSet(CONFIG_KEYS.membership_profile, LOCAL_PROFILE);
   core.configSet(CONFIG_KEYS.max_datagram, 1440);
-  const secure = new SecureTransport(provider, new Keyring(provider, key), performance.now());
+  const secure = new SecureTransport(provider, new Keyring(provider, key), Identity.generate(provider), performance.now());
   const services: DriverServices = {
     clock: { now: () => performance.now() },
     timers: loop,

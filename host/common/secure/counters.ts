@@ -44,6 +44,7 @@ export const ACTIVITY_COUNTERS = [
   "relay_bytes", // their bytes (each forwarded exactly as long as received: no amplification)
   "relay_sent", // packets this node sent to a peer through a relay
   "relay_received", // packets that reached this node through a relay
+  "peer_roamed", // a peer's authenticated datagram or handshake came from a new address: its sessions follow it
 ] as const;
 
 export type CounterName = (typeof REJECTION_COUNTERS)[number] | (typeof ACTIVITY_COUNTERS)[number];
