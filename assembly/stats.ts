@@ -140,6 +140,7 @@ export enum Stat {
   DhcpLeasesLearnt,
   DhcpNoQuorum,
   DhcpPoolForeign,
+  MemberAccusationAhead,
   Count, // keep last
 }
 
@@ -282,6 +283,7 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_leases_learnt",
   "dhcp_no_quorum",
   "dhcp_pool_foreign",
+  "member_accusation_ahead",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -19,6 +19,7 @@ import { messageScratch, sendMessage } from "./send";
 import { Member, MemberState, memberAdd, memberById, memberCount, memberSetState, members } from "./state";
 import { Suspicion, suspicionConfirmations, suspicionMin } from "./suspicion";
 import { config } from "../config";
+import { serialNewer } from "../serial";
 
 let leaving = false;
 let selfCapabilities: u32 = 0;
@@ -84,7 +85,7 @@ function broadcastAccusation(type: u8, incarnation: u32, node: u64, from: u64): 
  */
 export function answerStaleAccusation(src: usize, incarnation: u32, id: u64): bool {
   const m = me;
-  if (m == null || id != m.id || incarnation >= m.incarnation || leaving) return false;
+  if (m == null || id != m.id || !serialNewer(m.incarnation, incarnation) || leaving) return false;
   sendMessage(src, encodeAlive(m));
   return true;
 }
@@ -112,10 +113,13 @@ export function membershipIdentify(): void {
   broadcastAlive(m);
 }
 
-/** Beats an accusation about ourselves with a higher incarnation (and counts it against our health). */
+/**
+ * Beats an accusation about ourselves with a newer incarnation (and counts it against our health).
+ * Serial arithmetic (assembly/serial.ts): accused + 1 is newer than accused even where it wraps.
+ */
 function refute(m: Member, accused: u32): void {
   let inc = m.incarnation + 1;
-  if (accused >= inc) inc = accused + 1;
+  if (!serialNewer(inc, accused)) inc = accused + 1;
   m.incarnation = inc;
   awarenessApply(1);
   count(Stat.MemberRefuted);
@@ -137,7 +141,7 @@ export function aliveNode(a: MemberInfo): void {
     m = found;
     // A dead member back at another address is news even at the same incarnation.
     const movedBack = !m.live && memory.compare(m.addr, a.addr, ADDR_LEN) != 0;
-    if (isSelf ? a.incarnation < m.incarnation : a.incarnation <= m.incarnation && !movedBack) return;
+    if (isSelf ? serialNewer(m.incarnation, a.incarnation) : !serialNewer(a.incarnation, m.incarnation) && !movedBack) return;
   }
   if (isSelf) {
     if (leaving || (a.incarnation == m.incarnation && sameMeta(m, a))) return;
@@ -166,11 +170,26 @@ export function aliveNode(a: MemberInfo): void {
   else if (oldState == MemberState.Suspect) emitMemberEvent(EVENT_ALIVE, m);
 }
 
+/**
+ * An accusation (SUSPECT, DEAD) is about an incarnation the member announced: one older than we know
+ * is stale, and one newer than its last ALIVE we heard is refused, so an accuser cannot push a
+ * member's incarnation anywhere its own refutation would not beat (issue 16, finding 1). About us,
+ * any accusation of ours or a newer one is refuted.
+ */
+function accusationCurrent(m: Member, incarnation: u32): bool {
+  if (serialNewer(m.incarnation, incarnation)) return false;
+  if (m.id != self.id && serialNewer(incarnation, m.incarnation)) {
+    count(Stat.MemberAccusationAhead);
+    return false;
+  }
+  return true;
+}
+
 export function suspectNode(incarnation: u32, id: u64, from: u64): void {
   const found = memberById(id);
   if (found == null) return;
   const m = found;
-  if (incarnation < m.incarnation) return;
+  if (!accusationCurrent(m, incarnation)) return;
   const s = m.suspicion;
   if (s != null) {
     if (s.confirm(from)) broadcastAccusation(MSG_SUSPECT, incarnation, id, from);
@@ -200,7 +219,7 @@ export function deadNode(incarnation: u32, id: u64, from: u64): void {
   const found = memberById(id);
   if (found == null) return;
   const m = found;
-  if (incarnation < m.incarnation) return;
+  if (!accusationCurrent(m, incarnation)) return;
   m.suspicion = null;
   if (!m.live) return;
   if (id == self.id && !leaving) {

@@ -198,7 +198,7 @@ describe("the security layer on a running switch", { skip: skip ?? false }, () =
     for (const d of confirms) {
       add("unknown_key_id", flip(d, 3, 0x01));
       add("bad_cookie", flip(d, OFF_CONFIRM_NR + 5, 0x01));
-      add("bad_proof", flip(d, d.length - 1, 0x01));
+      add("replayed_confirm", flip(d, d.length - 1, 0x01)); // its N_r made a session: refused before any proof
     }
     for (const d of inits) add("bad_mac", flip(d, d.length - 1, 0x01));
     const handshakeCount = cases.filter((c) => c.datagram[1] >= HS_INIT && c.datagram[1] <= HS_CONFIRM).length;
