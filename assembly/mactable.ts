@@ -289,6 +289,22 @@ export function macAdoptIdentity(): i32 {
   return n;
 }
 
+/**
+ * Queues every local entry for announcement again: we refuted an accusation, so members that took us
+ * for dead dropped our MACs (assembly/macgossip.ts) and must learn them again now, not at the next
+ * refresh. Returns how many.
+ */
+export function macAnnounceLocal(): i32 {
+  let n = 0;
+  for (let i = 0; i <= mask; i++) {
+    const k = unchecked(keys[i]);
+    if (k == EMPTY || unchecked(kinds[i]) != MAC_LOCAL) continue;
+    announce(k);
+    n++;
+  }
+  return n;
+}
+
 /** Configure a static entry (replacing whatever is there); false when the table is full. */
 export function addStatic(mac: u64, vlan: u32, owner: u64, now: f64): bool {
   const key = macKey(mac, vlan);

@@ -141,6 +141,7 @@ export enum Stat {
   DhcpNoQuorum,
   DhcpPoolForeign,
   MemberAccusationAhead,
+  MemberBadSignature,
   Count, // keep last
 }
 
@@ -284,6 +285,7 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_no_quorum",
   "dhcp_pool_foreign",
   "member_accusation_ahead",
+  "member_bad_signature",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -3,6 +3,7 @@
 // deadNode and refute. Each accepted change is re-broadcast, reflected in the
 // peer set the data plane forwards to, and reported as an event.
 import { ADDR_LEN } from "../abi";
+import { CLAIM_LEN, claimSign, claimVerify } from "../claims";
 import { self } from "../node";
 import { peerRemove, peerUpsert } from "../peers";
 import { Stat, count } from "../stats";
@@ -19,6 +20,7 @@ import { messageScratch, sendMessage } from "./send";
 import { Member, MemberState, memberAdd, memberById, memberCount, memberSetState, members } from "./state";
 import { Suspicion, suspicionConfirmations, suspicionMin } from "./suspicion";
 import { config } from "../config";
+import { macAnnounceLocal } from "../mactable";
 import { serialNewer } from "../serial";
 
 let leaving = false;
@@ -65,12 +67,20 @@ function setState(m: Member, s: MemberState): void {
 
 function encodeAlive(m: Member): u32 {
   store<u8>(messageScratch, MSG_ALIVE);
-  return 1 + writeInfo(messageScratch + 1, NAME_MAX + 64, m.incarnation, m.id, m.addr, m.protocol,
-    m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength);
+  return 1 + writeInfo(messageScratch + 1, NAME_MAX + 64 + CLAIM_LEN, m.incarnation, m.id, m.addr, m.protocol,
+    m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength, m.claim);
 }
 
 function broadcastAlive(m: Member): void {
   broadcastEnqueue(messageScratch, encodeAlive(m), BROADCAST_SPACE_MEMBER, m.id);
+}
+
+/** Our info changed (a new incarnation): the host signs it, and the signed ALIVE goes out. */
+function announceSelf(m: Member): void {
+  const n = encodeAlive(m);
+  claimSign(messageScratch + 1, n - 1);
+  memory.copy(m.claim, messageScratch + n - CLAIM_LEN, CLAIM_LEN);
+  broadcastEnqueue(messageScratch, n, BROADCAST_SPACE_MEMBER, m.id);
 }
 
 function broadcastAccusation(type: u8, incarnation: u32, node: u64, from: u64): void {
@@ -110,7 +120,7 @@ export function membershipIdentify(): void {
   m.name = name;
   m.protocol = PROTOCOL_VERSION;
   m.capabilities = selfCapabilities;
-  broadcastAlive(m);
+  announceSelf(m);
 }
 
 /**
@@ -123,35 +133,45 @@ function refute(m: Member, accused: u32): void {
   m.incarnation = inc;
   awarenessApply(1);
   count(Stat.MemberRefuted);
-  broadcastAlive(m);
+  announceSelf(m);
+  macAnnounceLocal(); // whoever took us for dead dropped our MACs
 }
 
 export function aliveNode(a: MemberInfo): void {
   if (a.id == 0 || me == null) return;
   const isSelf = a.id == self.id;
-  let found = memberById(a.id);
-  let m: Member;
+  const found = memberById(a.id);
   if (found == null) {
     if (isSelf) return;
     if (members.length >= config.maxMembers) { count(Stat.MemberTableFull); return; }
+  } else {
+    // A dead member back at another address is news even at the same incarnation.
+    const movedBack = !found.live && memory.compare(found.addr, a.addr, ADDR_LEN) != 0;
+    if (isSelf ? serialNewer(found.incarnation, a.incarnation) : !serialNewer(a.incarnation, found.incarnation) && !movedBack) return;
+    if (isSelf && (leaving || (a.incarnation == found.incarnation && sameMeta(found, a)))) return;
+  }
+  // News: only the member itself can make it (issue 16, "a member speaks only for itself").
+  if (!claimVerify(a.ptr, a.len)) {
+    count(Stat.MemberBadSignature);
+    return;
+  }
+  let m: Member;
+  if (found == null) {
     m = new Member(a.id);
     m.stateSince = self.now;
     memberAdd(m);
   } else {
     m = found;
-    // A dead member back at another address is news even at the same incarnation.
-    const movedBack = !m.live && memory.compare(m.addr, a.addr, ADDR_LEN) != 0;
-    if (isSelf ? serialNewer(m.incarnation, a.incarnation) : !serialNewer(a.incarnation, m.incarnation) && !movedBack) return;
   }
   if (isSelf) {
-    if (leaving || (a.incarnation == m.incarnation && sameMeta(m, a))) return;
-    refute(m, a.incarnation);
+    refute(m, a.incarnation); // our own ALIVE from before a restart, newer than ours
     return;
   }
   m.suspicion = null;
   const oldState = m.state;
   const metaChanged = !sameMeta(m, a);
   m.incarnation = a.incarnation;
+  memory.copy(m.claim, a.claimPtr, CLAIM_LEN);
   if (metaChanged) {
     memory.copy(m.addr, a.addr, ADDR_LEN);
     m.protocol = a.protocol;

@@ -8,7 +8,7 @@ import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
 import { LatencyWake } from "./latency-wake.ts";
 import { CandidateWatch, guessAdvertise } from "./local-addresses.ts";
-import { Keyring, loadIdentity, SecureTransport } from "./secure/index.ts";
+import { claimCrypto, Keyring, loadIdentity, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
@@ -49,6 +49,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     transport.close();
     throw e;
   }
+  core.useClaims(claimCrypto(platform.crypto, identity));
   const secure = new SecureTransport(platform.crypto, keyring, identity, platform.clock.now(), {
     relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
   });

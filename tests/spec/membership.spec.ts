@@ -11,11 +11,13 @@ import {
 } from "../../assembly/membership/broadcast";
 import {
   ACCUSE_LEN, INFO_NAME, MSG_ALIVE, MSG_DEAD, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, NAME_MAX, PUSH_PULL_SECTIONS,
-  SECTION_MEMBERS, readInfo, writeAccusation, writeInfo,
+  SECTION_MEMBERS, readInfo, writeAccusation,
 } from "../../assembly/membership/codec";
 import { membershipIdentity, membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById, memberCount, members } from "../../assembly/membership/state";
 import { suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
+import { CLAIM_LEN } from "../../assembly/claims";
+import { signedInfo } from "./claims-helper";
 
 const buf = heap.alloc(2048);
 const addr = heap.alloc(ADDR_LEN);
@@ -35,7 +37,7 @@ function start(): void {
 
 function aliveMsg(p: usize, inc: u32, id: u64): u32 {
   store<u8>(p, MSG_ALIVE);
-  return 1 + writeInfo(p + 1, 512, inc, id, addr, 1, 0, name, 5);
+  return 1 + signedInfo(p + 1, 512, inc, id, addr, 1, 0, name, 5);
 }
 
 function drain(): void {
@@ -47,8 +49,8 @@ function drain(): void {
 
 describe("membership codec", () => {
   it("round-trips member info and rejects every truncation", () => {
-    const n = writeInfo(buf, 512, 7, 0x1122334455667788, addr, 1, 3, name, 5);
-    expect(n).toBe(INFO_NAME + 5);
+    const n = signedInfo(buf, 512, 7, 0x1122334455667788, addr, 1, 3, name, 5);
+    expect(n).toBe(INFO_NAME + 5 + CLAIM_LEN);
     expect(readInfo(buf, n, info)).toBe(n);
     expect(info.id).toBe(0x1122334455667788);
     expect(info.incarnation).toBe(7);
@@ -57,10 +59,10 @@ describe("membership codec", () => {
   });
 
   it("rejects a name longer than NAME_MAX and refuses to write past the room", () => {
-    writeInfo(buf, 512, 1, 2, addr, 1, 0, name, 5);
+    signedInfo(buf, 512, 1, 2, addr, 1, 0, name, 5);
     store<u8>(buf + INFO_NAME - 1, <u8>(NAME_MAX + 1));
     expect(readInfo(buf, 512, info)).toBe(0);
-    expect(writeInfo(buf, INFO_NAME + 4, 1, 2, addr, 1, 0, name, 5)).toBe(0);
+    expect(signedInfo(buf, INFO_NAME + 4, 1, 2, addr, 1, 0, name, 5)).toBe(0);
     expect(writeAccusation(buf, ACCUSE_LEN - 1, MSG_SUSPECT, 1, 2, 3)).toBe(0);
   });
 
@@ -116,7 +118,7 @@ describe("membership state changes", () => {
     off += 3 + 4;
     store<u8>(buf + off, SECTION_MEMBERS);
     store<u8>(buf + off + 3, <u8>MemberState.Alive);
-    const n = writeInfo(buf + off + 4, 512, 3, 555, addr, 1, 0, name, 5);
+    const n = signedInfo(buf + off + 4, 512, 3, 555, addr, 1, 0, name, 5);
     putU16(buf + off + 1, <u16>(n + 1));
     off += 3 + 1 + n;
     membershipMessage(addr, buf, off);

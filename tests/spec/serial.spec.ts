@@ -5,9 +5,10 @@ import { self } from "../../assembly/node";
 import { Stat, statValue } from "../../assembly/stats";
 import { nextVersion, serialNewer } from "../../assembly/serial";
 import { applyRemote, macFind, slotOwner } from "../../assembly/mactable";
-import { MSG_ALIVE, MSG_DEAD, MSG_SUSPECT, writeAccusation, writeInfo } from "../../assembly/membership/codec";
+import { MSG_ALIVE, MSG_DEAD, MSG_SUSPECT, writeAccusation } from "../../assembly/membership/codec";
 import { membershipIdentity, membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById } from "../../assembly/membership/state";
+import { signedInfo } from "./claims-helper";
 
 const buf = heap.alloc(1024);
 const addr = heap.alloc(ADDR_LEN);
@@ -25,7 +26,7 @@ function start(): void {
 
 function alive(inc: u32, id: u64): void {
   store<u8>(buf, MSG_ALIVE);
-  membershipMessage(addr, buf, 1 + writeInfo(buf + 1, 512, inc, id, addr, 1, 0, name, 4));
+  membershipMessage(addr, buf, 1 + signedInfo(buf + 1, 512, inc, id, addr, 1, 0, name, 4));
 }
 
 function accuse(type: u8, inc: u32, id: u64, from: u64): void {
