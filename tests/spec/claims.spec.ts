@@ -1,53 +1,35 @@
 // Signed member claims (assembly/claims.ts): an ALIVE is news only when its member signed it. The
 // specs run with the stand-in signatures of tests/fixtures/claims-stub.mjs, which check the same
 // things the host's Ed25519 does here: the claim is intact and signed as the node id it names.
-import { ADDR_LEN } from "../../assembly/abi";
 import { CLAIM_LEN } from "../../assembly/claims";
 import { self } from "../../assembly/node";
 import { Stat, statValue } from "../../assembly/stats";
-import { INFO_ID, INFO_NAME, MSG_ALIVE } from "../../assembly/membership/codec";
-import { membershipIdentity, membershipMessage } from "../../assembly/membership/membership";
+import { INFO_ID, INFO_NAME } from "../../assembly/membership/codec";
+import { membershipMessage } from "../../assembly/membership/membership";
 import { memberById } from "../../assembly/membership/state";
 import { putU64 } from "../../assembly/wire/bytes";
-import { signedInfo } from "./claims-helper";
+import { memberAddr, msgBuf, signedAlive, startMember } from "./member-helpers";
 
-const buf = heap.alloc(1024);
-const addr = heap.alloc(ADDR_LEN);
-const name = heap.alloc(4);
-memory.fill(addr, 5, ADDR_LEN);
-memory.fill(name, 0x63, 4);
-
-function start(): void {
-  if (self.id != 0) return;
-  self.id = 3000;
-  memory.fill(self.addr, 3, ADDR_LEN);
-  self.name = "me";
-  membershipIdentity();
-}
-
-/** A signed ALIVE in `buf`; returns its length. */
-function alive(inc: u32, id: u64): u32 {
-  store<u8>(buf, MSG_ALIVE);
-  return 1 + signedInfo(buf + 1, 512, inc, id, addr, 2, 0, name, 4);
-}
+const buf = msgBuf;
+const addr = memberAddr;
 
 describe("signed member claims", () => {
   it("learns a member from its signed ALIVE and keeps the signature to pass on", () => {
-    start();
-    membershipMessage(addr, buf, alive(1, 41));
+    startMember();
+    membershipMessage(addr, buf, signedAlive(1, 41));
     expect(memberById(41) != null).toBe(true);
     const m = memberById(41)!;
     expect(memory.compare(m.claim, buf + 1 + INFO_NAME + 4, CLAIM_LEN)).toBe(0);
   });
 
   it("refuses an ALIVE changed after signing, or signed as another node id", () => {
-    start();
+    startMember();
     const bad = statValue(Stat.MemberBadSignature);
-    let n = alive(1, 42);
+    let n = signedAlive(1, 42);
     store<u8>(buf + 1 + INFO_NAME, 0x64); // the name, after signing
     membershipMessage(addr, buf, n);
     expect(memberById(42) == null).toBe(true);
-    n = alive(1, 43);
+    n = signedAlive(1, 43);
     putU64(buf + 1 + INFO_ID, 44); // a claim of 43's, relabelled as 44's
     membershipMessage(addr, buf, n);
     expect(memberById(44) == null).toBe(true);
@@ -55,25 +37,25 @@ describe("signed member claims", () => {
   });
 
   it("a forged ALIVE cannot move a member's incarnation; its own newer one does", () => {
-    start();
-    membershipMessage(addr, buf, alive(5, 45));
-    const n = alive(9, 45);
+    startMember();
+    membershipMessage(addr, buf, signedAlive(5, 45));
+    const n = signedAlive(9, 45);
     store<u8>(buf + n - 1, load<u8>(buf + n - 1) ^ 1); // signature broken
     membershipMessage(addr, buf, n);
     expect(memberById(45)!.incarnation).toBe(5);
-    membershipMessage(addr, buf, alive(9, 45));
+    membershipMessage(addr, buf, signedAlive(9, 45));
     expect(memberById(45)!.incarnation).toBe(9);
   });
 
   it("refutes its own ALIVE from before a restart, not a forged one about it", () => {
-    start();
+    startMember();
     const me = memberById(self.id)!;
     const before = me.incarnation;
-    const n = alive(before + 5, self.id);
+    const n = signedAlive(before + 5, self.id);
     store<u8>(buf + n - 1, load<u8>(buf + n - 1) ^ 1);
     membershipMessage(addr, buf, n);
     expect(me.incarnation).toBe(before);
-    membershipMessage(addr, buf, alive(before + 5, self.id)); // ours, signed (by our previous run)
+    membershipMessage(addr, buf, signedAlive(before + 5, self.id)); // ours, signed (by our previous run)
     expect(me.incarnation).toBe(before + 6);
   });
 });

@@ -24,7 +24,7 @@ import {
 import { membershipMessage } from "../../assembly/membership/membership";
 import { pushPullSend } from "../../assembly/membership/pushpull";
 import { deadNode } from "../../assembly/membership/updates";
-import { signedInfo } from "./claims-helper";
+import { signedInfo } from "./member-helpers";
 
 const MAC: u64 = 0x0a1b_2c3d_4e00;
 const PEER: u64 = 500;

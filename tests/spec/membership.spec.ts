@@ -13,11 +13,11 @@ import {
   ACCUSE_LEN, INFO_NAME, MSG_ALIVE, MSG_DEAD, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, NAME_MAX, PUSH_PULL_SECTIONS,
   SECTION_MEMBERS, readInfo, writeAccusation,
 } from "../../assembly/membership/codec";
-import { membershipIdentity, membershipMessage } from "../../assembly/membership/membership";
+import { membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById, memberCount, members } from "../../assembly/membership/state";
 import { suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
 import { CLAIM_LEN } from "../../assembly/claims";
-import { signedInfo } from "./claims-helper";
+import { signedInfo, startMember } from "./member-helpers";
 
 const buf = heap.alloc(2048);
 const addr = heap.alloc(ADDR_LEN);
@@ -27,13 +27,6 @@ memory.fill(name, 0x61, 8);
 const info = new MemberInfo();
 const w = new CompoundWriter();
 
-function start(): void {
-  if (self.id != 0) return;
-  self.id = 1000;
-  memory.fill(self.addr, 1, ADDR_LEN);
-  self.name = "me";
-  membershipIdentity();
-}
 
 function aliveMsg(p: usize, inc: u32, id: u64): u32 {
   store<u8>(p, MSG_ALIVE);
@@ -67,7 +60,7 @@ describe("membership codec", () => {
   });
 
   it("counts truncated membership messages of every type and length, without trapping", () => {
-    start();
+    startMember();
     const before = statValue(Stat.MemberMsgMalformed);
     let sent = 0;
     for (let type: u8 = 0x10; type <= 0x17; type++) {
@@ -81,7 +74,7 @@ describe("membership codec", () => {
 
 describe("membership state changes", () => {
   it("learns an alive member, puts it in the peer set, and drops it when dead", () => {
-    start();
+    startMember();
     const n = memberCount();
     membershipMessage(addr, buf, aliveMsg(buf, 1, 42));
     expect(memberCount()).toBe(n + 1);
@@ -97,7 +90,7 @@ describe("membership state changes", () => {
   });
 
   it("refutes a suspicion about itself with a higher incarnation and lower health", () => {
-    start();
+    startMember();
     const me = memberById(self.id)!;
     const score = awarenessScore();
     membershipMessage(addr, buf, writeAccusation(buf, 64, MSG_SUSPECT, me.incarnation, self.id, 42));
@@ -107,7 +100,7 @@ describe("membership state changes", () => {
   });
 
   it("merges a push-pull part and skips sections it does not know", () => {
-    start();
+    startMember();
     store<u8>(buf, MSG_PUSH_PULL);
     store<u8>(buf + 1, 1); // a response: not answered
     putU64(buf + 2, 77);
@@ -132,7 +125,7 @@ describe("membership state changes", () => {
   });
 
   it("keeps at most max_members members and counts the ALIVEs it refuses", () => {
-    start();
+    startMember();
     const known = members.length;
     const saved = config.maxMembers;
     expect(configSet(Key.MaxMembers, <f64>(known + 2))).toBe(true);
@@ -152,7 +145,7 @@ describe("membership state changes", () => {
 
 describe("broadcast queue", () => {
   it("sends each update retransmitLimit times, newest first, and replaces by key", () => {
-    start();
+    startMember();
     drain();
     store<u8>(buf + 100, 0x20);
     putU32(buf + 101, 1);
@@ -178,7 +171,7 @@ describe("broadcast queue", () => {
   });
 
   it("never puts more in a datagram than fits", () => {
-    start();
+    startMember();
     drain();
     for (let i = 0; i < 100; i++) broadcastEnqueue(buf, 100, BROADCAST_SPACE_NONE, 0);
     w.begin(buf + 1024, 600);

@@ -20,7 +20,7 @@ import {
   pathSeq, writeCandidates, writeObserved, writePathPing, writePathPong, writeRelayOk, writeRelayRequest,
   writeRendezvous,
 } from "../../assembly/wire/nat";
-import { signedInfo } from "./claims-helper";
+import { signedInfo } from "./member-helpers";
 
 const buf = heap.alloc(4096);
 let inLen: u32 = 0;

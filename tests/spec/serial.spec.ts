@@ -1,32 +1,19 @@
 // Serial-number arithmetic (assembly/serial.ts) and what it buys (issue 16, finding 1): no incarnation
 // or version is pushed to a value that sticks.
-import { ADDR_LEN } from "../../assembly/abi";
 import { self } from "../../assembly/node";
 import { Stat, statValue } from "../../assembly/stats";
 import { nextVersion, serialNewer } from "../../assembly/serial";
 import { applyRemote, macFind, slotOwner } from "../../assembly/mactable";
-import { MSG_ALIVE, MSG_DEAD, MSG_SUSPECT, writeAccusation } from "../../assembly/membership/codec";
-import { membershipIdentity, membershipMessage } from "../../assembly/membership/membership";
+import { MSG_DEAD, MSG_SUSPECT, writeAccusation } from "../../assembly/membership/codec";
+import { membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById } from "../../assembly/membership/state";
-import { signedInfo } from "./claims-helper";
+import { memberAddr, msgBuf, signedAlive, startMember } from "./member-helpers";
 
-const buf = heap.alloc(1024);
-const addr = heap.alloc(ADDR_LEN);
-const name = heap.alloc(4);
-memory.fill(addr, 9, ADDR_LEN);
-memory.fill(name, 0x62, 4);
-
-function start(): void {
-  if (self.id != 0) return;
-  self.id = 2000;
-  memory.fill(self.addr, 2, ADDR_LEN);
-  self.name = "me";
-  membershipIdentity();
-}
+const buf = msgBuf;
+const addr = memberAddr;
 
 function alive(inc: u32, id: u64): void {
-  store<u8>(buf, MSG_ALIVE);
-  membershipMessage(addr, buf, 1 + signedInfo(buf + 1, 512, inc, id, addr, 1, 0, name, 4));
+  membershipMessage(addr, buf, signedAlive(inc, id));
 }
 
 function accuse(type: u8, inc: u32, id: u64, from: u64): void {
@@ -48,7 +35,7 @@ describe("serial arithmetic", () => {
 
 describe("finding 1: forged accusations and claims do not stick", () => {
   it("a DEAD about us at 0xFFFFFFFF is stale, and a refutation past the wrap is newer", () => {
-    start();
+    startMember();
     const me = memberById(self.id)!;
     const before = me.incarnation;
     accuse(MSG_DEAD, 0xffffffff, self.id, 666); // older than ours in serial order
@@ -66,7 +53,7 @@ describe("finding 1: forged accusations and claims do not stick", () => {
   });
 
   it("an accusation ahead of the member's last ALIVE is refused; at its incarnation it counts, and the refutation wins", () => {
-    start();
+    startMember();
     alive(10, 77);
     const m = memberById(77)!;
     const ahead = statValue(Stat.MemberAccusationAhead);
@@ -84,7 +71,7 @@ describe("finding 1: forged accusations and claims do not stick", () => {
   });
 
   it("an ALIVE past the wrap is newer; an older incarnation is not", () => {
-    start();
+    startMember();
     alive(0xfffffffe, 78);
     const m = memberById(78)!;
     alive(3, 78);

@@ -138,7 +138,7 @@ export class SecureTransport {
   private allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length);
 
   constructor(
-    private readonly crypto: CryptoProvider,
+    readonly crypto: CryptoProvider,
     readonly keyring: Keyring,
     /** This node's static identity, proven in every handshake. */
     readonly identity: Identity,
