@@ -124,3 +124,29 @@ test("a handshake from a new address with a known identity joins that peer's ses
   assert.ok(info.every((s) => s.addrKey === a.key), "every session is a's, under the address the core knows");
   assert.equal(b.t.outgoing(a.key, a.addr, bytes("back"), 0)[0].addrKey, a2.key);
 });
+
+test("a handshake must prove the identity of the member the core knows at that address (wrong_identity)", () => {
+  // Initiator side: a expects another node at b's address; b's challenge proves b: refused.
+  let { net, a, b } = pair();
+  a.t.expectIdentity(b.addr, Identity.generate(crypto).nodeId);
+  net.send(a, b, bytes("x"));
+  net.pump();
+  assert.equal(a.t.counters.wrong_identity, 1);
+  assert.equal(a.t.sessionCount(), 0);
+  assert.deepEqual(b.delivered, []);
+  // Responder side: b expects another node at a's address; a's confirm proves a: refused.
+  ({ net, a, b } = pair());
+  b.t.expectIdentity(a.addr, Identity.generate(crypto).nodeId);
+  net.send(a, b, bytes("x"));
+  net.pump();
+  assert.equal(b.t.counters.wrong_identity, 1);
+  assert.equal(b.t.sessionCount(), 0);
+  // The right ids, and then none expected: sessions come up.
+  ({ net, a, b } = pair());
+  a.t.expectIdentity(b.addr, b.identity.nodeId);
+  b.t.expectIdentity(a.addr, a.identity.nodeId);
+  net.send(a, b, bytes("x"));
+  net.pump();
+  assert.deepEqual(b.delivered.map(text), ["x"]);
+  assert.equal(a.t.counters.wrong_identity + b.t.counters.wrong_identity, 0);
+});

@@ -2,7 +2,7 @@
 // address key and 18-byte address, and the time; the transport returns what to send and what to
 // deliver to the core. Every array and result it returns is reused: valid until the next call.
 import nacl from "tweetnacl";
-import { compareBytes, readU32, writeU32 } from "./bytes.ts";
+import { compareBytes, equalBytes, readU32, writeU32 } from "./bytes.ts";
 import { DEFAULT_SECURE_CONFIG, REJECT_AFTER_MESSAGES, type SecureConfig } from "./config.ts";
 import { CookieJar, NONCE_LEN } from "./cookie.ts";
 import { newCounters, type SecureCounters } from "./counters.ts";
@@ -12,7 +12,7 @@ import {
   OFF_DATA_COUNTER, OFF_DATA_IDX, OFF_E, OFF_IDX_I, OFF_INIT_S, OFF_KEY_ID, OFF_N, PUBLIC_LEN, STATIC_LEN, verifyChallenge,
   verifyConfirm, verifyInit, WIRE_VERSION,
 } from "./handshake.ts";
-import type { Identity } from "./identity.ts";
+import { type Identity, NODE_ID_LEN, nodeIdOf } from "./identity.ts";
 import type { Keyring, NetworkKey } from "./keyring.ts";
 import type { CryptoProvider } from "./provider.ts";
 import { emitRelayHeader, RELAY, RELAY_HEADER_LEN, relayAddr, relayInner, relayLengthOk, wrapRelay } from "./envelope.ts";
@@ -117,6 +117,8 @@ export class SecureTransport {
   private readonly pendingByIdx = new Map<number, Pending>();
   /** Peers by static identity key (latin1 text): sessions belong to an identity, whatever address it sends from. */
   private readonly peersByIdentity = new Map<string, Peer>();
+  /** Peer address -> the node id (8 bytes) of the member the core knows there: the identity a handshake with it must prove. */
+  private readonly expected = new Map<AddrKey, Uint8Array>();
   private readonly routes = new RouteTable();
   private readonly relays: RelayAllowances;
   private readonly cookies: CookieJar;
@@ -173,6 +175,17 @@ export class SecureTransport {
       this.transmit(pending.peer, pending.init);
     }
     return this.out;
+  }
+
+  /**
+   * The member the core knows at `peerAddr` has node id `nodeId` (null: none any more). Handshakes with
+   * that address must then prove an identity the id derives from (`wrong_identity`), so a member on
+   * the path cannot answer for another, nor speak from another's address.
+   */
+  expectIdentity(peerAddr: Uint8Array, nodeId: Uint8Array | null): void {
+    const key = keyOfAddress(peerAddr);
+    if (nodeId === null) this.expected.delete(key);
+    else this.expected.set(key, Uint8Array.from(nodeId));
   }
 
   /** The core's OUT_RELAY_ALLOW: relay between the members at `a` and `b`, `budget` bytes/s (0 revokes). */
@@ -599,6 +612,7 @@ export class SecureTransport {
     const Er = p.slice(OFF_E, OFF_E + PUBLIC_LEN);
     const Nr = p.slice(OFF_N, OFF_N + NONCE_LEN);
     const Sr = p.slice(OFF_CHALLENGE_S, OFF_CHALLENGE_S + STATIC_LEN);
+    if (!this.identityExpected(pending.peer.addrKey, Sr)) return;
     const keys = deriveSessionKeys(this.crypto, key.key, pending.e, Er, pending.N, Nr, pending.E, Er, Si, Sr);
     if (keys === null) {
       this.counters.bad_proof++;
@@ -642,6 +656,7 @@ export class SecureTransport {
       this.counters.bad_proof++;
       return;
     }
+    if (!this.identityExpected(addrKey, Si)) return;
     const idxR = readU32(Nr, 0);
     if (this.sessionsByIdx.has(idxR) || this.pendingByIdx.has(idxR)) {
       this.counters.index_collision++;
@@ -804,6 +819,14 @@ export class SecureTransport {
   }
 
   // --- Identities ---------------------------------------------------------------------------------
+
+  /** True unless the core knows another member at `peerKey` than the one `identity` makes (counted). */
+  private identityExpected(peerKey: AddrKey, identity: Uint8Array): boolean {
+    const expected = this.expected.get(peerKey);
+    if (expected === undefined || equalBytes(nodeIdOf(this.crypto, identity), 0, expected, 0, NODE_ID_LEN)) return true;
+    this.counters.wrong_identity++;
+    return false;
+  }
 
   /** `peer` proved `identity` in a handshake: it owns the peer's sessions from now on. */
   private identify(peer: Peer, identity: Uint8Array): void {
