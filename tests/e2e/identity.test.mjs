@@ -62,6 +62,8 @@ describe("identity", { skip: skip ?? false }, () => {
     assert.ok(before.sessions.some((s) => s.peerId === bId), `a holds a session proven by b's identity: ${JSON.stringify(before.sessions)}`);
     // b's NAT rebinds, as it were: its address changes (the old one is gone), its sessions stay.
     const moved = "198.19.0.102";
+    // (promote_secondaries: deleting the first address of a subnet would take the second with it.)
+    await bed.exec("b", "sysctl", "-q", "-w", "net.ipv4.conf.ul0.promote_secondaries=1");
     await bed.exec("b", "ip", "addr", "add", `${moved}/24`, "dev", "ul0");
     await bed.exec("b", "ip", "addr", "del", `${b.underlay}/24`, "dev", "ul0");
     await bed.ping("b", "a", 5);
