@@ -2,7 +2,7 @@
 // address key and 18-byte address, and the time; the transport returns what to send and what to
 // deliver to the core. Every array and result it returns is reused: valid until the next call.
 import nacl from "tweetnacl";
-import { compareBytes, equalBytes, readU32, writeU32 } from "./bytes.ts";
+import { compareBytes, readU32, writeU32 } from "./bytes.ts";
 import { DEFAULT_SECURE_CONFIG, REJECT_AFTER_MESSAGES, type SecureConfig } from "./config.ts";
 import { CookieJar, NONCE_LEN } from "./cookie.ts";
 import { newCounters, type SecureCounters } from "./counters.ts";
@@ -12,7 +12,8 @@ import {
   OFF_DATA_COUNTER, OFF_DATA_IDX, OFF_E, OFF_IDX_I, OFF_INIT_S, OFF_KEY_ID, OFF_N, PUBLIC_LEN, STATIC_LEN, verifyChallenge,
   verifyConfirm, verifyInit, WIRE_VERSION,
 } from "./handshake.ts";
-import { type Identity, NODE_ID_LEN, nodeIdOf } from "./identity.ts";
+import type { Identity } from "./identity.ts";
+import { PeerIdentities } from "./peer-identities.ts";
 import type { Keyring, NetworkKey } from "./keyring.ts";
 import type { CryptoProvider } from "./provider.ts";
 import { emitRelayHeader, RELAY, RELAY_HEADER_LEN, relayAddr, relayInner, relayLengthOk, wrapRelay } from "./envelope.ts";
@@ -22,8 +23,6 @@ import { ROUTE_DIRECT, ROUTE_RELAY, type Route, RouteTable } from "./routes.ts";
 import { REPLAY_OK, REPLAY_SEEN } from "./replay.ts";
 import { Session } from "./session.ts";
 import { keyOfAddress } from "../address.ts";
-
-const latin1 = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
 
 /** How the host names an underlay address in maps: a number (IPv4 * 65536 + port) or a string. */
 export type { AddrKey } from "./addr-key.ts";
@@ -115,10 +114,8 @@ export class SecureTransport {
   private readonly sessionsByIdx = new Map<number, Session>();
   private readonly sessionPeer = new Map<Session, Peer>();
   private readonly pendingByIdx = new Map<number, Pending>();
-  /** Peers by static identity key (latin1 text): sessions belong to an identity, whatever address it sends from. */
-  private readonly peersByIdentity = new Map<string, Peer>();
-  /** Peer address -> the node id (8 bytes) of the member the core knows there: the identity a handshake with it must prove. */
-  private readonly expected = new Map<AddrKey, Uint8Array>();
+  /** Sessions belong to an identity, whatever address it sends from. */
+  private readonly identities: PeerIdentities<Peer>;
   private readonly routes = new RouteTable();
   private readonly relays: RelayAllowances;
   private readonly cookies: CookieJar;
@@ -149,6 +146,7 @@ export class SecureTransport {
   ) {
     this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
     this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs);
+    this.identities = new PeerIdentities(crypto);
     this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
     this.relays = new RelayAllowances(this.config.relayCapBytesPerSecond);
   }
@@ -183,9 +181,7 @@ export class SecureTransport {
    * the path cannot answer for another, nor speak from another's address.
    */
   expectIdentity(peerAddr: Uint8Array, nodeId: Uint8Array | null): void {
-    const key = keyOfAddress(peerAddr);
-    if (nodeId === null) this.expected.delete(key);
-    else this.expected.set(key, Uint8Array.from(nodeId));
+    this.identities.expect(keyOfAddress(peerAddr), nodeId);
   }
 
   /** The core's OUT_RELAY_ALLOW: relay between the members at `a` and `b`, `budget` bytes/s (0 revokes). */
@@ -612,7 +608,7 @@ export class SecureTransport {
     const Er = p.slice(OFF_E, OFF_E + PUBLIC_LEN);
     const Nr = p.slice(OFF_N, OFF_N + NONCE_LEN);
     const Sr = p.slice(OFF_CHALLENGE_S, OFF_CHALLENGE_S + STATIC_LEN);
-    if (!this.identityExpected(pending.peer.addrKey, Sr)) return;
+    if (!this.fitsAddress(pending.peer.addrKey, Sr)) return;
     const keys = deriveSessionKeys(this.crypto, key.key, pending.e, Er, pending.N, Nr, pending.E, Er, Si, Sr);
     if (keys === null) {
       this.counters.bad_proof++;
@@ -626,7 +622,7 @@ export class SecureTransport {
       true, now, now + this.config.expireAfterMs, ++this.seq, false,
     );
     this.addSession(peer, s, now);
-    this.identify(peer, Sr);
+    this.identities.identify(peer, Sr);
     this.counters.sessions_initiated++;
     this.transmit(peer, buildConfirm(this.crypto, key.key, key.id, pending.idx, pending.E, pending.N, Nr, this.identity.signer, { Er, Sr }));
     this.flushQueue(peer, now);
@@ -656,7 +652,7 @@ export class SecureTransport {
       this.counters.bad_proof++;
       return;
     }
-    if (!this.identityExpected(addrKey, Si)) return;
+    if (!this.fitsAddress(addrKey, Si)) return;
     const idxR = readU32(Nr, 0);
     if (this.sessionsByIdx.has(idxR) || this.pendingByIdx.has(idxR)) {
       this.counters.index_collision++;
@@ -685,7 +681,7 @@ export class SecureTransport {
       false, now, now + this.config.expireAfterMs, ++this.seq, true,
     );
     this.addSession(peer, s, now);
-    this.identify(peer, Si);
+    this.identities.identify(peer, Si);
     this.counters.sessions_responded++;
     this.sealTo(peer, s, new Uint8Array(0)); // tells the initiator the session is up
     this.flushQueue(peer, now);
@@ -749,7 +745,7 @@ export class SecureTransport {
     if (trafficLost && peer.send === null && peer.pending === null) this.startHandshake(peer, now);
     if (peer.sessions.length === 0 && peer.pending === null && peer.queue.length === 0) {
       this.peers.delete(peer.addrKey);
-      if (peer.identity !== null && this.peersByIdentity.get(latin1(peer.identity)) === peer) this.peersByIdentity.delete(latin1(peer.identity));
+      this.identities.forget(peer);
     }
   }
 
@@ -813,7 +809,7 @@ export class SecureTransport {
       }
     }
     for (const q of from.queue) if (peer.queue.length < this.config.queueLimit) peer.queue.push(q);
-    if (from.identity !== null) this.identify(peer, from.identity);
+    if (from.identity !== null) this.identities.identify(peer, from.identity);
     peer.chooseSend(now);
     this.flushQueue(peer, now);
   }
@@ -821,21 +817,10 @@ export class SecureTransport {
   // --- Identities ---------------------------------------------------------------------------------
 
   /** True unless the core knows another member at `peerKey` than the one `identity` makes (counted). */
-  private identityExpected(peerKey: AddrKey, identity: Uint8Array): boolean {
-    const expected = this.expected.get(peerKey);
-    if (expected === undefined || equalBytes(nodeIdOf(this.crypto, identity), 0, expected, 0, NODE_ID_LEN)) return true;
+  private fitsAddress(peerKey: AddrKey, identity: Uint8Array): boolean {
+    if (this.identities.fits(peerKey, identity)) return true;
     this.counters.wrong_identity++;
     return false;
-  }
-
-  /** `peer` proved `identity` in a handshake: it owns the peer's sessions from now on. */
-  private identify(peer: Peer, identity: Uint8Array): void {
-    const text = latin1(identity);
-    if (peer.identity !== null && latin1(peer.identity) !== text && this.peersByIdentity.get(latin1(peer.identity)) === peer) {
-      this.peersByIdentity.delete(latin1(peer.identity)); // another node at this address now
-    }
-    peer.identity = Uint8Array.from(identity);
-    this.peersByIdentity.set(text, peer);
   }
 
   /**
@@ -843,7 +828,7 @@ export class SecureTransport {
    * from where it roamed to), rerouted to `addrKey`; or null.
    */
   private roamedPeer(addrKey: AddrKey, addr: Uint8Array, identity: Uint8Array): Peer | null {
-    const known = this.peersByIdentity.get(latin1(identity));
+    const known = this.identities.holder(identity);
     if (known === undefined || known.addrKey === addrKey || this.replyVia !== null) return null;
     if (this.peers.get(addrKey)?.sessions.length) return null; // a peer of its own lives there
     this.roam(known, addrKey, addr);
