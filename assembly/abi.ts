@@ -6,7 +6,7 @@
 // input record in order, runs what is due at `now`, and appends output
 // records which the host drains before its next call.
 
-export const ABI_VERSION: u32 = 1;
+export const ABI_VERSION: u32 = 2;
 
 // Every record: u16 kind, u16 flags, u32 body length, body, padding to 8.
 export const REC_KIND: u32 = 0;

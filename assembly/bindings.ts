@@ -1,7 +1,7 @@
 // IP-to-MAC bindings per VLAN (docs/arp.md): learnt by the node that owns the MAC from its hosts'
 // ARP and Neighbor Discovery (and the switch's DHCP leases), announced by that node as IP_BINDING
 // gossip, and valid only while the MAC table says the same node owns the MAC: a binding ages and
-// goes with its MAC. Per (VLAN, address) the higher version wins, ties to the higher owner id,
+// goes with its MAC. Per (VLAN, address) the newer version wins (assembly/serial.ts), ties to the higher owner id,
 // like MAC entries. A binding that changes MAC is a move; two MACs taking turns within
 // CONFLICT_MS is a conflict; MOVE_LIMIT moves in MOVE_WINDOW_MS freeze it here (EVPN dampening).
 import { OUT_LOG } from "./abi";
@@ -14,6 +14,7 @@ import { Stat, count } from "./stats";
 import { getU32, putU32, putU64 } from "./wire/bytes";
 import { BINDMSG_V6_LEN, IpAddr, bindMsgDecode, bindMsgEncode, bindUpdate } from "./wire/bindmsg";
 import { memberById } from "./membership/state";
+import { nextVersion, serialNewer } from "./serial";
 
 /** Two MACs claiming one address less than this apart claim it at once: a conflict. */
 export const CONFLICT_MS: f64 = 5_000;
@@ -148,10 +149,6 @@ function announce(b: Binding, now: f64): void {
   count(Stat.BindingsAnnounced);
 }
 
-/** Version + 1, staying at the maximum (a claim there then wins by owner id). */
-// @ts-ignore: decorator
-@inline function nextVersion(v: u32): u32 { return v == u32.MAX_VALUE ? v : v + 1; }
-
 /**
  * A host behind our TAP with MAC `mac` (a local MAC entry) claims `ip` in `vlan` at `now`;
  * `router` is 1 or 0 when the claim says (an NA's R flag), -1 when it does not. A new binding,
@@ -239,7 +236,7 @@ export function bindingApply(now: f64): bool {
   if (u.owner == self.id) {
     // Our claim from before a restart, newer than what we hold: raise ours past it so it wins again.
     // Our current claim coming back around is no news.
-    if (b.owner != self.id || u.version <= b.version) return false;
+    if (b.owner != self.id || !serialNewer(u.version, b.version)) return false;
     b.version = nextVersion(u.version);
     announce(b, now);
     return true;
@@ -250,7 +247,7 @@ export function bindingApply(now: f64): bool {
     b.seen = now;
     return news;
   }
-  if (u.version < b.version || (u.version == b.version && u.owner < b.owner)) {
+  if (serialNewer(b.version, u.version) || (u.version == b.version && u.owner < b.owner)) {
     count(Stat.BindingUpdatesStale);
     return false;
   }

@@ -12,6 +12,7 @@ import { self } from "./node";
 import { outputLength, outputReserve } from "./queue";
 import { Stat, count } from "./stats";
 import { putMac } from "./wire/bytes";
+import { nextVersion, serialNewer } from "./serial";
 
 // Entry kinds (also in OUT_MAC records).
 export const MAC_LOCAL: u8 = 1; // seen as a source on our TAP (owner is this node)
@@ -164,9 +165,6 @@ function removeAt(slot: i32): void {
   used--;
 }
 
-/** Version + 1, staying at the maximum: 0 is not a valid version (a claim at the maximum then wins by owner id). */
-// @ts-ignore: decorator
-@inline function nextVersion(v: u32): u32 { return v == u32.MAX_VALUE ? v : v + 1; }
 
 function announce(key: u64): void {
   if (announceLen == ANNOUNCE_CAPACITY) {
@@ -212,8 +210,9 @@ export function learnLocal(mac: u64, vlan: u32, now: f64): bool {
 }
 
 /**
- * A gossiped (owner, version) for (mac, vlan). Higher version wins; on equal
- * versions the higher owner id wins. Static entries are never overwritten.
+ * A gossiped (owner, version) for (mac, vlan). The newer version wins (serial
+ * arithmetic, assembly/serial.ts: the owner's next claim always beats the last,
+ * whatever value it had); on equal versions the higher owner id wins. Static entries are never overwritten.
  * Returns true when the entry was installed or changed.
  *
  * `fromOwner`: the owner itself vouches for the entry now (its announcement or
@@ -251,7 +250,7 @@ export function applyRemote(
     if (fromOwner) unchecked(seen[s] = now);
     return false;
   }
-  if (version < curVersion || (version == curVersion && owner < curOwner)) {
+  if (serialNewer(curVersion, version) || (version == curVersion && owner < curOwner)) {
     count(Stat.MacRemoteStale);
     return false;
   }
@@ -266,7 +265,7 @@ export function applyRemote(
 
 /** Our own claim at `version` for the entry at slot `s` (-1: none): adopted only by a local entry. */
 function adoptOwnVersion(s: i32, version: u32): bool {
-  if (s < 0 || unchecked(kinds[s]) != MAC_LOCAL || version <= unchecked(versions[s])) return false;
+  if (s < 0 || unchecked(kinds[s]) != MAC_LOCAL || !serialNewer(version, unchecked(versions[s]))) return false;
   unchecked(versions[s] = version);
   count(Stat.MacRemoteApplied);
   return true;
@@ -284,6 +283,22 @@ export function macAdoptIdentity(): i32 {
     if (k == EMPTY || unchecked(kinds[i]) != MAC_LOCAL) continue;
     unchecked(owners[i] = self.id);
     unchecked(versions[i] = nextVersion(versions[i]));
+    announce(k);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Queues every local entry for announcement again: we refuted an accusation, so members that took us
+ * for dead dropped our MACs (assembly/macgossip.ts) and must learn them again now, not at the next
+ * refresh. Returns how many.
+ */
+export function macAnnounceLocal(): i32 {
+  let n = 0;
+  for (let i = 0; i <= mask; i++) {
+    const k = unchecked(keys[i]);
+    if (k == EMPTY || unchecked(kinds[i]) != MAC_LOCAL) continue;
     announce(k);
     n++;
   }

@@ -104,7 +104,7 @@ const rangeToken = new RangeToken();
 const leaseRecord = new LeaseRecord();
 
 function rewriteInfo(out: usize, cap: u32): u32 {
-  return writeInfo(out, cap, info.incarnation, info.id, info.addr, info.protocol, info.capabilities, info.namePtr, info.nameLen);
+  return writeInfo(out, cap, info.incarnation, info.id, info.addr, info.protocol, info.capabilities, info.namePtr, info.nameLen, info.claimPtr);
 }
 
 /** Header fields, then each section; member entries through the member codec, other sections verbatim. */

@@ -140,6 +140,8 @@ export enum Stat {
   DhcpLeasesLearnt,
   DhcpNoQuorum,
   DhcpPoolForeign,
+  MemberAccusationAhead,
+  MemberBadSignature,
   Count, // keep last
 }
 
@@ -282,6 +284,8 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_leases_learnt",
   "dhcp_no_quorum",
   "dhcp_pool_foreign",
+  "member_accusation_ahead",
+  "member_bad_signature",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -2,6 +2,7 @@
 // Every message is `u8 type, body`, big-endian. Readers check the length
 // before any load and return false/0 on anything malformed; they never trap.
 import { ADDR_LEN } from "../abi";
+import { CLAIM_LEN } from "../claims";
 import { getU16, getU32, getU64, putU16, putU32, putU64 } from "../wire/bytes";
 
 export const MSG_PING: u8 = 0x10;
@@ -15,8 +16,8 @@ export const MSG_PUSH_PULL: u8 = 0x17;
 export const MSG_MEMBERSHIP_FIRST: u8 = 0x10;
 export const MSG_MEMBERSHIP_LAST: u8 = 0x1f;
 
-/** The membership protocol version this core speaks, advertised in ALIVE. */
-export const PROTOCOL_VERSION: u16 = 1;
+/** The membership protocol version this core speaks, advertised in ALIVE (2: signed member info). */
+export const PROTOCOL_VERSION: u16 = 2;
 
 // PING: u32 seq, u64 target id (a restarted node with a new id ignores it), u64 source id.
 export const PING_SEQ: u32 = 1;
@@ -41,7 +42,8 @@ export const ACCUSE_FROM: u32 = 13;
 export const ACCUSE_LEN: u32 = 21;
 
 // Member info, the ALIVE body and (after a state byte) a push-pull entry:
-// u32 incarnation, u64 id, address, u16 protocol, u32 capabilities, u8 name length, name.
+// u32 incarnation, u64 id, address, u16 protocol, u32 capabilities, u8 name length, name,
+// then the claim trailer (assembly/claims.ts): the member's public key and its signature of all before it.
 export const INFO_INCARNATION: u32 = 0;
 export const INFO_ID: u32 = 4;
 export const INFO_ADDR: u32 = 12;
@@ -78,13 +80,18 @@ export class MemberInfo {
   capabilities: u32 = 0;
   namePtr: usize = 0;
   nameLen: u32 = 0;
+  /** The whole info, trailer included: what the signature is checked over. */
+  ptr: usize = 0;
+  len: u32 = 0;
+  /** The trailer: public key then signature (CLAIM_LEN bytes). */
+  claimPtr: usize = 0;
 }
 
 /** Reads a member info from `len` bytes at `p`; returns the bytes used, 0 when malformed. */
 export function readInfo(p: usize, len: u32, out: MemberInfo): u32 {
-  if (len < INFO_NAME) return 0;
+  if (len < INFO_NAME + CLAIM_LEN) return 0;
   const nameLen = <u32>load<u8>(p + INFO_NAME_LEN);
-  if (nameLen > NAME_MAX || len - INFO_NAME < nameLen) return 0;
+  if (nameLen > NAME_MAX || len - INFO_NAME - CLAIM_LEN < nameLen) return 0;
   out.incarnation = getU32(p + INFO_INCARNATION);
   out.id = getU64(p + INFO_ID);
   out.addr = p + INFO_ADDR;
@@ -92,15 +99,18 @@ export function readInfo(p: usize, len: u32, out: MemberInfo): u32 {
   out.capabilities = getU32(p + INFO_CAPABILITIES);
   out.nameLen = nameLen;
   out.namePtr = p + INFO_NAME;
-  return INFO_NAME + nameLen;
+  out.ptr = p;
+  out.len = INFO_NAME + nameLen + CLAIM_LEN;
+  out.claimPtr = p + INFO_NAME + nameLen;
+  return out.len;
 }
 
-/** Writes a member info at `p` if `cap` bytes suffice; returns the bytes used or 0. */
+/** Writes a member info with its claim trailer (`claim`, CLAIM_LEN bytes) at `p` if `cap` bytes suffice; returns the bytes used or 0. */
 export function writeInfo(
   p: usize, cap: u32, incarnation: u32, id: u64, addr: usize,
-  protocol: u16, capabilities: u32, namePtr: usize, nameLen: u32,
+  protocol: u16, capabilities: u32, namePtr: usize, nameLen: u32, claim: usize,
 ): u32 {
-  const n = INFO_NAME + nameLen;
+  const n = INFO_NAME + nameLen + CLAIM_LEN;
   if (cap < n) return 0;
   putU32(p + INFO_INCARNATION, incarnation);
   putU64(p + INFO_ID, id);
@@ -109,6 +119,7 @@ export function writeInfo(
   putU32(p + INFO_CAPABILITIES, capabilities);
   store<u8>(p + INFO_NAME_LEN, <u8>nameLen);
   memory.copy(p + INFO_NAME, namePtr, nameLen);
+  memory.copy(p + INFO_NAME + nameLen, claim, CLAIM_LEN);
   return n;
 }
 

@@ -60,7 +60,7 @@ class MemberSection extends PushPullSection {
       if (!m.live && self.now - m.stateSince >= config.gossipToTheDeadMs) { this.cursor++; continue; }
       if (cap - used < 1) break;
       const n = writeInfo(buf + used + 1, cap - used - 1, m.incarnation, m.id, m.addr, m.protocol,
-        m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength);
+        m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength, m.claim);
       if (n == 0) break;
       store<u8>(buf + used, <u8>m.state);
       used += 1 + n;

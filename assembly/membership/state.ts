@@ -1,6 +1,7 @@
 // The member table (memberlist's nodeMap + nodes): every member we know of,
 // self included, by node id, in a shuffled order the prober walks round-robin.
 import { ADDR_LEN } from "../abi";
+import { CLAIM_LEN } from "../claims";
 import { nextBelow } from "../prng";
 import { Suspicion } from "./suspicion";
 
@@ -8,6 +9,7 @@ export enum MemberState { Alive = 0, Suspect = 1, Dead = 2, Left = 3 }
 
 export class Member {
   private readonly addrBytes: StaticArray<u8> = new StaticArray<u8>(ADDR_LEN);
+  private readonly claimBytes: StaticArray<u8> = new StaticArray<u8>(CLAIM_LEN);
   incarnation: u32 = 0;
   state: MemberState = MemberState.Dead;
   /** Name, UTF-8, at most NAME_MAX bytes. */
@@ -23,6 +25,8 @@ export class Member {
 
   /** The advertised underlay address (ADDR_LEN bytes). */
   get addr(): usize { return changetype<usize>(this.addrBytes); }
+  /** Public key and signature of its latest ALIVE (CLAIM_LEN bytes): it is passed on as signed. */
+  get claim(): usize { return changetype<usize>(this.claimBytes); }
   /** Alive or suspect: still a peer the data plane forwards to. */
   get live(): bool { return this.state <= MemberState.Suspect; }
 }

@@ -3,6 +3,7 @@
 // deadNode and refute. Each accepted change is re-broadcast, reflected in the
 // peer set the data plane forwards to, and reported as an event.
 import { ADDR_LEN } from "../abi";
+import { CLAIM_LEN, claimSign, claimVerify } from "../claims";
 import { self } from "../node";
 import { peerRemove, peerUpsert } from "../peers";
 import { Stat, count } from "../stats";
@@ -19,6 +20,8 @@ import { messageScratch, sendMessage } from "./send";
 import { Member, MemberState, memberAdd, memberById, memberCount, memberSetState, members } from "./state";
 import { Suspicion, suspicionConfirmations, suspicionMin } from "./suspicion";
 import { config } from "../config";
+import { macAnnounceLocal } from "../mactable";
+import { serialNewer } from "../serial";
 
 let leaving = false;
 let selfCapabilities: u32 = 0;
@@ -64,12 +67,20 @@ function setState(m: Member, s: MemberState): void {
 
 function encodeAlive(m: Member): u32 {
   store<u8>(messageScratch, MSG_ALIVE);
-  return 1 + writeInfo(messageScratch + 1, NAME_MAX + 64, m.incarnation, m.id, m.addr, m.protocol,
-    m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength);
+  return 1 + writeInfo(messageScratch + 1, NAME_MAX + 64 + CLAIM_LEN, m.incarnation, m.id, m.addr, m.protocol,
+    m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength, m.claim);
 }
 
 function broadcastAlive(m: Member): void {
   broadcastEnqueue(messageScratch, encodeAlive(m), BROADCAST_SPACE_MEMBER, m.id);
+}
+
+/** Our info changed (a new incarnation): the host signs it, and the signed ALIVE goes out. */
+function announceSelf(m: Member): void {
+  const n = encodeAlive(m);
+  claimSign(messageScratch + 1, n - 1);
+  memory.copy(m.claim, messageScratch + n - CLAIM_LEN, CLAIM_LEN);
+  broadcastEnqueue(messageScratch, n, BROADCAST_SPACE_MEMBER, m.id);
 }
 
 function broadcastAccusation(type: u8, incarnation: u32, node: u64, from: u64): void {
@@ -84,7 +95,7 @@ function broadcastAccusation(type: u8, incarnation: u32, node: u64, from: u64): 
  */
 export function answerStaleAccusation(src: usize, incarnation: u32, id: u64): bool {
   const m = me;
-  if (m == null || id != m.id || incarnation >= m.incarnation || leaving) return false;
+  if (m == null || id != m.id || !serialNewer(m.incarnation, incarnation) || leaving) return false;
   sendMessage(src, encodeAlive(m));
   return true;
 }
@@ -109,45 +120,58 @@ export function membershipIdentify(): void {
   m.name = name;
   m.protocol = PROTOCOL_VERSION;
   m.capabilities = selfCapabilities;
-  broadcastAlive(m);
+  announceSelf(m);
 }
 
-/** Beats an accusation about ourselves with a higher incarnation (and counts it against our health). */
+/**
+ * Beats an accusation about ourselves with a newer incarnation (and counts it against our health).
+ * Serial arithmetic (assembly/serial.ts): accused + 1 is newer than accused even where it wraps.
+ */
 function refute(m: Member, accused: u32): void {
   let inc = m.incarnation + 1;
-  if (accused >= inc) inc = accused + 1;
+  if (!serialNewer(inc, accused)) inc = accused + 1;
   m.incarnation = inc;
   awarenessApply(1);
   count(Stat.MemberRefuted);
-  broadcastAlive(m);
+  announceSelf(m);
+  macAnnounceLocal(); // whoever took us for dead dropped our MACs
 }
 
 export function aliveNode(a: MemberInfo): void {
   if (a.id == 0 || me == null) return;
   const isSelf = a.id == self.id;
-  let found = memberById(a.id);
-  let m: Member;
+  const found = memberById(a.id);
   if (found == null) {
     if (isSelf) return;
     if (members.length >= config.maxMembers) { count(Stat.MemberTableFull); return; }
+  } else {
+    // A dead member back at another address is news even at the same incarnation.
+    const movedBack = !found.live && memory.compare(found.addr, a.addr, ADDR_LEN) != 0;
+    if (isSelf ? serialNewer(found.incarnation, a.incarnation) : !serialNewer(a.incarnation, found.incarnation) && !movedBack) return;
+    if (isSelf && (leaving || (a.incarnation == found.incarnation && sameMeta(found, a)))) return;
+  }
+  // News: only the member itself can make it (issue 16, "a member speaks only for itself").
+  if (!claimVerify(a.ptr, a.len)) {
+    count(Stat.MemberBadSignature);
+    return;
+  }
+  let m: Member;
+  if (found == null) {
     m = new Member(a.id);
     m.stateSince = self.now;
     memberAdd(m);
   } else {
     m = found;
-    // A dead member back at another address is news even at the same incarnation.
-    const movedBack = !m.live && memory.compare(m.addr, a.addr, ADDR_LEN) != 0;
-    if (isSelf ? a.incarnation < m.incarnation : a.incarnation <= m.incarnation && !movedBack) return;
   }
   if (isSelf) {
-    if (leaving || (a.incarnation == m.incarnation && sameMeta(m, a))) return;
-    refute(m, a.incarnation);
+    refute(m, a.incarnation); // our own ALIVE from before a restart, newer than ours
     return;
   }
   m.suspicion = null;
   const oldState = m.state;
   const metaChanged = !sameMeta(m, a);
   m.incarnation = a.incarnation;
+  memory.copy(m.claim, a.claimPtr, CLAIM_LEN);
   if (metaChanged) {
     memory.copy(m.addr, a.addr, ADDR_LEN);
     m.protocol = a.protocol;
@@ -166,11 +190,26 @@ export function aliveNode(a: MemberInfo): void {
   else if (oldState == MemberState.Suspect) emitMemberEvent(EVENT_ALIVE, m);
 }
 
+/**
+ * An accusation (SUSPECT, DEAD) is about an incarnation the member announced: one older than we know
+ * is stale, and one newer than its last ALIVE we heard is refused, so an accuser cannot push a
+ * member's incarnation anywhere its own refutation would not beat (issue 16, finding 1). About us,
+ * any accusation of ours or a newer one is refuted.
+ */
+function accusationCurrent(m: Member, incarnation: u32): bool {
+  if (serialNewer(m.incarnation, incarnation)) return false;
+  if (m.id != self.id && serialNewer(incarnation, m.incarnation)) {
+    count(Stat.MemberAccusationAhead);
+    return false;
+  }
+  return true;
+}
+
 export function suspectNode(incarnation: u32, id: u64, from: u64): void {
   const found = memberById(id);
   if (found == null) return;
   const m = found;
-  if (incarnation < m.incarnation) return;
+  if (!accusationCurrent(m, incarnation)) return;
   const s = m.suspicion;
   if (s != null) {
     if (s.confirm(from)) broadcastAccusation(MSG_SUSPECT, incarnation, id, from);
@@ -200,7 +239,7 @@ export function deadNode(incarnation: u32, id: u64, from: u64): void {
   const found = memberById(id);
   if (found == null) return;
   const m = found;
-  if (incarnation < m.incarnation) return;
+  if (!accusationCurrent(m, incarnation)) return;
   m.suspicion = null;
   if (!m.live) return;
   if (id == self.id && !leaving) {

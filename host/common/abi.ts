@@ -1,6 +1,6 @@
 // The core/host ABI as the hosts see it. Mirrors assembly/abi.ts; docs/abi.md is normative.
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 export const REC_HEADER = 8;
 export const REC_ALIGN = 8;

@@ -10,7 +10,7 @@ import { formatHostPort, hostPortOfKey } from "./address.ts";
 import type { Driver } from "./driver.ts";
 import { hexU64, type MacEntry, type Member, u64OfHex } from "./dumps.ts";
 import { type NatGuess, PATH_KIND_DIRECT, PATH_KIND_RELAY, type PathRecord } from "./nat-records.ts";
-import { type AddrKey, formatKeyId, parseKey, parseKeyId, ROUTE_RELAY, type SecureCounters } from "./secure/index.ts";
+import { type AddrKey, formatKeyId, nodeIdOf, parseKey, parseKeyId, ROUTE_RELAY, type SecureCounters } from "./secure/index.ts";
 
 export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "leases"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
@@ -32,6 +32,8 @@ export interface KeyInfo {
 
 export interface SessionRow {
   peer: string;
+  /** The node id of the identity the peer proved in the handshake (docs/security.md "Identity"). */
+  peerId: string | null;
   keyId: string;
   initiator: boolean;
   confirmed: boolean;
@@ -274,6 +276,7 @@ function security(driver: Driver, now: number): SecurityStatus {
     keys: secure.keyring.list(),
     sessions: secure.sessions(now).map((s) => ({
       peer: formatKeyOf(s.addrKey),
+      peerId: s.identity === null ? null : hexU64(nodeIdOf(secure.crypto, s.identity), 0),
       keyId: formatKeyId(s.keyId),
       initiator: s.initiator,
       confirmed: s.confirmed,

@@ -4,6 +4,7 @@ import {
   ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE,
   IN_PING, IN_RANDOM, IN_SEND_TOO_BIG, REC_HEADER, alignUp,
 } from "./abi.ts";
+import type { ClaimCrypto } from "./secure/claims.ts";
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -39,16 +40,38 @@ export class Core {
   private view: DataView;
   private inputLen = 0;
 
+  /** Signs and checks member claims (docs/abi.md "Claim signatures"); set before the first IN_IDENTITY. */
+  private claims: ClaimCrypto | null = null;
+
   static async load(wasm: BufferSource): Promise<Core> {
+    let core: Core | null = null;
     const imports = {
       env: {
         abort(msg: number, file: number, line: number, col: number) {
           throw new CoreError(`core aborted at ${line}:${col}`);
         },
+        claim_sign(ptr: number, len: number) {
+          if (core?.claims == null) throw new CoreError("the core signs a claim before the host gave it an identity");
+          core.claims.sign(core.region(ptr, len));
+        },
+        claim_verify(ptr: number, len: number): number {
+          return core?.claims?.verify(core.region(ptr, len)) ? 1 : 0;
+        },
       },
     };
     const { instance } = await WebAssembly.instantiate(wasm, imports);
-    return new Core(instance.exports as unknown as CoreExports);
+    core = new Core(instance.exports as unknown as CoreExports);
+    return core;
+  }
+
+  useClaims(claims: ClaimCrypto): void {
+    this.claims = claims;
+  }
+
+  /** A view of the core's memory (rebuilt if it grew). */
+  private region(ptr: number, len: number): Uint8Array {
+    this.refresh();
+    return this.bytes.subarray(ptr, ptr + len);
   }
 
   private constructor(exports: CoreExports) {

@@ -10,6 +10,7 @@ import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
 import { type DhcpState, decodeDhcpRecord } from "./dhcp.ts";
 import type { LatencyWake } from "./latency-wake.ts";
+import { MemberIdentities } from "./member-identities.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 import {
@@ -93,6 +94,7 @@ export class Driver {
   private eventListeners: ((e: CoreEvent) => void)[] = [];
   private readonly pings = new Map<number, PendingPing>();
   private pingSeq = 0;
+  private readonly memberIdentities: MemberIdentities;
 
   constructor(
     readonly core: Core,
@@ -102,6 +104,7 @@ export class Driver {
     private readonly latencyWake: LatencyWake,
   ) {
     this.startedAt = services.clock.now();
+    this.memberIdentities = new MemberIdentities(secure);
   }
 
   /** Identity and entropy first, then seeds to join through (none: this node starts a switch). */
@@ -302,6 +305,7 @@ export class Driver {
         break;
       }
       case OUT_EVENT: {
+        this.memberIdentities.event(body);
         const event = decodeEvent(body);
         for (const l of this.eventListeners) l(event);
         break;

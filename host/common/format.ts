@@ -104,9 +104,9 @@ export function formatStatus(s: Status): string {
   }
   if (s.security.sessions.length > 0) {
     lines.push("", table(
-      ["PEER", "KEY ID", "ROLE", "CONFIRMED", "AGE", "SENT"],
+      ["PEER", "PEER ID", "KEY ID", "ROLE", "CONFIRMED", "AGE", "SENT"],
       s.security.sessions.map((x) => [
-        x.peer, x.keyId, x.initiator ? "initiator" : "responder", x.confirmed ? "yes" : "no", `${(x.ageMs / 1000).toFixed(0)} s`, x.sent,
+        x.peer, x.peerId ?? "-", x.keyId, x.initiator ? "initiator" : "responder", x.confirmed ? "yes" : "no", `${(x.ageMs / 1000).toFixed(0)} s`, x.sent,
       ]),
     ));
   }

@@ -8,7 +8,7 @@ import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
 import { LatencyWake } from "./latency-wake.ts";
 import { CandidateWatch, guessAdvertise } from "./local-addresses.ts";
-import { Keyring, SecureTransport } from "./secure/index.ts";
+import { claimCrypto, Keyring, loadIdentity, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
@@ -27,16 +27,12 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   applyConfig(core, options);
 
   const keyring = new Keyring(platform.crypto, options.key);
-  const secure = new SecureTransport(platform.crypto, keyring, platform.clock.now(), {
-    relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
-  });
   let driver: Driver | null = null;
   const transport = await platform.bindUdp(options.listen, {
     datagram: (a, o, d) => driver?.datagramIn(a, o, d),
     batchEnd: () => driver?.datagramBatchEnd(),
     sendTooBig: (a, o, length) => driver?.sendTooBig(a, o, length),
   });
-  secure.sealInto((length) => transport.reserve(length));
   const advertise = options.advertise ?? advertiseFor(platform, options.listen, options.tap);
   let opened;
   try {
@@ -45,11 +41,22 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     transport.close();
     throw e;
   }
+  let identity;
+  try {
+    identity = loadIdentity(platform.openStateDir(options.stateDir), platform.crypto);
+  } catch (e) {
+    opened.device.close();
+    transport.close();
+    throw e;
+  }
+  core.useClaims(claimCrypto(platform.crypto, identity));
+  const secure = new SecureTransport(platform.crypto, keyring, identity, platform.clock.now(), {
+    relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
+  });
+  secure.sealInto((length) => transport.reserve(length));
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
   const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs);
-  const nodeId = new Uint8Array(8);
-  platform.random.fill(nodeId);
-  driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform, latencyWake);
+  driver = new Driver(core, { nodeId: identity.nodeId, name: options.name, advertise }, secure, platform, latencyWake);
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
   d.start(opened.device, transport, options.join);

@@ -322,9 +322,11 @@ DIVS_A="" DIVS_B=""
 # divs_up NS LOG NAME UL OV [ARGS...] ; pid -> NB_LASTPID. Without a DIVS_KEY from our environment:
 # the key goes only where the harness puts it.
 divs_up() {
-    local ns=$1 log=$2 name=$3 ul=$4 ov=$5 runtime=$6 t0; shift 6
+    local ns=$1 log=$2 name=$3 ul=$4 ov=$5 runtime=$6 t0 state=(); shift 6
+    # One state directory (identity key) per node: both use the same TAP name, the default's key.
+    timeout 10 node "$DIVS_CLI" up --help 2>&1 | grep -q -- --state-dir && state=(--state-dir "$NB_TMP/$name.state")
     nb_bg "$ns" "$log" env -u DIVS_KEY node "$DIVS_CLI" up --runtime "$runtime" --name "$name" \
-        --listen "$ul:$DIVS_PORT" --tap "$TAP" --address "$ov/24" --control "$NB_TMP/$name.sock" "$@" $DIVS_UP_ARGS
+        --listen "$ul:$DIVS_PORT" --tap "$TAP" --address "$ov/24" --control "$NB_TMP/$name.sock" "${state[@]}" "$@" $DIVS_UP_ARGS
     [ "$runtime" = deno ] || return 0
     # Under Deno the node is the launcher's deno child: CPU, RSS and SIGTERM go to that process.
     local launcher=$NB_LASTPID child

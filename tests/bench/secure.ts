@@ -10,6 +10,7 @@ import { createSecretKey } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { addressKey, encodeAddress } from "../../host/common/address.ts";
 import * as smallAead from "../../host/common/secure/chacha20poly1305.ts";
+import { Identity } from "../../host/common/secure/identity.ts";
 import { Keyring } from "../../host/common/secure/keyring.ts";
 import { SecureTransport } from "../../host/common/secure/transport.ts";
 import type { CryptoProvider } from "../../host/common/secure/provider.ts";
@@ -38,10 +39,10 @@ function ms(t0: number): number {
 
 function handshakes(n: number): void {
   const responderAt = endpoint(1);
-  const responder = new SecureTransport(crypto, new Keyring(crypto, key), 0, UNLIMITED);
+  const responder = new SecureTransport(crypto, new Keyring(crypto, key), Identity.generate(crypto), 0, UNLIMITED);
   const initiators = Array.from({ length: n }, (_, i) => ({
     at: endpoint(1000 + i),
-    t: new SecureTransport(crypto, new Keyring(crypto, key), 0, UNLIMITED),
+    t: new SecureTransport(crypto, new Keyring(crypto, key), Identity.generate(crypto), 0, UNLIMITED),
   }));
   let t0 = performance.now();
   const inits = initiators.map((x) => x.t.outgoing(responderAt.key, responderAt.addr, new Uint8Array(0), 0)[0].data);
@@ -63,7 +64,7 @@ function handshakes(n: number): void {
   // Forged packets: an HS_INIT under a key the responder lacks, and one with its key id but a bad mac.
   const forged = Uint8Array.from(inits[0]);
   forged[20] ^= 1;
-  const stranger = new SecureTransport(crypto, new Keyring(crypto, new Uint8Array(32).fill(9)), 0, UNLIMITED);
+  const stranger = new SecureTransport(crypto, new Keyring(crypto, new Uint8Array(32).fill(9)), Identity.generate(crypto), 0, UNLIMITED);
   const unknownKey = stranger.outgoing(responderAt.key, responderAt.addr, new Uint8Array(0), 0)[0].data;
   const reps = 50_000;
   t0 = performance.now();
@@ -96,8 +97,8 @@ function timeLoop(iterations: number, body: () => void): number {
 function dataPath(providerName: string, crypto: CryptoProvider, size: number, iterations: number): void {
   const aAt = endpoint(1);
   const bAt = endpoint(2);
-  const a = new SecureTransport(crypto, new Keyring(crypto, key), 0);
-  const b = new SecureTransport(crypto, new Keyring(crypto, key), 0);
+  const a = new SecureTransport(crypto, new Keyring(crypto, key), Identity.generate(crypto), 0);
+  const b = new SecureTransport(crypto, new Keyring(crypto, key), Identity.generate(crypto), 0);
   // Bring the pair up.
   let pending = a.outgoing(bAt.key, bAt.addr, new Uint8Array(1), 0).map((t) => t.data);
   for (let turn = 0; pending.length > 0 && turn < 10; turn++) {

@@ -5,6 +5,7 @@
 //   deno run --allow-read tests/deno/replay.mjs TRACE
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { claimStubImports } from "../fixtures/claims-stub.mjs";
 import { INPUT_READERS, OUTPUT_FILLERS, readTrace } from "./trace-format.mjs";
 
 const [tracePath, wasmPath = new URL("../../build/divs-core.wasm", import.meta.url).pathname] =
@@ -20,7 +21,11 @@ let first = null;
 
 for (const e of readTrace(new Uint8Array(readFileSync(tracePath)))) {
   if (e.tag === "instance") {
-    instances.set(e.id, new WebAssembly.Instance(module, { env: { abort: () => { throw new Error("core abort"); } } }).exports);
+    // The simulator and the fuzzer run the core with the stand-in claim signatures: so does the replay.
+    const x = new WebAssembly.Instance(module, {
+      env: { abort: () => { throw new Error("core abort"); }, ...claimStubImports(() => x.exports.memory.buffer) },
+    });
+    instances.set(e.id, x.exports);
     continue;
   }
   const x = instances.get(e.instance);

@@ -104,7 +104,7 @@ describe("a running node", { skip: skip ?? false }, () => {
 
   test("a second node on the same UDP port: exit 5", () => {
     const n = bed.node("x");
-    const r = inNs(n.ns, "up", "--listen", `${n.underlay}:4790`, "--tap", "divs1", "--control", `${n.control}.2`);
+    const r = inNs(n.ns, "up", "--listen", `${n.underlay}:4790`, "--tap", "divs1", "--control", `${n.control}.2`, "--state-dir", `${n.stateDir}.2`);
     assert.equal(r.code, 5, r.stderr);
     assert.match(r.stderr, /already in use/);
   });

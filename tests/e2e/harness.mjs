@@ -59,7 +59,7 @@ export async function waitFor(what, timeoutMs, check, intervalMs = 100) {
 }
 
 export class Testbed {
-  nodes = new Map(); // name -> { ns, underlay, overlay, proc, log, control }
+  nodes = new Map(); // name -> { ns, underlay, overlay, proc, log, control, stateDir }
   /** The switch's network key (`divs keygen`), handed to nodes in DIVS_KEY. */
   key = null;
 
@@ -86,7 +86,7 @@ export class Testbed {
       await sh("ip", "-n", ns, "addr", "add", `198.19.0.${i}/24`, "dev", "ul0");
       await sh("ip", "-n", ns, "link", "set", "ul0", "up");
       this.nodes.set(name, {
-        ns, underlay: `198.19.0.${i}`, overlay: `198.18.0.${i}`, proc: null, log: "", control: `/run/divs/${ns}.sock`,
+        ns, underlay: `198.19.0.${i}`, overlay: `198.18.0.${i}`, proc: null, log: "", control: `/run/divs/${ns}.sock`, stateDir: `/run/divs/${ns}.state`,
       });
     }
   }
@@ -117,6 +117,7 @@ export class Testbed {
       await sh("ip", "-n", ns, "route", "add", "198.19.0.0/16", "via", `198.19.${i}.254`);
       this.nodes.set(name, {
         ns, underlay: `198.19.${i}.1`, overlay: `198.18.0.${i}`, proc: null, log: "", control: `/run/divs/${ns}.sock`,
+        stateDir: `/run/divs/${ns}.state`,
       });
     }
   }
@@ -141,7 +142,7 @@ export class Testbed {
     const n = this.node(name);
     const args = [
       "netns", "exec", n.ns, process.execPath, CLI, "up", "--name", name, "--listen", listen ?? `${n.underlay}:${PORT}`,
-      "--address", address ?? `${n.overlay}/24`, "--control", n.control,
+      "--address", address ?? `${n.overlay}/24`, "--control", n.control, "--state-dir", n.stateDir,
     ];
     if (advertise) args.push("--advertise", advertise);
     // `join`: a node of this bed by name, or a literal "host:port".
@@ -191,6 +192,7 @@ export class Testbed {
     for (const [name, node] of this.nodes) {
       await this.stop(name, "SIGKILL").catch(() => {});
       rmSync(node.control, { force: true }); // a killed node leaves its socket file
+      rmSync(node.stateDir, { recursive: true, force: true });
     }
     const list = await sh("ip", "netns", "list");
     for (const line of list.split("\n")) {

@@ -3,6 +3,7 @@
 // thrown errors with `trap = true`.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { claimStubImports } from "../fixtures/claims-stub.mjs";
 import { writeRecords } from "./records.mjs";
 
 export const WASM_PATHS = {
@@ -28,7 +29,9 @@ export function compileCore(build = "debug") {
 
 export class Core {
   constructor(module) {
-    const imports = { env: { abort: (msg, file, line, col) => this.#abort(msg, file, line, col) } };
+    const imports = {
+      env: { abort: (msg, file, line, col) => this.#abort(msg, file, line, col), ...claimStubImports(() => this.exports.memory.buffer) },
+    };
     this.exports = new WebAssembly.Instance(module, imports).exports;
     this.inputCapacity = this.exports.input_capacity();
     this.outputCapacity = this.exports.output_capacity();

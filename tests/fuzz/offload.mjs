@@ -7,6 +7,7 @@
 // from them, carry the original payload.
 import fc from "./fc.mjs";
 import { macArb } from "./frames.mjs";
+import { stubSignClaim } from "../fixtures/claims-stub.mjs";
 
 export const VNET_HDR_LEN = 10;
 const GSO_TCPV4 = 1;
@@ -160,20 +161,21 @@ export function checkGsoFrame(body) {
 
 /**
  * An ALIVE datagram (docs/wire.md member info): node `id` at the 20-byte address slot `slot`, so the
- * fuzzed core has a peer to send segments to. Incarnation `inc` must grow to outrank a suspicion.
+ * fuzzed core has a peer to send segments to, its claim signed (tests/fixtures/claims-stub.mjs). Incarnation `inc` must grow to outrank a suspicion.
  */
 export function aliveDatagram(id, slot, inc) {
   const name = new TextEncoder().encode(`seg${id}`);
-  const dg = new Uint8Array(2 + 4 + 8 + 18 + 2 + 4 + 1 + name.length);
+  const dg = new Uint8Array(2 + 4 + 8 + 18 + 2 + 4 + 1 + name.length + 96);
   const v = new DataView(dg.buffer);
   dg[0] = 1; // wire version
   dg[1] = 0x15; // ALIVE
   v.setUint32(2, inc);
   v.setBigUint64(6, BigInt(id));
   dg.set(slot.subarray(0, 18), 14);
-  v.setUint16(32, 1); // protocol version
+  v.setUint16(32, 2); // protocol version
   dg[38] = name.length;
   dg.set(name, 39);
+  stubSignClaim(dg.subarray(2)); // the claim trailer, as the fuzzed core's stand-in signatures check it
   return dg;
 }
 

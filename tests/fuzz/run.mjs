@@ -143,7 +143,7 @@ class Fuzzer {
     this.core = this.compiled.instantiate();
     this.now = 1;
     this.stats = new Map();
-    if (this.core.call("abi_version") !== 1) throw new Error(`abi_version ${this.core.call("abi_version")}, expected 1`);
+    if (this.core.call("abi_version") !== 2) throw new Error(`abi_version ${this.core.call("abi_version")}, expected 2`);
     if (!this.core.call("config_set", CONFIG_MAC_CAPACITY, MAC_CAPACITY)) throw new Error("config_set(MacCapacity) refused");
     for (const [k, v] of CONFIG_DHCP) if (!this.core.call("config_set", k, v)) throw new Error(`config_set(${k}) refused`);
     const random = Uint8Array.from({ length: 32 }, (_, i) => (this.seed * 31 + i * 97) & 0xff);

@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { Core } from "../../host/common/core.ts";
+import { claimCrypto } from "../../host/common/secure/claims.ts";
+import { Identity } from "../../host/common/secure/identity.ts";
+import { nodeCrypto } from "../../host/common/secure/node-crypto.ts";
 import { DHCP_KEYS, type DhcpState, decodeDhcpRecord, dhcpConfig } from "../../host/common/dhcp.ts";
 import { DivsError } from "../../host/common/errors.ts";
 
@@ -27,6 +30,7 @@ test("bad pools and addresses are usage errors", () => {
 
 test("a seeded core dumps its ranges, owned by itself", async () => {
   const core = await Core.load(readFileSync("build/divs-core.wasm"));
+  core.useClaims(claimCrypto(nodeCrypto, Identity.generate(nodeCrypto)));
   for (const [k, v] of dhcpConfig({ ...base, pool: "198.18.0.100-198.18.0.109" })) assert.ok(core.configSet(k, v), `key ${k}`);
   const id = new Uint8Array(8);
   id[0] = 7; // node id 7, little-endian

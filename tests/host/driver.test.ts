@@ -13,6 +13,8 @@ import { DivsError, ExitCode } from "../../host/common/errors.ts";
 import { LatencyWake } from "../../host/common/latency-wake.ts";
 import type { LinuxUdpSocket } from "../../host/common/linux-udp.ts";
 import type { DriverServices } from "../../host/common/driver.ts";
+import { claimCrypto } from "../../host/common/secure/claims.ts";
+import { Identity } from "../../host/common/secure/identity.ts";
 import { Keyring } from "../../host/common/secure/keyring.ts";
 import { withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
 import { SecureTransport } from "../../host/common/secure/transport.ts";
@@ -38,7 +40,9 @@ async function startNode(loop: PollLoop, name: string, provider: typeof nodeCryp
   core.configSet(CORE_TAP_VNET_HDR, 0);
   core.configSet(CONFIG_KEYS.membership_profile, LOCAL_PROFILE);
   core.configSet(CONFIG_KEYS.max_datagram, 1440);
-  const secure = new SecureTransport(provider, new Keyring(provider, key), performance.now());
+  const identity = Identity.generate(provider);
+  core.useClaims(claimCrypto(provider, identity));
+  const secure = new SecureTransport(provider, new Keyring(provider, key), identity, performance.now());
   const services: DriverServices = {
     clock: { now: () => performance.now() },
     timers: loop,
@@ -62,10 +66,8 @@ async function startNode(loop: PollLoop, name: string, provider: typeof nodeCryp
     }
   }
   secure.sealInto((length) => socket.reserve(length));
-  const nodeId = new Uint8Array(8);
-  provider.randomFill(nodeId);
   const advertise = { host: "127.0.0.1", port };
-  driver = new Driver(core, { nodeId, name, advertise }, secure, services, new LatencyWake(loop, services.clock, 0));
+  driver = new Driver(core, { nodeId: identity.nodeId, name, advertise }, secure, services, new LatencyWake(loop, services.clock, 0));
   const tapFrames: Uint8Array[] = [];
   const tap = { name: `tap-${name}`, mtu: 1400, write: (f: Uint8Array) => void tapFrames.push(f.slice()), close: () => {} };
   driver.start(tap, socket, seed === null ? [] : [{ host: "127.0.0.1", port: seed }]);

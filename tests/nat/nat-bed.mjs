@@ -131,7 +131,7 @@ export class NatBed extends Testbed {
   }
 
   addNode(name, ns, underlay, overlay) {
-    this.nodes.set(name, { ns, underlay, overlay, proc: null, log: "", control: `/run/divs/${ns}.sock` });
+    this.nodes.set(name, { ns, underlay, overlay, proc: null, log: "", control: `/run/divs/${ns}.sock`, stateDir: `/run/divs/${ns}.state` });
   }
 
   /** A router namespace's UDP timeout as the kernel holds it (proves the sysctl is per namespace). */

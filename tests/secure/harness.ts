@@ -1,5 +1,6 @@
 // Test harness: transports on simulated addresses, and a network that carries their transmits.
 import { encodeAddress, addressKey } from "../../host/common/address.ts";
+import { Identity } from "../../host/common/secure/identity.ts";
 import { Keyring } from "../../host/common/secure/keyring.ts";
 import type { SecureConfig } from "../../host/common/secure/config.ts";
 import { SecureTransport, type Transmit } from "../../host/common/secure/transport.ts";
@@ -31,11 +32,14 @@ export class Node {
   readonly t: SecureTransport;
   readonly delivered: Uint8Array[] = [];
 
-  constructor(readonly name: string, ip: number, port: number, networkKey: Uint8Array, now: number, config: Partial<SecureConfig> = {}) {
+  constructor(
+    readonly name: string, ip: number, port: number, networkKey: Uint8Array, now: number, config: Partial<SecureConfig> = {},
+    readonly identity: Identity = Identity.generate(nodeCrypto),
+  ) {
     this.key = addressKey(ip, port);
     encodeAddress(ip, port, this.addr);
     const provider = PROVIDERS[created++ % PROVIDERS.length];
-    this.t = new SecureTransport(provider, new Keyring(provider, networkKey), now, config);
+    this.t = new SecureTransport(provider, new Keyring(provider, networkKey), identity, now, config);
   }
 }
 

@@ -25,7 +25,8 @@ export class Cluster {
    *   onEvent(t, observer, kind, subject), linkLimit(from, to) (largest datagram the link carries; none when absent),
    *   onTooBig(t, from, to, data) (a datagram the link dropped for its size),
    *   nat(i) (NAT.NONE, NAT.CONE or NAT.SYMMETRIC: node i's home router; none when absent),
-   *   onPong(t, node, {id, seq, rtt, kind}) (an OUT_PONG answering IN_PING)
+   *   onPong(t, node, {id, seq, rtt, kind}) (an OUT_PONG answering IN_PING),
+   *   identity(i) ({id, claims}: node i's id and claim imports, tests/sim/identities.mjs; the stand-in when absent)
    */
   constructor(o) {
     this.module = compileCore();
@@ -45,8 +46,9 @@ export class Cluster {
     this.net = { filtered: 0, unreachable: 0, relayed: 0, relayedBytes: 0, relayRefused: 0, flows: new Map() };
     this.idIndex = new Map();
     this.nodes = [];
+    this.identity = o.identity ?? null;
     for (let i = 0; i < o.nodes; i++) {
-      const id = this.rng.u64();
+      const id = this.identity ? this.identity(i).id : this.rng.u64();
       this.idIndex.set(id, i);
       this.nodes.push({
         i, id, addr: nodeAddr(i), slot: slot(nodeAddr(i)), core: null, up: false, slow: false,
@@ -86,7 +88,7 @@ export class Cluster {
   /** Starts (or restarts) node i with a fresh core, joining through `seeds` (node indices). */
   start(i, seeds = []) {
     const n = this.nodes[i];
-    n.core = new CoreInstance(this.module);
+    n.core = this.identity ? new CoreInstance(this.module, this.identity(i).claims) : new CoreInstance(this.module);
     n.up = true;
     n.inbox = [];
     n.timer = Infinity;

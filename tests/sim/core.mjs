@@ -2,6 +2,7 @@
 // through the ABI records of docs/abi.md (no host code).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { claimStubImports } from "../fixtures/claims-stub.mjs";
 
 const WASM = fileURLToPath(new URL("../../build/divs-core.wasm", import.meta.url));
 
@@ -37,9 +38,10 @@ export function addrIndex(b, off) {
 }
 
 export class CoreInstance {
-  constructor(module) {
+  /** `claims(buffer)`: the claim_sign and claim_verify imports (docs/abi.md), the stand-in by default. */
+  constructor(module, claims = claimStubImports) {
     this.x = new WebAssembly.Instance(module, {
-      env: { abort: () => { throw new Error("core abort"); } },
+      env: { abort: () => { throw new Error("core abort"); }, ...claims(() => this.x.memory.buffer) },
     }).exports;
     this.inPtr = this.x.input_ptr();
     this.inCap = this.x.input_capacity();

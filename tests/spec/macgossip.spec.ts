@@ -19,11 +19,12 @@ import {
 import { broadcastFill, broadcastPending } from "../../assembly/membership/broadcast";
 import {
   MSG_ALIVE, MSG_PUSH_PULL, PUSH_PULL_FLAGS, PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER,
-  SECTION_HEADER, SECTION_LEN, SECTION_MACS, SECTION_TYPE, writeInfo,
+  SECTION_HEADER, SECTION_LEN, SECTION_MACS, SECTION_TYPE,
 } from "../../assembly/membership/codec";
 import { membershipMessage } from "../../assembly/membership/membership";
 import { pushPullSend } from "../../assembly/membership/pushpull";
 import { deadNode } from "../../assembly/membership/updates";
+import { signedInfo } from "./member-helpers";
 
 const MAC: u64 = 0x0a1b_2c3d_4e00;
 const PEER: u64 = 500;
@@ -105,7 +106,7 @@ function alive(id: u64, inc: u32): void {
   store<u8>(buf, MSG_ALIVE);
   const name = buf + 1024;
   store<u8>(name, 0x70);
-  membershipMessage(addr, buf, 1 + writeInfo(buf + 1, 512, inc, id, addr, 1, 0, name, 1));
+  membershipMessage(addr, buf, 1 + signedInfo(buf + 1, 512, inc, id, addr, 1, 0, name, 1));
 }
 
 function ownerMsg(mac: u64, owner: u64, version: u32, now: f64): void {

@@ -173,11 +173,11 @@ describe("applyRemote", () => {
     expect(removeStatic(M1, 0)).toBe(false);
   });
 
-  it("never wraps a version to 0 (an invalid claim) when a MAC at the maximum moves here", () => {
+  it("moves a MAC at the maximum version here at version 1: newer in serial order, never 0 (an invalid claim)", () => {
     applyRemote(M1, 0, B, u32.MAX_VALUE, 0);
     learnLocal(M1, 0, 1);
     expect(kindOf(M1, 0)).toBe(MAC_LOCAL);
-    expect(versionOf(M1, 0)).toBe(u32.MAX_VALUE);
+    expect(versionOf(M1, 0)).toBe(1);
   });
 
   it("takes an update naming this node only as a higher version of a MAC behind our TAP", () => {

@@ -11,11 +11,13 @@ import {
 } from "../../assembly/membership/broadcast";
 import {
   ACCUSE_LEN, INFO_NAME, MSG_ALIVE, MSG_DEAD, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, NAME_MAX, PUSH_PULL_SECTIONS,
-  SECTION_MEMBERS, readInfo, writeAccusation, writeInfo,
+  SECTION_MEMBERS, readInfo, writeAccusation,
 } from "../../assembly/membership/codec";
-import { membershipIdentity, membershipMessage } from "../../assembly/membership/membership";
+import { membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById, memberCount, members } from "../../assembly/membership/state";
 import { suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
+import { CLAIM_LEN } from "../../assembly/claims";
+import { signedInfo, startMember } from "./member-helpers";
 
 const buf = heap.alloc(2048);
 const addr = heap.alloc(ADDR_LEN);
@@ -25,17 +27,10 @@ memory.fill(name, 0x61, 8);
 const info = new MemberInfo();
 const w = new CompoundWriter();
 
-function start(): void {
-  if (self.id != 0) return;
-  self.id = 1000;
-  memory.fill(self.addr, 1, ADDR_LEN);
-  self.name = "me";
-  membershipIdentity();
-}
 
 function aliveMsg(p: usize, inc: u32, id: u64): u32 {
   store<u8>(p, MSG_ALIVE);
-  return 1 + writeInfo(p + 1, 512, inc, id, addr, 1, 0, name, 5);
+  return 1 + signedInfo(p + 1, 512, inc, id, addr, 1, 0, name, 5);
 }
 
 function drain(): void {
@@ -47,8 +42,8 @@ function drain(): void {
 
 describe("membership codec", () => {
   it("round-trips member info and rejects every truncation", () => {
-    const n = writeInfo(buf, 512, 7, 0x1122334455667788, addr, 1, 3, name, 5);
-    expect(n).toBe(INFO_NAME + 5);
+    const n = signedInfo(buf, 512, 7, 0x1122334455667788, addr, 1, 3, name, 5);
+    expect(n).toBe(INFO_NAME + 5 + CLAIM_LEN);
     expect(readInfo(buf, n, info)).toBe(n);
     expect(info.id).toBe(0x1122334455667788);
     expect(info.incarnation).toBe(7);
@@ -57,15 +52,15 @@ describe("membership codec", () => {
   });
 
   it("rejects a name longer than NAME_MAX and refuses to write past the room", () => {
-    writeInfo(buf, 512, 1, 2, addr, 1, 0, name, 5);
+    signedInfo(buf, 512, 1, 2, addr, 1, 0, name, 5);
     store<u8>(buf + INFO_NAME - 1, <u8>(NAME_MAX + 1));
     expect(readInfo(buf, 512, info)).toBe(0);
-    expect(writeInfo(buf, INFO_NAME + 4, 1, 2, addr, 1, 0, name, 5)).toBe(0);
+    expect(signedInfo(buf, INFO_NAME + 4, 1, 2, addr, 1, 0, name, 5)).toBe(0);
     expect(writeAccusation(buf, ACCUSE_LEN - 1, MSG_SUSPECT, 1, 2, 3)).toBe(0);
   });
 
   it("counts truncated membership messages of every type and length, without trapping", () => {
-    start();
+    startMember();
     const before = statValue(Stat.MemberMsgMalformed);
     let sent = 0;
     for (let type: u8 = 0x10; type <= 0x17; type++) {
@@ -79,7 +74,7 @@ describe("membership codec", () => {
 
 describe("membership state changes", () => {
   it("learns an alive member, puts it in the peer set, and drops it when dead", () => {
-    start();
+    startMember();
     const n = memberCount();
     membershipMessage(addr, buf, aliveMsg(buf, 1, 42));
     expect(memberCount()).toBe(n + 1);
@@ -95,7 +90,7 @@ describe("membership state changes", () => {
   });
 
   it("refutes a suspicion about itself with a higher incarnation and lower health", () => {
-    start();
+    startMember();
     const me = memberById(self.id)!;
     const score = awarenessScore();
     membershipMessage(addr, buf, writeAccusation(buf, 64, MSG_SUSPECT, me.incarnation, self.id, 42));
@@ -105,7 +100,7 @@ describe("membership state changes", () => {
   });
 
   it("merges a push-pull part and skips sections it does not know", () => {
-    start();
+    startMember();
     store<u8>(buf, MSG_PUSH_PULL);
     store<u8>(buf + 1, 1); // a response: not answered
     putU64(buf + 2, 77);
@@ -116,7 +111,7 @@ describe("membership state changes", () => {
     off += 3 + 4;
     store<u8>(buf + off, SECTION_MEMBERS);
     store<u8>(buf + off + 3, <u8>MemberState.Alive);
-    const n = writeInfo(buf + off + 4, 512, 3, 555, addr, 1, 0, name, 5);
+    const n = signedInfo(buf + off + 4, 512, 3, 555, addr, 1, 0, name, 5);
     putU16(buf + off + 1, <u16>(n + 1));
     off += 3 + 1 + n;
     membershipMessage(addr, buf, off);
@@ -130,7 +125,7 @@ describe("membership state changes", () => {
   });
 
   it("keeps at most max_members members and counts the ALIVEs it refuses", () => {
-    start();
+    startMember();
     const known = members.length;
     const saved = config.maxMembers;
     expect(configSet(Key.MaxMembers, <f64>(known + 2))).toBe(true);
@@ -150,7 +145,7 @@ describe("membership state changes", () => {
 
 describe("broadcast queue", () => {
   it("sends each update retransmitLimit times, newest first, and replaces by key", () => {
-    start();
+    startMember();
     drain();
     store<u8>(buf + 100, 0x20);
     putU32(buf + 101, 1);
@@ -176,7 +171,7 @@ describe("broadcast queue", () => {
   });
 
   it("never puts more in a datagram than fits", () => {
-    start();
+    startMember();
     drain();
     for (let i = 0; i < 100; i++) broadcastEnqueue(buf, 100, BROADCAST_SPACE_NONE, 0);
     w.begin(buf + 1024, 600);

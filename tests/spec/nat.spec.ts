@@ -11,7 +11,7 @@ import { self } from "../../assembly/node";
 import { outputBase, outputLength, outputReset } from "../../assembly/queue";
 import { Stat, statValue } from "../../assembly/stats";
 import { DG_MESSAGE, WIRE_VERSION } from "../../assembly/wire/divs";
-import { MSG_ALIVE, writeInfo } from "../../assembly/membership/codec";
+import { MSG_ALIVE } from "../../assembly/membership/codec";
 import { natGuess } from "../../assembly/nat/observed";
 import { Stage } from "../../assembly/nat/path";
 import { pathById, pathsTick, wake } from "../../assembly/nat/paths";
@@ -20,6 +20,7 @@ import {
   pathSeq, writeCandidates, writeObserved, writePathPing, writePathPong, writeRelayOk, writeRelayRequest,
   writeRendezvous,
 } from "../../assembly/wire/nat";
+import { signedInfo } from "./member-helpers";
 
 const buf = heap.alloc(4096);
 let inLen: u32 = 0;
@@ -76,7 +77,7 @@ function alive(id: u64, a: usize): void {
   store<u8>(msg, MSG_ALIVE);
   const name = heap.alloc(2);
   store<u16>(name, 0x3270);
-  datagram(a, 1 + writeInfo(msg + 1, 512, 1, id, a, 1, 0, name, 2));
+  datagram(a, 1 + signedInfo(msg + 1, 512, 1, id, a, 1, 0, name, 2));
 }
 
 /** Output records of `kind` (optionally to address `to`, of message type `type`): how many. */

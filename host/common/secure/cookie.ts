@@ -1,6 +1,6 @@
 // The responder's stateless handshake memory (docs/security.md step 2). Each period (120 s) has a
 // random cookie secret and an ephemeral X25519 key pair; the previous period stays valid so a
-// handshake that straddles a rotation completes. N_r = HMAC(secret, "divs cookie" || addr || E_i || N_i)
+// handshake that straddles a rotation completes. N_r = HMAC(secret, "divs cookie" || addr || E_i || N_i || S_i)
 // lets the responder recognise its own challenge in HS_CONFIRM without having stored it.
 import nacl from "tweetnacl";
 import { equalBytes, utf8 } from "./bytes.ts";
@@ -23,8 +23,8 @@ export class CookiePeriod {
     this.E = nacl.scalarMult.base(this.e);
   }
 
-  cookie(crypto: CryptoProvider, addr: Uint8Array, Ei: Uint8Array, Ni: Uint8Array): Uint8Array {
-    return crypto.hmacSha256(this.secret, COOKIE_LABEL, addr, Ei, Ni).subarray(0, NONCE_LEN);
+  cookie(crypto: CryptoProvider, addr: Uint8Array, Ei: Uint8Array, Ni: Uint8Array, Si: Uint8Array): Uint8Array {
+    return crypto.hmacSha256(this.secret, COOKIE_LABEL, addr, Ei, Ni, Si).subarray(0, NONCE_LEN);
   }
 
   /** Overwrites the secrets once the period is no longer accepted (forward secrecy). */
@@ -60,10 +60,10 @@ export class CookieJar {
   }
 
   /** The period whose secret minted `Nr` for this address and initiator, or null. */
-  find(addr: Uint8Array, Ei: Uint8Array, Ni: Uint8Array, packet: Uint8Array, nrOffset: number): CookiePeriod | null {
+  find(addr: Uint8Array, Ei: Uint8Array, Ni: Uint8Array, Si: Uint8Array, packet: Uint8Array, nrOffset: number): CookiePeriod | null {
     for (const period of [this.current, this.previous]) {
       if (!period) continue;
-      if (equalBytes(period.cookie(this.crypto, addr, Ei, Ni), 0, packet, nrOffset, NONCE_LEN)) return period;
+      if (equalBytes(period.cookie(this.crypto, addr, Ei, Ni, Si), 0, packet, nrOffset, NONCE_LEN)) return period;
     }
     return null;
   }

@@ -9,7 +9,8 @@ export const REJECTION_COUNTERS = [
   "bad_mac", // HS_INIT mac does not verify: sender lacks the key
   "unknown_handshake", // HS_CHALLENGE for no pending handshake (late, duplicate or replayed)
   "wrong_source", // packet from another address than its handshake or session
-  "bad_proof", // proof_r / proof_i does not verify, or a degenerate public key
+  "bad_proof", // proof_r / proof_i or the identity's signature does not verify, or a degenerate public key
+  "wrong_identity", // the handshake proved another identity than the member the core knows at that address
   "bad_cookie", // HS_CONFIRM's N_r not minted by us for this address and initiator
   "replayed_confirm", // HS_CONFIRM whose N_r already made a session
   "index_collision", // responder index already in use
@@ -44,6 +45,7 @@ export const ACTIVITY_COUNTERS = [
   "relay_bytes", // their bytes (each forwarded exactly as long as received: no amplification)
   "relay_sent", // packets this node sent to a peer through a relay
   "relay_received", // packets that reached this node through a relay
+  "peer_roamed", // a peer's authenticated datagram or handshake came from a new address: its sessions follow it
 ] as const;
 
 export type CounterName = (typeof REJECTION_COUNTERS)[number] | (typeof ACTIVITY_COUNTERS)[number];

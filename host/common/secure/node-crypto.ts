@@ -5,6 +5,7 @@ import {
   createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomFillSync, type KeyObject,
 } from "node:crypto";
 import * as smallAead from "./chacha20poly1305.ts";
+import { ed25519Signer, ed25519Verify } from "./ed25519.ts";
 import { AEAD_TAG_LEN as TAG_LEN, type AeadKey, type CryptoProvider } from "./provider.ts";
 
 const AEAD = "chacha20-poly1305";
@@ -45,6 +46,9 @@ export const nodeCrypto: CryptoProvider = {
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
     return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
   },
+
+  signer: ed25519Signer,
+  verifySignature: ed25519Verify,
 
   aeadKey(raw: Uint8Array): AeadKey {
     return new SplitAeadKey(createSecretKey(raw), new smallAead.ChaChaKey(raw)); // both copy the bytes

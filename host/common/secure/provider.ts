@@ -4,6 +4,13 @@
 /** A ChaCha20-Poly1305 key prepared by the provider (e.g. a KeyObject), opaque to common code. */
 export type AeadKey = unknown;
 
+/** An Ed25519 private key prepared by the provider, with its 32-byte public key. */
+export interface Signer {
+  readonly publicKey: Uint8Array;
+  /** Ed25519 signature (64 bytes) of the concatenated parts. */
+  sign(...parts: Uint8Array[]): Uint8Array;
+}
+
 export interface CryptoProvider {
   /** Fills `out` with cryptographically secure random bytes. */
   randomFill(out: Uint8Array): void;
@@ -13,6 +20,10 @@ export interface CryptoProvider {
   hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
   /** HKDF-SHA256 (RFC 5869) output of `length` bytes. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  /** The Ed25519 key pair of a 32-byte seed (RFC 8032). */
+  signer(seed: Uint8Array): Signer;
+  /** True when `signature` (64 bytes) is `publicKey`'s Ed25519 signature of the concatenated parts. */
+  verifySignature(publicKey: Uint8Array, signature: Uint8Array, ...parts: Uint8Array[]): boolean;
   /** Prepares a 32-byte ChaCha20-Poly1305 key once per session direction. */
   aeadKey(raw: Uint8Array): AeadKey;
   /** Seals `plaintext` and writes ciphertext then the 16-byte tag into `out` at `outOffset`. */

@@ -8,9 +8,12 @@ import { CookieJar, NONCE_LEN } from "./cookie.ts";
 import { newCounters, type SecureCounters } from "./counters.ts";
 import {
   buildChallenge, buildConfirm, buildInit, CHALLENGE_LEN, CONFIRM_LEN, DATA, DATA_HEADER_LEN, DATA_OVERHEAD,
-  deriveSessionKeys, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_CONFIRM_NR, OFF_DATA_COUNTER, OFF_DATA_IDX,
-  OFF_E, OFF_IDX_I, OFF_KEY_ID, OFF_N, PUBLIC_LEN, verifyChallenge, verifyConfirm, verifyInit, WIRE_VERSION,
+  deriveSessionKeys, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_CHALLENGE_S, OFF_CONFIRM_NR, OFF_CONFIRM_S,
+  OFF_DATA_COUNTER, OFF_DATA_IDX, OFF_E, OFF_IDX_I, OFF_INIT_S, OFF_KEY_ID, OFF_N, PUBLIC_LEN, STATIC_LEN, verifyChallenge,
+  verifyConfirm, verifyInit, WIRE_VERSION,
 } from "./handshake.ts";
+import type { Identity } from "./identity.ts";
+import { PeerIdentities } from "./peer-identities.ts";
 import type { Keyring, NetworkKey } from "./keyring.ts";
 import type { CryptoProvider } from "./provider.ts";
 import { emitRelayHeader, RELAY, RELAY_HEADER_LEN, relayAddr, relayInner, relayLengthOk, wrapRelay } from "./envelope.ts";
@@ -50,6 +53,8 @@ export type OpenInto = (length: number, relayed: boolean) => Uint8Array | null;
 
 export interface SessionInfo {
   addrKey: AddrKey;
+  /** The peer's static identity key (Ed25519 public key), proven in the handshake. */
+  identity: Uint8Array | null;
   keyId: number;
   initiator: boolean;
   confirmed: boolean;
@@ -80,6 +85,8 @@ class Peer {
   lastReceived: Session | null = null;
   pending: Pending | null = null;
   queue: Uint8Array[] = [];
+  /** The static identity key its sessions were made with (docs/security.md "Identity"). */
+  identity: Uint8Array | null = null;
 
   constructor(readonly addrKey: AddrKey, readonly addr: Uint8Array) {}
 
@@ -107,6 +114,8 @@ export class SecureTransport {
   private readonly sessionsByIdx = new Map<number, Session>();
   private readonly sessionPeer = new Map<Session, Peer>();
   private readonly pendingByIdx = new Map<number, Pending>();
+  /** Sessions belong to an identity, whatever address it sends from. */
+  private readonly identities: PeerIdentities<Peer>;
   private readonly routes = new RouteTable();
   private readonly relays: RelayAllowances;
   private readonly cookies: CookieJar;
@@ -128,13 +137,16 @@ export class SecureTransport {
   private allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length);
 
   constructor(
-    private readonly crypto: CryptoProvider,
+    readonly crypto: CryptoProvider,
     readonly keyring: Keyring,
+    /** This node's static identity, proven in every handshake. */
+    readonly identity: Identity,
     now: number,
     config: Partial<SecureConfig> = {},
   ) {
     this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
     this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs);
+    this.identities = new PeerIdentities(crypto);
     this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
     this.relays = new RelayAllowances(this.config.relayCapBytesPerSecond);
   }
@@ -161,6 +173,15 @@ export class SecureTransport {
       this.transmit(pending.peer, pending.init);
     }
     return this.out;
+  }
+
+  /**
+   * The member the core knows at `peerAddr` has node id `nodeId` (null: none any more). Handshakes with
+   * that address must then prove an identity the id derives from (`wrong_identity`), so a member on
+   * the path cannot answer for another, nor speak from another's address.
+   */
+  expectIdentity(peerAddr: Uint8Array, nodeId: Uint8Array | null): void {
+    this.identities.expect(keyOfAddress(peerAddr), nodeId);
   }
 
   /** The core's OUT_RELAY_ALLOW: relay between the members at `a` and `b`, `budget` bytes/s (0 revokes). */
@@ -398,7 +419,7 @@ export class SecureTransport {
     for (const peer of this.peers.values()) {
       for (const s of peer.sessions) {
         info.push({
-          addrKey: peer.addrKey, keyId: s.keyId, initiator: s.initiator, confirmed: s.confirmed,
+          addrKey: peer.addrKey, identity: peer.identity, keyId: s.keyId, initiator: s.initiator, confirmed: s.confirmed,
           ageMs: now - s.created, sent: s.sendCounter,
         });
       }
@@ -441,7 +462,10 @@ export class SecureTransport {
       return;
     }
     const peer = this.sessionPeer.get(s)!;
-    if (peer.addrKey !== addrKey) {
+    // From another address than the peer's: it roamed (or its NAT rebound) if the datagram opens, and
+    // a relayed one must come from the peer it names.
+    const roamed = peer.addrKey !== addrKey;
+    if (roamed && this.result.via !== null) {
       this.counters.wrong_source++;
       return;
     }
@@ -468,6 +492,7 @@ export class SecureTransport {
       return;
     }
     s.window.accept(counter);
+    if (roamed) this.roam(peer, addrKey);
     if (peer.lastReceived !== s) this.peerMovedTo(peer, s, now);
     if (plaintext.length === 0) {
       this.counters.keepalives_received++;
@@ -502,7 +527,7 @@ export class SecureTransport {
     const N = new Uint8Array(NONCE_LEN);
     this.crypto.randomFill(N);
     const idx = this.freshIndex();
-    const init = buildInit(this.crypto, key.key, key.id, idx, E, N);
+    const init = buildInit(this.crypto, key.key, key.id, idx, E, N, this.identity.publicKey);
     const p: Pending = {
       idx, key, e, E, N, init, peer, started: now,
       nextSend: now + this.config.handshakeRetransmitMs, interval: this.config.handshakeRetransmitMs,
@@ -543,6 +568,7 @@ export class SecureTransport {
     }
     const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
     const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
+    const Si = p.subarray(OFF_INIT_S, OFF_INIT_S + STATIC_LEN);
     const ours = this.peers.get(addrKey)?.pending;
     if (ours && compareBytes(ours.E, Ei) > 0) {
       // Both sides started at once: only the handshake with the larger E_i goes ahead.
@@ -551,10 +577,10 @@ export class SecureTransport {
     }
     this.cookies.rotateIfDue(now);
     const period = this.cookies.current;
-    const Nr = period.cookie(this.crypto, addr, Ei, Ni);
+    const Nr = period.cookie(this.crypto, addr, Ei, Ni, Si);
     const idxI = readU32(p, OFF_IDX_I);
     this.counters.challenges_sent++;
-    this.reply(buildChallenge(this.crypto, key.key, key.id, idxI, period.E, Nr, Ni, Ei));
+    this.reply(buildChallenge(this.crypto, key.key, key.id, idxI, period.E, Nr, this.identity.signer, { Ei, Ni, Si }));
   }
 
   /** Initiator, step 2 -> 3: check the responder's proof, make the session, confirm. */
@@ -574,13 +600,16 @@ export class SecureTransport {
       this.counters.wrong_source++;
       return;
     }
-    if (!verifyChallenge(this.crypto, key.key, p, pending.N, pending.E)) {
+    const Si = this.identity.publicKey;
+    if (!verifyChallenge(this.crypto, key.key, p, { Ei: pending.E, Ni: pending.N, Si })) {
       this.counters.bad_proof++;
       return;
     }
     const Er = p.slice(OFF_E, OFF_E + PUBLIC_LEN);
     const Nr = p.slice(OFF_N, OFF_N + NONCE_LEN);
-    const keys = deriveSessionKeys(this.crypto, key.key, pending.e, Er, pending.N, Nr, pending.E, Er);
+    const Sr = p.slice(OFF_CHALLENGE_S, OFF_CHALLENGE_S + STATIC_LEN);
+    if (!this.fitsAddress(pending.peer.addrKey, Sr)) return;
+    const keys = deriveSessionKeys(this.crypto, key.key, pending.e, Er, pending.N, Nr, pending.E, Er, Si, Sr);
     if (keys === null) {
       this.counters.bad_proof++;
       return;
@@ -593,8 +622,9 @@ export class SecureTransport {
       true, now, now + this.config.expireAfterMs, ++this.seq, false,
     );
     this.addSession(peer, s, now);
+    this.identities.identify(peer, Sr);
     this.counters.sessions_initiated++;
-    this.transmit(peer, buildConfirm(this.crypto, key.key, key.id, pending.idx, pending.E, pending.N, Nr, Er));
+    this.transmit(peer, buildConfirm(this.crypto, key.key, key.id, pending.idx, pending.E, pending.N, Nr, this.identity.signer, { Er, Sr }));
     this.flushQueue(peer, now);
   }
 
@@ -605,21 +635,24 @@ export class SecureTransport {
     this.cookies.rotateIfDue(now);
     const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
     const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
-    const period = this.cookies.find(addr, Ei, Ni, p, OFF_CONFIRM_NR);
+    const Si = p.slice(OFF_CONFIRM_S, OFF_CONFIRM_S + STATIC_LEN);
+    const period = this.cookies.find(addr, Ei, Ni, Si, p, OFF_CONFIRM_NR);
     if (period === null) {
       this.counters.bad_cookie++;
-      return;
-    }
-    if (!verifyConfirm(this.crypto, key.key, p, period.E)) {
-      this.counters.bad_proof++;
       return;
     }
     const Nr = p.slice(OFF_CONFIRM_NR, OFF_CONFIRM_NR + NONCE_LEN);
     const nrText = String.fromCharCode(...Nr);
     if (period.accepted.has(nrText)) {
-      this.counters.replayed_confirm++;
+      this.counters.replayed_confirm++; // before the signature: a replay costs no public-key work
       return;
     }
+    const Sr = this.identity.publicKey;
+    if (!verifyConfirm(this.crypto, key.key, p, { Er: period.E, Sr })) {
+      this.counters.bad_proof++;
+      return;
+    }
+    if (!this.fitsAddress(addrKey, Si)) return;
     const idxR = readU32(Nr, 0);
     if (this.sessionsByIdx.has(idxR) || this.pendingByIdx.has(idxR)) {
       this.counters.index_collision++;
@@ -629,13 +662,13 @@ export class SecureTransport {
       this.counters.too_many_sessions++;
       return;
     }
-    const keys = deriveSessionKeys(this.crypto, key.key, period.e, Ei, Ni, Nr, Ei, period.E);
+    const keys = deriveSessionKeys(this.crypto, key.key, period.e, Ei, Ni, Nr, Ei, period.E, Si, Sr);
     if (keys === null) {
       this.counters.bad_proof++;
       return;
     }
     period.accepted.add(nrText);
-    let peer = this.peers.get(addrKey);
+    let peer = this.roamedPeer(addrKey, peerAddr, Si) ?? this.peers.get(addrKey);
     if (!peer) {
       peer = new Peer(addrKey, Uint8Array.from(peerAddr));
       this.peers.set(addrKey, peer);
@@ -648,6 +681,7 @@ export class SecureTransport {
       false, now, now + this.config.expireAfterMs, ++this.seq, true,
     );
     this.addSession(peer, s, now);
+    this.identities.identify(peer, Si);
     this.counters.sessions_responded++;
     this.sealTo(peer, s, new Uint8Array(0)); // tells the initiator the session is up
     this.flushQueue(peer, now);
@@ -709,7 +743,10 @@ export class SecureTransport {
     }
     peer.chooseSend(now);
     if (trafficLost && peer.send === null && peer.pending === null) this.startHandshake(peer, now);
-    if (peer.sessions.length === 0 && peer.pending === null && peer.queue.length === 0) this.peers.delete(peer.addrKey);
+    if (peer.sessions.length === 0 && peer.pending === null && peer.queue.length === 0) {
+      this.peers.delete(peer.addrKey);
+      this.identities.forget(peer);
+    }
   }
 
   private freshIndex(): number {
@@ -772,8 +809,40 @@ export class SecureTransport {
       }
     }
     for (const q of from.queue) if (peer.queue.length < this.config.queueLimit) peer.queue.push(q);
+    if (from.identity !== null) this.identities.identify(peer, from.identity);
     peer.chooseSend(now);
     this.flushQueue(peer, now);
+  }
+
+  // --- Identities ---------------------------------------------------------------------------------
+
+  /** True unless the core knows another member at `peerKey` than the one `identity` makes (counted). */
+  private fitsAddress(peerKey: AddrKey, identity: Uint8Array): boolean {
+    if (this.identities.fits(peerKey, identity)) return true;
+    this.counters.wrong_identity++;
+    return false;
+  }
+
+  /**
+   * The peer that already holds sessions with `identity` at another address than `addrKey` (a handshake
+   * from where it roamed to), rerouted to `addrKey`; or null.
+   */
+  private roamedPeer(addrKey: AddrKey, addr: Uint8Array, identity: Uint8Array): Peer | null {
+    const known = this.identities.holder(identity);
+    if (known === undefined || known.addrKey === addrKey || this.replyVia !== null) return null;
+    if (this.peers.get(addrKey)?.sessions.length) return null; // a peer of its own lives there
+    this.roam(known, addrKey, addr);
+    return known;
+  }
+
+  /**
+   * The peer's datagrams now come from `addrKey` (NAT rebinding, roaming): send there from now on, and
+   * take datagrams from there as the peer's, which the core keeps knowing by its address.
+   */
+  private roam(peer: Peer, addrKey: AddrKey, addr: Uint8Array = this.replyAddr): void {
+    this.counters.peer_roamed++;
+    this.routes.set(peer.addrKey, peer.addr, addrKey, addr, ROUTE_DIRECT);
+    this.result.source = peer.addr;
   }
 
   private wake(t: number): void {

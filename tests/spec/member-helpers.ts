@@ -1,0 +1,40 @@
+// Membership as the specs drive it: this node started, and member info written and signed as its
+// member would (by the stand-in signatures the specs run with, tests/fixtures/claims-stub.mjs).
+import { ADDR_LEN } from "../../assembly/abi";
+import { CLAIM_LEN, claimSign } from "../../assembly/claims";
+import { self } from "../../assembly/node";
+import { MSG_ALIVE, writeInfo } from "../../assembly/membership/codec";
+import { membershipIdentity } from "../../assembly/membership/membership";
+
+const blankClaim = heap.alloc(CLAIM_LEN);
+
+/** A message buffer, a member's address and its 4-byte name, for specs that feed ALIVEs. */
+export const msgBuf = heap.alloc(1024);
+export const memberAddr = heap.alloc(ADDR_LEN);
+export const memberName = heap.alloc(4);
+memory.fill(memberAddr, 5, ADDR_LEN);
+memory.fill(memberName, 0x63, 4);
+
+/** Starts membership once as node 1000 (each spec file is its own module). */
+export function startMember(): void {
+  if (self.id != 0) return;
+  self.id = 1000;
+  memory.fill(self.addr, 1, ADDR_LEN);
+  self.name = "me";
+  membershipIdentity();
+}
+
+/** writeInfo, then signed as the member `id` would; returns the bytes used or 0. */
+export function signedInfo(
+  p: usize, cap: u32, incarnation: u32, id: u64, addr: usize, protocol: u16, capabilities: u32, namePtr: usize, nameLen: u32,
+): u32 {
+  const n = writeInfo(p, cap, incarnation, id, addr, protocol, capabilities, namePtr, nameLen, blankClaim);
+  if (n != 0) claimSign(p, n);
+  return n;
+}
+
+/** A signed ALIVE in `msgBuf` from member `id` at `memberAddr`; returns its length. */
+export function signedAlive(incarnation: u32, id: u64): u32 {
+  store<u8>(msgBuf, MSG_ALIVE);
+  return 1 + signedInfo(msgBuf + 1, 512, incarnation, id, memberAddr, 2, 0, memberName, 4);
+}
