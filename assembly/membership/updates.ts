@@ -135,9 +135,13 @@ export function aliveNode(a: MemberInfo): void {
     memberAdd(m);
   } else {
     m = found;
-    // A dead member back at another address is news even at the same incarnation.
+    // A dead member back at another address is news even at the same incarnation; so is one dead for
+    // longer than gossip_to_the_dead_ms, which memberlist would have forgotten (and we keep only for
+    // reconnecting): nobody tells it it is dead any more (push-pull leaves it out), so it would never
+    // refute, and a healed partition or a restart under the same id would stay dead for good.
     const movedBack = !m.live && memory.compare(m.addr, a.addr, ADDR_LEN) != 0;
-    if (isSelf ? a.incarnation < m.incarnation : a.incarnation <= m.incarnation && !movedBack) return;
+    const forgotten = !m.live && self.now - m.stateSince >= config.gossipToTheDeadMs;
+    if (isSelf ? a.incarnation < m.incarnation : a.incarnation <= m.incarnation && !movedBack && !forgotten) return;
   }
   if (isSelf) {
     if (leaving || (a.incarnation == m.incarnation && sameMeta(m, a))) return;

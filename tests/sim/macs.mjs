@@ -6,10 +6,10 @@
 import { EVENT } from "./core.mjs";
 import { Cluster } from "./cluster.mjs";
 
-const CHECK_MS = 100;
+export const CHECK_MS = 100;
 
-const macOf = (node, k) => `02${node.toString(16).padStart(6, "0")}${k.toString(16).padStart(4, "0")}`;
-const key = (mac, vlan = 0) => `${mac}/${vlan}`;
+export const macOf = (node, k) => `02${node.toString(16).padStart(6, "0")}${k.toString(16).padStart(4, "0")}`;
+export const key = (mac, vlan = 0) => `${mac}/${vlan}`;
 
 /** push_pull_interval_ms (LAN default 30 s) scaled as the core does beyond 32 members (memberlist pushPullScale). */
 export function pushPullMs(n, base = 30_000) {
