@@ -18,14 +18,7 @@ function agreedCluster(o) {
     const t = n.core.macs();
     return nodes.every((m) => t.get(key(macOf(m.i, 0)))?.owner === m.id);
   });
-  const runUntil = (done, capMs) => {
-    const t0 = cluster.now;
-    while (cluster.now - t0 < capMs) {
-      cluster.run(cluster.now + CHECK_MS);
-      if (done()) return cluster.now - t0;
-    }
-    return null;
-  };
+  const runUntil = (done, capMs) => cluster.runUntil(done, capMs, CHECK_MS);
   const ready = runUntil(() => allMembers() && allMacs(), 30_000) !== null;
   return ready ? { cluster, nodes, allMembers, allMacs, runUntil } : null;
 }

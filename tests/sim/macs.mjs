@@ -45,14 +45,7 @@ export function simulateMacTable(o) {
   const tables = () => new Map(up().map((n) => [n.i, n.core.macs()]));
   const fail = (msg) => r.failures.push(msg);
   /** Runs until done() (checked every CHECK_MS) or capMs passes; returns the elapsed ms or null. */
-  const runUntil = (done, capMs) => {
-    const t0 = cluster.now;
-    while (cluster.now - t0 < capMs) {
-      cluster.run(cluster.now + CHECK_MS);
-      if (done()) return cluster.now - t0;
-    }
-    return null;
-  };
+  const runUntil = (done, capMs) => cluster.runUntil(done, capMs, CHECK_MS);
 
   // Everyone but the late joiner joins through node 0; wait until each lists all as members.
   cluster.start(0);
