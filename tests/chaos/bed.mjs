@@ -294,13 +294,17 @@ export function fdCount(pid) {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-/** VmRSS and VmHWM (KiB) and utime+stime (ticks) of a process. */
+/**
+ * VmRSS, VmHWM and Pss (KiB: RSS with each shared page divided among the processes mapping it, such as
+ * the node executable's) and utime+stime (ticks) of a process.
+ */
 export function procStatus(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { rssKib: kib("VmRSS"), hwmKib: kib("VmHWM"), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  const pss = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? NaN);
+  return { rssKib: kib("VmRSS"), hwmKib: kib("VmHWM"), pssKib: pss, cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
 async function childPid(parent, comm) {

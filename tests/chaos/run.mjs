@@ -90,7 +90,7 @@ export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 
       report.fds[name] = { after_start: e.fds0, end: now, restarts: e.restarts };
       if (now > e.fds0 + FD_SLACK) report.violations.push(`${name}: ${now} fds at the end, ${e.fds0} after start`);
     }
-    for (const [name, s] of Object.entries(bed.sample())) report.rss_kib[name] = { runtime: s.runtime, rss: s.rssKib, peak: s.hwmKib };
+    for (const [name, s] of Object.entries(bed.sample())) report.rss_kib[name] = { runtime: s.runtime, rss: s.rssKib, peak: s.hwmKib, pss: s.pssKib };
   } finally {
     await pinger.stop();
     await streams.stop();

@@ -78,7 +78,7 @@ for (const name of bed.names) {
   const cpuPct = (100 * (series.at(-1).cpuTicks - series[0].cpuTicks) / hz) / (series.at(-1).t - series[0].t);
   report.per_node[name] = {
     runtime: series[0].runtime, rss_warm_kib: Math.round(rssWarm), rss_end_kib: Math.round(rssEnd), rss_growth: +growth.toFixed(4),
-    peak_kib: Math.max(...series.map((s) => s.hwmKib)), fds_warm: warm[0].fds, fds_end: series.at(-1).fds, cpu_pct: +cpuPct.toFixed(2),
+    peak_kib: Math.max(...series.map((s) => s.hwmKib)), pss_end_kib: Math.round(mean(last.map((s) => s.pssKib))), fds_warm: warm[0].fds, fds_end: series.at(-1).fds, cpu_pct: +cpuPct.toFixed(2),
   };
   if (growth > GROWTH_MAX) report.violations.push(`${name}: RSS grew ${(growth * 100).toFixed(1)} % after warm-up`);
   if (series.at(-1).fds > warm[0].fds + FD_SLACK) report.violations.push(`${name}: ${series.at(-1).fds} fds at the end, ${warm[0].fds} after warm-up`);
