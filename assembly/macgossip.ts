@@ -93,6 +93,10 @@ function applyAndRelay(now: f64): void {
   const u = macUpdate;
   if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.MacUpdateOwnerGone); return; }
   const fromOwner = (u.flags & MAC_FROM_OWNER) != 0;
+  // A push-pull copy for an owner we do not know: its sender held it suspect or dead (the member section
+  // before it does not add those here), so no death of it would ever reach us to drop the entry (a node
+  // restarted under a new id got its old instance's MACs with its join, kept until ageing: issue 19).
+  if (!fromOwner && u.owner != self.id && memberById(u.owner) == null) { count(Stat.MacUpdateOwnerGone); return; }
   const s = macFind(u.mac, u.vlan);
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   let news = macUpdateApply(now);
