@@ -291,6 +291,17 @@ let sentLocal = 0;
 let sentRemote = 0;
 let badEntry = 0;
 
+/** A push-pull answer from PEER in `buf` holding one MAC section; returns the section (entries from SECTION_HEADER). */
+function macSectionResponse(): usize {
+  store<u8>(buf, MSG_PUSH_PULL);
+  store<u8>(buf + PUSH_PULL_FLAGS, PUSH_PULL_RESPONSE);
+  putU64(buf + PUSH_PULL_SENDER, PEER);
+  putU16(buf + PUSH_PULL_PART, 0);
+  const sec = buf + PUSH_PULL_SECTIONS;
+  store<u8>(sec + SECTION_TYPE, SECTION_MACS);
+  return sec;
+}
+
 describe("the push-pull MAC section", () => {
   it("carries every live entry, split over datagrams: ours from the owner, others as aged copies", () => {
     config.macCapacity = 4096;
@@ -318,12 +329,7 @@ describe("the push-pull MAC section", () => {
     config.macCapacity = 4096;
     macReset();
     alive(PEER + 1, 1); // the copy's owner below is a member we know
-    store<u8>(buf, MSG_PUSH_PULL);
-    store<u8>(buf + PUSH_PULL_FLAGS, PUSH_PULL_RESPONSE);
-    putU64(buf + PUSH_PULL_SENDER, PEER);
-    putU16(buf + PUSH_PULL_PART, 0);
-    const sec = buf + PUSH_PULL_SECTIONS;
-    store<u8>(sec + SECTION_TYPE, SECTION_MACS);
+    const sec = macSectionResponse();
     let n: u32 = 0;
     n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3000, 0, PEER, 3, MAC_FROM_OWNER, 0);
     n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3001, 5, PEER + 1, 1, 0, 20_000);
@@ -346,12 +352,7 @@ describe("the push-pull MAC section", () => {
   it("refuses a copy whose owner it does not know, takes the owner's own claim", () => {
     // The sender held that owner suspect or dead (a node's old instance): no death of it would reach us.
     const stranger: u64 = PEER + 0x7777;
-    store<u8>(buf, MSG_PUSH_PULL);
-    store<u8>(buf + PUSH_PULL_FLAGS, PUSH_PULL_RESPONSE);
-    putU64(buf + PUSH_PULL_SENDER, PEER);
-    putU16(buf + PUSH_PULL_PART, 0);
-    const sec = buf + PUSH_PULL_SECTIONS;
-    store<u8>(sec + SECTION_TYPE, SECTION_MACS);
+    const sec = macSectionResponse();
     let n: u32 = 0;
     n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x4000, 0, stranger, 1, 0, 1000);
     n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x4001, 0, stranger + 1, 1, MAC_FROM_OWNER, 0);
