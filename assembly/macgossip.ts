@@ -2,7 +2,7 @@
 // local MACs and periodic refreshes go into the membership broadcast queue as
 // MAC_UPDATE; received claims are applied and passed on epidemically; the
 // push-pull exchange carries the table; a dead or departed member's MACs are
-// dropped at once.
+// dropped at once, and when it comes back a push-pull with it brings them back.
 import { config } from "./config";
 import {
   MAC_LOCAL, MAC_REMOTE, announced, dropOwner, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
@@ -10,8 +10,8 @@ import {
 } from "./mactable";
 import { BROADCAST_SPACE_MAC, broadcastEnqueue } from "./membership/broadcast";
 import { SECTION_MACS } from "./membership/codec";
-import { onMemberGone } from "./membership/events";
-import { PushPullSection, pushPullRegister } from "./membership/pushpull";
+import { onMemberGone, onMemberJoin } from "./membership/events";
+import { PushPullSection, pushPullRegister, pushPullSend } from "./membership/pushpull";
 import { memberById } from "./membership/state";
 import { self } from "./node";
 import { Stat, count } from "./stats";
@@ -33,8 +33,43 @@ export function macRefreshIntervalMs(): f64 {
   return config.macAgeingMs / <f64>config.macRefreshPerAgeing;
 }
 
-function dropGone(id: u64): void { dropOwner(id); }
+/** Members whose MACs we dropped when they died or left, so their return can be told from a new member. */
+const droppedOwners = new Set<u64>();
+const DROPPED_MAX: i32 = 4096;
+
+function dropGone(id: u64): void {
+  dropOwner(id);
+  if (droppedOwners.size >= DROPPED_MAX) droppedOwners.clear(); // forgetting one costs a refresh interval at worst
+  droppedOwners.add(id);
+}
 onMemberGone(dropGone);
+
+/**
+ * A member back from dead (a healed partition, a restart under the same id): while we held it dead we
+ * refused its claims, and its side refused ours, so the tables would lag until the next refresh (up to a
+ * refresh interval) or a lucky push-pull. A push-pull with it brings its MACs and those of its side
+ * (and takes ours); returns in a burst (a heal) share one exchange per RESYNC_GAP_MS, with the latest.
+ */
+const RESYNC_GAP_MS: f64 = 1000;
+let resyncWith: u64 = 0;
+let resyncAt: f64 = Infinity;
+let lastResync: f64 = -Infinity;
+
+function resyncOnReturn(id: u64): void {
+  if (!droppedOwners.has(id)) return; // a new member: its join push-pull brought it our table
+  droppedOwners.delete(id);
+  resyncWith = id;
+  resyncAt = Math.max(self.now, lastResync + RESYNC_GAP_MS);
+}
+onMemberJoin(resyncOnReturn);
+
+function resyncTick(now: f64): void {
+  if (now < resyncAt) return;
+  resyncAt = Infinity;
+  lastResync = now;
+  const m = memberById(resyncWith);
+  if (m != null && m.live) pushPullSend(m.addr, 0);
+}
 
 /** A claim for a member we know to be dead or gone would resurrect what dropOwner removed. */
 function ownerGone(id: u64): bool {
@@ -58,6 +93,10 @@ function applyAndRelay(now: f64): void {
   const u = macUpdate;
   if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.MacUpdateOwnerGone); return; }
   const fromOwner = (u.flags & MAC_FROM_OWNER) != 0;
+  // A push-pull copy for an owner we do not know: its sender held it suspect or dead (the member section
+  // before it does not add those here), so no death of it would ever reach us to drop the entry (a node
+  // restarted under a new id got its old instance's MACs with its join, kept until ageing: issue 19).
+  if (!fromOwner && u.owner != self.id && memberById(u.owner) == null) { count(Stat.MacUpdateOwnerGone); return; }
   const s = macFind(u.mac, u.vlan);
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   let news = macUpdateApply(now);
@@ -93,6 +132,7 @@ export function macGossipTick(now: f64): void {
     count(Stat.MacAnnounced);
   }
   refreshTick(now);
+  resyncTick(now);
 }
 
 /**

@@ -1,5 +1,4 @@
-// Bundles the Node host: host/node/cli.ts -> build/divs.mjs (the `divs` bin) and the
-// data-plane thread -> build/dataplane.mjs. The core stays build/divs-core.wasm, loaded from next to the bundle.
+// Bundles the Node host: host/node/cli.ts -> build/divs.mjs (the `divs` bin). The core stays build/divs-core.wasm, loaded from next to the bundle.
 // koffi is a native addon and stays an ordinary dependency (external).
 import { build } from "esbuild";
 import { readFileSync, chmodSync } from "node:fs";
@@ -28,12 +27,6 @@ await build({
   banner: { js: "#!/usr/bin/env node\n" + common.banner.js },
 });
 chmodSync(join(root, "build/divs.mjs"), 0o755);
-
-await build({
-  ...common,
-  entryPoints: [join(root, "host/node/dataplane.ts")],
-  outfile: join(root, "build/dataplane.mjs"),
-});
 
 // The Deno host: host/deno/cli.ts -> build/divs-deno.mjs and its TAP reader worker. No koffi (Deno's
 // FFI), no require banner; Deno resolves the node:* built-ins citty uses.

@@ -24,10 +24,16 @@ export const EVENT_ADDR: u32 = 16;
 export const EVENT_NAME: u32 = EVENT_ADDR + ADDR_SLOT;
 
 const goneHooks = new Array<(id: u64) => void>();
+const joinHooks = new Array<(id: u64) => void>();
 
 /** Registers `fn` to run when another member becomes dead or leaves. */
 export function onMemberGone(fn: (id: u64) => void): void {
   goneHooks.push(fn);
+}
+
+/** Registers `fn` to run when another member joins: a new one, or a dead or departed one back. */
+export function onMemberJoin(fn: (id: u64) => void): void {
+  joinHooks.push(fn);
 }
 
 export function emitMemberEvent(kind: u16, m: Member): void {
@@ -42,10 +48,11 @@ export function emitMemberEvent(kind: u16, m: Member): void {
     store<u16>(body + EVENT_ADDR + ADDR_LEN, 0);
     memory.copy(body + EVENT_NAME, changetype<usize>(m.name), nameLen);
   }
-  if ((kind == EVENT_DEAD || kind == EVENT_LEFT) && m.id != self.id) {
-    for (let i = 0; i < goneHooks.length; i++) {
-      const fn = unchecked(goneHooks[i]);
-      fn(m.id);
-    }
+  if (m.id == self.id) return;
+  const hooks = kind == EVENT_DEAD || kind == EVENT_LEFT ? goneHooks : kind == EVENT_JOIN ? joinHooks : null;
+  if (hooks == null) return;
+  for (let i = 0; i < hooks.length; i++) {
+    const fn = unchecked(hooks[i]);
+    fn(m.id);
   }
 }

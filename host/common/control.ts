@@ -1,6 +1,6 @@
 // The local control protocol between `divs status|members|macs|leases|key|ping` and a running node:
 // one JSON request line, one JSON response line, then the server closes the connection. Both hosts
-// serve it with answer() (Node on its data-plane thread, Deno on its main thread).
+// serve it with answer() on the thread that runs the node.
 //   request:  {"cmd":"status"|"members"|"macs"|"leases"}
 //             {"cmd":"key","op":"list"|"install"|"use"|"remove","key"?:"<key text>","id"?:"<8 hex>"}
 //             {"cmd":"ping","id":"<16 hex node id>"}: one ping, answered when its pong came or timed out

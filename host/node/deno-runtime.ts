@@ -62,7 +62,8 @@ export function denoCommandLine(rawArgs: string[]): string[] {
   const ui = uiListenPermission(flagValue(rawArgs, "--ui"));
   const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir, ui });
   const args = rawArgs.filter((a, i) => a !== "--runtime" && rawArgs[i - 1] !== "--runtime" && !a.startsWith("--runtime="));
-  return ["run", ...flags, path.join(here, "divs-deno.mjs"), ...args];
+  // The young generation stays at 2 x 1 MB under a packet flood, as on Node (host/node/run-node.ts).
+  return ["run", ...flags, "--v8-flags=--semi-space-growth-factor=1", path.join(here, "divs-deno.mjs"), ...args];
 }
 
 /** Runs `divs up` under Deno; resolves with its exit code. */

@@ -1,5 +1,5 @@
-// The libc calls the data-plane thread makes through koffi (loaded once per thread): the TAP device,
-// the underlay UDP socket, poll(2) over both and an eventfd other threads use to wake it.
+// The libc calls the node makes through koffi: the TAP device, the underlay UDP socket, poll(2) over
+// both and libuv's epoll fd (from the node binary itself, which exports libuv for addons).
 import koffi from "koffi";
 
 const libc = koffi.load("libc.so.6");
@@ -12,13 +12,17 @@ export const ioctlInt = libc.func("ioctl", "int", ["int", "unsigned long", "unsi
 export const read = libc.func("long read(int fd, void *buf, unsigned long count)");
 export const write = libc.func("long write(int fd, const void *buf, unsigned long count)");
 export const poll = libc.func("int poll(void *fds, unsigned long nfds, int timeout)");
-export const eventfd = libc.func("int eventfd(unsigned int initval, int flags)");
 export const socket = libc.func("int socket(int domain, int type, int protocol)");
 export const bind = libc.func("int bind(int fd, const void *addr, unsigned int addrlen)");
 export const setsockopt = libc.func("int setsockopt(int fd, int level, int name, const void *value, unsigned int len)");
 export const getsockopt = libc.func("int getsockopt(int fd, int level, int name, void *value, void *len)");
 export const sendmmsg = libc.func("int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)");
 export const recvmmsg = libc.func("int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)");
+const self = koffi.load(null);
+const uvDefaultLoop = self.func("void *uv_default_loop()");
+const uvBackendFd = self.func("int uv_backend_fd(void *loop)");
+/** libuv's epoll fd: readable when the main thread's event loop has I/O (or a signal) to handle. */
+export const libuvBackendFd = (): number => uvBackendFd(uvDefaultLoop());
 /** The native address of a buffer's first byte (the batch socket builds pointers into one buffer). */
 export const address = (buffer: Uint8Array): bigint => koffi.address(buffer) as bigint;
 

@@ -1,20 +1,23 @@
-// The data-plane thread's event loop: one poll(2) over the TAP, the UDP socket and an eventfd, with
-// the node's timers, all on this thread. A frame or datagram is handled in the call
-// that finds it ready: no libuv callback, no thread hop, no read buffer allocated (docs/host.md
-// "Threads and batching"). The thread's own JavaScript event loop still gets turns (see run()), so
-// promises settle.
+// The node's event loop: one poll(2) over the TAP, the UDP socket and libuv's epoll fd, with the
+// node's timers, all on the main thread. A frame or datagram is handled in the call that finds it
+// ready: no libuv callback, no thread hop, no read buffer allocated (docs/host.md "Threads and
+// batching"). The JavaScript event loop still gets turns (see run()), so promises settle and libuv
+// serves the control socket and signals.
 import { POLLIN } from "../common/linux-tap.ts";
 import type { Timers } from "../common/runtime.ts";
 import * as libc from "./libc.ts";
 
-const EFD_NONBLOCK = 0o4000;
-const EFD_CLOEXEC = 0o2000000;
 const POLLFD_BYTES = 8; // struct pollfd { int fd; short events; short revents; }
 const MAX_FDS = 8;
-/** The eventfd is watched first. */
-const WAKE_SLOT = 0;
-/** Rounds that only move packets still give the thread's event loop a turn this often. */
+/** libuv's epoll fd is watched first. */
+const LIBUV_SLOT = 0;
+/** Rounds that only move packets still give the JavaScript event loop a turn this often. */
 const TURN_EVERY_MS = 50;
+/**
+ * The longest poll(2) sleeps: libuv's timers (the control socket's request timeout) are not in its
+ * epoll fd, so they wait at most this long past their time.
+ */
+const LIBUV_TIMERS_MS = 500;
 /** poll(2) takes whole milliseconds: round a timer up so it never fires early. */
 const msCeil = (ms: number) => Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(ms)));
 
@@ -29,26 +32,11 @@ export class PollLoop implements Timers {
   private readonly handlers: (() => void)[] = [];
   private readonly timers = new Set<Timer>();
   private readonly due: Timer[] = [];
-  private readonly wakeFd: number;
-  private readonly wakeBuffer = new BigUint64Array(1);
   private stopped = false;
 
-  /** `onWake` runs after another thread wrote to wakeupFd (a message is waiting for this thread). */
-  constructor(private readonly now: () => number, onWake: () => void) {
-    this.wakeFd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (this.wakeFd < 0) throw new Error(`eventfd failed: errno ${libc.errno()}`);
-    this.watch(this.wakeFd, () => {
-      libc.read(this.wakeFd, this.wakeBuffer, 8);
-      onWake();
-    });
-  }
-
-  /**
-   * The fd another thread writes an 8-byte 1 to (fs.writeSync) to end a poll early. That thread closes
-   * it once this one has ended, so it never writes to a closed (or reused) fd number.
-   */
-  get wakeupFd(): number {
-    return this.wakeFd;
+  constructor(private readonly now: () => number) {
+    // Readable when libuv has work (a control connection, a signal): the round then gives it a turn.
+    this.watch(libc.libuvBackendFd(), () => {});
   }
 
   /** Calls `onReadable` whenever `fd` has input; it should read until EAGAIN or a fair batch. */
@@ -83,9 +71,9 @@ export class PollLoop implements Timers {
   }
 
   /**
-   * Runs rounds until stop(). After a round that ran timers or handled messages, and at least every
-   * TURN_EVERY_MS, the thread's JavaScript event loop gets one turn, so the promise chains those
-   * started (runNode's start-up and shutdown) finish before poll(2) blocks. Rounds that only moved
+   * Runs rounds until stop(). After a round that ran timers or found libuv's fd ready, and at least
+   * every TURN_EVERY_MS, the JavaScript event loop gets one turn, so the promise chains those
+   * started (runNode's start-up and shutdown) finish and libuv handles its I/O before poll(2) blocks. Rounds that only moved
    * frames and datagrams (synchronous code) skip it: a reply the kernel queues while we handle a
    * request is read without a libuv turn in between.
    */
@@ -106,7 +94,7 @@ export class PollLoop implements Timers {
     this.stopped = true;
   }
 
-  /** One poll and what it found; true when timers or the wake handler ran (promises may be waiting). */
+  /** One poll and what it found; true when timers ran or libuv has work (promises may be waiting). */
   private round(): boolean {
     const n = this.handlers.length;
     const ready = libc.poll(this.pollBytes, n, this.timeoutMs());
@@ -117,15 +105,15 @@ export class PollLoop implements Timers {
         if (revents !== 0) this.handlers[i]();
       }
     } // ready < 0: EINTR (a signal); the next round polls again
-    const woken = ready > 0 && this.pollfds.getInt16(WAKE_SLOT * POLLFD_BYTES + 6, true) !== 0;
+    const libuvReady = ready > 0 && this.pollfds.getInt16(LIBUV_SLOT * POLLFD_BYTES + 6, true) !== 0;
     const timersRan = this.runTimers();
-    return woken || timersRan;
+    return libuvReady || timersRan;
   }
 
   private timeoutMs(): number {
     let earliest = Infinity;
     for (const t of this.timers) if (t.at < earliest) earliest = t.at;
-    return earliest === Infinity ? -1 : msCeil(earliest - this.now());
+    return Math.min(LIBUV_TIMERS_MS, msCeil(earliest - this.now()));
   }
 
   private runTimers(): boolean {

@@ -1,4 +1,4 @@
-// Node's answers about this machine, for the CLI (main thread) and the data-plane thread.
+// Node's answers about this machine, for the CLI and the node.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { InterfaceAddress } from "../common/local-addresses.ts";
 
-/** The bundles (build/divs.mjs, build/dataplane.mjs) find divs-core.wasm next to themselves. */
+/** The bundle (build/divs.mjs) finds divs-core.wasm next to itself. */
 export const bundleDir = path.dirname(fileURLToPath(import.meta.url));
 
 export async function loadCoreBytes(): Promise<Uint8Array<ArrayBuffer>> {

@@ -18,13 +18,13 @@ export const PORT = 4790;
 export const MEMBERSHIP = { probe_interval_ms: 500, probe_timeout_ms: 250, suspicion_mult: 4, suspicion_max_timeout_mult: 6, gossip_interval_ms: 200 };
 
 /**
- * How long the others may take to declare a killed node dead in a switch of `nodes`: a full probe round
+ * How long the others may take to declare a killed node dead in a switch of `nodes` running membership
+ * timings `m` (MEMBERSHIP unless given; docs/config.md names): a full probe round
  * (every member is probed once per `nodes` intervals) and its timeout, the longest suspicion timeout
  * (Lifeguard starts at suspicionMaxTimeoutMult * suspicionMult * max(1, log10 n) * probe interval),
  * then a second of gossip.
  */
-export function deadBoundMs(nodes) {
-  const m = MEMBERSHIP;
+export function deadBoundMs(nodes, m = MEMBERSHIP) {
   return nodes * m.probe_interval_ms + m.probe_timeout_ms +
     m.suspicion_max_timeout_mult * m.suspicion_mult * Math.max(1, Math.log10(nodes)) * m.probe_interval_ms + 1000;
 }

@@ -4,7 +4,7 @@
 // errors, close. Needs no root (one test skips without it).
 import assert from "node:assert/strict";
 import { randomFillSync } from "node:crypto";
-import { closeSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { test } from "node:test";
 import { DivsError, ExitCode } from "../../host/common/errors.ts";
 import { IP_MTU_DISCOVER, IP_PMTUDISC_DO, IPPROTO_IP, LinuxUdpSocket } from "../../host/common/linux-udp.ts";
@@ -72,7 +72,7 @@ const ignore = (): DatagramSink => collector().sink;
 const openFds = () => readdirSync("/proc/self/fd").length;
 
 test("the socket sets DF: IP_MTU_DISCOVER reads back IP_PMTUDISC_DO", () => {
-  const loop = new PollLoop(() => performance.now(), () => {});
+  const loop = new PollLoop(() => performance.now());
   const { socket } = bindFree(loop, ignore());
   try {
     const value = new Int32Array(1);
@@ -81,7 +81,6 @@ test("the socket sets DF: IP_MTU_DISCOVER reads back IP_PMTUDISC_DO", () => {
     assert.equal(value[0], IP_PMTUDISC_DO);
   } finally {
     socket.close();
-    closeSync(loop.wakeupFd);
   }
 });
 
@@ -341,7 +340,7 @@ test("a copied datagram over the IPv4 limit (65508 bytes) counts a sendError", a
 });
 
 test("bind to a port in use fails with portInUse, to an address not on this host with usage, leaking no fd", () => {
-  const loop = new PollLoop(() => performance.now(), () => {});
+  const loop = new PollLoop(() => performance.now());
   const taken = bindFree(loop, ignore());
   try {
     const fdsBefore = openFds();
@@ -352,7 +351,6 @@ test("bind to a port in use fails with portInUse, to an address not on this host
     assert.equal(openFds(), fdsBefore, "a failed bind left its socket open");
   } finally {
     taken.socket.close();
-    closeSync(loop.wakeupFd);
   }
 });
 

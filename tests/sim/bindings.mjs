@@ -35,14 +35,7 @@ export function simulateBindings(o) {
   const r = { learnToAllMs: null, moveToAllMs: null, joinerMs: null, goneMs: null, failures: [] };
   const cluster = new Cluster({ nodes: N, seed: o.seed ?? 1, loss: o.loss ?? 0 });
   const nodes = cluster.nodes;
-  const runUntil = (done, capMs) => {
-    const t0 = cluster.now;
-    while (cluster.now - t0 < capMs) {
-      cluster.run(cluster.now + CHECK_MS);
-      if (done()) return cluster.now - t0;
-    }
-    return null;
-  };
+  const runUntil = (done, capMs) => cluster.runUntil(done, capMs, CHECK_MS);
   cluster.start(0);
   const late = N - 1; // joins once the binding is known
   const up = () => nodes.filter((n) => n.up);

@@ -103,6 +103,16 @@ export class Cluster {
     this.step(n, this.now);
   }
 
+  /** Runs in steps of `stepMs` until done() holds after one or `capMs` passes; the elapsed ms, or null. */
+  runUntil(done, capMs, stepMs) {
+    const t0 = this.now;
+    while (this.now - t0 < capMs) {
+      this.run(this.now + stepMs);
+      if (done()) return this.now - t0;
+    }
+    return null;
+  }
+
   crash(i) {
     const n = this.nodes[i];
     n.up = false;

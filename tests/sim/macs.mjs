@@ -6,10 +6,10 @@
 import { EVENT } from "./core.mjs";
 import { Cluster } from "./cluster.mjs";
 
-const CHECK_MS = 100;
+export const CHECK_MS = 100;
 
-const macOf = (node, k) => `02${node.toString(16).padStart(6, "0")}${k.toString(16).padStart(4, "0")}`;
-const key = (mac, vlan = 0) => `${mac}/${vlan}`;
+export const macOf = (node, k) => `02${node.toString(16).padStart(6, "0")}${k.toString(16).padStart(4, "0")}`;
+export const key = (mac, vlan = 0) => `${mac}/${vlan}`;
 
 /** push_pull_interval_ms (LAN default 30 s) scaled as the core does beyond 32 members (memberlist pushPullScale). */
 export function pushPullMs(n, base = 30_000) {
@@ -45,14 +45,7 @@ export function simulateMacTable(o) {
   const tables = () => new Map(up().map((n) => [n.i, n.core.macs()]));
   const fail = (msg) => r.failures.push(msg);
   /** Runs until done() (checked every CHECK_MS) or capMs passes; returns the elapsed ms or null. */
-  const runUntil = (done, capMs) => {
-    const t0 = cluster.now;
-    while (cluster.now - t0 < capMs) {
-      cluster.run(cluster.now + CHECK_MS);
-      if (done()) return cluster.now - t0;
-    }
-    return null;
-  };
+  const runUntil = (done, capMs) => cluster.runUntil(done, capMs, CHECK_MS);
 
   // Everyone but the late joiner joins through node 0; wait until each lists all as members.
   cluster.start(0);

@@ -225,6 +225,7 @@ describe("receiving MAC_UPDATE", () => {
   });
 
   it("does not pass on an older claim or a copy", () => {
+    alive(PEER, 1); // a copy is taken only for a member we know
     ownerMsg(MAC + 21, PEER, 4, 1000);
     drainQueue();
     const relayed = statValue(Stat.MacUpdatesRelayed);
@@ -291,6 +292,17 @@ let sentLocal = 0;
 let sentRemote = 0;
 let badEntry = 0;
 
+/** A push-pull answer from PEER in `buf` holding one MAC section; returns the section (entries from SECTION_HEADER). */
+function macSectionResponse(): usize {
+  store<u8>(buf, MSG_PUSH_PULL);
+  store<u8>(buf + PUSH_PULL_FLAGS, PUSH_PULL_RESPONSE);
+  putU64(buf + PUSH_PULL_SENDER, PEER);
+  putU16(buf + PUSH_PULL_PART, 0);
+  const sec = buf + PUSH_PULL_SECTIONS;
+  store<u8>(sec + SECTION_TYPE, SECTION_MACS);
+  return sec;
+}
+
 describe("the push-pull MAC section", () => {
   it("carries every live entry, split over datagrams: ours from the owner, others as aged copies", () => {
     config.macCapacity = 4096;
@@ -317,12 +329,8 @@ describe("the push-pull MAC section", () => {
   it("installs what a peer's section holds", () => {
     config.macCapacity = 4096;
     macReset();
-    store<u8>(buf, MSG_PUSH_PULL);
-    store<u8>(buf + PUSH_PULL_FLAGS, PUSH_PULL_RESPONSE);
-    putU64(buf + PUSH_PULL_SENDER, PEER);
-    putU16(buf + PUSH_PULL_PART, 0);
-    const sec = buf + PUSH_PULL_SECTIONS;
-    store<u8>(sec + SECTION_TYPE, SECTION_MACS);
+    alive(PEER + 1, 1); // the copy's owner below is a member we know
+    const sec = macSectionResponse();
     let n: u32 = 0;
     n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3000, 0, PEER, 3, MAC_FROM_OWNER, 0);
     n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3001, 5, PEER + 1, 1, 0, 20_000);
@@ -340,5 +348,20 @@ describe("the push-pull MAC section", () => {
     putU16(sec + SECTION_LEN, <u16>(n - 1));
     membershipMessage(addr, buf, PUSH_PULL_SECTIONS + SECTION_HEADER + n - 1);
     expect(statValue(Stat.MacUpdateMalformed) - malformed).toBe(1);
+  });
+
+  it("refuses a copy whose owner it does not know, takes the owner's own claim", () => {
+    // The sender held that owner suspect or dead (a node's old instance): no death of it would reach us.
+    const stranger: u64 = PEER + 0x7777;
+    const sec = macSectionResponse();
+    let n: u32 = 0;
+    n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x4000, 0, stranger, 1, 0, 1000);
+    n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x4001, 0, stranger + 1, 1, MAC_FROM_OWNER, 0);
+    putU16(sec + SECTION_LEN, <u16>n);
+    const refused = statValue(Stat.MacUpdateOwnerGone);
+    membershipMessage(addr, buf, PUSH_PULL_SECTIONS + SECTION_HEADER + n);
+    expect(macFind(MAC + 0x4000, 0)).toBeLessThan(0);
+    expect(statValue(Stat.MacUpdateOwnerGone) - refused).toBe(1);
+    expect(lookup(MAC + 0x4001, 0)).toBe(stranger + 1);
   });
 });

@@ -1,0 +1,79 @@
+// `divs up` on Node: one node (host/common/up.ts runNode) on the main thread's poll loop over the TAP,
+// the UDP socket and libuv's own epoll fd (host/node/poll-loop.ts). A frame or datagram is read,
+// processed, sealed and sent in one synchronous pass, as tinc does in C; the control socket and
+// signals are libuv's, served when its fd is ready (docs/host.md "Threads and batching").
+import v8 from "node:v8";
+import { ExitCode } from "../common/errors.ts";
+import { tapMaxRecord } from "../common/mtu.ts";
+import type { NodeRuntime } from "../common/platform.ts";
+import type { UpOptions } from "../common/up-options.ts";
+import { withUi } from "../common/ui.ts";
+import { runNode } from "../common/up.ts";
+import { serveControl } from "./control.ts";
+import { checkPrivileges, interfaceAddresses, loadCoreBytes } from "./system.ts";
+import { dataPlaneCrypto } from "./sodium.ts";
+import { openStateDir } from "../common/state-dir.ts";
+import { stateFiles } from "./state.ts";
+import { LinuxTap } from "./tap.ts";
+import { bindUdp } from "./udp.ts";
+import { PollLoop } from "./poll-loop.ts";
+
+/** Runs the node until it stops; resolves with its exit code. */
+export async function up(options: UpOptions): Promise<number> {
+  // V8 grows the young generation up to 2 x 16 MB under a high allocation rate (a packet flood); the
+  // node's young objects are per-packet garbage, so 2 x 1 MB scavenges as well and keeps RSS down
+  // (docs/performance.md "Memory"). Settable at run time, unlike the semi-space maximum.
+  v8.setFlagsFromString("--semi-space-growth-factor=1");
+  const loop = new PollLoop(() => performance.now());
+  let running: Promise<void> = Promise.resolve();
+  const log = {
+    info: (m: string) => console.error(`[divs] ${m}`),
+    warn: (m: string) => console.error(`[divs] warning: ${m}`),
+  };
+  const runtime: NodeRuntime = {
+    runtime: `node ${process.version}`,
+    clock: { now: () => performance.now() },
+    timers: loop,
+    random: { fill: (b) => void crypto.getRandomValues(b) },
+    log,
+    crypto: dataPlaneCrypto(log),
+    interfaceAddresses,
+    loadCoreBytes,
+    checkPrivileges,
+    openStateDir: (dir) => openStateDir(dir, stateFiles),
+    openTap(name, mtu, address, mac, offload) {
+      const device = LinuxTap.open(name, mtu, address, mac, offload);
+      return {
+        device,
+        vnetHeader: true,
+        startReader: (sink) => device.startReading(loop, tapMaxRecord(mtu, offload), sink),
+        stopReader: async () => device.stopReading(),
+      };
+    },
+    async bindUdp(listen, sink) {
+      const socket = bindUdp(listen, loop, sink);
+      // From here on the loop blocks in poll(2), libuv's fd among the watched ones; before, the
+      // wasm compile needed the ordinary event loop.
+      running = loop.run();
+      return socket;
+    },
+    serveControl: withUi(serveControl, options.ui, log.info),
+    onShutdownSignal(handler) {
+      let signalled = false;
+      const onSignal = (name: string) => {
+        if (signalled) process.exit(ExitCode.failure); // a second Ctrl-C: stop waiting for the clean exit
+        signalled = true;
+        handler(name);
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+    },
+    print: (t) => console.log(t),
+  };
+  try {
+    return await runNode(runtime, options);
+  } finally {
+    loop.stop();
+    await running;
+  }
+}

@@ -1,0 +1,35 @@
+// Coming back from dead (tests/sim/heal.mjs; npm run test:sim). Before issue 19 a partition that
+// outlived gossip_to_the_dead_ms (30 s) never healed, a member restarted under its id after as long
+// stayed dead, and after a shorter heal the MAC tables lagged the members by up to a push-pull interval.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { simulatePartitionHeal, simulateRestartSameId } from "./heal.mjs";
+
+/** Reconnect pings every 30 s (LAN default), then a push-pull and gossip: well under 40 s. */
+const MEMBERS_BOUND_MS = 40_000;
+/** The MAC tables follow the members within a resync push-pull (at most one a second) and its answer. */
+const MACS_AFTER_MEMBERS_MS = 3000;
+
+const s = (ms) => (ms === null ? "n/a" : `${(ms / 1000).toFixed(1)} s`);
+
+for (const [nodes, sideA, holdMs] of [[8, 5, 25_000], [8, 5, 45_000], [10, 5, 45_000]]) {
+  test(`a ${sideA}/${nodes - sideA} partition held ${holdMs / 1000} s heals: every member alive everywhere, MAC tables right`, () => {
+    for (const seed of [1, 2, 3]) {
+      const r = simulatePartitionHeal({ nodes, sideA, holdMs, seed, capMs: 300_000 });
+      console.log(`# partition ${sideA}/${nodes - sideA} ${holdMs / 1000} s seed ${seed}: members ${s(r.membersMs)}, MAC tables ${s(r.macsMs)} after the heal`);
+      assert.deepEqual(r.failures, []);
+      assert.ok(r.membersMs <= MEMBERS_BOUND_MS, `members took ${r.membersMs} ms`);
+      assert.ok(r.macsMs - r.membersMs <= MACS_AFTER_MEMBERS_MS, `MAC tables took ${r.macsMs} ms, members ${r.membersMs} ms`);
+    }
+  });
+}
+
+test("a member restarted under its id after 45 s dead is alive everywhere again, its MAC with it", () => {
+  for (const seed of [1, 2, 3]) {
+    const r = simulateRestartSameId({ nodes: 8, victim: 3, downMs: 45_000, seed, capMs: 120_000 });
+    console.log(`# restart after 45 s dead, seed ${seed}: members ${s(r.membersMs)}, MAC tables ${s(r.macsMs)}`);
+    assert.deepEqual(r.failures, []);
+    assert.ok(r.membersMs <= 10_000, `members took ${r.membersMs} ms`);
+    assert.ok(r.macsMs - r.membersMs <= MACS_AFTER_MEMBERS_MS, `MAC tables took ${r.macsMs} ms, members ${r.membersMs} ms`);
+  }
+});
