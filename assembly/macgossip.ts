@@ -12,7 +12,7 @@ import { BROADCAST_SPACE_MAC, broadcastEnqueue } from "./membership/broadcast";
 import { SECTION_MACS } from "./membership/codec";
 import { onMemberGone, onMemberJoin } from "./membership/events";
 import { PushPullSection, pushPullRegister, pushPullSend } from "./membership/pushpull";
-import { memberById } from "./membership/state";
+import { MemberState, memberById } from "./membership/state";
 import { self } from "./node";
 import { Stat, count } from "./stats";
 import {
@@ -77,6 +77,18 @@ function ownerGone(id: u64): bool {
   return m != null && !m.live;
 }
 
+/**
+ * Push-pull passes on copies only for owners alive here. The receiver would not learn an owner we hold
+ * suspect or dead (the member section does not add those there), so no death of it would reach it to
+ * drop the entry (a node restarted under a new id got its old instance's MACs with its join, kept until
+ * ageing: issue 19). Checked here, not where the copy lands: the member section may come in a later
+ * datagram than the MACs.
+ */
+function ownerAlive(id: u64): bool {
+  const m = memberById(id);
+  return m != null && m.state == MemberState.Alive;
+}
+
 /** Queue the owner's claim for gossip; a newer one for the same (mac, vlan) replaces it. */
 function enqueue(mac: u64, vlan: u32, owner: u64, version: u32): void {
   macMsgEncode(msg, MACMSG_LEN, mac, vlan, owner, version, MAC_FROM_OWNER);
@@ -93,10 +105,6 @@ function applyAndRelay(now: f64): void {
   const u = macUpdate;
   if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.MacUpdateOwnerGone); return; }
   const fromOwner = (u.flags & MAC_FROM_OWNER) != 0;
-  // A push-pull copy for an owner we do not know: its sender held it suspect or dead (the member section
-  // before it does not add those here), so no death of it would ever reach us to drop the entry (a node
-  // restarted under a new id got its old instance's MACs with its join, kept until ageing: issue 19).
-  if (!fromOwner && u.owner != self.id && memberById(u.owner) == null) { count(Stat.MacUpdateOwnerGone); return; }
   const s = macFind(u.mac, u.vlan);
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   let news = macUpdateApply(now);
@@ -192,7 +200,7 @@ class MacSection extends PushPullSection {
       if (slotUsed(i)) {
         const kind = slotKind(i);
         const age = now - slotSeen(i);
-        if ((kind == MAC_LOCAL || kind == MAC_REMOTE) && age < config.macAgeingMs && slotOwner(i) != 0) {
+        if ((kind == MAC_LOCAL || (kind == MAC_REMOTE && ownerAlive(slotOwner(i)))) && age < config.macAgeingMs && slotOwner(i) != 0) {
           if (cap - used < MACMSG_COPY_LEN) break;
           const local = kind == MAC_LOCAL;
           const ageMs = local ? 0 : <u32>Math.min(Math.max(age, 0), MAC_AGE_MAX);
