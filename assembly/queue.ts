@@ -38,6 +38,11 @@ export function outputLength(): u32 {
   return outputLen;
 }
 
+/** Whether a record of `bodyLen` bytes fits in what is left of the output. */
+export function outputFits(bodyLen: u32): bool {
+  return alignUp(REC_HEADER + bodyLen) <= OUTPUT_CAPACITY - outputLen;
+}
+
 /** Reserve a record of `bodyLen` bytes; returns the body pointer, or 0 when it does not fit (counted). */
 export function outputReserve(kind: u16, bodyLen: u32): usize {
   const total = alignUp(REC_HEADER + bodyLen);

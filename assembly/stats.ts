@@ -140,6 +140,10 @@ export enum Stat {
   DhcpLeasesLearnt,
   DhcpNoQuorum,
   DhcpPoolForeign,
+  DhcpRestored,
+  DhcpRestoreSkipped,
+  DhcpRestoreWait,
+  DhcpBlocksReowned,
   Count, // keep last
 }
 
@@ -282,6 +286,10 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_leases_learnt",
   "dhcp_no_quorum",
   "dhcp_pool_foreign",
+  "dhcp_restored",
+  "dhcp_restore_skipped",
+  "dhcp_restore_wait",
+  "dhcp_blocks_reowned",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

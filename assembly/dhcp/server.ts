@@ -25,7 +25,7 @@ import { UDP_HEADER_LEN, udpCheck, udpDstPort, udpEmit, udpFillChecksumIpv4, udp
 import { leaseChanged } from "./gossip";
 import { LEASE_BOUND, LEASE_DECLINED, LEASE_FREE, LEASE_OFFERED, LEASE_RELEASED, NO_NAME } from "./leases";
 import { leaseCap } from "./ownership";
-import { absences, leaseMs, leases, poolReady, ranges, reclaimAfterMs, serverIp, serverMac } from "./pool";
+import { absences, leaseMs, leases, poolReady, ranges, reclaimAfterMs, restored, serverIp, serverMac } from "./pool";
 import { ownerLive } from "./view";
 
 /** An offer holds its address this long for the client's REQUEST. */
@@ -94,6 +94,8 @@ function arpForServer(p: usize, len: u32, vlan: u32): bool {
 }
 
 function serve(vlan: u32, now: f64): void {
+  // A restarted node answers once it has heard the switch (assembly/dhcp/persist.ts); clients retry.
+  if (restored.held()) { count(Stat.DhcpRestoreWait); return; }
   const cid = clientIdHash(req.clientId, req.clientIdLen);
   switch (req.type) {
     case DHCPDISCOVER: {

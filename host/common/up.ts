@@ -3,6 +3,7 @@ import { type HostPort, formatHostPort } from "./address.ts";
 import { formatCidr } from "./cidr.ts";
 import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./config.ts";
 import { DHCP_KEYS, watchPoolMismatch } from "./dhcp.ts";
+import { DHCP_STATE_FILE, encodeDhcpState, loadDhcpState } from "./dhcp-state.ts";
 import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
@@ -12,6 +13,7 @@ import { Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
+import type { StateStore } from "./state-dir.ts";
 import { encodeToken } from "./token.ts";
 import type { UpOptions } from "./up-options.ts";
 
@@ -52,7 +54,12 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform, latencyWake);
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
-  d.start(opened.device, transport, options.join);
+  // A DHCP server keeps its leases and ranges in the state directory (docs/state.md).
+  const store = options.config.has(DHCP_KEYS.poolSize) ? platform.openStateDir(options.stateDir) : null;
+  const saved = store ? loadDhcpState(store, Date.now(), (m) => platform.log.warn(m)) : null;
+  if (saved) platform.log.info(`dhcp: restoring the state saved ${Math.round(saved.elapsedMs / 1000)} s ago in ${store!.dir}`);
+  if (store) d.onDhcpSave(dhcpSaver(store, platform));
+  d.start(opened.device, transport, options.join, saved);
   const candidates = new CandidateWatch(() => platform.interfaceAddresses(), options.listen, options.tap, platform.timers, (c) => d.setCandidates(c));
   candidates.start();
 
@@ -121,6 +128,20 @@ function applyConfig(core: Core, options: UpOptions): void {
       throw new DivsError(`config ${configName(key)} = ${value} is out of range`, ExitCode.usage);
     }
   }
+}
+
+/** Writes the DHCP state; a failure (a full disk) is logged once until a write succeeds, and serving goes on. */
+function dhcpSaver(store: StateStore, platform: NodeRuntime): (chunks: Uint8Array[]) => void {
+  let failing = false;
+  return (chunks) => {
+    try {
+      store.write(DHCP_STATE_FILE, encodeDhcpState(chunks, Date.now()));
+      failing = false;
+    } catch (e) {
+      if (!failing) platform.log.warn(`cannot save the DHCP state in ${store.dir}: ${(e as Error).message}; leases given from now may not survive a restart`);
+      failing = true;
+    }
+  };
 }
 
 function leaveGraceMs(config: CoreConfig): number {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
+import { udhcpcOnce as udhcpc } from "./dhcp-clients.mjs";
 import { MEMBERSHIP, Testbed, sh, skipReason, waitFor } from "./harness.mjs";
 
 const hasDhclient = await sh("sh", "-c", "command -v dhclient").then(() => true, () => false);
@@ -18,30 +19,16 @@ const bed = new Testbed({ prefix: "dh-" });
 const clientNs = (name) => `dh-cl-${name}`;
 let dir;
 
-/** udhcpc once on `dev` in `ns` (-q: quit with the lease; -s /bin/true: configure nothing); returns {ip, ms}. */
-async function udhcpc(ns, dev, requested = null) {
-  const args = ["netns", "exec", ns, "udhcpc", "-i", dev, "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", "/bin/true"];
-  if (requested) args.push("-r", requested);
-  const t0 = performance.now();
-  // udhcpc reports on stderr, and exits 1 without a lease (-n): keep both streams either way.
-  const out = await new Promise((resolve) => {
-    execFile("ip", args, { timeout: 10_000 }, (_e, stdout, stderr) => resolve(`${stdout}${stderr}`));
-  });
-  const ms = performance.now() - t0;
-  const m = /lease of (\d+\.\d+\.\d+\.\d+) obtained/.exec(out);
-  return { ip: m ? m[1] : null, ms, out };
-}
-
 before(async () => {
   if (skip) return;
   dir = mkdtempSync("/tmp/divs-dh-");
   writeFileSync(`${dir}/config.json`, JSON.stringify(MEMBERSHIP));
   for (const n of NAMES) await sh("ip", "netns", "del", clientNs(n)).catch(() => {}); // a killed run's
   await bed.setup([...NAMES, "d"]);
-  const extra = ["--dhcp", POOL, "--dhcp-lease", "120", "--dhcp-router", "198.18.0.1", "--dhcp-dns", "198.18.0.2"];
-  bed.start("a", { config: `${dir}/config.json`, extra });
+  const extra = (n) => ["--dhcp", POOL, "--dhcp-lease", "120", "--dhcp-router", "198.18.0.1", "--dhcp-dns", "198.18.0.2", "--state-dir", `${dir}/state-${n}`];
+  bed.start("a", { config: `${dir}/config.json`, extra: extra("a") });
   await waitFor("node a's control socket", 10_000, () => bed.ctl("a", "status"));
-  for (const n of NAMES.slice(1)) bed.start(n, { join: "a", config: `${dir}/config.json`, extra });
+  for (const n of NAMES.slice(1)) bed.start(n, { join: "a", config: `${dir}/config.json`, extra: extra(n) });
   for (const n of NAMES) await waitFor(`${n} sees all`, 20_000, async () => (await bed.aliveNames(n)).length === NAMES.length);
   // Each joiner asks for a share; every node owns addresses once the donations have spread.
   for (const n of NAMES) {
@@ -98,7 +85,7 @@ test("a client asking again at another node gets its address back", { skip: skip
 });
 
 test("a node whose pool is not the switch's refuses to run (exit 2, one clear line)", { skip: skip ?? false, timeout: 30_000 }, async () => {
-  const n = bed.start("d", { join: "a", config: `${dir}/config.json`, extra: ["--dhcp", "198.18.0.50-198.18.0.60"] });
+  const n = bed.start("d", { join: "a", config: `${dir}/config.json`, extra: ["--dhcp", "198.18.0.50-198.18.0.60", "--state-dir", `${dir}/state-d`] });
   const timeout = new Promise((resolve) => setTimeout(() => resolve({ code: "still running after 15 s" }), 15_000));
   const result = await Promise.race([n.exited, timeout]);
   assert.equal(result.code, 2, n.log);

@@ -2,7 +2,7 @@
 // small RFC 2131 state machine) behind nodes' TAPs, partitions, heals and a
 // crash, and a check on every ACK that no other client holds that address.
 import { Cluster } from "./cluster.mjs";
-import { IN_FRAME, OUT_DHCP_LEASE, OUT_DHCP_RANGE } from "./core.mjs";
+import { IN_DHCP_RESTORE, IN_FRAME, OUT_DHCP_LEASE, OUT_DHCP_RANGE, OUT_DHCP_STATE } from "./core.mjs";
 import { get32, ipText, ipv4, requestFrame } from "../fixtures/dhcp-frames.mjs";
 
 export { ipv4 };
@@ -44,6 +44,23 @@ export function dumpDhcp(cluster, i) {
     from = core.x.dhcp_dump_next();
   } while (from !== 0);
   return { ranges, leases };
+}
+
+/** What node `i` keeps in its state directory: its dhcp_save chunks (the host saves them after every change). */
+function savedState(cluster, i) {
+  const core = cluster.nodes[i].core;
+  const chunks = [];
+  for (let len = core.x.dhcp_save(1); len > 0; len = core.x.dhcp_save(0)) {
+    core.drain(len, (kind, at, n) => { if (kind === OUT_DHCP_STATE) chunks.push(core.u8.slice(at, at + n)); });
+  }
+  return chunks;
+}
+
+/** IN_DHCP_RESTORE records for `chunks` saved `elapsedMs` ago. */
+function restoreRecords(chunks, elapsedMs) {
+  const elapsed = new Uint8Array(8);
+  new DataView(elapsed.buffer).setFloat64(0, elapsedMs, true);
+  return chunks.map((c) => [IN_DHCP_RESTORE, [elapsed, c]]);
 }
 
 /**
@@ -169,6 +186,25 @@ export function simulateDhcp(o) {
   const unbound = clients.filter((c) => !c.ip);
   if (unbound.length) failures.push(`after the heal ${unbound.length} clients have no address: ${unbound.map((c) => c.name)}`);
 
+  // A node restarts from its state directory under a new id (ids are random per start): it re-owns its
+  // blocks once it has joined, and its clients renew there and keep their addresses.
+  const restarting = A[1];
+  const keepers = byNode([restarting]).filter((c) => c.ip).map((c) => [c, c.ip]);
+  const saved = savedState(cluster, restarting);
+  const oldId = cluster.nodes[restarting].id;
+  cluster.crash(restarting);
+  runUntil(cluster.now + 5_000);
+  const rn = cluster.nodes[restarting];
+  rn.id = oldId ^ 0xa5a5n;
+  cluster.idIndex.set(rn.id, restarting);
+  cluster.start(restarting, [0], restoreRecords(saved, 5_000));
+  runUntil(cluster.now + o.leaseS * 1000);
+  const reowned = rn.core.stats().dhcp_blocks_reowned ?? 0;
+  if (reowned === 0) failures.push("the restarted node re-owned none of its blocks");
+  if (dumpDhcp(cluster, 0).ranges.some((r) => r.owner === oldId)) failures.push("node 0 still sees blocks of the restarted node's old id");
+  const lost = keepers.filter(([c, ip]) => c.ip !== ip);
+  if (lost.length) failures.push(`${lost.length} of ${keepers.length} clients of the restarted node lost their address`);
+
   // A node dies; its clients move to a neighbour and ask for their address there.
   const dead = A[A.length - 1];
   cluster.crash(dead);
@@ -184,5 +220,7 @@ export function simulateDhcp(o) {
   if (after.length) failures.push(`after the death ${after.length} clients have no address`);
   let conflicts = 0;
   for (const i of live) conflicts += cluster.nodes[i].core.stats().dhcp_range_conflicts ?? 0;
-  return { duplicates, failures, firstLease, renewedInA, aClients: aBefore.size, conflicts, clients: clients.length };
+  return {
+    duplicates, failures, firstLease, renewedInA, aClients: aBefore.size, conflicts, clients: clients.length, reowned, keptOverRestart: keepers.length,
+  };
 }
