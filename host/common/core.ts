@@ -1,7 +1,7 @@
 // The WASM core behind a small typed wrapper: input records in, process(), output records out.
 // Runtime-agnostic: the host hands over the module bytes; nothing here touches files or sockets.
 import {
-  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_DHCP_RESTORE, IN_FRAME, IN_IDENTITY, IN_JOIN,
+  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_DHCP_RESTORE, IN_DHCP_SELF, IN_FRAME, IN_IDENTITY, IN_JOIN,
   IN_LEAVE, IN_PING, IN_RANDOM, IN_SEND_TOO_BIG, OUT_DHCP_STATE, REC_HEADER, alignUp,
 } from "./abi.ts";
 
@@ -191,6 +191,15 @@ export class Core {
     const body = this.reserve(IN_DHCP_RESTORE, 8 + state.length);
     this.view.setFloat64(body, elapsedMs, true);
     this.bytes.set(state, body + 8);
+  }
+
+  /** IN_DHCP_SELF: a lease for the TAP with this 6-byte MAC, under the node's name; answered by OUT_DHCP_ADDRESS. */
+  pushDhcpSelf(mac: Uint8Array, name: string): void {
+    const nameBytes = new TextEncoder().encode(name).subarray(0, 64);
+    const body = this.reserve(IN_DHCP_SELF, 8 + nameBytes.length);
+    this.bytes.set(mac.subarray(0, 6), body);
+    this.bytes.fill(0, body + 6, body + 8);
+    this.bytes.set(nameBytes, body + 8);
   }
 
   pushLeave(): void {

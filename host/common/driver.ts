@@ -3,7 +3,7 @@
 // Every underlay datagram passes the transport layer (docs/security.md): the core's OUT_DATAGRAMs are
 // sealed (or queued behind a handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
 import {
-  ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_DHCP_SAVE, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE,
+  ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_DHCP_ADDRESS, OUT_DHCP_SAVE, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE,
   OUT_SELF, OUT_STAT, OUT_TIMER,
 } from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
@@ -95,6 +95,7 @@ export class Driver {
   /** Set by OUT_DHCP_SAVE during a drain: `saveDhcp` gets the state once the drain is done. */
   private dhcpSaveDue = false;
   private saveDhcp: ((chunks: Uint8Array[]) => void) | null = null;
+  private selfAddress: ((ip: number, prefix: number, leaseS: number) => void) | null = null;
   private readonly pings = new Map<number, PendingPing>();
   private pingSeq = 0;
 
@@ -125,6 +126,17 @@ export class Driver {
       this.core.pushDhcpRestore(dhcp!.elapsedMs, chunk);
     }
     this.flush();
+  }
+
+  /** `--address dhcp`: asks the core for the TAP's lease (IN_DHCP_SELF); `onSelfAddress` hears the answer. */
+  askSelfLease(mac: Uint8Array): void {
+    if (!this.core.fits(8 + 64)) this.flush();
+    this.core.pushDhcpSelf(mac, this.identity.name);
+    this.flush();
+  }
+
+  onSelfAddress(listener: (ip: number, prefix: number, leaseS: number) => void): void {
+    this.selfAddress = listener;
   }
 
   /** Where the DHCP state goes whenever the core says it changed (host/common/dhcp-state.ts). */
@@ -347,6 +359,12 @@ export class Driver {
       case OUT_DHCP_SAVE:
         this.dhcpSaveDue = true;
         break;
+      case OUT_DHCP_ADDRESS: {
+        if (body.length < 12) { this.counters.core_records_malformed++; break; }
+        const v = new DataView(body.buffer, body.byteOffset, 12);
+        this.selfAddress?.(v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true));
+        break;
+      }
     }
   };
 

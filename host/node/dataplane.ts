@@ -60,6 +60,7 @@ const runtime: NodeRuntime = {
       device,
       vnetHeader: true,
       startReader: (sink) => device.startReading(loop, tapMaxRecord(mtu, offload), sink),
+      setAddress: (a) => device.setAddress(a),
       stopReader: async () => device.stopReading(),
     };
   },

@@ -18,14 +18,15 @@ const NAMES = ["a", "b", "c"];
 const bed = new Testbed({ prefix: "dh-" });
 const clientNs = (name) => `dh-cl-${name}`;
 let dir;
+let extra;
 
 before(async () => {
   if (skip) return;
   dir = mkdtempSync("/tmp/divs-dh-");
   writeFileSync(`${dir}/config.json`, JSON.stringify(MEMBERSHIP));
   for (const n of NAMES) await sh("ip", "netns", "del", clientNs(n)).catch(() => {}); // a killed run's
-  await bed.setup([...NAMES, "d"]);
-  const extra = (n) => ["--dhcp", POOL, "--dhcp-lease", "120", "--dhcp-router", "198.18.0.1", "--dhcp-dns", "198.18.0.2", "--state-dir", `${dir}/state-${n}`];
+  await bed.setup([...NAMES, "d", "e"]);
+  extra = (n) => ["--dhcp", POOL, "--dhcp-lease", "120", "--dhcp-router", "198.18.0.1", "--dhcp-dns", "198.18.0.2", "--state-dir", `${dir}/state-${n}`];
   bed.start("a", { config: `${dir}/config.json`, extra: extra("a") });
   await waitFor("node a's control socket", 10_000, () => bed.ctl("a", "status"));
   for (const n of NAMES.slice(1)) bed.start(n, { join: "a", config: `${dir}/config.json`, extra: extra(n) });
@@ -117,3 +118,25 @@ test("ISC dhclient behind a node gets an address of the pool, bound in every nod
   }
 });
 
+
+test("--address dhcp: a node's own TAP takes an address of the pool, shown in status, renewed at T1", { skip: skip ?? false, timeout: 60_000 }, async () => {
+  // Its own grants last 10 s (--dhcp-lease), so it renews at 5 s.
+  bed.start("e", { join: "a", address: "dhcp", config: `${dir}/config.json`, extra: [...extra("e"), "--dhcp-lease", "10"] });
+  const status = await waitFor("node e's TAP address", 30_000, async () => {
+    const s = await bed.ctl("e", "status");
+    return /^198\.18\.0\.\d+\/24 \(dhcp/.test(s.address ?? "") && s;
+  });
+  const ip = status.address.split("/")[0];
+  console.log(`# node e: ${status.address}`);
+  const onTap = JSON.parse(await bed.exec("e", "ip", "-j", "-4", "addr", "show", "dev", "divs0"))[0].addr_info.map((a) => a.local);
+  assert.deepEqual(onTap, [ip]);
+  const mac = JSON.parse(await bed.exec("e", "ip", "-j", "link", "show", "divs0"))[0].address;
+  await waitFor(`node a to hear of e's lease of ${ip}`, 5_000, async () => (await bed.ctl("a", "leases"))
+    .some((l) => l.ip === ip && l.mac === mac && l.state === "bound" && l.hostname === "e"));
+  const others = (await bed.ctl("a", "leases")).filter((l) => l.ip === ip && l.mac !== mac && l.state === "bound");
+  assert.deepEqual(others, [], "another client holds the node's address");
+  const leftAt = async () => (await bed.ctl("e", "leases")).find((l) => l.ip === ip).expiresInS;
+  await waitFor("the lease's time left to go down", 10_000, async () => (await leftAt()) <= 7);
+  await waitFor("a renewal: the lease's time left goes up again", 10_000, async () => (await leftAt()) >= 9);
+  assert.equal((await bed.ctl("e", "status")).address.split("/")[0], ip, "the renewal kept the address");
+});

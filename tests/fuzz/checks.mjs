@@ -82,7 +82,7 @@ function checkDatagram(dg, at) {
 /** Checks what process() emitted; returns the emitted datagrams (views into the output region). */
 export function checkProcessOutput(core, len) {
   const datagrams = [];
-  const kinds = [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT, OUT.ROUTE, OUT.RELAY_ALLOW, OUT.PONG, OUT.LOG, OUT.DHCP_SAVE];
+  const kinds = [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT, OUT.ROUTE, OUT.RELAY_ALLOW, OUT.PONG, OUT.LOG, OUT.DHCP_SAVE, OUT.DHCP_ADDRESS];
   for (const r of records(core, len, kinds, "process")) {
     const b = r.body;
     switch (r.kind) {
@@ -112,6 +112,13 @@ export function checkProcessOutput(core, len) {
       case OUT.PONG: {
         const rtt = new DataView(b.buffer, b.byteOffset, b.length).getFloat64(16, true);
         if (b.length !== PONG_LEN || !(rtt >= 0) || (b[24] !== 1 && b[24] !== 2)) fail(`OUT_PONG at ${r.offset}: ${b.length} bytes, rtt ${rtt}, kind ${b[24]}`);
+        break;
+      }
+      case OUT.DHCP_ADDRESS: {
+        const v = new DataView(b.buffer, b.byteOffset, b.length);
+        if (b.length !== 12 || v.getUint32(4, true) > 32 || (v.getUint32(0, true) === 0) !== (v.getUint32(8, true) === 0)) {
+          fail(`OUT_DHCP_ADDRESS at ${r.offset}: ${b.length} bytes`);
+        }
         break;
       }
       case OUT.DHCP_SAVE:

@@ -8,10 +8,10 @@ export const ADDR_LEN = 18;
 export const ADDR_SLOT = 20;
 export const WIRE_VERSION = 1;
 
-export const IN = { FRAME: 1, DATAGRAM: 2, RANDOM: 3, IDENTITY: 4, JOIN: 5, LEAVE: 6, SEND_TOO_BIG: 7, CANDIDATES: 8, DATAGRAM_VIA: 9, PING: 10, DHCP_RESTORE: 11 };
+export const IN = { FRAME: 1, DATAGRAM: 2, RANDOM: 3, IDENTITY: 4, JOIN: 5, LEAVE: 6, SEND_TOO_BIG: 7, CANDIDATES: 8, DATAGRAM_VIA: 9, PING: 10, DHCP_RESTORE: 11, DHCP_SELF: 12 };
 export const OUT = {
   FRAME: 1, DATAGRAM: 2, TIMER: 3, EVENT: 4, STAT: 5, MEMBER: 6, MAC: 7, ROUTE: 8, RELAY_ALLOW: 9, PONG: 10, PATH: 11, SELF: 12, DHCP_RANGE: 13, DHCP_LEASE: 14, LOG: 16, DHCP_SAVE: 17,
-  DHCP_STATE: 18,
+  DHCP_STATE: 18, DHCP_ADDRESS: 19,
 };
 export const OUT_NAMES = Object.fromEntries(Object.entries(OUT).map(([k, v]) => [v, k]));
 

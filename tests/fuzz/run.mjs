@@ -90,6 +90,7 @@ const recordArb = fc.oneof(
         return { kind: IN.DHCP_RESTORE, body: concat(head, u64le(id), msg).subarray(0, cut === 0 ? 12 : undefined) };
       }),
   },
+  { weight: 1, arbitrary: bytesArb(80).map((body) => ({ kind: IN.DHCP_SELF, body })) }, // MAC, 0, name; or short
   {
     weight: 2,
     arbitrary: fc.record({ kind: fc.integer({ min: 0, max: 0xffff }), flags: fc.integer({ min: 0, max: 0xffff }), body: bytesArb(40) }),
