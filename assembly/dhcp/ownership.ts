@@ -104,11 +104,36 @@ function freeBlocksOf(ranges: RangeTable, leases: LeaseTable, id: u64, now: f64)
   return n;
 }
 
+const freeCounts = new Map<u64, i32>();
+
+/**
+ * The live member (not us) with no free address in its blocks (owning none, or every one held), the
+ * smallest id first; 0 when there is none. Its clients would go unanswered while others have room.
+ */
+function neediest(ranges: RangeTable, leases: LeaseTable, view: View): u64 {
+  freeCounts.clear();
+  for (let b = 0; b < ranges.blocks; b++) {
+    const o = ranges.owner(b);
+    if (o == 0 || !view.isLive(o)) continue;
+    let free = freeCounts.has(o) ? freeCounts.get(o) : 0;
+    for (let off = ranges.blockFirst(b); off < ranges.blockEnd(b); off++) if (off != 0 && !leases.held(off, view.now)) free++;
+    freeCounts.set(o, free);
+  }
+  let needy: u64 = 0;
+  for (let i = 0; i < view.live.length; i++) {
+    const id = unchecked(view.live[i]);
+    if (id == view.self || (freeCounts.has(id) && freeCounts.get(id) > 0)) continue;
+    if (needy == 0 || id < needy) needy = id;
+  }
+  return needy;
+}
+
 /**
  * One step of the rules, run by every node on its own view; the blocks it changed are pushed to
  * `changed` for gossip. Only with a quorum:
- * - donation: when a live member owns nothing, the live owner with the most free blocks (ties: the
- *   smaller id) gives it half of its free blocks, if that owner is us;
+ * - donation: when a live member has no free address (owns nothing, or every address it owns is
+ *   held), the live owner with the most free blocks (ties: the smaller id) gives it half of its free
+ *   blocks, if that owner is us;
  * - reclaim: the smallest live id takes the blocks of an owner absent for `reclaimAfterMs` whose
  *   known leases have all expired (version + 2, so it wins over a gift the absent owner made unheard).
  * A change takes one common version over its blocks (RangeTable.assignAll), so it travels as few runs.
@@ -132,12 +157,8 @@ export function rebalance(
     ranges.assignAll(taken, view.self, 2);
     for (let i = 0; i < taken.length; i++) changed.push(unchecked(taken[i]));
   }
-  let empty: u64 = 0;
-  for (let i = 0; i < view.live.length; i++) {
-    const id = unchecked(view.live[i]);
-    if (id != view.self && !ownsAny(ranges, id) && (empty == 0 || id < empty)) empty = id;
-  }
-  if (empty == 0) return;
+  const needy = neediest(ranges, leases, view);
+  if (needy == 0) return;
   let donor: u64 = 0;
   let most = 0;
   for (let i = -1; i < view.live.length; i++) {
@@ -153,6 +174,6 @@ export function rebalance(
     gift.unshift(b);
     give--;
   }
-  ranges.assignAll(gift, empty, 1);
+  ranges.assignAll(gift, needy, 1);
   for (let i = 0; i < gift.length; i++) changed.push(unchecked(gift[i]));
 }

@@ -10,7 +10,7 @@ import { bindingLearn } from "../bindings";
 import { putU32 } from "../wire/bytes";
 import { config } from "../config";
 import { self } from "../node";
-import { outputReserve } from "../queue";
+import { outputLog, outputReserve } from "../queue";
 import { Stat, count } from "../stats";
 import { tapWrite } from "../tap";
 import { ARP_OP_REQUEST, arpCheck, arpEmitReplyFrame, arpOp, arpSenderIp, arpSenderMac, arpTargetIp } from "../wire/arp";
@@ -42,6 +42,8 @@ const SCRATCH_LEN: u32 = 18 + IPV4_HEADER_LEN + UDP_HEADER_LEN + DHCP_REPLY_MAX;
 const scratch: usize = heap.alloc(SCRATCH_LEN);
 const req = new DhcpRequest();
 const reply = new DhcpReply();
+/** The exhaustion was logged: once until an address of ours is free again. */
+let exhaustedLogged = false;
 let grantCredit: f64 = GRANT_BURST;
 let grantCreditAt: f64 = 0;
 
@@ -174,8 +176,14 @@ function pick(cid: u32, now: f64): i32 {
   }
   if (best < 0) {
     count(Stat.DhcpPoolExhausted);
+    if (!exhaustedLogged) {
+      outputLog(`dhcp: every address of this node's share of the pool (${ranges.ownedBy(self.id)}) is held: ` +
+        "DISCOVERs go unanswered (dhcp_pool_exhausted) until one is free or another node gives a share");
+    }
+    exhaustedLogged = true;
     return -1;
   }
+  exhaustedLogged = false;
   return takeGrant(now) ? best : -1;
 }
 
