@@ -34,6 +34,9 @@ const token = new RangeToken();
 const record = new LeaseRecord();
 const reowned = new Array<i32>();
 let nextLearntSave: f64 = 0;
+/** Blocks given to the saving id after the restart (a donor that had not seen it die) are re-owned too, this often. */
+const REOWN_INTERVAL_MS: f64 = 1000;
+let nextReown: f64 = 0;
 
 /**
  * IN_DHCP_RESTORE at `now`: merges a saved chunk, counting what was news (`dhcp_restored`) and another
@@ -85,26 +88,35 @@ export function dhcpPersistTick(now: f64): f64 {
   if (restored.pending) {
     if (restored.held()) return Infinity; // the join's answer comes as input, with its own process call
     restored.pending = false;
+  }
+  if (restored.saver != 0 && now >= nextReown) {
+    nextReown = now + REOWN_INTERVAL_MS;
     reown(now);
   }
-  if (saveDue.learnt && !saveDue.local && now < nextLearntSave) return nextLearntSave;
-  if (!saveDue.local && !saveDue.learnt) return Infinity;
+  const reownAt = restored.saver != 0 ? nextReown : Infinity;
+  if (saveDue.learnt && !saveDue.local && now < nextLearntSave) return Math.min(nextLearntSave, reownAt);
+  if (!saveDue.local && !saveDue.learnt) return reownAt;
   outputReserve(OUT_DHCP_SAVE, 0);
   saveDue.local = false;
   saveDue.learnt = false;
   nextLearntSave = now + LEARNT_SAVE_MS;
-  return Infinity;
+  return reownAt;
 }
 
 /**
- * Blocks still owned by the saver become ours at version + 1, unless the save is older than half the
- * reclaim bound: then the switch may be reclaiming them (at version + 2) and they are left to it.
+ * Blocks owned by the saver become ours at version + 1 (also ones a donor gave it after the restart,
+ * not having seen it die) until half the reclaim bound after the save: from then on the switch may be
+ * reclaiming them (at version + 2) and they are left to it.
  */
 function reown(now: f64): void {
   const saver = restored.saver;
-  if (saver == self.id || saver == 0 || now - restored.savedAt >= reclaimAfterMs() / 2) return;
+  if (saver == self.id || now - restored.savedAt >= reclaimAfterMs() / 2) {
+    restored.saver = 0;
+    return;
+  }
   reowned.length = 0;
   for (let b = 0; b < ranges.blocks; b++) if (ranges.owner(b) == saver) reowned.push(b);
+  if (reowned.length == 0) return;
   ranges.assignAll(reowned, self.id, 1);
   leases.adoptNode(saver, self.id);
   enqueueBlocks(reowned);

@@ -9,6 +9,8 @@ export { ipv4 };
 
 export const DHCP_KEYS = { start: 300, size: 301, leaseS: 302, seed: 308, reclaimAfterMs: 309 };
 const DISCOVER = 1, OFFER = 2, REQUEST = 3, ACK = 5, NAK = 6;
+/** dhcp_reclaim_after_ms; the bound is at least twice the lease time (docs/dhcp.md "Bounds"). */
+const RECLAIM_AFTER_MS = 1000;
 
 /** The DHCP reply in a frame a node wrote to its TAP, or null. */
 export function parseReply(f) {
@@ -75,7 +77,10 @@ export function simulateDhcp(o) {
   let xids = 1;
   const cluster = new Cluster({
     nodes: o.nodes, seed: o.seed, loss: o.loss ?? 0,
-    config: { 199: 2, [DHCP_KEYS.start]: ipv4(o.poolStart), [DHCP_KEYS.size]: o.poolSize, [DHCP_KEYS.leaseS]: o.leaseS, [DHCP_KEYS.reclaimAfterMs]: 1000 },
+    config: {
+      199: 2, [DHCP_KEYS.start]: ipv4(o.poolStart), [DHCP_KEYS.size]: o.poolSize, [DHCP_KEYS.leaseS]: o.leaseS,
+      [DHCP_KEYS.reclaimAfterMs]: RECLAIM_AFTER_MS,
+    },
     onFrame: (t, node, frame) => {
       const r = parseReply(frame);
       if (!r) return;
@@ -208,9 +213,15 @@ export function simulateDhcp(o) {
   // A node dies; its clients move to a neighbour and ask for their address there.
   const dead = A[A.length - 1];
   cluster.crash(dead);
+  const diedAt = cluster.now;
   const moved = byNode([dead]);
   for (const c of moved) { c.node = A[0]; c.state = c.ip ? "moved" : "init"; }
-  runUntil(cluster.now + 2 * o.leaseS * 1000 + 90_000);
+  // Reclaimed (as node 0 sees it) no sooner than reclaim_after: max(config, 2 x lease) after the death.
+  let reclaimMs = null;
+  for (const end = cluster.now + 2 * o.leaseS * 1000 + 90_000; cluster.now < end;) {
+    runUntil(cluster.now + 1000);
+    if (reclaimMs === null && !dumpDhcp(cluster, 0).ranges.some((r) => r.owner === cluster.nodes[dead].id)) reclaimMs = cluster.now - diedAt;
+  }
   const live = cluster.nodes.filter((n) => n.up).map((n) => n.i);
   for (const i of live) {
     const d = dumpDhcp(cluster, i);
@@ -222,5 +233,6 @@ export function simulateDhcp(o) {
   for (const i of live) conflicts += cluster.nodes[i].core.stats().dhcp_range_conflicts ?? 0;
   return {
     duplicates, failures, firstLease, renewedInA, aClients: aBefore.size, conflicts, clients: clients.length, reowned, keptOverRestart: keepers.length,
+    reclaimMs, reclaimAfterMs: Math.max(RECLAIM_AFTER_MS, 2 * leaseMs),
   };
 }
