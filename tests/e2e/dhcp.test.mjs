@@ -63,6 +63,9 @@ test("every client behind a node's TAP gets a distinct address of the pool withi
     const last = Number(ip.split(".")[3]);
     assert.ok(ip.startsWith("198.18.0.") && last >= 101 && last <= 199, `${ip} is outside the pool (or the server identifier)`);
   }
+  // Each node's share's use: every client's address is bound in the blocks of the node it asked.
+  const shares = await Promise.all(NAMES.map(async (n) => (await bed.ctl(n, "status")).dhcp));
+  assert.deepEqual(shares.map((s) => s.boundOwned), [1, 1, 1], JSON.stringify(shares));
   const leases = await bed.ctl("c", "leases");
   for (const ip of got) assert.ok(leases.some((l) => l.ip === ip && l.state === "bound"), `node c has not heard of the lease of ${ip}`);
   // A lease is an IP binding of the client's MAC too (docs/arp.md): every node's table lists it.
