@@ -359,11 +359,12 @@ class Fuzzer {
 
   /**
    * The saved DHCP state given back to the core that saved it is no news: its own tokens and lease versions.
-   * (Given as saved ages ago: an expired lease saved with 0 ms left would come back expiring now, later than it did.)
+   * (Given as saved as long ago as can be: an expired lease, saved with 0 ms left, would come back expiring
+   * when it was saved, later than it did; fuzzed restores may have set expiries far in the past.)
    */
   restoreSaved(chunks) {
     const elapsed = new Uint8Array(8);
-    new DataView(elapsed.buffer).setFloat64(0, 1e15, true);
+    new DataView(elapsed.buffer).setFloat64(0, Number.MAX_VALUE, true);
     const before = this.stats.get("dhcp_restored") ?? 0;
     this.process(chunks.map((c) => ({ kind: IN.DHCP_RESTORE, body: concat(elapsed, c) })), this.now);
     const after = checkStats(this.core, this.stats);
