@@ -1,6 +1,7 @@
 // The DHCP state a node keeps across restarts (docs/state.md "dhcp-state", docs/dhcp.md "Restart"):
 // the core's OUT_DHCP_STATE chunks in one file with the wall-clock time of the save, given back at
 // start as IN_DHCP_RESTORE records with the time elapsed since. The chunks are the core's business.
+import type { Logger } from "./runtime.ts";
 import type { StateStore } from "./state-dir.ts";
 
 export const DHCP_STATE_FILE = "dhcp-state";
@@ -56,4 +57,18 @@ export function loadDhcpState(store: StateStore, nowMs: number, warn: (m: string
   if (typeof state !== "string") return state;
   warn(`${store.dir}/${DHCP_STATE_FILE}: ${state}; starting without saved leases`);
   return null;
+}
+
+/** Writes the state whenever the core asks; a failure (a full disk) is logged once until a write succeeds, and serving goes on. */
+export function dhcpSaver(store: StateStore, log: Logger): (chunks: Uint8Array[]) => void {
+  let failing = false;
+  return (chunks) => {
+    try {
+      store.write(DHCP_STATE_FILE, encodeDhcpState(chunks, Date.now()));
+      failing = false;
+    } catch (e) {
+      if (!failing) log.warn(`cannot save the DHCP state in ${store.dir}: ${(e as Error).message}; leases given from now may not survive a restart`);
+      failing = true;
+    }
+  };
 }

@@ -3,7 +3,7 @@ import { type HostPort, formatHostPort } from "./address.ts";
 import { formatCidr } from "./cidr.ts";
 import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./config.ts";
 import { DHCP_KEYS, watchPoolMismatch } from "./dhcp.ts";
-import { DHCP_STATE_FILE, encodeDhcpState, loadDhcpState } from "./dhcp-state.ts";
+import { dhcpSaver, loadDhcpState } from "./dhcp-state.ts";
 import { SelfAddress, macBytes, selfLeaseMac } from "./self-address.ts";
 import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
@@ -14,7 +14,6 @@ import { Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
-import type { StateStore } from "./state-dir.ts";
 import { encodeToken } from "./token.ts";
 import type { UpOptions } from "./up-options.ts";
 
@@ -61,11 +60,17 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
   const saved = store ? loadDhcpState(store, Date.now(), (m) => platform.log.warn(m)) : null;
   if (saved) platform.log.info(`dhcp: restoring the state saved ${Math.round(saved.elapsedMs / 1000)} s ago in ${store!.dir}`);
-  if (store) d.onDhcpSave(dhcpSaver(store, platform));
+  if (store) d.onDhcpSave(dhcpSaver(store, platform.log));
   d.start(opened.device, transport, options.join, saved);
   const tap = opened;
   const selfAddress = leaseOwnAddress
-    ? new SelfAddress(platform, () => d.askSelfLease(macBytes(mac!)), (a) => tap.setAddress(a))
+    ? new SelfAddress(platform, () => d.askSelfLease(macBytes(mac!)), (a) => {
+      try {
+        tap.setAddress(a);
+      } catch (e) {
+        platform.log.warn(`--address dhcp: ${(e as Error).message}`);
+      }
+    })
     : null;
   if (selfAddress) {
     d.onSelfAddress((ip, prefix, leaseS) => selfAddress.answer(ip, prefix, leaseS));
@@ -142,20 +147,6 @@ function applyConfig(core: Core, options: UpOptions): void {
       throw new DivsError(`config ${configName(key)} = ${value} is out of range`, ExitCode.usage);
     }
   }
-}
-
-/** Writes the DHCP state; a failure (a full disk) is logged once until a write succeeds, and serving goes on. */
-function dhcpSaver(store: StateStore, platform: NodeRuntime): (chunks: Uint8Array[]) => void {
-  let failing = false;
-  return (chunks) => {
-    try {
-      store.write(DHCP_STATE_FILE, encodeDhcpState(chunks, Date.now()));
-      failing = false;
-    } catch (e) {
-      if (!failing) platform.log.warn(`cannot save the DHCP state in ${store.dir}: ${(e as Error).message}; leases given from now may not survive a restart`);
-      failing = true;
-    }
-  };
 }
 
 function leaveGraceMs(config: CoreConfig): number {

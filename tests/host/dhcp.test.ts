@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { OUT_DHCP_SAVE } from "../../host/common/abi.ts";
 import { Core } from "../../host/common/core.ts";
-import { decodeDhcpState, encodeDhcpState } from "../../host/common/dhcp-state.ts";
+import { decodeDhcpState, dhcpSaver, encodeDhcpState } from "../../host/common/dhcp-state.ts";
+import type { StateStore } from "../../host/common/state-dir.ts";
 import { DHCP_KEYS, type DhcpState, decodeDhcpRecord, dhcpConfig } from "../../host/common/dhcp.ts";
 import { DivsError } from "../../host/common/errors.ts";
 
@@ -78,4 +79,25 @@ test("a state file of another format or cut short is refused with a reason", () 
   assert.match(String(decodeDhcpState(new TextEncoder().encode("hello"), 2000)), /not a DiVS DHCP state file/);
   const back = decodeDhcpState(file, 500); // the clock went back: no time elapsed
   assert.ok(typeof back !== "string" && back.elapsedMs === 0 && back.chunks[0].length === 12);
+});
+
+test("a failing state write is logged once until a write succeeds again", () => {
+  const warnings: string[] = [];
+  let full = true;
+  const written: Uint8Array[] = [];
+  const store: StateStore = {
+    dir: "/s", read: () => null,
+    write: (_name, bytes) => { if (full) throw new Error("ENOSPC"); written.push(bytes); },
+  };
+  const save = dhcpSaver(store, { info: () => {}, warn: (m) => warnings.push(m) });
+  save([new Uint8Array(8)]);
+  save([new Uint8Array(8)]);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /cannot save the DHCP state in \/s: ENOSPC/);
+  full = false;
+  save([new Uint8Array(8)]);
+  assert.equal(written.length, 1);
+  full = true;
+  save([new Uint8Array(8)]);
+  assert.equal(warnings.length, 2);
 });
