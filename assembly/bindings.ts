@@ -4,12 +4,11 @@
 // goes with its MAC. Per (VLAN, address) the newer version wins (assembly/serial.ts), ties to the higher owner id,
 // like MAC entries. A binding that changes MAC is a move; two MACs taking turns within
 // CONFLICT_MS is a conflict; MOVE_LIMIT moves in MOVE_WINDOW_MS freeze it here (EVPN dampening).
-import { OUT_LOG } from "./abi";
 import { config } from "./config";
 import { MAC_LOCAL, MAC_REMOTE, macFind, macKey, slotKind, slotOwner } from "./mactable";
 import { BROADCAST_SPACE_BINDING, broadcastEnqueue } from "./membership/broadcast";
 import { self } from "./node";
-import { outputReserve } from "./queue";
+import { outputLog } from "./queue";
 import { Stat, count } from "./stats";
 import { getU32, putU32, putU64 } from "./wire/bytes";
 import { BINDMSG_V6_LEN, IpAddr, bindMsgDecode, bindMsgEncode, bindUpdate } from "./wire/bindmsg";
@@ -100,12 +99,6 @@ function full(): bool {
   return true;
 }
 
-function logLine(text: string): void {
-  const len = <u32>String.UTF8.byteLength(text);
-  const body = outputReserve(OUT_LOG, len);
-  if (body != 0) String.UTF8.encodeUnsafe(changetype<usize>(text), text.length, body);
-}
-
 function ipText(ip: IpAddr): string {
   if (!ip.v6) {
     const v = <u32>ip.lo;
@@ -135,7 +128,7 @@ function noteMove(b: Binding, from: u64, now: f64): void {
     count(Stat.BindingConflicts);
     if (!b.conflictLogged) {
       b.conflictLogged = true;
-      logLine(`address conflict: ${ipText(b.ip)} vlan ${b.vlan} claimed by ${macText(from)} and ${macText(b.mac)}`);
+      outputLog(`address conflict: ${ipText(b.ip)} vlan ${b.vlan} claimed by ${macText(from)} and ${macText(b.mac)}`);
     }
   }
   b.changed = now;
@@ -196,7 +189,7 @@ export function bindingClaim(mac: u64, vlan: u32, ip: IpAddr, router: i32, now: 
   if (b.moves >= MOVE_LIMIT) {
     b.frozenUntil = b.movesSince + MOVE_WINDOW_MS;
     count(Stat.BindingMoveAlarms);
-    logLine(`address ${ipText(b.ip)} vlan ${b.vlan} moved ${b.moves} times in ${<i32>(MOVE_WINDOW_MS / 1000)} s: frozen on ${macText(mac)}`);
+    outputLog(`address ${ipText(b.ip)} vlan ${b.vlan} moved ${b.moves} times in ${<i32>(MOVE_WINDOW_MS / 1000)} s: frozen on ${macText(mac)}`);
   }
   announce(b, now);
 }

@@ -3,7 +3,7 @@
 import {
   ABI_VERSION, ADDR_LEN, ADDR_SLOT, INPUT_CAPACITY, OUTPUT_CAPACITY, REC_HEADER, REC_KIND, REC_LEN,
   IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PING, IN_RANDOM,
-  IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
+  IN_DHCP_RESTORE, IN_DHCP_SELF, IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
 } from "./abi";
 import { meetTick } from "./nat/meet";
 import { natMessageIn, natUserPing } from "./nat/nat";
@@ -18,6 +18,8 @@ import "./bindsection";
 import { configSet } from "./config";
 import { dhcpDump } from "./dhcp/dump";
 import { dhcpGossipMessage, dhcpTick } from "./dhcp/gossip";
+import { dhcpPersistTick, dhcpRestore, dhcpSave } from "./dhcp/persist";
+import { dhcpSelfLease } from "./dhcp/server";
 import { forwardFromPeer, forwardFromTap } from "./forward";
 import { groFlushAll } from "./gro";
 import { macGossipMessage, macGossipTick } from "./macgossip";
@@ -30,6 +32,7 @@ import { codecRoundtrip } from "./roundtrip";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
 import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
 import { MSG_IP_BINDING } from "./wire/bindmsg";
+import { getMac } from "./wire/bytes";
 import { MSG_DHCP_LEASE, MSG_DHCP_RANGE } from "./wire/dhcpmsg";
 import { MSG_MAC_UPDATE } from "./wire/macmsg";
 import { MSG_PMTU_ACK, MSG_PMTU_PROBE } from "./wire/pmtu";
@@ -78,6 +81,7 @@ export function process(inputLen: u32, now: f64): u32 {
   let next = Math.min(membershipTick(self.now), pmtuTick(self.now));
   next = Math.min(next, Math.min(pathsTick(self.now), meetTick(self.now)));
   next = Math.min(next, dhcpTick(self.now));
+  next = Math.min(next, dhcpPersistTick(self.now)); // after dhcpTick: saves what its rules changed
   next = Math.min(next, pathsDue()); // what this call sent after the paths' tick may be due sooner
   if (next < Infinity) {
     const timer = outputReserve(OUT_TIMER, 8);
@@ -130,6 +134,13 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       break;
     case IN_LEAVE:
       membershipLeaveNow();
+      break;
+    case IN_DHCP_RESTORE:
+      if (!dhcpRestore(body, len, self.now)) count(Stat.InputMalformed);
+      break;
+    case IN_DHCP_SELF:
+      if (len < 8) { count(Stat.InputMalformed); return; }
+      dhcpSelfLease(getMac(body), body + 8, len - 8, self.now);
       break;
     case IN_SEND_TOO_BIG:
       if (len < ADDR_SLOT + 4) { count(Stat.InputMalformed); return; }
@@ -219,6 +230,13 @@ export function dhcp_dump(from: u32): u32 {
 
 /** Where the next `dhcp_dump` page starts, 0 when the last call reached the end. */
 export function dhcp_dump_next(): u32 { return dhcpDumpNext; }
+
+/** Write the DHCP state to keep as OUT_DHCP_STATE records, from the start when `restart` is 1, else on from the last call; returns the length (0: done). */
+export function dhcp_save(restart: u32): u32 {
+  outputReset();
+  dhcpSave(restart != 0);
+  return outputLength();
+}
 
 /** Write one OUT_MEMBER record (docs/abi.md) per known member, self included; returns the length. */
 export function members_dump(): u32 {

@@ -1,6 +1,6 @@
 // The output queue: append-only records the host drains after each call.
 import {
-  ADDR_LEN, ADDR_SLOT, OUTPUT_CAPACITY, OUT_DATAGRAM, REC_FLAGS, REC_HEADER, REC_KIND, REC_LEN, alignUp,
+  ADDR_LEN, ADDR_SLOT, OUTPUT_CAPACITY, OUT_DATAGRAM, OUT_LOG, REC_FLAGS, REC_HEADER, REC_KIND, REC_LEN, alignUp,
 } from "./abi";
 import { pathsNoteTx } from "./nat/paths";
 import { Stat, count } from "./stats";
@@ -36,6 +36,18 @@ export function outputGrowLast(extra: u32): bool {
 
 export function outputLength(): u32 {
   return outputLen;
+}
+
+/** An OUT_LOG record: a line for the host's log. */
+export function outputLog(text: string): void {
+  const len = <u32>String.UTF8.byteLength(text);
+  const body = outputReserve(OUT_LOG, len);
+  if (body != 0) String.UTF8.encodeUnsafe(changetype<usize>(text), text.length, body);
+}
+
+/** Whether a record of `bodyLen` bytes fits in what is left of the output. */
+export function outputFits(bodyLen: u32): bool {
+  return alignUp(REC_HEADER + bodyLen) <= OUTPUT_CAPACITY - outputLen;
 }
 
 /** Reserve a record of `bodyLen` bytes; returns the body pointer, or 0 when it does not fit (counted). */

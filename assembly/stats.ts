@@ -142,6 +142,10 @@ export enum Stat {
   DhcpPoolForeign,
   MemberAccusationAhead,
   MemberBadSignature,
+  DhcpRestored,
+  DhcpRestoreSkipped,
+  DhcpRestoreWait,
+  DhcpBlocksReowned,
   Count, // keep last
 }
 
@@ -286,6 +290,10 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_pool_foreign",
   "member_accusation_ahead",
   "member_bad_signature",
+  "dhcp_restored",
+  "dhcp_restore_skipped",
+  "dhcp_restore_wait",
+  "dhcp_blocks_reowned",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

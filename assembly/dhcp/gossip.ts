@@ -14,7 +14,7 @@ import {
 } from "../wire/dhcpmsg";
 import { LEASE_BOUND, LEASE_DECLINED, LEASE_RELEASED } from "./leases";
 import { rebalance } from "./ownership";
-import { absences, leases, poolReady, ranges, reclaimAfterMs } from "./pool";
+import { absences, leases, poolReady, ranges, reclaimAfterMs, restored, saveDue } from "./pool";
 import { currentView } from "./view";
 
 /** How often the ownership rules run. */
@@ -43,10 +43,11 @@ function enqueueRun(first: i32, end: i32): void {
   const n = rangeEncode(buf, LEASE_MAX_LEN, token);
   broadcastEnqueue(buf, n, BROADCAST_SPACE_DHCP_RANGE, (<u64>first << 16) | <u64>(end - first));
   count(Stat.DhcpRangeChanges);
+  saveDue.local = true;
 }
 
-/** Queues the blocks in `list` (ascending) as runs. */
-function enqueueBlocks(list: Array<i32>): void {
+/** Queues the blocks in `list` (ascending), changed here, as runs. */
+export function enqueueBlocks(list: Array<i32>): void {
   let i = 0;
   while (i < list.length) {
     const first = unchecked(list[i]);
@@ -71,11 +72,16 @@ function fillRecord(off: u32): void {
   record.name = leases.name(off);
 }
 
-/** A lease changed here (bound, released, declined): tell the switch. */
-export function leaseChanged(off: u32): void {
+function gossipLease(off: u32): void {
   fillRecord(off);
   const n = leaseEncode(buf, LEASE_MAX_LEN, record);
   broadcastEnqueue(buf, n, BROADCAST_SPACE_DHCP_LEASE, <u64>off);
+}
+
+/** A lease changed here (bound, released, declined): tell the switch, keep it. */
+export function leaseChanged(off: u32): void {
+  gossipLease(off);
+  saveDue.local = true;
 }
 
 /**
@@ -96,6 +102,7 @@ function applyRange(relay: bool): void {
   const n = ranges.mergeRun(token.first, token.count, token.owner, token.version);
   if (n < 0) { count(Stat.DhcpGossipMalformed); return; }
   if (ranges.conflicts != before) count(Stat.DhcpRangeConflicts);
+  if (n > 0) saveDue.learnt = true;
   if (n > 0 && relay) {
     const news = rangeEncode(buf, LEASE_MAX_LEN, token);
     broadcastEnqueue(buf, news, BROADCAST_SPACE_DHCP_RANGE, (<u64>token.first << 16) | <u64>token.count);
@@ -107,7 +114,8 @@ function applyLease(relay: bool, now: f64): void {
   if (!leases.merge(record.offset, record.state, record.mac, record.cid, now + <f64>record.leftMs, record.node,
     record.name, record.version)) return;
   count(Stat.DhcpLeasesLearnt);
-  if (relay) leaseChanged(record.offset);
+  saveDue.learnt = true;
+  if (relay) gossipLease(record.offset);
 }
 
 /** A DHCP_RANGE or DHCP_LEASE message from a peer. */
@@ -136,6 +144,8 @@ export function dhcpTick(now: f64): f64 {
   }
   if (now < nextRebalance) return nextRebalance;
   nextRebalance = now + REBALANCE_INTERVAL_MS;
+  // A restored node hears the switch first: its saved tokens may be older than the switch's.
+  if (restored.held()) return nextRebalance;
   changed.length = 0;
   rebalance(ranges, leases, absences, currentView(now), reclaimAfterMs(), changed);
   for (let i = 0; i < changed.length; i++) {
@@ -150,7 +160,7 @@ export function dhcpTick(now: f64): f64 {
  * Push-pull section SECTION_DHCP: every owned run of tokens (DHCP_RANGE), then every bound,
  * released or declined lease (DHCP_LEASE), each message whole.
  */
-class DhcpSection extends PushPullSection {
+export class DhcpSection extends PushPullSection {
   private block: i32 = 0;
   private off: u32 = 0;
   constructor() { super(SECTION_DHCP); }

@@ -90,6 +90,11 @@ export class LeaseTable {
     unchecked(this.names[off] = name);
   }
 
+  /** Leases served by `from` show `to` as their server (a restarted node's old id): display only, no new version. */
+  adoptNode(from: u64, to: u64): void {
+    for (let off: u32 = 0; off < this.size; off++) if (this.node(off) == from) unchecked(this.nodes[off] = to);
+  }
+
   /** Whether any address in [first, end) is held at `now`. */
   anyHeld(first: u32, end: u32, now: f64): bool {
     for (let off = first; off < end; off++) if (this.held(off, now)) return true;

@@ -104,11 +104,43 @@ function freeBlocksOf(ranges: RangeTable, leases: LeaseTable, id: u64, now: f64)
   return n;
 }
 
+const freeCounts = new Map<u64, i32>();
+const needy = new Array<u64>();
+
+class Donor {
+  id: u64 = 0;
+  free: i32 = 0;
+}
+const donors = new Array<Donor>();
+
+/**
+ * The live members (not us) with no free address in their blocks (owning none, or every one held),
+ * by id: their clients would go unanswered while others have room.
+ */
+function needyMembers(ranges: RangeTable, leases: LeaseTable, view: View): Array<u64> {
+  freeCounts.clear();
+  for (let b = 0; b < ranges.blocks; b++) {
+    const o = ranges.owner(b);
+    if (o == 0 || !view.isLive(o)) continue;
+    let free = freeCounts.has(o) ? freeCounts.get(o) : 0;
+    for (let off = ranges.blockFirst(b); off < ranges.blockEnd(b); off++) if (off != 0 && !leases.held(off, view.now)) free++;
+    freeCounts.set(o, free);
+  }
+  needy.length = 0;
+  for (let i = 0; i < view.live.length; i++) {
+    const id = unchecked(view.live[i]);
+    if (id != view.self && !(freeCounts.has(id) && freeCounts.get(id) > 0)) needy.push(id);
+  }
+  needy.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return needy;
+}
+
 /**
  * One step of the rules, run by every node on its own view; the blocks it changed are pushed to
  * `changed` for gossip. Only with a quorum:
- * - donation: when a live member owns nothing, the live owner with the most free blocks (ties: the
- *   smaller id) gives it half of its free blocks, if that owner is us;
+ * - donation: live members with no free address (owning nothing, or every address they own held),
+ *   by id, each get half of the free blocks of one live owner, the richest for the first (ties: the
+ *   smaller id), the next richest for the second...; we give when we are one of those owners;
  * - reclaim: the smallest live id takes the blocks of an owner absent for `reclaimAfterMs` whose
  *   known leases have all expired (version + 2, so it wins over a gift the absent owner made unheard).
  * A change takes one common version over its blocks (RangeTable.assignAll), so it travels as few runs.
@@ -132,20 +164,25 @@ export function rebalance(
     ranges.assignAll(taken, view.self, 2);
     for (let i = 0; i < taken.length; i++) changed.push(unchecked(taken[i]));
   }
-  let empty: u64 = 0;
-  for (let i = 0; i < view.live.length; i++) {
-    const id = unchecked(view.live[i]);
-    if (id != view.self && !ownsAny(ranges, id) && (empty == 0 || id < empty)) empty = id;
-  }
-  if (empty == 0) return;
-  let donor: u64 = 0;
-  let most = 0;
+  const needy = needyMembers(ranges, leases, view);
+  if (needy.length == 0) return;
+  // Donors: the live owners with two free blocks or more, richest first (ties: the smaller id); the
+  // k-th donor gives to the k-th needy member, so a join storm is served in a few rounds, not one a second.
+  donors.length = 0;
   for (let i = -1; i < view.live.length; i++) {
     const id = i < 0 ? view.self : unchecked(view.live[i]);
     const n = freeBlocksOf(ranges, leases, id, now);
-    if (n > most || (n == most && n > 0 && id < donor)) { most = n; donor = id; }
+    if (n < 2) continue;
+    const d = new Donor();
+    d.id = id;
+    d.free = n;
+    donors.push(d);
   }
-  if (donor != view.self || most < 2) return;
+  donors.sort((a, b) => a.free != b.free ? b.free - a.free : (a.id < b.id ? -1 : 1));
+  let k = 0;
+  while (k < donors.length && unchecked(donors[k]).id != view.self) k++;
+  if (k >= donors.length || k >= needy.length) return;
+  const most = unchecked(donors[k]).free;
   let give = most / 2;
   const gift = new Array<i32>();
   for (let b = ranges.blocks - 1; b >= 0 && give > 0; b--) {
@@ -153,6 +190,6 @@ export function rebalance(
     gift.unshift(b);
     give--;
   }
-  ranges.assignAll(gift, empty, 1);
+  ranges.assignAll(gift, unchecked(needy[k]), 1);
   for (let i = 0; i < gift.length; i++) changed.push(unchecked(gift[i]));
 }

@@ -3,6 +3,7 @@
 // remembers of absent owners. The pool's first address is the server
 // identifier every node answers for on its own TAP; it is never leased.
 import { config } from "../config";
+import { membershipJoining } from "../membership/membership";
 import { self } from "../node";
 import { Absences } from "./ownership";
 import { LeaseTable } from "./leases";
@@ -11,6 +12,29 @@ import { RangeTable } from "./ranges";
 export const ranges = new RangeTable();
 export const leases = new LeaseTable();
 export const absences = new Absences();
+
+/** What this node keeps in its state directory changed (docs/state.md): saved by persist.ts. */
+class SaveDue {
+  /** A change made here (a grant, a token moved): saved at the end of this process call. */
+  local: bool = false;
+  /** A change heard from peers: saved with the next once-a-second tick. */
+  learnt: bool = false;
+}
+export const saveDue = new SaveDue();
+
+/** A state restored at start (IN_DHCP_RESTORE, assembly/dhcp/persist.ts). */
+class Restored {
+  /** Restored, and not yet released by persist.ts: nothing is served before this node has heard the switch. */
+  pending: bool = false;
+  /** The id of the node that saved it (this node's id before a restart). */
+  saver: u64 = 0;
+  /** When it was saved, on this node's clock. */
+  savedAt: f64 = 0;
+
+  /** Serving waits while a restored node joins: the seed's state may hold newer tokens than the saved ones. */
+  held(): bool { return this.pending && membershipJoining(); }
+}
+export const restored = new Restored();
 
 /** Whether this node serves DHCP: a pool is configured. */
 export function dhcpServing(): bool { return config.dhcpPoolSize != 0; }

@@ -5,10 +5,12 @@
 // known lease is given back at any node, and extended there only while the
 // block's owner is alive in our view (else only its time left), so an owner
 // on the other side of a partition never sees its lease outlived.
+import { OUT_DHCP_ADDRESS } from "../abi";
 import { bindingLearn } from "../bindings";
 import { putU32 } from "../wire/bytes";
 import { config } from "../config";
 import { self } from "../node";
+import { outputLog, outputReserve } from "../queue";
 import { Stat, count } from "../stats";
 import { tapWrite } from "../tap";
 import { ARP_OP_REQUEST, arpCheck, arpEmitReplyFrame, arpOp, arpSenderIp, arpSenderMac, arpTargetIp } from "../wire/arp";
@@ -25,9 +27,11 @@ import { UDP_HEADER_LEN, udpCheck, udpDstPort, udpEmit, udpFillChecksumIpv4, udp
 import { leaseChanged } from "./gossip";
 import { LEASE_BOUND, LEASE_DECLINED, LEASE_FREE, LEASE_OFFERED, LEASE_RELEASED, NO_NAME } from "./leases";
 import { leaseCap } from "./ownership";
-import { absences, leaseMs, leases, poolReady, ranges, reclaimAfterMs, serverIp, serverMac } from "./pool";
+import { absences, leaseMs, leases, poolReady, ranges, reclaimAfterMs, restored, serverIp, serverMac } from "./pool";
 import { ownerLive } from "./view";
 
+/** OUT_DHCP_ADDRESS: u32 address, u32 prefix length, u32 lease s. */
+const SELF_ADDRESS_LEN: u32 = 12;
 /** An offer holds its address this long for the client's REQUEST. */
 const OFFER_HOLD_MS: f64 = 10_000;
 /** New addresses handed out per second at most, and the burst allowed (a client cycling MACs). */
@@ -38,6 +42,8 @@ const SCRATCH_LEN: u32 = 18 + IPV4_HEADER_LEN + UDP_HEADER_LEN + DHCP_REPLY_MAX;
 const scratch: usize = heap.alloc(SCRATCH_LEN);
 const req = new DhcpRequest();
 const reply = new DhcpReply();
+/** The exhaustion was logged: once until an address of ours is free again. */
+let exhaustedLogged = false;
 let grantCredit: f64 = GRANT_BURST;
 let grantCreditAt: f64 = 0;
 
@@ -94,17 +100,14 @@ function arpForServer(p: usize, len: u32, vlan: u32): bool {
 }
 
 function serve(vlan: u32, now: f64): void {
+  // A restarted node answers once it has heard the switch (assembly/dhcp/persist.ts); clients retry.
+  if (restored.held()) { count(Stat.DhcpRestoreWait); return; }
   const cid = clientIdHash(req.clientId, req.clientIdLen);
   switch (req.type) {
     case DHCPDISCOVER: {
       count(Stat.DhcpDiscovers);
-      const off = pick(cid, now);
+      const off = offer(cid, now);
       if (off < 0) return;
-      // A minority side past its lease cap offers nothing (docs/dhcp.md, "Partitions").
-      if (grantSeconds(<u32>off, now) == 0) { count(Stat.DhcpNoQuorum); return; }
-      if (leases.state(<u32>off) != LEASE_BOUND || leases.expiry(<u32>off) <= now) {
-        leases.set(<u32>off, LEASE_OFFERED, req.chaddr, cid, now + OFFER_HOLD_MS, self.id, hostname());
-      }
       answer(DHCPOFFER, ranges.start + <u32>off, grantSeconds(<u32>off, now), vlan);
       count(Stat.DhcpOffers);
       return;
@@ -173,8 +176,14 @@ function pick(cid: u32, now: f64): i32 {
   }
   if (best < 0) {
     count(Stat.DhcpPoolExhausted);
+    if (!exhaustedLogged) {
+      outputLog(`dhcp: every address of this node's share of the pool (${ranges.ownedBy(self.id)}) is held: ` +
+        "DISCOVERs go unanswered (dhcp_pool_exhausted) until one is free or another node gives a share");
+    }
+    exhaustedLogged = true;
     return -1;
   }
+  exhaustedLogged = false;
   return takeGrant(now) ? best : -1;
 }
 
@@ -184,34 +193,81 @@ function grantSeconds(off: u32, now: f64): u32 {
   return <u32>Math.max(0, Math.floor((until - now) / 1000));
 }
 
+/** The address offered to `req`'s client (held for its REQUEST), or -1 (none free, rate-limited, capped). */
+function offer(cid: u32, now: f64): i32 {
+  const off = pick(cid, now);
+  if (off < 0) return -1;
+  // A minority side past its lease cap offers nothing (docs/dhcp.md, "Partitions").
+  if (grantSeconds(<u32>off, now) == 0) { count(Stat.DhcpNoQuorum); return -1; }
+  if (leases.state(<u32>off) != LEASE_BOUND || leases.expiry(<u32>off) <= now) {
+    leases.set(<u32>off, LEASE_OFFERED, req.chaddr, cid, now + OFFER_HOLD_MS, self.id, hostname());
+  }
+  return off;
+}
+
 function request(cid: u32, vlan: u32, now: f64): void {
   // SELECTING names a server; every node is the same server (one identifier), so others' are not ours.
   if (req.hasServerId && req.serverId != serverIp()) return;
   const ip = req.requestedIp != 0 ? req.requestedIp : req.ciaddr;
+  const secs = bind(cid, ip, vlan, now);
+  if (secs < 0) return;
+  if (secs == 0) { nak(vlan); return; }
+  answer(DHCPACK, ip, <u32>secs, vlan);
+  count(Stat.DhcpAcks);
+}
+
+/**
+ * Binds (or extends) `ip` to `req`'s client: returns the lease time given, s; 0 when the answer is a
+ * NAK; -1 for no answer (the new-address rate limit is spent: the client retries).
+ */
+function bind(cid: u32, ip: u32, vlan: u32, now: f64): i64 {
   const off = offsetOf(ip);
-  if (off < 0) { nak(vlan); return; }
+  if (off < 0) return 0;
   const o = <u32>off;
   const mine = leases.mac(o) == req.chaddr && (cid == 0 || leases.cid(o) == 0 || leases.cid(o) == cid);
   const state = leases.state(o);
-  if (leases.held(o, now) && !mine) { nak(vlan); return; }
-  if (state == LEASE_DECLINED && leases.expiry(o) > now) { nak(vlan); return; }
-  let secs: u32;
+  if (leases.held(o, now) && !mine) return 0;
+  if (state == LEASE_DECLINED && leases.expiry(o) > now) return 0;
   if (ranges.owns(self.id, o) || (mine && state == LEASE_BOUND && ownerLive(ranges.owner(ranges.blockOf(o))))) {
     if (!mine || state != LEASE_BOUND || leases.expiry(o) <= now) {
-      if (!(mine && state == LEASE_OFFERED) && !takeGrant(now)) return;
+      if (!(mine && state == LEASE_OFFERED) && !takeGrant(now)) return -1;
     }
-    secs = grantSeconds(o, now);
-    if (secs == 0) { nak(vlan); return; }
-    leaseGranted(o, cid, now + <f64>secs * 1000, vlan);
-  } else if (mine && state == LEASE_BOUND && leases.expiry(o) > now) {
-    secs = <u32>Math.floor((leases.expiry(o) - now) / 1000); // the owner is out of reach: no extension
-    if (secs == 0) { nak(vlan); return; }
-  } else {
-    nak(vlan);
-    return;
+    const secs = grantSeconds(o, now);
+    if (secs > 0) leaseGranted(o, cid, now + <f64>secs * 1000, vlan);
+    return secs;
   }
-  answer(DHCPACK, ip, secs, vlan);
-  count(Stat.DhcpAcks);
+  if (mine && state == LEASE_BOUND && leases.expiry(o) > now) {
+    return <i64>Math.floor((leases.expiry(o) - now) / 1000); // the owner is out of reach: no extension
+  }
+  return 0;
+}
+
+/**
+ * IN_DHCP_SELF (`--address dhcp`, docs/dhcp.md "The node's own address"): a lease for the node's own
+ * TAP, MAC `mac`, as a DISCOVER and REQUEST would get it here (its lease again while known, else a
+ * free address of ours), reported in OUT_DHCP_ADDRESS; address 0 when none can be given now.
+ */
+export function dhcpSelfLease(mac: u64, name: usize, nameLen: u32, now: f64): void {
+  let ip: u32 = 0;
+  let secs: i64 = 0;
+  if (poolReady() && !restored.held()) {
+    req.chaddr = mac;
+    req.requestedIp = 0;
+    req.ciaddr = 0;
+    req.clientIdLen = 0;
+    req.hostname = name;
+    req.hostnameLen = nameLen;
+    const off = offer(0, now);
+    if (off >= 0) {
+      secs = bind(0, ranges.start + <u32>off, 0, now);
+      if (secs > 0) ip = ranges.start + <u32>off;
+    }
+  }
+  const p = outputReserve(OUT_DHCP_ADDRESS, SELF_ADDRESS_LEN);
+  if (p == 0) return;
+  store<u32>(p, ip);
+  store<u32>(p + 4, ip == 0 ? 0 : config.dhcpPrefixLen);
+  store<u32>(p + 8, ip == 0 ? 0 : <u32>secs);
 }
 
 /** The granted address in network order, for bindingLearn. */

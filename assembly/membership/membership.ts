@@ -66,6 +66,11 @@ export function membershipJoin(addr: usize): void {
   pushPullSend(addr, PUSH_PULL_JOIN);
 }
 
+/** True while IN_JOIN seeds are given and none has answered with its whole state yet. */
+export function membershipJoining(): bool {
+  return seeds.length > 0;
+}
+
 /** True when `addr` is a seed we are joining through. */
 export function isSeed(addr: usize): bool {
   for (let i = 0; i < seeds.length; i++) {

@@ -56,8 +56,11 @@ class MemberSection extends PushPullSection {
     let used: u32 = 0;
     while (this.cursor < members.length) {
       const m = unchecked(members[this.cursor]);
-      // Like memberlist, only members not yet reaped there: the dead we keep for reconnecting stay local.
-      if (!m.live && self.now - m.stateSince >= config.gossipToTheDeadMs) { this.cursor++; continue; }
+      // Like memberlist, only members not yet reaped there: the dead we keep for reconnecting stay local,
+      // except the one we send to. A member apart longer than gossip_to_the_dead_ms (a partition) must
+      // hear it is dead here to refute it; its own alive at the same incarnation cannot undo the death.
+      if (!m.live && self.now - m.stateSince >= config.gossipToTheDeadMs &&
+          memory.compare(m.addr, sendingTo, ADDR_LEN) != 0) { this.cursor++; continue; }
       if (cap - used < 1) break;
       const n = writeInfo(buf + used + 1, cap - used - 1, m.incarnation, m.id, m.addr, m.protocol,
         m.capabilities, changetype<usize>(m.name), <u32>m.name.byteLength, m.claim);
@@ -86,8 +89,12 @@ class MemberSection extends PushPullSection {
 
 pushPullRegister(new MemberSection());
 
+/** The address of the push-pull being written. */
+let sendingTo: usize = 0;
+
 /** Sends our whole state to `addr`, in as many datagrams as it takes. */
 export function pushPullSend(addr: usize, flags: u8): void {
+  sendingTo = addr;
   for (let i = 0; i < sections.length; i++) unchecked(sections[i]).begin();
   const cap = pmtuBase(); // fits every path, discovered or not
   let s = 0;

@@ -24,6 +24,10 @@ export const IN_CANDIDATES = 8;
 export const IN_DATAGRAM_VIA = 9;
 /** [u64 node id][u32 seq]: `divs ping`, answered by OUT_PONG. */
 export const IN_PING = 10;
+/** [f64 LE ms since saved][an OUT_DHCP_STATE body]: a saved DHCP state given back at start (host/common/dhcp-state.ts). */
+export const IN_DHCP_RESTORE = 11;
+/** [6-byte MAC][u16 0][host name UTF-8]: a lease for the node's own TAP (`--address dhcp`), answered by OUT_DHCP_ADDRESS. */
+export const IN_DHCP_SELF = 12;
 
 export const OUT_FRAME = 1;
 export const OUT_DATAGRAM = 2;
@@ -48,6 +52,12 @@ export const OUT_DHCP_RANGE = 13;
 export const OUT_DHCP_LEASE = 14;
 /** UTF-8 text for the log: an address conflict or a frozen binding (assembly/bindings.ts). */
 export const OUT_LOG = 16;
+/** Empty: the DHCP state to keep changed; after this drain call dhcp_save and write it (host/common/dhcp-state.ts). */
+export const OUT_DHCP_SAVE = 17;
+/** dhcp_save: [u64 saving node id][DHCP_RANGE and DHCP_LEASE messages], at most 60 KB. */
+export const OUT_DHCP_STATE = 18;
+/** Answers IN_DHCP_SELF: [u32 LE address, 0: none now][u32 LE prefix length][u32 LE lease s]. */
+export const OUT_DHCP_ADDRESS = 19;
 
 export function alignUp(n: number): number {
   return (n + REC_ALIGN - 1) & ~(REC_ALIGN - 1);

@@ -1,7 +1,7 @@
 // The CLI's commands (citty), runtime-agnostic: each runtime's entry point passes its Platform.
 import { defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
-import { parseCidr } from "./cidr.ts";
+import { type Cidr, parseCidr } from "./cidr.ts";
 import { CONFIG_KEYS, type CoreConfig, parseConfig } from "./config.ts";
 import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type Status } from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
@@ -66,7 +66,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
       listen: { type: "string", description: "UDP host:port for the underlay: [::] takes IPv4 and IPv6, 0.0.0.0 IPv4 only", default: `[::]:${DEFAULT_PORT}` },
       advertise: { type: "string", description: "host:port other nodes reach this one at (default: the listen address, or a guess when [::] or 0.0.0.0)" },
       tap: { type: "string", description: "TAP device name", default: DEFAULT_TAP },
-      address: { type: "string", description: "IPv4 CIDR for the TAP, like 198.18.0.1/24" },
+      address: { type: "string", description: "IPv4 CIDR for the TAP, like 198.18.0.1/24, or dhcp: a lease from the switch's pool (needs --dhcp; docs/dhcp.md)" },
       mac: { type: "string", description: "MAC address for the TAP (default: kernel-chosen)" },
       mtu: { type: "string", description: "TAP MTU (the default fits a 1500-byte underlay, docs/host.md)", default: String(DEFAULT_TAP_MTU) },
       offload: { type: "string", description: "on or off: TCP segmentation offload on the TAP: 64 KB segments, cut to the path MTU by the switch (docs/host.md)", default: "on" },
@@ -124,7 +124,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         join: join?.seeds ?? [],
         key,
         tap: args.tap,
-        address: args.address ? parseCidr(args.address) : null,
+        address: tapAddress(args.address, args.dhcp),
         mac: args.mac ? parseMac(args.mac) : null,
         mtu: int(args.mtu, "--mtu", 576, 65000),
         offload: onOff(args.offload, "--offload"),
@@ -297,6 +297,13 @@ function parseListen(text: string) {
   } catch (e) {
     throw usageError((e as Error).message);
   }
+}
+
+/** `--address`: a CIDR, or "dhcp" on a node that serves the pool (it asks its own server). */
+function tapAddress(text: string | undefined, pool: string | undefined): Cidr | "dhcp" | null {
+  if (text !== "dhcp") return text ? parseCidr(text) : null;
+  if (!pool) throw usageError("--address dhcp takes the address from the switch's pool: give --dhcp START-END too");
+  return "dhcp";
 }
 
 function parseMac(text: string): string {

@@ -8,6 +8,7 @@
 // The socket is mode 0600 (root only), so a key may travel over it; no answer ever carries one.
 import { formatHostPort, hostPortOfKey } from "./address.ts";
 import type { Driver } from "./driver.ts";
+import { ipv4Text } from "./dhcp.ts";
 import { hexU64, type MacEntry, type Member, u64OfHex } from "./dumps.ts";
 import { type NatGuess, PATH_KIND_DIRECT, PATH_KIND_RELAY, type PathRecord } from "./nat-records.ts";
 import { type AddrKey, formatKeyId, nodeIdOf, parseKey, parseKeyId, ROUTE_RELAY, type SecureCounters } from "./secure/index.ts";
@@ -118,6 +119,8 @@ export interface DhcpStatus {
   poolAddresses: number;
   /** Addresses bound to a client now, switch-wide as this node knows. */
   bound: number;
+  /** Of those, in this node's blocks: its share's use is boundOwned of ownedAddresses. */
+  boundOwned: number;
   owners: number;
 }
 
@@ -126,6 +129,8 @@ function dhcpStatus(driver: Driver, selfId: string): DhcpStatus | null {
   if (d.ranges.length === 0) return null;
   const owned: string[] = [];
   let ownedAddresses = 0;
+  const mine = d.ranges.filter((r) => r.owner === selfId).map((r) => [ipValue(r.first), ipValue(r.last)]);
+  const bound = d.leases.filter((l) => l.state === "bound" && l.expiresInS > 0);
   for (const r of d.ranges) {
     if (r.owner !== selfId) continue;
     ownedAddresses += r.size;
@@ -137,14 +142,18 @@ function dhcpStatus(driver: Driver, selfId: string): DhcpStatus | null {
   return {
     owned, ownedAddresses,
     poolAddresses: d.ranges.reduce((n, r) => n + r.size, 0),
-    bound: d.leases.filter((l) => l.state === "bound" && l.expiresInS > 0).length,
+    bound: bound.length,
+    boundOwned: bound.filter((l) => mine.some(([first, last]) => ipValue(l.ip) >= first && ipValue(l.ip) <= last)).length,
     owners: new Set(d.ranges.map((r) => r.owner)).size,
   };
 }
 
+function ipValue(ip: string): number {
+  return ip.split(".").reduce((a, p) => a * 256 + Number(p), 0);
+}
+
 function nextIp(ip: string): string {
-  const v = ip.split(".").reduce((a, p) => a * 256 + Number(p), 0) + 1;
-  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join(".");
+  return ipv4Text(ipValue(ip) + 1);
 }
 
 export function defaultControlPath(tap: string): string {

@@ -1,8 +1,8 @@
 // The WASM core behind a small typed wrapper: input records in, process(), output records out.
 // Runtime-agnostic: the host hands over the module bytes; nothing here touches files or sockets.
 import {
-  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE,
-  IN_PING, IN_RANDOM, IN_SEND_TOO_BIG, REC_HEADER, alignUp,
+  ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_DHCP_RESTORE, IN_DHCP_SELF, IN_FRAME, IN_IDENTITY, IN_JOIN,
+  IN_LEAVE, IN_PING, IN_RANDOM, IN_SEND_TOO_BIG, OUT_DHCP_STATE, REC_HEADER, alignUp,
 } from "./abi.ts";
 import type { ClaimCrypto } from "./secure/claims.ts";
 
@@ -24,6 +24,7 @@ interface CoreExports {
   self_dump?(): number;
   dhcp_dump?(from: number): number;
   dhcp_dump_next?(): number;
+  dhcp_save?(restart: number): number;
 }
 
 /** Called once per output record; `body` is a view into core memory, valid only during the call. */
@@ -208,6 +209,22 @@ export class Core {
     addresses.forEach((a, i) => this.bytes.set(a.subarray(0, ADDR_LEN), body + i * ADDR_SLOT));
   }
 
+  /** IN_DHCP_RESTORE: a saved OUT_DHCP_STATE body, `elapsedMs` after it was saved. */
+  pushDhcpRestore(elapsedMs: number, state: Uint8Array): void {
+    const body = this.reserve(IN_DHCP_RESTORE, 8 + state.length);
+    this.view.setFloat64(body, elapsedMs, true);
+    this.bytes.set(state, body + 8);
+  }
+
+  /** IN_DHCP_SELF: a lease for the TAP with this 6-byte MAC, under the node's name; answered by OUT_DHCP_ADDRESS. */
+  pushDhcpSelf(mac: Uint8Array, name: string): void {
+    const nameBytes = new TextEncoder().encode(name).subarray(0, 64);
+    const body = this.reserve(IN_DHCP_SELF, 8 + nameBytes.length);
+    this.bytes.set(mac.subarray(0, 6), body);
+    this.bytes.fill(0, body + 6, body + 8);
+    this.bytes.set(nameBytes, body + 8);
+  }
+
   pushLeave(): void {
     this.reserve(IN_LEAVE, 0);
   }
@@ -268,6 +285,16 @@ export class Core {
       this.visitOutput(dhcp_dump(from), visit);
       from = dhcp_dump_next();
     } while (from !== 0);
+  }
+
+  /** The DHCP state to keep (dhcp_save), as copies of its OUT_DHCP_STATE bodies; none on a core without it. */
+  dhcpState(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const save = this.exports.dhcp_save;
+    if (!save) return out;
+    const keep = (kind: number, body: Uint8Array) => { if (kind === OUT_DHCP_STATE) out.push(body.slice()); };
+    for (let len = save(1); len > 0; len = save(0)) this.visitOutput(len, keep);
+    return out;
   }
 
   private visitOutput(len: number, visit: RecordVisitor): void {

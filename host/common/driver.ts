@@ -3,12 +3,13 @@
 // Every underlay datagram passes the transport layer (docs/security.md): the core's OUT_DATAGRAMs are
 // sealed (or queued behind a handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
 import {
-  ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE,
+  ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_DHCP_ADDRESS, OUT_DHCP_SAVE, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE,
   OUT_SELF, OUT_STAT, OUT_TIMER,
 } from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
 import type { Core } from "./core.ts";
 import { type DhcpState, decodeDhcpRecord } from "./dhcp.ts";
+import type { SavedDhcpState } from "./dhcp-state.ts";
 import type { LatencyWake } from "./latency-wake.ts";
 import { MemberIdentities } from "./member-identities.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
@@ -92,6 +93,10 @@ export class Driver {
   private framesMoved = false;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
   private eventListeners: ((e: CoreEvent) => void)[] = [];
+  /** Set by OUT_DHCP_SAVE during a drain: `saveDhcp` gets the state once the drain is done. */
+  private dhcpSaveDue = false;
+  private saveDhcp: ((chunks: Uint8Array[]) => void) | null = null;
+  private selfAddress: ((ip: number, prefix: number, leaseS: number) => void) | null = null;
   private readonly pings = new Map<number, PendingPing>();
   private pingSeq = 0;
   private readonly memberIdentities: MemberIdentities;
@@ -107,8 +112,11 @@ export class Driver {
     this.memberIdentities = new MemberIdentities(secure);
   }
 
-  /** Identity and entropy first, then seeds to join through (none: this node starts a switch). */
-  start(tap: TapDevice, transport: DatagramTransport, seeds: HostPort[]): void {
+  /**
+   * Identity and entropy first, then seeds to join through (none: this node starts a switch), then a
+   * saved DHCP state, all before the first process() call: the core seeds a pool only where nothing was saved.
+   */
+  start(tap: TapDevice, transport: DatagramTransport, seeds: HostPort[], dhcp: SavedDhcpState | null = null): void {
     this.tap = tap;
     this.transport = transport;
     const entropy = new Uint8Array(START_RANDOM_BYTES);
@@ -116,7 +124,27 @@ export class Driver {
     this.core.pushRandom(entropy);
     this.core.pushIdentity(this.identity.nodeId, addressBytes(this.identity.advertise), this.identity.name);
     for (const seed of seeds) this.core.pushJoin(addressBytes(seed));
+    for (const chunk of dhcp?.chunks ?? []) {
+      if (!this.core.fits(8 + chunk.length)) this.flush(); // chunks are at most 60 KB: the first fits
+      this.core.pushDhcpRestore(dhcp!.elapsedMs, chunk);
+    }
     this.flush();
+  }
+
+  /** `--address dhcp`: asks the core for the TAP's lease (IN_DHCP_SELF); `onSelfAddress` hears the answer. */
+  askSelfLease(mac: Uint8Array): void {
+    if (!this.core.fits(8 + 64)) this.flush();
+    this.core.pushDhcpSelf(mac, this.identity.name);
+    this.flush();
+  }
+
+  onSelfAddress(listener: (ip: number, prefix: number, leaseS: number) => void): void {
+    this.selfAddress = listener;
+  }
+
+  /** Where the DHCP state goes whenever the core says it changed (host/common/dhcp-state.ts). */
+  onDhcpSave(save: (chunks: Uint8Array[]) => void): void {
+    this.saveDhcp = save;
   }
 
   onEvent(listener: (e: CoreEvent) => void): void {
@@ -252,6 +280,10 @@ export class Driver {
     this.nextDeadline = Infinity;
     this.core.process(this.now, this.handleOutput);
     if (this.nextDeadline !== Infinity) this.coreDeadline = this.nextDeadline;
+    if (this.dhcpSaveDue) {
+      this.dhcpSaveDue = false;
+      this.saveDhcp?.(this.core.dhcpState());
+    }
     this.armTimer();
     if (this.framesMoved) {
       this.framesMoved = false;
@@ -328,6 +360,15 @@ export class Driver {
       case OUT_LOG:
         this.services.log.info(new TextDecoder().decode(body));
         break;
+      case OUT_DHCP_SAVE:
+        this.dhcpSaveDue = true;
+        break;
+      case OUT_DHCP_ADDRESS: {
+        if (body.length < 12) { this.counters.core_records_malformed++; break; }
+        const v = new DataView(body.buffer, body.byteOffset, 12);
+        this.selfAddress?.(v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true));
+        break;
+      }
     }
   };
 

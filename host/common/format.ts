@@ -81,7 +81,7 @@ export function formatStatus(s: Status): string {
     `arp/nd    answered ${arpNd(s, "answered_locally")}, flooded ${s.counters.arp_requests_flooded ?? 0}/${s.counters.nd_solicits_flooded ?? 0}, conflicts ${s.counters.ip_conflicts ?? 0}`,
     ...(s.dhcp ? [
       `dhcp      owns ${s.dhcp.ownedAddresses} of ${s.dhcp.poolAddresses} addresses (${s.dhcp.owned.join(", ") || "none"}),` +
-      ` ${s.dhcp.bound} bound switch-wide, ${s.dhcp.owners} owners`,
+      ` ${s.dhcp.boundOwned} of them bound; ${s.dhcp.bound} bound switch-wide, ${s.dhcp.owners} owners`,
     ] : []),
     `keys      ${s.security.keys.map((k) => k.id + (k.primary ? " (primary)" : "")).join(", ")}`,
     `sessions  ${s.security.sessions.length}, handshakes pending ${s.security.pendingHandshakes}`,

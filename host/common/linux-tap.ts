@@ -39,6 +39,12 @@ export interface TapSyscalls {
   ip(...args: string[]): void;
 }
 
+/** Replaces the TAP's IPv4 addresses with `address` (none when null): `--address dhcp` (host/common/self-address.ts). */
+export function setLinuxTapAddress(sys: Pick<TapSyscalls, "ip">, name: string, address: Cidr | null): void {
+  sys.ip("-4", "addr", "flush", "dev", name);
+  if (address) sys.ip("addr", "add", `${address.address}/${address.prefix}`, "dev", name);
+}
+
 /** Creates and configures the TAP; returns its fd (non-blocking). Closing the fd removes the device. */
 export function openLinuxTap(
   sys: TapSyscalls, name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean,

@@ -22,6 +22,8 @@ export interface OpenedTap {
   startReader(sink: FrameSink): void;
   /** Stops reading and waits for the reader; then the device can be closed. */
   stopReader(): Promise<void>;
+  /** Replaces the TAP's IPv4 addresses (`--address dhcp`: the address leased from the pool; null: none). */
+  setAddress(address: Cidr | null): void;
 }
 
 export interface ControlServer {

@@ -12,7 +12,8 @@ export interface UpOptions {
   /** The network key: the primary (and only) key of the node's keyring at start. */
   key: Uint8Array;
   tap: string;
-  address: Cidr | null;
+  /** "dhcp": from the switch's pool (`--address dhcp`, host/common/self-address.ts). */
+  address: Cidr | "dhcp" | null;
   mac: string | null;
   mtu: number;
   /** TCP segmentation and checksum offload on the TAP (docs/host.md "Offloads"). */

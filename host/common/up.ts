@@ -3,6 +3,8 @@ import { type HostPort, formatHostPort } from "./address.ts";
 import { formatCidr } from "./cidr.ts";
 import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./config.ts";
 import { DHCP_KEYS, watchPoolMismatch } from "./dhcp.ts";
+import { dhcpSaver, loadDhcpState } from "./dhcp-state.ts";
+import { SelfAddress, macBytes, selfLeaseMac } from "./self-address.ts";
 import { answer, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
@@ -34,9 +36,13 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     sendTooBig: (a, o, length) => driver?.sendTooBig(a, o, length),
   });
   const advertise = options.advertise ?? advertiseFor(platform, options.listen, options.tap);
+  // A DHCP server keeps its leases and ranges in the state directory (docs/state.md).
+  const store = options.config.has(DHCP_KEYS.poolSize) ? platform.openStateDir(options.stateDir) : null;
+  const leaseOwnAddress = options.address === "dhcp" && store !== null;
+  const mac = leaseOwnAddress ? selfLeaseMac(store, options.mac, platform.random) : options.mac;
   let opened;
   try {
-    opened = platform.openTap(options.tap, options.mtu, options.address, options.mac, options.offload);
+    opened = platform.openTap(options.tap, options.mtu, options.address === "dhcp" ? null : options.address, mac, options.offload);
   } catch (e) {
     transport.close();
     throw e;
@@ -59,14 +65,33 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   driver = new Driver(core, { nodeId: identity.nodeId, name: options.name, advertise }, secure, platform, latencyWake);
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
-  d.start(opened.device, transport, options.join);
+  const saved = store ? loadDhcpState(store, Date.now(), (m) => platform.log.warn(m)) : null;
+  if (saved) platform.log.info(`dhcp: restoring the state saved ${Math.round(saved.elapsedMs / 1000)} s ago in ${store!.dir}`);
+  if (store) d.onDhcpSave(dhcpSaver(store, platform.log));
+  d.start(opened.device, transport, options.join, saved);
+  const tap = opened;
+  const selfAddress = leaseOwnAddress
+    ? new SelfAddress(platform, () => d.askSelfLease(macBytes(mac!)), (a) => {
+      try {
+        tap.setAddress(a);
+      } catch (e) {
+        platform.log.warn(`--address dhcp: ${(e as Error).message}`);
+      }
+    })
+    : null;
+  if (selfAddress) {
+    d.onSelfAddress((ip, prefix, leaseS) => selfAddress.answer(ip, prefix, leaseS));
+    selfAddress.start();
+  }
   const candidates = new CandidateWatch(() => platform.interfaceAddresses(), options.listen, options.tap, platform.timers, (c) => d.setCandidates(c));
   candidates.start();
 
   const info: NodeInfo = {
     tap: options.tap,
     mtu: options.mtu,
-    address: options.address ? formatCidr(options.address) : null,
+    get address() {
+      return selfAddress?.describe() ?? (options.address && options.address !== "dhcp" ? formatCidr(options.address) : null);
+    },
     listen: formatHostPort(options.listen),
     advertise: formatHostPort(advertise),
     version: options.version,
@@ -106,6 +131,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   d.leave();
   await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
   candidates.stop();
+  selfAddress?.stop();
   await opened.stopReader();
   d.stop();
   opened.device.close();

@@ -108,6 +108,7 @@ function openTap(name: string, mtu: number, address: Cidr | null, mac: string | 
     device,
     vnetHeader: true,
     startReader: (sink) => void (pump = ring.pump(sink, (cb) => void setImmediate(cb))),
+    setAddress: (a) => device.setAddress(a),
     stopReader: async () => {
       ring.stop();
       await pump;

@@ -3,7 +3,7 @@
 // writes here, synchronously, straight from core memory.
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
-import { type TapSyscalls, openLinuxTap } from "../common/linux-tap.ts";
+import { type TapSyscalls, openLinuxTap, setLinuxTapAddress } from "../common/linux-tap.ts";
 import type { TapDevice } from "../common/runtime.ts";
 import * as c from "./libc.ts";
 
@@ -13,6 +13,10 @@ export class DenoTap implements TapDevice {
 
   static open(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): DenoTap {
     return new DenoTap(openLinuxTap(syscalls, name, mtu, address, mac, offload), name, mtu);
+  }
+
+  setAddress(address: Cidr | null): void {
+    setLinuxTapAddress(syscalls, this.name, address);
   }
 
   write(frame: Uint8Array): void {

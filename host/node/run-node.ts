@@ -47,6 +47,7 @@ export async function up(options: UpOptions): Promise<number> {
         device,
         vnetHeader: true,
         startReader: (sink) => device.startReading(loop, tapMaxRecord(mtu, offload), sink),
+        setAddress: (a) => device.setAddress(a),
         stopReader: async () => device.stopReading(),
       };
     },

@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import type { Cidr } from "../common/cidr.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
-import { type TapSyscalls, openLinuxTap } from "../common/linux-tap.ts";
+import { type TapSyscalls, openLinuxTap, setLinuxTapAddress } from "../common/linux-tap.ts";
 import type { FrameSink } from "../common/platform.ts";
 import type { TapDevice } from "../common/runtime.ts";
 import * as libc from "./libc.ts";
@@ -20,6 +20,10 @@ export class LinuxTap implements TapDevice {
 
   static open(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): LinuxTap {
     return new LinuxTap(openLinuxTap(syscalls, name, mtu, address, mac, offload), name, mtu);
+  }
+
+  setAddress(address: Cidr | null): void {
+    setLinuxTapAddress(syscalls, this.name, address);
   }
 
   /** Reads frames of up to `maxRecord` bytes into `sink` whenever the device has some. */

@@ -24,6 +24,7 @@ describe("argument errors (exit 2, one line)", () => {
   const cases = [
     [["up", "--address", "198.18.0.1"], /bad CIDR/],
     [["up", "--address", "198.18.0.300/24"], /bad CIDR/],
+    [["up", "--address", "dhcp"], /--address dhcp takes the address from the switch's pool: give --dhcp START-END too/],
     [["up", "--join", "not a token!"], /bad join token/],
     [["up", "--join", "YwEAAAAAAAAAAAAA___GEwABErY"], /bad join token: version 99/],
     [["up", "--join", "AQEAAAAAAAAAAAAA___GEwABErY"], /bad join token: version 1 carries no network key/],

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
+import { udhcpcOnce as udhcpc } from "./dhcp-clients.mjs";
 import { MEMBERSHIP, Testbed, sh, skipReason, waitFor } from "./harness.mjs";
 
 const hasDhclient = await sh("sh", "-c", "command -v dhclient").then(() => true, () => false);
@@ -17,31 +18,18 @@ const NAMES = ["a", "b", "c"];
 const bed = new Testbed({ prefix: "dh-" });
 const clientNs = (name) => `dh-cl-${name}`;
 let dir;
-
-/** udhcpc once on `dev` in `ns` (-q: quit with the lease; -s /bin/true: configure nothing); returns {ip, ms}. */
-async function udhcpc(ns, dev, requested = null) {
-  const args = ["netns", "exec", ns, "udhcpc", "-i", dev, "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", "/bin/true"];
-  if (requested) args.push("-r", requested);
-  const t0 = performance.now();
-  // udhcpc reports on stderr, and exits 1 without a lease (-n): keep both streams either way.
-  const out = await new Promise((resolve) => {
-    execFile("ip", args, { timeout: 10_000 }, (_e, stdout, stderr) => resolve(`${stdout}${stderr}`));
-  });
-  const ms = performance.now() - t0;
-  const m = /lease of (\d+\.\d+\.\d+\.\d+) obtained/.exec(out);
-  return { ip: m ? m[1] : null, ms, out };
-}
+let extra;
 
 before(async () => {
   if (skip) return;
   dir = mkdtempSync("/tmp/divs-dh-");
   writeFileSync(`${dir}/config.json`, JSON.stringify(MEMBERSHIP));
   for (const n of NAMES) await sh("ip", "netns", "del", clientNs(n)).catch(() => {}); // a killed run's
-  await bed.setup([...NAMES, "d"]);
-  const extra = ["--dhcp", POOL, "--dhcp-lease", "120", "--dhcp-router", "198.18.0.1", "--dhcp-dns", "198.18.0.2"];
-  bed.start("a", { config: `${dir}/config.json`, extra });
+  await bed.setup([...NAMES, "d", "e"]);
+  extra = (n) => ["--dhcp", POOL, "--dhcp-lease", "120", "--dhcp-router", "198.18.0.1", "--dhcp-dns", "198.18.0.2", "--state-dir", `${dir}/state-${n}`];
+  bed.start("a", { config: `${dir}/config.json`, extra: extra("a") });
   await waitFor("node a's control socket", 10_000, () => bed.ctl("a", "status"));
-  for (const n of NAMES.slice(1)) bed.start(n, { join: "a", config: `${dir}/config.json`, extra });
+  for (const n of NAMES.slice(1)) bed.start(n, { join: "a", config: `${dir}/config.json`, extra: extra(n) });
   for (const n of NAMES) await waitFor(`${n} sees all`, 20_000, async () => (await bed.aliveNames(n)).length === NAMES.length);
   // Each joiner asks for a share; every node owns addresses once the donations have spread.
   for (const n of NAMES) {
@@ -75,6 +63,9 @@ test("every client behind a node's TAP gets a distinct address of the pool withi
     const last = Number(ip.split(".")[3]);
     assert.ok(ip.startsWith("198.18.0.") && last >= 101 && last <= 199, `${ip} is outside the pool (or the server identifier)`);
   }
+  // Each node's share's use: every client's address is bound in the blocks of the node it asked.
+  const shares = await Promise.all(NAMES.map(async (n) => (await bed.ctl(n, "status")).dhcp));
+  assert.deepEqual(shares.map((s) => s.boundOwned), [1, 1, 1], JSON.stringify(shares));
   const leases = await bed.ctl("c", "leases");
   for (const ip of got) assert.ok(leases.some((l) => l.ip === ip && l.state === "bound"), `node c has not heard of the lease of ${ip}`);
   // A lease is an IP binding of the client's MAC too (docs/arp.md): every node's table lists it.
@@ -98,7 +89,7 @@ test("a client asking again at another node gets its address back", { skip: skip
 });
 
 test("a node whose pool is not the switch's refuses to run (exit 2, one clear line)", { skip: skip ?? false, timeout: 30_000 }, async () => {
-  const n = bed.start("d", { join: "a", config: `${dir}/config.json`, extra: ["--dhcp", "198.18.0.50-198.18.0.60"] });
+  const n = bed.start("d", { join: "a", config: `${dir}/config.json`, extra: ["--dhcp", "198.18.0.50-198.18.0.60", "--state-dir", `${dir}/state-d`] });
   const timeout = new Promise((resolve) => setTimeout(() => resolve({ code: "still running after 15 s" }), 15_000));
   const result = await Promise.race([n.exited, timeout]);
   assert.equal(result.code, 2, n.log);
@@ -130,3 +121,25 @@ test("ISC dhclient behind a node gets an address of the pool, bound in every nod
   }
 });
 
+
+test("--address dhcp: a node's own TAP takes an address of the pool, shown in status, renewed at T1", { skip: skip ?? false, timeout: 60_000 }, async () => {
+  // Its own grants last 10 s (--dhcp-lease), so it renews at 5 s.
+  bed.start("e", { join: "a", address: "dhcp", config: `${dir}/config.json`, extra: [...extra("e"), "--dhcp-lease", "10"] });
+  const status = await waitFor("node e's TAP address", 30_000, async () => {
+    const s = await bed.ctl("e", "status");
+    return /^198\.18\.0\.\d+\/24 \(dhcp/.test(s.address ?? "") && s;
+  });
+  const ip = status.address.split("/")[0];
+  console.log(`# node e: ${status.address}`);
+  const onTap = JSON.parse(await bed.exec("e", "ip", "-j", "-4", "addr", "show", "dev", "divs0"))[0].addr_info.map((a) => a.local);
+  assert.deepEqual(onTap, [ip]);
+  const mac = JSON.parse(await bed.exec("e", "ip", "-j", "link", "show", "divs0"))[0].address;
+  await waitFor(`node a to hear of e's lease of ${ip}`, 5_000, async () => (await bed.ctl("a", "leases"))
+    .some((l) => l.ip === ip && l.mac === mac && l.state === "bound" && l.hostname === "e"));
+  const others = (await bed.ctl("a", "leases")).filter((l) => l.ip === ip && l.mac !== mac && l.state === "bound");
+  assert.deepEqual(others, [], "another client holds the node's address");
+  const leftAt = async () => (await bed.ctl("e", "leases")).find((l) => l.ip === ip).expiresInS;
+  await waitFor("the lease's time left to go down", 10_000, async () => (await leftAt()) <= 7);
+  await waitFor("a renewal: the lease's time left goes up again", 10_000, async () => (await leftAt()) >= 9);
+  assert.equal((await bed.ctl("e", "status")).address.split("/")[0], ip, "the renewal kept the address");
+});

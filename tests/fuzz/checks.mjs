@@ -82,7 +82,7 @@ function checkDatagram(dg, at) {
 /** Checks what process() emitted; returns the emitted datagrams (views into the output region). */
 export function checkProcessOutput(core, len) {
   const datagrams = [];
-  const kinds = [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT, OUT.ROUTE, OUT.RELAY_ALLOW, OUT.PONG, OUT.LOG];
+  const kinds = [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT, OUT.ROUTE, OUT.RELAY_ALLOW, OUT.PONG, OUT.LOG, OUT.DHCP_SAVE, OUT.DHCP_ADDRESS];
   for (const r of records(core, len, kinds, "process")) {
     const b = r.body;
     switch (r.kind) {
@@ -114,6 +114,16 @@ export function checkProcessOutput(core, len) {
         if (b.length !== PONG_LEN || !(rtt >= 0) || (b[24] !== 1 && b[24] !== 2)) fail(`OUT_PONG at ${r.offset}: ${b.length} bytes, rtt ${rtt}, kind ${b[24]}`);
         break;
       }
+      case OUT.DHCP_ADDRESS: {
+        const v = new DataView(b.buffer, b.byteOffset, b.length);
+        if (b.length !== 12 || v.getUint32(4, true) > 32 || (v.getUint32(0, true) === 0) !== (v.getUint32(8, true) === 0)) {
+          fail(`OUT_DHCP_ADDRESS at ${r.offset}: ${b.length} bytes`);
+        }
+        break;
+      }
+      case OUT.DHCP_SAVE:
+        if (b.length !== 0) fail(`OUT_DHCP_SAVE at ${r.offset}: body of ${b.length} bytes`);
+        break;
       case OUT.LOG:
         if (b.length === 0) fail(`OUT_LOG at ${r.offset}: empty`);
         new TextDecoder("utf-8", { fatal: true }).decode(b);
@@ -146,6 +156,22 @@ export function checkStats(core, previous) {
   }
   if (stats.size === 0) fail("stats_dump: no counters");
   return stats;
+}
+
+/** The largest OUT_DHCP_STATE body (docs/abi.md): each fits an input record when restored. */
+const DHCP_STATE_MAX = 60 * 1024;
+
+/** Checks dhcp_save (OUT_DHCP_STATE chunks only, each the saver's id then whole messages); returns the chunks (copies). */
+export function checkDhcpSave(core) {
+  const chunks = [];
+  for (let len = core.call("dhcp_save", 1), pages = 0; len > 0; len = core.call("dhcp_save", 0)) {
+    if (++pages > 64) fail("dhcp_save: no end after 64 pages");
+    for (const r of records(core, len, [OUT.DHCP_STATE], "dhcp_save")) {
+      if (r.body.length < 8 || r.body.length > DHCP_STATE_MAX) fail(`OUT_DHCP_STATE at ${r.offset}: ${r.body.length} bytes`);
+      chunks.push(r.body.slice());
+    }
+  }
+  return chunks;
 }
 
 /** Checks paths_dump (one record per peer, ids unique, kinds in range) and self_dump (one record, counts exact). */

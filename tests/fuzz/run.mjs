@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import fc from "./fc.mjs";
-import { checkMembers, checkPaths, checkProcessOutput, checkStats } from "./checks.mjs";
+import { checkDhcpSave, checkMembers, checkPaths, checkProcessOutput, checkStats } from "./checks.mjs";
 import { compileCore } from "./core.mjs";
 import { datagramArb, messageArb, splitDatagram } from "./datagrams.mjs";
 import { DHCP_FRAMES, HAND_FRAMES, fixtureFrames, frameArb } from "./frames.mjs";
@@ -81,6 +81,16 @@ const recordArb = fc.oneof(
     arbitrary: fc.tuple(nodeIdArb, fc.integer({ min: 0, max: 0xffffffff }), fc.nat(12))
       .map(([id, seq, keep]) => { const b = concat(u64le(id), new Uint8Array(4)); new DataView(b.buffer).setUint32(8, seq, true); return { kind: IN.PING, body: b.subarray(0, keep === 0 ? 5 : 12) }; }),
   },
+  {
+    weight: 1, // a saved DHCP state: elapsed ms (any double), the saver's id, garbled or cut messages
+    arbitrary: fc.tuple(fc.double(), nodeIdArb, messageArb, fc.nat(24))
+      .map(([elapsed, id, msg, cut]) => {
+        const head = new Uint8Array(8);
+        new DataView(head.buffer).setFloat64(0, elapsed, true);
+        return { kind: IN.DHCP_RESTORE, body: concat(head, u64le(id), msg).subarray(0, cut === 0 ? 12 : undefined) };
+      }),
+  },
+  { weight: 1, arbitrary: bytesArb(80).map((body) => ({ kind: IN.DHCP_SELF, body })) }, // MAC, 0, name; or short
   {
     weight: 2,
     arbitrary: fc.record({ kind: fc.integer({ min: 0, max: 0xffff }), flags: fc.integer({ min: 0, max: 0xffff }), body: bytesArb(40) }),
@@ -344,6 +354,23 @@ class Fuzzer {
     if (this.core.has("macs_dump")) checkMacs(this.core, MAC_CAPACITY);
     if (this.core.has("members_dump")) checkMembers(this.core);
     if (this.core.has("paths_dump")) checkPaths(this.core);
+    if (this.core.has("dhcp_save")) this.restoreSaved(checkDhcpSave(this.core));
+  }
+
+  /**
+   * The saved DHCP state given back to the core that saved it is no news: its own tokens and lease versions.
+   * (Given as saved as long ago as can be: an expired lease, saved with 0 ms left, would come back expiring
+   * when it was saved, later than it did; fuzzed restores may have set expiries far in the past.)
+   */
+  restoreSaved(chunks) {
+    const elapsed = new Uint8Array(8);
+    new DataView(elapsed.buffer).setFloat64(0, Number.MAX_VALUE, true);
+    const before = this.stats.get("dhcp_restored") ?? 0;
+    this.process(chunks.map((c) => ({ kind: IN.DHCP_RESTORE, body: concat(elapsed, c) })), this.now);
+    const after = checkStats(this.core, this.stats);
+    if ((after.get("input_malformed") ?? 0) !== (this.stats.get("input_malformed") ?? 0)) fail("dhcp_save's own chunks were malformed as IN_DHCP_RESTORE");
+    this.stats = after;
+    if ((after.get("dhcp_restored") ?? 0) !== before) fail("restoring dhcp_save's chunks was news");
   }
 
   fail(error, iteration) {

@@ -85,8 +85,8 @@ export class Cluster {
     return base + this.rng.exp(base * 0.1);
   }
 
-  /** Starts (or restarts) node i with a fresh core, joining through `seeds` (node indices). */
-  start(i, seeds = []) {
+  /** Starts (or restarts) node i with a fresh core, joining through `seeds` (node indices); then `records` ([kind, parts]) as input. */
+  start(i, seeds = [], records = []) {
     const n = this.nodes[i];
     n.core = this.identity ? new CoreInstance(this.module, this.identity(i).claims) : new CoreInstance(this.module);
     n.up = true;
@@ -100,6 +100,7 @@ export class Cluster {
     n.core.record(IN_RANDOM, [this.rng.bytes(32)]);
     n.core.record(IN_IDENTITY, [u64le(n.id), n.slot, new TextEncoder().encode(n.name)]);
     for (const s of seeds) n.core.record(IN_JOIN, [this.nodes[s].slot]);
+    for (const [kind, parts] of records) n.core.record(kind, parts);
     this.step(n, this.now);
   }
 

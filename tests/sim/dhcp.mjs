@@ -2,13 +2,15 @@
 // small RFC 2131 state machine) behind nodes' TAPs, partitions, heals and a
 // crash, and a check on every ACK that no other client holds that address.
 import { Cluster } from "./cluster.mjs";
-import { IN_FRAME, OUT_DHCP_LEASE, OUT_DHCP_RANGE } from "./core.mjs";
+import { IN_DHCP_RESTORE, IN_FRAME, OUT_DHCP_LEASE, OUT_DHCP_RANGE, OUT_DHCP_STATE } from "./core.mjs";
 import { get32, ipText, ipv4, requestFrame } from "../fixtures/dhcp-frames.mjs";
 
 export { ipv4 };
 
 export const DHCP_KEYS = { start: 300, size: 301, leaseS: 302, seed: 308, reclaimAfterMs: 309 };
 const DISCOVER = 1, OFFER = 2, REQUEST = 3, ACK = 5, NAK = 6;
+/** dhcp_reclaim_after_ms; the bound is at least twice the lease time (docs/dhcp.md "Bounds"). */
+const RECLAIM_AFTER_MS = 1000;
 
 /** The DHCP reply in a frame a node wrote to its TAP, or null. */
 export function parseReply(f) {
@@ -46,6 +48,23 @@ export function dumpDhcp(cluster, i) {
   return { ranges, leases };
 }
 
+/** What node `i` keeps in its state directory: its dhcp_save chunks (the host saves them after every change). */
+function savedState(cluster, i) {
+  const core = cluster.nodes[i].core;
+  const chunks = [];
+  for (let len = core.x.dhcp_save(1); len > 0; len = core.x.dhcp_save(0)) {
+    core.drain(len, (kind, at, n) => { if (kind === OUT_DHCP_STATE) chunks.push(core.u8.slice(at, at + n)); });
+  }
+  return chunks;
+}
+
+/** IN_DHCP_RESTORE records for `chunks` saved `elapsedMs` ago. */
+function restoreRecords(chunks, elapsedMs) {
+  const elapsed = new Uint8Array(8);
+  new DataView(elapsed.buffer).setFloat64(0, elapsedMs, true);
+  return chunks.map((c) => [IN_DHCP_RESTORE, [elapsed, c]]);
+}
+
 /**
  * Runs the scenario; returns { duplicates, failures, firstLeaseMs (per client on the idle switch), ... }.
  * o: nodes, clients, seed, poolStart, poolSize, leaseS
@@ -58,7 +77,10 @@ export function simulateDhcp(o) {
   let xids = 1;
   const cluster = new Cluster({
     nodes: o.nodes, seed: o.seed, loss: o.loss ?? 0,
-    config: { 199: 2, [DHCP_KEYS.start]: ipv4(o.poolStart), [DHCP_KEYS.size]: o.poolSize, [DHCP_KEYS.leaseS]: o.leaseS, [DHCP_KEYS.reclaimAfterMs]: 1000 },
+    config: {
+      199: 2, [DHCP_KEYS.start]: ipv4(o.poolStart), [DHCP_KEYS.size]: o.poolSize, [DHCP_KEYS.leaseS]: o.leaseS,
+      [DHCP_KEYS.reclaimAfterMs]: RECLAIM_AFTER_MS,
+    },
     onFrame: (t, node, frame) => {
       const r = parseReply(frame);
       if (!r) return;
@@ -154,10 +176,10 @@ export function simulateDhcp(o) {
   const bReclaimed = dumpDhcp(cluster, 0).ranges.every((r) => !B.some((i) => cluster.nodes[i].id === r.owner));
   if (!bReclaimed) failures.push("the majority did not reclaim the minority's blocks");
   cluster.heal();
-  // The minority's nodes are replaced by fresh ones (new ids) joining through node 0: in this
-  // simulator two halves apart for minutes do not merge back, nor does a restart under the same id
-  // (a member kept dead here ignores its alive at incarnation 0); reported to the lead. A fresh node
-  // has no tokens: it learns the pool's ownership by push-pull and asks for a share.
+  // The minority's nodes are replaced by fresh ones (new ids) joining through node 0: a restart
+  // under the same id does not come back here (a member kept dead ignores its alive at incarnation
+  // 0); reported to the lead. A fresh node has no tokens: it learns the pool's ownership by
+  // push-pull and asks for a share.
   for (const i of B) {
     cluster.crash(i);
     const n = cluster.nodes[i];
@@ -169,12 +191,37 @@ export function simulateDhcp(o) {
   const unbound = clients.filter((c) => !c.ip);
   if (unbound.length) failures.push(`after the heal ${unbound.length} clients have no address: ${unbound.map((c) => c.name)}`);
 
+  // A node restarts from its state directory under a new id (ids are random per start): it re-owns its
+  // blocks once it has joined, and its clients renew there and keep their addresses.
+  const restarting = A[1];
+  const keepers = byNode([restarting]).filter((c) => c.ip).map((c) => [c, c.ip]);
+  const saved = savedState(cluster, restarting);
+  const oldId = cluster.nodes[restarting].id;
+  cluster.crash(restarting);
+  runUntil(cluster.now + 5_000);
+  const rn = cluster.nodes[restarting];
+  rn.id = oldId ^ 0xa5a5n;
+  cluster.idIndex.set(rn.id, restarting);
+  cluster.start(restarting, [0], restoreRecords(saved, 5_000));
+  runUntil(cluster.now + o.leaseS * 1000);
+  const reowned = rn.core.stats().dhcp_blocks_reowned ?? 0;
+  if (reowned === 0) failures.push("the restarted node re-owned none of its blocks");
+  if (dumpDhcp(cluster, 0).ranges.some((r) => r.owner === oldId)) failures.push("node 0 still sees blocks of the restarted node's old id");
+  const lost = keepers.filter(([c, ip]) => c.ip !== ip);
+  if (lost.length) failures.push(`${lost.length} of ${keepers.length} clients of the restarted node lost their address`);
+
   // A node dies; its clients move to a neighbour and ask for their address there.
   const dead = A[A.length - 1];
   cluster.crash(dead);
+  const diedAt = cluster.now;
   const moved = byNode([dead]);
   for (const c of moved) { c.node = A[0]; c.state = c.ip ? "moved" : "init"; }
-  runUntil(cluster.now + 2 * o.leaseS * 1000 + 90_000);
+  // Reclaimed (as node 0 sees it) no sooner than reclaim_after: max(config, 2 x lease) after the death.
+  let reclaimMs = null;
+  for (const end = cluster.now + 2 * o.leaseS * 1000 + 90_000; cluster.now < end;) {
+    runUntil(cluster.now + 1000);
+    if (reclaimMs === null && !dumpDhcp(cluster, 0).ranges.some((r) => r.owner === cluster.nodes[dead].id)) reclaimMs = cluster.now - diedAt;
+  }
   const live = cluster.nodes.filter((n) => n.up).map((n) => n.i);
   for (const i of live) {
     const d = dumpDhcp(cluster, i);
@@ -184,5 +231,8 @@ export function simulateDhcp(o) {
   if (after.length) failures.push(`after the death ${after.length} clients have no address`);
   let conflicts = 0;
   for (const i of live) conflicts += cluster.nodes[i].core.stats().dhcp_range_conflicts ?? 0;
-  return { duplicates, failures, firstLease, renewedInA, aClients: aBefore.size, conflicts, clients: clients.length };
+  return {
+    duplicates, failures, firstLease, renewedInA, aClients: aBefore.size, conflicts, clients: clients.length, reowned, keptOverRestart: keepers.length,
+    reclaimMs, reclaimAfterMs: Math.max(RECLAIM_AFTER_MS, 2 * leaseMs),
+  };
 }

@@ -61,3 +61,26 @@ test("a graceful leave reaches every member as LEFT, never as DEAD", () => {
     assert.ok(m === undefined || m.state === 3, `member ${i} has 7 in state ${m?.state}`);
   }
 });
+
+test("a partition longer than gossip_to_the_dead_ms heals: each side tells the other it is dead, so it refutes", () => {
+  // 6 nodes, halves apart for 60 s (twice the 30 s after which the dead are left out of push-pulls).
+  const cluster = new Cluster({ nodes: 6, seed: 3, config: { 112: 1000 } }); // reconnect_interval_ms
+  cluster.start(0);
+  for (let i = 1; i < 6; i++) { cluster.run(cluster.now + 100); cluster.start(i, [0]); }
+  const allAlive = () => cluster.nodes.every((n) => n.core.members().filter((m) => m.state === 0).length === 6);
+  const runUntil = (done, ms) => {
+    for (const end = cluster.now + ms; cluster.now < end;) {
+      cluster.run(cluster.now + 250);
+      if (done()) return true;
+    }
+    return false;
+  };
+  assert.ok(runUntil(allAlive, 30_000), "the join never converged");
+  cluster.partition(cluster.nodes.map((n) => (n.i < 3 ? "A" : "B")));
+  assert.ok(runUntil(() => cluster.nodes[0].core.members().filter((m) => m.state === 0).length === 3, 30_000), "the split was never seen");
+  runUntil(() => false, 60_000);
+  cluster.heal();
+  const healedAt = cluster.now;
+  assert.ok(runUntil(allAlive, 30_000), "the halves never merged back");
+  console.log(`# halves apart for 60 s merged back ${((cluster.now - healedAt) / 1000).toFixed(1)} s after the heal`);
+});

@@ -73,6 +73,27 @@ describe("dhcp: ownership rules", () => {
     expect(changed.length).toBe(0);
   });
 
+  it("a member whose every address is held gets a share too; one with a free address does not", () => {
+    const t = new RangeTable();
+    t.reset(0, 16); // blocks of one address; offset 0 is the server identifier
+    t.seed(1);
+    const l = new LeaseTable();
+    l.reset(16);
+    const first = new Array<i32>();
+    const v = new View();
+    v.self = 1; v.live = [2]; v.now = 0;
+    rebalance(t, l, new Absences(), v, 1000, first);
+    expect(t.ownedBy(2)).toBe(8); // blocks 8..15
+    for (let off: u32 = 8; off < 15; off++) l.set(off, LEASE_BOUND, 0xaa + off, 0, 5000, 2, NO_NAME);
+    const changed = new Array<i32>();
+    rebalance(t, l, new Absences(), v, 1000, changed);
+    expect(changed.length).toBe(0); // node 2 still has offset 15 free
+    l.set(15, LEASE_BOUND, 0xbb, 0, 5000, 2, NO_NAME);
+    rebalance(t, l, new Absences(), v, 1000, changed);
+    expect(changed.length).toBe(4); // half of node 1's 8 free blocks
+    expect(t.ownedBy(2)).toBe(12);
+  });
+
   it("reclaims an absent owner's blocks only after the bound, its leases expired, with a quorum", () => {
     const t = new RangeTable();
     t.reset(0, 30);
