@@ -21,7 +21,7 @@ import { aliasForget, aliasSet } from "./aliases";
 import { Candidate, KIND_DIRECT, KIND_RELAY, Path, Stage } from "./path";
 import { sendPathPing } from "./pings";
 import { natMessage, natMessageRoom, natSend } from "./send";
-import { forEachStranger } from "./source";
+import { forEachStranger, natRefreshFrom } from "./source";
 
 // Timings (docs/nat.md says where each comes from).
 const SEARCH_PING_MS: f64 = 1000; // ping every candidate this often while no path is proven
@@ -55,6 +55,15 @@ export function wake(at: f64): void {
 
 export function pathById(id: u64): Path | null {
   return byId.has(id) ? byId.get(id) : null;
+}
+
+/**
+ * False for a live peer no path to is proven yet (its datagrams would likely be filtered by a NAT):
+ * membership sends gossip and indirect probes only where they can arrive.
+ */
+export function pathsReachable(id: u64): bool {
+  const p = pathById(id);
+  return p == null || p.kind != 0;
 }
 
 /** The path whose key (member address) is `addr`, or null. */
@@ -158,6 +167,11 @@ export function pathsPeerUp(id: u64, addr: usize): void {
       const m = early.get(id);
       early.delete(id);
       pathsCandidates(p, changetype<usize>(m), <u32>m.length);
+    }
+    if (earlyRelay.has(id)) {
+      const relay = earlyRelay.get(id);
+      earlyRelay.delete(id);
+      if (relayUsable(relay)) pathsRelayAnswer(p, relay, true);
     }
     return;
   }
@@ -271,6 +285,16 @@ export function pathsCandidatesEarly(node: u64, msg: usize, len: u32): void {
   const copy = new StaticArray<u8>(len);
   memory.copy(changetype<usize>(copy), msg, len);
   early.set(node, copy);
+}
+
+// Relay grants for members we do not know yet (the other end asked before its ALIVE reached us).
+const earlyRelay = new Map<u64, u64>();
+
+/** Keeps relay `relay`'s grant (or drops it when revoked) for unknown `node` until it becomes a peer. */
+export function pathsRelayEarly(node: u64, relay: u64, granted: bool): void {
+  if (!granted) { earlyRelay.delete(node); return; }
+  if (earlyRelay.size >= EARLY_MAX) earlyRelay.clear();
+  earlyRelay.set(node, relay);
 }
 
 /** The peer's CANDIDATES message of `len` bytes at `msg` (its version, NAT guess and addresses). */
@@ -427,6 +451,9 @@ function tickRelayed(p: Path, now: f64): f64 {
   const usable = relayUsable(p.relayId);
   if (!usable || silent(p, now)) {
     count(usable ? Stat.PathRelayLost : Stat.PathRelayGone);
+    // The relay refuses envelopes naming an address it no longer knows the peer by (or the peer names
+    // us by an old one): its state tells who moved.
+    if (usable) natRefreshFrom(relayAddr(p.relayId));
     p.relayId = 0;
     goSearch(p);
     return now;

@@ -73,6 +73,33 @@ export function natPair({ type, change = null, seed = 1, loss = 0, settleMs = 30
   return r;
 }
 
+/** The e2e membership timings (tests/e2e/harness.mjs MEMBERSHIP) by config key: probe 500 ms, timeout 250 ms, gossip 200 ms, suspicion 4 x 6. */
+const E2E_MEMBERSHIP = { 100: 500, 101: 250, 103: 200, 107: 4, 108: 6 };
+
+/**
+ * The bed of tests/nat/nat.test.mjs: node 0 public, 1 and 2 behind cone NATs, 3 and 4 behind symmetric
+ * ones, with the e2e's fast membership timings; 0 starts, the others join through it 30 ms apart.
+ * Returns when every node saw all five alive, 1 <-> 2 direct and 3 <-> 4 relayed both ways (null: not
+ * within `capMs`), and the false deaths and suspicions until `capMs`.
+ */
+export function natBed({ seed = 1, capMs = 30_000 }) {
+  const watch = deathWatch();
+  const type = (i) => (i === 0 ? NAT.NONE : i <= 2 ? NAT.CONE : NAT.SYMMETRIC);
+  const cluster = new Cluster({ nodes: 5, seed, config: E2E_MEMBERSHIP, nat: type, onEvent: watch.onEvent });
+  watch.cluster = cluster;
+  cluster.start(0);
+  cluster.run(500);
+  for (let i = 1; i < 5; i++) {
+    cluster.start(i, [0]);
+    cluster.run(cluster.now + 30);
+  }
+  const allAlive = () => cluster.nodes.every((n) => n.core.members().filter((m) => m.state === 0).length === 5);
+  const done = () => allAlive() && both(cluster, 1, 2, PATH_KIND.DIRECT) && both(cluster, 3, 4, PATH_KIND.RELAY);
+  const convergedMs = runUntil(cluster, done, capMs);
+  if (convergedMs !== null) runUntil(cluster, () => false, capMs - convergedMs);
+  return { seed, convergedMs, falseDeaths: watch.falseDeaths, suspicions: watch.suspicions, stats: cluster.nodes.map((n) => n.core.stats()) };
+}
+
 /**
  * N nodes at `loss`; node 0 and every third node public, the others behind cone or symmetric NATs
  * (alternately), all joining through node 0 over `joinMs`. Counts false deaths over `seconds`.

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PATH_KIND } from "./core.mjs";
 import { NAT } from "./nat.mjs";
-import { natCluster, natIdle, natPair } from "./nat-scenarios.mjs";
+import { natBed, natCluster, natIdle, natPair } from "./nat-scenarios.mjs";
 
 test("two nodes behind cone NATs go direct; datagrams cross between their routers", () => {
   const r = natPair({ type: NAT.CONE });
@@ -32,6 +32,22 @@ test("a relayed path goes direct once both NATs turn cone, without losing either
   assert.notEqual(r.timeToUpgradeMs, null, "still relayed 180 s after the NATs changed");
   assert.deepEqual(r.afterChange, { kind12: PATH_KIND.DIRECT, kind21: PATH_KIND.DIRECT });
   assert.equal(r.falseDeaths, 0);
+});
+
+test("the e2e bed (a public node, two cone, two symmetric NATs, fast membership timings): 60 seeds converge within 20 s, no false death", () => {
+  const slow = [];
+  const times = [];
+  let suspicions = 0, refreshes = 0;
+  for (let seed = 1; seed <= 60; seed++) {
+    const r = natBed({ seed });
+    suspicions += r.suspicions;
+    for (const s of r.stats) refreshes += s.path_refreshes;
+    if (r.convergedMs === null || r.convergedMs > 20_000 || r.falseDeaths > 0) slow.push(`seed ${seed}: converged ${r.convergedMs} ms, ${r.falseDeaths} false deaths`);
+    else times.push(r.convergedMs);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`# NAT bed: 60 seeds, converged p50 ${times[times.length >> 1]} ms max ${times.at(-1)} ms; ${suspicions} suspicions, ${refreshes} push-pulls on evidence of a missed update`);
+  assert.deepEqual(slow, []);
 });
 
 test("N=30 at 5% loss, two thirds behind NATs (half symmetric): no false deaths, symmetric pairs relayed", () => {
