@@ -31,6 +31,7 @@ const RELAY_AFTER_MS: f64 = 3000; // punching after the rendezvous failed for th
 const RELAY_RETRY_MS: f64 = 5000;
 const RELAY_REFRESH_MS: f64 = 30_000; // a grant lapses after 90 s unless asked again
 const REPROBE_MS: f64 = 60_000; // while relayed, a full direct re-probe (Tailscale)
+const REPROBE_SOON_MS: f64 = 5000; // a candidate list changed: re-probe now, but not more often than this
 const HEARTBEAT_MS: f64 = 3000; // a path with unanswered traffic gets a PATH_PING (Tailscale heartbeat)
 const HEARTBEAT_RETRY_MS: f64 = 1500; // then again, so one lost ping or pong does not end the path
 const TRUST_MS: f64 = 6500; // traffic unanswered this long: the path is gone (Tailscale trustUDPAddrDuration)
@@ -310,7 +311,27 @@ export function pathsCandidates(p: Path, msg: usize, len: u32): void {
   p.candidatesVersion = version;
   p.nat = nat;
   for (let i: u32 = 0; i < n; i++) p.addCandidate(addrs + i * ADDR_LEN);
-  if (p.stage != Stage.Direct) { p.nextPingAt = self.now; wake(self.now); }
+  if (p.stage == Stage.Relayed) reprobeSoon(p);
+  else if (p.stage != Stage.Direct) { p.nextPingAt = self.now; wake(self.now); }
+}
+
+/**
+ * A candidate list changed (a NAT moved or changed its kind, on either side): a relayed peer is
+ * re-probed now rather than at the next full re-probe, at most every REPROBE_SOON_MS.
+ */
+function reprobeSoon(p: Path): void {
+  const at = Math.max(self.now, p.reprobeAt - REPROBE_MS + REPROBE_SOON_MS);
+  if (at >= p.reprobeAt) return;
+  p.reprobeAt = at;
+  wake(at);
+}
+
+/** Our own candidate list or NAT guess changed: every relayed peer may now be reachable directly. */
+export function pathsOwnCandidatesChanged(): void {
+  for (let i = 0; i < paths.length; i++) {
+    const p = unchecked(paths[i]);
+    if (p.stage == Stage.Relayed) reprobeSoon(p);
+  }
 }
 
 /** A common member passed us `n` candidates of `p` (RENDEZVOUS): ping them all now, as the peer does ours. */

@@ -30,6 +30,8 @@ test("two nodes behind symmetric NATs are relayed by the public node; nothing cr
 test("a relayed path goes direct once both NATs turn cone, without losing either member", () => {
   const r = natPair({ type: NAT.SYMMETRIC, change: NAT.CONE });
   assert.notEqual(r.timeToUpgradeMs, null, "still relayed 180 s after the NATs changed");
+  // The new candidate lists start a re-probe at once, not at the next minute's one.
+  assert.ok(r.timeToUpgradeMs < 20_000, `direct only ${r.timeToUpgradeMs} ms after the second change`);
   assert.deepEqual(r.afterChange, { kind12: PATH_KIND.DIRECT, kind21: PATH_KIND.DIRECT });
   assert.equal(r.falseDeaths, 0);
 });
