@@ -384,11 +384,12 @@ function pingCandidates(p: Path): void {
 /**
  * Pings every candidate of a relayed peer. Our pings to its member address follow the host's route,
  * so for a short trial the route points at that address itself (frames sent meanwhile may be lost);
- * skipped when both ends look symmetric, where punching cannot work.
+ * skipped when either end looks symmetric: a symmetric peer's member address is its mapping toward
+ * another member, and a symmetric NAT's new mapping toward a cone peer is filtered by that peer's router.
  */
 function tryDirect(p: Path): void {
   wake(self.now); // the trial's end
-  if (p.stage == Stage.Relayed && !(p.nat == NAT_SYMMETRIC && natGuess() == NAT_SYMMETRIC)) {
+  if (p.stage == Stage.Relayed && p.nat != NAT_SYMMETRIC && natGuess() != NAT_SYMMETRIC) {
     p.trialUntil = self.now + Math.max(TRIAL_MIN_MS, 3 * p.rtt);
     setRoute(p, KIND_DIRECT, addrPtr(p.key));
   }
