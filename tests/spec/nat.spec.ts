@@ -105,17 +105,26 @@ function countOut(kind: u16, to: usize, type: i32): i32 {
   return n;
 }
 
-/** Messages of `type` in datagrams to `to`, compound ones included. */
-function countMessages(to: usize, type: u8): i32 {
-  let n = 0;
+/** The messages (pointers to their first byte) of the datagrams emitted to `to`, in order. */
+function messagesTo(to: usize): Array<usize> {
+  const out = new Array<usize>();
   let off: u32 = 0;
   while (off < outputLength()) {
     const rec = outputBase + off;
     const len = load<u32>(rec + REC_LEN);
     const body = rec + REC_HEADER;
     off += alignUp(REC_HEADER + len);
-    if (load<u16>(rec + REC_KIND) != OUT_DATAGRAM || memory.compare(body, to, ADDR_LEN) != 0) continue;
-    const m = body + ADDR_SLOT + DG_MESSAGE;
+    if (load<u16>(rec + REC_KIND) == OUT_DATAGRAM && memory.compare(body, to, ADDR_LEN) == 0) out.push(body + ADDR_SLOT + DG_MESSAGE);
+  }
+  return out;
+}
+
+/** Messages of `type` in datagrams to `to`, compound ones included. */
+function countMessages(to: usize, type: u8): i32 {
+  let n = 0;
+  const msgs = messagesTo(to);
+  for (let k = 0; k < msgs.length; k++) {
+    const m = msgs[k];
     if (load<u8>(m) != MSG_COMPOUND) { if (load<u8>(m) == type) n++; continue; }
     let item = m + COMPOUND_ITEMS;
     for (let i: u8 = 0; i < load<u8>(m + COMPOUND_COUNT); i++) {
@@ -129,16 +138,8 @@ function countMessages(to: usize, type: u8): i32 {
 /** The sequence number of the last PATH_PING emitted to `to`, or 0. */
 function lastPingSeq(to: usize): u32 {
   let seq: u32 = 0;
-  let off: u32 = 0;
-  while (off < outputLength()) {
-    const rec = outputBase + off;
-    const len = load<u32>(rec + REC_LEN);
-    const body = rec + REC_HEADER;
-    off += alignUp(REC_HEADER + len);
-    if (load<u16>(rec + REC_KIND) != OUT_DATAGRAM || memory.compare(body, to, ADDR_LEN) != 0) continue;
-    const m = body + ADDR_SLOT + DG_MESSAGE;
-    if (load<u8>(m) == MSG_PATH_PING) seq = pathSeq(m);
-  }
+  const msgs = messagesTo(to);
+  for (let k = 0; k < msgs.length; k++) if (load<u8>(msgs[k]) == MSG_PATH_PING) seq = pathSeq(msgs[k]);
   return seq;
 }
 
