@@ -62,7 +62,8 @@ async function views(bed) {
     const c = status?.security.counters ?? {};
     lines.push(`${name}: ${members.filter((m) => !m.self).map((m) => `${m.name} ${m.state} ${m.path}${m.via ? ` via ${m.via}` : ""}`).join(", ")}` +
       ` | relay fwd ${c.relay_forwarded} sent ${c.relay_sent} recv ${c.relay_received} not_member ${c.relay_dropped_not_member}` +
-      ` not_allowed ${c.relay_dropped_not_allowed} cap ${c.relay_dropped_cap} | routes ${(status?.relay.routes ?? []).map((r) => `${r.peer}->${r.sendTo} ${r.kind}`).join(", ")}`);
+      ` not_allowed ${c.relay_dropped_not_allowed} cap ${c.relay_dropped_cap} | routes ${(status?.relay.routes ?? []).map((r) => `${r.peer}->${r.sendTo} ${r.kind}`).join(", ")}` +
+      ` | nat ${status?.nat} | ${Object.entries(status?.counters ?? {}).filter(([k, v]) => k.startsWith("path_") && v > 0).map(([k, v]) => `${k.slice(5)} ${v}`).join(" ")}`);
   }
   return lines.join("\n");
 }
