@@ -23,7 +23,7 @@ import { meetRelayRequest, meetRendezvous } from "./meet";
 import { natObserved, natWriteOwnCandidates } from "./observed";
 import { KIND_DIRECT, KIND_RELAY } from "./path";
 import {
-  pathById, pathPing, paths, pathsAnswering, pathsCandidates, pathsCandidatesEarly, pathsConfirmed, pathsPingedFrom, pathsRelayAnswer, pathsRelayEarly, pathsRendezvous,
+  pathById, pathPing, paths, pathsAnswering, pathsCandidates, pathsCandidatesEarly, pathsConfirmed, pathsDirectPingFromKey, pathsPingedFrom, pathsRelayAnswer, pathsRelayEarly, pathsRendezvous,
 } from "./paths";
 import { takePending } from "./pings";
 import { natMessage, natMessageRoom, natSend } from "./send";
@@ -99,6 +99,7 @@ function pathPingIn(src: usize, p: usize): void {
   if (sourceVia() && sourceMember() == 0) aliasSet(rawSource, sender); // as natHeardFrom
   // The answer goes back where the ping came from (through the relay when it came relayed).
   const back = sourceVia() ? src : rawSource;
+  if (!sourceVia() && addrEq(rawSource, addrPtr(path.key))) pathsDirectPingFromKey(path);
   pathsAnswering(true);
   natSend(back, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, wireSource));
   pathsAnswering(false);

@@ -388,12 +388,24 @@ function pingCandidates(p: Path): void {
  * another member, and a symmetric NAT's new mapping toward a cone peer is filtered by that peer's router.
  */
 function tryDirect(p: Path): void {
-  wake(self.now); // the trial's end
-  if (p.stage == Stage.Relayed && p.nat != NAT_SYMMETRIC && natGuess() != NAT_SYMMETRIC) {
-    p.trialUntil = self.now + Math.max(TRIAL_MIN_MS, 3 * p.rtt);
-    setRoute(p, KIND_DIRECT, addrPtr(p.key));
-  }
+  if (p.stage == Stage.Relayed && p.nat != NAT_SYMMETRIC && natGuess() != NAT_SYMMETRIC) trial(p);
   pingCandidates(p);
+}
+
+/** For a short while the host routes the relayed peer's member address to that address itself. */
+function trial(p: Path): void {
+  wake(self.now); // the trial's end
+  p.trialUntil = self.now + Math.max(TRIAL_MIN_MS, 3 * p.rtt);
+  setRoute(p, KIND_DIRECT, addrPtr(p.key));
+}
+
+/**
+ * A PATH_PING from relayed peer `p` came directly from its member address (its re-probe): the way is
+ * open, so our answer and our ping back go there too (a trial), not through the relay, where they would
+ * prove nothing.
+ */
+export function pathsDirectPingFromKey(p: Path): void {
+  if (p.stage == Stage.Relayed && !p.routedToKey) trial(p);
 }
 
 function askRendezvous(p: Path): void {

@@ -20,7 +20,7 @@ import { natGuess } from "../../assembly/nat/observed";
 import { Stage } from "../../assembly/nat/path";
 import { pathById, pathsTick, wake } from "../../assembly/nat/paths";
 import {
-  CANDIDATES_MAX, MSG_PATH_PING, MSG_RELAY_OK, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
+  CANDIDATES_MAX, MSG_PATH_PING, MSG_PATH_PONG, MSG_RELAY_OK, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
   pathSeq, writeCandidates, writeObserved, writePathPing, writePathPong, writeRelayOk, writeRelayRequest,
   writeRendezvous,
 } from "../../assembly/wire/nat";
@@ -337,6 +337,15 @@ describe("updates that missed us behind NATs", () => {
     expect(p5.stage == Stage.Relayed).toBe(true);
     expect(p5.relayId).toBe(3);
     expect(countOut(OUT_ROUTE, P5, -1)).toBe(1);
+  });
+
+  it("answers a relayed peer's PATH_PING from its member address there, not through the relay (its re-probe)", () => {
+    outputReset();
+    datagram(P5, writePathPing(msg, 64, 9, 5, 1));
+    run(1);
+    expect(countOut(OUT_ROUTE, P5, -1)).toBe(1); // the trial: P5's route points at P5 itself
+    expect(countMessages(P5, MSG_PATH_PONG)).toBe(1);
+    expect(countMessages(P5, MSG_PATH_PING)).toBe(1); // and we ping it back there
   });
 
   it("asks the relay for its state when a relayed path goes silent (it refuses an address it no longer knows)", () => {
