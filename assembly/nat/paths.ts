@@ -59,12 +59,13 @@ export function pathById(id: u64): Path | null {
 }
 
 /**
- * False for a live peer no path to is proven yet (its datagrams would likely be filtered by a NAT):
- * membership sends gossip and indirect probes only where they can arrive.
+ * False for a live peer no path to is proven yet that left what we sent it unanswered (behind a NAT,
+ * filtered): membership sends gossip and indirect probes only where they can arrive. A peer not tried
+ * yet gets the benefit of the doubt, as memberlist gives every member.
  */
 export function pathsReachable(id: u64): bool {
   const p = pathById(id);
-  return p == null || p.kind != 0;
+  return p == null || p.kind != 0 || p.unanswered == 0;
 }
 
 /** The path whose key (member address) is `addr`, or null. */

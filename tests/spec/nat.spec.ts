@@ -372,10 +372,11 @@ describe("updates that missed us behind NATs", () => {
     expect(countMessages(P2, MSG_ALIVE)).toBeGreaterThanOrEqual(1);
   });
 
-  it("asks only members a path reaches for help or gossip", () => {
+  it("asks no member for help or gossip that has no path and left what we sent unanswered", () => {
     alive(6, P6);
     run(1);
     expect(pathById(6)!.kind).toBe(0);
+    expect(pathById(6)!.unanswered).toBeGreaterThan(0); // the search pinged it
     const picked = new Array<Member>();
     for (let round = 0; round < 20; round++) {
       randomMembers(10, 0, false, picked);
