@@ -16,10 +16,10 @@ import {
 } from "./codec";
 import { broadcastFill } from "./broadcast";
 import { datagramBegin, datagramSend, messageScratch, sendMessage } from "./send";
-import { Member, MemberState, memberReapAndShuffle, members } from "./state";
-import { isLeaving, suspectNode } from "./updates";
+import { Member, MemberState, memberById, memberReapAndShuffle, members } from "./state";
+import { isLeaving, sendAliveOf, suspectNode } from "./updates";
 import { natHeardFrom } from "../nat/nat";
-import { pathsAnswering } from "../nat/paths";
+import { pathsAnswering, pathsReachable } from "../nat/paths";
 import { pushPullSend } from "./pushpull";
 import { PUSH_PULL_JOIN } from "./codec";
 
@@ -72,16 +72,31 @@ function reconnectTick(now: f64): void {
 
 function nextSeq(): u32 { return ++seq; }
 
-/** Picks up to k random live members other than self and `exclude` (memberlist kRandomNodes). */
+/**
+ * True when `m` may be sent gossip or asked for help: not us, not `exclude`, live (or recently dead, with
+ * `includeRecentlyDead`: they learn they were declared dead and refute), and reached by a path (behind a
+ * NAT, a member with no path yet would not get it: assembly/nat/paths.ts).
+ */
+export function contactable(m: Member, exclude: u64, includeRecentlyDead: bool): bool {
+  if (m.id == self.id || m.id == exclude) return false;
+  if (!m.live && !(includeRecentlyDead && self.now - m.stateSince < config.gossipToTheDeadMs)) return false;
+  return pathsReachable(m.id);
+}
+
+/**
+ * Picks up to k random `contactable` members (memberlist kRandomNodes); when the random tries fall short
+ * (few members qualify: behind NATs, only those with a path), the rest of them in list order.
+ */
 export function randomMembers(k: i32, exclude: u64, includeRecentlyDead: bool, out: Array<Member>): void {
   out.length = 0;
   const n = members.length;
   for (let tries = 0; tries < 3 * n && out.length < k; tries++) {
     const m = unchecked(members[<i32>nextBelow(<u32>n)]);
-    if (m.id == self.id || m.id == exclude) continue;
-    if (!m.live && !(includeRecentlyDead && self.now - m.stateSince < config.gossipToTheDeadMs)) continue;
-    if (out.includes(m)) continue;
-    out.push(m);
+    if (contactable(m, exclude, includeRecentlyDead) && !out.includes(m)) out.push(m);
+  }
+  for (let i = 0; i < n && out.length < k; i++) {
+    const m = unchecked(members[i]);
+    if (contactable(m, exclude, includeRecentlyDead) && !out.includes(m)) out.push(m);
   }
 }
 
@@ -188,8 +203,16 @@ export function handlePingReq(src: usize, p: usize, len: u32): bool {
   r.originSeq = getU32(p + PING_REQ_SEQ);
   r.deadline = self.now + config.probeTimeoutMs;
   relays.push(r);
-  const ping = writePing(messageScratch, PING_LEN, r.localSeq, getU64(p + PING_REQ_TARGET), self.id);
+  const id = getU64(p + PING_REQ_TARGET);
+  const ping = writePing(messageScratch, PING_LEN, r.localSeq, id, self.id);
   sendMessage(p + PING_REQ_ADDR, ping);
+  // Behind NATs a member's ALIVE with a new address can miss the requester: ping it where we know it
+  // too, and tell the requester (whichever ACK comes first answers).
+  const t = memberById(id);
+  if (t != null && t.live && id != self.id && memory.compare(t.addr, p + PING_REQ_ADDR, ADDR_LEN) != 0) {
+    sendMessage(t.addr, writePing(messageScratch, PING_LEN, r.localSeq, id, self.id));
+    sendAliveOf(src, t);
+  }
   return true;
 }
 

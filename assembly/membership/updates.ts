@@ -96,8 +96,13 @@ function broadcastAccusation(type: u8, incarnation: u32, node: u64, from: u64): 
 export function answerStaleAccusation(src: usize, incarnation: u32, id: u64): bool {
   const m = me;
   if (m == null || id != m.id || !serialNewer(m.incarnation, incarnation) || leaving) return false;
-  sendMessage(src, encodeAlive(m));
+  sendAliveOf(src, m);
   return true;
+}
+
+/** Sends member `m`'s ALIVE to `to` alone (a requester that names it by an old address). */
+export function sendAliveOf(to: usize, m: Member): void {
+  sendMessage(to, encodeAlive(m));
 }
 
 /** Creates or refreshes the self member from `self` (IN_IDENTITY); a change is a new incarnation. */

@@ -23,11 +23,11 @@ import { meetRelayRequest, meetRendezvous } from "./meet";
 import { natObserved, natWriteOwnCandidates } from "./observed";
 import { KIND_DIRECT, KIND_RELAY } from "./path";
 import {
-  pathById, pathPing, paths, pathsAnswering, pathsCandidates, pathsCandidatesEarly, pathsConfirmed, pathsPingedFrom, pathsRelayAnswer, pathsRendezvous,
+  pathById, pathPing, paths, pathsAnswering, pathsCandidates, pathsCandidatesEarly, pathsConfirmed, pathsDirectPingFromKey, pathsPingedFrom, pathsRelayAnswer, pathsRelayEarly, pathsRendezvous,
 } from "./paths";
 import { takePending } from "./pings";
 import { natMessage, natMessageRoom, natSend } from "./send";
-import { rawSource, relaySource, sourceMember, sourceVia, wireSource } from "./source";
+import { natRefreshFrom, rawSource, relaySource, sourceMember, sourceVia, wireSource } from "./source";
 
 /** The member the current datagram came from, if it is a live one (else counted and 0). */
 function memberSender(): u64 {
@@ -35,6 +35,12 @@ function memberSender(): u64 {
   const m = id != 0 ? memberById(id) : null;
   if (m == null || !m.live || id == self.id) { count(Stat.PathFromNonMember); return 0; }
   return id;
+}
+
+/** The member at `from` named one we do not know (its ALIVE missed us): ask it for its state. */
+function natUnknownMember(from: usize): void {
+  count(Stat.PathUnknownMember);
+  natRefreshFrom(from);
 }
 
 /** One path message (type 0x40-0x4f) from `src` (the member address it is handled as). */
@@ -59,6 +65,7 @@ export function natMessageIn(src: usize, p: usize, len: u32): void {
       if ((load<u8>(p + RENDEZVOUS_FLAGS) & RENDEZVOUS_F_ASK) != 0) { meetRendezvous(from, peer); return; }
       const path = pathById(peer);
       if (path != null) pathsRendezvous(path, p + RENDEZVOUS_ADDRS, <u32>load<u8>(p + RENDEZVOUS_COUNT));
+      else natUnknownMember(src);
       break;
     }
     case MSG_RELAY_REQUEST: {
@@ -69,8 +76,12 @@ export function natMessageIn(src: usize, p: usize, len: u32): void {
     case MSG_RELAY_OK: {
       const from = memberSender();
       if (from == 0) return;
-      const path = pathById(relayPeer(p));
-      if (path != null) pathsRelayAnswer(path, from, load<u8>(p + RELAY_OK_GRANTED) == 1);
+      const peer = relayPeer(p);
+      const granted = load<u8>(p + RELAY_OK_GRANTED) == 1;
+      const path = pathById(peer);
+      if (path != null) { pathsRelayAnswer(path, from, granted); break; }
+      pathsRelayEarly(peer, from, granted);
+      natUnknownMember(src);
       break;
     }
   }
@@ -80,10 +91,15 @@ function pathPingIn(src: usize, p: usize): void {
   const sender = pathSender(p);
   if (pathPingTarget(p) != self.id) { count(Stat.PathPingMisdirected); return; }
   const path = pathById(sender);
-  if (path == null) { count(Stat.PathFromNonMember); return; }
+  if (path == null) {
+    count(Stat.PathFromNonMember);
+    natUnknownMember(sourceVia() ? relaySource : rawSource);
+    return;
+  }
   if (sourceVia() && sourceMember() == 0) aliasSet(rawSource, sender); // as natHeardFrom
   // The answer goes back where the ping came from (through the relay when it came relayed).
   const back = sourceVia() ? src : rawSource;
+  if (!sourceVia() && addrEq(rawSource, addrPtr(path.key))) pathsDirectPingFromKey(path);
   pathsAnswering(true);
   natSend(back, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, wireSource));
   pathsAnswering(false);

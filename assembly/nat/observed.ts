@@ -13,6 +13,7 @@ import {
   CANDIDATES_MAX, NAT_CONE, NAT_NONE, NAT_SYMMETRIC, NAT_UNKNOWN, writeCandidates,
 } from "../wire/nat";
 import { Addr, addrCopy, addrEq, addrIsZero, addrPtr, sameHost } from "./addr";
+import { pathsOwnCandidatesChanged } from "./paths";
 
 const MAX_OBSERVERS: i32 = 16;
 const MAX_LOCAL: i32 = 4;
@@ -151,6 +152,7 @@ function refresh(): void {
     memory.compare(changetype<usize>(old), listBytes, listCount * ADDR_LEN) == 0) return;
   version++;
   natAnnounce();
+  pathsOwnCandidatesChanged();
 }
 
 /** Queues our CANDIDATES for gossip (replacing any older one). */

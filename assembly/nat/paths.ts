@@ -21,7 +21,7 @@ import { aliasForget, aliasSet } from "./aliases";
 import { Candidate, KIND_DIRECT, KIND_RELAY, Path, Stage } from "./path";
 import { sendPathPing } from "./pings";
 import { natMessage, natMessageRoom, natSend } from "./send";
-import { forEachStranger } from "./source";
+import { forEachStranger, natRefreshFrom } from "./source";
 
 // Timings (docs/nat.md says where each comes from).
 const SEARCH_PING_MS: f64 = 1000; // ping every candidate this often while no path is proven
@@ -31,6 +31,7 @@ const RELAY_AFTER_MS: f64 = 3000; // punching after the rendezvous failed for th
 const RELAY_RETRY_MS: f64 = 5000;
 const RELAY_REFRESH_MS: f64 = 30_000; // a grant lapses after 90 s unless asked again
 const REPROBE_MS: f64 = 60_000; // while relayed, a full direct re-probe (Tailscale)
+const REPROBE_SOON_MS: f64 = 5000; // a candidate list changed: re-probe now, but not more often than this
 const HEARTBEAT_MS: f64 = 3000; // a path with unanswered traffic gets a PATH_PING (Tailscale heartbeat)
 const HEARTBEAT_RETRY_MS: f64 = 1500; // then again, so one lost ping or pong does not end the path
 const TRUST_MS: f64 = 6500; // traffic unanswered this long: the path is gone (Tailscale trustUDPAddrDuration)
@@ -55,6 +56,16 @@ export function wake(at: f64): void {
 
 export function pathById(id: u64): Path | null {
   return byId.has(id) ? byId.get(id) : null;
+}
+
+/**
+ * False for a live peer no path to is proven yet that left what we sent it unanswered (behind a NAT,
+ * filtered): membership sends gossip and indirect probes only where they can arrive. A peer not tried
+ * yet gets the benefit of the doubt, as memberlist gives every member.
+ */
+export function pathsReachable(id: u64): bool {
+  const p = pathById(id);
+  return p == null || p.kind != 0 || p.unanswered == 0;
 }
 
 /** The path whose key (member address) is `addr`, or null. */
@@ -158,6 +169,11 @@ export function pathsPeerUp(id: u64, addr: usize): void {
       const m = early.get(id);
       early.delete(id);
       pathsCandidates(p, changetype<usize>(m), <u32>m.length);
+    }
+    if (earlyRelay.has(id)) {
+      const relay = earlyRelay.get(id);
+      earlyRelay.delete(id);
+      if (relayUsable(relay)) pathsRelayAnswer(p, relay, true);
     }
     return;
   }
@@ -273,6 +289,16 @@ export function pathsCandidatesEarly(node: u64, msg: usize, len: u32): void {
   early.set(node, copy);
 }
 
+// Relay grants for members we do not know yet (the other end asked before its ALIVE reached us).
+const earlyRelay = new Map<u64, u64>();
+
+/** Keeps relay `relay`'s grant (or drops it when revoked) for unknown `node` until it becomes a peer. */
+export function pathsRelayEarly(node: u64, relay: u64, granted: bool): void {
+  if (!granted) { earlyRelay.delete(node); return; }
+  if (earlyRelay.size >= EARLY_MAX) earlyRelay.clear();
+  earlyRelay.set(node, relay);
+}
+
 /** The peer's CANDIDATES message of `len` bytes at `msg` (its version, NAT guess and addresses). */
 export function pathsCandidates(p: Path, msg: usize, len: u32): void {
   const version = getU32(msg + CANDIDATES_VERSION);
@@ -286,7 +312,27 @@ export function pathsCandidates(p: Path, msg: usize, len: u32): void {
   p.candidatesVersion = version;
   p.nat = nat;
   for (let i: u32 = 0; i < n; i++) p.addCandidate(addrs + i * ADDR_LEN);
-  if (p.stage != Stage.Direct) { p.nextPingAt = self.now; wake(self.now); }
+  if (p.stage == Stage.Relayed) reprobeSoon(p);
+  else if (p.stage != Stage.Direct) { p.nextPingAt = self.now; wake(self.now); }
+}
+
+/**
+ * A candidate list changed (a NAT moved or changed its kind, on either side): a relayed peer is
+ * re-probed now rather than at the next full re-probe, at most every REPROBE_SOON_MS.
+ */
+function reprobeSoon(p: Path): void {
+  const at = Math.max(self.now, p.reprobeAt - REPROBE_MS + REPROBE_SOON_MS);
+  if (at >= p.reprobeAt) return;
+  p.reprobeAt = at;
+  wake(at);
+}
+
+/** Our own candidate list or NAT guess changed: every relayed peer may now be reachable directly. */
+export function pathsOwnCandidatesChanged(): void {
+  for (let i = 0; i < paths.length; i++) {
+    const p = unchecked(paths[i]);
+    if (p.stage == Stage.Relayed) reprobeSoon(p);
+  }
 }
 
 /** A common member passed us `n` candidates of `p` (RENDEZVOUS): ping them all now, as the peer does ours. */
@@ -339,15 +385,28 @@ function pingCandidates(p: Path): void {
 /**
  * Pings every candidate of a relayed peer. Our pings to its member address follow the host's route,
  * so for a short trial the route points at that address itself (frames sent meanwhile may be lost);
- * skipped when both ends look symmetric, where punching cannot work.
+ * skipped when either end looks symmetric: a symmetric peer's member address is its mapping toward
+ * another member, and a symmetric NAT's new mapping toward a cone peer is filtered by that peer's router.
  */
 function tryDirect(p: Path): void {
-  wake(self.now); // the trial's end
-  if (p.stage == Stage.Relayed && !(p.nat == NAT_SYMMETRIC && natGuess() == NAT_SYMMETRIC)) {
-    p.trialUntil = self.now + Math.max(TRIAL_MIN_MS, 3 * p.rtt);
-    setRoute(p, KIND_DIRECT, addrPtr(p.key));
-  }
+  if (p.stage == Stage.Relayed && p.nat != NAT_SYMMETRIC && natGuess() != NAT_SYMMETRIC) trial(p);
   pingCandidates(p);
+}
+
+/** For a short while the host routes the relayed peer's member address to that address itself. */
+function trial(p: Path): void {
+  wake(self.now); // the trial's end
+  p.trialUntil = self.now + Math.max(TRIAL_MIN_MS, 3 * p.rtt);
+  setRoute(p, KIND_DIRECT, addrPtr(p.key));
+}
+
+/**
+ * A PATH_PING from relayed peer `p` came directly from its member address (its re-probe): the way is
+ * open, so our answer and our ping back go there too (a trial), not through the relay, where they would
+ * prove nothing.
+ */
+export function pathsDirectPingFromKey(p: Path): void {
+  if (p.stage == Stage.Relayed && !p.routedToKey) trial(p);
 }
 
 function askRendezvous(p: Path): void {
@@ -427,6 +486,9 @@ function tickRelayed(p: Path, now: f64): f64 {
   const usable = relayUsable(p.relayId);
   if (!usable || silent(p, now)) {
     count(usable ? Stat.PathRelayLost : Stat.PathRelayGone);
+    // The relay refuses envelopes naming an address it no longer knows the peer by (or the peer names
+    // us by an old one): its state tells who moved.
+    if (usable) natRefreshFrom(relayAddr(p.relayId));
     p.relayId = 0;
     goSearch(p);
     return now;

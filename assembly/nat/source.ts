@@ -5,6 +5,7 @@
 import { ADDR_LEN } from "../abi";
 import { self } from "../node";
 import { pushPullSend } from "../membership/pushpull";
+import { memberById } from "../membership/state";
 import { Stat, count } from "../stats";
 import { Addr, addrCopy, addrEq, addrPtr } from "./addr";
 import { aliasLookup, aliasSet } from "./aliases";
@@ -36,9 +37,10 @@ export function natSource(raw: usize, relay: usize): usize {
     if (sender != 0) aliasSet(raw, sender);
   }
   const p = sender != 0 ? pathById(sender) : null;
-  if (p != null && via && !addrEq(raw, addrPtr(p.key))) staleKey(relay);
+  if (p != null && via && !addrEq(raw, addrPtr(p.key))) unknownSender(relay, true);
   if (p == null) {
-    if (!via) noteStranger(raw);
+    if (via) unknownSender(relay, false);
+    else noteStranger(raw);
     return rawSource;
   }
   // The host names a datagram from a peer's routed endpoint by the peer's key: the wire source is the endpoint.
@@ -50,17 +52,28 @@ export function natSource(raw: usize, relay: usize): usize {
   return keySource;
 }
 
-// The relay names a member by another address than the one we know it by: it moved (a new observed
-// address, a new incarnation) and its ALIVE did not reach us; our relayed datagrams name it by the old
-// address, which the relay refuses. A push-pull with the relay brings its current state.
-const REFRESH_GAP_MS: f64 = 5000;
+// A member knows something we missed: it names a member we do not know (a RENDEZVOUS, RELAY_OK or
+// PATH_PING about it), or names one by another address than the one we know (a relayed datagram: it
+// moved, a new observed address or incarnation). Its ALIVE did not reach us: gossip from members behind
+// NATs is filtered until they have a path to us, and our relayed datagrams naming an old address are
+// refused. A push-pull with the member that told us brings its current state.
+const REFRESH_GAP_MS: f64 = 2000;
 let refreshedAt: f64 = -Infinity;
 
-function staleKey(relay: usize): void {
-  if (self.now - refreshedAt < REFRESH_GAP_MS) return;
+/** A push-pull with the member at `addr`, which knows more than we do (at most every REFRESH_GAP_MS). */
+export function natRefreshFrom(addr: usize): void {
+  const id = aliasLookup(addr);
+  const m = id != 0 ? memberById(id) : null;
+  if (m == null || !m.live || self.now - refreshedAt < REFRESH_GAP_MS) return; // only a member gets our state
   refreshedAt = self.now;
-  count(Stat.PathStaleAddress);
-  pushPullSend(relay, 0);
+  count(Stat.PathRefreshes);
+  pushPullSend(addr, 0);
+}
+
+/** The relayed datagram being handled names its sender by another address than we know it by (`stale`), or an unknown one. */
+function unknownSender(relay: usize, stale: bool): void {
+  count(stale ? Stat.PathStaleAddress : Stat.PathUnknownMember);
+  natRefreshFrom(relay);
 }
 
 // Recent sources we could not name: a member whose NAT mapping changed sends from one of them.

@@ -134,6 +134,24 @@ export class NatBed extends Testbed {
     this.nodes.set(name, { ns, underlay, overlay, proc: null, log: "", control: `/run/divs/${ns}.sock`, stateDir: `/run/divs/${ns}.state` });
   }
 
+  /** Drops every datagram between the WAN addresses `a` and `b` on the internet, both ways, before the flows are counted. */
+  cut(a, b) {
+    return nft(this.inetNs, `
+table bridge nt_cut {
+  chain cut {
+    type filter hook forward priority -10; policy accept;
+    ip saddr ${a} ip daddr ${b} drop
+    ip saddr ${b} ip daddr ${a} drop
+  }
+}
+`);
+  }
+
+  /** Undoes `cut`. */
+  async uncut() {
+    await sh("ip", "netns", "exec", this.inetNs, "nft", "delete", "table", "bridge", "nt_cut");
+  }
+
   /** A router namespace's UDP timeout as the kernel holds it (proves the sysctl is per namespace). */
   async udpTimeout(home) {
     return Number((await sh("ip", "netns", "exec", `${this.prefix}r-${home}`, "sysctl", "-n", "net.netfilter.nf_conntrack_udp_timeout")).trim());

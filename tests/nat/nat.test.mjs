@@ -8,8 +8,10 @@
 //   (b) sa and sb are relayed through pub: ping works, the underlay shows it, `divs members --json`
 //       says "relay" via pub;
 //   (d) `divs ping`: pongs over the direct and the relayed path, exit codes, an unknown member;
-//   (c) after an idle minute (four NAT timeouts), ca -> cb is still direct (keepalives kept it open).
-// The whole file is bounded well below 150 s.
+//   (c) after an idle minute (four NAT timeouts), ca -> cb is still direct (keepalives kept it open);
+//   (e) the direct path between ca and cb is cut on the internet: they fall back to the relay, no member
+//       is declared dead anywhere; restored: direct again at the next full re-probe.
+// The whole file is bounded well below 300 s.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -33,6 +35,10 @@ const STRAY_PACKETS = PINGS / 2;
 /** Four NAT timeouts of silence from us: only keepalives (or membership probes) cross. */
 const IDLE_MS = 4 * NAT_UDP_TIMEOUT_S * 1000;
 const NODES = ["pub", "ca", "cb", "sa", "sb"];
+/** A silent direct path is given up after 6.5 s; then search, rendezvous and a relay grant (docs/nat.md "Paths"). */
+const FALLBACK_MS = 25_000;
+/** A relayed pair re-probes its direct path every 60 s (docs/nat.md "Paths"). */
+const REPROBE_MS = 60_000;
 /** A suspicion raised while paths are set up resolves within this (Lifeguard's longest timeout): refuted, or a death. */
 const SETTLE_MS = deadBoundMs(NODES.length);
 
@@ -56,7 +62,8 @@ async function views(bed) {
     const c = status?.security.counters ?? {};
     lines.push(`${name}: ${members.filter((m) => !m.self).map((m) => `${m.name} ${m.state} ${m.path}${m.via ? ` via ${m.via}` : ""}`).join(", ")}` +
       ` | relay fwd ${c.relay_forwarded} sent ${c.relay_sent} recv ${c.relay_received} not_member ${c.relay_dropped_not_member}` +
-      ` not_allowed ${c.relay_dropped_not_allowed} cap ${c.relay_dropped_cap} | routes ${(status?.relay.routes ?? []).map((r) => `${r.peer}->${r.sendTo} ${r.kind}`).join(", ")}`);
+      ` not_allowed ${c.relay_dropped_not_allowed} cap ${c.relay_dropped_cap} | routes ${(status?.relay.routes ?? []).map((r) => `${r.peer}->${r.sendTo} ${r.kind}`).join(", ")}` +
+      ` | nat ${status?.nat} | ${Object.entries(status?.counters ?? {}).filter(([k, v]) => k.startsWith("path_") && v > 0).map(([k, v]) => `${k.slice(5)} ${v}`).join(" ")}`);
   }
   return lines.join("\n");
 }
@@ -68,7 +75,14 @@ function cli(...args) {
   });
 }
 
-describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
+/** Members every node declared dead itself, summed (a false death anywhere starts with one). */
+async function declaredDead(bed) {
+  let n = 0;
+  for (const name of NODES) n += (await bed.ctl(name, "status")).counters.member_declared_dead;
+  return n;
+}
+
+describe("across NATs", { skip: skip ?? false, timeout: 300_000 }, () => {
   const bed = new NatBed(PREFIX);
   const dir = mkdtempSync(join(tmpdir(), "divs-nat-"));
   const config = join(dir, "config.json");
@@ -217,5 +231,38 @@ describe("across NATs", { skip: skip ?? false, timeout: 150_000 }, () => {
     await bed.ping("ca", "cb", 5);
     const flows = await bed.flows();
     assert.ok(NatBed.between(flows, ca.wan, cb.wan) - NatBed.between(idle, ca.wan, cb.wan) >= 5, "the pings went direct at once");
+  });
+
+  test("(e) ca <-> cb cut on the internet: relayed via pub without losing a member; restored: direct again", { timeout: FALLBACK_MS + REPROBE_MS + 40_000 }, async (t) => {
+    assert.ok(directSeen, "precondition: ca and cb went direct in (a)");
+    const { ca, cb } = HOMES;
+    const dead = await declaredDead(bed);
+    await bed.cut(ca.wan, cb.wan);
+    const cutAt = Date.now();
+    for (const [from, to] of [["ca", "cb"], ["cb", "ca"]]) {
+      await waitFor(`${from}'s path to ${to}: relay via pub`, FALLBACK_MS, async () => {
+        const m = await memberOf(bed, from, to);
+        return until(m?.path === "relay" && m.via === "pub", m, `${to} ${m?.state}, path ${m?.path} via ${m?.via}`);
+      }).catch(async (e) => assert.fail(`${e.message}\n${await views(bed)}`));
+    }
+    const relayedMs = Date.now() - cutAt;
+    const before = await bed.flows();
+    await bed.ping("ca", "cb", 5);
+    const relayed = await bed.flows();
+    const delta = (from, to) => NatBed.between(relayed, from, to) - NatBed.between(before, from, to);
+    assert.ok(delta(ca.wan, PUBLIC_IP) >= 5 && delta(PUBLIC_IP, cb.wan) >= 5, "ca -> pub -> cb carried the pings");
+    await bed.uncut();
+    const restoredAt = Date.now();
+    await waitFor("ca's path to cb: direct again", REPROBE_MS + 15_000, async () => {
+      const m = await memberOf(bed, "ca", "cb");
+      return until(m?.path === "direct", m, `cb ${m?.state}, path ${m?.path} via ${m?.via}`);
+    }).catch(async (e) => assert.fail(`${e.message}\n${await views(bed)}`));
+    const directMs = Date.now() - restoredAt;
+    t.diagnostic(`relayed ${relayedMs} ms after the cut; direct ${directMs} ms after it was restored`);
+    const back = await bed.flows();
+    await bed.ping("ca", "cb", 5);
+    assert.ok(NatBed.between(await bed.flows(), ca.wan, cb.wan) - NatBed.between(back, ca.wan, cb.wan) >= 5, "the pings went direct again");
+    assert.equal(await declaredDead(bed), dead, "a member was declared dead while the path changed");
+    for (const name of NODES) assert.deepEqual(await bed.aliveNames(name), [...NODES].sort(), `${name} sees every node alive`);
   });
 });

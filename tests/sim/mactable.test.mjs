@@ -17,7 +17,9 @@ for (const [nodes, loss] of [[10, 0], [100, 0.05]]) {
     assert.ok(r.learnToAll.p50 <= 3000, `half the learnt MACs took over ${r.learnToAll.p50} ms to reach every table`);
     assert.notEqual(r.learnToAllMs, null);
     assert.notEqual(r.moveToAllMs, null);
-    assert.ok(r.joinerTableMs <= 1000, `the joiner took ${r.joinerTableMs} ms`);
+    // One push-pull brings the table; with signed ALIVEs (issue 16) the member section of 100 members
+    // spans ~13 datagrams, and at 5 % loss a lost one costs a retry: 1.5 s.
+    assert.ok(r.joinerTableMs <= 1500, `the joiner took ${r.joinerTableMs} ms`);
   });
 }
 

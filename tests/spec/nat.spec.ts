@@ -11,12 +11,16 @@ import { self } from "../../assembly/node";
 import { outputBase, outputLength, outputReset } from "../../assembly/queue";
 import { Stat, statValue } from "../../assembly/stats";
 import { DG_MESSAGE, WIRE_VERSION } from "../../assembly/wire/divs";
-import { MSG_ALIVE } from "../../assembly/membership/codec";
+import { MSG_ALIVE, MSG_PING, MSG_PUSH_PULL, writeInfo, writePingReq } from "../../assembly/membership/codec";
+import { randomMembers } from "../../assembly/membership/probe";
+import { Member } from "../../assembly/membership/state";
+import { getU16 } from "../../assembly/wire/bytes";
+import { COMPOUND_COUNT, COMPOUND_ITEMS, ITEM_LEN_SIZE, MSG_COMPOUND } from "../../assembly/wire/divs";
 import { natGuess } from "../../assembly/nat/observed";
 import { Stage } from "../../assembly/nat/path";
 import { pathById, pathsTick, wake } from "../../assembly/nat/paths";
 import {
-  CANDIDATES_MAX, MSG_PATH_PING, MSG_RELAY_OK, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
+  CANDIDATES_MAX, MSG_PATH_PING, MSG_PATH_PONG, MSG_RELAY_OK, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
   pathSeq, writeCandidates, writeObserved, writePathPing, writePathPong, writeRelayOk, writeRelayRequest,
   writeRendezvous,
 } from "../../assembly/wire/nat";
@@ -44,6 +48,10 @@ const P2 = addr(2, 4800);
 const P3 = addr(3, 4800);
 const P4 = addr(4, 4800); // never answers at its member address
 const C4 = addr(44, 9000); // P4's endpoint, learnt from a rendezvous
+const P5 = addr(5, 4800); // joins late: its ALIVE missed us
+const C5 = addr(55, 9000);
+const P6 = addr(6, 4800); // never answers: no path
+const OLD3 = addr(33, 4800); // P3's address before it moved
 const STRANGER = addr(99, 1);
 const OBSERVED = addr(200, 5555);
 
@@ -98,19 +106,41 @@ function countOut(kind: u16, to: usize, type: i32): i32 {
   return n;
 }
 
-/** The sequence number of the last PATH_PING emitted to `to`, or 0. */
-function lastPingSeq(to: usize): u32 {
-  let seq: u32 = 0;
+/** The messages (pointers to their first byte) of the datagrams emitted to `to`, in order. */
+function messagesTo(to: usize): Array<usize> {
+  const out = new Array<usize>();
   let off: u32 = 0;
   while (off < outputLength()) {
     const rec = outputBase + off;
     const len = load<u32>(rec + REC_LEN);
     const body = rec + REC_HEADER;
     off += alignUp(REC_HEADER + len);
-    if (load<u16>(rec + REC_KIND) != OUT_DATAGRAM || memory.compare(body, to, ADDR_LEN) != 0) continue;
-    const m = body + ADDR_SLOT + DG_MESSAGE;
-    if (load<u8>(m) == MSG_PATH_PING) seq = pathSeq(m);
+    if (load<u16>(rec + REC_KIND) == OUT_DATAGRAM && memory.compare(body, to, ADDR_LEN) == 0) out.push(body + ADDR_SLOT + DG_MESSAGE);
   }
+  return out;
+}
+
+/** Messages of `type` in datagrams to `to`, compound ones included. */
+function countMessages(to: usize, type: u8): i32 {
+  let n = 0;
+  const msgs = messagesTo(to);
+  for (let k = 0; k < msgs.length; k++) {
+    const m = msgs[k];
+    if (load<u8>(m) != MSG_COMPOUND) { if (load<u8>(m) == type) n++; continue; }
+    let item = m + COMPOUND_ITEMS;
+    for (let i: u8 = 0; i < load<u8>(m + COMPOUND_COUNT); i++) {
+      if (load<u8>(item + ITEM_LEN_SIZE) == type) n++;
+      item += <usize>(ITEM_LEN_SIZE + <u32>getU16(item));
+    }
+  }
+  return n;
+}
+
+/** The sequence number of the last PATH_PING emitted to `to`, or 0. */
+function lastPingSeq(to: usize): u32 {
+  let seq: u32 = 0;
+  const msgs = messagesTo(to);
+  for (let k = 0; k < msgs.length; k++) if (load<u8>(msgs[k]) == MSG_PATH_PING) seq = pathSeq(msgs[k]);
   return seq;
 }
 
@@ -285,6 +315,75 @@ describe("paths", () => {
     pathsTick(now + 3100);
     expect(p2.stage == Stage.Direct).toBe(false);
     expect(statValue(Stat.PathDirectLost)).toBe(lost + 1);
+  });
+});
+
+describe("updates that missed us behind NATs", () => {
+  it("asks the common member for its state when a RENDEZVOUS names a member we do not know, and keeps its relay grant", () => {
+    outputReset();
+    const unknown = statValue(Stat.PathUnknownMember);
+    const refreshes = statValue(Stat.PathRefreshes);
+    memory.copy(buf + DG_MESSAGE + 200, C5, ADDR_LEN);
+    datagram(P3, writeRendezvous(msg, 256, 5, 0, buf + DG_MESSAGE + 200, 1));
+    datagram(P3, writeRelayOk(msg, 64, 5, true));
+    run(1);
+    expect(statValue(Stat.PathUnknownMember)).toBe(unknown + 2);
+    expect(statValue(Stat.PathRefreshes)).toBe(refreshes + 1); // one push-pull, not one per message
+    expect(countOut(OUT_DATAGRAM, P3, MSG_PUSH_PULL)).toBeGreaterThanOrEqual(1);
+    // Its ALIVE arrives (with that push-pull's answer): relayed through P3 at once, as the grant says.
+    outputReset();
+    alive(5, P5);
+    run(1);
+    const p5 = pathById(5)!;
+    expect(p5.stage == Stage.Relayed).toBe(true);
+    expect(p5.relayId).toBe(3);
+    expect(countOut(OUT_ROUTE, P5, -1)).toBe(1);
+  });
+
+  it("answers a relayed peer's PATH_PING from its member address there, not through the relay (its re-probe)", () => {
+    outputReset();
+    datagram(P5, writePathPing(msg, 64, 9, 5, 1));
+    run(1);
+    expect(countOut(OUT_ROUTE, P5, -1)).toBe(1); // the trial: P5's route points at P5 itself
+    expect(countMessages(P5, MSG_PATH_PONG)).toBe(1);
+    expect(countMessages(P5, MSG_PATH_PING)).toBe(1); // and we ping it back there
+  });
+
+  it("asks the relay for its state when a relayed path goes silent (it refuses an address it no longer knows)", () => {
+    run(2000); // past the gap between two push-pulls
+    const p5 = pathById(5)!;
+    expect(p5.stage == Stage.Relayed).toBe(true);
+    const refreshes = statValue(Stat.PathRefreshes);
+    p5.unanswered = 3;
+    p5.unansweredSince = now - 7000;
+    outputReset();
+    wake(now);
+    pathsTick(now);
+    expect(p5.stage == Stage.Relayed).toBe(false);
+    expect(statValue(Stat.PathRefreshes)).toBe(refreshes + 1);
+    expect(countOut(OUT_DATAGRAM, P3, MSG_PUSH_PULL)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("answers a PING_REQ that names a member by an old address: pings it where we know it too, and sends the requester its ALIVE", () => {
+    outputReset();
+    datagram(P2, writePingReq(msg, 64, 77, 3, OLD3));
+    run(1);
+    expect(countMessages(OLD3, MSG_PING)).toBe(1);
+    expect(countMessages(P3, MSG_PING)).toBe(1);
+    expect(countMessages(P2, MSG_ALIVE)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("asks no member for help or gossip that has no path and left what we sent unanswered", () => {
+    alive(6, P6);
+    run(1);
+    expect(pathById(6)!.kind).toBe(0);
+    expect(pathById(6)!.unanswered).toBeGreaterThan(0); // the search pinged it
+    const picked = new Array<Member>();
+    for (let round = 0; round < 20; round++) {
+      randomMembers(10, 0, false, picked);
+      expect(picked.length).toBeGreaterThanOrEqual(1);
+      for (let i = 0; i < picked.length; i++) expect(picked[i].id).not.toBe(6);
+    }
   });
 });
 
