@@ -12,7 +12,8 @@ import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
-import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey, parseKey } from "./secure/index.ts";
+import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey } from "./secure/index.ts";
+import { explicitKey, FROM_STDIN, joinText, KEY_ENV, keyFrom, TOKEN_ENV } from "./secrets.ts";
 import { parseJoin } from "./token.ts";
 
 export const DEFAULT_PORT = 4790;
@@ -20,9 +21,6 @@ export const DEFAULT_TAP = "divs0";
 const DEFAULT_RELAY_CAP_MBIT = (DEFAULT_RELAY_CAP_BYTES_PER_SECOND * 8) / 1_000_000;
 /** `divs ping --count` at most. */
 const MAX_PING_COUNT = 1000;
-/** The environment variable a network key may come from (never a command-line argument: `ps` shows those). */
-export const KEY_ENV = "DIVS_KEY";
-
 const keyFileArg = {
   type: "string", description: `file holding the network key (\`divs keygen\`); or set ${KEY_ENV}`, valueHint: "PATH",
 } as const;
@@ -59,9 +57,13 @@ export const exitState = { code: 0 };
 
 export function commands(platform: Platform, version: string): Record<string, CommandDef<any>> {
   const up = defineCommand({
-    meta: { name: "up", description: `Start a node: create a switch (prints a join token) or join one.` },
+    meta: { name: "up", description: `Start a node: create a switch or join one (divs invite on a member prints an invitation).` },
     args: {
-      join: { type: "string", description: "join token, or host:port ([v6]:port) of any member" },
+      join: {
+        type: "string",
+        description: `an invitation (divs invite), host:port ([v6]:port) of any member, or ${FROM_STDIN}: a token from standard input; or set ${TOKEN_ENV}`,
+      },
+      "join-file": { type: "string", description: "file holding a join token or invitation (divs token, divs invite)", valueHint: "PATH" },
       listen: { type: "string", description: "UDP host:port for the underlay: [::] takes IPv4 and IPv6, 0.0.0.0 IPv4 only", default: `[::]:${DEFAULT_PORT}` },
       advertise: { type: "string", description: "host:port other nodes reach this one at (default: the listen address, or a guess when [::] or 0.0.0.0)" },
       tap: { type: "string", description: "TAP device name", default: DEFAULT_TAP },
@@ -100,7 +102,8 @@ export function commands(platform: Platform, version: string): Record<string, Co
       // The Node entry point hands `--runtime deno` to Deno before this runs (host/node/deno-runtime.ts).
       if (args.runtime !== platform.runtime.split(" ")[0]) throw usageError(`--runtime ${args.runtime}: this is the ${platform.runtime} CLI`);
       const listen = parseListen(args.listen);
-      const join = args.join ? parseJoin(args.join, DEFAULT_PORT) : null;
+      const joinWith = await joinText(platform, args.join, args["join-file"]);
+      const join = joinWith !== null ? parseJoin(joinWith, DEFAULT_PORT) : null;
       const given = await explicitKey(platform, args["key-file"]);
       let key: Uint8Array;
       if (join === null) {
@@ -113,7 +116,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
       } else if (given !== null) {
         key = given;
       } else {
-        throw usageError(`joining by host:port needs the network key: --key-file PATH or ${KEY_ENV} (or join with the token divs up printed)`);
+        throw usageError(`joining by host:port needs the network key: --key-file PATH or ${KEY_ENV} (or join with a token: divs token or divs invite on a member)`);
       }
       exitState.code = await platform.up({
         listen,
@@ -257,6 +260,18 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
+  const token = defineCommand({
+    meta: {
+      name: "token",
+      description: `Print a reusable join token of a running node: it carries the network key (give it by --join-file or ${TOKEN_ENV}; divs invite makes a single-use one).`,
+    },
+    args: { ...controlArgs },
+    async run({ args }) {
+      const reply = (await platform.controlRequest(controlPath(args), "token")) as { token: string };
+      platform.print(args.json ? JSON.stringify(reply) : reply.token);
+    },
+  });
+
   const versionCmd = defineCommand({
     meta: { name: "version", description: "Print the version." },
     run() {
@@ -264,23 +279,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  return { up, status, members, macs, ping, leases, keygen, key, version: versionCmd };
-}
-
-/** The key from --key-file or DIVS_KEY, or null when neither is given. */
-async function explicitKey(platform: Platform, keyFile: string | undefined): Promise<Uint8Array | null> {
-  const env = platform.env(KEY_ENV);
-  if (keyFile !== undefined && env) throw usageError(`both --key-file and ${KEY_ENV} give a network key: use one`);
-  if (keyFile !== undefined) return keyFrom(keyFile, await platform.readTextFile(keyFile));
-  return env ? keyFrom(KEY_ENV, env) : null;
-}
-
-function keyFrom(source: string, text: string): Uint8Array {
-  try {
-    return parseKey(text);
-  } catch (e) {
-    throw usageError(`${source}: ${(e as Error).message}`);
-  }
+  return { up, status, members, macs, ping, leases, keygen, key, token, version: versionCmd };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -305,7 +304,7 @@ function parseMac(text: string): string {
 export function unknownFlag(command: CommandDef<any> | undefined, rawArgs: string[]): string | null {
   const defs = (command?.args ?? {}) as Record<string, { type?: string }>;
   for (const arg of rawArgs.slice(1)) {
-    if (!arg.startsWith("-")) continue;
+    if (!arg.startsWith("-") || arg === FROM_STDIN) continue;
     const name = arg.replace(/^--?(no-)?/, "").split("=")[0];
     if (!(name in defs)) return arg;
   }

@@ -4,15 +4,17 @@
 //   request:  {"cmd":"status"|"members"|"macs"|"leases"}
 //             {"cmd":"key","op":"list"|"install"|"use"|"remove","key"?:"<key text>","id"?:"<8 hex>"}
 //             {"cmd":"ping","id":"<16 hex node id>"}: one ping, answered when its pong came or timed out
+//             {"cmd":"token"}: {"token": a reusable join token, which carries the primary network key}
 //   response: {"ok":true,"result":...} | {"ok":false,"error":"one line"}
-// The socket is mode 0600 (root only), so a key may travel over it; no answer ever carries one.
-import { formatHostPort, hostPortOfKey } from "./address.ts";
+// The socket is mode 0600 (root only), so a key may travel over it; only `token` answers with one.
+import { formatHostPort, hostPortOfKey, parseHostPort } from "./address.ts";
 import type { Driver } from "./driver.ts";
 import { hexU64, type MacEntry, type Member, u64OfHex } from "./dumps.ts";
 import { type NatGuess, PATH_KIND_DIRECT, PATH_KIND_RELAY, type PathRecord } from "./nat-records.ts";
 import { type AddrKey, formatKeyId, parseKey, parseKeyId, ROUTE_RELAY, type SecureCounters } from "./secure/index.ts";
+import { encodeToken } from "./token.ts";
 
-export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "leases"] as const;
+export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "leases", "token"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 export const KEY_OPS = ["list", "install", "use", "remove"] as const;
 export type KeyOp = (typeof KEY_OPS)[number];
@@ -176,6 +178,8 @@ function run(request: ControlRequest, driver: Driver, info: NodeInfo, now: numbe
       return driver.dhcp().leases;
     case "status":
       return status(driver, info, now);
+    case "token":
+      return { token: encodeToken([parseHostPort(info.advertise)], driver.secure.keyring.primary.key) };
   }
   throw new Error(`unknown control command "${cmd}"`);
 }

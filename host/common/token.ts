@@ -50,10 +50,23 @@ export function decodeToken(text: string): JoinToken {
   return { seeds, key: bytes.slice(OFF_KEY, OFF_KEY + KEY_LEN) };
 }
 
+/** A token is base64url: never a ":" or "[" as in "[v6]:port", nor only digits and dots as in "a.b.c.d". */
+export function looksLikeAddress(text: string): boolean {
+  return /^[\d.]+(:\d+)?$/.test(text) || /[:[]/.test(text);
+}
+
+/** True when `text` is (or claims to be) a token carrying the network key: not to be shown on a command line. */
+export function carriesKey(text: string): boolean {
+  try {
+    return fromBase64Url(text.trim())[0] === TOKEN_VERSION;
+  } catch {
+    return false;
+  }
+}
+
 /** `--join` takes a token or a plain host:port (which carries no key). */
 export function parseJoin(text: string, defaultPort: number): JoinToken {
-  // A token is base64url: never a ":" or "[" as in "[v6]:port", nor only digits and dots as in "a.b.c.d".
-  if (/^[\d.]+(:\d+)?$/.test(text) || /[:[]/.test(text)) {
+  if (looksLikeAddress(text)) {
     try {
       return { seeds: [parseHostPort(text, defaultPort)], key: null };
     } catch (e) {

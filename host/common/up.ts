@@ -3,7 +3,7 @@ import { type HostPort, formatHostPort } from "./address.ts";
 import { formatCidr } from "./cidr.ts";
 import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./config.ts";
 import { DHCP_KEYS, watchPoolMismatch } from "./dhcp.ts";
-import { answer, type NodeInfo } from "./control.ts";
+import { answer, defaultControlPath, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
 import { LatencyWake } from "./latency-wake.ts";
@@ -12,7 +12,6 @@ import { Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
-import { encodeToken } from "./token.ts";
 import type { UpOptions } from "./up-options.ts";
 
 /** Gossip interval of each membership profile (lan, wan, local), docs/config.md. */
@@ -79,8 +78,9 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
 
   const verb = options.join.length > 0 ? `joining via ${options.join.map(formatHostPort).join(", ")}` : "created a switch";
   platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}, key id ${keyring.list()[0].id}`);
-  // The token carries the network key: whoever holds it can join (docs/security.md).
-  platform.print(`join token: ${encodeToken([advertise], keyring.primary.key)}`);
+  // Never the key itself: logs are kept and read by more people than the key should be (docs/security.md).
+  const ask = options.control === defaultControlPath(options.tap) ? (options.tap === "divs0" ? "" : ` --tap ${options.tap}`) : ` --control ${options.control}`;
+  platform.print(`to let a node join: divs invite${ask} prints a single-use invitation (divs token${ask}: a reusable token with the network key)`);
 
   // A node whose --dhcp pool is not the switch's would answer clients from another pool: it leaves.
   let poolRefused = false;

@@ -1,6 +1,7 @@
 // `divs up --runtime deno` from the Node CLI: finds a deno binary and runs this same node under Deno
 // (build/divs-deno.mjs) with exactly the permissions host/common/deno-permissions.ts lists, forwarding
-// SIGINT/SIGTERM and exiting with its code.
+// SIGINT/SIGTERM and exiting with its code. A secret never goes on the child's command line: a `--join`
+// invitation moves to its environment (DIVS_TOKEN), and keys and files and standard input are inherited.
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -11,6 +12,8 @@ import { defaultControlPath } from "../common/control.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { defaultStateDir } from "../common/state-dir.ts";
 import { denoRunFlags } from "../common/deno-permissions.ts";
+import { checkJoinArgument, FROM_STDIN, TOKEN_ENV } from "../common/secrets.ts";
+import { looksLikeAddress } from "../common/token.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -52,15 +55,31 @@ export function runtimeFlag(rawArgs: string[]): string | undefined {
   return flagValue(rawArgs, "--runtime");
 }
 
-/** The `deno run ...` command line for these `divs up` arguments (without --runtime). */
-export function denoCommandLine(rawArgs: string[]): string[] {
+/** Drops `--flag value` and `--flag=value` from rawArgs. */
+function withoutFlag(rawArgs: string[], flag: string): string[] {
+  return rawArgs.filter((a, i) => a !== flag && rawArgs[i - 1] !== flag && !a.startsWith(`${flag}=`));
+}
+
+/**
+ * The `deno run ...` command line for these `divs up` arguments (without --runtime), and what the child's
+ * environment adds to ours: a `--join` token moves there, so no `ps` shows it.
+ */
+export function denoCommandLine(rawArgs: string[], env: NodeJS.ProcessEnv = process.env): { args: string[]; env: Record<string, string> } {
   const control = flagValue(rawArgs, "--control") ?? defaultControlPath(flagValue(rawArgs, "--tap") ?? "divs0");
-  const readFiles = ["--config", "--key-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
+  const readFiles = ["--config", "--key-file", "--join-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
     .map((f) => path.resolve(f));
   const stateDir = path.resolve(flagValue(rawArgs, "--state-dir") ?? defaultStateDir(flagValue(rawArgs, "--tap") ?? "divs0"));
   const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir });
-  const args = rawArgs.filter((a, i) => a !== "--runtime" && rawArgs[i - 1] !== "--runtime" && !a.startsWith("--runtime="));
-  return ["run", ...flags, path.join(here, "divs-deno.mjs"), ...args];
+  let args = withoutFlag(rawArgs, "--runtime");
+  const join = flagValue(args, "--join");
+  const extraEnv: Record<string, string> = {};
+  if (join !== undefined && join !== FROM_STDIN && !looksLikeAddress(join)) {
+    checkJoinArgument(join);
+    if (env[TOKEN_ENV]) throw new DivsError(`--join and ${TOKEN_ENV} both say what to join: use one`, ExitCode.usage);
+    extraEnv[TOKEN_ENV] = join;
+    args = withoutFlag(args, "--join");
+  }
+  return { args: ["run", ...flags, path.join(here, "divs-deno.mjs"), ...args], env: extraEnv };
 }
 
 /** Runs `divs up` under Deno; resolves with its exit code. */
@@ -71,7 +90,8 @@ export function runUnderDeno(rawArgs: string[]): Promise<number> {
   }
   // Its own process group, so a terminal's Ctrl-C reaches it once (forwarded), not twice (a second
   // signal means "exit at once").
-  const child = spawn(deno, denoCommandLine(rawArgs), { stdio: "inherit", detached: true });
+  const command = denoCommandLine(rawArgs);
+  const child = spawn(deno, command.args, { stdio: "inherit", detached: true, env: { ...process.env, ...command.env } });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   process.on("SIGINT", forward("SIGINT"));
   process.on("SIGTERM", forward("SIGTERM"));

@@ -32,6 +32,7 @@ export function nodePlatform(): Platform {
         throw new DivsError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.usage);
       }
     },
+    fileMode: async (file) => fs.statSync(file).mode & 0o7777,
     checkPrivileges,
     up,
     controlRequest,
