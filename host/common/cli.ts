@@ -15,6 +15,7 @@ import { defaultStateDir } from "./state-dir.ts";
 import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey } from "./secure/index.ts";
 import { explicitKey, FROM_STDIN, joinText, KEY_ENV, keyFrom, TOKEN_ENV } from "./secrets.ts";
 import { parseJoin } from "./token.ts";
+import { DEFAULT_INVITE_LIFETIME_S, type InviteReply, parseLifetime } from "./invitations.ts";
 
 export const DEFAULT_PORT = 4790;
 export const DEFAULT_TAP = "divs0";
@@ -105,9 +106,12 @@ export function commands(platform: Platform, version: string): Record<string, Co
       const joinWith = await joinText(platform, args.join, args["join-file"]);
       const join = joinWith !== null ? parseJoin(joinWith, DEFAULT_PORT) : null;
       const given = await explicitKey(platform, args["key-file"]);
-      let key: Uint8Array;
+      let key: Uint8Array | null;
       if (join === null) {
         key = given ?? generateKey(platform.crypto); // a new switch, a new key
+      } else if (join.invitation !== null) {
+        if (given !== null) throw usageError(`an invitation brings the network key: drop --key-file/${KEY_ENV}`);
+        key = null;
       } else if (join.key !== null) {
         if (given !== null && !sameBytes(given, join.key)) {
           throw usageError(`the key from --key-file/${KEY_ENV} is not the join token's key: give one of them`);
@@ -123,6 +127,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         advertise: args.advertise ? parseListen(args.advertise) : null,
         join: join?.seeds ?? [],
         key,
+        invitation: join?.invitation ?? null,
         tap: args.tap,
         address: args.address ? parseCidr(args.address) : null,
         mac: args.mac ? parseMac(args.mac) : null,
@@ -260,6 +265,21 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
+  const invite = defineCommand({
+    meta: {
+      name: "invite",
+      description: "Print a single-use invitation to join through a running node: its address, a one-time secret, an expiry; no key (divs up --join INVITATION).",
+    },
+    args: {
+      expires: { type: "string", description: "how long it stays valid: 90s, 15m, 1h, 2d (at most 30d)", default: `${DEFAULT_INVITE_LIFETIME_S / 3600}h` },
+      ...controlArgs,
+    },
+    async run({ args }) {
+      const reply = (await platform.controlRequest(controlPath(args), "invite", { expiresS: parseLifetime(args.expires) })) as InviteReply;
+      platform.print(args.json ? JSON.stringify(reply) : reply.invitation);
+    },
+  });
+
   const token = defineCommand({
     meta: {
       name: "token",
@@ -279,7 +299,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  return { up, status, members, macs, ping, leases, keygen, key, token, version: versionCmd };
+  return { up, status, members, macs, ping, leases, keygen, key, token, invite, version: versionCmd };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -9,6 +9,9 @@ import { Driver } from "./driver.ts";
 import { LatencyWake } from "./latency-wake.ts";
 import { CandidateWatch, guessAdvertise } from "./local-addresses.ts";
 import { Keyring, SecureTransport } from "./secure/index.ts";
+import { InviteBook, isInvitePacket } from "./secure/invite.ts";
+import { issueInvitation, redeemInvitation } from "./invitations.ts";
+import { ADDR_LEN } from "./abi.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
@@ -25,15 +28,38 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   const core = await Core.load(await platform.loadCoreBytes());
   applyConfig(core, options);
 
-  const keyring = new Keyring(platform.crypto, options.key);
-  const secure = new SecureTransport(platform.crypto, keyring, platform.clock.now(), {
-    relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
-  });
   let driver: Driver | null = null;
+  // Invitation datagrams never reach the session transport: a joiner's redeemer takes answers, the book requests.
+  let redeeming: ((packet: Uint8Array) => void) | null = null;
+  let invites: InviteBook | null = null;
+  const inviteIn = (a: Uint8Array, o: number, d: Uint8Array) => {
+    if (redeeming !== null) return redeeming(d);
+    const addr = a.subarray(o, o + ADDR_LEN);
+    const reply = invites?.incoming(addr, d, platform.clock.now());
+    if (!reply) return;
+    transport.send(addr, 0, reply);
+    transport.flush();
+  };
   const transport = await platform.bindUdp(options.listen, {
-    datagram: (a, o, d) => driver?.datagramIn(a, o, d),
+    datagram: (a, o, d) => (isInvitePacket(d) ? inviteIn(a, o, d) : driver?.datagramIn(a, o, d)),
     batchEnd: () => driver?.datagramBatchEnd(),
     sendTooBig: (a, o, length) => driver?.sendTooBig(a, o, length),
+  });
+  let key = options.key;
+  if (options.invitation !== null) {
+    try {
+      key = await redeemInvitation(platform.crypto, platform.timers, transport, options.join, options.invitation, Date.now(), (h) => (redeeming = h));
+    } catch (e) {
+      transport.close();
+      throw e;
+    }
+    platform.log.info("the invitation was accepted: joining with the network key it brought");
+  }
+  const keyring = new Keyring(platform.crypto, key!);
+  key!.fill(0); // the keyring holds its own copy
+  const book = (invites = new InviteBook(platform.crypto, () => keyring.primary.key));
+  const secure = new SecureTransport(platform.crypto, keyring, platform.clock.now(), {
+    relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
   });
   secure.sealInto((length) => transport.reserve(length));
   const advertise = options.advertise ?? advertiseFor(platform, options.listen, options.tap);
@@ -66,7 +92,8 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   };
   let control;
   try {
-    control = await platform.serveControl(options.control, (line) => answer(line, d, info, platform.clock.now()));
+    const invite = (lifetimeS: number) => issueInvitation(book, [advertise], lifetimeS, platform.clock.now(), Date.now());
+    control = await platform.serveControl(options.control, (line) => answer(line, d, info, platform.clock.now(), invite));
   } catch (e) {
     await opened.stopReader();
     opened.device.close();
