@@ -78,7 +78,7 @@ test("a forged HS_CONFIRM from someone without the key allocates no session", ()
 
 test("rate limiting drops a flood of HS_INIT from one source while another source completes", () => {
   const { net, a, b, key } = pair();
-  const c = new Node("c", ip(3), 4789, key, 0);
+  const c = new Node("c", ((198 << 24) | (19 << 16) | (1 << 8) | 3) >>> 0, 4789, key, 0); // another /24: another budget
   net.add(c);
   net.send(a, b, bytes("flood"));
   const [init] = net.take();

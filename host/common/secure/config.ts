@@ -29,11 +29,11 @@ export interface SecureConfig {
   cookiePeriodMs: number;
   /** Datagrams queued per peer while its handshake runs. 16: a burst of gossip, not a backlog. */
   queueLimit: number;
-  /** Handshake packets per second per source IP. 20. */
+  /** Handshake packets per second per source network (IPv4 /24, IPv6 /64). 20. */
   rateLimitPerSecond: number;
-  /** Token bucket depth per source IP. 40. */
+  /** Token bucket depth per source network. 40. */
   rateLimitBurst: number;
-  /** Sources tracked by the rate limiter at once; new sources beyond it are refused. 16384. */
+  /** Source networks tracked by the rate limiter at once; beyond, the least recently used is evicted. 16384. */
   rateLimitSources: number;
   /** Sessions held at once; further HS_CONFIRMs are refused. 65536. */
   maxSessions: number;

@@ -514,8 +514,8 @@ export class SecureTransport {
     this.transmit(peer, init);
   }
 
-  /** Cheap checks common to all handshake messages: exact length, key id in the ring, rate limit. */
-  private admit(addr: Uint8Array, p: Uint8Array, length: number, now: number): NetworkKey | null {
+  /** Cheap checks common to all handshake messages: exact length, key id in the ring. */
+  private admit(p: Uint8Array, length: number): NetworkKey | null {
     if (p.length !== length) {
       this.counters.bad_length++;
       return null;
@@ -525,22 +525,29 @@ export class SecureTransport {
       this.counters.unknown_key_id++;
       return null;
     }
-    if (!this.limiter.allow(sourceOf(addr), now)) {
-      this.counters.rate_limited++;
-      return null;
-    }
     return key;
+  }
+
+  /**
+   * The rate limit per source network, charged once a packet's first MAC passed (junk spends no one's
+   * tokens); a peer with a live session is not charged (docs/security.md "Rate limits and costs").
+   */
+  private charge(peerKey: AddrKey, addr: Uint8Array, now: number): boolean {
+    if (this.established(peerKey, now) || this.limiter.allow(sourceOf(addr), now)) return true;
+    this.counters.rate_limited++;
+    return false;
   }
 
   /** Responder, step 1 -> 2: answer a proven HS_INIT statelessly. */
   private onInit(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
     // (`addr`: the address the handshake is bound to: the datagram's source, or the relayed sender's.)
-    const key = this.admit(addr, p, INIT_LEN, now);
+    const key = this.admit(p, INIT_LEN);
     if (key === null) return;
     if (!verifyInit(this.crypto, key.key, p)) {
       this.counters.bad_mac++;
       return;
     }
+    if (!this.charge(addrKey, addr, now)) return;
     const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
     const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
     const ours = this.peers.get(addrKey)?.pending;
@@ -559,7 +566,7 @@ export class SecureTransport {
 
   /** Initiator, step 2 -> 3: check the responder's proof, make the session, confirm. */
   private onChallenge(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
-    const key = this.admit(addr, p, CHALLENGE_LEN, now);
+    const key = this.admit(p, CHALLENGE_LEN);
     if (key === null) return;
     const pending = this.pendingByIdx.get(readU32(p, OFF_IDX_I));
     if (pending === undefined) {
@@ -578,6 +585,7 @@ export class SecureTransport {
       this.counters.bad_proof++;
       return;
     }
+    if (!this.charge(addrKey, addr, now)) return;
     const Er = p.slice(OFF_E, OFF_E + PUBLIC_LEN);
     const Nr = p.slice(OFF_N, OFF_N + NONCE_LEN);
     const keys = deriveSessionKeys(this.crypto, key.key, pending.e, Er, pending.N, Nr, pending.E, Er);
@@ -600,7 +608,7 @@ export class SecureTransport {
 
   /** Responder, step 3: recognise our cookie, check the initiator's proof, and only then allocate. */
   private onConfirm(addrKey: AddrKey, peerAddr: Uint8Array, addr: Uint8Array, p: Uint8Array, now: number): void {
-    const key = this.admit(addr, p, CONFIRM_LEN, now);
+    const key = this.admit(p, CONFIRM_LEN);
     if (key === null) return;
     this.cookies.rotateIfDue(now);
     const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
@@ -610,6 +618,7 @@ export class SecureTransport {
       this.counters.bad_cookie++;
       return;
     }
+    if (!this.charge(addrKey, addr, now)) return;
     if (!verifyConfirm(this.crypto, key.key, p, period.E)) {
       this.counters.bad_proof++;
       return;
