@@ -162,3 +162,15 @@ test("datagrams waiting for a handshake are bounded, and dropped when it gives u
   net.pump();
   assert.deepEqual(b.delivered.map(text), ["later"]);
 });
+
+test("a node's own handshake bounced back to it is dropped: no session with itself (reflection)", () => {
+  const { a, b } = pair();
+  // An on-path attacker returns everything A sends toward B to A, as if from B.
+  let packets = a.t.outgoing(b.key, b.addr, bytes("x"), 0).map((tx) => Uint8Array.from(tx.data));
+  for (let round = 0; round < 5 && packets.length > 0; round++) {
+    packets = packets.flatMap((p) => a.t.incoming(b.key, b.addr, p, 0).transmits.map((tx) => Uint8Array.from(tx.data)));
+  }
+  assert.equal(a.t.counters.reflected, 1);
+  assert.equal(a.t.counters.challenges_sent, 0);
+  assert.equal(a.t.sessionCount(), 0, "no session with itself");
+});

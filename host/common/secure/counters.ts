@@ -7,6 +7,7 @@ export const REJECTION_COUNTERS = [
   "unknown_key_id", // key id not in the keyring (or not the one the handshake used)
   "rate_limited", // handshake packet over its source's budget
   "bad_mac", // HS_INIT mac does not verify: sender lacks the key
+  "reflected", // HS_INIT carrying one of our own ephemeral keys: our handshake bounced back
   "unknown_handshake", // HS_CHALLENGE for no pending handshake (late, duplicate or replayed)
   "wrong_source", // packet from another address than its handshake or session
   "bad_proof", // proof_r / proof_i does not verify, or a degenerate public key

@@ -2,7 +2,7 @@
 // address key and 18-byte address, and the time; the transport returns what to send and what to
 // deliver to the core. Every array and result it returns is reused: valid until the next call.
 import nacl from "tweetnacl";
-import { compareBytes, readU32, writeU32 } from "./bytes.ts";
+import { compareBytes, equalBytes, readU32, writeU32 } from "./bytes.ts";
 import { DEFAULT_SECURE_CONFIG, REJECT_AFTER_MESSAGES, type SecureConfig } from "./config.ts";
 import { CookieJar, NONCE_LEN } from "./cookie.ts";
 import { newCounters, type SecureCounters } from "./counters.ts";
@@ -538,6 +538,12 @@ export class SecureTransport {
     return false;
   }
 
+  /** True when `E` is the ephemeral key of a handshake we started. */
+  private ownEphemeral(E: Uint8Array): boolean {
+    for (const p of this.pendingByIdx.values()) if (equalBytes(p.E, 0, E, 0, PUBLIC_LEN)) return true;
+    return false;
+  }
+
   /** Responder, step 1 -> 2: answer a proven HS_INIT statelessly. */
   private onInit(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
     // (`addr`: the address the handshake is bound to: the datagram's source, or the relayed sender's.)
@@ -547,8 +553,12 @@ export class SecureTransport {
       this.counters.bad_mac++;
       return;
     }
-    if (!this.charge(addrKey, addr, now)) return;
     const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
+    if (this.ownEphemeral(Ei)) {
+      this.counters.reflected++; // our own HS_INIT bounced back: answering it leads to a session with ourselves
+      return;
+    }
+    if (!this.charge(addrKey, addr, now)) return;
     const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
     const ours = this.peers.get(addrKey)?.pending;
     if (ours && compareBytes(ours.E, Ei) > 0) {
