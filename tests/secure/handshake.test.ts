@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { totalRejections } from "../../host/common/secure/counters.ts";
-import { CONFIRM_LEN, HS_INIT, INIT_LEN, OFF_KEY_ID } from "../../host/common/secure/handshake.ts";
+import { CONFIRM_LEN, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_KEY_ID } from "../../host/common/secure/handshake.ts";
 import { bytes, established, ip, newKey, Node, pair, text } from "./harness.ts";
 
 test("a pair completes the handshake and exchanges data both ways", () => {
@@ -173,4 +173,34 @@ test("a node's own handshake bounced back to it is dropped: no session with itse
   assert.equal(a.t.counters.reflected, 1);
   assert.equal(a.t.counters.challenges_sent, 0);
   assert.equal(a.t.sessionCount(), 0, "no session with itself");
+});
+
+test("an HS_CONFIRM held back past the confirm window is refused: it cannot cut the responder's direction", () => {
+  const { net, a, b } = pair();
+  net.send(a, b, bytes("x"));
+  // An on-path attacker holds A's confirm (and the data behind it): A's session times out unconfirmed.
+  const held: typeof net.inflight = [];
+  net.pump((f) => f.from === a && f.data[1] !== HS_INIT && held.push(f) > 0);
+  assert.equal(held[0].data[1], HS_CONFIRM);
+  net.now = a.t.config.confirmTimeoutMs;
+  net.tick();
+  net.pump(); // A's new handshake: a session both hold
+  net.send(b, a, bytes("before"));
+  net.pump();
+  assert.deepEqual(a.delivered.map(text), ["before"]);
+  // A minute later the held packets arrive: B must not make (and send on) a session A no longer holds.
+  net.now = 60_000;
+  for (const f of held) net.deliver(f);
+  assert.equal(b.t.counters.bad_cookie, 1);
+  net.send(b, a, bytes("after"));
+  net.pump();
+  assert.deepEqual(a.delivered.map(text), ["before", "after"]);
+  // A confirm within the window is still taken (a round trip of almost two windows).
+  const late = pair();
+  late.net.send(late.a, late.b, bytes("slow"));
+  late.net.pump((f) => {
+    if (f.data[1] === HS_CONFIRM) late.net.now = 2 * late.b.t.config.confirmWindowMs - 1;
+    return false;
+  });
+  assert.deepEqual(late.b.delivered.map(text), ["slow"]);
 });

@@ -27,6 +27,12 @@ export interface SecureConfig {
   confirmTimeoutMs: number;
   /** Cookie secret and responder ephemeral lifetime (ms); the previous period stays valid. 120 s. */
   cookiePeriodMs: number;
+  /**
+   * An HS_CONFIRM is recognised only in the window (ms) its challenge was sent in and the next: at most
+   * 2 windows late. 2 s: room for any round trip, and below confirmTimeoutMs (5 s), so the initiator
+   * still holds the session a responder makes from it (a confirm held back longer cut one direction).
+   */
+  confirmWindowMs: number;
   /** Datagrams queued per peer while its handshake runs. 16: a burst of gossip, not a backlog. */
   queueLimit: number;
   /** Handshake packets per second per source network (IPv4 /24, IPv6 /64). 20. */
@@ -54,6 +60,7 @@ export const DEFAULT_SECURE_CONFIG: Readonly<SecureConfig> = {
   handshakeTimeoutMs: 20_000,
   confirmTimeoutMs: 5_000,
   cookiePeriodMs: 120_000,
+  confirmWindowMs: 2_000,
   queueLimit: 16,
   rateLimitPerSecond: 20,
   rateLimitBurst: 40,

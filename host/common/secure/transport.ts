@@ -134,7 +134,7 @@ export class SecureTransport {
     config: Partial<SecureConfig> = {},
   ) {
     this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
-    this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs);
+    this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs, this.config.confirmWindowMs);
     this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
     this.relays = new RelayAllowances(this.config.relayCapBytesPerSecond);
   }
@@ -568,7 +568,7 @@ export class SecureTransport {
     }
     this.cookies.rotateIfDue(now);
     const period = this.cookies.current;
-    const Nr = period.cookie(this.crypto, addr, Ei, Ni);
+    const Nr = period.cookie(this.crypto, addr, Ei, Ni, this.cookies.slot(now));
     const idxI = readU32(p, OFF_IDX_I);
     this.counters.challenges_sent++;
     this.reply(buildChallenge(this.crypto, key.key, key.id, idxI, period.E, Nr, Ni, Ei));
@@ -623,7 +623,7 @@ export class SecureTransport {
     this.cookies.rotateIfDue(now);
     const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
     const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
-    const period = this.cookies.find(addr, Ei, Ni, p, OFF_CONFIRM_NR);
+    const period = this.cookies.find(addr, Ei, Ni, p, OFF_CONFIRM_NR, now);
     if (period === null) {
       this.counters.bad_cookie++;
       return;
