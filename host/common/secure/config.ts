@@ -25,6 +25,11 @@ export interface SecureConfig {
   handshakeTimeoutMs: number;
   /** An initiator session that has received nothing this long (ms) is dropped and redone. 5 s. */
   confirmTimeoutMs: number;
+  /**
+   * A session made with a key removed from the keyring is replaced at once and decrypts this long (ms)
+   * more, while the peer moves to the new one. 2 s: a handshake and a retransmit.
+   */
+  removedKeyGraceMs: number;
   /** Cookie secret and responder ephemeral lifetime (ms); the previous period stays valid. 120 s. */
   cookiePeriodMs: number;
   /**
@@ -59,6 +64,7 @@ export const DEFAULT_SECURE_CONFIG: Readonly<SecureConfig> = {
   handshakeRetransmitMaxMs: 8_000,
   handshakeTimeoutMs: 20_000,
   confirmTimeoutMs: 5_000,
+  removedKeyGraceMs: 2_000,
   cookiePeriodMs: 120_000,
   confirmWindowMs: 2_000,
   queueLimit: 16,

@@ -36,6 +36,7 @@ export const ACTIVITY_COUNTERS = [
   "sessions_initiated",
   "sessions_responded",
   "sessions_expired",
+  "sessions_evicted", // made with a key `divs key remove` took out of the keyring
   "confirm_timeouts",
   "data_sealed",
   "data_opened",

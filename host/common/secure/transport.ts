@@ -357,6 +357,10 @@ export class SecureTransport {
     this.limiter.prune(now);
     this.deadline = this.cookies.nextRotation;
     for (const p of this.pendingByIdx.values()) {
+      if (!this.keyring.has(p.key.id)) {
+        this.dropPending(p); // made with a removed key: no responder would answer it; tickPeer starts afresh
+        continue;
+      }
       if (now - p.started >= this.config.handshakeTimeoutMs) {
         this.counters.handshake_timeouts++;
         this.counters.queue_dropped += p.peer.queue.length;
@@ -722,12 +726,18 @@ export class SecureTransport {
         trafficLost ||= s.sendCounter > 0;
         this.removeSession(peer, s);
       } else {
-        if (!this.keyring.has(s.keyId)) s.rekeyDue = true;
+        if (!this.keyring.has(s.keyId) && s.retireAt > now + this.config.removedKeyGraceMs) {
+          // `divs key remove`: replaced at once, and decrypting only until the peer has had time to move.
+          this.counters.sessions_evicted++;
+          s.rekeyDue = true;
+          s.retireAt = now + this.config.removedKeyGraceMs;
+          trafficLost = true;
+        }
         this.wake(Math.min(s.expiresAt, s.retireAt, s.confirmed ? Infinity : s.created + this.config.confirmTimeoutMs));
       }
     }
     peer.chooseSend(now);
-    if (trafficLost && peer.send === null && peer.pending === null) this.startHandshake(peer, now);
+    if (trafficLost && (peer.send === null || peer.send.rekeyDue) && peer.pending === null) this.startHandshake(peer, now);
     if (peer.sessions.length === 0 && peer.pending === null && peer.queue.length === 0) this.peers.delete(peer.addrKey);
   }
 
