@@ -50,6 +50,12 @@ export interface SecureConfig {
   maxSessions: number;
   /** Sessions per peer (current, rekeying, grace). 4. */
   maxSessionsPerPeer: number;
+  /**
+   * Addresses held at once (sessions, a handshake, a queue); a datagram for another is dropped. 65536:
+   * the core's default member table (max_members) and maxSessions. Before, it had no bound: each
+   * address the core was made to send to (gossip names any) kept a queue of up to queueLimit datagrams.
+   */
+  maxPeers: number;
   /** Relaying between one pair of members, bytes per second (`divs up --relay-cap MBIT`). 20 Mbit/s. */
   relayCapBytesPerSecond: number;
 }
@@ -73,6 +79,7 @@ export const DEFAULT_SECURE_CONFIG: Readonly<SecureConfig> = {
   rateLimitSources: 16_384,
   maxSessions: 65_536,
   maxSessionsPerPeer: 4,
+  maxPeers: 65_536,
   relayCapBytesPerSecond: DEFAULT_RELAY_CAP_BYTES_PER_SECOND,
 };
 

@@ -15,6 +15,7 @@ export const REJECTION_COUNTERS = [
   "replayed_confirm", // HS_CONFIRM whose N_r already made a session
   "index_collision", // responder index already in use
   "too_many_sessions", // session table full
+  "too_many_peers", // a datagram for a new address while maxPeers peers are held
   "no_session", // DATA for an unknown, expired or retired session
   "bad_counter", // DATA counter beyond the session's limit
   "replayed", // DATA counter already seen within the window

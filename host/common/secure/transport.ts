@@ -200,6 +200,10 @@ export class SecureTransport {
     }
     let peer = this.peers.get(addrKey);
     if (!peer) {
+      if (this.peers.size >= this.config.maxPeers) {
+        this.counters.too_many_peers++;
+        return this.out;
+      }
       peer = new Peer(addrKey, Uint8Array.from(addr));
       this.peers.set(addrKey, peer);
     }
