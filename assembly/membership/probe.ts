@@ -16,7 +16,7 @@ import {
 } from "./codec";
 import { broadcastFill } from "./broadcast";
 import { datagramBegin, datagramSend, messageScratch, sendMessage } from "./send";
-import { Member, MemberState, memberReapAndShuffle, members } from "./state";
+import { Member, MemberState, memberById, memberReapAndShuffle, members } from "./state";
 import { isLeaving, suspectNode } from "./updates";
 import { natHeardFrom } from "../nat/nat";
 import { pathsAnswering } from "../nat/paths";
@@ -181,6 +181,13 @@ export function handlePing(src: usize, p: usize, len: u32): bool {
 
 export function handlePingReq(src: usize, p: usize, len: u32): bool {
   if (len < PING_REQ_LEN) return false;
+  // Only a member we know, at the address we know: else any sender could make us send handshakes
+  // (and pings) to any address it names.
+  const m = memberById(getU64(p + PING_REQ_TARGET));
+  if (m == null || m.id == self.id || memory.compare(m.addr, p + PING_REQ_ADDR, ADDR_LEN) != 0) {
+    count(Stat.MemberPingReqUnknown);
+    return true;
+  }
   if (relays.length >= MAX_RELAYS) { count(Stat.MemberRelayDropped); return true; }
   const r = new Relay();
   memory.copy(changetype<usize>(r.requester), src, ADDR_LEN);
