@@ -41,6 +41,10 @@ export function withSodiumAead(base: CryptoProvider, calls: SodiumAeadCalls): Cr
     hmacSha256: base.hmacSha256,
     hkdfSha256: base.hkdfSha256,
     aeadKey: (raw: Uint8Array): AeadKey => new SodiumKey(raw),
+    disposeAeadKey(key) {
+      (key as SodiumKey).raw.fill(0);
+      (key as SodiumKey).small.words.fill(0);
+    },
     seal(key, nonce, aad, plaintext, out, outOffset) {
       const k = key as SodiumKey;
       if (out.length - outOffset < plaintext.length + TAG_LEN) throw new RangeError("seal: output too short");

@@ -8,7 +8,7 @@ import { CookieJar, NONCE_LEN } from "./cookie.ts";
 import { newCounters, type SecureCounters } from "./counters.ts";
 import {
   buildChallenge, buildConfirm, buildInit, CHALLENGE_LEN, CONFIRM_LEN, DATA, DATA_HEADER_LEN, DATA_OVERHEAD,
-  deriveSessionKeys, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_CONFIRM_NR, OFF_DATA_COUNTER, OFF_DATA_IDX,
+  deriveSessionKeys, wipeSessionKeys, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_CONFIRM_NR, OFF_DATA_COUNTER, OFF_DATA_IDX,
   OFF_E, OFF_IDX_I, OFF_KEY_ID, OFF_N, PUBLIC_LEN, verifyChallenge, verifyConfirm, verifyInit, WIRE_VERSION,
 } from "./handshake.ts";
 import type { Keyring, NetworkKey } from "./keyring.ts";
@@ -618,6 +618,7 @@ export class SecureTransport {
       this.crypto.aeadKey(keys.initiatorToResponder), this.crypto.aeadKey(keys.responderToInitiator),
       true, now, now + this.config.expireAfterMs, ++this.seq, false,
     );
+    wipeSessionKeys(keys);
     this.addSession(peer, s, now);
     this.counters.sessions_initiated++;
     this.transmit(peer, buildConfirm(this.crypto, key.key, key.id, pending.idx, pending.E, pending.N, Nr, Er));
@@ -674,6 +675,7 @@ export class SecureTransport {
       this.crypto.aeadKey(keys.responderToInitiator), this.crypto.aeadKey(keys.initiatorToResponder),
       false, now, now + this.config.expireAfterMs, ++this.seq, true,
     );
+    wipeSessionKeys(keys);
     this.addSession(peer, s, now);
     this.counters.sessions_responded++;
     this.sealTo(peer, s, new Uint8Array(0)); // tells the initiator the session is up
@@ -700,6 +702,8 @@ export class SecureTransport {
     peer.sessions.splice(peer.sessions.indexOf(s), 1);
     this.sessionsByIdx.delete(s.localIdx);
     this.sessionPeer.delete(s);
+    this.crypto.disposeAeadKey(s.sendKey);
+    this.crypto.disposeAeadKey(s.recvKey);
     if (peer.lastReceived === s) peer.lastReceived = null;
     if (peer.send === s) peer.send = null;
   }
