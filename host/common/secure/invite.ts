@@ -9,10 +9,10 @@
 // can neither make a request the member accepts nor an answer the joiner opens.
 import nacl from "tweetnacl";
 import { concatBytes, equalBytes, utf8 } from "./bytes.ts";
-import type { CryptoProvider } from "./provider.ts";
+import { AEAD_TAG_LEN as TAG_LEN, type CryptoProvider } from "./provider.ts";
 import { KEY_LEN } from "./keyring.ts";
 import { RateLimiter, sourceOf } from "./ratelimit.ts";
-import { WIRE_VERSION } from "./handshake.ts";
+import { MAC_LEN, PUBLIC_LEN, WIRE_VERSION } from "./handshake.ts";
 
 export const INVITE_REQUEST = 0x90;
 export const INVITE_ANSWER = 0x91;
@@ -20,9 +20,6 @@ export const INVITE_REFUSED = 0x92;
 
 export const INVITE_ID_LEN = 8;
 export const INVITE_SECRET_LEN = 32;
-const PUBLIC_LEN = 32;
-const MAC_LEN = 16;
-const TAG_LEN = 16;
 const OFF_ID = 2;
 const OFF_E = OFF_ID + INVITE_ID_LEN; // 10
 const OFF_REQUEST_MAC = OFF_E + PUBLIC_LEN; // 42
