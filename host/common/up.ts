@@ -57,10 +57,10 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   }
   const keyring = new Keyring(platform.crypto, key!);
   key!.fill(0); // the keyring holds its own copy
-  const book = (invites = new InviteBook(platform.crypto, () => keyring.primary.key));
   const secure = new SecureTransport(platform.crypto, keyring, platform.clock.now(), {
     relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
   });
+  const book = (invites = new InviteBook(platform.crypto, () => keyring.primary.key, secure.counters));
   secure.sealInto((length) => transport.reserve(length));
   const advertise = options.advertise ?? advertiseFor(platform, options.listen, options.tap);
   let opened;

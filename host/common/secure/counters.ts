@@ -26,6 +26,8 @@ export const REJECTION_COUNTERS = [
   "relay_dropped_not_member", // RELAY envelope from, or for, an address without an established session
   "relay_dropped_not_allowed", // RELAY envelope for a pair the core did not allow, not for us either
   "relay_dropped_cap", // RELAY envelope over its pair's token bucket (--relay-cap, the core's budget)
+  "invites_refused", // INVITE_REQUEST refused: unknown, used or expired invitation, wrong secret
+  "invites_dropped", // INVITE_REQUEST of a wrong length or over its source's budget, or any other invitation packet
 ] as const;
 
 export const ACTIVITY_COUNTERS = [
@@ -47,6 +49,8 @@ export const ACTIVITY_COUNTERS = [
   "relay_bytes", // their bytes (each forwarded exactly as long as received: no amplification)
   "relay_sent", // packets this node sent to a peer through a relay
   "relay_received", // packets that reached this node through a relay
+  "invites_issued", // `divs invite`
+  "invites_answered", // invitations redeemed: the network key handed over
 ] as const;
 
 export type CounterName = (typeof REJECTION_COUNTERS)[number] | (typeof ACTIVITY_COUNTERS)[number];

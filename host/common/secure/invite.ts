@@ -12,6 +12,9 @@ import { concatBytes, equalBytes, utf8 } from "./bytes.ts";
 import { AEAD_TAG_LEN as TAG_LEN, type CryptoProvider } from "./provider.ts";
 import { KEY_LEN } from "./keyring.ts";
 import { RateLimiter, sourceOf } from "./ratelimit.ts";
+import { newCounters, type SecureCounters } from "./counters.ts";
+
+type InviteCounters = Pick<SecureCounters, "invites_issued" | "invites_answered" | "invites_refused" | "invites_dropped">;
 import { MAC_LEN, PUBLIC_LEN, WIRE_VERSION } from "./handshake.ts";
 
 export const INVITE_REQUEST = 0x90;
@@ -91,12 +94,12 @@ export class InviteBook {
   private readonly entries = new Map<string, Entry>();
   /** Refusals and answers per source: a stranger cannot make the member send much. */
   private readonly limiter = new RateLimiter(5, 10, 1024);
-  readonly counters = { invites_issued: 0, invites_answered: 0, invites_refused: 0, invites_dropped: 0 };
-
   constructor(
     private readonly crypto: CryptoProvider,
     /** The network key a valid request receives: read at answer time, so it is the primary then. */
     private readonly networkKey: () => Uint8Array,
+    /** The node's transport counters (docs/security.md "Counters"), or a set of its own. */
+    readonly counters: InviteCounters = newCounters(),
     /** Outstanding invitations at most; issue() refuses beyond. */
     private readonly capacity = 1024,
     /** A used or expired invitation is remembered this long after it expired, to say "used"/"expired". */
