@@ -196,6 +196,22 @@ export function handlePing(src: usize, p: usize, len: u32): bool {
 
 export function handlePingReq(src: usize, p: usize, len: u32): bool {
   if (len < PING_REQ_LEN) return false;
+  // Only a member we know, and only at the address we know: else any sender could make us send
+  // handshakes (and pings) to any address it names.
+  const id = getU64(p + PING_REQ_TARGET);
+  const m = memberById(id);
+  if (m == null || id == self.id) {
+    count(Stat.MemberPingReqUnknown);
+    return true;
+  }
+  const stale = memory.compare(m.addr, p + PING_REQ_ADDR, ADDR_LEN) != 0;
+  if (stale) {
+    // Behind NATs a member's ALIVE with a new address can miss the requester: we ping it where we know
+    // it, never where the request says, and tell the requester where that is.
+    count(Stat.MemberPingReqUnknown);
+    if (!m.live) return true;
+    sendAliveOf(src, m);
+  }
   if (relays.length >= MAX_RELAYS) { count(Stat.MemberRelayDropped); return true; }
   const r = new Relay();
   memory.copy(changetype<usize>(r.requester), src, ADDR_LEN);
@@ -203,16 +219,7 @@ export function handlePingReq(src: usize, p: usize, len: u32): bool {
   r.originSeq = getU32(p + PING_REQ_SEQ);
   r.deadline = self.now + config.probeTimeoutMs;
   relays.push(r);
-  const id = getU64(p + PING_REQ_TARGET);
-  const ping = writePing(messageScratch, PING_LEN, r.localSeq, id, self.id);
-  sendMessage(p + PING_REQ_ADDR, ping);
-  // Behind NATs a member's ALIVE with a new address can miss the requester: ping it where we know it
-  // too, and tell the requester (whichever ACK comes first answers).
-  const t = memberById(id);
-  if (t != null && t.live && id != self.id && memory.compare(t.addr, p + PING_REQ_ADDR, ADDR_LEN) != 0) {
-    sendMessage(t.addr, writePing(messageScratch, PING_LEN, r.localSeq, id, self.id));
-    sendAliveOf(src, t);
-  }
+  sendMessage(m.addr, writePing(messageScratch, PING_LEN, r.localSeq, id, self.id));
   return true;
 }
 

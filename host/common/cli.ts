@@ -12,18 +12,17 @@ import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
-import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey, parseKey } from "./secure/index.ts";
+import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey } from "./secure/index.ts";
+import { explicitKey, FROM_STDIN, joinText, KEY_ENV, keyFrom, TOKEN_ENV } from "./secrets.ts";
 import { parseJoin } from "./token.ts";
 import { uiOptions } from "./ui.ts";
+import { DEFAULT_INVITE_LIFETIME_S, type InviteReply, parseLifetime } from "./invitations.ts";
 
 export const DEFAULT_PORT = 4790;
 export const DEFAULT_TAP = "divs0";
 const DEFAULT_RELAY_CAP_MBIT = (DEFAULT_RELAY_CAP_BYTES_PER_SECOND * 8) / 1_000_000;
 /** `divs ping --count` at most. */
 const MAX_PING_COUNT = 1000;
-/** The environment variable a network key may come from (never a command-line argument: `ps` shows those). */
-export const KEY_ENV = "DIVS_KEY";
-
 const keyFileArg = {
   type: "string", description: `file holding the network key (\`divs keygen\`); or set ${KEY_ENV}`, valueHint: "PATH",
 } as const;
@@ -60,9 +59,13 @@ export const exitState = { code: 0 };
 
 export function commands(platform: Platform, version: string): Record<string, CommandDef<any>> {
   const up = defineCommand({
-    meta: { name: "up", description: `Start a node: create a switch (prints a join token) or join one.` },
+    meta: { name: "up", description: `Start a node: create a switch or join one (divs invite on a member prints an invitation).` },
     args: {
-      join: { type: "string", description: "join token, or host:port ([v6]:port) of any member" },
+      join: {
+        type: "string",
+        description: `an invitation (divs invite), host:port ([v6]:port) of any member, or ${FROM_STDIN}: a token from standard input; or set ${TOKEN_ENV}`,
+      },
+      "join-file": { type: "string", description: "file holding a join token or invitation (divs token, divs invite)", valueHint: "PATH" },
       listen: { type: "string", description: "UDP host:port for the underlay: [::] takes IPv4 and IPv6, 0.0.0.0 IPv4 only", default: `[::]:${DEFAULT_PORT}` },
       advertise: { type: "string", description: "host:port other nodes reach this one at (default: the listen address, or a guess when [::] or 0.0.0.0)" },
       tap: { type: "string", description: "TAP device name", default: DEFAULT_TAP },
@@ -103,11 +106,15 @@ export function commands(platform: Platform, version: string): Record<string, Co
       // The Node entry point hands `--runtime deno` to Deno before this runs (host/node/deno-runtime.ts).
       if (args.runtime !== platform.runtime.split(" ")[0]) throw usageError(`--runtime ${args.runtime}: this is the ${platform.runtime} CLI`);
       const listen = parseListen(args.listen);
-      const join = args.join ? parseJoin(args.join, DEFAULT_PORT) : null;
+      const joinWith = await joinText(platform, args.join, args["join-file"]);
+      const join = joinWith !== null ? parseJoin(joinWith, DEFAULT_PORT) : null;
       const given = await explicitKey(platform, args["key-file"]);
-      let key: Uint8Array;
+      let key: Uint8Array | null;
       if (join === null) {
         key = given ?? generateKey(platform.crypto); // a new switch, a new key
+      } else if (join.invitation !== null) {
+        if (given !== null) throw usageError(`an invitation brings the network key: drop --key-file/${KEY_ENV}`);
+        key = null;
       } else if (join.key !== null) {
         if (given !== null && !sameBytes(given, join.key)) {
           throw usageError(`the key from --key-file/${KEY_ENV} is not the join token's key: give one of them`);
@@ -116,13 +123,14 @@ export function commands(platform: Platform, version: string): Record<string, Co
       } else if (given !== null) {
         key = given;
       } else {
-        throw usageError(`joining by host:port needs the network key: --key-file PATH or ${KEY_ENV} (or join with the token divs up printed)`);
+        throw usageError(`joining by host:port needs the network key: --key-file PATH or ${KEY_ENV} (or join with a token: divs token or divs invite on a member)`);
       }
       exitState.code = await platform.up({
         listen,
         advertise: args.advertise ? parseListen(args.advertise) : null,
         join: join?.seeds ?? [],
         key,
+        invitation: join?.invitation ?? null,
         tap: args.tap,
         address: tapAddress(args.address, args.dhcp),
         mac: args.mac ? parseMac(args.mac) : null,
@@ -261,6 +269,33 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
+  const invite = defineCommand({
+    meta: {
+      name: "invite",
+      description: "Print a single-use invitation to join through a running node: its address, a one-time secret, an expiry; no key (divs up --join INVITATION).",
+    },
+    args: {
+      expires: { type: "string", description: "how long it stays valid: 90s, 15m, 1h, 2d (at most 30d)", default: `${DEFAULT_INVITE_LIFETIME_S / 3600}h` },
+      ...controlArgs,
+    },
+    async run({ args }) {
+      const reply = (await platform.controlRequest(controlPath(args), "invite", { expiresS: parseLifetime(args.expires) })) as InviteReply;
+      platform.print(args.json ? JSON.stringify(reply) : reply.invitation);
+    },
+  });
+
+  const token = defineCommand({
+    meta: {
+      name: "token",
+      description: `Print a reusable join token of a running node: it carries the network key (give it by --join-file or ${TOKEN_ENV}; divs invite makes a single-use one).`,
+    },
+    args: { ...controlArgs },
+    async run({ args }) {
+      const reply = (await platform.controlRequest(controlPath(args), "token")) as { token: string };
+      platform.print(args.json ? JSON.stringify(reply) : reply.token);
+    },
+  });
+
   const versionCmd = defineCommand({
     meta: { name: "version", description: "Print the version." },
     run() {
@@ -268,23 +303,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  return { up, status, members, macs, ping, leases, keygen, key, version: versionCmd };
-}
-
-/** The key from --key-file or DIVS_KEY, or null when neither is given. */
-async function explicitKey(platform: Platform, keyFile: string | undefined): Promise<Uint8Array | null> {
-  const env = platform.env(KEY_ENV);
-  if (keyFile !== undefined && env) throw usageError(`both --key-file and ${KEY_ENV} give a network key: use one`);
-  if (keyFile !== undefined) return keyFrom(keyFile, await platform.readTextFile(keyFile));
-  return env ? keyFrom(KEY_ENV, env) : null;
-}
-
-function keyFrom(source: string, text: string): Uint8Array {
-  try {
-    return parseKey(text);
-  } catch (e) {
-    throw usageError(`${source}: ${(e as Error).message}`);
-  }
+  return { up, status, members, macs, ping, leases, keygen, key, token, invite, version: versionCmd };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -316,7 +335,7 @@ function parseMac(text: string): string {
 export function unknownFlag(command: CommandDef<any> | undefined, rawArgs: string[]): string | null {
   const defs = (command?.args ?? {}) as Record<string, { type?: string }>;
   for (const arg of rawArgs.slice(1)) {
-    if (!arg.startsWith("-")) continue;
+    if (!arg.startsWith("-") || arg === FROM_STDIN) continue;
     const name = arg.replace(/^--?(no-)?/, "").split("=")[0];
     if (!(name in defs)) return arg;
   }

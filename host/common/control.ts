@@ -4,16 +4,20 @@
 //   request:  {"cmd":"status"|"members"|"macs"|"leases"}
 //             {"cmd":"key","op":"list"|"install"|"use"|"remove","key"?:"<key text>","id"?:"<8 hex>"}
 //             {"cmd":"ping","id":"<16 hex node id>"}: one ping, answered when its pong came or timed out
+//             {"cmd":"token"}: {"token": a reusable join token, which carries the primary network key}
+//             {"cmd":"invite","expiresS":N}: {"invitation": single-use token, "expires": ISO time} (no key in it)
 //   response: {"ok":true,"result":...} | {"ok":false,"error":"one line"}
-// The socket is mode 0600 (root only), so a key may travel over it; no answer ever carries one.
-import { formatHostPort, hostPortOfKey } from "./address.ts";
+// The socket is mode 0600 (root only), so a key may travel over it; only `token` answers with one.
+import { formatHostPort, hostPortOfKey, parseHostPort } from "./address.ts";
 import type { Driver } from "./driver.ts";
 import { ipv4Text } from "./dhcp.ts";
 import { hexU64, type MacEntry, type Member, u64OfHex } from "./dumps.ts";
 import { type NatGuess, PATH_KIND_DIRECT, PATH_KIND_RELAY, type PathRecord } from "./nat-records.ts";
 import { type AddrKey, formatKeyId, nodeIdOf, parseKey, parseKeyId, ROUTE_RELAY, type SecureCounters } from "./secure/index.ts";
+import { encodeToken } from "./token.ts";
+import type { InviteReply } from "./invitations.ts";
 
-export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "leases"] as const;
+export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "leases", "token", "invite"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 export const KEY_OPS = ["list", "install", "use", "remove"] as const;
 export type KeyOp = (typeof KEY_OPS)[number];
@@ -23,7 +27,11 @@ export interface ControlRequest {
   op?: KeyOp;
   key?: string;
   id?: string;
+  expiresS?: number;
 }
+
+/** Issues an invitation living this many seconds (host/common/invitations.ts). */
+export type IssueInvite = (lifetimeS: number) => InviteReply;
 
 /** A keyring entry as shown: the key id only. */
 export interface KeyInfo {
@@ -161,11 +169,11 @@ export function defaultControlPath(tap: string): string {
 }
 
 /** Answers one request line against a running driver. Never rejects. */
-export async function answer(line: string, driver: Driver, info: NodeInfo, now: number): Promise<string> {
+export async function answer(line: string, driver: Driver, info: NodeInfo, now: number, invite: IssueInvite): Promise<string> {
   let response: ControlResponse;
   try {
     const request = JSON.parse(line) as ControlRequest;
-    response = { ok: true, result: await run(request, driver, info, now) };
+    response = { ok: true, result: request.cmd === "invite" ? invite(Number(request.expiresS)) : await run(request, driver, info, now) };
   } catch (e) {
     response = { ok: false, error: (e as Error).message };
   }
@@ -187,6 +195,8 @@ function run(request: ControlRequest, driver: Driver, info: NodeInfo, now: numbe
       return driver.dhcp().leases;
     case "status":
       return status(driver, info, now);
+    case "token":
+      return { token: encodeToken([parseHostPort(info.advertise)], driver.secure.keyring.primary.key) };
   }
   throw new Error(`unknown control command "${cmd}"`);
 }

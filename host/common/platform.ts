@@ -66,6 +66,8 @@ export interface Platform {
   readStdin(): Promise<string>;
   hostname(): string;
   readTextFile(path: string): Promise<string>;
+  /** The permission bits of a file (a key file readable by others gets a warning). */
+  fileMode(path: string): Promise<number>;
   /** Throws DivsError (not root, no /dev/net/tun) before anything is created. */
   checkPrivileges(): void;
   /** Runs a node (`divs up`) until SIGINT or SIGTERM; resolves with the exit code. */

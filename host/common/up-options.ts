@@ -3,14 +3,17 @@ import type { HostPort } from "./address.ts";
 import type { Cidr } from "./cidr.ts";
 import type { CoreConfig } from "./config.ts";
 import type { UiOptions } from "./ui.ts";
+import type { Invitation } from "./token.ts";
 
 export interface UpOptions {
   listen: HostPort;
   advertise: HostPort | null;
   /** Seeds to join through; none: this node creates a switch. */
   join: HostPort[];
-  /** The network key: the primary (and only) key of the node's keyring at start. */
-  key: Uint8Array;
+  /** The network key: the primary (and only) key of the node's keyring at start; null when an invitation brings it. */
+  key: Uint8Array | null;
+  /** Redeem this invitation with the seed (its issuer) for the network key first (host/common/invitations.ts). */
+  invitation: Invitation | null;
   tap: string;
   /** "dhcp": from the switch's pool (`--address dhcp`, host/common/self-address.ts). */
   address: Cidr | "dhcp" | null;

@@ -5,16 +5,18 @@ import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./c
 import { DHCP_KEYS, watchPoolMismatch } from "./dhcp.ts";
 import { dhcpSaver, loadDhcpState } from "./dhcp-state.ts";
 import { SelfAddress, macBytes, selfLeaseMac } from "./self-address.ts";
-import { answer, type NodeInfo } from "./control.ts";
+import { answer, defaultControlPath, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
 import { Driver } from "./driver.ts";
 import { LatencyWake } from "./latency-wake.ts";
 import { CandidateWatch, guessAdvertise } from "./local-addresses.ts";
 import { claimCrypto, Keyring, loadIdentity, SecureTransport } from "./secure/index.ts";
+import { InviteBook, isInvitePacket } from "./secure/invite.ts";
+import { issueInvitation, redeemInvitation } from "./invitations.ts";
+import { ADDR_LEN } from "./abi.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
-import { encodeToken } from "./token.ts";
 import type { UpOptions } from "./up-options.ts";
 
 /** Gossip interval of each membership profile (lan, wan, local), docs/config.md. */
@@ -28,13 +30,35 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   const core = await Core.load(await platform.loadCoreBytes());
   applyConfig(core, options);
 
-  const keyring = new Keyring(platform.crypto, options.key);
   let driver: Driver | null = null;
+  // Invitation datagrams never reach the session transport: a joiner's redeemer takes answers, the book requests.
+  let redeeming: ((packet: Uint8Array) => void) | null = null;
+  let invites: InviteBook | null = null;
+  const inviteIn = (a: Uint8Array, o: number, d: Uint8Array) => {
+    if (redeeming !== null) return redeeming(d);
+    const addr = a.subarray(o, o + ADDR_LEN);
+    const reply = invites?.incoming(addr, d, platform.clock.now());
+    if (!reply) return;
+    transport.send(addr, 0, reply);
+    transport.flush();
+  };
   const transport = await platform.bindUdp(options.listen, {
-    datagram: (a, o, d) => driver?.datagramIn(a, o, d),
+    datagram: (a, o, d) => (isInvitePacket(d) ? inviteIn(a, o, d) : driver?.datagramIn(a, o, d)),
     batchEnd: () => driver?.datagramBatchEnd(),
     sendTooBig: (a, o, length) => driver?.sendTooBig(a, o, length),
   });
+  let key = options.key;
+  if (options.invitation !== null) {
+    try {
+      key = await redeemInvitation(platform.crypto, platform.timers, transport, options.join, options.invitation, Date.now(), (h) => (redeeming = h));
+    } catch (e) {
+      transport.close();
+      throw e;
+    }
+    platform.log.info("the invitation was accepted: joining with the network key it brought");
+  }
+  const keyring = new Keyring(platform.crypto, key!);
+  key!.fill(0); // the keyring holds its own copy
   const advertise = options.advertise ?? advertiseFor(platform, options.listen, options.tap);
   // A DHCP server keeps its leases and ranges in the state directory (docs/state.md).
   const store = options.config.has(DHCP_KEYS.poolSize) ? platform.openStateDir(options.stateDir) : null;
@@ -59,6 +83,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   const secure = new SecureTransport(platform.crypto, keyring, identity, platform.clock.now(), {
     relayCapBytesPerSecond: (options.relayCapMbit * 1_000_000) / 8,
   });
+  const book = (invites = new InviteBook(platform.crypto, () => keyring.primary.key, secure.counters));
   secure.sealInto((length) => transport.reserve(length));
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
   const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs);
@@ -99,7 +124,8 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   };
   let control;
   try {
-    control = await platform.serveControl(options.control, (line) => answer(line, d, info, platform.clock.now()));
+    const invite = (lifetimeS: number) => issueInvitation(book, [advertise], lifetimeS, platform.clock.now(), Date.now());
+    control = await platform.serveControl(options.control, (line) => answer(line, d, info, platform.clock.now(), invite));
   } catch (e) {
     await opened.stopReader();
     opened.device.close();
@@ -111,8 +137,9 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
 
   const verb = options.join.length > 0 ? `joining via ${options.join.map(formatHostPort).join(", ")}` : "created a switch";
   platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}, key id ${keyring.list()[0].id}`);
-  // The token carries the network key: whoever holds it can join (docs/security.md).
-  platform.print(`join token: ${encodeToken([advertise], keyring.primary.key)}`);
+  // Never the key itself: logs are kept and read by more people than the key should be (docs/security.md).
+  const ask = options.control === defaultControlPath(options.tap) ? (options.tap === "divs0" ? "" : ` --tap ${options.tap}`) : ` --control ${options.control}`;
+  platform.print(`to let a node join: divs invite${ask} prints a single-use invitation (divs token${ask}: a reusable token with the network key)`);
 
   // A node whose --dhcp pool is not the switch's would answer clients from another pool: it leaves.
   let poolRefused = false;

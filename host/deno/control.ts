@@ -1,29 +1,52 @@
-// The control socket (a unix socket, Deno.listen): one request line in, one response line out.
-// Same protocol and behaviour as host/node/control.ts.
+// The control socket (a unix socket on libc; the client side on Deno.connect): one request line in, one
+// response line out. Same protocol and behaviour as host/node/control.ts, peer check included.
+import {
+  checkSocketPath, CONTROL_DIR_MODE, CONTROL_UMASK, isDefaultControlDir, peerAllowed, peerUid, refusal, SO_PEERCRED, SOL_SOCKET, UCRED_LEN,
+} from "../common/control-access.ts";
 import { parseResponse } from "../common/control.ts";
+import { POLLIN } from "../common/linux-tap.ts";
+import * as c from "./libc.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { ControlServer } from "../common/platform.ts";
 
 const MAX_REQUEST = 4096;
 const REQUEST_TIMEOUT_MS = 5000;
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+/** SOCK_NONBLOCK | SOCK_CLOEXEC: never block the main thread; not inherited by `ip`. */
+const SOCK_FLAGS = 0o4000 | 0o2000000;
+const SOCKADDR_UN_LEN = 110;
+const BACKLOG = 16;
+const POLLOUT = 4;
+const EAGAIN = 11;
+/** How long one poll waits before it looks at `closed` again (closing does not wake a poll). */
+const POLL_MS = 200;
 
+/** One control socket on libc: Deno.listen gives no descriptor to ask SO_PEERCRED about. */
 export async function serveControl(socketPath: string, answer: (line: string) => Promise<string>): Promise<ControlServer> {
-  Deno.mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
+  checkSocketPath(socketPath);
+  const dir = dirname(socketPath);
+  Deno.mkdirSync(dir, { recursive: true, mode: CONTROL_DIR_MODE });
+  if (isDefaultControlDir(dir)) Deno.chmodSync(dir, CONTROL_DIR_MODE);
   await removeStaleSocket(socketPath);
-  let listener: Deno.UnixListener;
-  try {
-    listener = Deno.listen({ transport: "unix", path: socketPath });
-  } catch (e) {
-    throw new DivsError(`control socket ${socketPath}: ${(e as Error).message}`, ExitCode.failure);
-  }
-  Deno.chmodSync(socketPath, 0o600);
+  const fd = listenUnix(socketPath);
+  const ownUid = Deno.uid() ?? -1;
+  let closed = false;
   const serving = (async () => {
-    for await (const conn of listener) serveOne(conn, answer);
-  })().catch(() => {}); // the listener was closed
+    const pollfd = new Int32Array([fd, POLLIN]);
+    while (!closed) {
+      pollfd[1] = POLLIN;
+      if ((await c.libc().pollAsync(new Uint8Array(pollfd.buffer), 1n, POLL_MS)) <= 0 || closed) continue;
+      for (let conn = c.libc().accept4(fd, null, null, SOCK_FLAGS); conn >= 0; conn = c.libc().accept4(fd, null, null, SOCK_FLAGS)) {
+        void serveOne(conn, ownUid, answer);
+      }
+    }
+  })();
   return {
     close: async () => {
-      listener.close();
+      closed = true;
       await serving;
+      c.libc().close(fd);
       try {
         Deno.removeSync(socketPath);
       } catch {
@@ -33,30 +56,70 @@ export async function serveControl(socketPath: string, answer: (line: string) =>
   };
 }
 
-async function serveOne(conn: Deno.Conn, answer: (line: string) => Promise<string>): Promise<void> {
-  const decoder = new TextDecoder();
-  const chunk = new Uint8Array(MAX_REQUEST);
-  let buffered = "";
+/** A listening unix socket at `socketPath`, made under umask 0177 (mode 0600 from birth). */
+function listenUnix(socketPath: string): number {
+  const fail = (what: string) => new DivsError(`control socket ${socketPath}: ${what} failed (errno ${c.errno()})`, ExitCode.failure);
+  const fd = c.libc().socket(AF_UNIX, SOCK_STREAM | SOCK_FLAGS, 0);
+  if (fd < 0) throw fail("socket");
+  const path = new TextEncoder().encode(socketPath);
+  const sockaddr = new Uint8Array(SOCKADDR_UN_LEN); // sa_family_t sun_family; char sun_path[108]
+  new DataView(sockaddr.buffer).setUint16(0, AF_UNIX, true);
+  sockaddr.set(path, 2);
+  const umask = c.libc().umask(CONTROL_UMASK);
+  const bound = c.libc().bind(fd, sockaddr, 2 + path.length + 1);
+  c.libc().umask(umask);
+  if (bound < 0 || c.libc().listen(fd, BACKLOG) < 0) {
+    const error = fail(bound < 0 ? "bind" : "listen");
+    c.libc().close(fd);
+    throw error;
+  }
+  return fd;
+}
+
+/** Waits until `fd` is ready for `events` or `deadline` (ms, performance.now()) passes; false on timeout. */
+async function ready(fd: number, events: number, deadline: number): Promise<boolean> {
+  const pollfd = new Int32Array([fd, events]);
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    if ((await c.libc().pollAsync(new Uint8Array(pollfd.buffer), 1n, Math.min(POLL_MS, Math.ceil(left)))) > 0) return true;
+  }
+}
+
+/** Checks the peer, reads one request line, writes the answer, closes. */
+async function serveOne(fd: number, ownUid: number, answer: (line: string) => Promise<string>): Promise<void> {
+  const deadline = performance.now() + REQUEST_TIMEOUT_MS;
   try {
-    for (;;) {
-      const n = await conn.read(chunk);
-      if (n === null) return;
+    const ucred = new Uint8Array(UCRED_LEN);
+    const len = new Uint32Array([UCRED_LEN]);
+    const uid = c.libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ucred, new Uint8Array(len.buffer)) === 0 ? peerUid(ucred) : -1;
+    const chunk = new Uint8Array(MAX_REQUEST);
+    const decoder = new TextDecoder();
+    let buffered = "";
+    while (buffered.length <= MAX_REQUEST && await ready(fd, POLLIN, deadline)) {
+      const n = Number(c.libc().read(fd, chunk, BigInt(chunk.length)));
+      if (n < 0 && c.errno() === EAGAIN) continue;
+      if (n <= 0) return;
       buffered += decoder.decode(chunk.subarray(0, n), { stream: true });
       const nl = buffered.indexOf("\n");
       if (nl >= 0) {
-        await writeAll(conn, new TextEncoder().encode(await answer(buffered.slice(0, nl))));
+        // Checked once the request is read, so a refused client reads the refusal rather than a reset.
+        const reply = peerAllowed(uid, ownUid) ? await answer(buffered.slice(0, nl)) : refusal(uid);
+        await writeFd(fd, new TextEncoder().encode(reply), deadline);
         return;
       }
-      if (buffered.length > MAX_REQUEST) return;
     }
-  } catch {
-    // the client went away
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
+    c.libc().close(fd);
+  }
+}
+
+async function writeFd(fd: number, bytes: Uint8Array<ArrayBuffer>, deadline: number): Promise<void> {
+  for (let off = 0; off < bytes.length;) {
+    const n = Number(c.libc().write(fd, bytes.subarray(off), BigInt(bytes.length - off)));
+    if (n > 0) off += n;
+    else if (n < 0 && c.errno() === EAGAIN && await ready(fd, POLLOUT, deadline)) continue;
+    else return; // the client went away or is too slow
   }
 }
 

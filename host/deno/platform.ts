@@ -51,6 +51,7 @@ export function denoPlatform(): Platform & NodeRuntime {
         throw new DivsError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.usage);
       }
     },
+    fileMode: async (file) => (Deno.statSync(file).mode ?? 0) & 0o7777,
     checkPrivileges,
     openStateDir: (dir) => openStateDir(dir, stateFiles),
     openTap,

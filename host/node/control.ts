@@ -1,7 +1,11 @@
-// The control socket (a unix socket, node:net): one request line in, one response line out.
+// The control socket (a unix socket, node:net): one request line in, one response line out. Only root
+// and the node's user get in (host/common/control-access.ts).
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import {
+  CONTROL_DIR_MODE, CONTROL_UMASK, isDefaultControlDir, peerAllowed, peerUid, refusal, SO_PEERCRED, SOL_SOCKET, UCRED_LEN,
+} from "../common/control-access.ts";
 import { parseResponse } from "../common/control.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { ControlServer } from "../common/platform.ts";
@@ -9,11 +13,25 @@ import type { ControlServer } from "../common/platform.ts";
 const MAX_REQUEST = 4096;
 const REQUEST_TIMEOUT_MS = 5000;
 
+/** The uid of a connection's peer (SO_PEERCRED on its descriptor), or null when it cannot be read. */
+async function connectionUid(conn: net.Socket): Promise<number | null> {
+  const fd = (conn as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== "number" || fd < 0) return null;
+  const { getsockopt } = await import("./libc.ts"); // koffi: loaded on this thread only once a peer connects
+  const ucred = new Uint8Array(UCRED_LEN);
+  const len = new Uint32Array([UCRED_LEN]);
+  return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ucred, len) === 0 ? peerUid(ucred) : null;
+}
+
 /** `answer` may be asynchronous: on Node the data-plane thread answers (host/node/platform.ts). */
 export async function serveControl(socketPath: string, answer: (line: string) => Promise<string>): Promise<ControlServer> {
-  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
+  const dir = path.dirname(socketPath);
+  fs.mkdirSync(dir, { recursive: true, mode: CONTROL_DIR_MODE });
+  if (isDefaultControlDir(dir)) fs.chmodSync(dir, CONTROL_DIR_MODE);
   await removeStaleSocket(socketPath);
+  const ownUid = process.getuid!();
   const server = net.createServer((conn) => {
+    const uid = connectionUid(conn);
     let buffered = "";
     let answered = false;
     conn.setEncoding("utf8");
@@ -21,7 +39,11 @@ export async function serveControl(socketPath: string, answer: (line: string) =>
       buffered += chunk;
       const nl = buffered.indexOf("\n");
       if (nl >= 0) {
-        if (!answered) answer(buffered.slice(0, nl)).then((reply) => conn.end(reply));
+        // The request is read before a refusal, so the client reads it rather than a reset.
+        const line = buffered.slice(0, nl);
+        if (!answered) {
+          uid.then((u) => (u !== null && peerAllowed(u, ownUid) ? answer(line) : refusal(u ?? -1))).then((reply) => conn.end(reply));
+        }
         answered = true;
       }
       else if (buffered.length > MAX_REQUEST) conn.destroy();
@@ -30,9 +52,14 @@ export async function serveControl(socketPath: string, answer: (line: string) =>
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e) => reject(new DivsError(`control socket ${socketPath}: ${e.message}`, ExitCode.failure)));
-    server.listen(socketPath, () => resolve());
+    // The socket file is made by bind(2) inside listen(): under this umask it is 0600 from birth.
+    const umask = process.umask(CONTROL_UMASK);
+    try {
+      server.listen(socketPath, () => resolve());
+    } finally {
+      process.umask(umask);
+    }
   });
-  fs.chmodSync(socketPath, 0o600);
   return {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

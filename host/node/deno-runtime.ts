@@ -1,6 +1,7 @@
 // `divs up --runtime deno` from the Node CLI: finds a deno binary and runs this same node under Deno
 // (build/divs-deno.mjs) with exactly the permissions host/common/deno-permissions.ts lists, forwarding
-// SIGINT/SIGTERM and exiting with its code.
+// SIGINT/SIGTERM and exiting with its code. A secret never goes on the child's command line: a `--join`
+// invitation moves to its environment (DIVS_TOKEN), and keys and files and standard input are inherited.
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -12,6 +13,8 @@ import { DivsError, ExitCode } from "../common/errors.ts";
 import { defaultStateDir } from "../common/state-dir.ts";
 import { denoRunFlags } from "../common/deno-permissions.ts";
 import { uiListenPermission } from "../common/ui.ts";
+import { checkJoinArgument, FROM_STDIN, TOKEN_ENV } from "../common/secrets.ts";
+import { looksLikeAddress } from "../common/token.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -53,17 +56,33 @@ export function runtimeFlag(rawArgs: string[]): string | undefined {
   return flagValue(rawArgs, "--runtime");
 }
 
-/** The `deno run ...` command line for these `divs up` arguments (without --runtime). */
-export function denoCommandLine(rawArgs: string[]): string[] {
+/** Drops `--flag value` and `--flag=value` from rawArgs. */
+function withoutFlag(rawArgs: string[], flag: string): string[] {
+  return rawArgs.filter((a, i) => a !== flag && rawArgs[i - 1] !== flag && !a.startsWith(`${flag}=`));
+}
+
+/**
+ * The `deno run ...` command line for these `divs up` arguments (without --runtime), and what the child's
+ * environment adds to ours: a `--join` token moves there, so no `ps` shows it.
+ */
+export function denoCommandLine(rawArgs: string[], env: NodeJS.ProcessEnv = process.env): { args: string[]; env: Record<string, string> } {
   const control = flagValue(rawArgs, "--control") ?? defaultControlPath(flagValue(rawArgs, "--tap") ?? "divs0");
-  const readFiles = ["--config", "--key-file", "--ui-token-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
+  const readFiles = ["--config", "--key-file", "--ui-token-file", "--join-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
     .map((f) => path.resolve(f));
   const stateDir = path.resolve(flagValue(rawArgs, "--state-dir") ?? defaultStateDir(flagValue(rawArgs, "--tap") ?? "divs0"));
   const ui = uiListenPermission(flagValue(rawArgs, "--ui"));
   const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir, ui });
-  const args = rawArgs.filter((a, i) => a !== "--runtime" && rawArgs[i - 1] !== "--runtime" && !a.startsWith("--runtime="));
+  let args = withoutFlag(rawArgs, "--runtime");
+  const join = flagValue(args, "--join");
+  const extraEnv: Record<string, string> = {};
+  if (join !== undefined && join !== FROM_STDIN && !looksLikeAddress(join)) {
+    checkJoinArgument(join);
+    if (env[TOKEN_ENV]) throw new DivsError(`--join and ${TOKEN_ENV} both say what to join: use one`, ExitCode.usage);
+    extraEnv[TOKEN_ENV] = join;
+    args = withoutFlag(args, "--join");
+  }
   // The young generation stays at 2 x 1 MB under a packet flood, as on Node (host/node/run-node.ts).
-  return ["run", ...flags, "--v8-flags=--semi-space-growth-factor=1", path.join(here, "divs-deno.mjs"), ...args];
+  return { args: ["run", ...flags, "--v8-flags=--semi-space-growth-factor=1", path.join(here, "divs-deno.mjs"), ...args], env: extraEnv };
 }
 
 /** Runs `divs up` under Deno; resolves with its exit code. */
@@ -74,7 +93,8 @@ export function runUnderDeno(rawArgs: string[]): Promise<number> {
   }
   // Its own process group, so a terminal's Ctrl-C reaches it once (forwarded), not twice (a second
   // signal means "exit at once").
-  const child = spawn(deno, denoCommandLine(rawArgs), { stdio: "inherit", detached: true });
+  const command = denoCommandLine(rawArgs);
+  const child = spawn(deno, command.args, { stdio: "inherit", detached: true, env: { ...process.env, ...command.env } });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   process.on("SIGINT", forward("SIGINT"));
   process.on("SIGTERM", forward("SIGTERM"));

@@ -28,6 +28,7 @@ export function nodePlatform(): Platform {
         throw new DivsError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.usage);
       }
     },
+    fileMode: async (file) => fs.statSync(file).mode & 0o7777,
     checkPrivileges,
     // loaded on `up` only: koffi and the node's code stay out of the other commands
     up: async (options) => (await import("./run-node.ts")).up(options),

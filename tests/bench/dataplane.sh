@@ -319,13 +319,13 @@ sealed_check() {
 # --------------------------------------------------------------- DiVS ------
 DIVS_A="" DIVS_B=""
 
-# divs_up NS LOG NAME UL OV [ARGS...] ; pid -> NB_LASTPID. Without a DIVS_KEY from our environment:
+# divs_up NS LOG NAME UL OV [ARGS...] ; pid -> NB_LASTPID. Without a DIVS_KEY or DIVS_TOKEN from our environment:
 # the key goes only where the harness puts it.
 divs_up() {
     local ns=$1 log=$2 name=$3 ul=$4 ov=$5 runtime=$6 t0 state=(); shift 6
     # One state directory (identity key) per node: both use the same TAP name, the default's key.
     timeout 10 node "$DIVS_CLI" up --help 2>&1 | grep -q -- --state-dir && state=(--state-dir "$NB_TMP/$name.state")
-    nb_bg "$ns" "$log" env -u DIVS_KEY node "$DIVS_CLI" up --runtime "$runtime" --name "$name" \
+    nb_bg "$ns" "$log" env -u DIVS_KEY -u DIVS_TOKEN node "$DIVS_CLI" up --runtime "$runtime" --name "$name" \
         --listen "$ul:$DIVS_PORT" --tap "$TAP" --address "$ov/24" --control "$NB_TMP/$name.sock" "${state[@]}" "$@" $DIVS_UP_ARGS
     [ "$runtime" = deno ] || return 0
     # Under Deno the node is the launcher's deno child: CPU, RSS and SIGTERM go to that process.
@@ -341,7 +341,7 @@ divs_up() {
 
 # divs_setup -> 0 ready; else REASON set
 divs_setup() {
-    local t0 token keyargs=()
+    local t0 token keyargs=() joinargs=()
     nb_ns_add "$NSA" && nb_ns_add "$NSB" && nb_veth "$NSA" ul0 "$UL_A/24" "$NSB" ul0 "$UL_B/24" 1500 &&
         nb_impair "$NSA" ul0 "$SPEC" && nb_impair "$NSB" ul0 "$SPEC" &&
         frag_count_add "$NSA" && frag_count_add "$NSB" &&
@@ -355,12 +355,21 @@ divs_setup() {
     fi
     divs_up "$NSA" "$NB_TMP/divs-a.log" bench-a "$UL_A" "$OV_A" "$RUNTIME_A" "${keyargs[@]}"; DIVS_A=$NB_LASTPID
     t0=$SECONDS
-    until token=$(sed -n 's/^join token: *//p' "$NB_TMP/divs-a.log" | head -1) && [ -n "$token" ]; do
+    # `divs token` asks the node (builds before it printed "join token: ..." at start).
+    until token=$(sed -n 's/^join token: *//p' "$NB_TMP/divs-a.log" | head -1
+                  timeout 5 node "$DIVS_CLI" token --control "$NB_TMP/bench-a.sock" 2>/dev/null) && [ -n "$token" ]; do
         kill -0 "$DIVS_A" 2>/dev/null || { REASON=node_a_exited; return 1; }
         [ $((SECONDS - t0)) -ge 15 ] && { REASON=no_join_token; return 1; }
         sleep 0.1
     done
-    divs_up "$NSB" "$NB_TMP/divs-b.log" bench-b "$UL_B" "$OV_B" "$RUNTIME_B" --join "$token"; DIVS_B=$NB_LASTPID
+    # A token carrying the key goes in a file where the build takes one (--join-file), never on a command line.
+    if timeout 10 node "$DIVS_CLI" up --help 2>&1 | grep -q -- --join-file; then
+        (umask 077; printf '%s\n' "$token" >"$NB_TMP/join.token")
+        joinargs=(--join-file "$NB_TMP/join.token")
+    else
+        joinargs=(--join "$token")
+    fi
+    divs_up "$NSB" "$NB_TMP/divs-b.log" bench-b "$UL_B" "$OV_B" "$RUNTIME_B" "${joinargs[@]}"; DIVS_B=$NB_LASTPID
     nb_wait_ping "$NSA" "$OV_B" 20 || { REASON=no_overlay_ping; return 1; }
     kill -0 "$DIVS_B" 2>/dev/null || { REASON=node_b_exited; return 1; }
     return 0

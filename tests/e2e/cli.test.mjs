@@ -30,6 +30,9 @@ describe("argument errors (exit 2, one line)", () => {
     [["up", "--join", "AQEAAAAAAAAAAAAA___GEwABErY"], /bad join token: version 1 carries no network key/],
     [["up", "--join", "198.19.0.1:4790"], /joining by host:port needs the network key: --key-file PATH or DIVS_KEY/],
     [["up", "--key", "uYjJNTMcLO20ellYWeBchFa9kAujZAykbeR5whFUlxg"], /unknown option --key /],
+    // A token that carries the network key (version 2) never goes on a command line.
+    [["up", "--join", "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAD__8YTAAEStg"], /carries the network key: give it with --join-file PATH, DIVS_TOKEN or --join -/],
+    [["up", "--join", "-", "--join-file", "/dev/null"], /--join and --join-file both say what to join/],
     [["up", "--key-file", "/nonexistent/divs.key"], /cannot read \/nonexistent\/divs.key/],
     [["key", "rotate"], /bad key action "rotate"/],
     [["up", "--listen", "198.19.0.1:99999"], /bad port/],
@@ -97,7 +100,7 @@ test("no /dev/net/tun: exit 4", { skip: skip ?? false }, () => {
 describe("a running node", { skip: skip ?? false }, () => {
   const bed = new Testbed();
   before(async () => {
-    await bed.setup(["x"]);
+    await bed.setup(["x", "w"]);
     bed.start("x");
     await waitFor("node x", 10_000, () => bed.ctl("x", "status"));
   });
@@ -110,14 +113,34 @@ describe("a running node", { skip: skip ?? false }, () => {
     assert.match(r.stderr, /already in use/);
   });
 
-  test("the join token carries the network key and names the node's address", () => {
-    const token = /join token: (\S+)/.exec(bed.node("x").log)[1];
+  test("the node's output shows no key and no token; divs token prints one, carrying the key and the node's address", async () => {
+    const raw = Buffer.from(bed.key, "base64url");
+    const log = bed.node("x").log;
+    assert.match(log, /divs invite/, "how to let a node join");
+    assert.ok(!log.includes(bed.key) && !log.includes(raw.toString("hex")), log);
+    const { token } = await bed.ctl("x", "token");
+    assert.ok(!log.includes(token), "the token is printed only when asked");
     const bytes = Buffer.from(token, "base64url");
     assert.equal(bytes[0], 2);
     assert.equal(bytes.subarray(1, 33).toString("base64url"), bed.key, "the key the node was started with (DIVS_KEY)");
     assert.equal(bytes[33], 1);
     assert.equal(bytes.subarray(34 + 12, 34 + 16).join("."), bed.node("x").underlay);
     assert.equal(bytes.readUInt16BE(34 + 16), 4790);
+  });
+
+  test("a node without the key joins with the token from divs token in a --join-file", async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const dir = mkdtempSync("/tmp/divs-e2e-");
+    const file = `${dir}/token`;
+    writeFileSync(file, (await bed.ctl("x", "token")).token, { mode: 0o600 });
+    try {
+      bed.start("w", { key: "", extra: ["--join-file", file] });
+      await waitFor("w alive at x", 15_000, async () => (await bed.aliveNames("x")).includes("w"));
+      assert.doesNotMatch(bed.node("w").log, /warning/, "a 0600 file: no warning");
+    } finally {
+      await bed.stop("w");
+      rmSync(dir, { recursive: true });
+    }
   });
 
   test("status and divs key list show the key id, never the key", async () => {

@@ -23,7 +23,8 @@ const OFF_CONFIRM_NR = 58;
 const REJECTIONS = ["bad_length", "bad_version", "bad_type", "unknown_key_id", "rate_limited", "bad_mac", "unknown_handshake",
   "wrong_source", "bad_proof", "bad_cookie", "replayed_confirm", "index_collision", "too_many_sessions", "no_session",
   "bad_counter", "replayed", "too_old", "decrypt_failed", "queue_full", "queue_dropped",
-  "relay_dropped_not_member", "relay_dropped_not_allowed", "relay_dropped_cap"];
+  "relay_dropped_not_member", "relay_dropped_not_allowed", "relay_dropped_cap", "reflected", "too_many_peers",
+  "invites_refused", "invites_dropped"];
 
 /** Runs a command to its end; resolves with its exit code and output whatever the code. */
 function runToEnd(cmd, args) {

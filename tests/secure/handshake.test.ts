@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { totalRejections } from "../../host/common/secure/counters.ts";
-import { CONFIRM_LEN, HS_INIT, INIT_LEN, OFF_KEY_ID } from "../../host/common/secure/handshake.ts";
+import { CONFIRM_LEN, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_KEY_ID } from "../../host/common/secure/handshake.ts";
 import { bytes, established, ip, newKey, Node, pair, text } from "./harness.ts";
 
 test("a pair completes the handshake and exchanges data both ways", () => {
@@ -78,7 +78,7 @@ test("a forged HS_CONFIRM from someone without the key allocates no session", ()
 
 test("rate limiting drops a flood of HS_INIT from one source while another source completes", () => {
   const { net, a, b, key } = pair();
-  const c = new Node("c", ip(3), 4789, key, 0);
+  const c = new Node("c", ((198 << 24) | (19 << 16) | (1 << 8) | 3) >>> 0, 4789, key, 0); // another /24: another budget
   net.add(c);
   net.send(a, b, bytes("flood"));
   const [init] = net.take();
@@ -161,4 +161,46 @@ test("datagrams waiting for a handshake are bounded, and dropped when it gives u
   net.send(a, b, bytes("later"));
   net.pump();
   assert.deepEqual(b.delivered.map(text), ["later"]);
+});
+
+test("a node's own handshake bounced back to it is dropped: no session with itself (reflection)", () => {
+  const { a, b } = pair();
+  // An on-path attacker returns everything A sends toward B to A, as if from B.
+  let packets = a.t.outgoing(b.key, b.addr, bytes("x"), 0).map((tx) => Uint8Array.from(tx.data));
+  for (let round = 0; round < 5 && packets.length > 0; round++) {
+    packets = packets.flatMap((p) => a.t.incoming(b.key, b.addr, p, 0).transmits.map((tx) => Uint8Array.from(tx.data)));
+  }
+  assert.equal(a.t.counters.reflected, 1);
+  assert.equal(a.t.counters.challenges_sent, 0);
+  assert.equal(a.t.sessionCount(), 0, "no session with itself");
+});
+
+test("an HS_CONFIRM held back past the confirm window is refused: it cannot cut the responder's direction", () => {
+  const { net, a, b } = pair();
+  net.send(a, b, bytes("x"));
+  // An on-path attacker holds A's confirm (and the data behind it): A's session times out unconfirmed.
+  const held: typeof net.inflight = [];
+  net.pump((f) => f.from === a && f.data[1] !== HS_INIT && held.push(f) > 0);
+  assert.equal(held[0].data[1], HS_CONFIRM);
+  net.now = a.t.config.confirmTimeoutMs;
+  net.tick();
+  net.pump(); // A's new handshake: a session both hold
+  net.send(b, a, bytes("before"));
+  net.pump();
+  assert.deepEqual(a.delivered.map(text), ["before"]);
+  // A minute later the held packets arrive: B must not make (and send on) a session A no longer holds.
+  net.now = 60_000;
+  for (const f of held) net.deliver(f);
+  assert.equal(b.t.counters.bad_cookie, 1);
+  net.send(b, a, bytes("after"));
+  net.pump();
+  assert.deepEqual(a.delivered.map(text), ["before", "after"]);
+  // A confirm within the window is still taken (a round trip of almost two windows).
+  const late = pair();
+  late.net.send(late.a, late.b, bytes("slow"));
+  late.net.pump((f) => {
+    if (f.data[1] === HS_CONFIRM) late.net.now = 2 * late.b.t.config.confirmWindowMs - 1;
+    return false;
+  });
+  assert.deepEqual(late.b.delivered.map(text), ["slow"]);
 });

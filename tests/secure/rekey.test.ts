@@ -111,6 +111,27 @@ test("key rotation on a running pair loses nothing and new handshakes use the ne
   assert.ok(a.t.counters.unknown_key_id > 0);
 });
 
+test("divs key remove evicts the sessions made with that key at once, without losing data", () => {
+  const { net, a, b, key } = established();
+  const k2 = newKey();
+  for (const n of [a, b]) n.t.keyring.use(n.t.keyring.install(k2));
+  const oldId = idOf(b, key);
+  b.t.keyring.remove(oldId);
+  net.post(b, b.t.tick(net.now)); // what the driver does on a keyring change
+  assert.equal(b.t.counters.sessions_evicted, 1);
+  assert.equal(b.t.counters.handshakes_started, 1, "a new session is started at once, not on the next send");
+  net.pump();
+  net.send(a, b, bytes("to b"));
+  net.send(b, a, bytes("to a"));
+  net.pump();
+  assert.equal(text(b.delivered.at(-1)!), "to b");
+  assert.equal(text(a.delivered.at(-1)!), "to a");
+  net.now += b.t.config.removedKeyGraceMs;
+  net.tick();
+  assert.deepEqual(b.t.sessions(net.now).map((s) => s.keyId), [idOf(b, k2)], "no session under the removed key is left");
+  assert.equal(totalRejections(a.t.counters) + totalRejections(b.t.counters), 0);
+});
+
 function idOf(n: Node, key: Uint8Array): number {
   const id = n.t.keyring.install(key); // idempotent: returns the id of an installed key
   return id;

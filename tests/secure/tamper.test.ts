@@ -3,8 +3,8 @@ import { test } from "node:test";
 import { totalRejections } from "../../host/common/secure/counters.ts";
 import { HS_CHALLENGE, HS_CONFIRM, HS_INIT } from "../../host/common/secure/handshake.ts";
 import { REPLAY_OK, REPLAY_WINDOW, ReplayWindow } from "../../host/common/secure/replay.ts";
-import type { Node } from "./harness.ts";
-import { bytes, established, pair, text } from "./harness.ts";
+import { addressKey, encodeAddress } from "../../host/common/address.ts";
+import { bytes, established, ip, newKey, Node, pair, text } from "./harness.ts";
 
 // Flip tests send hundreds of handshake packets from one source in an instant: lift the rate limit
 // so each one reaches the check that should catch it (rate limiting has its own test).
@@ -151,3 +151,15 @@ function shuffle<T>(xs: T[]): void {
     [xs[i], xs[j]] = [xs[j], xs[i]];
   }
 }
+
+test("the peer map is bounded: datagrams for more addresses than maxPeers are dropped and counted", () => {
+  const a = new Node("a", ip(1), 4789, newKey(), 0, { maxPeers: 8 });
+  const addr = new Uint8Array(18);
+  for (let port = 1; port <= 20; port++) {
+    encodeAddress(ip(2), port, addr);
+    a.t.outgoing(addressKey(ip(2), port), addr, bytes("x"), 0);
+  }
+  assert.equal(a.t.peerCount(), 8);
+  assert.equal(a.t.pendingCount(), 8);
+  assert.equal(a.t.counters.too_many_peers, 12);
+});

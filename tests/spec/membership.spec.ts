@@ -11,7 +11,7 @@ import {
 } from "../../assembly/membership/broadcast";
 import {
   ACCUSE_LEN, INFO_NAME, MSG_ALIVE, MSG_DEAD, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, NAME_MAX, PUSH_PULL_SECTIONS,
-  SECTION_MEMBERS, readInfo, writeAccusation,
+  SECTION_MEMBERS, readInfo, writeAccusation, writePingReq,
 } from "../../assembly/membership/codec";
 import { membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById, memberCount, members } from "../../assembly/membership/state";
@@ -87,6 +87,20 @@ describe("membership state changes", () => {
     expect(memberById(42)!.state).toBe(MemberState.Dead);
     membershipMessage(addr, buf, aliveMsg(buf, 2, 42));
     expect(memberById(42)!.state).toBe(MemberState.Alive);
+  });
+
+  it("answers a PING_REQ only for a member it knows, at the address it knows (no handshakes to any address)", () => {
+    startMember();
+    membershipMessage(addr, buf, aliveMsg(buf, 1, 43)); // member 43 at `addr`
+    const elsewhere = heap.alloc(ADDR_LEN);
+    memory.fill(elsewhere, 9, ADDR_LEN);
+    const unknown = statValue(Stat.MemberPingReqUnknown);
+    membershipMessage(addr, buf, writePingReq(buf, 64, 1, 555, elsewhere)); // no such member
+    membershipMessage(addr, buf, writePingReq(buf, 64, 2, 43, elsewhere)); // a member, another address
+    membershipMessage(addr, buf, writePingReq(buf, 64, 3, self.id, self.addr)); // ourselves
+    expect(statValue(Stat.MemberPingReqUnknown)).toBe(unknown + 3);
+    membershipMessage(addr, buf, writePingReq(buf, 64, 4, 43, addr));
+    expect(statValue(Stat.MemberPingReqUnknown)).toBe(unknown + 3, "a known member at its address is pinged");
   });
 
   it("refutes a suspicion about itself with a higher incarnation and lower health", () => {

@@ -27,6 +27,7 @@ export function seal(key: ChaChaKey, nonce: Uint8Array, aad: Uint8Array, plainte
   chachaXor(key.words, 1, plaintext, 0, out, outOffset, n);
   macMessage(aad, out, outOffset, n);
   macTag(out, outOffset + n);
+  block.fill(0); // the last keystream block
 }
 
 /**
@@ -43,6 +44,7 @@ export function open(
   macTag(expectedTag, 0);
   if (!equalBytes(expectedTag, 0, packet, end - TAG_LEN, TAG_LEN)) return false;
   chachaXor(key.words, 1, packet, start, out, outOffset, n);
+  block.fill(0); // the last keystream block
   return true;
 }
 
@@ -168,6 +170,7 @@ function startMessage(key: ChaChaKey, nonce: Uint8Array): void {
   nonce2 = readLE32(nonce, 8);
   chachaBlock(key.words, 0);
   macKey(block[0], block[1], block[2], block[3], block[4], block[5], block[6], block[7]);
+  block.fill(0); // the one-time key now lives in r and pad only
 }
 
 /**
@@ -299,6 +302,15 @@ function macTag(out: Uint8Array, o: number): void {
   writeLE32(out, o + 8, f);
   f = (((h4 >>> 8) | (h5 << 14)) >>> 0) + (pad[3] >>> 0) + ((f / TWO_32) | 0);
   writeLE32(out, o + 12, f);
+  // The one-time key (r, s) and the accumulator are not left behind for the next reader of memory.
+  r.fill(0);
+  pad.fill(0);
+  h.fill(0);
+}
+
+/** True when no keystream or MAC state of the last message is left (tests/secure/aead.test.ts). */
+export function scratchIsClear(): boolean {
+  return block.every((v) => v === 0) && r.every((v) => v === 0) && pad.every((v) => v === 0) && h.every((v) => v === 0);
 }
 
 function writeLE32(b: Uint8Array, o: number, v: number): void {

@@ -25,20 +25,37 @@ export interface SecureConfig {
   handshakeTimeoutMs: number;
   /** An initiator session that has received nothing this long (ms) is dropped and redone. 5 s. */
   confirmTimeoutMs: number;
+  /**
+   * A session made with a key removed from the keyring is replaced at once and decrypts this long (ms)
+   * more, while the peer moves to the new one. 2 s: a handshake and a retransmit.
+   */
+  removedKeyGraceMs: number;
   /** Cookie secret and responder ephemeral lifetime (ms); the previous period stays valid. 120 s. */
   cookiePeriodMs: number;
+  /**
+   * An HS_CONFIRM is recognised only in the window (ms) its challenge was sent in and the next: at most
+   * 2 windows late. 2 s: room for any round trip, and below confirmTimeoutMs (5 s), so the initiator
+   * still holds the session a responder makes from it (a confirm held back longer cut one direction).
+   */
+  confirmWindowMs: number;
   /** Datagrams queued per peer while its handshake runs. 16: a burst of gossip, not a backlog. */
   queueLimit: number;
-  /** Handshake packets per second per source IP. 20. */
+  /** Handshake packets per second per source network (IPv4 /24, IPv6 /64). 20. */
   rateLimitPerSecond: number;
-  /** Token bucket depth per source IP. 40. */
+  /** Token bucket depth per source network. 40. */
   rateLimitBurst: number;
-  /** Sources tracked by the rate limiter at once; new sources beyond it are refused. 16384. */
+  /** Source networks tracked by the rate limiter at once; beyond, the least recently used is evicted. 16384. */
   rateLimitSources: number;
   /** Sessions held at once; further HS_CONFIRMs are refused. 65536. */
   maxSessions: number;
   /** Sessions per peer (current, rekeying, grace). 4. */
   maxSessionsPerPeer: number;
+  /**
+   * Addresses held at once (sessions, a handshake, a queue); a datagram for another is dropped. 65536:
+   * the core's default member table (max_members) and maxSessions. Before, it had no bound: each
+   * address the core was made to send to (gossip names any) kept a queue of up to queueLimit datagrams.
+   */
+  maxPeers: number;
   /** Relaying between one pair of members, bytes per second (`divs up --relay-cap MBIT`). 20 Mbit/s. */
   relayCapBytesPerSecond: number;
 }
@@ -53,13 +70,16 @@ export const DEFAULT_SECURE_CONFIG: Readonly<SecureConfig> = {
   handshakeRetransmitMaxMs: 8_000,
   handshakeTimeoutMs: 20_000,
   confirmTimeoutMs: 5_000,
+  removedKeyGraceMs: 2_000,
   cookiePeriodMs: 120_000,
+  confirmWindowMs: 2_000,
   queueLimit: 16,
   rateLimitPerSecond: 20,
   rateLimitBurst: 40,
   rateLimitSources: 16_384,
   maxSessions: 65_536,
   maxSessionsPerPeer: 4,
+  maxPeers: 65_536,
   relayCapBytesPerSecond: DEFAULT_RELAY_CAP_BYTES_PER_SECOND,
 };
 

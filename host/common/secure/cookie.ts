@@ -1,9 +1,11 @@
 // The responder's stateless handshake memory (docs/security.md step 2). Each period (120 s) has a
 // random cookie secret and an ephemeral X25519 key pair; the previous period stays valid so a
-// handshake that straddles a rotation completes. N_r = HMAC(secret, "divs cookie" || addr || E_i || N_i || S_i)
-// lets the responder recognise its own challenge in HS_CONFIRM without having stored it.
+// handshake that straddles a rotation completes. N_r = HMAC(secret, "divs cookie" || addr || E_i || N_i || S_i ||
+// slot) lets the responder recognise its own challenge in HS_CONFIRM without having stored it; the slot
+// (time / confirm window) makes a confirm held back past two windows unrecognisable, while the
+// initiator still holds the session it names (docs/security.md "HS_CONFIRM").
 import nacl from "tweetnacl";
-import { equalBytes, utf8 } from "./bytes.ts";
+import { equalBytes, utf8, writeU32 } from "./bytes.ts";
 import type { CryptoProvider } from "./provider.ts";
 
 export const NONCE_LEN = 16;
@@ -23,8 +25,10 @@ export class CookiePeriod {
     this.E = nacl.scalarMult.base(this.e);
   }
 
-  cookie(crypto: CryptoProvider, addr: Uint8Array, Ei: Uint8Array, Ni: Uint8Array, Si: Uint8Array): Uint8Array {
-    return crypto.hmacSha256(this.secret, COOKIE_LABEL, addr, Ei, Ni, Si).subarray(0, NONCE_LEN);
+  cookie(crypto: CryptoProvider, addr: Uint8Array, Ei: Uint8Array, Ni: Uint8Array, Si: Uint8Array, slot: number): Uint8Array {
+    const slotBytes = new Uint8Array(4);
+    writeU32(slotBytes, 0, slot);
+    return crypto.hmacSha256(this.secret, COOKIE_LABEL, addr, Ei, Ni, Si, slotBytes).subarray(0, NONCE_LEN);
   }
 
   /** Overwrites the secrets once the period is no longer accepted (forward secrecy). */
@@ -40,7 +44,11 @@ export class CookieJar {
   private previous: CookiePeriod | null = null;
   private rotatedAt: number;
 
-  constructor(private readonly crypto: CryptoProvider, now: number, private readonly periodMs: number) {
+  constructor(
+    private readonly crypto: CryptoProvider, now: number, private readonly periodMs: number,
+    /** A challenge's cookie is recognised in the window it was minted in and the next one only. */
+    private readonly confirmWindowMs: number,
+  ) {
     this.current = new CookiePeriod(crypto);
     this.rotatedAt = now;
   }
@@ -59,11 +67,19 @@ export class CookieJar {
     this.rotatedAt = now;
   }
 
-  /** The period whose secret minted `Nr` for this address and initiator, or null. */
-  find(addr: Uint8Array, Ei: Uint8Array, Ni: Uint8Array, Si: Uint8Array, packet: Uint8Array, nrOffset: number): CookiePeriod | null {
+  /** The time slot a cookie minted at `now` carries. */
+  slot(now: number): number {
+    return Math.floor(now / this.confirmWindowMs) >>> 0;
+  }
+
+  /** The period whose secret minted `Nr` for this address and initiator in this window or the last, or null. */
+  find(addr: Uint8Array, Ei: Uint8Array, Ni: Uint8Array, Si: Uint8Array, packet: Uint8Array, nrOffset: number, now: number): CookiePeriod | null {
+    const slot = this.slot(now);
     for (const period of [this.current, this.previous]) {
       if (!period) continue;
-      if (equalBytes(period.cookie(this.crypto, addr, Ei, Ni, Si), 0, packet, nrOffset, NONCE_LEN)) return period;
+      for (const s of [slot, slot - 1]) {
+        if (equalBytes(period.cookie(this.crypto, addr, Ei, Ni, Si, s >>> 0), 0, packet, nrOffset, NONCE_LEN)) return period;
+      }
     }
     return null;
   }

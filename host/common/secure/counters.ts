@@ -7,6 +7,7 @@ export const REJECTION_COUNTERS = [
   "unknown_key_id", // key id not in the keyring (or not the one the handshake used)
   "rate_limited", // handshake packet over its source's budget
   "bad_mac", // HS_INIT mac does not verify: sender lacks the key
+  "reflected", // HS_INIT carrying one of our own ephemeral keys: our handshake bounced back
   "unknown_handshake", // HS_CHALLENGE for no pending handshake (late, duplicate or replayed)
   "wrong_source", // packet from another address than its handshake or session
   "bad_proof", // proof_r / proof_i or the identity's signature does not verify, or a degenerate public key
@@ -15,6 +16,7 @@ export const REJECTION_COUNTERS = [
   "replayed_confirm", // HS_CONFIRM whose N_r already made a session
   "index_collision", // responder index already in use
   "too_many_sessions", // session table full
+  "too_many_peers", // a datagram for a new address while maxPeers peers are held
   "no_session", // DATA for an unknown, expired or retired session
   "bad_counter", // DATA counter beyond the session's limit
   "replayed", // DATA counter already seen within the window
@@ -25,6 +27,8 @@ export const REJECTION_COUNTERS = [
   "relay_dropped_not_member", // RELAY envelope from, or for, an address without an established session
   "relay_dropped_not_allowed", // RELAY envelope for a pair the core did not allow, not for us either
   "relay_dropped_cap", // RELAY envelope over its pair's token bucket (--relay-cap, the core's budget)
+  "invites_refused", // INVITE_REQUEST refused: unknown, used or expired invitation, wrong secret
+  "invites_dropped", // INVITE_REQUEST of a wrong length or over its source's budget, or any other invitation packet
 ] as const;
 
 export const ACTIVITY_COUNTERS = [
@@ -36,6 +40,7 @@ export const ACTIVITY_COUNTERS = [
   "sessions_initiated",
   "sessions_responded",
   "sessions_expired",
+  "sessions_evicted", // made with a key `divs key remove` took out of the keyring
   "confirm_timeouts",
   "data_sealed",
   "data_opened",
@@ -46,6 +51,8 @@ export const ACTIVITY_COUNTERS = [
   "relay_sent", // packets this node sent to a peer through a relay
   "relay_received", // packets that reached this node through a relay
   "peer_roamed", // a peer's authenticated datagram or handshake came from a new address: its sessions follow it
+  "invites_issued", // `divs invite`
+  "invites_answered", // invitations redeemed: the network key handed over
 ] as const;
 
 export type CounterName = (typeof REJECTION_COUNTERS)[number] | (typeof ACTIVITY_COUNTERS)[number];

@@ -155,6 +155,12 @@ export interface SessionKeys {
   responderToInitiator: Uint8Array;
 }
 
+/** Overwrites derived key bytes once the provider has prepared its own copies (aeadKey). */
+export function wipeSessionKeys(keys: SessionKeys): void {
+  keys.initiatorToResponder.fill(0);
+  keys.responderToInitiator.fill(0);
+}
+
 /**
  * X25519 then HKDF-SHA256(ikm = shared, salt = K, info = "divs v2 session" || N_i || N_r || E_i || E_r || S_i || S_r).
  * Null when the peer's public key is degenerate (an all-zero shared secret).

@@ -76,6 +76,7 @@ export class Keyring {
   remove(id: number): void {
     if (!this.keys.has(id)) throw new Error(`no key ${formatKeyId(id)} in the keyring`);
     if (id === this.primaryId) throw new Error(`key ${formatKeyId(id)} is the primary; make another key primary first`);
+    this.keys.get(id)!.key.fill(0); // sessions keep their own keys; nothing else reads it
     this.keys.delete(id);
   }
 

@@ -54,6 +54,10 @@ export const nodeCrypto: CryptoProvider = {
     return new SplitAeadKey(createSecretKey(raw), new smallAead.ChaChaKey(raw)); // both copy the bytes
   },
 
+  disposeAeadKey(key: AeadKey): void {
+    (key as SplitAeadKey).small.words.fill(0);
+  },
+
   seal(key: AeadKey, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, outOffset: number): void {
     const k = key as SplitAeadKey;
     if (plaintext.length <= SMALL_AEAD_MAX) smallAead.seal(k.small, nonce, aad, plaintext, out, outOffset);

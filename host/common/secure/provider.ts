@@ -26,6 +26,8 @@ export interface CryptoProvider {
   verifySignature(publicKey: Uint8Array, signature: Uint8Array, ...parts: Uint8Array[]): boolean;
   /** Prepares a 32-byte ChaCha20-Poly1305 key once per session direction. */
   aeadKey(raw: Uint8Array): AeadKey;
+  /** Overwrites what it can of a key no longer used (best effort: a node:crypto KeyObject cannot be). */
+  disposeAeadKey(key: AeadKey): void;
   /** Seals `plaintext` and writes ciphertext then the 16-byte tag into `out` at `outOffset`. */
   seal(key: AeadKey, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, outOffset: number): void;
   /**

@@ -1,6 +1,9 @@
-// Per-source token buckets for handshake packets (docs/security.md "Rate limits and costs").
-// The table is bounded: buckets that have refilled carry no information and are pruned on tick, and
-// a new source is refused while the table is full rather than evicting a source that is being limited.
+// Token buckets for handshake packets (docs/security.md "Rate limits and costs"). One budget per
+// source network, an IPv4 /24 or an IPv6 /64, since one host can send from any address of its network
+// (its /64 above all). The transport does not charge peers with a live session: a flood spoofed from
+// their network or address does not lock them out. The table is bounded: buckets that have refilled
+// carry no information and are pruned on tick; when it is full the least recently used bucket is
+// evicted, so spoofed sources push out each other, never a newcomer.
 
 interface Bucket {
   tokens: number;
@@ -8,6 +11,7 @@ interface Bucket {
 }
 
 export class RateLimiter {
+  /** Least recently used first (Map order: each use moves a bucket to the end). */
   private readonly buckets = new Map<number | string, Bucket>();
 
   constructor(
@@ -19,11 +23,13 @@ export class RateLimiter {
   /** Takes one token for `source` at `now` (ms); false when the source is over its rate. */
   allow(source: number | string, now: number): boolean {
     let b = this.buckets.get(source);
-    if (!b) {
-      if (this.buckets.size >= this.maxSources) return false;
+    if (b) {
+      this.buckets.delete(source);
+    } else {
+      if (this.buckets.size >= this.maxSources) this.buckets.delete(this.buckets.keys().next().value!);
       b = { tokens: this.burst, last: now };
-      this.buckets.set(source, b);
     }
+    this.buckets.set(source, b);
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.last) * this.perSecond) / 1000);
     b.last = now;
     if (b.tokens < 1) return false;
@@ -43,10 +49,15 @@ export class RateLimiter {
   }
 }
 
-/** Rate-limit key of an 18-byte address: the IPv4 address as a number, else the IPv6 bytes as text. */
-export function sourceOf(addr: Uint8Array): number | string {
+/** IPv4 in the 18-byte form (docs/abi.md): ::ffff:a.b.c.d. */
+function isMappedV4(addr: Uint8Array): boolean {
   let mapped = addr[10] === 0xff && addr[11] === 0xff;
   for (let i = 0; i < 10 && mapped; i++) mapped = addr[i] === 0;
-  if (mapped) return ((addr[12] << 24) | (addr[13] << 16) | (addr[14] << 8) | addr[15]) >>> 0;
-  return String.fromCharCode(...addr.subarray(0, 16));
+  return mapped;
+}
+
+/** Rate-limit key of an 18-byte address's network: its IPv4 /24 as a number, else its IPv6 /64 as text. */
+export function sourceOf(addr: Uint8Array): number | string {
+  if (isMappedV4(addr)) return ((addr[12] << 16) | (addr[13] << 8) | addr[14]) >>> 0;
+  return String.fromCharCode(...addr.subarray(0, 8));
 }

@@ -43,6 +43,10 @@ export function withSodiumAead(base: CryptoProvider, calls: SodiumAeadCalls): Cr
     signer: base.signer,
     verifySignature: base.verifySignature,
     aeadKey: (raw: Uint8Array): AeadKey => new SodiumKey(raw),
+    disposeAeadKey(key) {
+      (key as SodiumKey).raw.fill(0);
+      (key as SodiumKey).small.words.fill(0);
+    },
     seal(key, nonce, aad, plaintext, out, outOffset) {
       const k = key as SodiumKey;
       if (out.length - outOffset < plaintext.length + TAG_LEN) throw new RangeError("seal: output too short");

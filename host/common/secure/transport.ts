@@ -2,13 +2,13 @@
 // address key and 18-byte address, and the time; the transport returns what to send and what to
 // deliver to the core. Every array and result it returns is reused: valid until the next call.
 import nacl from "tweetnacl";
-import { compareBytes, readU32, writeU32 } from "./bytes.ts";
+import { compareBytes, equalBytes, readU32, writeU32 } from "./bytes.ts";
 import { DEFAULT_SECURE_CONFIG, REJECT_AFTER_MESSAGES, type SecureConfig } from "./config.ts";
 import { CookieJar, NONCE_LEN } from "./cookie.ts";
 import { newCounters, type SecureCounters } from "./counters.ts";
 import {
   buildChallenge, buildConfirm, buildInit, CHALLENGE_LEN, CONFIRM_LEN, DATA, DATA_HEADER_LEN, DATA_OVERHEAD,
-  deriveSessionKeys, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_CHALLENGE_S, OFF_CONFIRM_NR, OFF_CONFIRM_S,
+  deriveSessionKeys, wipeSessionKeys, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_CHALLENGE_S, OFF_CONFIRM_NR, OFF_CONFIRM_S,
   OFF_DATA_COUNTER, OFF_DATA_IDX, OFF_E, OFF_IDX_I, OFF_INIT_S, OFF_KEY_ID, OFF_N, PUBLIC_LEN, STATIC_LEN, verifyChallenge,
   verifyConfirm, verifyInit, WIRE_VERSION,
 } from "./handshake.ts";
@@ -145,7 +145,7 @@ export class SecureTransport {
     config: Partial<SecureConfig> = {},
   ) {
     this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
-    this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs);
+    this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs, this.config.confirmWindowMs);
     this.identities = new PeerIdentities(crypto);
     this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
     this.relays = new RelayAllowances(this.config.relayCapBytesPerSecond);
@@ -221,6 +221,10 @@ export class SecureTransport {
     }
     let peer = this.peers.get(addrKey);
     if (!peer) {
+      if (this.peers.size >= this.config.maxPeers) {
+        this.counters.too_many_peers++;
+        return this.out;
+      }
       peer = new Peer(addrKey, Uint8Array.from(addr));
       this.peers.set(addrKey, peer);
     }
@@ -378,6 +382,10 @@ export class SecureTransport {
     this.limiter.prune(now);
     this.deadline = this.cookies.nextRotation;
     for (const p of this.pendingByIdx.values()) {
+      if (!this.keyring.has(p.key.id)) {
+        this.dropPending(p); // made with a removed key: no responder would answer it; tickPeer starts afresh
+        continue;
+      }
       if (now - p.started >= this.config.handshakeTimeoutMs) {
         this.counters.handshake_timeouts++;
         this.counters.queue_dropped += p.peer.queue.length;
@@ -539,8 +547,8 @@ export class SecureTransport {
     this.transmit(peer, init);
   }
 
-  /** Cheap checks common to all handshake messages: exact length, key id in the ring, rate limit. */
-  private admit(addr: Uint8Array, p: Uint8Array, length: number, now: number): NetworkKey | null {
+  /** Cheap checks common to all handshake messages: exact length, key id in the ring. */
+  private admit(p: Uint8Array, length: number): NetworkKey | null {
     if (p.length !== length) {
       this.counters.bad_length++;
       return null;
@@ -550,23 +558,40 @@ export class SecureTransport {
       this.counters.unknown_key_id++;
       return null;
     }
-    if (!this.limiter.allow(sourceOf(addr), now)) {
-      this.counters.rate_limited++;
-      return null;
-    }
     return key;
+  }
+
+  /**
+   * The rate limit per source network, charged once a packet's first MAC passed (junk spends no one's
+   * tokens); a peer with a live session is not charged (docs/security.md "Rate limits and costs").
+   */
+  private charge(peerKey: AddrKey, addr: Uint8Array, now: number): boolean {
+    if (this.established(peerKey, now) || this.limiter.allow(sourceOf(addr), now)) return true;
+    this.counters.rate_limited++;
+    return false;
+  }
+
+  /** True when `E` is the ephemeral key of a handshake we started. */
+  private ownEphemeral(E: Uint8Array): boolean {
+    for (const p of this.pendingByIdx.values()) if (equalBytes(p.E, 0, E, 0, PUBLIC_LEN)) return true;
+    return false;
   }
 
   /** Responder, step 1 -> 2: answer a proven HS_INIT statelessly. */
   private onInit(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
     // (`addr`: the address the handshake is bound to: the datagram's source, or the relayed sender's.)
-    const key = this.admit(addr, p, INIT_LEN, now);
+    const key = this.admit(p, INIT_LEN);
     if (key === null) return;
     if (!verifyInit(this.crypto, key.key, p)) {
       this.counters.bad_mac++;
       return;
     }
     const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
+    if (this.ownEphemeral(Ei)) {
+      this.counters.reflected++; // our own HS_INIT bounced back: answering it leads to a session with ourselves
+      return;
+    }
+    if (!this.charge(addrKey, addr, now)) return;
     const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
     const Si = p.subarray(OFF_INIT_S, OFF_INIT_S + STATIC_LEN);
     const ours = this.peers.get(addrKey)?.pending;
@@ -577,7 +602,7 @@ export class SecureTransport {
     }
     this.cookies.rotateIfDue(now);
     const period = this.cookies.current;
-    const Nr = period.cookie(this.crypto, addr, Ei, Ni, Si);
+    const Nr = period.cookie(this.crypto, addr, Ei, Ni, Si, this.cookies.slot(now));
     const idxI = readU32(p, OFF_IDX_I);
     this.counters.challenges_sent++;
     this.reply(buildChallenge(this.crypto, key.key, key.id, idxI, period.E, Nr, this.identity.signer, { Ei, Ni, Si }));
@@ -585,7 +610,7 @@ export class SecureTransport {
 
   /** Initiator, step 2 -> 3: check the responder's proof, make the session, confirm. */
   private onChallenge(addrKey: AddrKey, addr: Uint8Array, p: Uint8Array, now: number): void {
-    const key = this.admit(addr, p, CHALLENGE_LEN, now);
+    const key = this.admit(p, CHALLENGE_LEN);
     if (key === null) return;
     const pending = this.pendingByIdx.get(readU32(p, OFF_IDX_I));
     if (pending === undefined) {
@@ -605,6 +630,7 @@ export class SecureTransport {
       this.counters.bad_proof++;
       return;
     }
+    if (!this.charge(addrKey, addr, now)) return;
     const Er = p.slice(OFF_E, OFF_E + PUBLIC_LEN);
     const Nr = p.slice(OFF_N, OFF_N + NONCE_LEN);
     const Sr = p.slice(OFF_CHALLENGE_S, OFF_CHALLENGE_S + STATIC_LEN);
@@ -621,6 +647,7 @@ export class SecureTransport {
       this.crypto.aeadKey(keys.initiatorToResponder), this.crypto.aeadKey(keys.responderToInitiator),
       true, now, now + this.config.expireAfterMs, ++this.seq, false,
     );
+    wipeSessionKeys(keys);
     this.addSession(peer, s, now);
     this.identities.identify(peer, Sr);
     this.counters.sessions_initiated++;
@@ -630,17 +657,18 @@ export class SecureTransport {
 
   /** Responder, step 3: recognise our cookie, check the initiator's proof, and only then allocate. */
   private onConfirm(addrKey: AddrKey, peerAddr: Uint8Array, addr: Uint8Array, p: Uint8Array, now: number): void {
-    const key = this.admit(addr, p, CONFIRM_LEN, now);
+    const key = this.admit(p, CONFIRM_LEN);
     if (key === null) return;
     this.cookies.rotateIfDue(now);
     const Ei = p.subarray(OFF_E, OFF_E + PUBLIC_LEN);
     const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
     const Si = p.slice(OFF_CONFIRM_S, OFF_CONFIRM_S + STATIC_LEN);
-    const period = this.cookies.find(addr, Ei, Ni, Si, p, OFF_CONFIRM_NR);
+    const period = this.cookies.find(addr, Ei, Ni, Si, p, OFF_CONFIRM_NR, now);
     if (period === null) {
       this.counters.bad_cookie++;
       return;
     }
+    if (!this.charge(addrKey, addr, now)) return;
     const Nr = p.slice(OFF_CONFIRM_NR, OFF_CONFIRM_NR + NONCE_LEN);
     const nrText = String.fromCharCode(...Nr);
     if (period.accepted.has(nrText)) {
@@ -680,6 +708,7 @@ export class SecureTransport {
       this.crypto.aeadKey(keys.responderToInitiator), this.crypto.aeadKey(keys.initiatorToResponder),
       false, now, now + this.config.expireAfterMs, ++this.seq, true,
     );
+    wipeSessionKeys(keys);
     this.addSession(peer, s, now);
     this.identities.identify(peer, Si);
     this.counters.sessions_responded++;
@@ -707,6 +736,8 @@ export class SecureTransport {
     peer.sessions.splice(peer.sessions.indexOf(s), 1);
     this.sessionsByIdx.delete(s.localIdx);
     this.sessionPeer.delete(s);
+    this.crypto.disposeAeadKey(s.sendKey);
+    this.crypto.disposeAeadKey(s.recvKey);
     if (peer.lastReceived === s) peer.lastReceived = null;
     if (peer.send === s) peer.send = null;
   }
@@ -737,12 +768,18 @@ export class SecureTransport {
         trafficLost ||= s.sendCounter > 0;
         this.removeSession(peer, s);
       } else {
-        if (!this.keyring.has(s.keyId)) s.rekeyDue = true;
+        if (!this.keyring.has(s.keyId) && s.retireAt > now + this.config.removedKeyGraceMs) {
+          // `divs key remove`: replaced at once, and decrypting only until the peer has had time to move.
+          this.counters.sessions_evicted++;
+          s.rekeyDue = true;
+          s.retireAt = now + this.config.removedKeyGraceMs;
+          trafficLost = true;
+        }
         this.wake(Math.min(s.expiresAt, s.retireAt, s.confirmed ? Infinity : s.created + this.config.confirmTimeoutMs));
       }
     }
     peer.chooseSend(now);
-    if (trafficLost && peer.send === null && peer.pending === null) this.startHandshake(peer, now);
+    if (trafficLost && (peer.send === null || peer.send.rekeyDue) && peer.pending === null) this.startHandshake(peer, now);
     if (peer.sessions.length === 0 && peer.pending === null && peer.queue.length === 0) {
       this.peers.delete(peer.addrKey);
       this.identities.forget(peer);
