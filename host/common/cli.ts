@@ -9,6 +9,7 @@ import { DEFAULT_DHCP_LEASE_S, DEFAULT_DHCP_PREFIX, type DhcpLease, dhcpConfig }
 import { ExitCode, usageError } from "./errors.ts";
 import { formatKeys, formatLeases, formatMacs, formatMembers, formatPing, formatStatus } from "./format.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
+import { DEFAULT_LOG, LOG_LEVELS, parseLogFormat, parseLogLevel } from "./log.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
@@ -90,6 +91,8 @@ export function commands(platform: Platform, version: string): Record<string, Co
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
       "state-dir": { type: "string", description: "directory for what outlives a restart (default /var/lib/divs/<tap>, docs/state.md)", valueHint: "DIR" },
       "key-file": keyFileArg,
+      "log-format": { type: "string", description: "text, or json: one object a line with time, level, message and fields (docs/host.md \"Logs\")", default: DEFAULT_LOG.format },
+      "log-level": { type: "string", description: `the least important lines logged: ${LOG_LEVELS.join(", ")}`, default: DEFAULT_LOG.level },
       runtime: {
         type: "string",
         description: "node or deno: run this node under Deno (deno run with the permissions docs/deno.md lists)",
@@ -138,6 +141,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
         stateDir: args["state-dir"] ?? defaultStateDir(args.tap),
+        log: { format: parseLogFormat(args["log-format"]), level: parseLogLevel(args["log-level"]) },
         version,
       });
     },

@@ -2,6 +2,7 @@
 import type { HostPort } from "./address.ts";
 import type { Cidr } from "./cidr.ts";
 import type { CoreConfig } from "./config.ts";
+import type { LogOptions } from "./log.ts";
 
 export interface UpOptions {
   listen: HostPort;
@@ -25,5 +26,7 @@ export interface UpOptions {
   control: string;
   /** Files that outlive a restart (host/common/state-dir.ts, docs/state.md). */
   stateDir: string;
+  /** How the node logs (host/common/log.ts). */
+  log: LogOptions;
   version: string;
 }

@@ -51,7 +51,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   platform.random.fill(nodeId);
   driver = new Driver(core, { nodeId, name: options.name, advertise }, secure, platform, latencyWake);
   const d = driver;
-  d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
+  d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name}`, { member: e.name, id: e.id, address: e.address, incarnation: e.incarnation }));
   d.start(opened.device, transport, options.join);
   const candidates = new CandidateWatch(() => platform.interfaceAddresses(), options.listen, options.tap, platform.timers, (c) => d.setCandidates(c));
   candidates.start();
@@ -78,7 +78,9 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   opened.startReader({ frame: (frame) => d.frameIn(frame), batchEnd: () => d.flush() });
 
   const verb = options.join.length > 0 ? `joining via ${options.join.map(formatHostPort).join(", ")}` : "created a switch";
-  platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}, key id ${keyring.list()[0].id}`);
+  platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}`, {
+    node: options.name, tap: options.tap, listen: info.listen, advertise: info.advertise, keyId: keyring.list()[0].id, runtime: platform.runtime,
+  });
   // The token carries the network key: whoever holds it can join (docs/security.md).
   platform.print(`join token: ${encodeToken([advertise], keyring.primary.key)}`);
 
@@ -95,7 +97,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     });
   });
   stopPoolWatch();
-  platform.log.info(`${signal}: leaving`);
+  platform.log.info(`${signal}: leaving`, { signal });
   d.leave();
   await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
   candidates.stop();

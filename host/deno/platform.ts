@@ -5,6 +5,7 @@
 import type { Cidr } from "../common/cidr.ts";
 import type { InterfaceAddress } from "../common/local-addresses.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
+import { createLogger, DEFAULT_LOG } from "../common/log.ts";
 import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
 import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
@@ -32,10 +33,7 @@ export function denoPlatform(): Platform & NodeRuntime {
       clear: (h) => clearTimeout(h as number),
     },
     random: { fill: (b) => void crypto.getRandomValues(b) },
-    log: {
-      info: (m) => console.error(`[divs] ${m}`),
-      warn: (m) => console.error(`[divs] warning: ${m}`),
-    },
+    log: createLogger(DEFAULT_LOG, (line) => console.error(line)),
     crypto: nodeCrypto,
     env: (name) => Deno.env.get(name),
     readStdin: () => new Response(Deno.stdin.readable).text(),
@@ -68,7 +66,10 @@ export function denoPlatform(): Platform & NodeRuntime {
     print: (t) => console.log(t),
     printError: (t) => console.error(t),
     // libsodium is loaded only for a node (FFI is allowed for `up` alone, docs/deno.md).
-    up: (options) => runNode({ ...platform, crypto: dataPlaneCrypto(nodeCrypto, platform.log) }, options),
+    up: (options) => {
+      const log = createLogger(options.log, (line) => console.error(line));
+      return runNode({ ...platform, log, crypto: dataPlaneCrypto(nodeCrypto, log) }, options);
+    },
   };
   return platform;
 }

@@ -29,7 +29,8 @@ function fail(e: unknown): never {
 }
 
 const rawArgs = process.argv.slice(2);
-await runCli(main, subCommands, rawArgs, fail, async () => {
+const plain = !process.stdout.isTTY || !!process.env.NO_COLOR;
+await runCli(main, subCommands, rawArgs, fail, plain, async () => {
   if (rawArgs[0] === "up" && runtimeFlag(rawArgs) === "deno") exitState.code = await runUnderDeno(rawArgs);
   else await runCommand(main, { rawArgs });
 });

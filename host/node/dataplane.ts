@@ -4,6 +4,7 @@
 // control socket and relays signals (docs/host.md "Threads and batching").
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { DivsError, ExitCode } from "../common/errors.ts";
+import { createLogger } from "../common/log.ts";
 import { tapMaxRecord } from "../common/mtu.ts";
 import type { NodeRuntime } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
@@ -39,10 +40,7 @@ function drainMessages(): void {
 const loop = new PollLoop(() => performance.now(), drainMessages);
 post({ kind: "wakeFd", fd: loop.wakeupFd });
 
-const log = {
-  info: (m: string) => console.error(`[divs] ${m}`),
-  warn: (m: string) => console.error(`[divs] warning: ${m}`),
-};
+const log = createLogger(options.log, (line) => console.error(line));
 const runtime: NodeRuntime = {
   runtime: `node ${process.version}`,
   clock: { now: () => performance.now() },

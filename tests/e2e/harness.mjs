@@ -59,7 +59,7 @@ export async function waitFor(what, timeoutMs, check, intervalMs = 100) {
 }
 
 export class Testbed {
-  nodes = new Map(); // name -> { ns, underlay, overlay, proc, log, control }
+  nodes = new Map(); // name -> { ns, underlay, overlay, proc, log (stdout and stderr), stderr, control }
   /** The switch's network key (`divs keygen`), handed to nodes in DIVS_KEY. */
   key = null;
 
@@ -152,9 +152,13 @@ export class Testbed {
     if (offload) args.push("--offload", offload);
     args.push(...extra);
     n.log = "";
+    n.stderr = "";
     n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DIVS_KEY: key } });
     n.proc.stdout.on("data", (d) => (n.log += d));
-    n.proc.stderr.on("data", (d) => (n.log += d));
+    n.proc.stderr.on("data", (d) => {
+      n.log += d;
+      n.stderr += d;
+    });
     n.exited = new Promise((resolve) => n.proc.once("exit", (code, signal) => resolve({ code, signal })));
     return n;
   }
