@@ -10,6 +10,7 @@ import { ExitCode, usageError } from "./errors.ts";
 import { formatKeys, formatLeases, formatMacs, formatMembers, formatPing, formatStatus } from "./format.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_LOG, LOG_LEVELS, parseLogFormat, parseLogLevel } from "./log.ts";
+import { DEFAULT_METRICS_PORT } from "./metrics.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
@@ -91,6 +92,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
       "state-dir": { type: "string", description: "directory for what outlives a restart (default /var/lib/divs/<tap>, docs/state.md)", valueHint: "DIR" },
       "key-file": keyFileArg,
+      metrics: { type: "string", description: `serve Prometheus metrics on GET /metrics at this address, like 127.0.0.1:${DEFAULT_METRICS_PORT} (docs/metrics.md)`, valueHint: "HOST:PORT" },
       "log-format": { type: "string", description: "text, or json: one object a line with time, level, message and fields (docs/host.md \"Logs\")", default: DEFAULT_LOG.format },
       "log-level": { type: "string", description: `the least important lines logged: ${LOG_LEVELS.join(", ")}`, default: DEFAULT_LOG.level },
       runtime: {
@@ -141,6 +143,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
         stateDir: args["state-dir"] ?? defaultStateDir(args.tap),
+        metrics: args.metrics ? parseAddress(args.metrics, DEFAULT_METRICS_PORT) : null,
         log: { format: parseLogFormat(args["log-format"]), level: parseLogLevel(args["log-level"]) },
         version,
       });
@@ -292,8 +295,12 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function parseListen(text: string) {
+  return parseAddress(text, DEFAULT_PORT);
+}
+
+function parseAddress(text: string, defaultPort: number) {
   try {
-    return parseHostPort(text, DEFAULT_PORT);
+    return parseHostPort(text, defaultPort);
   } catch (e) {
     throw usageError((e as Error).message);
   }

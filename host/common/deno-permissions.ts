@@ -21,6 +21,8 @@ export interface DenoRunPaths {
   stateDir?: string;
   /** Files `up` reads (--config, a key file). */
   readFiles?: string[];
+  /** `up --metrics`: the host:port it listens on. */
+  metrics?: string;
 }
 
 function dirOf(path: string): string {
@@ -45,7 +47,8 @@ export function denoRunFlags(command: string, paths: DenoRunPaths): string[] {
     "--allow-ffi", // libc (TAP: open, ioctl, read, write; UDP: socket, setsockopt, bind, sendmmsg, recvmmsg; poll), libsodium
     `--allow-read=${[...code, dir, ...state, ...(paths.readFiles ?? [])].join(",")}`,
     `--allow-write=${[dir, ...state].join(",")}`, // mkdir, the socket, chmod 0600, removal at exit; the state directory
-    `--allow-net=unix:${paths.control}`, // the control socket (the underlay socket is FFI: no net permission)
+    // the control socket, and --metrics (the underlay socket is FFI: no net permission)
+    `--allow-net=${[`unix:${paths.control}`, ...(paths.metrics ? [paths.metrics] : [])].join(",")}`,
     "--allow-run=ip", // address, MTU and link state of the TAP
     "--allow-sys=hostname,networkInterfaces,uid",
     UP_ENV,

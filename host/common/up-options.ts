@@ -26,6 +26,8 @@ export interface UpOptions {
   control: string;
   /** Files that outlive a restart (host/common/state-dir.ts, docs/state.md). */
   stateDir: string;
+  /** Where GET /metrics is served (host/common/metrics.ts), or null. */
+  metrics: HostPort | null;
   /** How the node logs (host/common/log.ts). */
   log: LogOptions;
   version: string;

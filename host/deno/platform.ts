@@ -13,6 +13,9 @@ import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 // provider is the Node host's, unchanged).
 import { nodeCrypto } from "../common/secure/node-crypto.ts";
 import { controlRequest, serveControl } from "./control.ts";
+import { serveHttpGet } from "./http-get.ts";
+import { type ProcessStats, serveMetrics } from "../common/metrics.ts";
+import process from "node:process";
 import * as c from "./libc.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
 import { openStateDir } from "./state.ts";
@@ -68,7 +71,18 @@ export function denoPlatform(): Platform & NodeRuntime {
     // libsodium is loaded only for a node (FFI is allowed for `up` alone, docs/deno.md).
     up: (options) => {
       const log = createLogger(options.log, (line) => console.error(line));
-      return runNode({ ...platform, log, crypto: dataPlaneCrypto(nodeCrypto, log) }, options);
+      const metrics = options.metrics;
+      return runNode({
+        ...platform, log, crypto: dataPlaneCrypto(nodeCrypto, log),
+        serveControl: metrics === null ? serveControl : async (path, answer) => {
+          const control = await serveControl(path, answer);
+          const server = await serveMetrics(metrics, answer, serveHttpGet, processStats, platform.timers).catch(async (e) => {
+            await control.close();
+            throw e;
+          });
+          return { close: () => server.close().then(() => control.close()) };
+        },
+      }, options);
     },
   };
   return platform;
@@ -113,4 +127,14 @@ function openTap(name: string, mtu: number, address: Cidr | null, mac: string | 
 
 function interfaceAddresses(): InterfaceAddress[] {
   return Deno.networkInterfaces();
+}
+
+/** The process's CPU time and memory, for --metrics (node:process's cpuUsage: Deno has none of its own). */
+function processStats(): ProcessStats {
+  const cpu = process.cpuUsage();
+  return {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    residentBytes: Deno.memoryUsage().rss,
+    startTimeSeconds: Math.round(Date.now() / 1000 - performance.now() / 1000),
+  };
 }

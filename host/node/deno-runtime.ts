@@ -58,7 +58,8 @@ export function denoCommandLine(rawArgs: string[]): string[] {
   const readFiles = ["--config", "--key-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
     .map((f) => path.resolve(f));
   const stateDir = path.resolve(flagValue(rawArgs, "--state-dir") ?? defaultStateDir(flagValue(rawArgs, "--tap") ?? "divs0"));
-  const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir });
+  const metrics = flagValue(rawArgs, "--metrics");
+  const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir, metrics });
   const args = rawArgs.filter((a, i) => a !== "--runtime" && rawArgs[i - 1] !== "--runtime" && !a.startsWith("--runtime="));
   return ["run", ...flags, path.join(here, "divs-deno.mjs"), ...args];
 }

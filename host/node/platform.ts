@@ -1,5 +1,5 @@
 // The Platform for Node. `divs up` runs the node on a data-plane thread (host/node/dataplane.ts);
-// this, the main thread, serves the control socket and relays signals to it (docs/host.md "Threads and batching").
+// this, the main thread, serves the control socket (and --metrics) and relays signals to it (docs/host.md "Threads and batching").
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -9,7 +9,13 @@ import type { ControlServer, Platform } from "../common/platform.ts";
 import type { UpOptions } from "../common/up-options.ts";
 import { serveControl, controlRequest } from "./control.ts";
 import { nodeCrypto } from "../common/secure/node-crypto.ts";
-import { bundleDir, checkPrivileges } from "./system.ts";
+import { bundleDir, checkPrivileges, processStats } from "./system.ts";
+import { serveHttpGet } from "./http-get.ts";
+import type { HttpGetServer } from "../common/http-get.ts";
+import { serveMetrics } from "../common/metrics.ts";
+import type { Timers } from "../common/runtime.ts";
+
+const mainThreadTimers: Timers = { set: (cb, ms) => setTimeout(cb, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
 import type { DataplaneData, FromDataplane, ToDataplane } from "./thread-messages.ts";
 
 export function nodePlatform(): Platform {
@@ -60,9 +66,11 @@ function up(options: UpOptions): Promise<number> {
     replies.set(id, resolve);
     toDataplane({ kind: "control", id, line });
   });
+  let metrics: HttpGetServer | null = null;
   const closeControl = async () => {
-    const c = control;
-    control = null;
+    const [c, m] = [control, metrics];
+    [control, metrics] = [null, null];
+    await m?.close();
     await c?.close();
   };
 
@@ -96,6 +104,7 @@ function up(options: UpOptions): Promise<number> {
         case "serve":
           try {
             control = await serveControl(m.path, ask);
+            if (options.metrics) metrics = await serveMetrics(options.metrics, ask, serveHttpGet, processStats, mainThreadTimers);
             toDataplane({ kind: "served", error: null });
           } catch (e) {
             toDataplane({ kind: "served", error: (e as Error).message });

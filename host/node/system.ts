@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { InterfaceAddress } from "../common/local-addresses.ts";
+import type { ProcessStats } from "../common/metrics.ts";
 
 /** The bundles (build/divs.mjs, build/dataplane.mjs) find divs-core.wasm next to themselves. */
 export const bundleDir = path.dirname(fileURLToPath(import.meta.url));
@@ -20,4 +21,14 @@ export function checkPrivileges(): void {
 
 export function interfaceAddresses(): InterfaceAddress[] {
   return Object.entries(os.networkInterfaces()).flatMap(([name, list]) => (list ?? []).map(({ address }) => ({ name, address })));
+}
+
+/** The whole process's (every thread's) CPU time and memory, for --metrics. */
+export function processStats(): ProcessStats {
+  const cpu = process.cpuUsage();
+  return {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    residentBytes: process.memoryUsage.rss(),
+    startTimeSeconds: Math.round(Date.now() / 1000 - process.uptime()),
+  };
 }

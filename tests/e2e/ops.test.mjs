@@ -3,7 +3,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
+import { join } from "node:path";
 import { CLI, Testbed, skipReason, waitFor } from "./harness.mjs";
+import { parsePrometheus, sampleValue } from "./prometheus.mjs";
+
+const HTTP_CLIENT = join(import.meta.dirname, "http-client.mjs");
 
 const skip = skipReason();
 if (skip) console.error(`\n*** ${skip} ***\n`);
@@ -65,5 +69,141 @@ describe("--log-format json", { skip: skip ?? false }, () => {
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`bad ${flag} "${value}"`));
     }
+  });
+});
+
+describe("the Prometheus text-format parser of these tests is strict", () => {
+  const good = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n";
+  test("it takes a good exposition", () => assert.equal(sampleValue(parsePrometheus(good), "a_total", { x: "1" }), 3));
+  const bad = {
+    "no TYPE": "# HELP a_total A.\na_total 1\n",
+    "a counter without _total": "# HELP a A.\n# TYPE a counter\na 1\n",
+    "a duplicate series": good + "a_total{x=\"1\"} 4\n",
+    "a family split in two": good + "# HELP b B.\n# TYPE b gauge\nb 1\na_total{x=\"2\"} 1\n",
+    "a bad value": "# HELP a A.\n# TYPE a gauge\na one\n",
+    "no final newline": good.trimEnd(),
+    "an unescaped quote": "# HELP a A.\n# TYPE a gauge\na{x=\"\"\"} 1\n",
+    "a histogram whose +Inf is not its count": "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n",
+    "buckets not cumulative": "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n",
+  };
+  for (const [what, text] of Object.entries(bad)) test(`it refuses ${what}`, () => assert.throws(() => parsePrometheus(text)));
+});
+
+describe("--metrics", { skip: skip ?? false }, () => {
+  const bed = new Testbed({ prefix: "divs-ops-" });
+  const METRICS_PORT = 9464;
+  /** The HTTP client (http-client.mjs) in node `name`'s namespace, against its loopback endpoint. */
+  const client = async (name, ...args) =>
+    JSON.parse(await bed.exec(name, process.execPath, HTTP_CLIENT, args[0], "127.0.0.1", String(METRICS_PORT), ...args.slice(1)));
+  const scrape = async (name) => {
+    const r = await client(name, "get", "GET", "/metrics");
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    return parsePrometheus(r.body);
+  };
+
+  before(async () => {
+    await bed.setup(["x", "y", "z"]);
+    bed.start("x", { extra: ["--metrics", `127.0.0.1:${METRICS_PORT}`] });
+    await waitFor("node x", 10_000, () => bed.ctl("x", "status"));
+    bed.start("y", { join: "x", runtime: "deno", extra: ["--metrics", `127.0.0.1:${METRICS_PORT}`] });
+    bed.start("z", { join: "x" });
+    await waitFor("3 alive members", 20_000, async () => (await bed.aliveNames("x")).length === 3);
+  });
+  after(() => bed.teardown());
+
+  test("the metrics agree with divs status --json of the same node", async () => {
+    await bed.ping("x", "y", 3);
+    await bed.ping("x", "z", 3);
+    await waitFor("an RTT measured to y and z", 15_000, async () => {
+      const rtts = (await bed.ctl("x", "members")).filter((m) => !m.self).map((m) => m.rtt_ms);
+      return rtts.length === 2 && rtts.every((r) => r !== null);
+    });
+    // Counters move between two requests: each metric lies between the status before and after.
+    const before = await bed.ctl("x", "status");
+    const m = await waitFor("RTT observations of both peers", 10_000, async () => {
+      const families = await scrape("x");
+      return families.get("divs_peer_rtt_seconds").samples.filter((s) => s.name.endsWith("_count") && s.value > 0).length === 2 ? families : null;
+    });
+    const after = await bed.ctl("x", "status");
+    const members = await bed.ctl("x", "members");
+    const all = (s) => ({ ...s.counters, ...s.security.counters });
+    const within = (value, counter, what) => {
+      assert.ok(all(before)[counter] <= value && value <= all(after)[counter],
+        `${what} = ${value}, ${counter} went ${all(before)[counter]} -> ${all(after)[counter]}`);
+    };
+    assert.equal(sampleValue(m, "divs_info", { node: "x", id: after.id, tap: "divs0" }), 1);
+    for (const [family, dir, counter] of [
+      ["divs_tap_frames_total", "in", "frames_from_tap"], ["divs_tap_frames_total", "out", "frames_to_tap"],
+      ["divs_tap_bytes_total", "in", "tap_bytes_read"], ["divs_tap_bytes_total", "out", "tap_bytes_written"],
+      ["divs_underlay_datagrams_total", "in", "datagrams_read"], ["divs_underlay_datagrams_total", "out", "udp_datagrams_sent"],
+      ["divs_underlay_bytes_total", "in", "udp_bytes_received"], ["divs_underlay_bytes_total", "out", "udp_bytes_sent"],
+    ]) {
+      const v = sampleValue(m, family, { direction: dir });
+      assert.ok(v > 0, `${family}{direction="${dir}"} is 0 after pings`);
+      within(v, counter, `${family}{direction="${dir}"}`);
+    }
+    assert.ok(sampleValue(m, "divs_tap_bytes_total", { direction: "in" }) >= 6 * 98, "6 echo requests of 98 bytes at least");
+    const drops = m.get("divs_drops_total").samples;
+    assert.ok(drops.length > 40, "every drop reason has a series");
+    for (const s of drops) within(s.value, s.labels.reason, `drops{${s.labels.layer}/${s.labels.reason}}`);
+    for (const state of ["alive", "suspect", "dead", "left"]) {
+      assert.equal(sampleValue(m, "divs_members", { state }), after.members[state] ?? 0, state);
+    }
+    assert.equal(sampleValue(m, "divs_members", { state: "alive" }), 3);
+    for (const kind of ["direct", "relay"]) {
+      assert.equal(sampleValue(m, "divs_paths", { kind }), members.filter((r) => r.path === kind).length, kind);
+    }
+    assert.equal(sampleValue(m, "divs_paths", { kind: "direct" }), 2);
+    assert.equal(sampleValue(m, "divs_mac_table_entries"), after.macs);
+    assert.ok(after.macs >= 3);
+    within(sampleValue(m, "divs_handshakes_total"), "handshakes_started", "handshakes");
+    within(sampleValue(m, "divs_handshake_failures_total", { reason: "timeout" }), "handshake_timeouts", "handshake timeouts");
+    within(sampleValue(m, "divs_sealing_errors_total"), "decrypt_failed", "sealing errors");
+    const sessions = sampleValue(m, "divs_sessions_established_total", { role: "initiator" }) + sampleValue(m, "divs_sessions_established_total", { role: "responder" });
+    assert.ok(sessions >= 2, "a session with each of y and z");
+    for (const peer of members.filter((r) => !r.self)) {
+      const count = sampleValue(m, "divs_peer_rtt_seconds", { peer: peer.name, id: peer.id }, "divs_peer_rtt_seconds_count");
+      const sum = sampleValue(m, "divs_peer_rtt_seconds", { peer: peer.name, id: peer.id }, "divs_peer_rtt_seconds_sum");
+      assert.ok(count >= 1 && sum > 0 && sum / count < 1, `${peer.name}: ${count} observations, sum ${sum} s`);
+    }
+    assert.ok(sampleValue(m, "process_resident_memory_bytes") > 10e6);
+    assert.ok(sampleValue(m, "process_cpu_seconds_total") > 0);
+    assert.ok(Math.abs(sampleValue(m, "process_start_time_seconds") - Date.now() / 1000) < 600);
+  });
+
+  test("under Deno too", async () => {
+    const m = await scrape("y");
+    assert.equal(m.get("divs_info").samples[0].labels.node, "y");
+    assert.match(m.get("divs_info").samples[0].labels.runtime, /^deno /);
+    assert.equal(sampleValue(m, "divs_members", { state: "alive" }), 3);
+    assert.ok(sampleValue(m, "process_resident_memory_bytes") > 10e6);
+  });
+
+  test("only GET on /metrics: another method 405, another path 404", async () => {
+    for (const name of ["x", "y"]) {
+      for (const method of ["POST", "PUT", "DELETE", "HEAD"]) {
+        const r = await client(name, "get", method, "/metrics");
+        assert.equal(r.status, 405, `${name} ${method}`);
+        assert.equal(r.headers.allow, "GET");
+      }
+      for (const path of ["/", "/metrics/x", "/metricsx", "/METRICS", "/status", "/metrics%00"]) {
+        assert.equal((await client(name, "get", "GET", path)).status, 404, `${name} ${path}`);
+      }
+      assert.equal((await client(name, "get", "GET", "/metrics?x=1")).status, 200);
+      const garbage = await client(name, "raw", "\x16\x03\x01 not http\r\n\r\n");
+      assert.match(garbage.response, /^(HTTP\/1\.1 400|)/, `${name}: ${garbage.response}`);
+    }
+  });
+
+  test("a burst of connections: the endpoint and the node stay up", async () => {
+    for (const name of ["x", "y"]) {
+      const burst = await client(name, "burst", "400");
+      assert.equal(burst.opened + burst.refused, 400);
+      assert.ok(burst.opened > 0);
+      const m = await scrape(name);
+      assert.equal(sampleValue(m, "divs_members", { state: "alive" }), 3, name);
+    }
+    await bed.ping("x", "y", 2);
   });
 });
