@@ -1,5 +1,5 @@
 // The CLI's commands (citty), runtime-agnostic: each runtime's entry point passes its Platform.
-import { defineCommand, type CommandDef } from "citty";
+import { type ArgsDef, defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
 import { parseCidr } from "./cidr.ts";
 import { CONFIG_KEYS, type CoreConfig, parseConfig } from "./config.ts";
@@ -16,6 +16,7 @@ import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
 import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey, parseKey } from "./secure/index.ts";
 import { parseJoin } from "./token.ts";
+import { CONFIG_FILE_FLAG, configFilePath, envNameOf, parseConfigFile, resolveOptions } from "./up-config.ts";
 
 export const DEFAULT_PORT = 4790;
 export const DEFAULT_TAP = "divs0";
@@ -100,8 +101,17 @@ export function commands(platform: Platform, version: string): Record<string, Co
         description: "node or deno: run this node under Deno (deno run with the permissions docs/deno.md lists)",
         default: platform.runtime.split(" ")[0],
       },
+      [CONFIG_FILE_FLAG]: {
+        type: "string",
+        description: `JSON file of divs up options by flag name, core keys under "core"; flags, then ${envNameOf("FLAG")} variables, win over it (docs/config.md)`,
+        valueHint: "PATH",
+      },
     },
-    async run({ args }) {
+    async run({ args: flags, rawArgs, cmd }) {
+      const defs = cmd.args as ArgsDef;
+      const file = configFilePath(flags, rawArgs, platform.env);
+      const fileOptions = file === undefined ? null : parseConfigFile(await platform.readTextFile(file), file, defs);
+      const args = resolveOptions(defs, flags, rawArgs, platform.env, fileOptions);
       // The Node entry point hands `--runtime deno` to Deno before this runs (host/node/deno-runtime.ts).
       if (args.runtime !== platform.runtime.split(" ")[0]) throw usageError(`--runtime ${args.runtime}: this is the ${platform.runtime} CLI`);
       const listen = parseListen(args.listen);
@@ -133,6 +143,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         latencyWakeMs: int(args["latency-wake"], "--latency-wake", 0, 1000),
         relayCapMbit: int(args["relay-cap"], "--relay-cap", 0, 100_000),
         config: withArpProxy(new Map([
+          ...(fileOptions?.core ?? new Map()),
           ...(args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map()),
           ...(args.dhcp ? dhcpConfig({
             pool: args.dhcp, leaseS: int(args["dhcp-lease"], "--dhcp-lease", 10, 30 * 86400), router: args["dhcp-router"],

@@ -11,6 +11,7 @@ import { defaultControlPath } from "../common/control.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { defaultStateDir } from "../common/state-dir.ts";
 import { denoRunFlags } from "../common/deno-permissions.ts";
+import { CONFIG_FILE_FLAG, envNameOf } from "../common/up-config.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -52,13 +53,32 @@ export function runtimeFlag(rawArgs: string[]): string | undefined {
   return flagValue(rawArgs, "--runtime");
 }
 
+/**
+ * What the Deno child will take for each option (host/common/up-config.ts): the flag, else DIVS_<FLAG>,
+ * else the config file's key. The file is read leniently: the child reports what is wrong with it.
+ */
+function optionsOf(rawArgs: string[]): (flag: string) => string | undefined {
+  const configFile = flagValue(rawArgs, `--${CONFIG_FILE_FLAG}`) ?? (process.env[envNameOf(CONFIG_FILE_FLAG)] || undefined);
+  let file: Record<string, unknown> = {};
+  try {
+    if (configFile !== undefined) file = JSON.parse(fs.readFileSync(configFile, "utf8"));
+  } catch {
+    // the child says why
+  }
+  return (flag) => {
+    const value = flagValue(rawArgs, `--${flag}`) ?? (process.env[envNameOf(flag)] || undefined) ?? file?.[flag];
+    return flag === CONFIG_FILE_FLAG ? configFile : value === undefined || value === null ? undefined : String(value);
+  };
+}
+
 /** The `deno run ...` command line for these `divs up` arguments (without --runtime). */
 export function denoCommandLine(rawArgs: string[]): string[] {
-  const control = flagValue(rawArgs, "--control") ?? defaultControlPath(flagValue(rawArgs, "--tap") ?? "divs0");
-  const readFiles = ["--config", "--key-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
-    .map((f) => path.resolve(f));
-  const stateDir = path.resolve(flagValue(rawArgs, "--state-dir") ?? defaultStateDir(flagValue(rawArgs, "--tap") ?? "divs0"));
-  const metrics = flagValue(rawArgs, "--metrics");
+  const option = optionsOf(rawArgs);
+  const tap = option("tap") ?? "divs0";
+  const control = option("control") ?? defaultControlPath(tap);
+  const readFiles = ["config", "key-file", CONFIG_FILE_FLAG].map(option).filter((f): f is string => !!f).map((f) => path.resolve(f));
+  const stateDir = path.resolve(option("state-dir") ?? defaultStateDir(tap));
+  const metrics = option("metrics");
   const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir, metrics });
   const args = rawArgs.filter((a, i) => a !== "--runtime" && rawArgs[i - 1] !== "--runtime" && !a.startsWith("--runtime="));
   return ["run", ...flags, path.join(here, "divs-deno.mjs"), ...args];

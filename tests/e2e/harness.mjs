@@ -132,11 +132,11 @@ export class Testbed {
    * testbed's; `runtime: "deno"` runs it under Deno (`divs up --runtime deno`, a deno child of the CLI);
    * `offload: "off"` turns the TAP's TCP segmentation offload off (docs/host.md "Offloads"); `listen`
    * and `advertise` ("host:port", "[v6]:port") replace the node's underlay address:PORT; `extra`: more
-   * `divs up` arguments.
+   * `divs up` arguments; `env`: more environment variables.
    */
   start(name, {
     join = null, mac = null, config = null, address = null, key = this.key, runtime = null, offload = null, listen = null, advertise = null,
-    extra = [],
+    extra = [], env = {},
   } = {}) {
     const n = this.node(name);
     const args = [
@@ -153,7 +153,7 @@ export class Testbed {
     args.push(...extra);
     n.log = "";
     n.stderr = "";
-    n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DIVS_KEY: key } });
+    n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env, DIVS_KEY: key } });
     n.proc.stdout.on("data", (d) => (n.log += d));
     n.proc.stderr.on("data", (d) => {
       n.log += d;

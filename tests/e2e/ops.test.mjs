@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, Testbed, skipReason, waitFor } from "./harness.mjs";
 import { parsePrometheus, sampleValue } from "./prometheus.mjs";
@@ -205,5 +207,79 @@ describe("--metrics", { skip: skip ?? false }, () => {
       assert.equal(sampleValue(m, "divs_members", { state: "alive" }), 3, name);
     }
     await bed.ping("x", "y", 2);
+  });
+});
+
+describe("--config-file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "divs-ops-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name, json) => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof json === "string" ? json : JSON.stringify(json));
+    return path;
+  };
+  const up = (file, env = {}) => spawnSync(process.execPath, [CLI, "up", "--config-file", file], { encoding: "utf8", env: { ...cleanEnv, ...env } });
+
+  const refused = {
+    "an unknown key": [{ tap: "divs0", "log-levle": "warn" }, /bad config file .*: unknown key "log-levle"/],
+    "an unknown core key": [{ core: { probe_interval_msec: 10 } }, /unknown key "probe_interval_msec"/],
+    "a key given on the command line only": [{ runtime: "deno" }, /"runtime" is given on the command line only/],
+    "a value of the wrong type": [{ mtu: [1400] }, /"mtu" must be a string or a number/],
+    "a bad value": [{ "log-format": "yaml" }, /bad --log-format "yaml"/],
+    "not an object": ["[1, 2]", /expected a JSON object/],
+    "not JSON": ["{tap: divs0}", /bad config file/],
+  };
+  for (const [what, [json, message]] of Object.entries(refused)) {
+    test(`${what}: exit 2, one line naming it`, () => {
+      const r = up(write(`${what.replaceAll(" ", "-")}.json`, json));
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1);
+    });
+  }
+
+  test("DIVS_CONFIG_FILE names it too", () => {
+    const r = spawnSync(process.execPath, [CLI, "up"], { encoding: "utf8", env: { ...cleanEnv, DIVS_CONFIG_FILE: write("env.json", { bogus: 1 }) } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /unknown key "bogus"/);
+  });
+
+  describe("precedence: flags, then DIVS_<FLAG>, then the file, then defaults", { skip: skip ?? false }, () => {
+    const bed = new Testbed({ prefix: "divs-ops-" });
+    before(() => bed.setup(["x", "y"]));
+    after(() => bed.teardown());
+
+    test("on Node", async () => {
+      const file = write("x.json", {
+        name: "from-the-file", mtu: 1300, "log-format": "json", "log-level": "debug", "latency-wake": 3, core: { mac_ageing_ms: 60000 },
+      });
+      // --name (flag) beats the file; DIVS_MTU beats the file; DIVS_LOG_LEVEL beats the file, and is
+      // beaten by --log-level; log-format only the file gives.
+      bed.start("x", { extra: ["--config-file", file, "--log-level", "warn"], env: { DIVS_MTU: "1350", DIVS_LOG_LEVEL: "error" } });
+      const status = await waitFor("node x", 10_000, () => bed.ctl("x", "status"));
+      assert.equal(status.name, "x", "the flag beats the file");
+      assert.equal(status.mtu, 1350, "the environment beats the file");
+      assert.equal(status.tap, "divs0", "the default where nobody says");
+      bed.start("y", { join: "x" });
+      await waitFor("y joined x", 15_000, async () => (await bed.aliveNames("x")).length === 2);
+      const { code } = await bed.stop("x", "SIGTERM");
+      assert.equal(code, 0);
+      await bed.stop("y", "SIGTERM");
+      // Only the file asks for JSON; the flag's warn, not the environment's error nor the file's debug:
+      // the info lines of start, join and leave are all left out.
+      const lines = bed.node("x").stderr.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+      assert.ok(lines.every((l) => l.level === "warn" || l.level === "error"), JSON.stringify(lines));
+    });
+
+    test("under Deno (--runtime deno reads the file's paths and address for its permissions)", async () => {
+      const file = write("y.json", { mtu: 1300, metrics: "127.0.0.1:9465", core: { membership_profile: "local" } });
+      bed.start("y", { join: null, runtime: "deno", extra: ["--config-file", file] });
+      const status = await waitFor("node y", 20_000, () => bed.ctl("y", "status"));
+      assert.equal(status.mtu, 1300);
+      assert.match(status.runtime, /^deno /);
+      const r = JSON.parse(await bed.exec("y", process.execPath, HTTP_CLIENT, "get", "127.0.0.1", "9465", "GET", "/metrics"));
+      assert.equal(r.status, 200);
+      assert.match(r.body, /divs_info\{node="y"/);
+    });
   });
 });
