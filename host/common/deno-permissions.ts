@@ -5,15 +5,15 @@
 export const DENO_HELP =
   "Under Deno: deno run with --allow-ffi (libc for the TAP and the UDP socket, libsodium), " +
   "--allow-read/--allow-write (the core, the control socket), --allow-net=unix:SOCKET, --allow-run=ip, " +
-  "--allow-sys=hostname,networkInterfaces,uid, --allow-env=NO_COLOR,TERM,TEST,CI,DIVS_*; docs/deno.md has the exact lines, or use divs up --runtime deno.";
+  "--allow-sys=hostname,networkInterfaces,uid, --allow-env=NO_COLOR,TERM,TEST,CI,DIVS_*,NOTIFY_SOCKET,WATCHDOG_USEC,WATCHDOG_PID; docs/deno.md has the exact lines, or use divs up --runtime deno.";
 
 /** citty reads these when loaded, to decide whether usage texts get colours. */
 const CITTY_ENV = "--allow-env=NO_COLOR,TERM,TEST,CI";
 /**
  * citty's, plus the network key a node may take from the environment (docs/security.md) and every
- * option's DIVS_<FLAG> variable (host/common/up-config.ts).
+ * option's DIVS_<FLAG> variable (host/common/up-config.ts), and systemd's (host/common/sd-notify.ts).
  */
-const UP_ENV = "--allow-env=NO_COLOR,TERM,TEST,CI,DIVS_*";
+const UP_ENV = "--allow-env=NO_COLOR,TERM,TEST,CI,DIVS_*,NOTIFY_SOCKET,WATCHDOG_USEC,WATCHDOG_PID";
 
 export interface DenoRunPaths {
   /** Directory of the bundle: build/ with divs-deno.mjs, its worker and divs-core.wasm. */

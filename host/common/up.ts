@@ -12,6 +12,8 @@ import { Keyring, SecureTransport } from "./secure/index.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
+import { startWatchdog } from "./sd-notify.ts";
+import { watchStartup } from "./startup.ts";
 import { encodeToken } from "./token.ts";
 import type { UpOptions } from "./up-options.ts";
 
@@ -45,6 +47,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     transport.close();
     throw e;
   }
+  platform.progress?.step(`TAP ${options.tap} up${options.address ? `, ${formatCidr(options.address)}` : ""}, MTU ${options.mtu}`);
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
   const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs);
   const nodeId = new Uint8Array(8);
@@ -82,7 +85,22 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     node: options.name, tap: options.tap, listen: info.listen, advertise: info.advertise, keyId: keyring.list()[0].id, runtime: platform.runtime,
   });
   // The token carries the network key: whoever holds it can join (docs/security.md).
+  platform.progress?.clear();
   platform.print(`join token: ${encodeToken([advertise], keyring.primary.key)}`);
+  const service = platform.serviceManager;
+  const stopWatchdog = startWatchdog(service, platform.timers);
+  const stopStartup = watchStartup(d, options.join, platform.timers, platform.clock, {
+    step: (text) => {
+      platform.progress?.step(text);
+      service?.notify(`STATUS=${text}`);
+    },
+    joined: (members) => {
+      const summary = joinedSummary(options, info, members);
+      if (platform.progress) platform.progress.done(`divs: ${summary}`);
+      else platform.log.info(summary, { members });
+      service?.notify(`READY=1\nSTATUS=${summary}`);
+    },
+  });
 
   // A node whose --dhcp pool is not the switch's would answer clients from another pool: it leaves.
   let poolRefused = false;
@@ -97,6 +115,8 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     });
   });
   stopPoolWatch();
+  stopStartup();
+  service?.notify(`STOPPING=1\nSTATUS=${signal}: leaving`);
   platform.log.info(`${signal}: leaving`, { signal });
   d.leave();
   await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
@@ -106,6 +126,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   opened.device.close();
   transport.close();
   await control.close();
+  stopWatchdog();
   return poolRefused ? ExitCode.usage : ExitCode.ok;
 }
 
@@ -123,6 +144,13 @@ function applyConfig(core: Core, options: UpOptions): void {
       throw new DivsError(`config ${configName(key)} = ${value} is out of range`, ExitCode.usage);
     }
   }
+}
+
+/** The one line that says the node is up: who, where, and the switch it made or joined. */
+function joinedSummary(options: UpOptions, info: NodeInfo, members: number): string {
+  const where = `node ${options.name} on ${options.tap}${info.address ? ` (${info.address})` : ""}`;
+  if (options.join.length === 0) return `${where} created a switch, reachable at ${info.advertise}`;
+  return `${where} joined via ${options.join.map(formatHostPort).join(", ")}: ${members} members alive`;
 }
 
 function leaveGraceMs(config: CoreConfig): number {

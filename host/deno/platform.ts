@@ -4,8 +4,11 @@
 // shared with the Node host.
 import type { Cidr } from "../common/cidr.ts";
 import type { InterfaceAddress } from "../common/local-addresses.ts";
+import { checkNetAdmin } from "../common/capabilities.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import { createLogger, DEFAULT_LOG } from "../common/log.ts";
+import { nodeOutput } from "../common/progress.ts";
+import { type ServiceManager, serviceManagerFrom } from "../common/sd-notify.ts";
 import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
 import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
@@ -37,6 +40,8 @@ export function denoPlatform(): Platform & NodeRuntime {
     },
     random: { fill: (b) => void crypto.getRandomValues(b) },
     log: createLogger(DEFAULT_LOG, (line) => console.error(line)),
+    progress: null,
+    serviceManager: null,
     crypto: nodeCrypto,
     env: (name) => Deno.env.get(name),
     readStdin: () => new Response(Deno.stdin.readable).text(),
@@ -69,11 +74,12 @@ export function denoPlatform(): Platform & NodeRuntime {
     print: (t) => console.log(t),
     printError: (t) => console.error(t),
     // libsodium is loaded only for a node (FFI is allowed for `up` alone, docs/deno.md).
+    stderrIsTerminal: () => Deno.stderr.isTerminal() && Deno.env.get("TERM") !== "dumb",
     up: (options) => {
-      const log = createLogger(options.log, (line) => console.error(line));
+      const { log, progress } = nodeOutput(options, (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)));
       const metrics = options.metrics;
       return runNode({
-        ...platform, log, crypto: dataPlaneCrypto(nodeCrypto, log),
+        ...platform, log, progress, serviceManager: serviceManager(), crypto: dataPlaneCrypto(nodeCrypto, log),
         serveControl: metrics === null ? serveControl : async (path, answer) => {
           const control = await serveControl(path, answer);
           const server = await serveMetrics(metrics, answer, serveHttpGet, processStats, platform.timers).catch(async (e) => {
@@ -93,7 +99,18 @@ function checkPrivileges(): void {
   if (c.libc().access(c.cString("/dev/net/tun"), c.F_OK) !== 0) {
     throw new DivsError("no /dev/net/tun: load the tun module (modprobe tun)", ExitCode.noTun);
   }
-  if (Deno.uid() !== 0) throw new DivsError("divs up needs root (to create a TAP device)", ExitCode.notRoot);
+  const tunOpenable = c.libc().access(c.cString("/dev/net/tun"), c.R_OK | c.W_OK) === 0;
+  checkNetAdmin(readProcFile("/proc/self/status"), Deno.uid() ?? 0, tunOpenable);
+}
+
+/** A small /proc file through libc: Deno's file API wants --allow-all for /proc. */
+function readProcFile(path: string): string {
+  const fd = c.libc().open(c.cString(path), c.O_RDONLY);
+  if (fd < 0) return "";
+  const buffer = new Uint8Array(16384);
+  const n = Number(c.libc().read(fd, buffer, BigInt(buffer.length)));
+  c.libc().close(fd);
+  return new TextDecoder().decode(buffer.subarray(0, Math.max(0, n)));
 }
 
 function openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap {
@@ -137,4 +154,13 @@ function processStats(): ProcessStats {
     residentBytes: Deno.memoryUsage().rss,
     startTimeSeconds: Math.round(Date.now() / 1000 - performance.now() / 1000),
   };
+}
+
+function serviceManager(): ServiceManager | null {
+  const l = c.libc();
+  return serviceManagerFrom((name) => Deno.env.get(name), Deno.pid, {
+    socket: l.socket,
+    sendto: (fd, buf, len, flags, addr, addrlen) => Number(l.sendto(fd, buf as Uint8Array<ArrayBuffer>, BigInt(len), flags, addr as Uint8Array<ArrayBuffer>, addrlen)),
+    close: l.close,
+  });
 }

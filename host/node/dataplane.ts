@@ -4,7 +4,9 @@
 // control socket and relays signals (docs/host.md "Threads and batching").
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { DivsError, ExitCode } from "../common/errors.ts";
-import { createLogger } from "../common/log.ts";
+import { nodeOutput } from "../common/progress.ts";
+import { serviceManagerFrom } from "../common/sd-notify.ts";
+import * as libc from "./libc.ts";
 import { tapMaxRecord } from "../common/mtu.ts";
 import type { NodeRuntime } from "../common/platform.ts";
 import { runNode } from "../common/up.ts";
@@ -40,13 +42,15 @@ function drainMessages(): void {
 const loop = new PollLoop(() => performance.now(), drainMessages);
 post({ kind: "wakeFd", fd: loop.wakeupFd });
 
-const log = createLogger(options.log, (line) => console.error(line));
+const { log, progress } = nodeOutput(options, (text) => process.stderr.write(text));
 const runtime: NodeRuntime = {
   runtime: `node ${process.version}`,
   clock: { now: () => performance.now() },
   timers: loop,
   random: { fill: (b) => void crypto.getRandomValues(b) },
   log,
+  progress,
+  serviceManager: serviceManagerFrom((name) => process.env[name], process.pid, libc),
   crypto: dataPlaneCrypto(log),
   interfaceAddresses,
   loadCoreBytes,

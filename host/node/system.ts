@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkNetAdmin } from "../common/capabilities.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
 import type { InterfaceAddress } from "../common/local-addresses.ts";
 import type { ProcessStats } from "../common/metrics.ts";
@@ -16,7 +17,13 @@ export async function loadCoreBytes(): Promise<Uint8Array<ArrayBuffer>> {
 
 export function checkPrivileges(): void {
   if (!fs.existsSync("/dev/net/tun")) throw new DivsError("no /dev/net/tun: load the tun module (modprobe tun)", ExitCode.noTun);
-  if (process.getuid && process.getuid() !== 0) throw new DivsError("divs up needs root (to create a TAP device)", ExitCode.notRoot);
+  let tunOpenable = true;
+  try {
+    fs.accessSync("/dev/net/tun", fs.constants.R_OK | fs.constants.W_OK);
+  } catch {
+    tunOpenable = false;
+  }
+  checkNetAdmin(fs.readFileSync("/proc/self/status", "utf8"), process.getuid?.() ?? 0, tunOpenable);
 }
 
 export function interfaceAddresses(): InterfaceAddress[] {

@@ -1,12 +1,13 @@
 // Running a node as a service (issue 20): log formats, colour-free usage texts, the Prometheus
 // endpoint, the config file, the systemd unit and its notifications, running without root.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, Testbed, skipReason, waitFor } from "./harness.mjs";
+import { NotifySocket } from "./notify-socket.mjs";
 import { parsePrometheus, sampleValue } from "./prometheus.mjs";
 
 const HTTP_CLIENT = join(import.meta.dirname, "http-client.mjs");
@@ -283,3 +284,167 @@ describe("--config-file", () => {
     });
   });
 });
+
+describe("divs service install", () => {
+  const dir = mkdtempSync(join(tmpdir(), "divs-ops-svc-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const analyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
+
+  for (const user of ["dynamic", "root"]) {
+    test(`the unit (--user ${user}) passes systemd-analyze verify`, { skip: analyze ? false : "SKIPPED: no systemd-analyze" }, () => {
+      const tap = `opsv${user[0]}`;
+      const r = spawnSync(process.execPath, [CLI, "service", "install", "--tap", tap, "--user", user, "--unit-dir", `${dir}/units`, "--config-dir", `${dir}/etc`],
+        { encoding: "utf8", env: cleanEnv });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`systemctl enable --now --no-block divs-${tap}\\.service`));
+      const unitFile = `${dir}/units/divs-${tap}.service`;
+      const unit = readFileSync(unitFile, "utf8");
+      for (const line of ["Type=notify", "Restart=on-failure", "WatchdogSec=30s", "AmbientCapabilities=CAP_NET_ADMIN", "CapabilityBoundingSet=CAP_NET_ADMIN", `StateDirectory=divs/${tap}`]) {
+        assert.ok(unit.split("\n").includes(line), `no ${line}`);
+      }
+      assert.equal(unit.includes("DynamicUser=yes"), user === "dynamic");
+      assert.match(unit, new RegExp(`^ExecStart=${process.execPath} \\S+/build/divs\\.mjs up --tap ${tap}$`, "m"));
+      assert.equal(statSync(`${dir}/etc/${tap}.key`).mode & 0o777, 0o600);
+      const verify = spawnSync("systemd-analyze", ["verify", unitFile], { encoding: "utf8" });
+      assert.equal(verify.status, 0, verify.stderr);
+      assert.equal(verify.stderr.trim(), "", "systemd-analyze has a complaint");
+      // The check is not blind: a mistyped key in a copy is reported.
+      const broken = `${dir}/units/divs-${tap}x.service`;
+      writeFileSync(broken, unit.replace("WatchdogSec=", "WatchdogSecs="));
+      assert.match(spawnSync("systemd-analyze", ["verify", broken], { encoding: "utf8" }).stderr, /Unknown key 'WatchdogSecs'/);
+      rmSync(broken);
+    });
+  }
+
+  test("a second install keeps the key and the options", () => {
+    const args = [CLI, "service", "install", "--tap", "opsvk", "--unit-dir", `${dir}/units`, "--config-dir", `${dir}/etc`];
+    assert.equal(spawnSync(process.execPath, args, { env: cleanEnv }).status, 0);
+    const key = readFileSync(`${dir}/etc/opsvk.key`, "utf8");
+    writeFileSync(`${dir}/etc/opsvk.json`, JSON.stringify({ address: "198.18.0.9/24" }));
+    const again = spawnSync(process.execPath, args, { encoding: "utf8", env: cleanEnv });
+    assert.equal(again.status, 0, again.stderr);
+    assert.doesNotMatch(again.stdout, /new network key/);
+    assert.equal(readFileSync(`${dir}/etc/opsvk.key`, "utf8"), key);
+    assert.equal(JSON.parse(readFileSync(`${dir}/etc/opsvk.json`, "utf8")).address, "198.18.0.9/24");
+  });
+
+  test("a bad --tap or action: exit 2", () => {
+    for (const args of [["install", "--tap", "a/b"], ["remove"], ["install", "--user", "nobody"]]) {
+      const r = spawnSync(process.execPath, [CLI, "service", ...args, "--unit-dir", `${dir}/units`, "--config-dir", `${dir}/etc`], { encoding: "utf8", env: cleanEnv });
+      assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    }
+  });
+});
+
+describe("systemd notifications: READY=1 once joined, WATCHDOG=1, STOPPING=1", { skip: skip ?? false }, () => {
+  const bed = new Testbed({ prefix: "divs-ops-" });
+  const sockets = [];
+  before(() => bed.setup(["x", "y"]));
+  after(async () => {
+    await bed.teardown();
+    for (const s of sockets) s.close();
+  });
+  const notifySocket = (name) => {
+    const s = new NotifySocket(join(tmpdir(), `divs-ops-notify-${name}.sock`));
+    sockets.push(s);
+    return s;
+  };
+
+  test("a joining node is ready only once it has joined; its watchdog pings come at half WATCHDOG_USEC", async () => {
+    const y = notifySocket("y");
+    const x = notifySocket("x");
+    // y first: its seed x is not up yet.
+    bed.start("y", { join: "x", env: { NOTIFY_SOCKET: y.path, WATCHDOG_USEC: "1000000" } });
+    await waitFor("y's STATUS: the handshake with its seed", 10_000, () => y.read().some((m) => /^STATUS=handshake with 198\.19\.0\.1:4790/m.test(m)));
+    assert.equal(y.with("READY=1").length, 0, "ready before it joined");
+    bed.start("x", { env: { NOTIFY_SOCKET: x.path, WATCHDOG_USEC: "1000000" } });
+    await waitFor("x ready", 10_000, () => x.with("READY=1").length === 1);
+    assert.match(x.with("READY=1")[0], /STATUS=node x on divs0 \(198\.18\.0\.1\/24\) created a switch/);
+    await waitFor("y ready", 20_000, () => y.with("READY=1").length === 1);
+    assert.deepEqual(await bed.aliveNames("y"), ["x", "y"]);
+    assert.match(y.with("READY=1")[0], /STATUS=node y on divs0 .* joined via 198\.19\.0\.1:4790: 2 members alive/);
+    // WATCHDOG_USEC of 1 s: a ping every 0.5 s from the data-plane loop.
+    const pings = x.with("WATCHDOG=1").length;
+    await waitFor("3 more watchdog pings from x", 5_000, () => x.with("WATCHDOG=1").length >= pings + 3);
+    await bed.stop("y", "SIGTERM");
+    assert.equal(y.with("STOPPING=1").length, 1);
+    assert.equal(y.with("READY=1").length, 1, "READY=1 once");
+  });
+
+  test("WATCHDOG_PID of another process: no watchdog pings", async () => {
+    const z = notifySocket("x2");
+    await bed.stop("x", "SIGTERM");
+    bed.start("x", { env: { NOTIFY_SOCKET: z.path, WATCHDOG_USEC: "200000", WATCHDOG_PID: "1" } });
+    await waitFor("x ready", 10_000, () => z.with("READY=1").length === 1);
+    await bed.stop("x", "SIGTERM"); // a leave takes well over the 100 ms a ping would need
+    assert.equal(z.with("WATCHDOG=1").length, 0);
+    assert.equal(z.with("STOPPING=1").length, 1);
+  });
+});
+
+describe("without root: only CAP_NET_ADMIN", { skip: skip ?? false }, () => {
+  const bed = new Testbed({ prefix: "divs-ops-" });
+  const dir = mkdtempSync(join(tmpdir(), "divs-ops-nonroot-"));
+  before(async () => {
+    await bed.setup(["x", "n"]);
+    chmodSync(dir, 0o777);
+  });
+  after(async () => {
+    await bed.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * `divs up` as uid 65534 in node n's namespace, with `caps` ("+net_admin" or "") as its inheritable
+   * and ambient capabilities; /dev/net/tun is mode 0666 (as on most systems) in a private mount namespace.
+   */
+  const upAsNobody = (caps, extra = []) => {
+    const n = bed.node("n");
+    const capFlags = caps ? [`--inh-caps=${caps}`, `--ambient-caps=${caps}`] : [];
+    const up = [process.execPath, CLI, "up", "--name", "n", "--listen", `${n.underlay}:4790`, "--address", `${n.overlay}/24`,
+      "--control", `${dir}/n.sock`, "--state-dir", `${dir}/state`, "--join", `${bed.node("x").underlay}:4790`, ...extra];
+    const script = 'mount -t tmpfs divs-ops /dev/net && mknod -m 0666 /dev/net/tun c 10 200 && exec "$@"';
+    return spawn("ip", ["netns", "exec", n.ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+      "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...capFlags, ...up], { env: { ...cleanEnv, DIVS_KEY: bed.key } });
+  };
+  const collect = (proc) => {
+    const out = { text: "", exited: new Promise((resolve) => proc.once("exit", (code) => resolve(code))) };
+    proc.stdout.on("data", (d) => (out.text += d));
+    proc.stderr.on("data", (d) => (out.text += d));
+    return out;
+  };
+
+  test("it creates its TAP and joins", async () => {
+    bed.start("x");
+    await waitFor("node x", 10_000, () => bed.ctl("x", "status"));
+    const proc = upAsNobody("+net_admin");
+    const out = collect(proc);
+    try {
+      await waitFor("n joined x", 20_000, async () => (await bed.aliveNames("x")).includes("n"), 200);
+      const link = await bed.exec("n", "ip", "-o", "addr", "show", "dev", "divs0");
+      assert.match(link, /inet 198\.18\.0\.2\/24/);
+      const owner = (await bed.exec("n", "sh", "-c", `stat -c %u /proc/${await nodePid(bed, "n")}`)).trim();
+      assert.equal(owner, "65534", "the node runs as uid 65534");
+      await bed.ping("x", "n", 2);
+    } finally {
+      proc.kill("SIGTERM");
+      assert.equal(await out.exited, 0, out.text);
+    }
+  });
+
+  test("without the ambient capability: exit 3, saying what is missing", async () => {
+    const out = collect(upAsNobody(""));
+    assert.equal(await out.exited, 3, out.text);
+    assert.match(out.text, /needs CAP_NET_ADMIN/);
+  });
+});
+
+/** The pid of the node process (node divs.mjs up) in node `name`'s namespace. */
+async function nodePid(bed, name) {
+  const pids = (await bed.exec(name, "ip", "netns", "pids", bed.node(name).ns)).split("\n").filter(Boolean);
+  for (const pid of pids) {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    if (cmd.includes(CLI) && cmd.includes("up")) return pid;
+  }
+  throw new Error(`no divs up in ${bed.node(name).ns}`);
+}
