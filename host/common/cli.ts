@@ -156,7 +156,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         stateDir: args["state-dir"] ?? defaultStateDir(args.tap),
         metrics: args.metrics ? parseAddress(args.metrics, DEFAULT_METRICS_PORT) : null,
         log: { format: parseLogFormat(args["log-format"]), level: parseLogLevel(args["log-level"]) },
-        progress: args["log-format"] === "text" && platform.stderrIsTerminal(),
+        progress: args["log-format"] === "text" && platform.outputIsTerminal(),
         version,
       });
     },

@@ -70,8 +70,8 @@ export interface Platform {
   readStdin(): Promise<string>;
   hostname(): string;
   readTextFile(path: string): Promise<string>;
-  /** Standard error is a terminal (the progress line of `divs up`). */
-  stderrIsTerminal(): boolean;
+  /** Standard output and standard error are terminals (the progress line of `divs up`). */
+  outputIsTerminal(): boolean;
   /** Throws DivsError (not root, no /dev/net/tun) before anything is created. */
   checkPrivileges(): void;
   /** Runs a node (`divs up`) until SIGINT or SIGTERM; resolves with the exit code. */

@@ -1,6 +1,6 @@
 // `divs up` on a terminal: one line that says what the node is doing while it starts, rewritten in
-// place, then a summary line. Log lines written meanwhile go above it. Off a terminal (a service, a
-// pipe) there is no progress line: the log says the same.
+// place, then a summary line. Log lines (and the join token) written meanwhile go above it. Off a
+// terminal (a service, a pipe) there is no progress line: the log says the same.
 import { createLogger, type LogOptions } from "./log.ts";
 import type { Logger } from "./runtime.ts";
 
@@ -24,12 +24,6 @@ export class Progress {
     this.write(`${CLEAR_LINE}${summary}\n`);
   }
 
-  /** Takes the progress line away (for output on another stream); the next step draws it again. */
-  clear(): void {
-    if (this.current !== null) this.write(CLEAR_LINE);
-    this.current = null;
-  }
-
   /** A log line: above the progress line, which is redrawn under it. */
   line(text: string): void {
     this.write(this.current === null ? `${text}\n` : `${CLEAR_LINE}${text}\n${this.current}`);
@@ -37,8 +31,8 @@ export class Progress {
 }
 
 /**
- * A node's stderr: the logger, and the progress line when `progress` (text logs on a terminal,
- * decided by the CLI). `write` puts text on stderr as is.
+ * A node's stderr: the logger, and the progress line when `progress` (text logs, stdout and stderr
+ * on a terminal, decided by the CLI). `write` puts text on stderr as is.
  */
 export function nodeOutput(options: { log: LogOptions; progress: boolean }, write: (text: string) => void): { log: Logger; progress: Progress | null } {
   const progress = options.progress ? new Progress(write) : null;

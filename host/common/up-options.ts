@@ -30,7 +30,7 @@ export interface UpOptions {
   metrics: HostPort | null;
   /** How the node logs (host/common/log.ts). */
   log: LogOptions;
-  /** Show the start's steps on a line rewritten in place (stderr is a terminal, text logs). */
+  /** Show the start's steps on a line rewritten in place (stdout and stderr are a terminal, text logs). */
   progress: boolean;
   version: string;
 }

@@ -85,8 +85,10 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     node: options.name, tap: options.tap, listen: info.listen, advertise: info.advertise, keyId: keyring.list()[0].id, runtime: platform.runtime,
   });
   // The token carries the network key: whoever holds it can join (docs/security.md).
-  platform.progress?.clear();
-  platform.print(`join token: ${encodeToken([advertise], keyring.primary.key)}`);
+  const tokenLine = `join token: ${encodeToken([advertise], keyring.primary.key)}`;
+  // Both outputs are the terminal then: one stream keeps the token above the progress line.
+  if (platform.progress) platform.progress.line(tokenLine);
+  else platform.print(tokenLine);
   const service = platform.serviceManager;
   const stopWatchdog = startWatchdog(service, platform.timers);
   const stopStartup = watchStartup(d, options.join, platform.timers, platform.clock, {

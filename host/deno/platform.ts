@@ -74,7 +74,7 @@ export function denoPlatform(): Platform & NodeRuntime {
     print: (t) => console.log(t),
     printError: (t) => console.error(t),
     // libsodium is loaded only for a node (FFI is allowed for `up` alone, docs/deno.md).
-    stderrIsTerminal: () => Deno.stderr.isTerminal() && Deno.env.get("TERM") !== "dumb",
+    outputIsTerminal: () => Deno.stdout.isTerminal() && Deno.stderr.isTerminal() && Deno.env.get("TERM") !== "dumb",
     up: (options) => {
       const { log, progress } = nodeOutput(options, (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)));
       const metrics = options.metrics;

@@ -38,7 +38,7 @@ export function nodePlatform(): Platform {
         throw new DivsError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.usage);
       }
     },
-    stderrIsTerminal: () => !!process.stderr.isTTY && process.env.TERM !== "dumb",
+    outputIsTerminal: () => !!process.stdout.isTTY && !!process.stderr.isTTY && process.env.TERM !== "dumb",
     checkPrivileges,
     up,
     controlRequest,

@@ -448,3 +448,57 @@ async function nodePid(bed, name) {
   }
   throw new Error(`no divs up in ${bed.node(name).ns}`);
 }
+
+describe("progress on a terminal", { skip: skip ?? false }, () => {
+  const bed = new Testbed({ prefix: "divs-ops-" });
+  before(() => bed.setup(["x", "y"]));
+  after(() => bed.teardown());
+
+  /**
+   * `divs up` for y joining x, its stdout and stderr on a terminal (script(1)) or pipes; y starts first
+   * and x once y shows (or logs) its handshake step, so every step comes. Resolves with what y wrote.
+   */
+  async function upOutput(terminal) {
+    const y = bed.node("y");
+    const up = ["ip", "netns", "exec", y.ns, process.execPath, CLI, "up", "--name", "y", "--listen", `${y.underlay}:4790`,
+      "--address", `${y.overlay}/24`, "--control", y.control, "--join", `${bed.node("x").underlay}:4790`];
+    const proc = terminal
+      ? spawn("script", ["-qec", up.map((a) => `'${a}'`).join(" "), "/dev/null"], { env: { ...cleanEnv, DIVS_KEY: bed.key } })
+      : spawn(up[0], up.slice(1), { env: { ...cleanEnv, DIVS_KEY: bed.key } });
+    let text = "";
+    proc.stdout.on("data", (d) => (text += d));
+    proc.stderr.on("data", (d) => (text += d));
+    const exited = new Promise((resolve) => proc.once("exit", resolve));
+    try {
+      await waitFor("y's join token", 10_000, () => text.includes("join token: "));
+      if (terminal) await waitFor("y's handshake step", 10_000, () => text.includes("divs: handshake with 198.19.0.1:4790..."));
+      bed.start("x");
+      await waitFor("y's summary line", 20_000, () => /node y on divs0 \(198\.18\.0\.2\/24\) joined via 198\.19\.0\.1:4790: 2 members alive/.test(text));
+      process.kill(Number(await nodePid(bed, "y")), "SIGTERM");
+      await exited;
+    } finally {
+      await bed.stop("x", "SIGTERM");
+    }
+    return text;
+  }
+
+  test("the steps on one line rewritten in place, then the summary", async () => {
+    const text = await upOutput(true);
+    const CLEAR = "\r\u001b[K";
+    const steps = text.split(CLEAR).map((s) => s.split(/\r?\n/)[0].trim()).filter((s) => s.startsWith("divs: "));
+    const at = (re) => steps.findIndex((s) => re.test(s));
+    const tap = at(/^divs: TAP divs0 up, 198\.18\.0\.2\/24, MTU 1423\.\.\.$/);
+    const handshake = at(/^divs: handshake with 198\.19\.0\.1:4790\.\.\.$/);
+    const summary = at(/^divs: node y on divs0 \(198\.18\.0\.2\/24\) joined via 198\.19\.0\.1:4790: 2 members alive$/);
+    assert.ok(tap >= 0 && handshake > tap && summary > handshake, JSON.stringify(steps));
+    assert.equal(steps.length - 1, summary, "the summary is the last line drawn");
+    // The token and log lines each stand on their own line, above the progress line.
+    assert.match(text, new RegExp(`${CLEAR.replace("[", "\\[")}join token: \\S+\\r?\\n`));
+  });
+
+  test("off a terminal: no progress line, the summary is a log line", async () => {
+    const text = await upOutput(false);
+    assert.ok(!text.includes("\r") && !text.includes("\u001b"), JSON.stringify(text));
+    assert.match(text, /^\[divs\] node y on divs0 \(198\.18\.0\.2\/24\) joined via 198\.19\.0\.1:4790: 2 members alive members=2$/m);
+  });
+});
