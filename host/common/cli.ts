@@ -10,7 +10,8 @@ import { ExitCode, usageError } from "./errors.ts";
 import { formatKeys, formatLeases, formatMacs, formatMembers, formatPing, formatStatus } from "./format.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_LOG, LOG_LEVELS, parseLogFormat, parseLogLevel } from "./log.ts";
-import { DEFAULT_METRICS_PORT } from "./metrics.ts";
+import { isLoopback } from "./http-get.ts";
+import { DEFAULT_METRICS_PORT, type MetricsOptions } from "./metrics.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
@@ -93,7 +94,8 @@ export function commands(platform: Platform, version: string): Record<string, Co
       control: { type: "string", description: "control socket path (default /run/divs/<tap>.sock)" },
       "state-dir": { type: "string", description: "directory for what outlives a restart (default /var/lib/divs/<tap>, docs/state.md)", valueHint: "DIR" },
       "key-file": keyFileArg,
-      metrics: { type: "string", description: `serve Prometheus metrics on GET /metrics at this address, like 127.0.0.1:${DEFAULT_METRICS_PORT} (docs/metrics.md)`, valueHint: "HOST:PORT" },
+      metrics: { type: "string", description: `serve Prometheus metrics on GET /metrics at this address, like 127.0.0.1:${DEFAULT_METRICS_PORT}; off loopback it needs --metrics-token-file (docs/metrics.md)`, valueHint: "HOST:PORT" },
+      "metrics-token-file": { type: "string", description: "file holding the token a scraper must send (Authorization: Bearer)", valueHint: "PATH" },
       "log-format": { type: "string", description: "text, or json: one object a line with time, level, message and fields (docs/host.md \"Logs\")", default: DEFAULT_LOG.format },
       "log-level": { type: "string", description: `the least important lines logged: ${LOG_LEVELS.join(", ")}`, default: DEFAULT_LOG.level },
       runtime: {
@@ -154,7 +156,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
         stateDir: args["state-dir"] ?? defaultStateDir(args.tap),
-        metrics: args.metrics ? parseAddress(args.metrics, DEFAULT_METRICS_PORT) : null,
+        metrics: await metricsOptions(platform, args.metrics, args["metrics-token-file"]),
         log: { format: parseLogFormat(args["log-format"]), level: parseLogLevel(args["log-level"]) },
         progress: args["log-format"] === "text" && platform.outputIsTerminal(),
         version,
@@ -304,6 +306,20 @@ function keyFrom(source: string, text: string): Uint8Array {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** `--metrics HOST:PORT` (port default 9464) and `--metrics-token-file PATH`; null without --metrics. */
+async function metricsOptions(platform: Platform, listen: string | undefined, tokenFile: string | undefined): Promise<MetricsOptions | null> {
+  if (listen === undefined) {
+    if (tokenFile !== undefined) throw usageError("--metrics-token-file needs --metrics HOST:PORT");
+    return null;
+  }
+  const token = tokenFile === undefined ? null : (await platform.readTextFile(tokenFile)).trim();
+  if (token === "") throw usageError(`${tokenFile}: empty token`);
+  const address = parseAddress(listen, DEFAULT_METRICS_PORT);
+  // Checked before anything is created (the server checks again when it listens).
+  if (token === null && !isLoopback(address.host)) throw usageError(`--metrics ${listen} is not a loopback address: it needs --metrics-token-file`);
+  return { listen: address, token };
 }
 
 function parseListen(text: string) {

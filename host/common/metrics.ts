@@ -2,9 +2,10 @@
 // GET /metrics (docs/metrics.md lists every family and where its value comes from). It is built from
 // the control protocol's `status` and `members` answers, the ones `divs status --json` shows, so it
 // runs where the control socket is served (Node: the main thread, which never blocks the data plane).
-import { type HostPort } from "./address.ts";
+import type { HostPort } from "./address.ts";
 import { type MemberRow, parseResponse, type Status } from "./control.ts";
-import type { GetRoutes, HttpGetServer } from "./http-get.ts";
+import { serveGet } from "./http-get.ts";
+import type { ControlServer } from "./platform.ts";
 import type { Timers } from "./runtime.ts";
 import { REJECTION_COUNTERS } from "./secure/index.ts";
 
@@ -191,26 +192,42 @@ function formatValue(v: number): string {
   return String(v);
 }
 
+/** `--metrics HOST:PORT` and its token (`--metrics-token-file`; required off loopback, host/common/http-get.ts). */
+export interface MetricsOptions {
+  listen: HostPort;
+  token: string | null;
+}
+
+/** How a control socket is served: the runtime's serveControl. */
+export type ServeControl = (path: string, answer: (line: string) => Promise<string>) => Promise<ControlServer>;
+
 /**
- * Serves GET /metrics on `listen` with the runtime's server, the node's metrics read through
- * `answer` (the control socket's); the result closes both the server and the RTT sampling.
+ * `serveControl`, and with `metrics` GET /metrics next to it, read through the same `answer` (the
+ * control socket's); closing the returned server closes both and stops the RTT sampling.
  */
-export async function serveMetrics(
-  listen: HostPort,
-  answer: (line: string) => Promise<string>,
-  serve: (listen: HostPort, routes: GetRoutes) => Promise<HttpGetServer>,
-  processStats: () => ProcessStats,
-  timers: Timers,
-): Promise<HttpGetServer> {
-  const metrics = new NodeMetrics(askOf(answer), processStats, timers);
-  const server = await serve(listen, {
-    [METRICS_PATH]: async () => ({ contentType: METRICS_CONTENT_TYPE, body: await metrics.render() }),
-  });
-  metrics.start();
-  return {
-    close: async () => {
-      metrics.stop();
-      await server.close();
-    },
+export function withMetrics(serveControl: ServeControl, metrics: MetricsOptions | null, processStats: () => ProcessStats, timers: Timers): ServeControl {
+  if (metrics === null) return serveControl;
+  return async (path, answer) => {
+    const control = await serveControl(path, answer);
+    const node = new NodeMetrics(askOf(answer), processStats, timers);
+    let server;
+    try {
+      server = await serveGet({
+        listen: metrics.listen,
+        token: metrics.token,
+        routes: { [METRICS_PATH]: async () => ({ contentType: METRICS_CONTENT_TYPE, body: await node.render() }) },
+      });
+    } catch (e) {
+      await control.close();
+      throw e;
+    }
+    node.start();
+    return {
+      close: async () => {
+        node.stop();
+        await server.close();
+        await control.close();
+      },
+    };
   };
 }

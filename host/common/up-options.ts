@@ -3,6 +3,7 @@ import type { HostPort } from "./address.ts";
 import type { Cidr } from "./cidr.ts";
 import type { CoreConfig } from "./config.ts";
 import type { LogOptions } from "./log.ts";
+import type { MetricsOptions } from "./metrics.ts";
 
 export interface UpOptions {
   listen: HostPort;
@@ -26,8 +27,8 @@ export interface UpOptions {
   control: string;
   /** Files that outlive a restart (host/common/state-dir.ts, docs/state.md). */
   stateDir: string;
-  /** Where GET /metrics is served (host/common/metrics.ts), or null. */
-  metrics: HostPort | null;
+  /** Where GET /metrics is served, and its token (host/common/metrics.ts), or null. */
+  metrics: MetricsOptions | null;
   /** How the node logs (host/common/log.ts). */
   log: LogOptions;
   /** Show the start's steps on a line rewritten in place (stdout and stderr are a terminal, text logs). */

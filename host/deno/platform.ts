@@ -16,8 +16,7 @@ import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 // provider is the Node host's, unchanged).
 import { nodeCrypto } from "../common/secure/node-crypto.ts";
 import { controlRequest, serveControl } from "./control.ts";
-import { serveHttpGet } from "./http-get.ts";
-import { type ProcessStats, serveMetrics } from "../common/metrics.ts";
+import { type ProcessStats, withMetrics } from "../common/metrics.ts";
 import process from "node:process";
 import * as c from "./libc.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
@@ -77,17 +76,10 @@ export function denoPlatform(): Platform & NodeRuntime {
     outputIsTerminal: () => Deno.stdout.isTerminal() && Deno.stderr.isTerminal() && Deno.env.get("TERM") !== "dumb",
     up: (options) => {
       const { log, progress } = nodeOutput(options, (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)));
-      const metrics = options.metrics;
       return runNode({
         ...platform, log, progress, serviceManager: serviceManager(), crypto: dataPlaneCrypto(nodeCrypto, log),
-        serveControl: metrics === null ? serveControl : async (path, answer) => {
-          const control = await serveControl(path, answer);
-          const server = await serveMetrics(metrics, answer, serveHttpGet, processStats, platform.timers).catch(async (e) => {
-            await control.close();
-            throw e;
-          });
-          return { close: () => server.close().then(() => control.close()) };
-        },
+        // GET /metrics, if asked for, is served next to the control socket, with the same answers (docs/metrics.md).
+        serveControl: withMetrics(serveControl, options.metrics, processStats, platform.timers),
       }, options);
     },
   };

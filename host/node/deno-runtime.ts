@@ -76,7 +76,7 @@ export function denoCommandLine(rawArgs: string[]): string[] {
   const option = optionsOf(rawArgs);
   const tap = option("tap") ?? "divs0";
   const control = option("control") ?? defaultControlPath(tap);
-  const readFiles = ["config", "key-file", CONFIG_FILE_FLAG].map(option).filter((f): f is string => !!f).map((f) => path.resolve(f));
+  const readFiles = ["config", "key-file", "metrics-token-file", CONFIG_FILE_FLAG].map(option).filter((f): f is string => !!f).map((f) => path.resolve(f));
   const stateDir = path.resolve(option("state-dir") ?? defaultStateDir(tap));
   const metrics = option("metrics");
   const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir, metrics });

@@ -10,9 +10,7 @@ import type { UpOptions } from "../common/up-options.ts";
 import { serveControl, controlRequest } from "./control.ts";
 import { nodeCrypto } from "../common/secure/node-crypto.ts";
 import { bundleDir, checkPrivileges, processStats } from "./system.ts";
-import { serveHttpGet } from "./http-get.ts";
-import type { HttpGetServer } from "../common/http-get.ts";
-import { serveMetrics } from "../common/metrics.ts";
+import { withMetrics } from "../common/metrics.ts";
 import type { Timers } from "../common/runtime.ts";
 
 const mainThreadTimers: Timers = { set: (cb, ms) => setTimeout(cb, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
@@ -67,11 +65,9 @@ function up(options: UpOptions): Promise<number> {
     replies.set(id, resolve);
     toDataplane({ kind: "control", id, line });
   });
-  let metrics: HttpGetServer | null = null;
   const closeControl = async () => {
-    const [c, m] = [control, metrics];
-    [control, metrics] = [null, null];
-    await m?.close();
+    const c = control;
+    control = null;
     await c?.close();
   };
 
@@ -104,8 +100,8 @@ function up(options: UpOptions): Promise<number> {
           break;
         case "serve":
           try {
-            control = await serveControl(m.path, ask);
-            if (options.metrics) metrics = await serveMetrics(options.metrics, ask, serveHttpGet, processStats, mainThreadTimers);
+            // GET /metrics, if asked for, is served here too, with the same answers (docs/metrics.md).
+            control = await withMetrics(serveControl, options.metrics, processStats, mainThreadTimers)(m.path, ask);
             toDataplane({ kind: "served", error: null });
           } catch (e) {
             toDataplane({ kind: "served", error: (e as Error).message });

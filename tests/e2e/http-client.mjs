@@ -1,6 +1,6 @@
 // An HTTP client for the --metrics tests, run inside a node's namespace (the endpoint listens on its
 // loopback). Prints one JSON line.
-//   node http-client.mjs get HOST PORT METHOD PATH     -> {status, headers, body}
+//   node http-client.mjs get HOST PORT METHOD PATH [TOKEN] -> {status, headers, body} (TOKEN as a Bearer)
 //   node http-client.mjs raw HOST PORT TEXT            -> {response}: what came back for raw bytes
 //   node http-client.mjs burst HOST PORT N             -> {opened, refused}: N connections at once, each
 //        sending a partial request, garbage or nothing, all then dropped
@@ -10,9 +10,10 @@ import net from "node:net";
 const [cmd, host, portText, ...rest] = process.argv.slice(2);
 const port = Number(portText);
 
-function get(method, path) {
+function get(method, path, token) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path, agent: false }, (res) => {
+    const headers = token ? { authorization: `Bearer ${token}` } : {};
+    const req = http.request({ host, port, method, path, headers, agent: false }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (d) => (body += d));
@@ -55,5 +56,5 @@ async function burst(n) {
   return { opened, refused };
 }
 
-const result = cmd === "get" ? await get(rest[0], rest[1]) : cmd === "raw" ? await raw(rest[0]) : await burst(Number(rest[0]));
+const result = cmd === "get" ? await get(rest[0], rest[1], rest[2]) : cmd === "raw" ? await raw(rest[0]) : await burst(Number(rest[0]));
 console.log(JSON.stringify(result));

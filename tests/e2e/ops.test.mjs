@@ -199,6 +199,28 @@ describe("--metrics", { skip: skip ?? false }, () => {
     }
   });
 
+  test("off loopback only with a token (Authorization: Bearer)", async () => {
+    const z = bed.node("z");
+    const refused = await bed.exec("z", "sh", "-c", `"${process.execPath}" "${CLI}" up --listen ${z.underlay}:4791 --tap divs9 --control /tmp/divs-ops-z9.sock --metrics ${z.underlay}:9464 2>&1; echo "exit $?"`);
+    assert.match(refused, /--metrics 198\.19\.0\.3:9464 is not a loopback address: it needs --metrics-token-file/);
+    assert.match(refused, /exit 2$/m);
+    const dir = mkdtempSync(join(tmpdir(), "divs-ops-token-"));
+    try {
+      writeFileSync(`${dir}/token`, "0123456789abcdef0123\n");
+      await bed.stop("z", "SIGTERM");
+      bed.start("z", { join: "x", extra: ["--metrics", `${z.underlay}:9464`, "--metrics-token-file", `${dir}/token`] });
+      await waitFor("z back", 20_000, async () => (await bed.aliveNames("z")).length === 3);
+      const get = async (token) => JSON.parse(await bed.exec("z", process.execPath, HTTP_CLIENT, "get", z.underlay, "9464", "GET", "/metrics", ...(token ? [token] : [])));
+      assert.equal((await get(null)).status, 401);
+      assert.equal((await get("0123456789abcdef0124")).status, 401);
+      const ok = await get("0123456789abcdef0123");
+      assert.equal(ok.status, 200);
+      assert.equal(sampleValue(parsePrometheus(ok.body), "divs_members", { state: "alive" }), 3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a burst of connections: the endpoint and the node stay up", async () => {
     for (const name of ["x", "y"]) {
       const burst = await client(name, "burst", "400");
