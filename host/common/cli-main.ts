@@ -1,7 +1,7 @@
 // One CLI invocation, the same on every runtime: citty's usage and version texts, our check for
 // unknown flags (citty accepts them silently), then the command; citty's own argument errors become
 // usage errors. The runtime passes its `fail` (print, exit with the error's code).
-import { type CommandDef, runCommand, runMain } from "citty";
+import { type CommandDef, renderUsage, runCommand, runMain } from "citty";
 import { unknownFlag } from "./cli.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 
@@ -14,10 +14,19 @@ export async function runCli(
   subCommands: Record<string, CommandDef<any>>,
   rawArgs: string[],
   fail: (e: unknown) => never,
+  /** Usage texts without ANSI colour (not a terminal, or NO_COLOR set): citty colours them unless CI or TEST is set. */
+  plain: boolean,
   run: () => Promise<unknown> = () => runCommand(main, { rawArgs }),
 ): Promise<void> {
   if (rawArgs.length === 0 || rawArgs.some((a) => BUILTIN_FLAGS.includes(a))) {
-    await runMain(main, { rawArgs });
+    await runMain(main, {
+      rawArgs,
+      // deno-lint-ignore no-explicit-any
+      showUsage: async (cmd: CommandDef<any>, parent?: CommandDef<any>) => {
+        const text = await renderUsage(cmd, parent);
+        console.log((plain ? withoutAnsi(text) : text) + "\n");
+      },
+    });
     return;
   }
   const bad = unknownFlag(subCommands[rawArgs[0]], rawArgs);
@@ -31,4 +40,10 @@ export async function runCli(
     }
     fail(e);
   }
+}
+
+/** Drops ANSI escape sequences (SGR colours and the like). */
+export function withoutAnsi(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
 }

@@ -1,5 +1,5 @@
 // The CLI's commands (citty), runtime-agnostic: each runtime's entry point passes its Platform.
-import { defineCommand, type CommandDef } from "citty";
+import { type ArgsDef, defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
 import { type Cidr, parseCidr } from "./cidr.ts";
 import { CONFIG_KEYS, type CoreConfig, parseConfig } from "./config.ts";
@@ -9,6 +9,9 @@ import { DEFAULT_DHCP_LEASE_S, DEFAULT_DHCP_PREFIX, type DhcpLease, dhcpConfig }
 import { ExitCode, usageError } from "./errors.ts";
 import { formatKeys, formatLeases, formatMacs, formatMembers, formatPing, formatStatus } from "./format.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
+import { DEFAULT_LOG, LOG_LEVELS, parseLogFormat, parseLogLevel } from "./log.ts";
+import { isLoopback } from "./http-get.ts";
+import { DEFAULT_METRICS_PORT, type MetricsOptions } from "./metrics.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
@@ -17,6 +20,7 @@ import { explicitKey, FROM_STDIN, joinText, KEY_ENV, keyFrom, TOKEN_ENV } from "
 import { parseJoin } from "./token.ts";
 import { uiOptions } from "./ui.ts";
 import { DEFAULT_INVITE_LIFETIME_S, type InviteReply, parseLifetime } from "./invitations.ts";
+import { CONFIG_FILE_FLAG, configFilePath, envNameOf, parseConfigFile, resolveOptions } from "./up-config.ts";
 
 export const DEFAULT_PORT = 4790;
 export const DEFAULT_TAP = "divs0";
@@ -96,13 +100,26 @@ export function commands(platform: Platform, version: string): Record<string, Co
       "key-file": keyFileArg,
       ui: { type: "string", description: "serve the live status page on HOST:PORT (PORT alone: 127.0.0.1); off loopback it needs a token (docs/ui.md)", valueHint: "HOST:PORT" },
       "ui-token-file": { type: "string", description: "file holding the status page's token (default off loopback: a new one, printed)", valueHint: "PATH" },
+      metrics: { type: "string", description: `serve Prometheus metrics on GET /metrics at this address, like 127.0.0.1:${DEFAULT_METRICS_PORT}; off loopback it needs --metrics-token-file (docs/metrics.md)`, valueHint: "HOST:PORT" },
+      "metrics-token-file": { type: "string", description: "file holding the token a scraper must send (Authorization: Bearer)", valueHint: "PATH" },
+      "log-format": { type: "string", description: "text, or json: one object a line with time, level, message and fields (docs/host.md \"Logs\")", default: DEFAULT_LOG.format },
+      "log-level": { type: "string", description: `the least important lines logged: ${LOG_LEVELS.join(", ")}`, default: DEFAULT_LOG.level },
       runtime: {
         type: "string",
         description: "node or deno: run this node under Deno (deno run with the permissions docs/deno.md lists)",
         default: platform.runtime.split(" ")[0],
       },
+      [CONFIG_FILE_FLAG]: {
+        type: "string",
+        description: `JSON file of divs up options by flag name, core keys under "core"; flags, then ${envNameOf("FLAG")} variables, win over it (docs/config.md)`,
+        valueHint: "PATH",
+      },
     },
-    async run({ args }) {
+    async run({ args: flags, rawArgs, cmd }) {
+      const defs = cmd.args as ArgsDef;
+      const file = configFilePath(flags, rawArgs, platform.env);
+      const fileOptions = file === undefined ? null : parseConfigFile(await platform.readTextFile(file), file, defs);
+      const args = resolveOptions(defs, flags, rawArgs, platform.env, fileOptions);
       // The Node entry point hands `--runtime deno` to Deno before this runs (host/node/deno-runtime.ts).
       if (args.runtime !== platform.runtime.split(" ")[0]) throw usageError(`--runtime ${args.runtime}: this is the ${platform.runtime} CLI`);
       const listen = parseListen(args.listen);
@@ -139,6 +156,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
         latencyWakeMs: int(args["latency-wake"], "--latency-wake", 0, 1000),
         relayCapMbit: int(args["relay-cap"], "--relay-cap", 0, 100_000),
         config: withArpProxy(new Map([
+          ...(fileOptions?.core ?? new Map()),
           ...(args.config ? parseConfig(await platform.readTextFile(args.config), args.config) : new Map()),
           ...(args.dhcp ? dhcpConfig({
             pool: args.dhcp, leaseS: int(args["dhcp-lease"], "--dhcp-lease", 10, 30 * 86400), router: args["dhcp-router"],
@@ -149,6 +167,9 @@ export function commands(platform: Platform, version: string): Record<string, Co
         name: args.name ?? platform.hostname(),
         control: controlPath(args),
         stateDir: args["state-dir"] ?? defaultStateDir(args.tap),
+        metrics: await metricsOptions(platform, args.metrics, args["metrics-token-file"]),
+        log: { format: parseLogFormat(args["log-format"]), level: parseLogLevel(args["log-level"]) },
+        progress: args["log-format"] === "text" && platform.outputIsTerminal(),
         version,
         ui: await uiOptions(platform, args.ui, args["ui-token-file"]),
       });
@@ -310,9 +331,27 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** `--metrics HOST:PORT` (port default 9464) and `--metrics-token-file PATH`; null without --metrics. */
+async function metricsOptions(platform: Platform, listen: string | undefined, tokenFile: string | undefined): Promise<MetricsOptions | null> {
+  if (listen === undefined) {
+    if (tokenFile !== undefined) throw usageError("--metrics-token-file needs --metrics HOST:PORT");
+    return null;
+  }
+  const token = tokenFile === undefined ? null : (await platform.readTextFile(tokenFile)).trim();
+  if (token === "") throw usageError(`${tokenFile}: empty token`);
+  const address = parseAddress(listen, DEFAULT_METRICS_PORT);
+  // Checked before anything is created (the server checks again when it listens).
+  if (token === null && !isLoopback(address.host)) throw usageError(`--metrics ${listen} is not a loopback address: it needs --metrics-token-file`);
+  return { listen: address, token };
+}
+
 function parseListen(text: string) {
+  return parseAddress(text, DEFAULT_PORT);
+}
+
+function parseAddress(text: string, defaultPort: number) {
   try {
-    return parseHostPort(text, DEFAULT_PORT);
+    return parseHostPort(text, defaultPort);
   } catch (e) {
     throw usageError((e as Error).message);
   }

@@ -44,6 +44,11 @@ export function parseConfig(text: string, source: string): CoreConfig {
   } catch (e) {
     throw usageError(`bad config file ${source}: ${(e as Error).message}`);
   }
+  return coreConfigOf(json, source);
+}
+
+/** Core keys from a parsed JSON object (a `--config` file, or `--config-file`'s "core" section). */
+export function coreConfigOf(json: unknown, source: string): CoreConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw usageError(`bad config file ${source}: expected a JSON object of key: number`);
   }

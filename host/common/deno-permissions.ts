@@ -4,13 +4,16 @@
 
 export const DENO_HELP =
   "Under Deno: deno run with --allow-ffi (libc for the TAP and the UDP socket, libsodium), " +
-  "--allow-read/--allow-write (the core, the control socket), --allow-net=unix:SOCKET (and --ui's HOST:PORT), --allow-run=ip, " +
-  "--allow-sys=hostname,networkInterfaces,uid, --allow-env=NO_COLOR,TERM,TEST,CI,DIVS_KEY,DIVS_TOKEN; docs/deno.md has the exact lines, or use divs up --runtime deno.";
+  "--allow-read/--allow-write (the core, the control socket), --allow-net=unix:SOCKET (and --ui's and --metrics' HOST:PORT), --allow-run=ip, " +
+  "--allow-sys=hostname,networkInterfaces,uid, --allow-env=NO_COLOR,TERM,TEST,CI,DIVS_*,NOTIFY_SOCKET,WATCHDOG_USEC,WATCHDOG_PID; docs/deno.md has the exact lines, or use divs up --runtime deno.";
 
 /** citty reads these when loaded, to decide whether usage texts get colours. */
 const CITTY_ENV = "--allow-env=NO_COLOR,TERM,TEST,CI";
-/** citty's, plus the network key and the join token a node may take from the environment (docs/security.md). */
-const UP_ENV = "--allow-env=NO_COLOR,TERM,TEST,CI,DIVS_KEY,DIVS_TOKEN";
+/**
+ * citty's, plus the network key a node may take from the environment (docs/security.md) and every
+ * option's DIVS_<FLAG> variable (host/common/up-config.ts), and systemd's (host/common/sd-notify.ts).
+ */
+const UP_ENV = "--allow-env=NO_COLOR,TERM,TEST,CI,DIVS_*,NOTIFY_SOCKET,WATCHDOG_USEC,WATCHDOG_PID";
 
 export interface DenoRunPaths {
   /** Directory of the bundle: build/ with divs-deno.mjs, its worker and divs-core.wasm. */
@@ -23,6 +26,8 @@ export interface DenoRunPaths {
   readFiles?: string[];
   /** `up --ui`: the status page's host:port (docs/ui.md), served with node:http, which asks net for it. */
   ui?: string;
+  /** `up --metrics`: the host:port it listens on. */
+  metrics?: string;
 }
 
 function dirOf(path: string): string {
@@ -47,8 +52,8 @@ export function denoRunFlags(command: string, paths: DenoRunPaths): string[] {
     "--allow-ffi", // libc (TAP: open, ioctl, read, write; UDP: socket, setsockopt, bind, sendmmsg, recvmmsg; poll), libsodium
     `--allow-read=${[...code, dir, ...state, ...(paths.readFiles ?? [])].join(",")}`,
     `--allow-write=${[dir, ...state].join(",")}`, // mkdir, the socket, chmod 0600, removal at exit; the state directory
-    // the control socket and the status page (the underlay socket is FFI: no net permission)
-    `--allow-net=${[`unix:${paths.control}`, ...(paths.ui ? [paths.ui] : [])].join(",")}`,
+    // the control socket, the status page and --metrics (the underlay socket is FFI: no net permission)
+    `--allow-net=${[`unix:${paths.control}`, ...(paths.ui ? [paths.ui] : []), ...(paths.metrics ? [paths.metrics] : [])].join(",")}`,
     "--allow-run=ip", // address, MTU and link state of the TAP
     "--allow-sys=hostname,networkInterfaces,uid",
     UP_ENV,

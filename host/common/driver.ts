@@ -46,6 +46,12 @@ export interface HostCounters {
   /** Of those, authenticated plaintext handed to the core. */
   datagrams_delivered: number;
   tap_write_errors: number;
+  /** Bytes of the frames read from and written to the TAP (virtio-net header included), for --metrics. */
+  tap_bytes_read: number;
+  tap_bytes_written: number;
+  /** Bytes of the datagrams received (before the transport layer) and handed to the socket to send. */
+  udp_bytes_received: number;
+  udp_bytes_sent: number;
   /** Datagrams the socket could not send (an IPv6 address on an IPv4 socket, a full buffer, another error). */
   udp_send_errors: number;
   /** Sends the socket refused with EMSGSIZE (DF, a path MTU below the datagram), told to the core. */
@@ -73,7 +79,7 @@ interface PendingPing {
 export class Driver {
   readonly counters: Omit<HostCounters, "latency_wakes" | "udp_send_errors" | "udp_send_too_big" | "udp_send_calls" | "udp_datagrams_sent" | "udp_recv_calls"> = {
     process_calls: 0, frames_read: 0, datagrams_read: 0, datagrams_delivered: 0, tap_write_errors: 0,
-    timer_ticks: 0, core_records_malformed: 0, pings_sent: 0, pongs_received: 0, pings_timed_out: 0,
+    tap_bytes_read: 0, tap_bytes_written: 0, udp_bytes_received: 0, udp_bytes_sent: 0, timer_ticks: 0, core_records_malformed: 0, pings_sent: 0, pongs_received: 0, pings_timed_out: 0,
   };
   readonly startedAt: number;
   private tap: TapDevice | null = null;
@@ -156,6 +162,7 @@ export class Driver {
     if (!this.core.fits(frame.length)) this.flush();
     this.core.pushFrame(frame);
     this.counters.frames_read++;
+    this.counters.tap_bytes_read += frame.length;
     this.framesMoved = true;
   }
 
@@ -166,6 +173,7 @@ export class Driver {
    */
   datagramIn(address: Uint8Array, addressOffset: number, datagram: Uint8Array): void {
     this.counters.datagrams_read++;
+    this.counters.udp_bytes_received += datagram.length;
     const addr = addressOffset === 0 ? address : address.subarray(addressOffset, addressOffset + ADDR_LEN);
     this.slot = null;
     const r = this.secure.incoming(keyOfAddress(addr), addr, datagram, this.services.clock.now(), this.openIntoCore);
@@ -300,7 +308,10 @@ export class Driver {
   }
 
   private sendAll(transmits: Transmit[]): void {
-    for (const tx of transmits) this.transport!.send(tx.addr, 0, tx.data);
+    for (const tx of transmits) {
+      this.counters.udp_bytes_sent += tx.data.length;
+      this.transport!.send(tx.addr, 0, tx.data);
+    }
   }
 
   /** The host's counters for `divs status`, with the socket's. */
@@ -323,6 +334,7 @@ export class Driver {
         this.framesMoved = true;
         try {
           this.tap!.write(body);
+          this.counters.tap_bytes_written += body.length;
         } catch {
           this.counters.tap_write_errors++;
         }

@@ -6,6 +6,8 @@ import type { InterfaceAddress } from "./local-addresses.ts";
 import type { CryptoProvider } from "./secure/provider.ts";
 import type { StateStore } from "./state-dir.ts";
 import type { UpOptions } from "./up-options.ts";
+import type { Progress } from "./progress.ts";
+import type { ServiceManager } from "./sd-notify.ts";
 import type { Clock, DatagramSink, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 
 /** Where a TAP reader hands frames: each one (a view valid only during the call), then the end of a batch. */
@@ -37,6 +39,10 @@ export interface NodeRuntime {
   readonly timers: Timers;
   readonly random: Randomness;
   readonly log: Logger;
+  /** The line that shows a starting node's steps on a terminal (host/common/progress.ts), or null. */
+  readonly progress: Progress | null;
+  /** systemd, when it started the node with Type=notify (host/common/sd-notify.ts), or null. */
+  readonly serviceManager: ServiceManager | null;
   /** The transport layer's crypto (docs/security.md): ChaCha20-Poly1305, HMAC, HKDF. */
   readonly crypto: CryptoProvider;
   /** This machine's interface addresses (host/common/local-addresses.ts picks candidates among them). */
@@ -68,6 +74,8 @@ export interface Platform {
   readTextFile(path: string): Promise<string>;
   /** The permission bits of a file (a key file readable by others gets a warning). */
   fileMode(path: string): Promise<number>;
+  /** Standard output and standard error are terminals (the progress line of `divs up`). */
+  outputIsTerminal(): boolean;
   /** Throws DivsError (not root, no /dev/net/tun) before anything is created. */
   checkPrivileges(): void;
   /** Runs a node (`divs up`) until SIGINT or SIGTERM; resolves with the exit code. */

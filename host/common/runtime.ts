@@ -56,7 +56,12 @@ export interface Randomness {
   fill(buffer: Uint8Array): void;
 }
 
+/** Structured context of a log line: JSON output keeps it as fields, text appends key=value. */
+export type LogFields = Record<string, string | number | boolean | null>;
+
 export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
 }

@@ -4,6 +4,8 @@ import type { Cidr } from "./cidr.ts";
 import type { CoreConfig } from "./config.ts";
 import type { UiOptions } from "./ui.ts";
 import type { Invitation } from "./token.ts";
+import type { LogOptions } from "./log.ts";
+import type { MetricsOptions } from "./metrics.ts";
 
 export interface UpOptions {
   listen: HostPort;
@@ -30,6 +32,12 @@ export interface UpOptions {
   control: string;
   /** Files that outlive a restart (host/common/state-dir.ts, docs/state.md). */
   stateDir: string;
+  /** Where GET /metrics is served, and its token (host/common/metrics.ts), or null. */
+  metrics: MetricsOptions | null;
+  /** How the node logs (host/common/log.ts). */
+  log: LogOptions;
+  /** Show the start's steps on a line rewritten in place (stdout and stderr are a terminal, text logs). */
+  progress: boolean;
   version: string;
   /** The status page (`--ui`, docs/ui.md), or null. */
   ui: UiOptions | null;

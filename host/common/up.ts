@@ -17,6 +17,8 @@ import { ADDR_LEN } from "./abi.ts";
 import { DivsError, ExitCode } from "./errors.ts";
 import { ETHERNET_HEADER, FRAME_DATAGRAM_HEADER, UNDERLAY_MTU, maxDatagramFor } from "./mtu.ts";
 import type { NodeRuntime } from "./platform.ts";
+import { startWatchdog } from "./sd-notify.ts";
+import { watchStartup } from "./startup.ts";
 import type { UpOptions } from "./up-options.ts";
 
 /** Gossip interval of each membership profile (lan, wan, local), docs/config.md. */
@@ -85,11 +87,12 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   });
   const book = (invites = new InviteBook(platform.crypto, () => keyring.primary.key, secure.counters));
   secure.sealInto((length) => transport.reserve(length));
+  platform.progress?.step(`TAP ${options.tap} up${options.address === "dhcp" ? ", address by DHCP" : options.address ? `, ${formatCidr(options.address)}` : ""}, MTU ${options.mtu}`);
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
   const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs);
   driver = new Driver(core, { nodeId: identity.nodeId, name: options.name, advertise }, secure, platform, latencyWake);
   const d = driver;
-  d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name} (${e.id}) at ${e.address}, incarnation ${e.incarnation}`));
+  d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name}`, { member: e.name, id: e.id, address: e.address, incarnation: e.incarnation }));
   const saved = store ? loadDhcpState(store, Date.now(), (m) => platform.log.warn(m)) : null;
   if (saved) platform.log.info(`dhcp: restoring the state saved ${Math.round(saved.elapsedMs / 1000)} s ago in ${store!.dir}`);
   if (store) d.onDhcpSave(dhcpSaver(store, platform.log));
@@ -136,10 +139,29 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   opened.startReader({ frame: (frame) => d.frameIn(frame), batchEnd: () => d.flush() });
 
   const verb = options.join.length > 0 ? `joining via ${options.join.map(formatHostPort).join(", ")}` : "created a switch";
-  platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}, key id ${keyring.list()[0].id}`);
+  platform.log.info(`divs ${options.version}: node ${options.name} on ${options.tap}, ${verb}`, {
+    node: options.name, tap: options.tap, listen: info.listen, advertise: info.advertise, keyId: keyring.list()[0].id, runtime: platform.runtime,
+  });
   // Never the key itself: logs are kept and read by more people than the key should be (docs/security.md).
   const ask = options.control === defaultControlPath(options.tap) ? (options.tap === "divs0" ? "" : ` --tap ${options.tap}`) : ` --control ${options.control}`;
-  platform.print(`to let a node join: divs invite${ask} prints a single-use invitation (divs token${ask}: a reusable token with the network key)`);
+  const joinLine = `to let a node join: divs invite${ask} prints a single-use invitation (divs token${ask}: a reusable token with the network key)`;
+  // Both outputs are the terminal then: one stream keeps the line above the progress line.
+  if (platform.progress) platform.progress.line(joinLine);
+  else platform.print(joinLine);
+  const service = platform.serviceManager;
+  const stopWatchdog = startWatchdog(service, platform.timers);
+  const stopStartup = watchStartup(d, options.join, platform.timers, platform.clock, {
+    step: (text) => {
+      platform.progress?.step(text);
+      service?.notify(`STATUS=${text}`);
+    },
+    joined: (members) => {
+      const summary = joinedSummary(options, info, members);
+      if (platform.progress) platform.progress.done(`divs: ${summary}`);
+      else platform.log.info(summary, { members });
+      service?.notify(`READY=1\nSTATUS=${summary}`);
+    },
+  });
 
   // A node whose --dhcp pool is not the switch's would answer clients from another pool: it leaves.
   let poolRefused = false;
@@ -154,7 +176,9 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     });
   });
   stopPoolWatch();
-  platform.log.info(`${signal}: leaving`);
+  stopStartup();
+  service?.notify(`STOPPING=1\nSTATUS=${signal}: leaving`);
+  platform.log.info(`${signal}: leaving`, { signal });
   d.leave();
   await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
   candidates.stop();
@@ -164,6 +188,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   opened.device.close();
   transport.close();
   await control.close();
+  stopWatchdog();
   return poolRefused ? ExitCode.usage : ExitCode.ok;
 }
 
@@ -181,6 +206,13 @@ function applyConfig(core: Core, options: UpOptions): void {
       throw new DivsError(`config ${configName(key)} = ${value} is out of range`, ExitCode.usage);
     }
   }
+}
+
+/** The one line that says the node is up: who, where, and the switch it made or joined. */
+function joinedSummary(options: UpOptions, info: NodeInfo, members: number): string {
+  const where = `node ${options.name} on ${options.tap}${info.address ? ` (${info.address})` : ""}`;
+  if (options.join.length === 0) return `${where} created a switch, reachable at ${info.advertise}`;
+  return `${where} joined via ${options.join.map(formatHostPort).join(", ")}: ${members} members alive`;
 }
 
 function leaveGraceMs(config: CoreConfig): number {

@@ -26,6 +26,15 @@ globalThis.addEventListener("unhandledrejection", (e) => {
   fail(e.reason);
 });
 
+/** NO_COLOR, when Deno may read it (without --allow-env citty colours nothing either: CI/TEST unknown). */
+function noColorSet(): boolean {
+  try {
+    return !!Deno.env.get("NO_COLOR");
+  } catch {
+    return false;
+  }
+}
+
 function fail(e: unknown): never {
   if (e instanceof DivsError) {
     console.error(`divs: ${e.message}`);
@@ -39,6 +48,6 @@ function fail(e: unknown): never {
   Deno.exit(ExitCode.failure);
 }
 
-await runCli(main, subCommands, [...Deno.args], fail);
+await runCli(main, subCommands, [...Deno.args], fail, !Deno.stdout.isTerminal() || noColorSet());
 // The TAP reader worker and the receive loop would keep the process alive: exit with the code.
 Deno.exit(exitState.code);

@@ -21,6 +21,8 @@ const SYMBOLS = {
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
   umask: { parameters: ["u32"], result: "u32" },
+  /** systemd's notification socket (host/common/sd-notify.ts). */
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
@@ -43,4 +45,7 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(text + "\0");
 }
 
+export const O_RDONLY = 0;
 export const F_OK = 0;
+export const W_OK = 2;
+export const R_OK = 4;

@@ -4,7 +4,11 @@
 // shared with the Node host.
 import type { Cidr } from "../common/cidr.ts";
 import type { InterfaceAddress } from "../common/local-addresses.ts";
+import { checkNetAdmin } from "../common/capabilities.ts";
 import { DivsError, ExitCode } from "../common/errors.ts";
+import { createLogger, DEFAULT_LOG } from "../common/log.ts";
+import { nodeOutput } from "../common/progress.ts";
+import { type ServiceManager, serviceManagerFrom } from "../common/sd-notify.ts";
 import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
 import { withUi } from "../common/ui.ts";
 import { runNode } from "../common/up.ts";
@@ -13,6 +17,8 @@ import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 // provider is the Node host's, unchanged).
 import { nodeCrypto } from "../common/secure/node-crypto.ts";
 import { controlRequest, serveControl } from "./control.ts";
+import { type ProcessStats, withMetrics } from "../common/metrics.ts";
+import process from "node:process";
 import * as c from "./libc.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
 import { openStateDir } from "../common/state-dir.ts";
@@ -34,10 +40,9 @@ export function denoPlatform(): Platform & NodeRuntime {
       clear: (h) => clearTimeout(h as number),
     },
     random: { fill: (b) => void crypto.getRandomValues(b) },
-    log: {
-      info: (m) => console.error(`[divs] ${m}`),
-      warn: (m) => console.error(`[divs] warning: ${m}`),
-    },
+    log: createLogger(DEFAULT_LOG, (line) => console.error(line)),
+    progress: null,
+    serviceManager: null,
     crypto: nodeCrypto,
     env: (name) => Deno.env.get(name),
     readStdin: () => new Response(Deno.stdin.readable).text(),
@@ -71,12 +76,16 @@ export function denoPlatform(): Platform & NodeRuntime {
     print: (t) => console.log(t),
     printError: (t) => console.error(t),
     // libsodium is loaded only for a node (FFI is allowed for `up` alone, docs/deno.md).
-    // The status page (--ui) is served next to the control socket, with the same answers (docs/ui.md).
-    up: (options) => runNode({
-      ...platform,
-      crypto: dataPlaneCrypto(nodeCrypto, platform.log),
-      serveControl: withUi(serveControl, options.ui, platform.log.info),
-    }, options),
+    outputIsTerminal: () => Deno.stdout.isTerminal() && Deno.stderr.isTerminal() && Deno.env.get("TERM") !== "dumb",
+    up: (options) => {
+      const { log, progress } = nodeOutput(options, (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)));
+      return runNode({
+        ...platform, log, progress, serviceManager: serviceManager(), crypto: dataPlaneCrypto(nodeCrypto, log),
+        // GET /metrics and the status page, if asked for, are served next to the control socket, with the
+        // same answers (docs/metrics.md, docs/ui.md).
+        serveControl: withMetrics(withUi(serveControl, options.ui, log.info), options.metrics, processStats, platform.timers),
+      }, options);
+    },
   };
   return platform;
 }
@@ -86,7 +95,18 @@ function checkPrivileges(): void {
   if (c.libc().access(c.cString("/dev/net/tun"), c.F_OK) !== 0) {
     throw new DivsError("no /dev/net/tun: load the tun module (modprobe tun)", ExitCode.noTun);
   }
-  if (Deno.uid() !== 0) throw new DivsError("divs up needs root (to create a TAP device)", ExitCode.notRoot);
+  const tunOpenable = c.libc().access(c.cString("/dev/net/tun"), c.R_OK | c.W_OK) === 0;
+  checkNetAdmin(readProcFile("/proc/self/status"), Deno.uid() ?? 0, tunOpenable);
+}
+
+/** A small /proc file through libc: Deno's file API wants --allow-all for /proc. */
+function readProcFile(path: string): string {
+  const fd = c.libc().open(c.cString(path), c.O_RDONLY);
+  if (fd < 0) return "";
+  const buffer = new Uint8Array(16384);
+  const n = Number(c.libc().read(fd, buffer, BigInt(buffer.length)));
+  c.libc().close(fd);
+  return new TextDecoder().decode(buffer.subarray(0, Math.max(0, n)));
 }
 
 function openTap(name: string, mtu: number, address: Cidr | null, mac: string | null, offload: boolean): OpenedTap {
@@ -121,4 +141,23 @@ function openTap(name: string, mtu: number, address: Cidr | null, mac: string | 
 
 function interfaceAddresses(): InterfaceAddress[] {
   return Deno.networkInterfaces();
+}
+
+/** The process's CPU time and memory, for --metrics (node:process's cpuUsage: Deno has none of its own). */
+function processStats(): ProcessStats {
+  const cpu = process.cpuUsage();
+  return {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    residentBytes: Deno.memoryUsage().rss,
+    startTimeSeconds: Math.round(Date.now() / 1000 - performance.now() / 1000),
+  };
+}
+
+function serviceManager(): ServiceManager | null {
+  const l = c.libc();
+  return serviceManagerFrom((name) => Deno.env.get(name), Deno.pid, {
+    socket: l.socket,
+    sendto: (fd, buf, len, flags, addr, addrlen) => Number(l.sendto(fd, buf as Uint8Array<ArrayBuffer>, BigInt(len), flags, addr as Uint8Array<ArrayBuffer>, addrlen)),
+    close: l.close,
+  });
 }

@@ -6,11 +6,12 @@ import { DivsError, EXIT_CODE_HELP, ExitCode } from "../common/errors.ts";
 import { demoCommand } from "./demo.ts";
 import { runtimeFlag, runUnderDeno } from "./deno-runtime.ts";
 import { nodePlatform } from "./platform.ts";
+import { serviceCommand } from "./service.ts";
 
 declare const DIVS_VERSION: string;
 
 const platform = nodePlatform();
-const subCommands = { ...commands(platform, DIVS_VERSION), demo: demoCommand(platform) };
+const subCommands = { ...commands(platform, DIVS_VERSION), demo: demoCommand(platform), service: serviceCommand(platform, DIVS_VERSION) };
 const main = defineCommand({
   meta: { name: "divs", version: DIVS_VERSION, description: `DiVS: a distributed virtual switch. ${EXIT_CODE_HELP}` },
   subCommands,
@@ -29,7 +30,8 @@ function fail(e: unknown): never {
 }
 
 const rawArgs = process.argv.slice(2);
-await runCli(main, subCommands, rawArgs, fail, async () => {
+const plain = !process.stdout.isTTY || !!process.env.NO_COLOR;
+await runCli(main, subCommands, rawArgs, fail, plain, async () => {
   if (rawArgs[0] === "up" && runtimeFlag(rawArgs) === "deno") exitState.code = await runUnderDeno(rawArgs);
   else await runCommand(main, { rawArgs });
 });

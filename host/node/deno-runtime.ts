@@ -15,6 +15,7 @@ import { denoRunFlags } from "../common/deno-permissions.ts";
 import { uiListenPermission } from "../common/ui.ts";
 import { checkJoinArgument, FROM_STDIN, TOKEN_ENV } from "../common/secrets.ts";
 import { looksLikeAddress } from "../common/token.ts";
+import { CONFIG_FILE_FLAG, envNameOf } from "../common/up-config.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -56,6 +57,24 @@ export function runtimeFlag(rawArgs: string[]): string | undefined {
   return flagValue(rawArgs, "--runtime");
 }
 
+/**
+ * What the Deno child will take for each option (host/common/up-config.ts): the flag, else DIVS_<FLAG>,
+ * else the config file's key. The file is read leniently: the child reports what is wrong with it.
+ */
+function optionsOf(rawArgs: string[]): (flag: string) => string | undefined {
+  const configFile = flagValue(rawArgs, `--${CONFIG_FILE_FLAG}`) ?? (process.env[envNameOf(CONFIG_FILE_FLAG)] || undefined);
+  let file: Record<string, unknown> = {};
+  try {
+    if (configFile !== undefined) file = JSON.parse(fs.readFileSync(configFile, "utf8"));
+  } catch {
+    // the child says why
+  }
+  return (flag) => {
+    const value = flagValue(rawArgs, `--${flag}`) ?? (process.env[envNameOf(flag)] || undefined) ?? file?.[flag];
+    return flag === CONFIG_FILE_FLAG ? configFile : value === undefined || value === null ? undefined : String(value);
+  };
+}
+
 /** Drops `--flag value` and `--flag=value` from rawArgs. */
 function withoutFlag(rawArgs: string[], flag: string): string[] {
   return rawArgs.filter((a, i) => a !== flag && rawArgs[i - 1] !== flag && !a.startsWith(`${flag}=`));
@@ -66,12 +85,15 @@ function withoutFlag(rawArgs: string[], flag: string): string[] {
  * environment adds to ours: a `--join` token moves there, so no `ps` shows it.
  */
 export function denoCommandLine(rawArgs: string[], env: NodeJS.ProcessEnv = process.env): { args: string[]; env: Record<string, string> } {
-  const control = flagValue(rawArgs, "--control") ?? defaultControlPath(flagValue(rawArgs, "--tap") ?? "divs0");
-  const readFiles = ["--config", "--key-file", "--ui-token-file", "--join-file"].map((f) => flagValue(rawArgs, f)).filter((f): f is string => !!f)
-    .map((f) => path.resolve(f));
-  const stateDir = path.resolve(flagValue(rawArgs, "--state-dir") ?? defaultStateDir(flagValue(rawArgs, "--tap") ?? "divs0"));
-  const ui = uiListenPermission(flagValue(rawArgs, "--ui"));
-  const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir, ui });
+  const option = optionsOf(rawArgs);
+  const tap = option("tap") ?? "divs0";
+  const control = option("control") ?? defaultControlPath(tap);
+  const readFiles = ["config", "key-file", "metrics-token-file", "ui-token-file", "join-file", CONFIG_FILE_FLAG].map(option)
+    .filter((f): f is string => !!f).map((f) => path.resolve(f));
+  const stateDir = path.resolve(option("state-dir") ?? defaultStateDir(tap));
+  const ui = uiListenPermission(option("ui"));
+  const metrics = option("metrics");
+  const flags = denoRunFlags("up", { buildDir: here, control, readFiles, stateDir, ui, metrics });
   let args = withoutFlag(rawArgs, "--runtime");
   const join = flagValue(args, "--join");
   const extraEnv: Record<string, string> = {};

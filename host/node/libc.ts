@@ -1,5 +1,6 @@
 // The libc calls the node makes through koffi: the TAP device, the underlay UDP socket, poll(2) over
-// both and libuv's epoll fd (from the node binary itself, which exports libuv for addons).
+// both and libuv's epoll fd (from the node binary itself, which exports libuv for addons), and systemd's
+// notification socket.
 import koffi from "koffi";
 
 const libc = koffi.load("libc.so.6");
@@ -13,6 +14,7 @@ export const read = libc.func("long read(int fd, void *buf, unsigned long count)
 export const write = libc.func("long write(int fd, const void *buf, unsigned long count)");
 export const poll = libc.func("int poll(void *fds, unsigned long nfds, int timeout)");
 export const socket = libc.func("int socket(int domain, int type, int protocol)");
+export const sendto = libc.func("long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, unsigned int addrlen)");
 export const bind = libc.func("int bind(int fd, const void *addr, unsigned int addrlen)");
 export const setsockopt = libc.func("int setsockopt(int fd, int level, int name, const void *value, unsigned int len)");
 export const getsockopt = libc.func("int getsockopt(int fd, int level, int name, void *value, void *len)");

@@ -29,6 +29,7 @@ export function nodePlatform(): Platform {
       }
     },
     fileMode: async (file) => fs.statSync(file).mode & 0o7777,
+    outputIsTerminal: () => !!process.stdout.isTTY && !!process.stderr.isTTY && process.env.TERM !== "dumb",
     checkPrivileges,
     // loaded on `up` only: koffi and the node's code stay out of the other commands
     up: async (options) => (await import("./run-node.ts")).up(options),

@@ -4,13 +4,17 @@
 // signals are libuv's, served when its fd is ready (docs/host.md "Threads and batching").
 import v8 from "node:v8";
 import { ExitCode } from "../common/errors.ts";
+import { nodeOutput } from "../common/progress.ts";
+import { serviceManagerFrom } from "../common/sd-notify.ts";
+import * as libc from "./libc.ts";
 import { tapMaxRecord } from "../common/mtu.ts";
 import type { NodeRuntime } from "../common/platform.ts";
 import type { UpOptions } from "../common/up-options.ts";
 import { withUi } from "../common/ui.ts";
 import { runNode } from "../common/up.ts";
 import { serveControl } from "./control.ts";
-import { checkPrivileges, interfaceAddresses, loadCoreBytes } from "./system.ts";
+import { checkPrivileges, interfaceAddresses, loadCoreBytes, processStats } from "./system.ts";
+import { withMetrics } from "../common/metrics.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
 import { openStateDir } from "../common/state-dir.ts";
 import { stateFiles } from "./state.ts";
@@ -26,16 +30,15 @@ export async function up(options: UpOptions): Promise<number> {
   v8.setFlagsFromString("--semi-space-growth-factor=1");
   const loop = new PollLoop(() => performance.now());
   let running: Promise<void> = Promise.resolve();
-  const log = {
-    info: (m: string) => console.error(`[divs] ${m}`),
-    warn: (m: string) => console.error(`[divs] warning: ${m}`),
-  };
+  const { log, progress } = nodeOutput(options, (text) => process.stderr.write(text));
   const runtime: NodeRuntime = {
     runtime: `node ${process.version}`,
     clock: { now: () => performance.now() },
     timers: loop,
     random: { fill: (b) => void crypto.getRandomValues(b) },
     log,
+    progress,
+    serviceManager: serviceManagerFrom((name) => process.env[name], process.pid, libc),
     crypto: dataPlaneCrypto(log),
     interfaceAddresses,
     loadCoreBytes,
@@ -58,7 +61,8 @@ export async function up(options: UpOptions): Promise<number> {
       running = loop.run();
       return socket;
     },
-    serveControl: withUi(serveControl, options.ui, log.info),
+    // GET /metrics and the status page, if asked for, are served next to the control socket, from the same answers.
+    serveControl: withMetrics(withUi(serveControl, options.ui, log.info), options.metrics, processStats, loop),
     onShutdownSignal(handler) {
       let signalled = false;
       const onSignal = (name: string) => {

@@ -86,7 +86,7 @@ test("no node on the control socket: exit 6", () => {
 test("not root: exit 3", { skip: skip ?? false }, () => {
   const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "up"], { encoding: "utf8" });
   assert.equal(r.status, 3, r.stderr);
-  assert.match(r.stderr, /needs root/);
+  assert.match(r.stderr, /needs CAP_NET_ADMIN/);
 });
 
 test("no /dev/net/tun: exit 4", { skip: skip ?? false }, () => {

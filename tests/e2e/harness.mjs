@@ -59,7 +59,7 @@ export async function waitFor(what, timeoutMs, check, intervalMs = 100) {
 }
 
 export class Testbed {
-  nodes = new Map(); // name -> { ns, underlay, overlay, proc, log, control, stateDir }
+  nodes = new Map(); // name -> { ns, underlay, overlay, proc, log (stdout and stderr), stderr, control, stateDir }
   /** The switch's network key (`divs keygen`), handed to nodes in DIVS_KEY. */
   key = null;
 
@@ -133,11 +133,11 @@ export class Testbed {
    * testbed's; `runtime: "deno"` runs it under Deno (`divs up --runtime deno`, a deno child of the CLI);
    * `offload: "off"` turns the TAP's TCP segmentation offload off (docs/host.md "Offloads"); `listen`
    * and `advertise` ("host:port", "[v6]:port") replace the node's underlay address:PORT; `extra`: more
-   * `divs up` arguments.
+   * `divs up` arguments; `env`: more environment variables.
    */
   start(name, {
     join = null, mac = null, config = null, address = null, key = this.key, runtime = null, offload = null, listen = null, advertise = null,
-    extra = [],
+    extra = [], env = {},
   } = {}) {
     const n = this.node(name);
     const args = [
@@ -153,9 +153,13 @@ export class Testbed {
     if (offload) args.push("--offload", offload);
     args.push(...extra);
     n.log = "";
-    n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DIVS_KEY: key } });
+    n.stderr = "";
+    n.proc = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env, DIVS_KEY: key } });
     n.proc.stdout.on("data", (d) => (n.log += d));
-    n.proc.stderr.on("data", (d) => (n.log += d));
+    n.proc.stderr.on("data", (d) => {
+      n.log += d;
+      n.stderr += d;
+    });
     n.exited = new Promise((resolve) => n.proc.once("exit", (code, signal) => resolve({ code, signal })));
     return n;
   }

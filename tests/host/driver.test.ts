@@ -47,7 +47,7 @@ async function startNode(loop: PollLoop, name: string, provider: typeof nodeCryp
     clock: { now: () => performance.now() },
     timers: loop,
     random: { fill: (b) => provider.randomFill(b) },
-    log: { info: () => {}, warn: () => {} },
+    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
   };
   let driver: Driver | null = null;
   const sink = {
