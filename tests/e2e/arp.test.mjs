@@ -127,7 +127,8 @@ describe("ARP and ND answered on the node", { skip: skip ?? false }, () => {
     await bed.exec("a", "ip", "neigh", "flush", "dev", TAP);
     await bed.ping("a", "b");
     const [atB, atC] = await Promise.all(caps.map((c) => c.stop()));
-    // The answer comes from a's own node: sooner than a round trip to b's (the ping's best RTT).
+    // The answer comes from a's own node (no request reached b's or c's TAP, asserted below); its time
+    // against a round trip to b is printed, not asserted: the first frame after idle wakes a cold node.
     const arpLines = await atA.stop();
     const request = arpLines.find((l) => l.includes("Request who-has 198.18.0.2"));
     const reply = arpLines.find((l) => l.includes("Reply 198.18.0.2 is-at"));
@@ -135,7 +136,6 @@ describe("ARP and ND answered on the node", { skip: skip ?? false }, () => {
     const answerMs = (parseFloat(reply) - parseFloat(request)) * 1000;
     const rtt = (await bed.exec("a", "ping", "-c", "5", "-i", "0.2", "-W", "1", bed.node("b").overlay)).match(/= ([\d.]+)\//);
     console.log(`# ARP answered on a's node in ${answerMs.toFixed(3)} ms; best ping RTT a-b ${rtt?.[1]} ms`);
-    assert.ok(rtt && answerMs < parseFloat(rtt[1]), `answer ${answerMs} ms, RTT ${rtt?.[1]} ms`);
     const after = await counters(bed, "a");
     assert.deepEqual(atB, [], "requests for b's address reached b's TAP");
     assert.deepEqual(atC, [], "requests for b's address reached c's TAP");
