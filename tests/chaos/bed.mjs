@@ -51,8 +51,8 @@ export class ChaosBed {
   async start(name, via) {
     const runtime = this.runtimeOf(name);
     const n = this.tb.start(name, {
+      // The harness gives each node a state directory of its own, kept across restarts (the same id).
       join: via, config: this.configFile, runtime: runtime === "deno" ? "deno" : null, mac: this.macs.get(name),
-      extra: ["--state-dir", join(this.dir, "state", name)],
     });
     this.starts.set(name, (this.starts.get(name) ?? 0) + 1);
     const entry = { pid: null, id: null, mac: null, runtime, fds0: null, killed: false, restarts: this.starts.get(name) - 1 };
@@ -324,6 +324,6 @@ async function childPid(parent, comm) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export function makeDir(dir) {
-  mkdirSync(join(dir, "state"), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   return dir;
 }
