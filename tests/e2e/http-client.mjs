@@ -41,12 +41,15 @@ async function burst(n) {
   let opened = 0;
   let refused = 0;
   const conns = await Promise.all(Array.from({ length: n }, (_, i) => new Promise((resolve) => {
+    let connected = false;
     const c = net.connect(port, host, () => {
+      connected = true;
       opened++;
       c.write(sends[i % sends.length]);
       resolve(c);
     });
     c.on("error", () => {
+      if (connected) return; // reset after it opened (the server dropped it): counted once, as opened
       refused++;
       resolve(c);
     });
