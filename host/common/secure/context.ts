@@ -8,7 +8,7 @@ import { DEFAULT_SECURE_CONFIG, type SecureConfig } from "./config.ts";
 import { CookieJar } from "./cookie.ts";
 import { newCounters, type SecureCounters } from "./counters.ts";
 import { wrapRelay } from "./envelope.ts";
-import { DATA_HEADER_LEN } from "./handshake.ts";
+import { DATA_HEADER_LEN, type SessionKeys, wipeSessionKeys } from "./handshake.ts";
 import type { Identity } from "./identity.ts";
 import type { Keyring } from "./keyring.ts";
 import { PeerIdentities } from "./peer-identities.ts";
@@ -18,7 +18,7 @@ import { RateLimiter } from "./ratelimit.ts";
 import { RelayAllowances } from "./relay.ts";
 import type { Incoming, Transmit } from "./results.ts";
 import { ROUTE_RELAY, type Route, RouteTable } from "./routes.ts";
-import type { Session } from "./session.ts";
+import { Session } from "./session.ts";
 
 export class TransportContext {
   readonly counters: SecureCounters = newCounters();
@@ -78,6 +78,27 @@ export class TransportContext {
     if (peer === undefined) return false;
     for (const s of peer.sessions) if (s.confirmed && s.live(now)) return true;
     return false;
+  }
+
+  /**
+   * The session a finished handshake made with `peer`, which proved `identity`: our end's keys from
+   * `keys` (then wiped), filed with the peer. The responder's is confirmed at once; the initiator's
+   * when the first DATA arrives on it.
+   */
+  openSession(
+    peer: Peer, identity: Uint8Array, localIdx: number, remoteIdx: number, keyId: number, keys: SessionKeys,
+    initiator: boolean, now: number,
+  ): Session {
+    const sendKey = initiator ? keys.initiatorToResponder : keys.responderToInitiator;
+    const recvKey = initiator ? keys.responderToInitiator : keys.initiatorToResponder;
+    const s = new Session(
+      localIdx, remoteIdx, keyId, this.crypto.aeadKey(sendKey), this.crypto.aeadKey(recvKey),
+      initiator, now, now + this.config.expireAfterMs, ++this.seq, !initiator,
+    );
+    wipeSessionKeys(keys);
+    this.addSession(peer, s, now);
+    this.identities.identify(peer, identity);
+    return s;
   }
 
   addSession(peer: Peer, s: Session, now: number): void {

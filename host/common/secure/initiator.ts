@@ -8,11 +8,10 @@ import { NONCE_LEN } from "./cookie.ts";
 import { flushQueue } from "./data.ts";
 import {
   buildConfirm, buildInit, CHALLENGE_LEN, deriveSessionKeys, OFF_CHALLENGE_S, OFF_E, OFF_IDX_I, OFF_N, PUBLIC_LEN,
-  STATIC_LEN, verifyChallenge, wipeSessionKeys,
+  STATIC_LEN, verifyChallenge,
 } from "./handshake.ts";
 import { admit, charge, fitsAddress } from "./handshake-checks.ts";
 import type { Peer, Pending } from "./peer.ts";
-import { Session } from "./session.ts";
 
 export function startHandshake(t: TransportContext, peer: Peer, now: number): void {
   const key = t.keyring.primary;
@@ -68,14 +67,7 @@ export function onChallenge(t: TransportContext, addrKey: AddrKey, addr: Uint8Ar
   }
   const peer = pending.peer;
   t.dropPending(pending);
-  const s = new Session(
-    pending.idx, readU32(Nr, 0), key.id,
-    t.crypto.aeadKey(keys.initiatorToResponder), t.crypto.aeadKey(keys.responderToInitiator),
-    true, now, now + t.config.expireAfterMs, ++t.seq, false,
-  );
-  wipeSessionKeys(keys);
-  t.addSession(peer, s, now);
-  t.identities.identify(peer, Sr);
+  t.openSession(peer, Sr, pending.idx, readU32(Nr, 0), key.id, keys, true, now);
   t.counters.sessions_initiated++;
   t.transmit(peer, buildConfirm(t.crypto, key.key, key.id, pending.idx, pending.E, pending.N, Nr, t.identity.signer, { Er, Sr }));
   flushQueue(t, peer, now);

@@ -7,12 +7,11 @@ import { NONCE_LEN } from "./cookie.ts";
 import { flushQueue, sealTo } from "./data.ts";
 import {
   buildChallenge, CONFIRM_LEN, deriveSessionKeys, INIT_LEN, OFF_CONFIRM_NR, OFF_CONFIRM_S, OFF_E, OFF_IDX_I,
-  OFF_INIT_S, OFF_N, PUBLIC_LEN, STATIC_LEN, verifyConfirm, verifyInit, wipeSessionKeys,
+  OFF_INIT_S, OFF_N, PUBLIC_LEN, STATIC_LEN, verifyConfirm, verifyInit,
 } from "./handshake.ts";
 import { admit, charge, fitsAddress } from "./handshake-checks.ts";
 import { Peer } from "./peer.ts";
 import { roamedPeer } from "./roaming.ts";
-import { Session } from "./session.ts";
 
 /** True when `E` is the ephemeral key of a handshake we started. */
 function ownEphemeral(t: TransportContext, E: Uint8Array): boolean {
@@ -101,14 +100,7 @@ export function onConfirm(
   }
   // Their handshake made a session both sides hold; ours toward them is no longer needed.
   if (peer.pending) t.dropPending(peer.pending);
-  const s = new Session(
-    idxR, readU32(p, OFF_IDX_I), key.id,
-    t.crypto.aeadKey(keys.responderToInitiator), t.crypto.aeadKey(keys.initiatorToResponder),
-    false, now, now + t.config.expireAfterMs, ++t.seq, true,
-  );
-  wipeSessionKeys(keys);
-  t.addSession(peer, s, now);
-  t.identities.identify(peer, Si);
+  const s = t.openSession(peer, Si, idxR, readU32(p, OFF_IDX_I), key.id, keys, false, now);
   t.counters.sessions_responded++;
   sealTo(t, peer, s, new Uint8Array(0)); // tells the initiator the session is up
   flushQueue(t, peer, now);
