@@ -1,7 +1,8 @@
 // What every step of the transport (docs/security.md) shares: its config and counters, the tables of
 // peers, sessions and handshakes in flight, the routes, and the output of the call being handled.
-// transport.ts is the surface the host calls; each step lives in a file of its own (data.ts,
-// initiator.ts, responder.ts, relaying.ts, roaming.ts, route-change.ts, upkeep.ts).
+// transport.ts is the surface the host calls; each step lives in a file of its own (packets.ts,
+// data.ts, initiator.ts, responder.ts, handshake-checks.ts, relaying.ts, roaming.ts, route-change.ts,
+// upkeep.ts).
 import type { AddrKey } from "./addr-key.ts";
 import { readU32 } from "./bytes.ts";
 import { DEFAULT_SECURE_CONFIG, type SecureConfig } from "./config.ts";

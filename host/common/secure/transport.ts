@@ -1,9 +1,10 @@
 // The transport layer's state machine (docs/security.md), sans-IO: the host passes datagrams, its
 // address key and 18-byte address, and the time; the transport returns what to send and what to
 // deliver to the core. Every array and result it returns is reused: valid until the next call.
-// This file is its surface; the steps behind it share a TransportContext (context.ts): sealing and
-// opening DATA (data.ts), the handshake's two sides (initiator.ts, responder.ts), relay envelopes
-// (relaying.ts), the core's routes (route-change.ts), roaming (roaming.ts), the timer (upkeep.ts).
+// This file is its surface; the steps behind it share a TransportContext (context.ts): a packet to
+// its step (packets.ts), sealing and opening DATA (data.ts), the handshake's two sides (initiator.ts,
+// responder.ts, handshake-checks.ts), relay envelopes (relaying.ts), the core's routes
+// (route-change.ts), roaming (roaming.ts), the timer (upkeep.ts).
 import { REJECT_AFTER_MESSAGES, type SecureConfig } from "./config.ts";
 import { TransportContext } from "./context.ts";
 import type { SecureCounters } from "./counters.ts";
