@@ -1,11 +1,21 @@
 // The alive remote members the data plane forwards to, by node id, with their
 // underlay address. Membership keeps it current; forwarding only reads it.
-// Each peer's path MTU (assembly/pmtu.ts) and path (assembly/nat/paths.ts) live and die with its entry here.
+// Each peer's path MTU (assembly/pmtu.ts) and path (assembly/nat/paths.ts, which registers with
+// onPeerUp / onPeerGone: it sits above membership) live and die with its entry here.
 import { ADDR_LEN } from "./abi";
-import { pathsPeerGone, pathsPeerUp } from "./nat/paths";
 import { pmtuForget, pmtuRestart, pmtuTrack } from "./pmtu";
 
 const MAX_PEERS: i32 = 65536;
+
+// Set by the path layer; nothing to do until it is there.
+let upHook: (id: u64, addr: usize) => void = (id: u64, addr: usize): void => {};
+let goneHook: (id: u64) => void = (id: u64): void => {};
+
+/** Sets `fn` to run when a peer comes up at `addr`, or an alive peer's address changes. */
+export function onPeerUp(fn: (id: u64, addr: usize) => void): void { upHook = fn; }
+
+/** Sets `fn` to run when a peer is removed. */
+export function onPeerGone(fn: (id: u64) => void): void { goneHook = fn; }
 
 const ids = new Array<u64>();
 const addrs = new Array<usize>(); // heap blocks of ADDR_LEN bytes, reused
@@ -36,14 +46,14 @@ export function peerUpsert(id: u64, addr: usize): bool {
     ids.push(id);
     addrs.push(block);
     pmtuTrack(block);
-    pathsPeerUp(id, addr);
+    upHook(id, addr);
     return true;
   }
   const block = unchecked(addrs[i]);
   if (memory.compare(block, addr, ADDR_LEN) == 0) return true;
   memory.copy(block, addr, ADDR_LEN);
   pmtuRestart(block);
-  pathsPeerUp(id, addr);
+  upHook(id, addr);
   return true;
 }
 
@@ -59,6 +69,6 @@ export function peerRemove(id: u64): bool {
   addrs.pop();
   pmtuForget(freed);
   heap.free(freed);
-  pathsPeerGone(id);
+  goneHook(id);
   return true;
 }

@@ -2,8 +2,8 @@
 import {
   ADDR_LEN, ADDR_SLOT, OUTPUT_CAPACITY, OUT_DATAGRAM, OUT_LOG, REC_FLAGS, REC_HEADER, REC_KIND, REC_LEN, alignUp,
 } from "./abi";
-import { pathsNoteTx } from "./nat/paths";
 import { Stat, count } from "./stats";
+import { trafficSent } from "./traffic";
 
 export const outputBase: usize = heap.alloc(OUTPUT_CAPACITY);
 let outputLen: u32 = 0;
@@ -71,7 +71,7 @@ export function outputReserve(kind: u16, bodyLen: u32): usize {
 export function outputToAddr(kind: u16, addr: usize, payloadLen: u32): usize {
   const body = outputReserve(kind, ADDR_SLOT + payloadLen);
   if (body == 0) return 0;
-  if (kind == OUT_DATAGRAM) pathsNoteTx(addr); // counted until the peer answers (assembly/nat/paths.ts)
+  if (kind == OUT_DATAGRAM) trafficSent(addr); // counted until the peer answers (assembly/traffic.ts)
   memory.copy(body, addr, ADDR_LEN);
   store<u16>(body + ADDR_LEN, 0);
   return body + ADDR_SLOT;

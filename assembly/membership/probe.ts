@@ -8,6 +8,7 @@ import { config } from "../config";
 import { self } from "../node";
 import { nextBelow, nextUnit } from "../prng";
 import { Stat, count } from "../stats";
+import { trafficAnswering } from "../traffic";
 import { getU32, getU64 } from "../wire/bytes";
 import { awarenessApply, awarenessScale } from "./awareness";
 import {
@@ -18,8 +19,6 @@ import { broadcastFill } from "./broadcast";
 import { datagramBegin, datagramSend, messageScratch, sendMessage } from "./send";
 import { Member, MemberState, memberById, memberReapAndShuffle, members } from "./state";
 import { isLeaving, sendAliveOf, suspectNode } from "./updates";
-import { natHeardFrom } from "../nat/nat";
-import { pathsAnswering, pathsReachable } from "../nat/paths";
 import { pushPullSend } from "./pushpull";
 import { PUSH_PULL_JOIN } from "./codec";
 
@@ -72,6 +71,16 @@ function reconnectTick(now: f64): void {
 
 function nextSeq(): u32 { return ++seq; }
 
+// Set by NAT traversal (assembly/nat/nat.ts), which sits above membership.
+let reachable: (id: u64) => bool = (id: u64): bool => true;
+let pingedBy: (id: u64) => void = (id: u64): void => {};
+
+/** Sets `fn` to tell whether member `id` can be reached (a path to it: assembly/nat/paths.ts). */
+export function probeReachable(fn: (id: u64) => bool): void { reachable = fn; }
+
+/** Sets `fn` to run after a PING from member `id` is answered. */
+export function onPingFrom(fn: (id: u64) => void): void { pingedBy = fn; }
+
 /**
  * True when `m` may be sent gossip or asked for help: not us, not `exclude`, live (or recently dead, with
  * `includeRecentlyDead`: they learn they were declared dead and refute), and reached by a path (behind a
@@ -80,7 +89,7 @@ function nextSeq(): u32 { return ++seq; }
 export function contactable(m: Member, exclude: u64, includeRecentlyDead: bool): bool {
   if (m.id == self.id || m.id == exclude) return false;
   if (!m.live && !(includeRecentlyDead && self.now - m.stateSince < config.gossipToTheDeadMs)) return false;
-  return pathsReachable(m.id);
+  return reachable(m.id);
 }
 
 /**
@@ -187,10 +196,10 @@ export function probeTick(now: f64): f64 {
 export function handlePing(src: usize, p: usize, len: u32): bool {
   if (len < PING_LEN) return false;
   if (getU64(p + PING_TARGET) != self.id) { count(Stat.MemberPingMisdirected); return true; }
-  pathsAnswering(true); // an answer waits for none (assembly/nat/paths.ts counts what does)
+  trafficAnswering(true); // an answer waits for none (assembly/traffic.ts)
   sendMessage(src, writeAck(messageScratch, ACK_LEN, MSG_ACK, getU32(p + PING_SEQ)));
-  pathsAnswering(false);
-  natHeardFrom(getU64(p + PING_SOURCE)); // a new address of a member behind a NAT (assembly/nat/nat.ts)
+  trafficAnswering(false);
+  pingedBy(getU64(p + PING_SOURCE)); // maybe a new address of a member behind a NAT (assembly/nat/nat.ts)
   return true;
 }
 

@@ -9,6 +9,7 @@ import { config } from "../config";
 import { self } from "../node";
 import { pmtuBase } from "../pmtu";
 import { Stat, count } from "../stats";
+import { trafficAnswering } from "../traffic";
 import { getU16, getU64, putU16, putU64 } from "../wire/bytes";
 import { DG_MESSAGE, WIRE_VERSION } from "../wire/divs";
 import {
@@ -16,8 +17,6 @@ import {
   PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER, SECTION_HEADER, SECTION_LEN, SECTION_MEMBERS,
   SECTION_TYPE, readInfo, writeInfo,
 } from "./codec";
-import { pathsAnswering } from "../nat/paths";
-import { natSendObserved } from "../nat/source";
 import { emitDatagram, scratch } from "./send";
 import { MemberState, members } from "./state";
 import { aliveNode, deadNode, suspectNode } from "./updates";
@@ -42,6 +41,12 @@ const sections = new Array<PushPullSection>();
 export function pushPullRegister(s: PushPullSection): void {
   sections.push(s);
 }
+
+/** Sent ahead of each answer to a push-pull request; set by NAT traversal (assembly/nat/nat.ts). */
+let beforeAnswer: (to: usize) => void = (to: usize): void => {};
+
+/** Sets `fn` to send something to `to` ahead of our answer to its push-pull request. */
+export function onPushPullAnswer(fn: (to: usize) => void): void { beforeAnswer = fn; }
 
 // Member entry: u8 state, member info.
 class MemberSection extends PushPullSection {
@@ -155,10 +160,10 @@ export function handlePushPull(src: usize, p: usize, len: u32): bool {
     off += SECTION_HEADER + n;
   }
   if ((flags & PUSH_PULL_RESPONSE) == 0 && part == 0 && sender != self.id && mayAnswer(src)) {
-    pathsAnswering(true); // answers wait for nothing (assembly/nat/paths.ts)
-    natSendObserved(src); // first, so a joining node hears it from its seed (assembly/nat/observed.ts)
+    trafficAnswering(true); // answers wait for nothing (assembly/traffic.ts)
+    beforeAnswer(src); // OBSERVED first, so a joining node hears it from its seed (assembly/nat/observed.ts)
     pushPullSend(src, PUSH_PULL_RESPONSE | (flags & PUSH_PULL_JOIN));
-    pathsAnswering(false);
+    trafficAnswering(false);
   }
   return true;
 }

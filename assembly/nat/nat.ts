@@ -2,14 +2,18 @@
 // messages (0x40-0x4f), IN_PING, the push-pull CANDIDATES section and OBSERVED
 // answers. Everything but PATH_PING/PATH_PONG (which name their sender and are
 // authenticated by the transport) must come from a member; the rest is dropped
-// and counted.
+// and counted. NAT traversal sits above membership: what membership must do for
+// it (an OBSERVED ahead of each push-pull answer, a look at a PING's source,
+// gossip only where a path is) it registers at the end of this file.
 import { ADDR_LEN, ADDR_SLOT, OUT_PONG } from "../abi";
 import { self } from "../node";
 import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
 import { memberById } from "../membership/state";
-import { PushPullSection, pushPullRegister } from "../membership/pushpull";
+import { PushPullSection, onPushPullAnswer, pushPullRegister } from "../membership/pushpull";
 import { isSeed } from "../membership/membership";
+import { onPingFrom, probeReachable } from "../membership/probe";
+import { trafficAnswering } from "../traffic";
 import {
   CANDIDATES_ADDRS, CANDIDATES_COUNT, CANDIDATES_NAT, CANDIDATES_NODE, CANDIDATES_VERSION, MSG_CANDIDATES,
   MSG_OBSERVED, MSG_PATH_PING, MSG_PATH_PONG, MSG_PATHS_QUERY, MSG_PATHS_REPORT, MSG_RELAY_OK, MSG_RELAY_REQUEST, MSG_RENDEZVOUS, OBSERVED_ADDR,
@@ -23,12 +27,14 @@ import { meetRelayRequest, meetRendezvous } from "./meet";
 import { natObserved, natWriteOwnCandidates } from "./observed";
 import { KIND_DIRECT, KIND_RELAY } from "./path";
 import {
-  pathById, pathPing, paths, pathsAnswering, pathsCandidates, pathsCandidatesEarly, pathsConfirmed, pathsDirectPingFromKey, pathsPingedFrom, pathsRelayAnswer, pathsRelayEarly, pathsRendezvous,
+  pathById, pathPing, paths, pathsCandidates, pathsCandidatesEarly, pathsConfirmed, pathsDirectPingFromKey,
+  pathsPingedFrom, pathsReachable, pathsRelayAnswer, pathsRelayEarly, pathsRendezvous,
 } from "./paths";
 import { takePending } from "./pings";
+import { natRefreshFrom } from "./refresh";
 import { pathsQueryIn, pathsReportIn } from "./report";
 import { natMessage, natMessageRoom, natSend } from "./send";
-import { natRefreshFrom, rawSource, relaySource, sourceMember, sourceVia, wireSource } from "./source";
+import { natSendObserved, rawSource, relaySource, sourceMember, sourceVia, wireSource } from "./source";
 
 /** The member the current datagram came from, if it is a live one (else counted and 0). */
 function memberSender(): u64 {
@@ -111,9 +117,9 @@ function pathPingIn(src: usize, p: usize): void {
   // The answer goes back where the ping came from (through the relay when it came relayed).
   const back = sourceVia() ? src : rawSource;
   if (!sourceVia() && addrEq(rawSource, addrPtr(path.key))) pathsDirectPingFromKey(path);
-  pathsAnswering(true);
+  trafficAnswering(true);
   natSend(back, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, wireSource));
-  pathsAnswering(false);
+  trafficAnswering(false);
   count(Stat.PathPingsAnswered);
   if (!sourceVia()) pathsPingedFrom(path, wireSource);
 }
@@ -177,7 +183,7 @@ function observedIn(p: usize): void {
  * A membership PING from member `id` came from an address we do not know for it (its NAT mapping
  * changed, or it never pinged us on a path): tell it where we see it and test that address.
  */
-export function natHeardFrom(id: u64): void {
+function natHeardFrom(id: u64): void {
   if (sourceMember() != 0 || id == self.id) return;
   const path = pathById(id);
   if (path == null) return;
@@ -243,3 +249,6 @@ class CandidatesSection extends PushPullSection {
 
 pushPullRegister(new CandidatesSection());
 
+onPushPullAnswer(natSendObserved);
+onPingFrom(natHeardFrom);
+probeReachable(pathsReachable);

@@ -7,21 +7,23 @@
 import { ADDR_LEN, ADDR_SLOT, OUT_PATH, OUT_ROUTE } from "../abi";
 import { config } from "../config";
 import { self } from "../node";
+import { onPeerGone, onPeerUp } from "../peers";
 import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
+import { trafficOnAwaiting } from "../traffic";
 import { memberById } from "../membership/state";
 import { getU32 } from "../wire/bytes";
 import {
-  CANDIDATES_ADDRS, CANDIDATES_COUNT, CANDIDATES_NAT, CANDIDATES_VERSION, NAT_NONE, NAT_SYMMETRIC, RENDEZVOUS_F_ASK,
-  writeRelayRequest, writeRendezvous,
+  CANDIDATES_ADDRS, CANDIDATES_COUNT, CANDIDATES_NAT, CANDIDATES_VERSION, NAT_NONE, NAT_SYMMETRIC, NAT_UNKNOWN,
+  RENDEZVOUS_F_ASK, writeRelayRequest, writeRendezvous,
 } from "../wire/nat";
-import { natGuess } from "./observed";
 import { addrCopy, addrEq, addrHash, addrPtr } from "./addr";
 import { aliasForget, aliasSet } from "./aliases";
 import { Candidate, KIND_DIRECT, KIND_RELAY, Path, Stage } from "./path";
 import { sendPathPing } from "./pings";
+import { natRefreshFrom } from "./refresh";
 import { natMessage, natMessageRoom, natSend } from "./send";
-import { forEachStranger, natRefreshFrom } from "./source";
+import { forEachStranger } from "./strangers";
 
 // Timings (docs/nat.md says where each comes from).
 const SEARCH_PING_MS: f64 = 1000; // ping every candidate this often while no path is proven
@@ -223,14 +225,8 @@ export function pathsOwnerOfCandidate(addr: usize): u64 {
 
 // --- traffic ------------------------------------------------------------------
 
-let answering = false;
-
-/** Between `pathsAnswering(true)` and `(false)` datagrams sent answer the peer: they wait for nothing. */
-export function pathsAnswering(on: bool): void { answering = on; }
-
-/** A datagram to member address `addr` left: count it until the peer answers. */
-export function pathsNoteTx(addr: usize): void {
-  if (answering) return;
+/** A datagram to member address `addr` left, not as an answer (assembly/traffic.ts): count it until the peer answers. */
+function pathsNoteTx(addr: usize): void {
   const p = pathByKey(addr);
   if (p == null) return;
   p.lastTx = self.now;
@@ -327,8 +323,12 @@ function reprobeSoon(p: Path): void {
   wake(at);
 }
 
-/** Our own candidate list or NAT guess changed: every relayed peer may now be reachable directly. */
-export function pathsOwnCandidatesChanged(): void {
+/** Our own NAT guess (assembly/nat/observed.ts): trying a relayed peer directly is pointless when it is symmetric. */
+let ownNat: u8 = NAT_UNKNOWN;
+
+/** Our own candidate list or NAT guess (`nat`) changed: every relayed peer may now be reachable directly. */
+export function pathsOwnCandidatesChanged(nat: u8): void {
+  ownNat = nat;
   for (let i = 0; i < paths.length; i++) {
     const p = unchecked(paths[i]);
     if (p.stage == Stage.Relayed) reprobeSoon(p);
@@ -389,7 +389,7 @@ function pingCandidates(p: Path): void {
  * another member, and a symmetric NAT's new mapping toward a cone peer is filtered by that peer's router.
  */
 function tryDirect(p: Path): void {
-  if (p.stage == Stage.Relayed && p.nat != NAT_SYMMETRIC && natGuess() != NAT_SYMMETRIC) trial(p);
+  if (p.stage == Stage.Relayed && p.nat != NAT_SYMMETRIC && ownNat != NAT_SYMMETRIC) trial(p);
   pingCandidates(p);
 }
 
@@ -590,3 +590,7 @@ export function pathsDump(): void {
   }
 }
 
+// Paths sit above membership and the output queue: they learn of peers and traffic by registering.
+onPeerUp(pathsPeerUp);
+onPeerGone(pathsPeerGone);
+trafficOnAwaiting(pathsNoteTx);

@@ -3,15 +3,14 @@
 // known alias of a member is handled as from the member's address, so every
 // reply follows the route the host keeps for that member.
 import { ADDR_LEN } from "../abi";
-import { self } from "../node";
-import { pushPullSend } from "../membership/pushpull";
-import { memberById } from "../membership/state";
 import { Stat, count } from "../stats";
-import { Addr, addrCopy, addrEq, addrPtr } from "./addr";
+import { addrEq, addrPtr } from "./addr";
 import { aliasLookup, aliasSet } from "./aliases";
 import { KIND_DIRECT } from "./path";
 import { pathById, pathsNoteRx, pathsOwnerOfCandidate } from "./paths";
+import { natRefreshFrom } from "./refresh";
 import { natMessage, natMessageRoom, natSend } from "./send";
+import { noteStranger } from "./strangers";
 import { writeObserved } from "../wire/nat";
 
 export const rawSource: usize = heap.alloc(ADDR_LEN);
@@ -52,50 +51,10 @@ export function natSource(raw: usize, relay: usize): usize {
   return keySource;
 }
 
-// A member knows something we missed: it names a member we do not know (a RENDEZVOUS, RELAY_OK or
-// PATH_PING about it), or names one by another address than the one we know (a relayed datagram: it
-// moved, a new observed address or incarnation). Its ALIVE did not reach us: gossip from members behind
-// NATs is filtered until they have a path to us, and our relayed datagrams naming an old address are
-// refused. A push-pull with the member that told us brings its current state.
-const REFRESH_GAP_MS: f64 = 2000;
-let refreshedAt: f64 = -Infinity;
-
-/** A push-pull with the member at `addr`, which knows more than we do (at most every REFRESH_GAP_MS). */
-export function natRefreshFrom(addr: usize): void {
-  const id = aliasLookup(addr);
-  const m = id != 0 ? memberById(id) : null;
-  if (m == null || !m.live || self.now - refreshedAt < REFRESH_GAP_MS) return; // only a member gets our state
-  refreshedAt = self.now;
-  count(Stat.PathRefreshes);
-  pushPullSend(addr, 0);
-}
-
 /** The relayed datagram being handled names its sender by another address than we know it by (`stale`), or an unknown one. */
 function unknownSender(relay: usize, stale: bool): void {
   count(stale ? Stat.PathStaleAddress : Stat.PathUnknownMember);
   natRefreshFrom(relay);
-}
-
-// Recent sources we could not name: a member whose NAT mapping changed sends from one of them.
-const STRANGERS_MAX: i32 = 8;
-const STRANGER_TTL_MS: f64 = 10_000;
-const strangers = new Array<Addr>();
-const strangerAt = new Array<f64>();
-
-function noteStranger(raw: usize): void {
-  for (let i = 0; i < strangers.length; i++) {
-    if (addrEq(addrPtr(unchecked(strangers[i])), raw)) { unchecked(strangerAt[i] = self.now); return; }
-  }
-  if (strangers.length >= STRANGERS_MAX) { strangers.shift(); strangerAt.shift(); }
-  strangers.push(addrCopy(raw));
-  strangerAt.push(self.now);
-}
-
-/** Calls `fn(addr)` for each source heard from lately that is no member's known address. */
-export function forEachStranger(fn: (addr: usize) => void): void {
-  for (let i = 0; i < strangers.length; i++) {
-    if (self.now - unchecked(strangerAt[i]) < STRANGER_TTL_MS) fn(addrPtr(unchecked(strangers[i])));
-  }
 }
 
 /** True when the datagram being handled came through a relay. */

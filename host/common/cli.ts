@@ -12,7 +12,7 @@ import type { PairPaths } from "./pair-paths.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_LOG, LOG_LEVELS, parseLogFormat, parseLogLevel } from "./log.ts";
 import { isLoopback } from "./http-get.ts";
-import { DEFAULT_METRICS_PORT, type MetricsOptions } from "./metrics.ts";
+import { DEFAULT_METRICS_PORT } from "./metrics.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
@@ -20,6 +20,7 @@ import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey } from "./se
 import { explicitKey, FROM_STDIN, joinText, KEY_ENV, keyFrom, TOKEN_ENV } from "./secrets.ts";
 import { parseJoin } from "./token.ts";
 import { uiOptions } from "./ui.ts";
+import type { MetricsOptions } from "./up-options.ts";
 import { DEFAULT_INVITE_LIFETIME_S, type InviteReply, parseLifetime } from "./invitations.ts";
 import { CONFIG_FILE_FLAG, configFilePath, envNameOf, parseConfigFile, resolveOptions } from "./up-config.ts";
 

@@ -2,11 +2,11 @@
 // GET /metrics (docs/metrics.md lists every family and where its value comes from). It is built from
 // the control protocol's `status` and `members` answers, the ones `divs status --json` shows, so it
 // runs where the control socket is served (Node: the main thread, which never blocks the data plane).
-import type { HostPort } from "./address.ts";
 import { type MemberRow, parseResponse, type Status } from "./control.ts";
 import { serveGet } from "./http-get.ts";
 import type { ControlServer } from "./platform.ts";
 import type { Timers } from "./runtime.ts";
+import type { MetricsOptions } from "./up-options.ts";
 import { REJECTION_COUNTERS } from "./secure/index.ts";
 
 export const METRICS_PATH = "/metrics";
@@ -190,12 +190,6 @@ function formatValue(v: number): string {
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
   return String(v);
-}
-
-/** `--metrics HOST:PORT` and its token (`--metrics-token-file`; required off loopback, host/common/http-get.ts). */
-export interface MetricsOptions {
-  listen: HostPort;
-  token: string | null;
 }
 
 /** How a control socket is served: the runtime's serveControl. */

@@ -16,7 +16,7 @@ export interface StateStore {
   write(name: string, bytes: Uint8Array): void;
 }
 
-/** The file calls a runtime provides (host/node/state.ts, host/deno/state.ts). */
+/** The file calls the state directory makes (host/common/state-files.ts; specs give their own). */
 export interface StateFiles {
   /** mkdir -p with `mode`, then chmod `mode` (an existing directory too). */
   makePrivateDir(path: string, mode: number): void;

@@ -22,7 +22,7 @@ import process from "node:process";
 import * as c from "./libc.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
 import { openStateDir } from "../common/state-dir.ts";
-import { stateFiles } from "./state.ts";
+import { stateFiles } from "../common/state-files.ts";
 import { DenoTap } from "./tap.ts";
 import { bindUdp } from "./udp.ts";
 

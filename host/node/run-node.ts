@@ -17,7 +17,7 @@ import { checkPrivileges, interfaceAddresses, loadCoreBytes, processStats } from
 import { withMetrics } from "../common/metrics.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
 import { openStateDir } from "../common/state-dir.ts";
-import { stateFiles } from "./state.ts";
+import { stateFiles } from "../common/state-files.ts";
 import { LinuxTap } from "./tap.ts";
 import { bindUdp } from "./udp.ts";
 import { PollLoop } from "./poll-loop.ts";

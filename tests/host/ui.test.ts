@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { DivsError, ExitCode } from "../../host/common/errors.ts";
 import type { ControlServer, Platform } from "../../host/common/platform.ts";
-import { type UiOptions, uiListenPermission, uiOptions, withUi } from "../../host/common/ui.ts";
+import { uiListenPermission, uiOptions, withUi } from "../../host/common/ui.ts";
+import type { UiOptions } from "../../host/common/up-options.ts";
 
 const platform = {
   readTextFile: async (file: string) => (await import("node:fs")).readFileSync(file, "utf8"),

@@ -61,7 +61,7 @@ test("a member cannot put its identity on another's confirm: N_r binds S_i (bad_
   const m = Identity.generate(crypto);
   const forged = Uint8Array.from(confirm.data);
   forged.set(m.publicKey, OFF_CONFIRM_S);
-  const Er = (b.t as unknown as { cookies: { current: { E: Uint8Array } } }).cookies.current.E;
+  const Er = (b.t as unknown as { ctx: { cookies: { current: { E: Uint8Array } } } }).ctx.cookies.current.E;
   forged.set(m.signer.sign(utf8("divs conf id"), forged.subarray(0, OFF_CONFIRM_SIG), Er, b.identity.publicKey), OFF_CONFIRM_SIG);
   reprove(key, forged, "divs conf", OFF_CONFIRM_PROOF, Er, b.identity.publicKey);
   const r = b.t.incoming(a.key, a.addr, forged, 0);

@@ -1,5 +1,5 @@
 // Handshake and DATA message layouts (docs/security.md "Envelope"): offsets, builders and the MAC,
-// proof and key-derivation computations. Pure functions; the state machine lives in transport.ts.
+// proof and key-derivation computations. Pure functions; the state machine is transport.ts and the steps it names.
 import nacl from "tweetnacl";
 import { concatBytes, equalBytes, utf8, writeU32 } from "./bytes.ts";
 import { NONCE_LEN } from "./cookie.ts";

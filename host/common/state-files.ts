@@ -1,6 +1,8 @@
-// The state directory's file calls on Node (host/common/state-dir.ts).
+// The state directory's file calls (host/common/state-dir.ts), on node:fs for both runtimes: Deno's
+// node:fs makes the same calls under the same --allow-read/--allow-write permissions.
 import fs from "node:fs";
-import type { StateFiles } from "../common/state-dir.ts";
+import process from "node:process";
+import type { StateFiles } from "./state-dir.ts";
 
 export const stateFiles: StateFiles = {
   makePrivateDir(path, mode) {
@@ -11,7 +13,7 @@ export const stateFiles: StateFiles = {
     try {
       return new Uint8Array(fs.readFileSync(path));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      if ((e as { code?: string }).code === "ENOENT") return null;
       throw e;
     }
   },
