@@ -3,10 +3,11 @@
 // MAC_UPDATE; received claims are applied and passed on epidemically; the
 // push-pull exchange carries the table; a dead or departed member's MACs are
 // dropped at once, and when it comes back a push-pull with it brings them back.
+import { CLAIM_KEY_LEN, CLAIM_LEN, CLAIM_SIG_LEN, claimFormSign, claimFormVerify } from "./claims";
 import { config } from "./config";
 import {
   MAC_LOCAL, MAC_REMOTE, announced, dropOwner, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
-  slotOwner, slotSeen, slotUsed, slotVersion, slotVlan, takeAnnouncement,
+  slotOwner, slotSeen, slotSetSignature, slotSignature, slotSigned, slotUsed, slotVersion, slotVlan, takeAnnouncement,
 } from "./mactable";
 import { BROADCAST_SPACE_MAC, broadcastEnqueue } from "./membership/broadcast";
 import { SECTION_MACS } from "./membership/codec";
@@ -16,17 +17,22 @@ import { MemberState, memberById } from "./membership/state";
 import { self } from "./node";
 import { Stat, count } from "./stats";
 import {
-  MACMSG_COPY_LEN, MACMSG_LEN, MAC_AGE_MAX, MAC_FROM_OWNER, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate,
-  macUpdateApply,
+  MACMSG_COPY_LEN, MACMSG_LEN, MAC_AGE_MAX, MAC_FROM_OWNER, macClaimForm, macCopyEncode, macMsgDecode, macMsgEncode,
+  macUpdate, macUpdateApply,
 } from "./wire/macmsg";
 
 /** Slots the refresh sweep examines per call at most (tens of microseconds), so no call stalls the data path;
  *  what is due beyond it carries over to the next calls. */
 const REFRESH_MAX_SLICE: f64 = 65536;
-/** Entries one push-pull carries at most (~430 KB); a larger table is covered over successive exchanges. */
-const SECTION_MAX_ENTRIES: i32 = 16384;
+/** Entries one push-pull carries at most (~1 MB with their keys and signatures); a larger table is
+ *  covered over successive exchanges. */
+const SECTION_MAX_ENTRIES: i32 = 8192;
 
 const msg: usize = heap.alloc(MACMSG_LEN);
+const trailer: usize = heap.alloc(CLAIM_LEN);
+/** Our identity key, as the host put it on our first signed claim. */
+const ownKey: usize = heap.alloc(CLAIM_KEY_LEN);
+let haveOwnKey = false;
 
 /** How often the owner re-announces each live local entry. */
 export function macRefreshIntervalMs(): f64 {
@@ -89,10 +95,49 @@ function ownerAlive(id: u64): bool {
   return m != null && m.state == MemberState.Alive;
 }
 
-/** Queue the owner's claim for gossip; a newer one for the same (mac, vlan) replaces it. */
-function enqueue(mac: u64, vlan: u32, owner: u64, version: u32): void {
-  macMsgEncode(msg, MACMSG_LEN, mac, vlan, owner, version, MAC_FROM_OWNER);
+/** Queue the owner's claim, with its key and signature `ownerTrailer`, for gossip; a newer one for the same (mac, vlan) replaces it. */
+function enqueue(mac: u64, vlan: u32, owner: u64, version: u32, ownerTrailer: usize): void {
+  macMsgEncode(msg, MACMSG_LEN, mac, vlan, owner, version, MAC_FROM_OWNER, ownerTrailer);
   broadcastEnqueue(msg, MACMSG_LEN, BROADCAST_SPACE_MAC, macKey(mac, vlan));
+}
+
+/**
+ * The owner's key and signature of the entry at slot `s` (in a buffer the next call reuses), or 0 when
+ * it has none. Our own claims are signed once per (owner, version), when first sent; a remote entry
+ * keeps the signature it came with, and its key is its owner's (known while the entry is).
+ */
+function trailerOf(s: i32): usize {
+  if (slotKind(s) == MAC_LOCAL) {
+    if (!slotSigned(s) || !haveOwnKey) {
+      claimFormSign(macClaimForm(slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s)), trailer);
+      memory.copy(ownKey, trailer, CLAIM_KEY_LEN);
+      haveOwnKey = true;
+      slotSetSignature(s, trailer + CLAIM_KEY_LEN);
+      return trailer;
+    }
+    memory.copy(trailer, ownKey, CLAIM_KEY_LEN);
+  } else {
+    const owner = memberById(slotOwner(s));
+    if (!slotSigned(s) || owner == null) return 0;
+    memory.copy(trailer, owner.claim, CLAIM_KEY_LEN);
+  }
+  memory.copy(trailer + CLAIM_KEY_LEN, slotSignature(s), CLAIM_SIG_LEN);
+  return trailer;
+}
+
+/** The entry at `s` holds exactly the decoded claim, already verified when it was installed. */
+function holdsClaim(s: i32): bool {
+  const u = macUpdate;
+  return s >= 0 && slotSigned(s) && slotOwner(s) == u.owner && slotVersion(s) == u.version &&
+    memory.compare(slotSignature(s), u.trailer + CLAIM_KEY_LEN, CLAIM_SIG_LEN) == 0;
+}
+
+/** The decoded claim carries its owner's key and signature. */
+function signedByOwner(): bool {
+  const u = macUpdate;
+  if (claimFormVerify(macClaimForm(u.mac, u.vlan, u.owner, u.version), u.trailer)) return true;
+  count(Stat.MacUpdateBadSignature);
+  return false;
 }
 
 /**
@@ -106,16 +151,26 @@ function applyAndRelay(now: f64): void {
   if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.MacUpdateOwnerGone); return; }
   const fromOwner = (u.flags & MAC_FROM_OWNER) != 0;
   const s = macFind(u.mac, u.vlan);
+  const verified = holdsClaim(s);
+  if (!verified && !signedByOwner()) return;
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   let news = macUpdateApply(now);
+  if (news && !verified) keepSignature();
   if (!news && s >= 0 && fromOwner && slotKind(s) == MAC_REMOTE && slotOwner(s) == u.owner &&
     slotVersion(s) == u.version) {
     news = now - before >= macRefreshIntervalMs() / 2;
   }
   if (news && fromOwner && u.owner != self.id) {
-    enqueue(u.mac, u.vlan, u.owner, u.version);
+    enqueue(u.mac, u.vlan, u.owner, u.version, u.trailer);
     count(Stat.MacUpdatesRelayed);
   }
+}
+
+/** The decoded claim changed the table: its entry keeps the signature to pass the claim on (push-pull). */
+function keepSignature(): void {
+  const u = macUpdate;
+  const t = macFind(u.mac, u.vlan);
+  if (t >= 0 && slotOwner(t) == u.owner && slotVersion(t) == u.version) slotSetSignature(t, u.trailer + CLAIM_KEY_LEN);
 }
 
 /** A MAC_UPDATE message received from a peer. */
@@ -136,7 +191,8 @@ let refreshCredit: f64 = 0;
 export function macGossipTick(now: f64): void {
   if (self.id == 0) return;
   while (takeAnnouncement()) {
-    enqueue(announced.mac, announced.vlan, announced.owner, announced.version);
+    const s = macFind(announced.mac, announced.vlan);
+    enqueue(announced.mac, announced.vlan, announced.owner, announced.version, trailerOf(s));
     count(Stat.MacAnnounced);
   }
   refreshTick(now);
@@ -160,7 +216,7 @@ function refreshTick(now: f64): void {
   let i = refreshCursor & (slots - 1);
   for (let k = 0; k < n; k++) {
     if (slotUsed(i) && slotKind(i) == MAC_LOCAL && now - slotSeen(i) < config.macAgeingMs) {
-      enqueue(slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i));
+      enqueue(slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i), trailerOf(i));
       count(Stat.MacRefreshesQueued);
     }
     i = (i + 1) & (slots - 1);
@@ -200,12 +256,15 @@ class MacSection extends PushPullSection {
       if (slotUsed(i)) {
         const kind = slotKind(i);
         const age = now - slotSeen(i);
-        if ((kind == MAC_LOCAL || (kind == MAC_REMOTE && ownerAlive(slotOwner(i)))) && age < config.macAgeingMs && slotOwner(i) != 0) {
+        const sendable = (kind == MAC_LOCAL || (kind == MAC_REMOTE && ownerAlive(slotOwner(i)))) &&
+          age < config.macAgeingMs && slotOwner(i) != 0;
+        const t = sendable ? trailerOf(i) : 0;
+        if (t != 0) {
           if (cap - used < MACMSG_COPY_LEN) break;
           const local = kind == MAC_LOCAL;
           const ageMs = local ? 0 : <u32>Math.min(Math.max(age, 0), MAC_AGE_MAX);
           macCopyEncode(buf + used, MACMSG_COPY_LEN, slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i),
-            local ? MAC_FROM_OWNER : 0, ageMs);
+            local ? MAC_FROM_OWNER : 0, ageMs, t);
           used += MACMSG_COPY_LEN;
           this.written++;
         }

@@ -154,8 +154,8 @@ function memberEntries(p: usize, len: u32, out: usize): bool {
 function macUpdateReencode(out: usize, cap: u32): u32 {
   const u = macUpdate;
   return u.hasAge
-    ? macCopyEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags, u.age)
-    : macMsgEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags);
+    ? macCopyEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags, u.age, u.trailer)
+    : macMsgEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags, u.trailer);
 }
 
 /** MAC section entries (MAC_UPDATE with age, MACMSG_COPY_LEN bytes each) filling exactly `len` bytes. */

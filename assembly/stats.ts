@@ -149,6 +149,8 @@ export enum Stat {
   DhcpRestoreSkipped,
   DhcpRestoreWait,
   DhcpBlocksReowned,
+  MacUpdateBadSignature,
+  MacClaimContested,
   Count, // keep last
 }
 
@@ -300,6 +302,8 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_restore_skipped",
   "dhcp_restore_wait",
   "dhcp_blocks_reowned",
+  "mac_update_bad_signature",
+  "mac_claim_contested",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

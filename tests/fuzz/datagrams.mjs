@@ -27,8 +27,9 @@ const typedMsgArb = (type) => bodyArb.map((body) => concat([type], body));
 
 /**
  * MAC_UPDATE (assembly/wire/macmsg.ts): u8 type, u8 flags, u16 vlan, mac(6),
- * u64 owner, u32 version. Owners and versions come from small pools (owner 1
- * is the fuzzed node itself) so claims collide: moves, ties, stale versions.
+ * u64 owner, u32 version, key(32), signature(64). Owners and versions come from small pools (owner 1
+ * is the fuzzed node itself) so claims collide: moves, ties, stale versions. Most are signed as
+ * their owner with the stand-in signatures (tests/fixtures/claims-stub.mjs), the rest garbled.
  */
 const macUpdateArb = fc
   .record({
@@ -37,10 +38,11 @@ const macUpdateArb = fc
     mac: macArb,
     owner: fc.oneof(fc.constantFrom(0n, 1n, 2n, 3n, 4n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
     version: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant(0xffffffff), fc.integer({ min: 0, max: 0xffffffff })),
+    signed: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false)),
     extra: fc.option(fc.uint8Array({ minLength: 1, maxLength: 8 }), { freq: 8 }),
   })
-  .map(({ flags, vlan, mac, owner, version, extra }) => {
-    const m = new Uint8Array(22);
+  .map(({ flags, vlan, mac, owner, version, signed, extra }) => {
+    const m = new Uint8Array(118);
     const v = new DataView(m.buffer);
     m[0] = MSG.MAC_UPDATE;
     m[1] = flags;
@@ -48,8 +50,23 @@ const macUpdateArb = fc
     m.set(mac, 4);
     v.setBigUint64(10, owner);
     v.setUint32(18, version);
+    if (signed) m.set(macClaimSignature(vlan, owner, mac, version), 22);
+    else m.fill(0x5a, 22);
     return extra ? concat(m, extra) : m;
   });
+
+/** The stand-in key and signature of a MAC claim's signed form (macClaimForm: type, 0, vlan, owner, mac, version). */
+function macClaimSignature(vlan, owner, mac, version) {
+  const region = new Uint8Array(22 + 96);
+  const v = new DataView(region.buffer);
+  region[0] = MSG.MAC_UPDATE;
+  v.setUint16(2, vlan);
+  v.setBigUint64(4, owner);
+  region.set(mac, 12);
+  v.setUint32(18, version);
+  stubSignClaim(region);
+  return region.subarray(22);
+}
 
 /**
  * IP_BINDING (assembly/wire/bindmsg.ts): u8 type, u8 flags (0x01 router, 0x02 IPv6), u16 vlan,

@@ -1,12 +1,13 @@
 // Model-based fuzz of forged but well-formed gossip (issue 16): one malicious member holding the
 // network key (so its datagrams reach every core) and honest ones, with real Ed25519 identities
 // (identities.mjs). fast-check draws attacks: SUSPECT and DEAD about honest members at any
-// incarnation with any accuser, ALIVEs in their name, MAC claims on their MACs. Whatever it draws:
+// incarnation with any accuser, ALIVEs in their name, MAC claims on their MACs (in their name, which
+// needs their signature, or in the attacker's own, signed, while the MAC's host speaks). Whatever it draws:
 //   - no honest member is dead at an honest member for longer than the accusation takes to reach
 //     it plus a probe period for its refutation to come back (every DEAD must be refuted);
-//   - once the attack stops, every honest member sees every honest member alive;
-//   - once an honest owner's TAP sees its MAC again, every honest member maps the MAC to it again
-//     (by the next push-pull at the latest: MAC claims are not signed yet).
+//   - once the attack stops, every honest member sees every honest member alive, and maps no honest
+//     member's MAC to anyone else (a member that took the owner for dead may lack it for a while);
+//   - once an honest owner's TAP sees its MAC again, every honest member maps the MAC to it again.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
@@ -21,9 +22,9 @@ const GOSSIP_MS = 200;
 /** The accusation's way to its victim (a few gossip rounds) plus one probe period for the refutation. */
 const DEAD_BOUND_MS = 5 * GOSSIP_MS + PROBE_MS;
 /**
- * After the attack, how long until every honest member maps every honest MAC to its owner again: MAC
- * claims are not signed yet (docs/security.md), so a stolen MAC comes back when the owner's next frame
- * re-announces it, or at the latest by the next push-pull (30 s) or refresh.
+ * After the owners' next frames, how long until every honest member maps every honest MAC to its owner:
+ * a member that took the owner for dead dropped its MACs, and drops the re-announcement made with the
+ * refutation if it comes first; the next push-pull (30 s) or refresh brings it.
  */
 const SETTLE_LIMIT_MS = 60_000;
 const WIRE_VERSION = 1; // docs/wire.md: the core's datagram version
@@ -59,14 +60,26 @@ function forgedAlive(cluster, id, inc, signer) {
   return m;
 }
 
-function macUpdate(mac, owner, version) {
-  const m = new Uint8Array(22);
+const macBytes = (mac) => Uint8Array.from(mac.match(/../g), (h) => parseInt(h, 16));
+
+/** A MAC_UPDATE (assembly/wire/macmsg.ts) claiming `mac` for `owner`, its key and signature `signer`'s. */
+function macUpdate(mac, owner, version, signer) {
+  const m = new Uint8Array(22 + 96);
   const v = new DataView(m.buffer);
   m[0] = MSG.MAC_UPDATE;
   m[1] = FROM_OWNER;
-  m.set(Uint8Array.from(mac.match(/../g), (h) => parseInt(h, 16)), 4);
+  m.set(macBytes(mac), 4);
   v.setBigUint64(10, owner);
   v.setUint32(18, version);
+  // The signed form (macClaimForm): type, 0, vlan, owner, mac, version, then the trailer.
+  const form = new Uint8Array(22 + 96);
+  const f = new DataView(form.buffer);
+  form[0] = MSG.MAC_UPDATE;
+  f.setBigUint64(4, owner);
+  form.set(macBytes(mac), 12);
+  f.setUint32(18, version);
+  signClaim(signer, form);
+  m.set(form.subarray(22), 22);
   return m;
 }
 
@@ -136,7 +149,8 @@ export function run(attacks, seed) {
     else if (a.kind === "alive-garbage") message = forgedAlive(cluster, victim.id, inc, null);
     else {
       const owner = { evil: evil.id, max: 0xffffffffffffffffn, victim: victim.id }[a.macOwner];
-      message = macUpdate(macOf(a.victim), owner, inc);
+      message = macUpdate(macOf(a.victim), owner, inc, identities[EVIL]);
+      cluster.frame(a.victim, macOf(a.victim)); // its host speaks
     }
     const datagram = new Uint8Array(1 + message.length);
     datagram[0] = WIRE_VERSION;
@@ -144,10 +158,11 @@ export function run(attacks, seed) {
     cluster.wire(EVIL, cluster.nodes[a.to].addr, { data: datagram });
   }
   cluster.run(cluster.now + 3 * PROBE_MS);
+  const afterAttack = views(cluster);
   for (let i = 0; i < HONEST; i++) cluster.frame(i, macOf(i)); // each owner's hosts speak again
   const quiet = cluster.now;
   while (!settled(cluster) && cluster.now - quiet < SETTLE_LIMIT_MS) cluster.run(cluster.now + PROBE_MS);
-  return { deadFor, stillDead: [...deadSince.keys()], views: views(cluster), settleMs: cluster.now - quiet };
+  return { deadFor, stillDead: [...deadSince.keys()], afterAttack, views: views(cluster), settleMs: cluster.now - quiet };
 }
 
 /** What each honest member `o` holds about each honest member `h`: alive?, and who owns h's MAC. */
@@ -179,6 +194,9 @@ test("forged gossip from a member with the network key: no honest member stays d
         assert.ok(d.ms <= DEAD_BOUND_MS, `${d.key}: dead for ${d.ms} ms (bound ${DEAD_BOUND_MS} ms)`);
       }
       assert.deepEqual(r.stillDead, [], "honest members still dead after the attack");
+      for (const v of r.afterAttack) {
+        if (v.macOwner !== undefined) assert.equal(v.macOwner, v.owner, `after the attack node ${v.o} maps node ${v.h}'s MAC to ${v.macOwner.toString(16)}`);
+      }
       settleWorst = Math.max(settleWorst, r.settleMs);
       for (const v of r.views) {
         assert.ok(v.alive, `node ${v.o} does not see node ${v.h} alive`);

@@ -2,11 +2,13 @@
 // into the broadcast queue, relaying, dropping a gone owner, the push-pull
 // section, and the owner id following IN_IDENTITY.
 import { ADDR_LEN, ADDR_SLOT, IN_FRAME, IN_IDENTITY, OUT_DATAGRAM, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
+import { CLAIM_KEY_LEN } from "../../assembly/claims";
 import { config } from "../../assembly/config";
 import { input_ptr, output_ptr, process } from "../../assembly/index";
 import { macGossipMessage, macGossipTick, macRefreshIntervalMs } from "../../assembly/macgossip";
 import {
-  MAC_LOCAL, MAC_REMOTE, applyRemote, learnLocal, lookup, macFind, macReset, slotKind, slotOwner, slotSeen, slotVersion,
+  MAC_LOCAL, MAC_REMOTE, applyRemote, learnLocal, lookup, macFind, macReset, slotKind, slotOwner, slotSeen, slotSetSignature,
+  slotVersion,
 } from "../../assembly/mactable";
 import { self } from "../../assembly/node";
 import { outputLength, outputReset } from "../../assembly/queue";
@@ -24,7 +26,7 @@ import {
 import { membershipMessage } from "../../assembly/membership/membership";
 import { pushPullSend } from "../../assembly/membership/pushpull";
 import { deadNode } from "../../assembly/membership/updates";
-import { signedInfo } from "./member-helpers";
+import { macClaimTrailer, signedInfo, signedMacUpdate } from "./member-helpers";
 
 const MAC: u64 = 0x0a1b_2c3d_4e00;
 const PEER: u64 = 500;
@@ -110,8 +112,14 @@ function alive(id: u64, inc: u32): void {
 }
 
 function ownerMsg(mac: u64, owner: u64, version: u32, now: f64): void {
-  macMsgEncode(buf, 64, mac, 0, owner, version, MAC_FROM_OWNER);
+  signedMacUpdate(buf, 128, mac, 0, owner, version, MAC_FROM_OWNER);
   macGossipMessage(buf, MACMSG_LEN, now);
+}
+
+/** PEER and PEER + 1 are members (their keys known from their signed ALIVEs). */
+function peersAlive(): void {
+  alive(PEER, 1);
+  alive(PEER + 1, 1);
 }
 
 describe("MACs learnt before IN_IDENTITY", () => {
@@ -203,7 +211,32 @@ describe("receiving MAC_UPDATE", () => {
     config.macCapacity = 4096;
     config.macAgeingMs = 300_000;
     macReset();
+    peersAlive();
     drainQueue();
+  });
+
+  it("takes a claim only with its owner's key and signature", () => {
+    const bad = statValue(Stat.MacUpdateBadSignature);
+    // Unsigned, another claim's signature (its version raised), another member's signature, or a
+    // corrupted one: refused.
+    macMsgEncode(buf, 128, MAC + 30, 0, PEER, 1, MAC_FROM_OWNER);
+    macGossipMessage(buf, MACMSG_LEN, 1000);
+    macMsgEncode(buf, 128, MAC + 30, 0, PEER, 9, MAC_FROM_OWNER, macClaimTrailer(MAC + 30, 0, PEER, 8));
+    macGossipMessage(buf, MACMSG_LEN, 1000);
+    macMsgEncode(buf, 128, MAC + 30, 0, PEER, 9, MAC_FROM_OWNER, macClaimTrailer(MAC + 30, 0, PEER + 1, 9));
+    macGossipMessage(buf, MACMSG_LEN, 1000);
+    signedMacUpdate(buf, 128, MAC + 30, 0, PEER, 2, MAC_FROM_OWNER);
+    store<u8>(buf + MACMSG_LEN - 1, load<u8>(buf + MACMSG_LEN - 1) ^ 1);
+    macGossipMessage(buf, MACMSG_LEN, 1000);
+    expect(statValue(Stat.MacUpdateBadSignature) - bad).toBe(4);
+    expect(macFind(MAC + 30, 0)).toBe(-1);
+    expect(broadcastPending()).toBe(0);
+    // Signed by its owner: taken, and passed on with the same signature.
+    ownerMsg(MAC + 30, PEER, 2, 1000);
+    expect(lookup(MAC + 30, 0)).toBe(PEER);
+    drainQueue();
+    expect(qMac.length).toBe(1);
+    expect(qVersion[0]).toBe(2);
   });
 
   it("passes an owner's news on once per refresh round", () => {
@@ -230,7 +263,7 @@ describe("receiving MAC_UPDATE", () => {
     drainQueue();
     const relayed = statValue(Stat.MacUpdatesRelayed);
     ownerMsg(MAC + 21, PEER + 1, 3, 1000);
-    macCopyEncode(buf, 64, MAC + 22, 0, PEER, 1, 0, 10);
+    signedMacUpdate(buf, 128, MAC + 22, 0, PEER, 1, 0, 10);
     macGossipMessage(buf, MACMSG_COPY_LEN, 1000);
     expect(lookup(MAC + 22, 0)).toBe(PEER);
     expect(statValue(Stat.MacUpdatesRelayed)).toBe(relayed);
@@ -242,6 +275,7 @@ describe("a member gone", () => {
   it("takes its MACs with it at once, and later claims for it are ignored until it is back", () => {
     config.macCapacity = 4096;
     macReset();
+    peersAlive();
     const gone: u64 = 900;
     alive(gone, 1);
     for (let i: u64 = 0; i < 30; i++) ownerMsg(MAC + 100 + i, gone, 1, 1000);
@@ -303,13 +337,20 @@ function macSectionResponse(): usize {
   return sec;
 }
 
+/** A remote entry installed with its owner's signature, as a verified claim leaves it. */
+function signedRemote(mac: u64, owner: u64, version: u32, at: f64): void {
+  applyRemote(mac, 0, owner, version, at);
+  slotSetSignature(macFind(mac, 0), macClaimTrailer(mac, 0, owner, version) + CLAIM_KEY_LEN);
+}
+
 describe("the push-pull MAC section", () => {
   it("carries every live entry, split over datagrams: ours from the owner, others as aged copies", () => {
     config.macCapacity = 4096;
     config.macAgeingMs = 300_000;
     macReset();
     for (let i: u64 = 0; i < 300; i++) learnLocal(MAC + 0x1000 + i, 0, 50_000);
-    for (let i: u64 = 0; i < 200; i++) applyRemote(MAC + 0x2000 + i, 0, PEER, 2, 40_000);
+    for (let i: u64 = 0; i < 200; i++) signedRemote(MAC + 0x2000 + i, PEER, 2, 40_000);
+    applyRemote(MAC + 0x2fff, 0, PEER, 2, 40_000); // never signed: not passed on
     self.now = 50_000;
     outputReset();
     pushPullSend(addr, 0);
@@ -329,11 +370,11 @@ describe("the push-pull MAC section", () => {
   it("installs what a peer's section holds", () => {
     config.macCapacity = 4096;
     macReset();
-    alive(PEER + 1, 1); // the copy's owner below is a member we know
+    peersAlive();
     const sec = macSectionResponse();
     let n: u32 = 0;
-    n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3000, 0, PEER, 3, MAC_FROM_OWNER, 0);
-    n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3001, 5, PEER + 1, 1, 0, 20_000);
+    n += signedMacUpdate(sec + SECTION_HEADER + n, 128, MAC + 0x3000, 0, PEER, 3, MAC_FROM_OWNER, 0);
+    n += signedMacUpdate(sec + SECTION_HEADER + n, 128, MAC + 0x3001, 5, PEER + 1, 1, 0, 20_000);
     putU16(sec + SECTION_LEN, <u16>n);
     self.now = 100_000;
     membershipMessage(addr, buf, PUSH_PULL_SECTIONS + SECTION_HEADER + n);
@@ -360,9 +401,9 @@ describe("the push-pull MAC section", () => {
     const gone: u64 = PEER + 0x7778;
     alive(gone, 1);
     deadNode(1, gone, gone);
-    applyRemote(MAC + 0x4000, 0, PEER, 1, 40_000);
-    applyRemote(MAC + 0x4001, 0, stranger, 1, 40_000);
-    applyRemote(MAC + 0x4002, 0, gone, 1, 40_000);
+    signedRemote(MAC + 0x4000, PEER, 1, 40_000);
+    signedRemote(MAC + 0x4001, stranger, 1, 40_000);
+    signedRemote(MAC + 0x4002, gone, 1, 40_000);
     self.now = 50_000;
     outputReset();
     pushPullSend(addr, 0);

@@ -1,7 +1,8 @@
 // Membership as the specs drive it: this node started, and member info written and signed as its
 // member would (by the stand-in signatures the specs run with, tests/fixtures/claims-stub.mjs).
 import { ADDR_LEN } from "../../assembly/abi";
-import { CLAIM_LEN, claimSign } from "../../assembly/claims";
+import { CLAIM_LEN, claimFormSign, claimSign } from "../../assembly/claims";
+import { macClaimForm, macCopyEncode, macMsgEncode } from "../../assembly/wire/macmsg";
 import { self } from "../../assembly/node";
 import { MSG_ALIVE, writeInfo } from "../../assembly/membership/codec";
 import { membershipIdentity } from "../../assembly/membership/membership";
@@ -37,4 +38,22 @@ export function signedInfo(
 export function signedAlive(incarnation: u32, id: u64): u32 {
   store<u8>(msgBuf, MSG_ALIVE);
   return 1 + signedInfo(msgBuf + 1, 512, incarnation, id, memberAddr, 2, 0, memberName, 4);
+}
+
+const macTrailer = heap.alloc(CLAIM_LEN);
+
+/** The key and signature `owner` puts on its claim (mac, vlan) at `version`, in a buffer the next call reuses. */
+export function macClaimTrailer(mac: u64, vlan: u32, owner: u64, version: u32): usize {
+  claimFormSign(macClaimForm(mac, vlan, owner, version), macTrailer);
+  return macTrailer;
+}
+
+/** A MAC_UPDATE signed by its owner (a copy with its age when `ageMs` >= 0); returns the bytes used or 0. */
+export function signedMacUpdate(
+  p: usize, cap: u32, mac: u64, vlan: u32, owner: u64, version: u32, flags: u8, ageMs: i64 = -1,
+): u32 {
+  const trailer = macClaimTrailer(mac, vlan, owner, version);
+  return ageMs < 0
+    ? macMsgEncode(p, cap, mac, vlan, owner, version, flags, trailer)
+    : macCopyEncode(p, cap, mac, vlan, owner, version, flags, <u32>ageMs, trailer);
 }
