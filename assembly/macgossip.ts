@@ -6,7 +6,7 @@
 import { CLAIM_KEY_LEN, CLAIM_LEN, CLAIM_SIG_LEN, claimFormSign, claimFormVerify } from "./claims";
 import { config } from "./config";
 import {
-  MAC_LOCAL, MAC_REMOTE, announced, dropOwner, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
+  MAC_LOCAL, MAC_REMOTE, announced, dropOwner, macContest, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
   slotOwner, slotSeen, slotSetSignature, slotSignature, slotSigned, slotUsed, slotVersion, slotVlan, takeAnnouncement,
 } from "./mactable";
 import { BROADCAST_SPACE_MAC, broadcastEnqueue } from "./membership/broadcast";
@@ -153,6 +153,7 @@ function applyAndRelay(now: f64): void {
   const s = macFind(u.mac, u.vlan);
   const verified = holdsClaim(s);
   if (!verified && !signedByOwner()) return;
+  if (u.owner != self.id && macContest(s, u.version, now)) return;
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   let news = macUpdateApply(now);
   if (news && !verified) keepSignature();

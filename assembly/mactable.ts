@@ -284,21 +284,26 @@ export function applyRemote(
     count(Stat.MacRemoteStale);
     return false;
   }
-  if (unchecked(kinds[s]) == MAC_LOCAL) {
-    if (now - unchecked(seen[s]) < MAC_CONTEST_MS) {
-      // Our TAP saw the MAC just now, so it has not moved: the claim is stale or spoofed (an insider
-      // claiming it as its own). Ours, at the next version, beats it everywhere.
-      setClaim(s, self.id, nextVersion(version));
-      count(Stat.MacClaimContested);
-      announce(key);
-      return false;
-    }
-    count(Stat.MacMovedAway);
-  }
+  if (unchecked(kinds[s]) == MAC_LOCAL) count(Stat.MacMovedAway);
   setClaim(s, owner, version);
   unchecked(seen[s] = at);
   unchecked(kinds[s] = kind);
   count(Stat.MacRemoteApplied);
+  return true;
+}
+
+/**
+ * Another node's claim at `version` on the MAC at slot `s` (-1: none), gossiped: when our TAP saw the
+ * MAC less than MAC_CONTEST_MS before `now` it has not moved, so the claim is stale or spoofed (an
+ * insider claiming it as its own) and ours, at the claim's version + 1, beats it everywhere. Returns
+ * whether it contested (the claim is then not applied).
+ */
+export function macContest(s: i32, version: u32, now: f64): bool {
+  if (s < 0 || unchecked(kinds[s]) != MAC_LOCAL || now - unchecked(seen[s]) >= MAC_CONTEST_MS) return false;
+  if (!serialNewer(version, unchecked(versions[s])) && version != unchecked(versions[s])) return false;
+  setClaim(s, self.id, nextVersion(version));
+  count(Stat.MacClaimContested);
+  announce(unchecked(keys[s]));
   return true;
 }
 

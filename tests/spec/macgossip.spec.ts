@@ -7,7 +7,7 @@ import { config } from "../../assembly/config";
 import { input_ptr, output_ptr, process } from "../../assembly/index";
 import { macGossipMessage, macGossipTick, macRefreshIntervalMs } from "../../assembly/macgossip";
 import {
-  MAC_LOCAL, MAC_REMOTE, applyRemote, learnLocal, lookup, macFind, macReset, slotKind, slotOwner, slotSeen, slotSetSignature,
+  MAC_CONTEST_MS, MAC_LOCAL, MAC_REMOTE, applyRemote, learnLocal, lookup, macFind, macReset, slotKind, slotOwner, slotSeen, slotSetSignature,
   slotVersion,
 } from "../../assembly/mactable";
 import { self } from "../../assembly/node";
@@ -237,6 +237,22 @@ describe("receiving MAC_UPDATE", () => {
     drainQueue();
     expect(qMac.length).toBe(1);
     expect(qVersion[0]).toBe(2);
+  });
+
+  it("contests a claim on a MAC our TAP saw within MAC_CONTEST_MS, and follows one after", () => {
+    const contested = statValue(Stat.MacClaimContested);
+    learnLocal(MAC + 40, 0, 1000);
+    ownerMsg(MAC + 40, PEER, 5, 1000 + MAC_CONTEST_MS - 1); // signed by PEER, but the host is here
+    expect(lookup(MAC + 40, 0)).toBe(self.id);
+    expect(slotVersion(macFind(MAC + 40, 0))).toBe(6);
+    expect(statValue(Stat.MacClaimContested) - contested).toBe(1);
+    macGossipTick(1000 + MAC_CONTEST_MS - 1);
+    drainQueue();
+    expect(qMac.indexOf(MAC + 40)).toBeGreaterThanOrEqual(0);
+    expect(qVersion[qMac.indexOf(MAC + 40)]).toBe(6);
+    ownerMsg(MAC + 40, PEER, 7, 1000 + MAC_CONTEST_MS); // the host went quiet here: it moved
+    expect(lookup(MAC + 40, 0)).toBe(PEER);
+    expect(statValue(Stat.MacClaimContested) - contested).toBe(1);
   });
 
   it("passes an owner's news on once per refresh round", () => {
