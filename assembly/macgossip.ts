@@ -13,8 +13,10 @@ import { BROADCAST_SPACE_MAC, broadcastEnqueue } from "./membership/broadcast";
 import { SECTION_MACS } from "./membership/codec";
 import { onMemberGone, onMemberJoin } from "./membership/events";
 import { PushPullSection, pushPullRegister, pushPullSend } from "./membership/pushpull";
+import { datagramBegin, datagramSend } from "./membership/send";
 import { MemberState, memberById } from "./membership/state";
 import { self } from "./node";
+import { serialNewer } from "./serial";
 import { Stat, count } from "./stats";
 import {
   MACMSG_COPY_LEN, MACMSG_LEN, MAC_AGE_MAX, MAC_FROM_OWNER, macClaimForm, macCopyEncode, macMsgDecode, macMsgEncode,
@@ -146,16 +148,17 @@ function signedByOwner(): bool {
  * entry was last refreshed more than half a refresh interval ago). Later
  * copies of the same round are not news, so each member relays it once.
  */
-function applyAndRelay(now: f64): void {
+function applyAndRelay(now: f64, src: usize): void {
   const u = macUpdate;
   if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.MacUpdateOwnerGone); return; }
   const fromOwner = (u.flags & MAC_FROM_OWNER) != 0;
   const s = macFind(u.mac, u.vlan);
   const verified = holdsClaim(s);
   if (!verified && !signedByOwner()) return;
-  if (u.owner != self.id && macContest(s, u.version, now)) return;
+  if (u.owner != self.id && macContest(s, u.version, now)) { answerStale(src, s); return; }
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   let news = macUpdateApply(now);
+  if (!news && beatsClaim(s)) answerStale(src, s);
   if (news && !verified) keepSignature();
   if (!news && s >= 0 && fromOwner && slotKind(s) == MAC_REMOTE && slotOwner(s) == u.owner &&
     slotVersion(s) == u.version) {
@@ -167,6 +170,34 @@ function applyAndRelay(now: f64): void {
   }
 }
 
+/** Our entry at `s` beats the decoded claim: a newer version, or the same version from a higher owner. */
+function beatsClaim(s: i32): bool {
+  if (s < 0) return false;
+  const u = macUpdate;
+  const v = slotVersion(s);
+  return serialNewer(v, u.version) || (v == u.version && slotOwner(s) > u.owner);
+}
+
+/**
+ * The peer at `src` sent a claim that loses to our entry at `s` (stale, or contested here): it holds the
+ * losing claim, so it gets ours back at once, alone in a datagram, rather than waiting for a broadcast
+ * (each member misses one with probability about e^-limit) or the next push-pull. Without this a member
+ * that took a spoofed claim and missed the owner's contest kept it up to a push-pull interval. One
+ * answer of the same size per stale claim received: nothing to amplify. `src` 0: a push-pull entry (its
+ * exchange answers it already).
+ */
+function answerStale(src: usize, s: i32): void {
+  if (src == 0) return;
+  const t = trailerOf(s);
+  if (t == 0) return;
+  const w = datagramBegin();
+  if (w.room() < MACMSG_LEN) return;
+  macMsgEncode(w.cursor(), MACMSG_LEN, slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s), MAC_FROM_OWNER, t);
+  w.add(MACMSG_LEN);
+  datagramSend(src);
+  count(Stat.MacStaleAnswered);
+}
+
 /** The decoded claim changed the table: its entry keeps the signature to pass the claim on (push-pull). */
 function keepSignature(): void {
   const u = macUpdate;
@@ -175,9 +206,9 @@ function keepSignature(): void {
 }
 
 /** A MAC_UPDATE message received from a peer. */
-export function macGossipMessage(p: usize, len: u32, now: f64): void {
+export function macGossipMessage(src: usize, p: usize, len: u32, now: f64): void {
   if (!macMsgDecode(p, len)) { count(Stat.MacUpdateMalformed); return; }
-  applyAndRelay(now);
+  applyAndRelay(now, src);
 }
 
 let refreshCursor: i32 = 0;
@@ -281,7 +312,7 @@ class MacSection extends PushPullSection {
     if (len % MACMSG_COPY_LEN != 0) { count(Stat.MacUpdateMalformed); return; }
     for (let off: u32 = 0; off < len; off += MACMSG_COPY_LEN) {
       if (!macMsgDecode(ptr + off, MACMSG_COPY_LEN)) { count(Stat.MacUpdateMalformed); continue; }
-      applyAndRelay(self.now);
+      applyAndRelay(self.now, 0);
     }
   }
 }

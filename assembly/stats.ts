@@ -151,6 +151,7 @@ export enum Stat {
   DhcpBlocksReowned,
   MacUpdateBadSignature,
   MacClaimContested,
+  MacStaleAnswered,
   Count, // keep last
 }
 
@@ -304,6 +305,7 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_blocks_reowned",
   "mac_update_bad_signature",
   "mac_claim_contested",
+  "mac_stale_answered",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -113,7 +113,7 @@ function alive(id: u64, inc: u32): void {
 
 function ownerMsg(mac: u64, owner: u64, version: u32, now: f64): void {
   signedMacUpdate(buf, 128, mac, 0, owner, version, MAC_FROM_OWNER);
-  macGossipMessage(buf, MACMSG_LEN, now);
+  macGossipMessage(addr, buf, MACMSG_LEN, now);
 }
 
 /** PEER and PEER + 1 are members (their keys known from their signed ALIVEs). */
@@ -220,14 +220,14 @@ describe("receiving MAC_UPDATE", () => {
     // Unsigned, another claim's signature (its version raised), another member's signature, or a
     // corrupted one: refused.
     macMsgEncode(buf, 128, MAC + 30, 0, PEER, 1, MAC_FROM_OWNER);
-    macGossipMessage(buf, MACMSG_LEN, 1000);
+    macGossipMessage(addr, buf, MACMSG_LEN, 1000);
     macMsgEncode(buf, 128, MAC + 30, 0, PEER, 9, MAC_FROM_OWNER, macClaimTrailer(MAC + 30, 0, PEER, 8));
-    macGossipMessage(buf, MACMSG_LEN, 1000);
+    macGossipMessage(addr, buf, MACMSG_LEN, 1000);
     macMsgEncode(buf, 128, MAC + 30, 0, PEER, 9, MAC_FROM_OWNER, macClaimTrailer(MAC + 30, 0, PEER + 1, 9));
-    macGossipMessage(buf, MACMSG_LEN, 1000);
+    macGossipMessage(addr, buf, MACMSG_LEN, 1000);
     signedMacUpdate(buf, 128, MAC + 30, 0, PEER, 2, MAC_FROM_OWNER);
     store<u8>(buf + MACMSG_LEN - 1, load<u8>(buf + MACMSG_LEN - 1) ^ 1);
-    macGossipMessage(buf, MACMSG_LEN, 1000);
+    macGossipMessage(addr, buf, MACMSG_LEN, 1000);
     expect(statValue(Stat.MacUpdateBadSignature) - bad).toBe(4);
     expect(macFind(MAC + 30, 0)).toBe(-1);
     expect(broadcastPending()).toBe(0);
@@ -255,6 +255,24 @@ describe("receiving MAC_UPDATE", () => {
     expect(statValue(Stat.MacClaimContested) - contested).toBe(1);
   });
 
+  it("answers the sender of a claim that loses here with ours, directly", () => {
+    const answered = statValue(Stat.MacStaleAnswered);
+    ownerMsg(MAC + 41, PEER + 1, 4, 1000);
+    drainQueue();
+    outputReset();
+    ownerMsg(MAC + 41, PEER, 3, 1000); // an older version
+    ownerMsg(MAC + 41, PEER, 4, 1000); // the same version from a lower owner
+    expect(lookup(MAC + 41, 0)).toBe(PEER + 1);
+    expect(broadcastPending()).toBe(0);
+    expect(sentDirect()).toBe(2);
+    expect(macUpdate.owner).toBe(PEER + 1);
+    expect(macUpdate.version).toBe(4);
+    expect(statValue(Stat.MacStaleAnswered) - answered).toBe(2);
+    outputReset();
+    ownerMsg(MAC + 41, PEER + 1, 4, 1000); // the claim we hold: nothing to answer
+    expect(sentDirect()).toBe(0);
+  });
+
   it("passes an owner's news on once per refresh round", () => {
     const relayed = statValue(Stat.MacUpdatesRelayed);
     ownerMsg(MAC + 20, PEER, 1, 1000);
@@ -280,7 +298,7 @@ describe("receiving MAC_UPDATE", () => {
     const relayed = statValue(Stat.MacUpdatesRelayed);
     ownerMsg(MAC + 21, PEER + 1, 3, 1000);
     signedMacUpdate(buf, 128, MAC + 22, 0, PEER, 1, 0, 10);
-    macGossipMessage(buf, MACMSG_COPY_LEN, 1000);
+    macGossipMessage(addr, buf, MACMSG_COPY_LEN, 1000);
     expect(lookup(MAC + 22, 0)).toBe(PEER);
     expect(statValue(Stat.MacUpdatesRelayed)).toBe(relayed);
     expect(broadcastPending()).toBe(0);
@@ -336,6 +354,23 @@ function forEachSentEntry(fn: (p: usize) => void): i32 {
     off += alignUp(REC_HEADER + len);
   }
   return datagrams;
+}
+
+/** Datagrams in the output holding one MAC_UPDATE each, as `answerStale` sends them; the last is left decoded. */
+function sentDirect(): i32 {
+  let n = 0;
+  const base = output_ptr();
+  for (let off: u32 = 0; off < outputLength(); ) {
+    const rec = base + off;
+    const len = load<u32>(rec + REC_LEN);
+    const msg = rec + REC_HEADER + ADDR_SLOT + DG_MESSAGE;
+    if (load<u16>(rec + REC_KIND) == OUT_DATAGRAM && load<u8>(msg) == MSG_MAC_UPDATE) {
+      expect(macMsgDecode(msg, len - ADDR_SLOT - DG_MESSAGE)).toBe(true);
+      n++;
+    }
+    off += alignUp(REC_HEADER + len);
+  }
+  return n;
 }
 
 let sentLocal = 0;
