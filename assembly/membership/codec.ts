@@ -16,8 +16,8 @@ export const MSG_PUSH_PULL: u8 = 0x17;
 export const MSG_MEMBERSHIP_FIRST: u8 = 0x10;
 export const MSG_MEMBERSHIP_LAST: u8 = 0x1f;
 
-/** The membership protocol version this core speaks, advertised in ALIVE (2: signed member info). */
-export const PROTOCOL_VERSION: u16 = 2;
+/** The membership protocol version this core speaks, advertised in ALIVE (2: signed member info; 3: signed MAC claims). */
+export const PROTOCOL_VERSION: u16 = 3;
 
 // PING: u32 seq, u64 target id (a restarted node with a new id ignores it), u64 source id.
 export const PING_SEQ: u32 = 1;

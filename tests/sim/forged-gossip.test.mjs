@@ -27,7 +27,7 @@ const DEAD_BOUND_MS = 5 * GOSSIP_MS + PROBE_MS;
  * refutation if it comes first; the next push-pull (30 s) or refresh brings it.
  */
 const SETTLE_LIMIT_MS = 60_000;
-const WIRE_VERSION = 1; // docs/wire.md: the core's datagram version
+const WIRE_VERSION = 2; // docs/wire.md: the core's datagram version
 const MSG = { SUSPECT: 0x14, ALIVE: 0x15, DEAD: 0x16, MAC_UPDATE: 0x20 };
 const FROM_OWNER = 0x01;
 
