@@ -178,16 +178,28 @@ function beatsClaim(s: i32): bool {
   return serialNewer(v, u.version) || (v == u.version && slotOwner(s) > u.owner);
 }
 
+/** Direct answers to stale claims, at most (a token bucket): a MAC speaking behind two nodes at once
+ *  (a duplicate, a flap) makes both contest each other's claims, and answers must not turn that
+ *  into a ping-pong at the network's round trip; gossip carries the rest. */
+const STALE_ANSWERS_PER_SEC: f64 = 32;
+let staleTokens: f64 = STALE_ANSWERS_PER_SEC;
+let staleRefilledAt: f64 = 0;
+
 /**
  * The peer at `src` sent a claim that loses to our entry at `s` (stale, or contested here): it holds the
  * losing claim, so it gets ours back at once, alone in a datagram, rather than waiting for a broadcast
  * (each member misses one with probability about e^-limit) or the next push-pull. Without this a member
  * that took a spoofed claim and missed the owner's contest kept it up to a push-pull interval. One
- * answer of the same size per stale claim received: nothing to amplify. `src` 0: a push-pull entry (its
- * exchange answers it already).
+ * answer of the same size per stale claim received, within STALE_ANSWERS_PER_SEC: nothing to amplify.
+ * `src` 0: a push-pull entry (its exchange answers it already).
  */
 function answerStale(src: usize, s: i32): void {
   if (src == 0) return;
+  const now = self.now;
+  staleTokens = Math.min(STALE_ANSWERS_PER_SEC, staleTokens + (now - staleRefilledAt) * STALE_ANSWERS_PER_SEC / 1000);
+  staleRefilledAt = now;
+  if (staleTokens < 1) { count(Stat.MacStaleAnswerLimited); return; }
+  staleTokens -= 1;
   const t = trailerOf(s);
   if (t == 0) return;
   const w = datagramBegin();

@@ -12,6 +12,7 @@ import { self } from "./node";
 import { outputLength, outputReserve } from "./queue";
 import { Stat, count } from "./stats";
 import { CLAIM_SIG_LEN } from "./claims";
+import { SIG_NONE, sigPtr, sigRelease, sigTake, sigsReset } from "./macsigs";
 import { putMac } from "./wire/bytes";
 import { nextVersion, serialNewer } from "./serial";
 
@@ -59,10 +60,9 @@ let owners = new StaticArray<u64>(0);
 let versions = new StaticArray<u32>(0);
 let seen = new StaticArray<f64>(0); // local: last seen on TAP; remote: last refreshed by gossip
 let kinds = new StaticArray<u8>(0);
-/** Per slot, the owner's signature of its (owner, version) claim (docs/mactable.md "Signed claims"),
- *  valid where `signed` says so: a claim changed here (ours, re-versioned) is signed again when sent. */
-let sigs = new StaticArray<u8>(0);
-let signed = new StaticArray<bool>(0);
+/** Per slot, the owner's signature of its (owner, version) claim, a reference into assembly/macsigs.ts
+ *  (SIG_NONE: none; a claim changed here, ours re-versioned, is signed again when sent). */
+let sigRefs = new StaticArray<u32>(0);
 
 const announceKeys = new StaticArray<u64>(ANNOUNCE_CAPACITY);
 let announceHead: i32 = 0;
@@ -77,6 +77,7 @@ let ageLast: f64 = 0;
  * or, when lowered, only stops new entries until ageing brings it under.
  */
 export function macReset(): void {
+  sigsReset();
   allocate(config.macCapacity);
   announceHead = 0;
   announceLen = 0;
@@ -96,22 +97,21 @@ function allocate(capacity: u32): void {
   versions = new StaticArray<u32>(slots);
   seen = new StaticArray<f64>(slots);
   kinds = new StaticArray<u8>(slots);
-  sigs = new StaticArray<u8>(slots * CLAIM_SIG_LEN);
-  signed = new StaticArray<bool>(slots);
+  sigRefs = new StaticArray<u32>(slots);
   for (let i: u32 = 0; i < slots; i++) unchecked(keys[i] = EMPTY);
 }
 
 /** Size the table on first use, or grow it (a rehash) when config.macCapacity was raised. */
 function fitCapacity(): void {
   const oldKeys = keys, oldOwners = owners, oldVersions = versions, oldSeen = seen, oldKinds = kinds;
-  const oldSigs = sigs, oldSigned = signed;
+  const oldSigRefs = sigRefs;
   allocate(config.macCapacity);
   for (let i = 0, n = oldKeys.length; i < n; i++) {
     const k = unchecked(oldKeys[i]);
     if (k == EMPTY) continue;
     const s = probe(k);
     place(~s, k, unchecked(oldOwners[i]), unchecked(oldVersions[i]), unchecked(oldSeen[i]), unchecked(oldKinds[i]));
-    if (unchecked(oldSigned[i])) slotSetSignature(~s, sigAt(oldSigs, i));
+    unchecked(sigRefs[~s] = oldSigRefs[i]);
   }
   ageCursor = 0;
 }
@@ -145,7 +145,7 @@ function place(slot: i32, key: u64, owner: u64, version: u32, at: f64, kind: u8)
   unchecked(versions[slot] = version);
   unchecked(seen[slot] = at);
   unchecked(kinds[slot] = kind);
-  unchecked(signed[slot] = false);
+  unchecked(sigRefs[slot] = SIG_NONE);
   used++;
 }
 
@@ -161,6 +161,7 @@ function claim(key: u64): i32 {
 
 /** Remove the entry at `slot`, shifting later cluster members back so probes never meet a hole. */
 function removeAt(slot: i32): void {
+  sigRelease(unchecked(sigRefs[slot]));
   let hole = slot;
   let i = (slot + 1) & mask;
   while (true) {
@@ -174,8 +175,7 @@ function removeAt(slot: i32): void {
       unchecked(versions[hole] = versions[i]);
       unchecked(seen[hole] = seen[i]);
       unchecked(kinds[hole] = kinds[i]);
-      unchecked(signed[hole] = signed[i]);
-      memory.copy(sigAt(sigs, hole), sigAt(sigs, i), CLAIM_SIG_LEN);
+      unchecked(sigRefs[hole] = sigRefs[i]);
       hole = i;
     }
     i = (i + 1) & mask;
@@ -185,16 +185,12 @@ function removeAt(slot: i32): void {
 }
 
 
-// @ts-ignore: decorator
-@inline function sigAt(a: StaticArray<u8>, slot: i32): usize {
-  return changetype<usize>(a) + <usize>slot * CLAIM_SIG_LEN;
-}
-
 /** A new (owner, version) at `slot`: the signature held for the old one no longer applies. */
 function setClaim(slot: i32, owner: u64, version: u32): void {
   unchecked(owners[slot] = owner);
   unchecked(versions[slot] = version);
-  unchecked(signed[slot] = false);
+  sigRelease(unchecked(sigRefs[slot]));
+  unchecked(sigRefs[slot] = SIG_NONE);
 }
 
 function announce(key: u64): void {
@@ -482,11 +478,11 @@ export function slotVersion(i: i32): u32 { return unchecked(versions[i]); }
 export function slotSeen(i: i32): f64 { return unchecked(seen[i]); }
 export function slotKind(i: i32): u8 { return unchecked(kinds[i]); }
 /** The owner's signature of the entry's claim (CLAIM_SIG_LEN bytes), meaningful when `slotSigned`. */
-export function slotSignature(i: i32): usize { return sigAt(sigs, i); }
-export function slotSigned(i: i32): bool { return unchecked(signed[i]); }
+export function slotSignature(i: i32): usize { return sigPtr(unchecked(sigRefs[i])); }
+export function slotSigned(i: i32): bool { return unchecked(sigRefs[i]) != SIG_NONE; }
 export function slotSetSignature(i: i32, sig: usize): void {
-  memory.copy(sigAt(sigs, i), sig, CLAIM_SIG_LEN);
-  unchecked(signed[i] = true);
+  if (unchecked(sigRefs[i]) == SIG_NONE) unchecked(sigRefs[i] = sigTake());
+  memory.copy(sigPtr(unchecked(sigRefs[i])), sig, CLAIM_SIG_LEN);
 }
 
 /** First slot at or after `from` holding a local entry, or -1: `for (i = nextLocal(0); i >= 0; i = nextLocal(i + 1))`. */

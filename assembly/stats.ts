@@ -152,6 +152,9 @@ export enum Stat {
   MacUpdateBadSignature,
   MacClaimContested,
   MacStaleAnswered,
+  MacStaleAnswerLimited,
+  MemberAccusationBadSignature,
+  MemberSuspicionUnconfirmed,
   Count, // keep last
 }
 
@@ -306,6 +309,9 @@ export const STAT_NAMES: StaticArray<string> = [
   "mac_update_bad_signature",
   "mac_claim_contested",
   "mac_stale_answered",
+  "mac_stale_answer_limited",
+  "member_accusation_bad_signature",
+  "member_suspicion_unconfirmed",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);
