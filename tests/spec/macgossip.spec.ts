@@ -20,13 +20,13 @@ import {
 } from "../../assembly/wire/macmsg";
 import { broadcastFill, broadcastPending } from "../../assembly/membership/broadcast";
 import {
-  MSG_ALIVE, MSG_PUSH_PULL, PUSH_PULL_FLAGS, PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER,
+  MSG_ALIVE, MSG_DEAD, MSG_PUSH_PULL, PUSH_PULL_FLAGS, PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER,
   SECTION_HEADER, SECTION_LEN, SECTION_MACS, SECTION_TYPE,
 } from "../../assembly/membership/codec";
 import { membershipMessage } from "../../assembly/membership/membership";
 import { pushPullSend } from "../../assembly/membership/pushpull";
 import { deadNode } from "../../assembly/membership/updates";
-import { macClaimTrailer, signedInfo, signedMacUpdate } from "./member-helpers";
+import { accusationTrailer, macClaimTrailer, signedInfo, signedMacUpdate } from "./member-helpers";
 
 const MAC: u64 = 0x0a1b_2c3d_4e00;
 const PEER: u64 = 500;
@@ -315,7 +315,7 @@ describe("a member gone", () => {
     for (let i: u64 = 0; i < 30; i++) ownerMsg(MAC + 100 + i, gone, 1, 1000);
     ownerMsg(MAC + 200, PEER, 1, 1000);
     expect(lookup(MAC + 100, 0)).toBe(gone);
-    deadNode(1, gone, self.id);
+    deadNode(1, gone, gone, accusationTrailer(MSG_DEAD, 1, gone, gone)); // it leaves
     for (let i: u64 = 0; i < 30; i++) expect(macFind(MAC + 100 + i, 0)).toBe(-1);
     expect(lookup(MAC + 200, 0)).toBe(PEER);
     const ignored = statValue(Stat.MacUpdateOwnerGone);
@@ -451,7 +451,7 @@ describe("the push-pull MAC section", () => {
     const stranger: u64 = PEER + 0x7777;
     const gone: u64 = PEER + 0x7778;
     alive(gone, 1);
-    deadNode(1, gone, gone);
+    deadNode(1, gone, gone, accusationTrailer(MSG_DEAD, 1, gone, gone));
     signedRemote(MAC + 0x4000, PEER, 1, 40_000);
     signedRemote(MAC + 0x4001, stranger, 1, 40_000);
     signedRemote(MAC + 0x4002, gone, 1, 40_000);

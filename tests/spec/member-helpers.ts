@@ -4,7 +4,7 @@ import { ADDR_LEN } from "../../assembly/abi";
 import { CLAIM_LEN, claimFormSign, claimSign } from "../../assembly/claims";
 import { macClaimForm, macCopyEncode, macMsgEncode } from "../../assembly/wire/macmsg";
 import { self } from "../../assembly/node";
-import { MSG_ALIVE, writeInfo } from "../../assembly/membership/codec";
+import { MSG_ALIVE, accusationForm, writeAccusation, writeInfo } from "../../assembly/membership/codec";
 import { membershipIdentity } from "../../assembly/membership/membership";
 
 const blankClaim = heap.alloc(CLAIM_LEN);
@@ -56,4 +56,18 @@ export function signedMacUpdate(
   return ageMs < 0
     ? macMsgEncode(p, cap, mac, vlan, owner, version, flags, trailer)
     : macCopyEncode(p, cap, mac, vlan, owner, version, flags, <u32>ageMs, trailer);
+}
+
+const accuseTrailer = heap.alloc(CLAIM_LEN);
+
+/** A SUSPECT or DEAD signed by its accuser `from` (the stand-in); returns its length or 0. */
+export function signedAccusation(p: usize, cap: u32, type: u8, incarnation: u32, node: u64, from: u64): u32 {
+  claimFormSign(accusationForm(type, incarnation, node, from), accuseTrailer);
+  return writeAccusation(p, cap, type, incarnation, node, from, accuseTrailer);
+}
+
+/** The key and signature accuser `from` puts on its accusation, in a buffer the next call reuses. */
+export function accusationTrailer(type: u8, incarnation: u32, node: u64, from: u64): usize {
+  claimFormSign(accusationForm(type, incarnation, node, from), accuseTrailer);
+  return accuseTrailer;
 }
