@@ -194,7 +194,7 @@ let staleRefilledAt: f64 = 0;
  * `src` 0: a push-pull entry (its exchange answers it already).
  */
 function answerStale(src: usize, s: i32): void {
-  if (src == 0) return;
+  if (src == 0 || slotOwner(s) == 0) return; // a MAC learnt before IN_IDENTITY is nobody's claim yet
   const now = self.now;
   staleTokens = Math.min(STALE_ANSWERS_PER_SEC, staleTokens + (now - staleRefilledAt) * STALE_ANSWERS_PER_SEC / 1000);
   staleRefilledAt = now;
