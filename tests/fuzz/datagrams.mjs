@@ -178,12 +178,29 @@ const signedAliveArb = fc
     return m;
   });
 
+/**
+ * SUSPECT or DEAD (docs/wire.md) about and by members from the small id pool (node 1 is the fuzzed
+ * node), signed as their accuser with the stand-in over the signed form (type, 0, 0, 0, from, node,
+ * incarnation), sometimes broken after: the fuzz reaches Lifeguard's confirmations and deaths.
+ */
+const signedAccusationArb = fc
+  .record({ dead: fc.boolean(), inc: u32Arb, node: idArb, from: idArb, flip: fc.option(fc.nat(120), { freq: 4 }) })
+  .map(({ dead, inc, node, from, flip }) => {
+    const type = dead ? 0x16 : 0x14;
+    const form = concat([type, 0, 0, 0], be(64, from), be(64, node), be(32, inc), new Uint8Array(96));
+    stubSignClaim(form);
+    const m = concat([type], be(32, inc), be(64, node), be(64, from), form.subarray(24));
+    if (flip !== null) m[flip % m.length] ^= 1;
+    return m;
+  });
+
 /** One message that is not a compound. */
 export const leafMessageArb = fc.oneof(
   { weight: 3, arbitrary: frameMsgArb },
   { weight: 3, arbitrary: fc.integer({ min: MSG.MEMBERSHIP_FIRST, max: MSG.MEMBERSHIP_LAST }).chain(typedMsgArb) },
   { weight: 1, arbitrary: typedMsgArb(MSG.MAC_UPDATE) },
   { weight: 2, arbitrary: signedAliveArb },
+  { weight: 2, arbitrary: signedAccusationArb },
   { weight: 3, arbitrary: macUpdateArb },
   { weight: 2, arbitrary: ipBindingArb },
   { weight: 1, arbitrary: pmtuProbeArb },
