@@ -34,7 +34,7 @@ export function claimVerify(ptr: usize, len: u32): bool {
 }
 
 /**
- * Claims other than a member's ALIVE (MAC claims, IP bindings): the claim's signed form is written at
+ * Claims other than a member's ALIVE (MAC claims, accusations): the claim's signed form is written at
  * `claimForm` (the node id at bytes 4..12, as in member info), followed by the trailer. Every such
  * form is shorter than the shortest member info (INFO_NAME bytes), and each kind has a length of its
  * own, so a signature on one kind never passes for another. The claim carries the whole trailer, so
