@@ -9,15 +9,16 @@
 //   npm run bench:claims [-- --json]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { claimStubImports, stubSignClaim } from "../fixtures/claims-stub.mjs";
+import { claimStubImports } from "../fixtures/claims-stub.mjs";
 import { compileCore } from "../fuzz/core.mjs";
-import { IN, WIRE_VERSION, addrSlot, concat } from "../fuzz/records.mjs";
+import { IN, addrSlot, concat } from "../fuzz/records.mjs";
 import { Cluster } from "../sim/cluster.mjs";
 import { IN_FRAME } from "../sim/core.mjs";
+import { signedAlive, signedMacUpdate } from "./signed.mjs";
 
 const { values: opts } = parseArgs({ options: { json: { type: "boolean", default: false } } });
 
-const MSG_COMPOUND = 0x02, MSG_ALIVE = 0x15, MSG_MAC_UPDATE = 0x20;
+const MSG_COMPOUND = 0x02, MSG_MAC_UPDATE = 0x20;
 const MAC_FORM_LEN = 22; // assembly/wire/macmsg.ts MAC_FORM_LEN: a MAC claim's signed form
 const TRAILER = 96; // key + signature
 const CAPACITY = 65536; // assembly/config.ts macCapacity, the default
@@ -30,39 +31,6 @@ function mac(i, remote) {
 }
 
 function u64be(v) { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt(v)); return b; }
-
-/** An ALIVE datagram for member `id` at `slot` (member info signed with the stand-in, as the sim's nodes are). */
-function alive(id, slot) {
-  const name = new TextEncoder().encode(`peer${id}`);
-  const info = new Uint8Array(4 + 8 + 18 + 2 + 4 + 1 + name.length + TRAILER);
-  const v = new DataView(info.buffer);
-  v.setUint32(0, 1);
-  info.set(u64be(id), 4);
-  info.set(slot.subarray(0, 18), 12);
-  v.setUint16(30, 3); // protocol
-  info[36] = name.length;
-  info.set(name, 37);
-  stubSignClaim(info);
-  return concat(Uint8Array.of(WIRE_VERSION, MSG_ALIVE), info);
-}
-
-/** A MAC_UPDATE datagram: a copy (no FROM_OWNER, age 0, so not relayed) of `owner`'s claim on `m` at version 1, signed with the stand-in. */
-function macCopy(m, owner) {
-  const form = new Uint8Array(MAC_FORM_LEN + TRAILER);
-  form[0] = MSG_MAC_UPDATE;
-  form.set(u64be(owner), 4);
-  form.set(m, 12);
-  new DataView(form.buffer).setUint32(18, 1);
-  stubSignClaim(form);
-  const msg = new Uint8Array(1 + 22 + TRAILER + 4);
-  msg[0] = WIRE_VERSION;
-  msg[1] = MSG_MAC_UPDATE;
-  msg.set(m, 5);
-  msg.set(u64be(owner), 11);
-  new DataView(msg.buffer).setUint32(19, 1);
-  msg.set(form.subarray(MAC_FORM_LEN), 23);
-  return msg;
-}
 
 function broadcastFrame(src) {
   const f = new Uint8Array(60);
@@ -82,13 +50,13 @@ function tableMemory() {
   const identity = concat(u64be(1).reverse(), addrSlot([198, 19, 0, 1], 4800));
   core.processRecords([{ kind: IN.RANDOM, body: new Uint8Array(32).fill(7) }, { kind: IN.IDENTITY, body: identity }], 1);
   const peer = (o) => addrSlot([198, 19, 0, o], 4800);
-  core.processRecords(Array.from({ length: OWNERS }, (_, k) => ({ kind: IN.DATAGRAM, body: concat(peer(k + 2), alive(k + 2, peer(k + 2))) })), 2);
+  core.processRecords(Array.from({ length: OWNERS }, (_, k) => ({ kind: IN.DATAGRAM, body: concat(peer(k + 2), signedAlive(k + 2, peer(k + 2))) })), 2);
   const rss0 = rssKiB(), wasm0 = wasm();
   core.processRecords([{ kind: IN.FRAME, body: broadcastFrame(mac(0, false)) }], 3);
   const rss1 = rssKiB(), wasm1 = wasm();
   for (let k = 1; k < CAPACITY; k += 256) {
     const n = Math.min(256, CAPACITY - k);
-    core.processRecords(Array.from({ length: n }, (_, j) => ({ kind: IN.DATAGRAM, body: concat(peer(2 + ((k + j) % OWNERS)), macCopy(mac(k + j, true), 2 + ((k + j) % OWNERS))) })), 5);
+    core.processRecords(Array.from({ length: n }, (_, j) => ({ kind: IN.DATAGRAM, body: concat(peer(2 + ((k + j) % OWNERS)), signedMacUpdate(mac(k + j, true), 2 + ((k + j) % OWNERS), false)) })), 5);
   }
   let entries = 0, from = 0;
   do {
