@@ -349,7 +349,8 @@ export function suspicionTick(now: f64): f64 {
       // A SUSPECT or its refutation may have been lost, or a partition cut the suspect off. The
       // origin's own signed accusation, so the suspect can check it (and only it can refute).
       s.nudgeAt = now + s.nudgeEvery;
-      sendMessage(m.addr, writeAccusation(messageScratch, 256, MSG_SUSPECT, s.incarnation, m.id, s.origin, s.originTrailer));
+      const len = writeAccusation(messageScratch, 256, MSG_SUSPECT, s.incarnation, m.id, s.origin, s.originTrailer);
+      sendMessage(m.addr, len);
     }
     if (s.nudgeAt < next) next = s.nudgeAt;
     if (s.deadline < next) next = s.deadline;
