@@ -32,3 +32,26 @@ export function claimSign(ptr: usize, len: u32): void {
 export function claimVerify(ptr: usize, len: u32): bool {
   return claim_verify(ptr, len);
 }
+
+/**
+ * Claims other than a member's ALIVE (MAC claims, accusations): the claim's signed form is written at
+ * `claimForm` (the node id at bytes 4..12, as in member info), followed by the trailer. Every such
+ * form is shorter than the shortest member info (INFO_NAME bytes), and each kind has a length of its
+ * own, so a signature on one kind never passes for another. The claim carries the whole trailer, so
+ * it can be checked wherever it arrives, even before its owner's ALIVE (push-pull parts may come in
+ * any order); the key must be the one its owner id derives from.
+ */
+export const CLAIM_FORM_MAX: u32 = 36;
+export const claimForm: usize = heap.alloc(CLAIM_FORM_MAX + CLAIM_LEN);
+
+/** Signs the `len`-byte form at `claimForm` as ours; the trailer (our key, the signature) is copied to `trailer`. */
+export function claimFormSign(len: u32, trailer: usize): void {
+  claim_sign(claimForm, len + CLAIM_LEN);
+  memory.copy(trailer, claimForm + len, CLAIM_LEN);
+}
+
+/** True when `trailer` (key, signature) signs the `len`-byte form at `claimForm` as the node id it names. */
+export function claimFormVerify(len: u32, trailer: usize): bool {
+  memory.copy(claimForm + len, trailer, CLAIM_LEN);
+  return claim_verify(claimForm, len + CLAIM_LEN);
+}

@@ -192,7 +192,7 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
       forwardFromPeer(src, msg, msgLen);
       break;
     case MSG_MAC_UPDATE:
-      macGossipMessage(msg, msgLen, self.now);
+      macGossipMessage(src, msg, msgLen, self.now);
       break;
     case MSG_PMTU_ACK:
       pmtuAckIn(msg, msgLen);

@@ -3,30 +3,38 @@
 // MAC_UPDATE; received claims are applied and passed on epidemically; the
 // push-pull exchange carries the table; a dead or departed member's MACs are
 // dropped at once, and when it comes back a push-pull with it brings them back.
+import { CLAIM_KEY_LEN, CLAIM_LEN, CLAIM_SIG_LEN, claimFormSign, claimFormVerify } from "./claims";
 import { config } from "./config";
 import {
-  MAC_LOCAL, MAC_REMOTE, announced, dropOwner, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
-  slotOwner, slotSeen, slotUsed, slotVersion, slotVlan, takeAnnouncement,
+  MAC_LOCAL, MAC_REMOTE, announced, dropOwner, macContest, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
+  slotOwner, slotSeen, slotSetSignature, slotSignature, slotSigned, slotUsed, slotVersion, slotVlan, takeAnnouncement,
 } from "./mactable";
 import { BROADCAST_SPACE_MAC, broadcastEnqueue } from "./membership/broadcast";
 import { SECTION_MACS } from "./membership/codec";
 import { onMemberGone, onMemberJoin } from "./membership/events";
 import { PushPullSection, pushPullRegister, pushPullSend } from "./membership/pushpull";
+import { datagramBegin, datagramSend } from "./membership/send";
 import { MemberState, memberById } from "./membership/state";
 import { self } from "./node";
+import { serialNewer } from "./serial";
 import { Stat, count } from "./stats";
 import {
-  MACMSG_COPY_LEN, MACMSG_LEN, MAC_AGE_MAX, MAC_FROM_OWNER, macCopyEncode, macMsgDecode, macMsgEncode, macUpdate,
-  macUpdateApply,
+  MACMSG_COPY_LEN, MACMSG_LEN, MAC_AGE_MAX, MAC_FROM_OWNER, macClaimForm, macCopyEncode, macMsgDecode, macMsgEncode,
+  macUpdate, macUpdateApply,
 } from "./wire/macmsg";
 
 /** Slots the refresh sweep examines per call at most (tens of microseconds), so no call stalls the data path;
  *  what is due beyond it carries over to the next calls. */
 const REFRESH_MAX_SLICE: f64 = 65536;
-/** Entries one push-pull carries at most (~430 KB); a larger table is covered over successive exchanges. */
-const SECTION_MAX_ENTRIES: i32 = 16384;
+/** Entries one push-pull carries at most (~1 MB with their keys and signatures); a larger table is
+ *  covered over successive exchanges. */
+const SECTION_MAX_ENTRIES: i32 = 8192;
 
 const msg: usize = heap.alloc(MACMSG_LEN);
+const trailer: usize = heap.alloc(CLAIM_LEN);
+/** Our identity key, as the host put it on our first signed claim. */
+const ownKey: usize = heap.alloc(CLAIM_KEY_LEN);
+let haveOwnKey = false;
 
 /** How often the owner re-announces each live local entry. */
 export function macRefreshIntervalMs(): f64 {
@@ -89,10 +97,49 @@ function ownerAlive(id: u64): bool {
   return m != null && m.state == MemberState.Alive;
 }
 
-/** Queue the owner's claim for gossip; a newer one for the same (mac, vlan) replaces it. */
-function enqueue(mac: u64, vlan: u32, owner: u64, version: u32): void {
-  macMsgEncode(msg, MACMSG_LEN, mac, vlan, owner, version, MAC_FROM_OWNER);
+/** Queue the owner's claim, with its key and signature `ownerTrailer`, for gossip; a newer one for the same (mac, vlan) replaces it. */
+function enqueue(mac: u64, vlan: u32, owner: u64, version: u32, ownerTrailer: usize): void {
+  macMsgEncode(msg, MACMSG_LEN, mac, vlan, owner, version, MAC_FROM_OWNER, ownerTrailer);
   broadcastEnqueue(msg, MACMSG_LEN, BROADCAST_SPACE_MAC, macKey(mac, vlan));
+}
+
+/**
+ * The owner's key and signature of the entry at slot `s` (in a buffer the next call reuses), or 0 when
+ * it has none. Our own claims are signed once per (owner, version), when first sent; a remote entry
+ * keeps the signature it came with, and its key is its owner's (known while the entry is).
+ */
+function trailerOf(s: i32): usize {
+  if (slotKind(s) == MAC_LOCAL) {
+    if (!slotSigned(s) || !haveOwnKey) {
+      claimFormSign(macClaimForm(slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s)), trailer);
+      memory.copy(ownKey, trailer, CLAIM_KEY_LEN);
+      haveOwnKey = true;
+      slotSetSignature(s, trailer + CLAIM_KEY_LEN);
+      return trailer;
+    }
+    memory.copy(trailer, ownKey, CLAIM_KEY_LEN);
+  } else {
+    const owner = memberById(slotOwner(s));
+    if (!slotSigned(s) || owner == null) return 0;
+    memory.copy(trailer, owner.claim, CLAIM_KEY_LEN);
+  }
+  memory.copy(trailer + CLAIM_KEY_LEN, slotSignature(s), CLAIM_SIG_LEN);
+  return trailer;
+}
+
+/** The entry at `s` holds exactly the decoded claim, already verified when it was installed. */
+function holdsClaim(s: i32): bool {
+  const u = macUpdate;
+  return s >= 0 && slotSigned(s) && slotOwner(s) == u.owner && slotVersion(s) == u.version &&
+    memory.compare(slotSignature(s), u.trailer + CLAIM_KEY_LEN, CLAIM_SIG_LEN) == 0;
+}
+
+/** The decoded claim carries its owner's key and signature. */
+function signedByOwner(): bool {
+  const u = macUpdate;
+  if (claimFormVerify(macClaimForm(u.mac, u.vlan, u.owner, u.version), u.trailer)) return true;
+  count(Stat.MacUpdateBadSignature);
+  return false;
 }
 
 /**
@@ -101,27 +148,79 @@ function enqueue(mac: u64, vlan: u32, owner: u64, version: u32): void {
  * entry was last refreshed more than half a refresh interval ago). Later
  * copies of the same round are not news, so each member relays it once.
  */
-function applyAndRelay(now: f64): void {
+function applyAndRelay(now: f64, src: usize): void {
   const u = macUpdate;
   if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.MacUpdateOwnerGone); return; }
   const fromOwner = (u.flags & MAC_FROM_OWNER) != 0;
   const s = macFind(u.mac, u.vlan);
+  const verified = holdsClaim(s);
+  if (!verified && !signedByOwner()) return;
+  if (u.owner != self.id && macContest(s, u.version, now)) { answerStale(src, s); return; }
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   let news = macUpdateApply(now);
+  if (!news && beatsClaim(s)) answerStale(src, s);
+  if (news && !verified) keepSignature();
   if (!news && s >= 0 && fromOwner && slotKind(s) == MAC_REMOTE && slotOwner(s) == u.owner &&
     slotVersion(s) == u.version) {
     news = now - before >= macRefreshIntervalMs() / 2;
   }
   if (news && fromOwner && u.owner != self.id) {
-    enqueue(u.mac, u.vlan, u.owner, u.version);
+    enqueue(u.mac, u.vlan, u.owner, u.version, u.trailer);
     count(Stat.MacUpdatesRelayed);
   }
 }
 
+/** Our entry at `s` beats the decoded claim: a newer version, or the same version from a higher owner. */
+function beatsClaim(s: i32): bool {
+  if (s < 0) return false;
+  const u = macUpdate;
+  const v = slotVersion(s);
+  return serialNewer(v, u.version) || (v == u.version && slotOwner(s) > u.owner);
+}
+
+/** Direct answers to stale claims, at most (a token bucket): a MAC speaking behind two nodes at once
+ *  (a duplicate, a flap) makes both contest each other's claims, and answers must not turn that
+ *  into a ping-pong at the network's round trip; gossip carries the rest. */
+const STALE_ANSWERS_PER_SEC: f64 = 32;
+let staleTokens: f64 = STALE_ANSWERS_PER_SEC;
+let staleRefilledAt: f64 = 0;
+
+/**
+ * The peer at `src` sent a claim that loses to our entry at `s` (stale, or contested here): it holds the
+ * losing claim, so it gets ours back at once, alone in a datagram, rather than waiting for a broadcast
+ * (each member misses one with probability about e^-limit) or the next push-pull. Without this a member
+ * that took a spoofed claim and missed the owner's contest kept it up to a push-pull interval. One
+ * answer of the same size per stale claim received, within STALE_ANSWERS_PER_SEC: nothing to amplify.
+ * `src` 0: a push-pull entry (its exchange answers it already).
+ */
+function answerStale(src: usize, s: i32): void {
+  if (src == 0 || slotOwner(s) == 0) return; // a MAC learnt before IN_IDENTITY is nobody's claim yet
+  const now = self.now;
+  staleTokens = Math.min(STALE_ANSWERS_PER_SEC, staleTokens + (now - staleRefilledAt) * STALE_ANSWERS_PER_SEC / 1000);
+  staleRefilledAt = now;
+  if (staleTokens < 1) { count(Stat.MacStaleAnswerLimited); return; }
+  staleTokens -= 1;
+  const t = trailerOf(s);
+  if (t == 0) return;
+  const w = datagramBegin();
+  if (w.room() < MACMSG_LEN) return;
+  macMsgEncode(w.cursor(), MACMSG_LEN, slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s), MAC_FROM_OWNER, t);
+  w.add(MACMSG_LEN);
+  datagramSend(src);
+  count(Stat.MacStaleAnswered);
+}
+
+/** The decoded claim changed the table: its entry keeps the signature to pass the claim on (push-pull). */
+function keepSignature(): void {
+  const u = macUpdate;
+  const t = macFind(u.mac, u.vlan);
+  if (t >= 0 && slotOwner(t) == u.owner && slotVersion(t) == u.version) slotSetSignature(t, u.trailer + CLAIM_KEY_LEN);
+}
+
 /** A MAC_UPDATE message received from a peer. */
-export function macGossipMessage(p: usize, len: u32, now: f64): void {
+export function macGossipMessage(src: usize, p: usize, len: u32, now: f64): void {
   if (!macMsgDecode(p, len)) { count(Stat.MacUpdateMalformed); return; }
-  applyAndRelay(now);
+  applyAndRelay(now, src);
 }
 
 let refreshCursor: i32 = 0;
@@ -136,7 +235,8 @@ let refreshCredit: f64 = 0;
 export function macGossipTick(now: f64): void {
   if (self.id == 0) return;
   while (takeAnnouncement()) {
-    enqueue(announced.mac, announced.vlan, announced.owner, announced.version);
+    const s = macFind(announced.mac, announced.vlan);
+    enqueue(announced.mac, announced.vlan, announced.owner, announced.version, trailerOf(s));
     count(Stat.MacAnnounced);
   }
   refreshTick(now);
@@ -160,7 +260,7 @@ function refreshTick(now: f64): void {
   let i = refreshCursor & (slots - 1);
   for (let k = 0; k < n; k++) {
     if (slotUsed(i) && slotKind(i) == MAC_LOCAL && now - slotSeen(i) < config.macAgeingMs) {
-      enqueue(slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i));
+      enqueue(slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i), trailerOf(i));
       count(Stat.MacRefreshesQueued);
     }
     i = (i + 1) & (slots - 1);
@@ -200,12 +300,15 @@ class MacSection extends PushPullSection {
       if (slotUsed(i)) {
         const kind = slotKind(i);
         const age = now - slotSeen(i);
-        if ((kind == MAC_LOCAL || (kind == MAC_REMOTE && ownerAlive(slotOwner(i)))) && age < config.macAgeingMs && slotOwner(i) != 0) {
+        const sendable = (kind == MAC_LOCAL || (kind == MAC_REMOTE && ownerAlive(slotOwner(i)))) &&
+          age < config.macAgeingMs && slotOwner(i) != 0;
+        const t = sendable ? trailerOf(i) : 0;
+        if (t != 0) {
           if (cap - used < MACMSG_COPY_LEN) break;
           const local = kind == MAC_LOCAL;
           const ageMs = local ? 0 : <u32>Math.min(Math.max(age, 0), MAC_AGE_MAX);
           macCopyEncode(buf + used, MACMSG_COPY_LEN, slotMac(i), slotVlan(i), slotOwner(i), slotVersion(i),
-            local ? MAC_FROM_OWNER : 0, ageMs);
+            local ? MAC_FROM_OWNER : 0, ageMs, t);
           used += MACMSG_COPY_LEN;
           this.written++;
         }
@@ -221,7 +324,7 @@ class MacSection extends PushPullSection {
     if (len % MACMSG_COPY_LEN != 0) { count(Stat.MacUpdateMalformed); return; }
     for (let off: u32 = 0; off < len; off += MACMSG_COPY_LEN) {
       if (!macMsgDecode(ptr + off, MACMSG_COPY_LEN)) { count(Stat.MacUpdateMalformed); continue; }
-      applyAndRelay(self.now);
+      applyAndRelay(self.now, 0);
     }
   }
 }

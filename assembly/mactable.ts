@@ -11,6 +11,8 @@ import { config } from "./config";
 import { self } from "./node";
 import { outputLength, outputReserve } from "./queue";
 import { Stat, count } from "./stats";
+import { CLAIM_SIG_LEN } from "./claims";
+import { SIG_NONE, sigPtr, sigRelease, sigTake, sigsReset } from "./macsigs";
 import { putMac } from "./wire/bytes";
 import { nextVersion, serialNewer } from "./serial";
 
@@ -23,6 +25,13 @@ export const MAC_STATIC: u8 = 3; // configured; never aged, never overwritten by
 const EMPTY: u64 = 0xffff_ffff_ffff_ffff;
 const MAC_MASK: u64 = 0xffff_ffff_ffff;
 export const VLAN_MAX: u32 = 0x0fff;
+
+/**
+ * A claim by another node on a MAC our TAP saw less than this long ago is contested, not followed: a
+ * host that moved stops speaking here, so a real move waits at most this long (and the mover's next
+ * frame) while a member claiming a speaking host's MAC loses at once (docs/mactable.md "Contested claims").
+ */
+export const MAC_CONTEST_MS: f64 = 1000;
 
 /** Changed local keys the gossip layer has not taken yet; overflow is counted (periodic push covers it). */
 const ANNOUNCE_CAPACITY: i32 = 1024;
@@ -51,6 +60,9 @@ let owners = new StaticArray<u64>(0);
 let versions = new StaticArray<u32>(0);
 let seen = new StaticArray<f64>(0); // local: last seen on TAP; remote: last refreshed by gossip
 let kinds = new StaticArray<u8>(0);
+/** Per slot, the owner's signature of its (owner, version) claim, a reference into assembly/macsigs.ts
+ *  (SIG_NONE: none; a claim changed here, ours re-versioned, is signed again when sent). */
+let sigRefs = new StaticArray<u32>(0);
 
 const announceKeys = new StaticArray<u64>(ANNOUNCE_CAPACITY);
 let announceHead: i32 = 0;
@@ -65,6 +77,7 @@ let ageLast: f64 = 0;
  * or, when lowered, only stops new entries until ageing brings it under.
  */
 export function macReset(): void {
+  sigsReset();
   allocate(config.macCapacity);
   announceHead = 0;
   announceLen = 0;
@@ -84,18 +97,21 @@ function allocate(capacity: u32): void {
   versions = new StaticArray<u32>(slots);
   seen = new StaticArray<f64>(slots);
   kinds = new StaticArray<u8>(slots);
+  sigRefs = new StaticArray<u32>(slots);
   for (let i: u32 = 0; i < slots; i++) unchecked(keys[i] = EMPTY);
 }
 
 /** Size the table on first use, or grow it (a rehash) when config.macCapacity was raised. */
 function fitCapacity(): void {
   const oldKeys = keys, oldOwners = owners, oldVersions = versions, oldSeen = seen, oldKinds = kinds;
+  const oldSigRefs = sigRefs;
   allocate(config.macCapacity);
   for (let i = 0, n = oldKeys.length; i < n; i++) {
     const k = unchecked(oldKeys[i]);
     if (k == EMPTY) continue;
     const s = probe(k);
     place(~s, k, unchecked(oldOwners[i]), unchecked(oldVersions[i]), unchecked(oldSeen[i]), unchecked(oldKinds[i]));
+    unchecked(sigRefs[~s] = oldSigRefs[i]);
   }
   ageCursor = 0;
 }
@@ -129,6 +145,7 @@ function place(slot: i32, key: u64, owner: u64, version: u32, at: f64, kind: u8)
   unchecked(versions[slot] = version);
   unchecked(seen[slot] = at);
   unchecked(kinds[slot] = kind);
+  unchecked(sigRefs[slot] = SIG_NONE);
   used++;
 }
 
@@ -144,6 +161,7 @@ function claim(key: u64): i32 {
 
 /** Remove the entry at `slot`, shifting later cluster members back so probes never meet a hole. */
 function removeAt(slot: i32): void {
+  sigRelease(unchecked(sigRefs[slot]));
   let hole = slot;
   let i = (slot + 1) & mask;
   while (true) {
@@ -157,6 +175,7 @@ function removeAt(slot: i32): void {
       unchecked(versions[hole] = versions[i]);
       unchecked(seen[hole] = seen[i]);
       unchecked(kinds[hole] = kinds[i]);
+      unchecked(sigRefs[hole] = sigRefs[i]);
       hole = i;
     }
     i = (i + 1) & mask;
@@ -165,6 +184,14 @@ function removeAt(slot: i32): void {
   used--;
 }
 
+
+/** A new (owner, version) at `slot`: the signature held for the old one no longer applies. */
+function setClaim(slot: i32, owner: u64, version: u32): void {
+  unchecked(owners[slot] = owner);
+  unchecked(versions[slot] = version);
+  sigRelease(unchecked(sigRefs[slot]));
+  unchecked(sigRefs[slot] = SIG_NONE);
+}
 
 function announce(key: u64): void {
   if (announceLen == ANNOUNCE_CAPACITY) {
@@ -192,8 +219,7 @@ export function learnLocal(mac: u64, vlan: u32, now: f64): bool {
       }
       if (kind == MAC_STATIC) return false;
       // Owned by another node: the MAC moved here.
-      unchecked(owners[s] = self.id);
-      unchecked(versions[s] = nextVersion(versions[s]));
+      setClaim(s, self.id, nextVersion(versions[s]));
       unchecked(seen[s] = now);
       unchecked(kinds[s] = MAC_LOCAL);
       count(Stat.MacMoved);
@@ -255,18 +281,32 @@ export function applyRemote(
     return false;
   }
   if (unchecked(kinds[s]) == MAC_LOCAL) count(Stat.MacMovedAway);
-  unchecked(owners[s] = owner);
-  unchecked(versions[s] = version);
+  setClaim(s, owner, version);
   unchecked(seen[s] = at);
   unchecked(kinds[s] = kind);
   count(Stat.MacRemoteApplied);
   return true;
 }
 
+/**
+ * Another node's claim at `version` on the MAC at slot `s` (-1: none), gossiped: when our TAP saw the
+ * MAC less than MAC_CONTEST_MS before `now` it has not moved, so the claim is stale or spoofed (an
+ * insider claiming it as its own) and ours, at the claim's version + 1, beats it everywhere. Returns
+ * whether it contested (the claim is then not applied).
+ */
+export function macContest(s: i32, version: u32, now: f64): bool {
+  if (s < 0 || unchecked(kinds[s]) != MAC_LOCAL || now - unchecked(seen[s]) >= MAC_CONTEST_MS) return false;
+  if (!serialNewer(version, unchecked(versions[s])) && version != unchecked(versions[s])) return false;
+  setClaim(s, self.id, nextVersion(version));
+  count(Stat.MacClaimContested);
+  announce(unchecked(keys[s]));
+  return true;
+}
+
 /** Our own claim at `version` for the entry at slot `s` (-1: none): adopted only by a local entry. */
 function adoptOwnVersion(s: i32, version: u32): bool {
   if (s < 0 || unchecked(kinds[s]) != MAC_LOCAL || !serialNewer(version, unchecked(versions[s]))) return false;
-  unchecked(versions[s] = version);
+  setClaim(s, self.id, version);
   count(Stat.MacRemoteApplied);
   return true;
 }
@@ -281,8 +321,7 @@ export function macAdoptIdentity(): i32 {
   for (let i = 0; i <= mask; i++) {
     const k = unchecked(keys[i]);
     if (k == EMPTY || unchecked(kinds[i]) != MAC_LOCAL) continue;
-    unchecked(owners[i] = self.id);
-    unchecked(versions[i] = nextVersion(versions[i]));
+    setClaim(i, self.id, nextVersion(versions[i]));
     announce(k);
     n++;
   }
@@ -315,8 +354,7 @@ export function addStatic(mac: u64, vlan: u32, owner: u64, now: f64): bool {
     place(s, key, owner, 0, now, MAC_STATIC);
     return true;
   }
-  unchecked(owners[s] = owner);
-  unchecked(versions[s] = 0);
+  setClaim(s, owner, 0);
   unchecked(seen[s] = now);
   unchecked(kinds[s] = MAC_STATIC);
   return true;
@@ -439,6 +477,13 @@ export function slotOwner(i: i32): u64 { return unchecked(owners[i]); }
 export function slotVersion(i: i32): u32 { return unchecked(versions[i]); }
 export function slotSeen(i: i32): f64 { return unchecked(seen[i]); }
 export function slotKind(i: i32): u8 { return unchecked(kinds[i]); }
+/** The owner's signature of the entry's claim (CLAIM_SIG_LEN bytes), meaningful when `slotSigned`. */
+export function slotSignature(i: i32): usize { return sigPtr(unchecked(sigRefs[i])); }
+export function slotSigned(i: i32): bool { return unchecked(sigRefs[i]) != SIG_NONE; }
+export function slotSetSignature(i: i32, sig: usize): void {
+  if (unchecked(sigRefs[i]) == SIG_NONE) unchecked(sigRefs[i] = sigTake());
+  memory.copy(sigPtr(unchecked(sigRefs[i])), sig, CLAIM_SIG_LEN);
+}
 
 /** First slot at or after `from` holding a local entry, or -1: `for (i = nextLocal(0); i >= 0; i = nextLocal(i + 1))`. */
 export function nextLocal(from: i32): i32 {

@@ -3,7 +3,7 @@
 // type with a codec needs a case here: the fuzzer fails when the core emits a
 // message this cannot decode.
 import {
-  ACCUSE_FROM, ACCUSE_INCARNATION, ACCUSE_LEN, ACCUSE_NODE, ACK_LEN, ACK_SEQ, MSG_ACK, MSG_ALIVE, MSG_DEAD, MSG_NACK,
+  ACCUSE_FROM, ACCUSE_INCARNATION, ACCUSE_LEN, ACCUSE_NODE, ACCUSE_TRAILER, ACK_LEN, ACK_SEQ, MSG_ACK, MSG_ALIVE, MSG_DEAD, MSG_NACK,
   MSG_PING, MSG_PING_REQ, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, PING_LEN, PING_REQ_ADDR, PING_REQ_LEN,
   PING_REQ_SEQ, PING_REQ_TARGET, PING_SEQ, PING_SOURCE, PING_TARGET, PUSH_PULL_FLAGS, PUSH_PULL_PART,
   PUSH_PULL_SECTIONS, PUSH_PULL_SENDER, SECTION_HEADER, SECTION_LEN, SECTION_MACS, SECTION_MEMBERS, SECTION_TYPE,
@@ -80,6 +80,7 @@ function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
       if (len < ACCUSE_LEN) return 0;
       return writeAccusation(
         out, cap, load<u8>(msg), getU32(msg + ACCUSE_INCARNATION), getU64(msg + ACCUSE_NODE), getU64(msg + ACCUSE_FROM),
+        msg + ACCUSE_TRAILER,
       );
     case MSG_ALIVE: {
       if (cap < 1 || readInfo(msg + 1, len - 1, info) == 0) return 0;
@@ -154,8 +155,8 @@ function memberEntries(p: usize, len: u32, out: usize): bool {
 function macUpdateReencode(out: usize, cap: u32): u32 {
   const u = macUpdate;
   return u.hasAge
-    ? macCopyEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags, u.age)
-    : macMsgEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags);
+    ? macCopyEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags, u.age, u.trailer)
+    : macMsgEncode(out, cap, u.mac, u.vlan, u.owner, u.version, u.flags, u.trailer);
 }
 
 /** MAC section entries (MAC_UPDATE with age, MACMSG_COPY_LEN bytes each) filling exactly `len` bytes. */

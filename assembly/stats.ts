@@ -152,6 +152,12 @@ export enum Stat {
   DhcpRestoreSkipped,
   DhcpRestoreWait,
   DhcpBlocksReowned,
+  MacUpdateBadSignature,
+  MacClaimContested,
+  MacStaleAnswered,
+  MacStaleAnswerLimited,
+  MemberAccusationBadSignature,
+  MemberSuspicionUnconfirmed,
   Count, // keep last
 }
 
@@ -306,6 +312,12 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_restore_skipped",
   "dhcp_restore_wait",
   "dhcp_blocks_reowned",
+  "mac_update_bad_signature",
+  "mac_claim_contested",
+  "mac_stale_answered",
+  "mac_stale_answer_limited",
+  "member_accusation_bad_signature",
+  "member_suspicion_unconfirmed",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

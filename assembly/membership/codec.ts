@@ -2,7 +2,7 @@
 // Every message is `u8 type, body`, big-endian. Readers check the length
 // before any load and return false/0 on anything malformed; they never trap.
 import { ADDR_LEN } from "../abi";
-import { CLAIM_LEN } from "../claims";
+import { CLAIM_LEN, claimForm } from "../claims";
 import { getU16, getU32, getU64, putU16, putU32, putU64 } from "../wire/bytes";
 
 export const MSG_PING: u8 = 0x10;
@@ -16,8 +16,8 @@ export const MSG_PUSH_PULL: u8 = 0x17;
 export const MSG_MEMBERSHIP_FIRST: u8 = 0x10;
 export const MSG_MEMBERSHIP_LAST: u8 = 0x1f;
 
-/** The membership protocol version this core speaks, advertised in ALIVE (2: signed member info). */
-export const PROTOCOL_VERSION: u16 = 2;
+/** The membership protocol version this core speaks, advertised in ALIVE (2: signed member info; 3: signed MAC claims). */
+export const PROTOCOL_VERSION: u16 = 3;
 
 // PING: u32 seq, u64 target id (a restarted node with a new id ignores it), u64 source id.
 export const PING_SEQ: u32 = 1;
@@ -35,11 +35,18 @@ export const PING_REQ_LEN: u32 = 13 + ADDR_LEN;
 export const ACK_SEQ: u32 = 1;
 export const ACK_LEN: u32 = 5;
 
-// SUSPECT and DEAD: u32 incarnation, u64 node, u64 from.
+// SUSPECT and DEAD: u32 incarnation, u64 node, u64 from (the accuser), then the accuser's claim
+// trailer: its key and its signature of the accusation's signed form (accusationForm).
 export const ACCUSE_INCARNATION: u32 = 1;
 export const ACCUSE_NODE: u32 = 5;
 export const ACCUSE_FROM: u32 = 13;
-export const ACCUSE_LEN: u32 = 21;
+export const ACCUSE_TRAILER: u32 = 21;
+export const ACCUSE_LEN: u32 = ACCUSE_TRAILER + CLAIM_LEN;
+/** The signed form: u8 type, u8 0, u16 0, u64 from (where claim_verify finds the signer), u64 node, u32 incarnation. */
+const FORM_FROM: u32 = 4;
+const FORM_NODE: u32 = 12;
+const FORM_INCARNATION: u32 = 20;
+export const ACCUSE_FORM_LEN: u32 = 24;
 
 // Member info, the ALIVE body and (after a state byte) a push-pull entry:
 // u32 incarnation, u64 id, address, u16 protocol, u32 capabilities, u8 name length, name,
@@ -123,13 +130,26 @@ export function writeInfo(
   return n;
 }
 
-/** Writes SUSPECT or DEAD; returns ACCUSE_LEN or 0 when it does not fit. */
-export function writeAccusation(p: usize, cap: u32, type: u8, incarnation: u32, node: u64, from: u64): u32 {
+/** Writes the signed form of an accusation into `claimForm` (assembly/claims.ts); returns its length. */
+export function accusationForm(type: u8, incarnation: u32, node: u64, from: u64): u32 {
+  const p = claimForm;
+  store<u32>(p, type); // type, then three zero bytes
+  putU64(p + FORM_FROM, from);
+  putU64(p + FORM_NODE, node);
+  putU32(p + FORM_INCARNATION, incarnation);
+  return ACCUSE_FORM_LEN;
+}
+
+/** Writes SUSPECT or DEAD with the accuser's `trailer` (key, signature); returns ACCUSE_LEN or 0 when it does not fit. */
+export function writeAccusation(
+  p: usize, cap: u32, type: u8, incarnation: u32, node: u64, from: u64, trailer: usize,
+): u32 {
   if (cap < ACCUSE_LEN) return 0;
   store<u8>(p, type);
   putU32(p + ACCUSE_INCARNATION, incarnation);
   putU64(p + ACCUSE_NODE, node);
   putU64(p + ACCUSE_FROM, from);
+  memory.copy(p + ACCUSE_TRAILER, trailer, CLAIM_LEN);
   return ACCUSE_LEN;
 }
 

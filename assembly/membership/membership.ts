@@ -9,7 +9,7 @@ import { pmtuPeek } from "../pmtu";
 import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
 import {
-  ACCUSE_FROM, ACCUSE_INCARNATION, ACCUSE_LEN, ACCUSE_NODE, MSG_ACK, MSG_ALIVE, MSG_DEAD, MSG_NACK, MSG_PING,
+  ACCUSE_FROM, ACCUSE_INCARNATION, ACCUSE_LEN, ACCUSE_NODE, ACCUSE_TRAILER, MSG_ACK, MSG_ALIVE, MSG_DEAD, MSG_NACK, MSG_PING,
   MSG_PING_REQ, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, PUSH_PULL_FLAGS, PUSH_PULL_JOIN, PUSH_PULL_LAST,
   PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SENDER, readInfo,
 } from "./codec";
@@ -107,8 +107,8 @@ export function membershipMessage(src: usize, p: usize, len: u32): void {
       const node = getU64(p + ACCUSE_NODE);
       const from = getU64(p + ACCUSE_FROM);
       if (answerStaleAccusation(src, inc, node)) break;
-      if (load<u8>(p) == MSG_SUSPECT) suspectNode(inc, node, from);
-      else deadNode(inc, node, from);
+      if (load<u8>(p) == MSG_SUSPECT) suspectNode(inc, node, from, p + ACCUSE_TRAILER);
+      else deadNode(inc, node, from, p + ACCUSE_TRAILER);
       break;
     }
     case MSG_PUSH_PULL:

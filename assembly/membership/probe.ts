@@ -139,9 +139,10 @@ function startProbe(now: f64): void {
   nacks = 0;
   count(Stat.MemberProbes);
   const w = datagramBegin();
-  if (t.state == MemberState.Suspect) {
-    // Lifeguard buddy system: a suspect we probe learns of the suspicion at once.
-    w.add(writeAccusation(w.cursor(), w.room(), MSG_SUSPECT, t.incarnation, t.id, self.id));
+  const s = t.suspicion;
+  if (t.state == MemberState.Suspect && s != null) {
+    // Lifeguard buddy system: a suspect we probe learns of the suspicion at once (its origin's signed word).
+    w.add(writeAccusation(w.cursor(), w.room(), MSG_SUSPECT, s.incarnation, t.id, s.origin, s.originTrailer));
   }
   w.add(writePing(w.cursor(), w.room(), probeSeq, t.id, self.id));
   broadcastFill(w);
@@ -164,7 +165,7 @@ function probeFailed(t: Member): void {
   count(Stat.MemberProbesFailed);
   // Missing nacks mean the trouble may be ours (Lifeguard); without helpers any failure counts.
   awarenessApply(expectedNacks > 0 ? expectedNacks - nacks : 1);
-  if (t.live) suspectNode(t.incarnation, t.id, self.id);
+  if (t.live) suspectNode(t.incarnation, t.id, self.id, 0);
 }
 
 /** Runs the probe state machine and relay timeouts at `now`; returns the next probe deadline. */

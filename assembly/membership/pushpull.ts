@@ -19,7 +19,7 @@ import {
 } from "./codec";
 import { emitDatagram, scratch } from "./send";
 import { MemberState, members } from "./state";
-import { aliveNode, deadNode, suspectNode } from "./updates";
+import { aliveNode, refuteRemoteState } from "./updates";
 
 /**
  * One section of the push-pull state. Subclass it and `pushPullRegister` an
@@ -84,10 +84,11 @@ class MemberSection extends PushPullSection {
       const n = readInfo(ptr + off + 1, len - off - 1, this.info);
       if (n == 0 || state > <u8>MemberState.Left) { count(Stat.MemberMsgMalformed); return; }
       off += 1 + n;
-      // memberlist mergeState: a remote "dead" only makes us suspect; "left" is taken as is.
+      // memberlist mergeState, but a remote state is no accusation here: nobody signed it (accusations
+      // travel as their accusers' signed SUSPECT and DEAD, docs/membership.md "Signed accusations").
+      // Only our own entry, held suspect, dead or left there, is worth acting on: we refute it.
       if (state == <u8>MemberState.Alive) aliveNode(this.info);
-      else if (state == <u8>MemberState.Left) deadNode(this.info.incarnation, this.info.id, this.info.id);
-      else suspectNode(this.info.incarnation, this.info.id, from);
+      else if (this.info.id == self.id) refuteRemoteState(this.info.incarnation);
     }
   }
 }

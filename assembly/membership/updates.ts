@@ -3,7 +3,7 @@
 // deadNode and refute. Each accepted change is re-broadcast, reflected in the
 // peer set the data plane forwards to, and reported as an event.
 import { ADDR_LEN } from "../abi";
-import { CLAIM_LEN, claimSign, claimVerify } from "../claims";
+import { CLAIM_LEN, claimFormSign, claimFormVerify, claimSign, claimVerify } from "../claims";
 import { self } from "../node";
 import { peerRemove, peerUpsert } from "../peers";
 import { Stat, count } from "../stats";
@@ -11,7 +11,7 @@ import { awarenessApply } from "./awareness";
 import { BROADCAST_SPACE_MEMBER, broadcastEnqueue } from "./broadcast";
 import {
   MSG_ALIVE, MSG_DEAD, MSG_SUSPECT, MemberInfo, NAME_MAX, PROTOCOL_VERSION,
-  writeAccusation, writeInfo,
+  accusationForm, writeAccusation, writeInfo,
 } from "./codec";
 import {
   EVENT_ALIVE, EVENT_DEAD, EVENT_JOIN, EVENT_LEFT, EVENT_SUSPECT, EVENT_UPDATE, emitMemberEvent,
@@ -83,9 +83,29 @@ function announceSelf(m: Member): void {
   broadcastEnqueue(messageScratch, n, BROADCAST_SPACE_MEMBER, m.id);
 }
 
-function broadcastAccusation(type: u8, incarnation: u32, node: u64, from: u64): void {
-  const n = writeAccusation(messageScratch, 64, type, incarnation, node, from);
+/** Passes on an accusation with its accuser's `trailer` (key, signature), as the accuser made it. */
+function broadcastAccusation(type: u8, incarnation: u32, node: u64, from: u64, trailer: usize): void {
+  const n = writeAccusation(messageScratch, 256, type, incarnation, node, from, trailer);
   broadcastEnqueue(messageScratch, n, BROADCAST_SPACE_MEMBER, node);
+}
+
+const ownAccusation = heap.alloc(CLAIM_LEN);
+
+/**
+ * The trailer an accusation travels with, or 0 when it is forged. `trailer` 0: the accusation is ours
+ * (a failed probe, a suspicion run out), signed here; otherwise it came from the network and must be
+ * signed by the accuser it names (docs/membership.md "Signed accusations"), ours included. Called only
+ * for an accusation that would change something, so relayed copies cost no check.
+ */
+function accusation(type: u8, incarnation: u32, id: u64, from: u64, trailer: usize): usize {
+  const len = accusationForm(type, incarnation, id, from);
+  if (trailer == 0) {
+    claimFormSign(len, ownAccusation);
+    return ownAccusation;
+  }
+  if (claimFormVerify(len, trailer)) return trailer;
+  count(Stat.MemberAccusationBadSignature);
+  return 0;
 }
 
 /**
@@ -140,6 +160,13 @@ function refute(m: Member, accused: u32): void {
   count(Stat.MemberRefuted);
   announceSelf(m);
   macAnnounceLocal(); // whoever took us for dead dropped our MACs
+}
+
+/** A push-pull holds us suspect, dead or left at `incarnation`: refute it if it is current. */
+export function refuteRemoteState(incarnation: u32): void {
+  const m = me;
+  if (m == null || leaving || serialNewer(m.incarnation, incarnation)) return;
+  refute(m, incarnation);
 }
 
 export function aliveNode(a: MemberInfo): void {
@@ -214,50 +241,76 @@ function accusationCurrent(m: Member, incarnation: u32): bool {
   return true;
 }
 
-export function suspectNode(incarnation: u32, id: u64, from: u64): void {
+/**
+ * SUSPECT `id` at `incarnation`, by `from`, signed with `trailer` (0: ours, signed here). The first
+ * verified accusation starts a suspicion; later ones from other accusers confirm it (Lifeguard).
+ */
+export function suspectNode(incarnation: u32, id: u64, from: u64, trailer: usize): void {
   const found = memberById(id);
   if (found == null) return;
   const m = found;
   if (!accusationCurrent(m, incarnation)) return;
   const s = m.suspicion;
   if (s != null) {
-    if (s.confirm(from)) broadcastAccusation(MSG_SUSPECT, incarnation, id, from);
+    if (s.counted(from)) return;
+    const signed = accusation(MSG_SUSPECT, incarnation, id, from, trailer);
+    if (signed != 0 && s.confirm(from)) broadcastAccusation(MSG_SUSPECT, incarnation, id, from, signed);
     return;
   }
   if (m.state != MemberState.Alive) return;
+  const signed = accusation(MSG_SUSPECT, incarnation, id, from, trailer);
+  if (signed == 0) return;
   if (id == self.id) {
     if (!leaving) refute(m, incarnation);
     return;
   }
-  broadcastAccusation(MSG_SUSPECT, incarnation, id, from);
+  broadcastAccusation(MSG_SUSPECT, incarnation, id, from, signed);
+  startSuspicion(m, incarnation, from, signed);
+}
+
+function startSuspicion(m: Member, incarnation: u32, from: u64, signed: usize): Suspicion {
   count(Stat.MemberSuspected);
   m.incarnation = incarnation;
   setState(m, MemberState.Suspect);
   const n = memberCount();
   const min = suspicionMin(n);
-  m.suspicion = new Suspicion(from, suspicionConfirmations(n), min,
+  const s = new Suspicion(from, signed, suspicionConfirmations(n), min,
     min * <f64>config.suspicionMaxTimeoutMult, self.now, incarnation);
+  m.suspicion = s;
   if (!suspects.includes(m)) suspects.push(m);
   emitMemberEvent(EVENT_SUSPECT, m);
   // Lifeguard: if we raised it, suspicionTick tells the suspect directly (now, then every probe
   // interval) so it can refute without waiting for gossip.
   if (from == self.id) suspicionTick(self.now);
+  return s;
 }
 
-export function deadNode(incarnation: u32, id: u64, from: u64): void {
+/**
+ * DEAD `id` at `incarnation`, by `from`, signed with `trailer` (0: ours, signed here). `from == id`:
+ * the member left, on its own word. Otherwise the accuser's suspicion ran out: here it counts as that
+ * accuser's confirmation, and the member dies at once only when its suspicion holds k confirmations
+ * by then (Lifeguard's independent accusers, docs/membership.md "Signed accusations"); short of them
+ * the member is suspect, and can refute.
+ */
+export function deadNode(incarnation: u32, id: u64, from: u64, trailer: usize): void {
   const found = memberById(id);
   if (found == null) return;
   const m = found;
   if (!accusationCurrent(m, incarnation)) return;
-  m.suspicion = null;
   if (!m.live) return;
+  const left = id == from;
+  const s = m.suspicion;
+  if (!left && id != self.id && s != null && s.counted(from) && !s.confirmed()) return; // nothing new
+  const signed = accusation(MSG_DEAD, incarnation, id, from, trailer);
+  if (signed == 0) return;
   if (id == self.id && !leaving) {
     refute(m, incarnation);
     return;
   }
-  broadcastAccusation(MSG_DEAD, incarnation, id, from);
+  broadcastAccusation(MSG_DEAD, incarnation, id, from, signed);
+  if (!left && !(s != null ? s : startSuspicion(m, incarnation, from, signed)).confirmedWith(from)) return;
+  m.suspicion = null;
   m.incarnation = incarnation;
-  const left = id == from;
   setState(m, left ? MemberState.Left : MemberState.Dead);
   emitMemberEvent(left ? EVENT_LEFT : EVENT_DEAD, m);
 }
@@ -267,7 +320,7 @@ export function membershipLeave(): void {
   const m = me;
   if (m == null || leaving) return;
   leaving = true;
-  deadNode(m.incarnation, m.id, m.id);
+  deadNode(m.incarnation, m.id, m.id, 0);
 }
 
 /** Declares suspects whose timeout passed dead; returns the next suspicion deadline (Infinity if none). */
@@ -278,18 +331,26 @@ export function suspicionTick(now: f64): f64 {
     const m = unchecked(suspects[i]);
     const s = m.suspicion;
     if (s == null || m.state != MemberState.Suspect) continue;
+    if (now >= s.deadline && !s.confirmed()) {
+      // One accuser's word (or too few) does not kill: the suspect stays suspect, and is told so
+      // below until it refutes or others confirm (each confirmation sets a new deadline).
+      s.awaitConfirmations();
+      count(Stat.MemberSuspicionUnconfirmed);
+    }
     if (now >= s.deadline) {
       if (s.incarnation == m.incarnation) {
         count(Stat.MemberDeclaredDead);
-        deadNode(m.incarnation, m.id, self.id);
+        deadNode(m.incarnation, m.id, self.id, 0);
       }
       m.suspicion = null;
       continue;
     }
     if (now >= s.nudgeAt) {
-      // A SUSPECT or its refutation may have been lost, or a partition cut the suspect off.
+      // A SUSPECT or its refutation may have been lost, or a partition cut the suspect off. The
+      // origin's own signed accusation, so the suspect can check it (and only it can refute).
       s.nudgeAt = now + s.nudgeEvery;
-      sendMessage(m.addr, writeAccusation(messageScratch, 64, MSG_SUSPECT, s.incarnation, m.id, self.id));
+      const len = writeAccusation(messageScratch, 256, MSG_SUSPECT, s.incarnation, m.id, s.origin, s.originTrailer);
+      sendMessage(m.addr, len);
     }
     if (s.nudgeAt < next) next = s.nudgeAt;
     if (s.deadline < next) next = s.deadline;

@@ -10,7 +10,8 @@
 // underlay had to fragment): receivers drop such FRAMEs (docs/wire.md). All multi-byte fields are big-endian.
 import { getU16, putU16 } from "./bytes";
 
-export const WIRE_VERSION: u8 = 1;
+/** 2: MAC_UPDATE carries its owner's key and signature (docs/wire.md "Versioning"). */
+export const WIRE_VERSION: u8 = 2;
 
 export const DG_VERSION: u32 = 0;
 export const DG_MESSAGE: u32 = 1;

@@ -2,13 +2,18 @@
 // COMPOUND datagrams (see divs.ts framing) and carried in push-pull (the MAC
 // section, assembly/macgossip.ts). Big-endian:
 //
-//   u8 type (0x20), u8 flags, u16 vlan, mac(6), u64 owner, u32 version  = 22 bytes
-//   [u32 age ms]                             optional: a copy's age  = 26 bytes
+//   u8 type (0x20), u8 flags, u16 vlan, mac(6), u64 owner, u32 version, key(32), signature(64)  = 118 bytes
+//   [u32 age ms]                                                       optional: a copy's age  = 122 bytes
+//
+// The key and signature are the owner's, over the claim's signed form (macClaimForm: no flags, no
+// age), so a claim travels by gossip and push-pull as its owner made it and nobody else can make one
+// in its name (docs/mactable.md "Signed claims").
 //
 // Flag 0x01 FROM_OWNER: the owner vouches for the entry now (an announcement
 // or refresh, possibly relayed); only such a claim refreshes an entry. Without
 // it the message is a copy from another node's table, and the age says how long
 // ago that node last had it refreshed by the owner. Other flag bits are ignored.
+import { CLAIM_LEN, claimForm } from "../claims";
 import { VLAN_MAX, applyRemote } from "../mactable";
 import { Stat, count } from "../stats";
 import { getMac, getU16, getU32, getU64, putMac, putU16, putU32, putU64 } from "./bytes";
@@ -21,9 +26,17 @@ export const MACMSG_VLAN: u32 = 2;
 export const MACMSG_MAC: u32 = 4;
 export const MACMSG_OWNER: u32 = 10;
 export const MACMSG_VERSION: u32 = 18;
-export const MACMSG_LEN: u32 = 22;
-export const MACMSG_AGE: u32 = 22;
-export const MACMSG_COPY_LEN: u32 = 26;
+export const MACMSG_TRAILER: u32 = 22;
+export const MACMSG_LEN: u32 = MACMSG_TRAILER + CLAIM_LEN;
+export const MACMSG_AGE: u32 = MACMSG_LEN;
+export const MACMSG_COPY_LEN: u32 = MACMSG_AGE + 4;
+
+/** The signed form: u8 type, u8 0, u16 vlan, u64 owner (where claim_verify finds the id), mac(6), u32 version. */
+const FORM_VLAN: u32 = 2;
+const FORM_OWNER: u32 = 4;
+const FORM_MAC: u32 = 12;
+const FORM_VERSION: u32 = 18;
+export const MAC_FORM_LEN: u32 = 22;
 
 export const MAC_FROM_OWNER: u8 = 0x01;
 /** The largest age a copy can state (u32 ms, about 49 days; far beyond any ageing time). */
@@ -40,11 +53,27 @@ export class MacUpdate {
   /** Whether the age field was present; `age` is 0 when not. */
   hasAge: bool = false;
   age: u32 = 0;
+  /** The owner's key and signature (CLAIM_LEN bytes in the decoded message). */
+  trailer: usize = 0;
 }
 export const macUpdate = new MacUpdate();
 
-/** Write a MAC_UPDATE at `p` if `cap` bytes allow; returns its length or 0. */
-export function macMsgEncode(p: usize, cap: u32, mac: u64, vlan: u32, owner: u64, version: u32, flags: u8): u32 {
+/** Writes the signed form of a claim into `claimForm` (assembly/claims.ts); returns its length. */
+export function macClaimForm(mac: u64, vlan: u32, owner: u64, version: u32): u32 {
+  const p = claimForm;
+  store<u8>(p, MSG_MAC_UPDATE);
+  store<u8>(p + 1, 0);
+  putU16(p + FORM_VLAN, <u16>vlan);
+  putU64(p + FORM_OWNER, owner);
+  putMac(p + FORM_MAC, mac);
+  putU32(p + FORM_VERSION, version);
+  return MAC_FORM_LEN;
+}
+
+/** Write a MAC_UPDATE with the owner's `trailer` (zeros when 0) at `p` if `cap` bytes allow; returns its length or 0. */
+export function macMsgEncode(
+  p: usize, cap: u32, mac: u64, vlan: u32, owner: u64, version: u32, flags: u8, trailer: usize = 0,
+): u32 {
   if (cap < MACMSG_LEN) return 0;
   store<u8>(p, MSG_MAC_UPDATE);
   store<u8>(p + MACMSG_FLAGS, flags);
@@ -52,15 +81,17 @@ export function macMsgEncode(p: usize, cap: u32, mac: u64, vlan: u32, owner: u64
   putMac(p + MACMSG_MAC, mac);
   putU64(p + MACMSG_OWNER, owner);
   putU32(p + MACMSG_VERSION, version);
+  if (trailer != 0) memory.copy(p + MACMSG_TRAILER, trailer, CLAIM_LEN);
+  else memory.fill(p + MACMSG_TRAILER, 0, CLAIM_LEN);
   return MACMSG_LEN;
 }
 
 /** Write a MAC_UPDATE with the age field (a push-pull entry); returns its length or 0. */
 export function macCopyEncode(
-  p: usize, cap: u32, mac: u64, vlan: u32, owner: u64, version: u32, flags: u8, ageMs: u32,
+  p: usize, cap: u32, mac: u64, vlan: u32, owner: u64, version: u32, flags: u8, ageMs: u32, trailer: usize = 0,
 ): u32 {
   if (cap < MACMSG_COPY_LEN) return 0;
-  macMsgEncode(p, cap, mac, vlan, owner, version, flags);
+  macMsgEncode(p, cap, mac, vlan, owner, version, flags, trailer);
   putU32(p + MACMSG_AGE, ageMs);
   return MACMSG_COPY_LEN;
 }
@@ -85,6 +116,7 @@ export function macMsgDecode(p: usize, len: u32): bool {
   macUpdate.flags = load<u8>(p + MACMSG_FLAGS) & MAC_FROM_OWNER;
   macUpdate.hasAge = len >= MACMSG_COPY_LEN;
   macUpdate.age = macUpdate.hasAge ? getU32(p + MACMSG_AGE) : 0;
+  macUpdate.trailer = p + MACMSG_TRAILER;
   return true;
 }
 

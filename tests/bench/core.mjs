@@ -7,7 +7,8 @@
 //   npm run bench:core [-- --ms 500] [--json]
 import { parseArgs } from "node:util";
 import { compileCore } from "../fuzz/core.mjs";
-import { IN, addrSlot, alignUp, concat, readRecords, writeRecords } from "../fuzz/records.mjs";
+import { IN, WIRE_VERSION, addrSlot, alignUp, concat, readRecords, writeRecords } from "../fuzz/records.mjs";
+import { signedAlive, signedMacUpdate } from "./signed.mjs";
 
 const { values: opts } = parseArgs({
   options: { ms: { type: "string", default: "500" }, json: { type: "boolean", default: false } },
@@ -20,8 +21,6 @@ const BATCHES = [64, 1]; // frames per process() call
 const DISTINCT_FRAMES = 4096; // cycled, so lookups land all over the table
 const OWNERS = 16; // remote nodes owning the gossiped half of the table
 const CONFIG = { MacCapacity: 2, MaxDatagram: 3 }; // assembly/config.ts keys
-const MSG_MAC_UPDATE = 0x20;
-const MSG_ALIVE = 0x15;
 const MSG_PMTU_PROBE = 0x30;
 const MSG_PMTU_ACK = 0x31;
 
@@ -38,34 +37,6 @@ function frame(dst, src, size) {
   f[12] = 0x08; // IPv4
   for (let i = 14; i < size; i++) f[i] = i & 0xff;
   return f;
-}
-
-/** A MAC_UPDATE datagram (assembly/wire/macmsg.ts) from a peer: owner claims `m`. */
-function macUpdate(m, owner) {
-  const msg = new Uint8Array(1 + 22);
-  const v = new DataView(msg.buffer);
-  msg[0] = 1; // wire version
-  msg[1] = MSG_MAC_UPDATE;
-  msg.set(m, 5);
-  v.setBigUint64(11, BigInt(owner));
-  v.setUint32(19, 1);
-  return msg;
-}
-
-/** An ALIVE datagram (assembly/membership/codec.ts): node `id` at `slot`, incarnation 1, protocol 1. */
-function alive(id, slot) {
-  const name = new TextEncoder().encode(`peer${id}`);
-  const msg = new Uint8Array(2 + 4 + 8 + 18 + 2 + 4 + 1 + name.length);
-  const v = new DataView(msg.buffer);
-  msg[0] = 1; // wire version
-  msg[1] = MSG_ALIVE;
-  v.setUint32(2, 1);
-  v.setBigUint64(6, BigInt(id));
-  msg.set(slot.subarray(0, 18), 14);
-  v.setUint16(32, 1);
-  msg[38] = name.length;
-  msg.set(name, 39);
-  return msg;
 }
 
 /** Feeds `records` in batches that fit the input region; returns the last call's output length. */
@@ -115,7 +86,7 @@ function answerProbes(core, len, now) {
   for (const r of readRecords(core.output(len), len).records) {
     const dg = r.body.subarray(20);
     if (r.kind !== 2 || dg[1] !== MSG_PMTU_PROBE) continue;
-    const ack = Uint8Array.of(1, MSG_PMTU_ACK, dg[2], dg[3], dg[4], dg[5], dg.length >> 8, dg.length & 0xff);
+    const ack = Uint8Array.of(WIRE_VERSION, MSG_PMTU_ACK, dg[2], dg[3], dg[4], dg[5], dg.length >> 8, dg.length & 0xff);
     acks.push({ kind: IN.DATAGRAM, body: concat(r.body.slice(0, 20), ack) });
   }
   if (acks.length === 0) throw new Error("no path MTU probe to answer");
@@ -134,7 +105,7 @@ function populatedCore(compiled, entries) {
   core.processRecords([{ kind: IN.RANDOM, body: new Uint8Array(32).fill(7) }, { kind: IN.IDENTITY, body: identity }], 1);
   const peer = (owner) => addrSlot([198, 19, 0, owner], 4800);
   const peers = [];
-  for (let o = 2; o < 2 + OWNERS; o++) peers.push({ kind: IN.DATAGRAM, body: concat(peer(o), alive(o, peer(o))) });
+  for (let o = 2; o < 2 + OWNERS; o++) peers.push({ kind: IN.DATAGRAM, body: concat(peer(o), signedAlive(o, peer(o))) });
   answerProbes(core, feed(core, peers, 1.5), 1.6); // every path carries 1500-byte frames
   const half = entries / 2;
   const learn = [];
@@ -142,7 +113,7 @@ function populatedCore(compiled, entries) {
   for (let i = 0; i < half; i++) {
     learn.push({ kind: IN.FRAME, body: frame(mac(0, true), mac(i, false), 64) });
     const owner = 2 + (i % OWNERS);
-    gossip.push({ kind: IN.DATAGRAM, body: concat(peer(owner), macUpdate(mac(i, true), owner)) });
+    gossip.push({ kind: IN.DATAGRAM, body: concat(peer(owner), signedMacUpdate(mac(i, true), owner, true)) });
   }
   feed(core, learn, 2);
   feed(core, gossip, 3);

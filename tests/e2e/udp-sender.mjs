@@ -31,7 +31,7 @@ const tick = () => new Promise((r) => setTimeout(r, TICK_MS));
 function randomDatagram() {
   const d = randomBytes(randomInt(0, 1400));
   if (d.length >= 2 && randomInt(4) === 0) {
-    d[0] = 2; // wire version
+    d[0] = 3; // wire version (docs/wire.md)
     d[1] = 0x81 + randomInt(4); // HS_INIT, HS_CHALLENGE, HS_CONFIRM, DATA
   }
   return d;
@@ -42,7 +42,7 @@ const HANDSHAKE = [[0x81, 170], [0x82, 170], [0x83, 186]]; // type, length (docs
 function forgedHandshake(i, keyId) {
   const [type, length] = HANDSHAKE[i % HANDSHAKE.length];
   const d = randomBytes(length);
-  d[0] = 2;
+  d[0] = 3;
   d[1] = type;
   d.writeUInt32BE(keyId, 2);
   return d;

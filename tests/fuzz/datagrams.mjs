@@ -27,8 +27,9 @@ const typedMsgArb = (type) => bodyArb.map((body) => concat([type], body));
 
 /**
  * MAC_UPDATE (assembly/wire/macmsg.ts): u8 type, u8 flags, u16 vlan, mac(6),
- * u64 owner, u32 version. Owners and versions come from small pools (owner 1
- * is the fuzzed node itself) so claims collide: moves, ties, stale versions.
+ * u64 owner, u32 version, key(32), signature(64). Owners and versions come from small pools (owner 1
+ * is the fuzzed node itself) so claims collide: moves, ties, stale versions. Most are signed as
+ * their owner with the stand-in signatures (tests/fixtures/claims-stub.mjs), the rest garbled.
  */
 const macUpdateArb = fc
   .record({
@@ -37,10 +38,11 @@ const macUpdateArb = fc
     mac: macArb,
     owner: fc.oneof(fc.constantFrom(0n, 1n, 2n, 3n, 4n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
     version: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant(0xffffffff), fc.integer({ min: 0, max: 0xffffffff })),
+    signed: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false)),
     extra: fc.option(fc.uint8Array({ minLength: 1, maxLength: 8 }), { freq: 8 }),
   })
-  .map(({ flags, vlan, mac, owner, version, extra }) => {
-    const m = new Uint8Array(22);
+  .map(({ flags, vlan, mac, owner, version, signed, extra }) => {
+    const m = new Uint8Array(118);
     const v = new DataView(m.buffer);
     m[0] = MSG.MAC_UPDATE;
     m[1] = flags;
@@ -48,8 +50,23 @@ const macUpdateArb = fc
     m.set(mac, 4);
     v.setBigUint64(10, owner);
     v.setUint32(18, version);
+    if (signed) m.set(macClaimSignature(vlan, owner, mac, version), 22);
+    else m.fill(0x5a, 22);
     return extra ? concat(m, extra) : m;
   });
+
+/** The stand-in key and signature of a MAC claim's signed form (macClaimForm: type, 0, vlan, owner, mac, version). */
+function macClaimSignature(vlan, owner, mac, version) {
+  const region = new Uint8Array(22 + 96);
+  const v = new DataView(region.buffer);
+  region[0] = MSG.MAC_UPDATE;
+  v.setUint16(2, vlan);
+  v.setBigUint64(4, owner);
+  region.set(mac, 12);
+  v.setUint32(18, version);
+  stubSignClaim(region);
+  return region.subarray(22);
+}
 
 /**
  * IP_BINDING (assembly/wire/bindmsg.ts): u8 type, u8 flags (0x01 router, 0x02 IPv6), u16 vlan,
@@ -165,12 +182,29 @@ const signedAliveArb = fc
     return m;
   });
 
+/**
+ * SUSPECT or DEAD (docs/wire.md) about and by members from the small id pool (node 1 is the fuzzed
+ * node), signed as their accuser with the stand-in over the signed form (type, 0, 0, 0, from, node,
+ * incarnation), sometimes broken after: the fuzz reaches Lifeguard's confirmations and deaths.
+ */
+const signedAccusationArb = fc
+  .record({ dead: fc.boolean(), inc: u32Arb, node: idArb, from: idArb, flip: fc.option(fc.nat(120), { freq: 4 }) })
+  .map(({ dead, inc, node, from, flip }) => {
+    const type = dead ? 0x16 : 0x14;
+    const form = concat([type, 0, 0, 0], be(64, from), be(64, node), be(32, inc), new Uint8Array(96));
+    stubSignClaim(form);
+    const m = concat([type], be(32, inc), be(64, node), be(64, from), form.subarray(24));
+    if (flip !== null) m[flip % m.length] ^= 1;
+    return m;
+  });
+
 /** One message that is not a compound. */
 export const leafMessageArb = fc.oneof(
   { weight: 3, arbitrary: frameMsgArb },
   { weight: 3, arbitrary: fc.integer({ min: MSG.MEMBERSHIP_FIRST, max: MSG.MEMBERSHIP_LAST }).chain(typedMsgArb) },
   { weight: 1, arbitrary: typedMsgArb(MSG.MAC_UPDATE) },
   { weight: 2, arbitrary: signedAliveArb },
+  { weight: 2, arbitrary: signedAccusationArb },
   { weight: 3, arbitrary: macUpdateArb },
   { weight: 2, arbitrary: ipBindingArb },
   { weight: 1, arbitrary: pmtuProbeArb },

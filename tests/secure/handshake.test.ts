@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { totalRejections } from "../../host/common/secure/counters.ts";
-import { CONFIRM_LEN, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_KEY_ID } from "../../host/common/secure/handshake.ts";
+import { CONFIRM_LEN, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_KEY_ID, WIRE_VERSION } from "../../host/common/secure/handshake.ts";
 import { bytes, established, ip, newKey, Node, pair, text } from "./harness.ts";
 
 test("a pair completes the handshake and exchanges data both ways", () => {
@@ -44,6 +44,28 @@ test("a node with another key never gets a datagram delivered and the responder 
   assert.equal(stranger.t.sessionCount(), 0);
   assert.ok(stranger.t.counters.handshake_timeouts >= 1);
   assert.ok(a.t.sessionCount() === 1);
+});
+
+test("a node of the previous wire version (unsigned MAC claims) makes no session: every packet counted bad_version", () => {
+  // Version 2 nodes speak the same handshake but gossip MAC claims a version 3 core refuses (and the
+  // reverse): they must not get as far as a session. A version 2 node's packets look like ours with
+  // byte 0 = 2; it drops ours the same way (its check is the same line).
+  assert.equal(WIRE_VERSION, 3);
+  const { net, a, b } = pair();
+  const [init] = net.post(a, a.t.outgoing(b.key, b.addr, bytes("x"), 0));
+  init.data[0] = WIRE_VERSION - 1;
+  net.pump();
+  assert.equal(b.t.counters.bad_version, 1);
+  assert.equal(b.t.counters.challenges_sent, 0);
+  assert.equal(b.t.sessionCount() + b.t.peerCount(), 0);
+  net.send(b, a, bytes("y"));
+  const [challengeOrInit] = net.take();
+  assert.notEqual(challengeOrInit.data[1], HS_CHALLENGE);
+  challengeOrInit.data[0] = WIRE_VERSION - 1;
+  net.deliver(challengeOrInit);
+  net.pump();
+  assert.equal(a.t.counters.bad_version, 1);
+  assert.equal(a.t.sessionCount(), 0);
 });
 
 test("a stranger using a valid key id without the key fails the INIT mac before any work", () => {

@@ -115,12 +115,19 @@ export function natCluster({ nodes = 30, seconds = 180, loss = 0.05, seed = 7, j
     cluster.start(i, [0]);
   }
   // A path may be searching again at any one instant (5% loss ends one now and then): a pair counts as
-  // unproven only when it had no path at any of the last 10 one-second samples.
+  // unproven only when it had no path at any of the last 10 one-second samples, and as relayed when
+  // it was relayed at one of them (and direct at none: counted below).
   cluster.run((seconds - 10) * 1000);
   const proven = new Set();
+  const relayedOnce = new Set();
   for (let t = seconds - 9; t <= seconds; t++) {
     cluster.run(t * 1000);
-    for (const a of cluster.nodes) for (const [id, p] of a.core.paths()) if (p.kind !== 0) proven.add(`${a.i}>${id}`);
+    for (const a of cluster.nodes) {
+      for (const [id, p] of a.core.paths()) {
+        if (p.kind !== 0) proven.add(`${a.i}>${id}`);
+        if (p.kind === PATH_KIND.RELAY) relayedOnce.add(`${a.i}>${id}`);
+      }
+    }
   }
   let unproven = 0;
   for (const a of cluster.nodes) for (const [id] of a.core.paths()) if (!proven.has(`${a.i}>${id}`)) unproven++;
@@ -132,7 +139,7 @@ export function natCluster({ nodes = 30, seconds = 180, loss = 0.05, seed = 7, j
       const b = cluster.idIndex.get(id);
       if (type(a.i) === NAT.SYMMETRIC && type(b) === NAT.SYMMETRIC) {
         symmetricPairs++;
-        if (p.kind === PATH_KIND.RELAY) symmetricPairsRelayed++;
+        if (p.kind !== PATH_KIND.DIRECT && relayedOnce.has(`${a.i}>${id}`)) symmetricPairsRelayed++;
       }
     }
   }

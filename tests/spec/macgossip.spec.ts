@@ -2,11 +2,13 @@
 // into the broadcast queue, relaying, dropping a gone owner, the push-pull
 // section, and the owner id following IN_IDENTITY.
 import { ADDR_LEN, ADDR_SLOT, IN_FRAME, IN_IDENTITY, OUT_DATAGRAM, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
+import { CLAIM_KEY_LEN } from "../../assembly/claims";
 import { config } from "../../assembly/config";
 import { input_ptr, output_ptr, process } from "../../assembly/index";
 import { macGossipMessage, macGossipTick, macRefreshIntervalMs } from "../../assembly/macgossip";
 import {
-  MAC_LOCAL, MAC_REMOTE, applyRemote, learnLocal, lookup, macFind, macReset, slotKind, slotOwner, slotSeen, slotVersion,
+  MAC_CONTEST_MS, MAC_LOCAL, MAC_REMOTE, applyRemote, learnLocal, lookup, macFind, macReset, slotKind, slotOwner, slotSeen, slotSetSignature,
+  slotVersion,
 } from "../../assembly/mactable";
 import { self } from "../../assembly/node";
 import { outputLength, outputReset } from "../../assembly/queue";
@@ -18,13 +20,13 @@ import {
 } from "../../assembly/wire/macmsg";
 import { broadcastFill, broadcastPending } from "../../assembly/membership/broadcast";
 import {
-  MSG_ALIVE, MSG_PUSH_PULL, PUSH_PULL_FLAGS, PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER,
+  MSG_ALIVE, MSG_DEAD, MSG_PUSH_PULL, PUSH_PULL_FLAGS, PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER,
   SECTION_HEADER, SECTION_LEN, SECTION_MACS, SECTION_TYPE,
 } from "../../assembly/membership/codec";
 import { membershipMessage } from "../../assembly/membership/membership";
 import { pushPullSend } from "../../assembly/membership/pushpull";
 import { deadNode } from "../../assembly/membership/updates";
-import { signedInfo } from "./member-helpers";
+import { accusationTrailer, macClaimTrailer, signedInfo, signedMacUpdate } from "./member-helpers";
 
 const MAC: u64 = 0x0a1b_2c3d_4e00;
 const PEER: u64 = 500;
@@ -110,8 +112,14 @@ function alive(id: u64, inc: u32): void {
 }
 
 function ownerMsg(mac: u64, owner: u64, version: u32, now: f64): void {
-  macMsgEncode(buf, 64, mac, 0, owner, version, MAC_FROM_OWNER);
-  macGossipMessage(buf, MACMSG_LEN, now);
+  signedMacUpdate(buf, 128, mac, 0, owner, version, MAC_FROM_OWNER);
+  macGossipMessage(addr, buf, MACMSG_LEN, now);
+}
+
+/** PEER and PEER + 1 are members (their keys known from their signed ALIVEs). */
+function peersAlive(): void {
+  alive(PEER, 1);
+  alive(PEER + 1, 1);
 }
 
 describe("MACs learnt before IN_IDENTITY", () => {
@@ -203,7 +211,66 @@ describe("receiving MAC_UPDATE", () => {
     config.macCapacity = 4096;
     config.macAgeingMs = 300_000;
     macReset();
+    peersAlive();
     drainQueue();
+  });
+
+  it("takes a claim only with its owner's key and signature", () => {
+    const bad = statValue(Stat.MacUpdateBadSignature);
+    // Unsigned, another claim's signature (its version raised), another member's signature, or a
+    // corrupted one: refused.
+    macMsgEncode(buf, 128, MAC + 30, 0, PEER, 1, MAC_FROM_OWNER);
+    macGossipMessage(addr, buf, MACMSG_LEN, 1000);
+    macMsgEncode(buf, 128, MAC + 30, 0, PEER, 9, MAC_FROM_OWNER, macClaimTrailer(MAC + 30, 0, PEER, 8));
+    macGossipMessage(addr, buf, MACMSG_LEN, 1000);
+    macMsgEncode(buf, 128, MAC + 30, 0, PEER, 9, MAC_FROM_OWNER, macClaimTrailer(MAC + 30, 0, PEER + 1, 9));
+    macGossipMessage(addr, buf, MACMSG_LEN, 1000);
+    signedMacUpdate(buf, 128, MAC + 30, 0, PEER, 2, MAC_FROM_OWNER);
+    store<u8>(buf + MACMSG_LEN - 1, load<u8>(buf + MACMSG_LEN - 1) ^ 1);
+    macGossipMessage(addr, buf, MACMSG_LEN, 1000);
+    expect(statValue(Stat.MacUpdateBadSignature) - bad).toBe(4);
+    expect(macFind(MAC + 30, 0)).toBe(-1);
+    expect(broadcastPending()).toBe(0);
+    // Signed by its owner: taken, and passed on with the same signature.
+    ownerMsg(MAC + 30, PEER, 2, 1000);
+    expect(lookup(MAC + 30, 0)).toBe(PEER);
+    drainQueue();
+    expect(qMac.length).toBe(1);
+    expect(qVersion[0]).toBe(2);
+  });
+
+  it("contests a claim on a MAC our TAP saw within MAC_CONTEST_MS, and follows one after", () => {
+    const contested = statValue(Stat.MacClaimContested);
+    learnLocal(MAC + 40, 0, 1000);
+    ownerMsg(MAC + 40, PEER, 5, 1000 + MAC_CONTEST_MS - 1); // signed by PEER, but the host is here
+    expect(lookup(MAC + 40, 0)).toBe(self.id);
+    expect(slotVersion(macFind(MAC + 40, 0))).toBe(6);
+    expect(statValue(Stat.MacClaimContested) - contested).toBe(1);
+    macGossipTick(1000 + MAC_CONTEST_MS - 1);
+    drainQueue();
+    expect(qMac.indexOf(MAC + 40)).toBeGreaterThanOrEqual(0);
+    expect(qVersion[qMac.indexOf(MAC + 40)]).toBe(6);
+    ownerMsg(MAC + 40, PEER, 7, 1000 + MAC_CONTEST_MS); // the host went quiet here: it moved
+    expect(lookup(MAC + 40, 0)).toBe(PEER);
+    expect(statValue(Stat.MacClaimContested) - contested).toBe(1);
+  });
+
+  it("answers the sender of a claim that loses here with ours, directly", () => {
+    const answered = statValue(Stat.MacStaleAnswered);
+    ownerMsg(MAC + 41, PEER + 1, 4, 1000);
+    drainQueue();
+    outputReset();
+    ownerMsg(MAC + 41, PEER, 3, 1000); // an older version
+    ownerMsg(MAC + 41, PEER, 4, 1000); // the same version from a lower owner
+    expect(lookup(MAC + 41, 0)).toBe(PEER + 1);
+    expect(broadcastPending()).toBe(0);
+    expect(sentDirect()).toBe(2);
+    expect(macUpdate.owner).toBe(PEER + 1);
+    expect(macUpdate.version).toBe(4);
+    expect(statValue(Stat.MacStaleAnswered) - answered).toBe(2);
+    outputReset();
+    ownerMsg(MAC + 41, PEER + 1, 4, 1000); // the claim we hold: nothing to answer
+    expect(sentDirect()).toBe(0);
   });
 
   it("passes an owner's news on once per refresh round", () => {
@@ -230,8 +297,8 @@ describe("receiving MAC_UPDATE", () => {
     drainQueue();
     const relayed = statValue(Stat.MacUpdatesRelayed);
     ownerMsg(MAC + 21, PEER + 1, 3, 1000);
-    macCopyEncode(buf, 64, MAC + 22, 0, PEER, 1, 0, 10);
-    macGossipMessage(buf, MACMSG_COPY_LEN, 1000);
+    signedMacUpdate(buf, 128, MAC + 22, 0, PEER, 1, 0, 10);
+    macGossipMessage(addr, buf, MACMSG_COPY_LEN, 1000);
     expect(lookup(MAC + 22, 0)).toBe(PEER);
     expect(statValue(Stat.MacUpdatesRelayed)).toBe(relayed);
     expect(broadcastPending()).toBe(0);
@@ -242,12 +309,13 @@ describe("a member gone", () => {
   it("takes its MACs with it at once, and later claims for it are ignored until it is back", () => {
     config.macCapacity = 4096;
     macReset();
+    peersAlive();
     const gone: u64 = 900;
     alive(gone, 1);
     for (let i: u64 = 0; i < 30; i++) ownerMsg(MAC + 100 + i, gone, 1, 1000);
     ownerMsg(MAC + 200, PEER, 1, 1000);
     expect(lookup(MAC + 100, 0)).toBe(gone);
-    deadNode(1, gone, self.id);
+    deadNode(1, gone, gone, accusationTrailer(MSG_DEAD, 1, gone, gone)); // it leaves
     for (let i: u64 = 0; i < 30; i++) expect(macFind(MAC + 100 + i, 0)).toBe(-1);
     expect(lookup(MAC + 200, 0)).toBe(PEER);
     const ignored = statValue(Stat.MacUpdateOwnerGone);
@@ -288,6 +356,23 @@ function forEachSentEntry(fn: (p: usize) => void): i32 {
   return datagrams;
 }
 
+/** Datagrams in the output holding one MAC_UPDATE each, as `answerStale` sends them; the last is left decoded. */
+function sentDirect(): i32 {
+  let n = 0;
+  const base = output_ptr();
+  for (let off: u32 = 0; off < outputLength(); ) {
+    const rec = base + off;
+    const len = load<u32>(rec + REC_LEN);
+    const msg = rec + REC_HEADER + ADDR_SLOT + DG_MESSAGE;
+    if (load<u16>(rec + REC_KIND) == OUT_DATAGRAM && load<u8>(msg) == MSG_MAC_UPDATE) {
+      expect(macMsgDecode(msg, len - ADDR_SLOT - DG_MESSAGE)).toBe(true);
+      n++;
+    }
+    off += alignUp(REC_HEADER + len);
+  }
+  return n;
+}
+
 let sentLocal = 0;
 let sentRemote = 0;
 let badEntry = 0;
@@ -303,13 +388,20 @@ function macSectionResponse(): usize {
   return sec;
 }
 
+/** A remote entry installed with its owner's signature, as a verified claim leaves it. */
+function signedRemote(mac: u64, owner: u64, version: u32, at: f64): void {
+  applyRemote(mac, 0, owner, version, at);
+  slotSetSignature(macFind(mac, 0), macClaimTrailer(mac, 0, owner, version) + CLAIM_KEY_LEN);
+}
+
 describe("the push-pull MAC section", () => {
   it("carries every live entry, split over datagrams: ours from the owner, others as aged copies", () => {
     config.macCapacity = 4096;
     config.macAgeingMs = 300_000;
     macReset();
     for (let i: u64 = 0; i < 300; i++) learnLocal(MAC + 0x1000 + i, 0, 50_000);
-    for (let i: u64 = 0; i < 200; i++) applyRemote(MAC + 0x2000 + i, 0, PEER, 2, 40_000);
+    for (let i: u64 = 0; i < 200; i++) signedRemote(MAC + 0x2000 + i, PEER, 2, 40_000);
+    applyRemote(MAC + 0x2fff, 0, PEER, 2, 40_000); // never signed: not passed on
     self.now = 50_000;
     outputReset();
     pushPullSend(addr, 0);
@@ -329,11 +421,11 @@ describe("the push-pull MAC section", () => {
   it("installs what a peer's section holds", () => {
     config.macCapacity = 4096;
     macReset();
-    alive(PEER + 1, 1); // the copy's owner below is a member we know
+    peersAlive();
     const sec = macSectionResponse();
     let n: u32 = 0;
-    n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3000, 0, PEER, 3, MAC_FROM_OWNER, 0);
-    n += macCopyEncode(sec + SECTION_HEADER + n, 64, MAC + 0x3001, 5, PEER + 1, 1, 0, 20_000);
+    n += signedMacUpdate(sec + SECTION_HEADER + n, 128, MAC + 0x3000, 0, PEER, 3, MAC_FROM_OWNER, 0);
+    n += signedMacUpdate(sec + SECTION_HEADER + n, 128, MAC + 0x3001, 5, PEER + 1, 1, 0, 20_000);
     putU16(sec + SECTION_LEN, <u16>n);
     self.now = 100_000;
     membershipMessage(addr, buf, PUSH_PULL_SECTIONS + SECTION_HEADER + n);
@@ -359,10 +451,10 @@ describe("the push-pull MAC section", () => {
     const stranger: u64 = PEER + 0x7777;
     const gone: u64 = PEER + 0x7778;
     alive(gone, 1);
-    deadNode(1, gone, gone);
-    applyRemote(MAC + 0x4000, 0, PEER, 1, 40_000);
-    applyRemote(MAC + 0x4001, 0, stranger, 1, 40_000);
-    applyRemote(MAC + 0x4002, 0, gone, 1, 40_000);
+    deadNode(1, gone, gone, accusationTrailer(MSG_DEAD, 1, gone, gone));
+    signedRemote(MAC + 0x4000, PEER, 1, 40_000);
+    signedRemote(MAC + 0x4001, stranger, 1, 40_000);
+    signedRemote(MAC + 0x4002, gone, 1, 40_000);
     self.now = 50_000;
     outputReset();
     pushPullSend(addr, 0);

@@ -2,7 +2,7 @@ import { config } from "../../assembly/config";
 import {
   DUMP_AGE, DUMP_KIND, DUMP_LEN, DUMP_MAC, DUMP_OWNER, DUMP_VERSION, DUMP_VLAN, MAC_LOCAL, MAC_REMOTE, MAC_STATIC, addStatic, age, ageTick, announced, applyRemote, dropOwner, learnLocal,
   lookup, macDump, macEntries, macFind, macReset, macSlots, nextLocal, pendingAnnouncements, removeStatic, slotKind,
-  slotMac, slotOwner, slotSeen, slotVersion, slotVlan, takeAnnouncement,
+  slotMac, slotOwner, slotSeen, slotSetSignature, slotSignature, slotSigned, slotVersion, slotVlan, takeAnnouncement,
 } from "../../assembly/mactable";
 import { OUT_MAC, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
 import { self } from "../../assembly/node";
@@ -268,6 +268,41 @@ describe("capacity", () => {
     config.macCapacity = 50;
     expect(learnLocal(0x0200_0000_0000 + 101, 0, 0)).toBe(false);
     expect(macEntries()).toBe(100);
+  });
+});
+
+const sig = heap.alloc(64);
+/** A stand-in signature for entry i at `version`: 32 bytes of i, 32 of i + version. */
+function sigFor(i: u32, version: u32): usize {
+  for (let b = 0; b < 64; b++) store<u8>(sig + b, <u8>(b < 32 ? i : i + version));
+  return sig;
+}
+function holdsSig(mac: u64, i: u32, version: u32): bool {
+  const s = macFind(mac, 0);
+  return s >= 0 && slotSigned(s) && memory.compare(slotSignature(s), sigFor(i, version), 64) == 0;
+}
+
+describe("signatures", () => {
+  it("stay with their entries through removals (cluster shifts), re-claims and a rehash, and records are reused", () => {
+    fresh(64);
+    for (let i: u32 = 0; i < 40; i++) {
+      applyRemote(M1 + i, 0, i % 2 == 0 ? A : B, 1, 0);
+      slotSetSignature(macFind(M1 + i, 0), sigFor(i, 1));
+    }
+    expect(dropOwner(A)).toBe(20); // every other entry: shifts the survivors' clusters
+    for (let i: u32 = 1; i < 40; i += 2) expect(holdsSig(M1 + i, i, 1)).toBe(true);
+    applyRemote(M1 + 1, 0, B, 2, 0); // a new claim: the old signature no longer applies
+    expect(slotSigned(macFind(M1 + 1, 0))).toBe(false);
+    for (let i: u32 = 0; i < 40; i += 2) { // the freed records are taken again
+      applyRemote(M1 + 100 + i, 0, A, 3, 0);
+      slotSetSignature(macFind(M1 + 100 + i, 0), sigFor(i + 100, 3));
+    }
+    config.macCapacity = 256;
+    applyRemote(M2 + 0x1000, 0, A, 1, 0); // grows: a rehash
+    expect(macSlots()).toBeGreaterThan(128);
+    for (let i: u32 = 3; i < 40; i += 2) expect(holdsSig(M1 + i, i, 1)).toBe(true);
+    for (let i: u32 = 0; i < 40; i += 2) expect(holdsSig(M1 + 100 + i, i + 100, 3)).toBe(true);
+    expect(slotSigned(macFind(M2 + 0x1000, 0))).toBe(false);
   });
 });
 

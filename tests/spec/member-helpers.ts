@@ -1,9 +1,10 @@
 // Membership as the specs drive it: this node started, and member info written and signed as its
 // member would (by the stand-in signatures the specs run with, tests/fixtures/claims-stub.mjs).
 import { ADDR_LEN } from "../../assembly/abi";
-import { CLAIM_LEN, claimSign } from "../../assembly/claims";
+import { CLAIM_LEN, claimFormSign, claimSign } from "../../assembly/claims";
+import { macClaimForm, macCopyEncode, macMsgEncode } from "../../assembly/wire/macmsg";
 import { self } from "../../assembly/node";
-import { MSG_ALIVE, writeInfo } from "../../assembly/membership/codec";
+import { MSG_ALIVE, accusationForm, writeAccusation, writeInfo } from "../../assembly/membership/codec";
 import { membershipIdentity } from "../../assembly/membership/membership";
 
 const blankClaim = heap.alloc(CLAIM_LEN);
@@ -37,4 +38,36 @@ export function signedInfo(
 export function signedAlive(incarnation: u32, id: u64): u32 {
   store<u8>(msgBuf, MSG_ALIVE);
   return 1 + signedInfo(msgBuf + 1, 512, incarnation, id, memberAddr, 2, 0, memberName, 4);
+}
+
+const macTrailer = heap.alloc(CLAIM_LEN);
+
+/** The key and signature `owner` puts on its claim (mac, vlan) at `version`, in a buffer the next call reuses. */
+export function macClaimTrailer(mac: u64, vlan: u32, owner: u64, version: u32): usize {
+  claimFormSign(macClaimForm(mac, vlan, owner, version), macTrailer);
+  return macTrailer;
+}
+
+/** A MAC_UPDATE signed by its owner (a copy with its age when `ageMs` >= 0); returns the bytes used or 0. */
+export function signedMacUpdate(
+  p: usize, cap: u32, mac: u64, vlan: u32, owner: u64, version: u32, flags: u8, ageMs: i64 = -1,
+): u32 {
+  const trailer = macClaimTrailer(mac, vlan, owner, version);
+  return ageMs < 0
+    ? macMsgEncode(p, cap, mac, vlan, owner, version, flags, trailer)
+    : macCopyEncode(p, cap, mac, vlan, owner, version, flags, <u32>ageMs, trailer);
+}
+
+const accuseTrailer = heap.alloc(CLAIM_LEN);
+
+/** A SUSPECT or DEAD signed by its accuser `from` (the stand-in); returns its length or 0. */
+export function signedAccusation(p: usize, cap: u32, type: u8, incarnation: u32, node: u64, from: u64): u32 {
+  claimFormSign(accusationForm(type, incarnation, node, from), accuseTrailer);
+  return writeAccusation(p, cap, type, incarnation, node, from, accuseTrailer);
+}
+
+/** The key and signature accuser `from` puts on its accusation, in a buffer the next call reuses. */
+export function accusationTrailer(type: u8, incarnation: u32, node: u64, from: u64): usize {
+  claimFormSign(accusationForm(type, incarnation, node, from), accuseTrailer);
+  return accuseTrailer;
 }

@@ -3,7 +3,7 @@ import { Key, config, configSet } from "../../assembly/config";
 import { self } from "../../assembly/node";
 import { peerAddrById } from "../../assembly/peers";
 import { Stat, statValue } from "../../assembly/stats";
-import { putU16, putU32, putU64 } from "../../assembly/wire/bytes";
+import { getU64, putU16, putU32, putU64 } from "../../assembly/wire/bytes";
 import { CompoundWriter } from "../../assembly/wire/divs";
 import { awarenessApply, awarenessScale, awarenessScore } from "../../assembly/membership/awareness";
 import {
@@ -15,9 +15,10 @@ import {
 } from "../../assembly/membership/codec";
 import { membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById, memberCount, members } from "../../assembly/membership/state";
-import { suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
+import { suspicionConfirmations, suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
+import { suspicionTick } from "../../assembly/membership/updates";
 import { CLAIM_LEN } from "../../assembly/claims";
-import { signedInfo, startMember } from "./member-helpers";
+import { accusationTrailer, signedAccusation, signedInfo, startMember } from "./member-helpers";
 
 const buf = heap.alloc(2048);
 const addr = heap.alloc(ADDR_LEN);
@@ -56,7 +57,7 @@ describe("membership codec", () => {
     store<u8>(buf + INFO_NAME - 1, <u8>(NAME_MAX + 1));
     expect(readInfo(buf, 512, info)).toBe(0);
     expect(signedInfo(buf, INFO_NAME + 4, 1, 2, addr, 1, 0, name, 5)).toBe(0);
-    expect(writeAccusation(buf, ACCUSE_LEN - 1, MSG_SUSPECT, 1, 2, 3)).toBe(0);
+    expect(writeAccusation(buf, ACCUSE_LEN - 1, MSG_SUSPECT, 1, 2, 3, name)).toBe(0);
   });
 
   it("counts truncated membership messages of every type and length, without trapping", () => {
@@ -79,12 +80,12 @@ describe("membership state changes", () => {
     membershipMessage(addr, buf, aliveMsg(buf, 1, 42));
     expect(memberCount()).toBe(n + 1);
     expect(peerAddrById(42)).not.toBe(0);
-    membershipMessage(addr, buf, writeAccusation(buf, 64, MSG_DEAD, 1, 42, 7));
-    expect(memberById(42)!.state).toBe(MemberState.Dead);
+    membershipMessage(addr, buf, signedAccusation(buf, 256, MSG_DEAD, 1, 42, 42)); // it leaves
+    expect(memberById(42)!.state).toBe(MemberState.Left);
     expect(peerAddrById(42)).toBe(0);
     // An older incarnation does not bring it back; a newer one does.
     membershipMessage(addr, buf, aliveMsg(buf, 1, 42));
-    expect(memberById(42)!.state).toBe(MemberState.Dead);
+    expect(memberById(42)!.state).toBe(MemberState.Left);
     membershipMessage(addr, buf, aliveMsg(buf, 2, 42));
     expect(memberById(42)!.state).toBe(MemberState.Alive);
   });
@@ -107,7 +108,7 @@ describe("membership state changes", () => {
     startMember();
     const me = memberById(self.id)!;
     const score = awarenessScore();
-    membershipMessage(addr, buf, writeAccusation(buf, 64, MSG_SUSPECT, me.incarnation, self.id, 42));
+    membershipMessage(addr, buf, signedAccusation(buf, 256, MSG_SUSPECT, me.incarnation, self.id, 42));
     expect(me.state).toBe(MemberState.Alive);
     expect(me.incarnation).toBeGreaterThan(1);
     expect(awarenessScore()).toBe(min(score + 1, config.awarenessMaxMultiplier - 1));
@@ -154,6 +155,101 @@ describe("membership state changes", () => {
     expect(memberById(9001)!.incarnation).toBe(2);
     expect(configSet(Key.MaxMembers, 1)).toBe(false);
     config.maxMembers = saved;
+  });
+});
+
+function accuse(type: u8, inc: u32, id: u64, from: u64): void {
+  membershipMessage(addr, buf, signedAccusation(buf, 256, type, inc, id, from));
+}
+
+describe("signed accusations (Lifeguard's independent accusers)", () => {
+  it("drops an accusation not signed by the accuser it names, ours included, and counts it", () => {
+    startMember();
+    membershipMessage(addr, buf, aliveMsg(buf, 1, 700));
+    const bad = statValue(Stat.MemberAccusationBadSignature);
+    const me = memberById(self.id)!;
+    const inc = me.incarnation;
+    signedAccusation(buf, 256, MSG_DEAD, 1, 700, 701); // signed by 701, then claimed to be 702's
+    putU64(buf + 13, 702);
+    membershipMessage(addr, buf, ACCUSE_LEN);
+    signedAccusation(buf, 256, MSG_SUSPECT, 1, 700, self.id); // in our name, not by us
+    store<u8>(buf + ACCUSE_LEN - 1, load<u8>(buf + ACCUSE_LEN - 1) ^ 1);
+    membershipMessage(addr, buf, ACCUSE_LEN);
+    signedAccusation(buf, 256, MSG_DEAD, inc, self.id, 701); // about us, tampered: no refutation
+    store<u8>(buf + ACCUSE_LEN - 1, load<u8>(buf + ACCUSE_LEN - 1) ^ 1);
+    membershipMessage(addr, buf, ACCUSE_LEN);
+    expect(statValue(Stat.MemberAccusationBadSignature) - bad).toBe(3);
+    expect(memberById(700)!.state).toBe(MemberState.Alive);
+    expect(me.incarnation).toBe(inc);
+  });
+
+  it("one accuser, however often it accuses, leaves a member suspect past every timeout; k others make it dead", () => {
+    startMember();
+    for (let id: u64 = 710; id < 714; id++) membershipMessage(addr, buf, aliveMsg(buf, 1, id));
+    const k = suspicionConfirmations(memberCount());
+    expect(k).toBeGreaterThan(0);
+    self.now = 1_000_000;
+    accuse(MSG_SUSPECT, 1, 710, 711);
+    accuse(MSG_DEAD, 1, 710, 711);
+    accuse(MSG_DEAD, 1, 710, 711);
+    const m = memberById(710)!;
+    expect(m.state).toBe(MemberState.Suspect);
+    const unconfirmed = statValue(Stat.MemberSuspicionUnconfirmed);
+    suspicionTick(self.now + 3_600_000);
+    expect(m.state).toBe(MemberState.Suspect);
+    expect(statValue(Stat.MemberSuspicionUnconfirmed) - unconfirmed).toBe(1);
+    // Confirmations by distinct accusers: the k-th DEAD kills at once (those accusers' timers ran out).
+    for (let i = 0; i < k; i++) {
+      expect(m.state).toBe(MemberState.Suspect);
+      accuse(MSG_DEAD, 1, 710, 712 + <u64>i);
+    }
+    expect(m.state).toBe(MemberState.Dead);
+  });
+
+  it("k confirming SUSPECTs let the timeout declare the member dead, and the DEAD we send is ours, signed", () => {
+    startMember();
+    for (let id: u64 = 720; id < 724; id++) membershipMessage(addr, buf, aliveMsg(buf, 1, id));
+    const k = suspicionConfirmations(memberCount());
+    self.now = 2_000_000;
+    drain();
+    for (let i = 0; i <= k; i++) accuse(MSG_SUSPECT, 1, 720, 721 + <u64>i);
+    const m = memberById(720)!;
+    expect(m.state).toBe(MemberState.Suspect);
+    suspicionTick(self.now + 3_600_000);
+    expect(m.state).toBe(MemberState.Dead);
+    // The DEAD we broadcast names us and carries our signature: another core takes it as ours.
+    w.begin(buf, 1400);
+    expect(broadcastFill(w)).toBeGreaterThan(0);
+    const len = w.finish();
+    let found = false;
+    for (let off: u32 = 0; off + ACCUSE_LEN <= len; off++) {
+      if (load<u8>(buf + off) == MSG_DEAD && getU64(buf + off + 5) == 720 && getU64(buf + off + 13) == self.id) {
+        expect(memory.compare(buf + off + 21, accusationTrailer(MSG_DEAD, 1, 720, self.id), CLAIM_LEN)).toBe(0);
+        found = true;
+      }
+    }
+    expect(found).toBe(true);
+  });
+
+  it("takes no accusation from a push-pull's member states, but refutes its own", () => {
+    startMember();
+    membershipMessage(addr, buf, aliveMsg(buf, 1, 730));
+    const me = memberById(self.id)!;
+    const inc = me.incarnation;
+    store<u8>(buf, MSG_PUSH_PULL);
+    store<u8>(buf + 1, 1);
+    putU64(buf + 2, 731);
+    putU16(buf + 10, 0);
+    const off = PUSH_PULL_SECTIONS;
+    store<u8>(buf + off, SECTION_MEMBERS);
+    store<u8>(buf + off + 3, <u8>MemberState.Dead);
+    let n = signedInfo(buf + off + 4, 512, 1, 730, addr, 1, 0, name, 5);
+    store<u8>(buf + off + 4 + n, <u8>MemberState.Suspect);
+    n += 1 + signedInfo(buf + off + 5 + n, 512, inc, self.id, self.addr, 1, 0, name, 5);
+    putU16(buf + off + 1, <u16>(n + 1));
+    membershipMessage(addr, buf, off + 3 + 1 + n);
+    expect(memberById(730)!.state).toBe(MemberState.Alive);
+    expect(me.incarnation).toBeGreaterThan(inc);
   });
 });
 

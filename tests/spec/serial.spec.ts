@@ -4,10 +4,10 @@ import { self } from "../../assembly/node";
 import { Stat, statValue } from "../../assembly/stats";
 import { nextVersion, serialNewer } from "../../assembly/serial";
 import { applyRemote, macFind, slotOwner } from "../../assembly/mactable";
-import { MSG_DEAD, MSG_SUSPECT, writeAccusation } from "../../assembly/membership/codec";
+import { MSG_DEAD, MSG_SUSPECT } from "../../assembly/membership/codec";
 import { membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById } from "../../assembly/membership/state";
-import { memberAddr, msgBuf, signedAlive, startMember } from "./member-helpers";
+import { memberAddr, msgBuf, signedAccusation, signedAlive, startMember } from "./member-helpers";
 
 const buf = msgBuf;
 const addr = memberAddr;
@@ -17,7 +17,7 @@ function alive(inc: u32, id: u64): void {
 }
 
 function accuse(type: u8, inc: u32, id: u64, from: u64): void {
-  membershipMessage(addr, buf, writeAccusation(buf, 64, type, inc, id, from));
+  membershipMessage(addr, buf, signedAccusation(buf, 256, type, inc, id, from));
 }
 
 describe("serial arithmetic", () => {
@@ -63,8 +63,8 @@ describe("finding 1: forged accusations and claims do not stick", () => {
     expect(statValue(Stat.MemberAccusationAhead)).toBe(ahead + 1);
     accuse(MSG_SUSPECT, 11, 77, 666);
     expect(m.state).toBe(MemberState.Alive);
-    accuse(MSG_DEAD, 10, 77, 666);
-    expect(m.state).toBe(MemberState.Dead);
+    accuse(MSG_DEAD, 10, 77, 77); // it leaves (on its own word)
+    expect(m.state).toBe(MemberState.Left);
     alive(11, 77); // its refutation
     expect(m.state).toBe(MemberState.Alive);
     expect(m.incarnation).toBe(11);

@@ -6,8 +6,13 @@ import { NONCE_LEN } from "./cookie.ts";
 import { ED25519_PUBLIC_LEN as STATIC_LEN, ED25519_SIGNATURE_LEN as SIG_LEN } from "./ed25519.ts";
 import type { CryptoProvider, Signer } from "./provider.ts";
 
-/** 2: handshakes carry and prove each side's static identity key (docs/security.md "Identity"). */
-export const WIRE_VERSION = 2;
+/**
+ * 3: MAC claims carry their owner's signature (the core's datagram version 2, docs/wire.md
+ * "Versioning"); 2: handshakes carry and prove each side's static identity key (docs/security.md
+ * "Identity"). A node refuses every packet of another version (`bad_version`), so nodes that could not
+ * understand each other's gossip never make a session.
+ */
+export const WIRE_VERSION = 3;
 export const HS_INIT = 0x81;
 export const HS_CHALLENGE = 0x82;
 export const HS_CONFIRM = 0x83;
