@@ -1,8 +1,9 @@
-// One chaos run (issue 19): start N real nodes, then fault windows until the time is up. A window is
-// one fault (kill -9 and restart, partition and heal, a loss burst, a key rotation, a MAC move), then
-// the wait for every live node to agree on the live members and the MAC table (timed, against a
-// bound derived from the membership config), then a quiet spell. Pings between random live pairs
-// and a few bounded TCP streams run throughout; pings of the quiet spells must succeed (>= 99 %).
+// One chaos run (issue 19): start N real nodes, then fault windows: one of each kind, then more until
+// the time is up. A window is one fault (kill -9 and restart, partition and heal, a loss burst, a key
+// rotation, a MAC move), then the wait for every live node to agree on the live members and the MAC
+// table (timed, against a bound derived from the membership config), then a quiet spell. Pings between
+// random live pairs and a few bounded TCP streams run throughout; pings of the quiet spells must
+// succeed (>= 99 %).
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -42,7 +43,10 @@ export function convergenceBoundMs(nodes, config) {
 }
 
 export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 10_000, dir, log = () => {} }) {
+  // Faults draw from their own stream, so a seed fixes the sequence of faults (kinds, victims, hold
+  // times); the pings and streams draw as often as the machine's speed lets them, from theirs.
   const rng = new Rng(seed);
+  const trafficRng = new Rng(seed ^ 0x5eed);
   const config = membershipConfig(nodes <= 10);
   const boundMs = convergenceBoundMs(nodes, config);
   makeDir(dir);
@@ -51,8 +55,8 @@ export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 
     nodes, minutes, seed, denoEvery, config, convergence_bound_ms: boundMs, startup: null, windows: [],
     pings: null, tcp: [], crashes: bed.crashes, fds: {}, rss_kib: {}, violations: [], ok: false,
   };
-  const pinger = new Pinger(bed, rng);
-  const streams = new Streams(bed, rng);
+  const pinger = new Pinger(bed, trafficRng);
+  const streams = new Streams(bed, trafficRng);
   try {
     await bed.setup();
     const t0 = Date.now();
@@ -67,8 +71,9 @@ export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 
     pinger.start();
     await streams.start();
     const end = Date.now() + minutes * 60_000;
-    const order = shuffled(rng, FAULTS); // every kind early on, then at random
-    for (let w = 0; Date.now() < end; w++) {
+    // every kind once, in an order of the seed's, even past the end; then at random until the end
+    const order = shuffled(rng, FAULTS);
+    for (let w = 0; w < order.length || Date.now() < end; w++) {
       const kind = w < order.length ? order[w] : FAULTS[rng.below(FAULTS.length)];
       pinger.window = w;
       pinger.phase = "fault";
