@@ -267,6 +267,17 @@ export class ChaosBed {
     });
   }
 
+  /** Every counter of the node (the core's, the host's and the transport's as `secure.NAME`), or null if it did not answer. */
+  async counters(name) {
+    try {
+      const status = await this.control(name, "status");
+      const secure = Object.fromEntries(Object.entries(status.security.counters).map(([k, v]) => [`secure.${k}`, v]));
+      return { ...status.counters, ...secure };
+    } catch {
+      return null;
+    }
+  }
+
   nameOf(id) {
     for (const [name, e] of this.live) if (e.id === id) return name;
     return id;

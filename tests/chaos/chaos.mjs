@@ -30,7 +30,7 @@ console.log(JSON.stringify({
   ok: report.ok, nodes: report.nodes, seed: report.seed, windows: report.windows.length,
   faults: Object.fromEntries(["kill", "partition", "loss", "rotate", "move"].map((k) => [k, report.windows.filter((w) => w.kind === k).length])),
   convergence_bound_ms: report.convergence_bound_ms, convergence_max_ms: Math.max(0, ...conv),
-  quiet_pings: report.pings.quiet, crashes: report.crashes.length, violations: report.violations,
+  quiet_pings: report.pings.quiet, quiet_rtt_ms: report.pings.quiet_rtt_ms, crashes: report.crashes.length, violations: report.violations,
   report: `${dir}/chaos-report.json`, svg: `${dir}/chaos.svg`,
 }, null, 2));
 process.exit(report.ok ? 0 : 1);
