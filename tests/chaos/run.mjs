@@ -42,7 +42,8 @@ export function convergenceBoundMs(nodes, config) {
   return Math.round(Math.max(deadBoundMs(nodes, config), heal) + 5000);
 }
 
-export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 10_000, dir, log = () => {} }) {
+/** `faults`: the kinds to draw from (all of FAULTS unless given: one kind's effect alone, e.g. rotations). */
+export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 10_000, faults = FAULTS, dir, log = () => {} }) {
   // Faults draw from their own stream, so a seed fixes the sequence of faults (kinds, victims, hold
   // times); the pings and streams draw as often as the machine's speed lets them, from theirs.
   const rng = new Rng(seed);
@@ -52,7 +53,7 @@ export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 
   makeDir(dir);
   const bed = new ChaosBed({ nodes, denoEvery, config, dir });
   const report = {
-    nodes, minutes, seed, denoEvery, config, convergence_bound_ms: boundMs, startup: null, windows: [],
+    nodes, minutes, seed, denoEvery, faults, config, convergence_bound_ms: boundMs, startup: null, windows: [],
     pings: null, tcp: [], crashes: bed.crashes, fds: {}, rss_kib: {}, violations: [], ok: false,
   };
   const pinger = new Pinger(bed, trafficRng);
@@ -72,9 +73,9 @@ export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 
     await streams.start();
     const end = Date.now() + minutes * 60_000;
     // every kind once, in an order of the seed's, even past the end; then at random until the end
-    const order = shuffled(rng, FAULTS);
+    const order = shuffled(rng, faults);
     for (let w = 0; w < order.length || Date.now() < end; w++) {
-      const kind = w < order.length ? order[w] : FAULTS[rng.below(FAULTS.length)];
+      const kind = w < order.length ? order[w] : faults[rng.below(faults.length)];
       pinger.window = w;
       pinger.phase = "fault";
       const window = { index: w, kind, started_ms: Date.now() - t0, ...(await inject(bed, rng, kind, w)) };
