@@ -62,8 +62,9 @@ class MemberSection extends PushPullSection {
     while (this.cursor < members.length) {
       const m = unchecked(members[this.cursor]);
       // Like memberlist, only members not yet reaped there: the dead we keep for reconnecting stay local,
-      // except the one we send to. A member apart longer than gossip_to_the_dead_ms (a partition) must
-      // hear it is dead here to refute it; its own alive at the same incarnation cannot undo the death.
+      // except the receiver's own entry. A member dead here for longer than gossip_to_the_dead_ms (apart
+      // in a partition, or restarted under its id) hears it from nobody else, and only its refutation
+      // (a higher incarnation) may undo the death (docs/membership.md "Coming back from dead").
       if (!m.live && self.now - m.stateSince >= config.gossipToTheDeadMs &&
           memory.compare(m.addr, sendingTo, ADDR_LEN) != 0) { this.cursor++; continue; }
       if (cap - used < 1) break;

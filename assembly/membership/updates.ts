@@ -177,13 +177,10 @@ export function aliveNode(a: MemberInfo): void {
     if (isSelf) return;
     if (members.length >= config.maxMembers) { count(Stat.MemberTableFull); return; }
   } else {
-    // A dead member back at another address is news even at the same incarnation; so is one dead for
-    // longer than gossip_to_the_dead_ms, which memberlist would have forgotten (and we keep only for
-    // reconnecting): nobody tells it it is dead any more (push-pull leaves it out), so it would never
-    // refute, and a healed partition or a restart under the same id would stay dead for good.
+    // A dead member back at another address is news even at the same incarnation. At the same address
+    // only its refutation is: a push-pull to it tells it it is dead here (pushpull.ts), however long ago.
     const movedBack = !found.live && memory.compare(found.addr, a.addr, ADDR_LEN) != 0;
-    const forgotten = !found.live && self.now - found.stateSince >= config.gossipToTheDeadMs;
-    if (isSelf ? serialNewer(found.incarnation, a.incarnation) : !serialNewer(a.incarnation, found.incarnation) && !movedBack && !forgotten) return;
+    if (isSelf ? serialNewer(found.incarnation, a.incarnation) : !serialNewer(a.incarnation, found.incarnation) && !movedBack) return;
     if (isSelf && (leaving || (a.incarnation == found.incarnation && sameMeta(found, a)))) return;
   }
   // News: only the member itself can make it (issue 16, "a member speaks only for itself").

@@ -43,10 +43,13 @@ export function findDeno(): string | null {
   }
 }
 
-/** The value of `--flag value` or `--flag=value` in rawArgs, or undefined. */
+/**
+ * The value of `--flag value` or `--flag=value` in rawArgs, or undefined; the last one when the flag is
+ * repeated, as the child's parser (citty) takes it, so a permission goes to the path the child uses.
+ */
 function flagValue(rawArgs: string[], flag: string): string | undefined {
-  for (let i = 0; i < rawArgs.length; i++) {
-    if (rawArgs[i] === flag) return rawArgs[i + 1];
+  for (let i = rawArgs.length - 1; i >= 0; i--) {
+    if (rawArgs[i] === flag && i + 1 < rawArgs.length) return rawArgs[i + 1];
     if (rawArgs[i].startsWith(`${flag}=`)) return rawArgs[i].slice(flag.length + 1);
   }
   return undefined;

@@ -3,9 +3,10 @@
 // filter in each node's namespace), bursts of loss (netdev ingress numgen, as nb_impair), a network
 // key rotation (`divs key install/use/remove`), a MAC moved from one TAP to another. It also reads
 // what every live node believes (members, MAC table) and what each process uses (fds, RSS, CPU).
+// Each node's output, every life of it, is kept in DIR/logs/NAME.log for the post-mortem of a failed run.
 import { spawn } from "node:child_process";
 import net from "node:net";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, Testbed, sh } from "../e2e/harness.mjs";
 
@@ -57,6 +58,7 @@ export class ChaosBed {
     this.starts.set(name, (this.starts.get(name) ?? 0) + 1);
     const entry = { pid: null, id: null, mac: null, runtime, fds0: null, killed: false, restarts: this.starts.get(name) - 1 };
     n.exited.then(({ code, signal }) => {
+      this.keepLog(name, n.log, `exit code ${code} signal ${signal}${entry.killed ? " (killed by the bed)" : ""}`);
       if (!entry.killed && this.live.get(name) === entry) {
         this.crashes.push({ name, code, signal, at: Date.now(), log: n.log.slice(-2000) });
         this.live.delete(name);
@@ -90,6 +92,12 @@ export class ChaosBed {
     process.kill(entry.pid, "SIGKILL");
     await this.tb.node(name).exited;
     this.tb.node(name).proc = null;
+  }
+
+  /** Appends one life of `name`'s output to DIR/logs/NAME.log. */
+  keepLog(name, text, end) {
+    mkdirSync(join(this.dir, "logs"), { recursive: true });
+    appendFileSync(join(this.dir, "logs", `${name}.log`), `${text}--- ${new Date().toISOString()} ${end}\n`);
   }
 
   liveNames() {
@@ -257,6 +265,17 @@ export class ChaosBed {
         }
       });
     });
+  }
+
+  /** Every counter of the node (the core's, the host's and the transport's as `secure.NAME`), or null if it did not answer. */
+  async counters(name) {
+    try {
+      const status = await this.control(name, "status");
+      const secure = Object.fromEntries(Object.entries(status.security.counters).map(([k, v]) => [`secure.${k}`, v]));
+      return { ...status.counters, ...secure };
+    } catch {
+      return null;
+    }
   }
 
   nameOf(id) {

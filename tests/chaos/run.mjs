@@ -1,10 +1,11 @@
-// One chaos run (issue 19): start N real nodes, then fault windows until the time is up. A window is
-// one fault (kill -9 and restart, partition and heal, a loss burst, a key rotation, a MAC move), then
-// the wait for every live node to agree on the live members and the MAC table (timed, against a
-// bound derived from the membership config), then a quiet spell. Pings between random live pairs
-// and a few bounded TCP streams run throughout; pings of the quiet spells must succeed (>= 99 %).
+// One chaos run (issue 19): start N real nodes, then fault windows: one of each kind, then more until
+// the time is up. A window is one fault (kill -9 and restart, partition and heal, a loss burst, a key
+// rotation, a MAC move), then the wait for every live node to agree on the live members and the MAC
+// table (timed, against a bound derived from the membership config), then a quiet spell. Pings between
+// random live pairs and a few bounded TCP streams run throughout; pings of the quiet spells must
+// succeed (>= 99 %).
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../sim/rng.mjs";
 import { deadBoundMs } from "../e2e/harness.mjs";
@@ -41,18 +42,22 @@ export function convergenceBoundMs(nodes, config) {
   return Math.round(Math.max(deadBoundMs(nodes, config), heal) + 5000);
 }
 
-export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 10_000, dir, log = () => {} }) {
+/** `faults`: the kinds to draw from (all of FAULTS unless given: one kind's effect alone, e.g. rotations). */
+export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 10_000, faults = FAULTS, dir, log = () => {} }) {
+  // Faults draw from their own stream, so a seed fixes the sequence of faults (kinds, victims, hold
+  // times); the pings and streams draw as often as the machine's speed lets them, from theirs.
   const rng = new Rng(seed);
+  const trafficRng = new Rng(seed ^ 0x5eed);
   const config = membershipConfig(nodes <= 10);
   const boundMs = convergenceBoundMs(nodes, config);
   makeDir(dir);
   const bed = new ChaosBed({ nodes, denoEvery, config, dir });
   const report = {
-    nodes, minutes, seed, denoEvery, config, convergence_bound_ms: boundMs, startup: null, windows: [],
+    nodes, minutes, seed, denoEvery, faults, config, convergence_bound_ms: boundMs, startup: null, windows: [],
     pings: null, tcp: [], crashes: bed.crashes, fds: {}, rss_kib: {}, violations: [], ok: false,
   };
-  const pinger = new Pinger(bed, rng);
-  const streams = new Streams(bed, rng);
+  const pinger = new Pinger(bed, trafficRng);
+  const streams = new Streams(bed, trafficRng);
   try {
     await bed.setup();
     const t0 = Date.now();
@@ -67,9 +72,10 @@ export async function runChaos({ nodes, minutes, seed, denoEvery = 4, quietMs = 
     pinger.start();
     await streams.start();
     const end = Date.now() + minutes * 60_000;
-    const order = shuffled(rng, FAULTS); // every kind early on, then at random
-    for (let w = 0; Date.now() < end; w++) {
-      const kind = w < order.length ? order[w] : FAULTS[rng.below(FAULTS.length)];
+    // every kind once, in an order of the seed's, even past the end; then at random until the end
+    const order = shuffled(rng, faults);
+    for (let w = 0; w < order.length || Date.now() < end; w++) {
+      const kind = w < order.length ? order[w] : faults[rng.below(faults.length)];
       pinger.window = w;
       pinger.phase = "fault";
       const window = { index: w, kind, started_ms: Date.now() - t0, ...(await inject(bed, rng, kind, w)) };
@@ -175,19 +181,33 @@ function shuffled(rng, list) {
   return a;
 }
 
-/** `ip netns exec NS cmd...`; resolves with the exit code. */
+/** `ip netns exec NS cmd...`; resolves with the exit code and what it printed. */
 function inNs(ns, args, timeoutMs) {
   return new Promise((resolve) => {
-    const p = spawn("ip", ["netns", "exec", ns, ...args], { stdio: "ignore" });
+    const p = spawn("ip", ["netns", "exec", ns, ...args], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
     const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
     p.once("exit", (code) => {
       clearTimeout(timer);
-      resolve(code ?? -1);
+      resolve({ code: code ?? -1, out });
     });
   });
 }
 
-/** One ping at a time between random live pairs, every 250 ms; each result is tagged with its window and phase. */
+/** Busy and total jiffies of the whole machine (/proc/stat), for the CPU share used meanwhile. */
+function machineTicks() {
+  const [, ...v] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+  const idle = v[3] + v[4];
+  const total = v.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * One ping at a time between random live pairs, every 250 ms; each result is tagged with its window and
+ * phase, its time and RTT. For a lost one it keeps what the two ends counted meanwhile (core and
+ * transport counters that moved) and how busy the machine was: a lost ping's post-mortem.
+ */
 export class Pinger {
   window = -1;
   phase = "between";
@@ -201,6 +221,7 @@ export class Pinger {
   }
 
   start() {
+    const t0 = Date.now();
     this.running = (async () => {
       while (!this.stopped) {
         const live = this.bed.liveNames();
@@ -209,16 +230,33 @@ export class Pinger {
           const others = live.filter((n) => n !== from);
           const to = others[this.rng.below(others.length)];
           const [window, phase, a, b] = [this.window, this.phase, this.bed.live.get(from), this.bed.live.get(to)];
+          const before = await Promise.all([this.bed.counters(from), this.bed.counters(to)]);
+          const ticks = machineTicks();
+          const at = Date.now() - t0;
           // -W 2: on 2 shared cores with 30 nodes an answer can take over a second; lost is lost, slow is not
-          const code = await inNs(this.bed.tb.node(from).ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", this.bed.tb.node(to).overlay], 4000);
+          const { code, out } = await inNs(this.bed.tb.node(from).ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", this.bed.tb.node(to).overlay], 4000);
           // a ping whose phase changed under it, or whose ends were killed meanwhile, counts for nothing
           if (phase === this.phase && window === this.window && this.bed.live.get(from) === a && this.bed.live.get(to) === b) {
-            this.results.push({ window, phase, from, to, ok: code === 0 });
+            const rtt = /= [\d.]+\/([\d.]+)\//.exec(out)?.[1];
+            const result = { window, phase, from, to, ok: code === 0, at_ms: at, rtt_ms: rtt === undefined ? null : Number(rtt) };
+            if (!result.ok) result.evidence = await this.evidence(from, to, before, ticks);
+            this.results.push(result);
           }
         }
         await sleep(250);
       }
     })();
+  }
+
+  /** What moved at both ends during a lost ping, and the machine's CPU use (of all cores) meanwhile. */
+  async evidence(from, to, before, ticks) {
+    const now = machineTicks();
+    const after = await Promise.all([this.bed.counters(from), this.bed.counters(to)]);
+    const moved = (x, y) => x === null || y === null ? null : Object.fromEntries(Object.entries(y).filter(([k, v]) => v !== (x[k] ?? 0)).map(([k, v]) => [k, v - (x[k] ?? 0)]));
+    return {
+      machine_busy: Number(((now.busy - ticks.busy) / Math.max(1, now.total - ticks.total)).toFixed(2)),
+      [from]: moved(before[0], after[0]), [to]: moved(before[1], after[1]),
+    };
   }
 
   async stop() {
@@ -236,9 +274,12 @@ export class Pinger {
       quiet: count(this.results.filter((r) => r.window === w && r.phase === "quiet")),
     }));
     const quiet = this.results.filter((r) => r.phase === "quiet");
+    const rtts = quiet.filter((r) => r.ok && r.rtt_ms !== null).map((r) => r.rtt_ms).sort((x, y) => x - y);
+    const pct = (p) => (rtts.length ? rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))] : null);
     return {
       quiet: count(quiet), fault: count(this.results.filter((r) => r.phase === "fault")), per_window: perWindow,
-      quiet_losses: quiet.filter((r) => !r.ok).map(({ window, from, to }) => ({ window, from, to })),
+      quiet_rtt_ms: { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: rtts.at(-1) ?? null },
+      quiet_losses: quiet.filter((r) => !r.ok).map(({ window, from, to, at_ms, evidence }) => ({ window, from, to, at_ms, evidence })),
     };
   }
 }
@@ -269,7 +310,7 @@ export class Streams {
         const from = this.bed.liveNames().filter((n) => n !== to)[0];
         if (!from) continue;
         const t = Date.now();
-        const code = await inNs(this.bed.tb.node(from).ns, ["iperf3", "-c", this.bed.tb.node(to).overlay, "-t", "10", "-b", "20M", "--connect-timeout", "3000"], 20_000);
+        const { code } = await inNs(this.bed.tb.node(from).ns, ["iperf3", "-c", this.bed.tb.node(to).overlay, "-t", "10", "-b", "20M", "--connect-timeout", "3000"], 20_000);
         this.results.push({ from, to, at_ms: t, ok: code === 0 });
       }
     })();

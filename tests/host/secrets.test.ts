@@ -79,3 +79,11 @@ test("--runtime deno: a --join token goes to the Deno child's environment, never
   const fileLine = denoCommandLine(["up", "--join-file", "/etc/divs/token"], {}).args;
   assert.ok(fileLine.some((a) => a.startsWith("--allow-read=") && a.includes("/etc/divs/token")), "the child may read --join-file");
 });
+
+test("--runtime deno: a repeated flag is granted for the value the child takes (the last, as citty), not the first", () => {
+  // The chaos bed once passed --state-dir twice: the child was allowed the first and used the second.
+  const args = denoCommandLine(["up", "--state-dir", "/var/lib/divs/first", "--tap", "dv0", "--state-dir=/var/lib/divs/second"], {}).args;
+  const write = args.find((a) => a.startsWith("--allow-write="));
+  assert.ok(write?.includes("/var/lib/divs/second"), write);
+  assert.ok(!write?.includes("/var/lib/divs/first"), write);
+});

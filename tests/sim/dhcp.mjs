@@ -176,10 +176,9 @@ export function simulateDhcp(o) {
   const bReclaimed = dumpDhcp(cluster, 0).ranges.every((r) => !B.some((i) => cluster.nodes[i].id === r.owner));
   if (!bReclaimed) failures.push("the majority did not reclaim the minority's blocks");
   cluster.heal();
-  // The minority's nodes are replaced by fresh ones (new ids) joining through node 0: a restart
-  // under the same id does not come back here (a member kept dead ignores its alive at incarnation
-  // 0); reported to the lead. A fresh node has no tokens: it learns the pool's ownership by
-  // push-pull and asks for a share.
+  // The minority's nodes are replaced by fresh ones (new ids) joining through node 0 (a restart under
+  // the same id comes back too: tests/sim/heal.test.mjs). A fresh node has no tokens: it learns the
+  // pool's ownership by push-pull and asks for a share.
   for (const i of B) {
     cluster.crash(i);
     const n = cluster.nodes[i];

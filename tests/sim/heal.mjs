@@ -62,3 +62,63 @@ export function simulateRestartSameId(o) {
   c.cluster.frame(o.victim, macOf(o.victim, 0)); // its TAP sees its MAC again
   return timeRecovery(c, o.capMs, r);
 }
+
+/**
+ * Node `o.victim` crashes for good; `o.downMs` later, when every member has held it dead for longer than
+ * gossip_to_the_dead_ms, node `o.replayer` sends node 0 a copy of the victim's signed ALIVE taken from
+ * the wire before the crash (a genuine claim, only old). Only the member itself may undo its death, with
+ * a higher incarnation: the copy must bring it back nowhere. Returns the members that took it for alive.
+ */
+export function simulateReplayedAlive(o) {
+  const r = { failures: [], revivedAt: [] };
+  const c = agreedCluster(o);
+  if (c === null) return { ...r, failures: ["no agreement before the crash"] };
+  const victim = c.nodes[o.victim];
+  const copy = watchForInfo(c.cluster, victim);
+  c.runUntil(() => copy.value !== null, 60_000); // a push-pull carries it within an interval
+  if (copy.value === null) return { ...r, failures: ["no ALIVE of the victim was seen on the wire"] };
+  c.cluster.crash(o.victim);
+  c.runUntil(() => false, o.downMs);
+  const deadEverywhere = c.nodes.filter((n) => n.up).every((n) => n.core.members().find((m) => m.id === victim.id)?.state === 2);
+  if (!deadEverywhere) r.failures.push("the crashed node was not declared dead by every member");
+  const datagram = new Uint8Array(2 + copy.value.length);
+  datagram[0] = WIRE_VERSION;
+  datagram[1] = MSG_ALIVE;
+  datagram.set(copy.value, 2);
+  c.cluster.wire(o.replayer, c.nodes[0].addr, { data: datagram });
+  c.runUntil(() => {
+    for (const n of c.nodes) {
+      if (n.up && n.core.members().find((m) => m.id === victim.id)?.state === 0 && !r.revivedAt.includes(n.i)) r.revivedAt.push(n.i);
+    }
+    return false;
+  }, o.watchMs);
+  return r;
+}
+
+const WIRE_VERSION = 1; // docs/wire.md
+const MSG_ALIVE = 0x15; // docs/membership.md: u32 incarnation, u64 id, address (18), u16, u32, name, key, signature
+
+/** Watches every datagram for a copy of `node`'s member info (an ALIVE body, as push-pulls carry it): `{ value }`. */
+function watchForInfo(cluster, node) {
+  const seen = { value: null };
+  const wire = cluster.wire.bind(cluster);
+  cluster.wire = (from, dst, pkt) => {
+    seen.value ??= findInfo(pkt.data, node);
+    wire(from, dst, pkt);
+  };
+  return seen;
+}
+
+/** The member info of `node` in a datagram (its id big-endian, then its address), or null. */
+function findInfo(data, node) {
+  const id = new Uint8Array(8);
+  new DataView(id.buffer).setBigUint64(0, node.id);
+  const at = (k, bytes) => bytes.every((b, j) => data[k + j] === b);
+  for (let k = 4; k + 8 + node.addr.length <= data.length; k++) {
+    if (!at(k, id) || !at(k + 8, node.addr)) continue;
+    const start = k - 4;
+    const len = 37 + data[start + 36] + 96; // up to the name length byte, the name, the 96-byte claim
+    if (start + len <= data.length) return data.slice(start, start + len);
+  }
+  return null;
+}

@@ -3,7 +3,7 @@
 // stayed dead, and after a shorter heal the MAC tables lagged the members by up to a push-pull interval.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { simulatePartitionHeal, simulateRestartSameId } from "./heal.mjs";
+import { simulatePartitionHeal, simulateReplayedAlive, simulateRestartSameId } from "./heal.mjs";
 
 /** Reconnect pings every 30 s (LAN default), then a push-pull and gossip: well under 40 s. */
 const MEMBERS_BOUND_MS = 40_000;
@@ -31,5 +31,16 @@ test("a member restarted under its id after 45 s dead is alive everywhere again,
     assert.deepEqual(r.failures, []);
     assert.ok(r.membersMs <= 10_000, `members took ${r.membersMs} ms`);
     assert.ok(r.macsMs - r.membersMs <= MACS_AFTER_MEMBERS_MS, `MAC tables took ${r.macsMs} ms, members ${r.membersMs} ms`);
+  }
+});
+
+test("a copy of a member's old ALIVE, replayed after it has been dead 45 s, brings it back nowhere: only its refutation could", () => {
+  // A member crashed for good must stay dead however old the death: the ALIVE it signed before the
+  // crash is its word at that incarnation, which the death overrules (docs/membership.md "Coming back
+  // from dead"). Before, a death older than gossip_to_the_dead_ms was undone by any such copy.
+  for (const seed of [1, 2, 3]) {
+    const r = simulateReplayedAlive({ nodes: 8, victim: 3, replayer: 5, downMs: 60_000, watchMs: 10_000, seed });
+    assert.deepEqual(r.failures, []);
+    assert.deepEqual(r.revivedAt, [], `seed ${seed}: nodes ${r.revivedAt} took the dead member for alive again`);
   }
 });
