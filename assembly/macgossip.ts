@@ -13,6 +13,7 @@ import { SECTION_MACS } from "./membership/codec";
 import { onMemberGone, onMemberJoin } from "./membership/events";
 import { PushPullSection, pushPullRegister, pushPullSend } from "./membership/pushpull";
 import { MemberState, memberById } from "./membership/state";
+import { isBanned } from "./membership/bans";
 import { self } from "./node";
 import { Stat, count } from "./stats";
 import {
@@ -71,10 +72,10 @@ function resyncTick(now: f64): void {
   if (m != null && m.live) pushPullSend(m.addr, 0);
 }
 
-/** A claim for a member we know to be dead or gone would resurrect what dropOwner removed. */
+/** A claim for a member we know to be dead, gone or removed would resurrect what dropOwner removed. */
 function ownerGone(id: u64): bool {
   const m = memberById(id);
-  return m != null && !m.live;
+  return (m != null && !m.live) || isBanned(id);
 }
 
 /**

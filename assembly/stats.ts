@@ -149,6 +149,8 @@ export enum Stat {
   DhcpRestoreSkipped,
   DhcpRestoreWait,
   DhcpBlocksReowned,
+  MemberBanned,
+  MemberAliveBanned,
   Count, // keep last
 }
 
@@ -300,6 +302,8 @@ export const STAT_NAMES: StaticArray<string> = [
   "dhcp_restore_skipped",
   "dhcp_restore_wait",
   "dhcp_blocks_reowned",
+  "member_banned",
+  "member_alive_banned",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

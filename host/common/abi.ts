@@ -28,6 +28,8 @@ export const IN_PING = 10;
 export const IN_DHCP_RESTORE = 11;
 /** [6-byte MAC][u16 0][host name UTF-8]: a lease for the node's own TAP (`--address dhcp`), answered by OUT_DHCP_ADDRESS. */
 export const IN_DHCP_SELF = 12;
+/** [u64 LE node id]: a member removed from the switch (`divs remove`): dead here for good. */
+export const IN_BAN = 13;
 
 export const OUT_FRAME = 1;
 export const OUT_DATAGRAM = 2;

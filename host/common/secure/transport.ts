@@ -7,11 +7,12 @@ import { DEFAULT_SECURE_CONFIG, REJECT_AFTER_MESSAGES, type SecureConfig } from 
 import { CookieJar, NONCE_LEN } from "./cookie.ts";
 import { newCounters, type SecureCounters } from "./counters.ts";
 import {
-  buildChallenge, buildConfirm, buildInit, CHALLENGE_LEN, CONFIRM_LEN, DATA, DATA_HEADER_LEN, DATA_OVERHEAD,
+  buildChallenge, buildConfirm, buildInit, CHALLENGE_LEN, CONFIRM_LEN, CONTROL, DATA, DATA_HEADER_LEN, DATA_OVERHEAD,
   deriveSessionKeys, wipeSessionKeys, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_CHALLENGE_S, OFF_CONFIRM_NR, OFF_CONFIRM_S,
   OFF_DATA_COUNTER, OFF_DATA_IDX, OFF_E, OFF_IDX_I, OFF_INIT_S, OFF_KEY_ID, OFF_N, PUBLIC_LEN, STATIC_LEN, verifyChallenge,
   verifyConfirm, verifyInit, WIRE_VERSION,
 } from "./handshake.ts";
+import { BanList } from "./bans.ts";
 import type { Identity } from "./identity.ts";
 import { PeerIdentities } from "./peer-identities.ts";
 import type { Keyring, NetworkKey } from "./keyring.ts";
@@ -45,6 +46,10 @@ export interface Incoming {
   source: Uint8Array;
   /** The relay it came through (its 18-byte address), or null when it came directly. */
   via: Uint8Array | null;
+  /** An authenticated CONTROL message for the host (never for the core), or null. */
+  control: Uint8Array | null;
+  /** The static identity key of the session `control` came on. */
+  controlFrom: Uint8Array | null;
   transmits: Transmit[];
 }
 
@@ -118,6 +123,8 @@ export class SecureTransport {
   private readonly identities: PeerIdentities<Peer>;
   private readonly routes = new RouteTable();
   private readonly relays: RelayAllowances;
+  /** Identities removed from the switch: their handshakes are refused (`banned`). */
+  readonly bans: BanList;
   private readonly cookies: CookieJar;
   private readonly limiter: RateLimiter;
   private seq = 0;
@@ -125,7 +132,9 @@ export class SecureTransport {
   // Reused per call: the hot path allocates only the sealed datagram and the opened plaintext (plus
   // node:crypto's cipher objects for datagrams above SMALL_AEAD_MAX, host/common/secure/node-crypto.ts).
   private readonly out: Transmit[] = [];
-  private readonly result: Incoming = { deliver: null, source: new Uint8Array(0), via: null, transmits: this.out };
+  private readonly result: Incoming = {
+    deliver: null, source: new Uint8Array(0), via: null, control: null, controlFrom: null, transmits: this.out,
+  };
   /** Where replies to the packet being handled go (its source), and the original sender to wrap them for when it came relayed. */
   private replyKey: AddrKey = 0;
   private replyAddr: Uint8Array = new Uint8Array(0);
@@ -147,6 +156,7 @@ export class SecureTransport {
     this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
     this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs, this.config.confirmWindowMs);
     this.identities = new PeerIdentities(crypto);
+    this.bans = new BanList(crypto);
     this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
     this.relays = new RelayAllowances(this.config.relayCapBytesPerSecond);
   }
@@ -243,6 +253,48 @@ export class SecureTransport {
   }
 
   /**
+   * Seals a CONTROL message (the host's own, docs/security.md "Removing a node") for the peer at `addr`
+   * on its live session. Without one nothing is sent and a handshake starts, so that the caller's next
+   * try finds a session: CONTROL messages are retried by their protocol, never queued here.
+   */
+  control(addrKey: AddrKey, addr: Uint8Array, message: Uint8Array, now: number): Transmit[] {
+    this.out.length = 0;
+    let peer = this.peers.get(addrKey);
+    if (!peer) {
+      if (this.peers.size >= this.config.maxPeers) {
+        this.counters.too_many_peers++;
+        return this.out;
+      }
+      peer = new Peer(addrKey, Uint8Array.from(addr));
+      this.peers.set(addrKey, peer);
+    }
+    const s = peer.send;
+    if (s !== null && s.live(now) && s.sendCounter < REJECT_AFTER_MESSAGES) this.sealTo(peer, s, message, CONTROL);
+    else if (peer.pending === null) this.startHandshake(peer, now);
+    return this.out;
+  }
+
+  /**
+   * Bans the identity with this node id: its handshakes are refused from now on (`banned`), and the
+   * sessions, handshake and queue of the peer that proved it are dropped at once (`sessions_banned`).
+   */
+  ban(nodeId: Uint8Array): void {
+    this.bans.add(nodeId);
+    for (const peer of [...this.peers.values()]) {
+      if (peer.identity === null || !this.bans.bansKey(peer.identity)) continue;
+      for (const s of [...peer.sessions]) {
+        this.counters.sessions_banned++;
+        this.removeSession(peer, s);
+      }
+      if (peer.pending !== null) this.dropPending(peer.pending);
+      this.counters.queue_dropped += peer.queue.length;
+      peer.queue = [];
+      this.peers.delete(peer.addrKey);
+      this.identities.forget(peer);
+    }
+  }
+
+  /**
    * Checks one datagram from the underlay; `deliver` is set only for authenticated fresh data. With
    * `openInto`, DATA is opened into the buffer it returns for the plaintext's length (the core's input
    * region: no copy), or into a fresh one when it returns null.
@@ -253,6 +305,8 @@ export class SecureTransport {
     result.deliver = null;
     result.source = addr;
     result.via = null;
+    result.control = null;
+    result.controlFrom = null;
     if (packet.length < 2) {
       this.counters.bad_length++;
     } else if (packet[0] !== WIRE_VERSION) {
@@ -279,6 +333,9 @@ export class SecureTransport {
     switch (packet[1]) {
       case DATA:
         this.onData(peerKey, packet, now, openInto);
+        break;
+      case CONTROL:
+        this.onData(peerKey, packet, now); // never into the core's input region
         break;
       case HS_INIT:
         this.onInit(peerKey, cookieAddr, packet, now);
@@ -370,7 +427,7 @@ export class SecureTransport {
 
   /** True when `inner` is DATA for a live session we hold with the peer at `key`. */
   private dataOnSessionOf(key: AddrKey, inner: Uint8Array, now: number): boolean {
-    if (inner[0] !== WIRE_VERSION || inner[1] !== DATA || inner.length < DATA_OVERHEAD) return false;
+    if (inner[0] !== WIRE_VERSION || (inner[1] !== DATA && inner[1] !== CONTROL) || inner.length < DATA_OVERHEAD) return false;
     const s = this.sessionsByIdx.get(readU32(inner, OFF_DATA_IDX));
     return s !== undefined && s.live(now) && this.sessionPeer.get(s)!.addrKey === key;
   }
@@ -437,11 +494,11 @@ export class SecureTransport {
 
   // --- DATA -------------------------------------------------------------------------------------
 
-  private sealTo(peer: Peer, s: Session, plaintext: Uint8Array): void {
+  private sealTo(peer: Peer, s: Session, plaintext: Uint8Array, type = DATA): void {
     const counter = s.sendCounter++;
     const aad = this.aad;
     aad[0] = WIRE_VERSION;
-    aad[1] = DATA;
+    aad[1] = type;
     writeU32(aad, OFF_DATA_IDX, s.remoteIdx);
     writeU32(aad, OFF_DATA_COUNTER, Math.floor(counter / 4294967296));
     writeU32(aad, OFF_DATA_COUNTER + 4, counter >>> 0);
@@ -454,7 +511,8 @@ export class SecureTransport {
     if (header !== 0) emitRelayHeader(datagram, peer.addr);
     datagram.set(aad, header);
     this.crypto.seal(s.sendKey, nonce, aad, plaintext, datagram, header + DATA_HEADER_LEN);
-    if (plaintext.length === 0) this.counters.keepalives_sent++;
+    if (type === CONTROL) this.counters.control_sent++;
+    else if (plaintext.length === 0) this.counters.keepalives_sent++;
     else this.counters.data_sealed++;
     this.send(peer, route, datagram);
   }
@@ -502,6 +560,12 @@ export class SecureTransport {
     s.window.accept(counter);
     if (roamed) this.roam(peer, addrKey);
     if (peer.lastReceived !== s) this.peerMovedTo(peer, s, now);
+    if (p[1] === CONTROL) {
+      this.counters.control_received++;
+      this.result.control = plaintext;
+      this.result.controlFrom = peer.identity;
+      return;
+    }
     if (plaintext.length === 0) {
       this.counters.keepalives_received++;
       return;
@@ -591,9 +655,10 @@ export class SecureTransport {
       this.counters.reflected++; // our own HS_INIT bounced back: answering it leads to a session with ourselves
       return;
     }
+    const Si = p.subarray(OFF_INIT_S, OFF_INIT_S + STATIC_LEN);
+    if (this.refusedBan(Si)) return;
     if (!this.charge(addrKey, addr, now)) return;
     const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
-    const Si = p.subarray(OFF_INIT_S, OFF_INIT_S + STATIC_LEN);
     const ours = this.peers.get(addrKey)?.pending;
     if (ours && compareBytes(ours.E, Ei) > 0) {
       // Both sides started at once: only the handshake with the larger E_i goes ahead.
@@ -634,7 +699,7 @@ export class SecureTransport {
     const Er = p.slice(OFF_E, OFF_E + PUBLIC_LEN);
     const Nr = p.slice(OFF_N, OFF_N + NONCE_LEN);
     const Sr = p.slice(OFF_CHALLENGE_S, OFF_CHALLENGE_S + STATIC_LEN);
-    if (!this.fitsAddress(pending.peer.addrKey, Sr)) return;
+    if (this.refusedBan(Sr) || !this.fitsAddress(pending.peer.addrKey, Sr)) return;
     const keys = deriveSessionKeys(this.crypto, key.key, pending.e, Er, pending.N, Nr, pending.E, Er, Si, Sr);
     if (keys === null) {
       this.counters.bad_proof++;
@@ -668,6 +733,7 @@ export class SecureTransport {
       this.counters.bad_cookie++;
       return;
     }
+    if (this.refusedBan(Si)) return; // banned since its challenge
     if (!this.charge(addrKey, addr, now)) return;
     const Nr = p.slice(OFF_CONFIRM_NR, OFF_CONFIRM_NR + NONCE_LEN);
     const nrText = String.fromCharCode(...Nr);
@@ -852,6 +918,13 @@ export class SecureTransport {
   }
 
   // --- Identities ---------------------------------------------------------------------------------
+
+  /** True (counted) when `identity` was removed from the switch. */
+  private refusedBan(identity: Uint8Array): boolean {
+    if (!this.bans.bansKey(identity)) return false;
+    this.counters.banned++;
+    return true;
+  }
 
   /** True unless the core knows another member at `peerKey` than the one `identity` makes (counted). */
   private fitsAddress(peerKey: AddrKey, identity: Uint8Array): boolean {
