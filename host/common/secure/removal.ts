@@ -29,7 +29,7 @@ export const REMOVAL_RETRY_MS = 250;
  * missed: a member that never installed the key is cut off when the others drop the old one (it needs
  * a new invitation), which a removal must accept rather than wait for forever.
  */
-export const REMOVAL_STEP_MS = 10_000;
+export const REMOVAL_STEP_MS = 5_000;
 
 /** A remaining member the issuer moves to the new key. */
 export interface RemovalTarget {
