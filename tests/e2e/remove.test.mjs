@@ -154,6 +154,6 @@ describe("divs remove on a running switch", { skip: skip ?? false }, () => {
     assert.deepEqual(await bed.aliveNames("d"), ["d"], "d joined nobody");
     assert.ok(!(await bed.aliveNames("c")).includes("d"));
     await bed.stop("d");
-    await bed.ping("a", "c");
+    await waitFor("ping a -> c", CONVERGE_MS, () => bed.ping("a", "c")); // a's neighbour entry for c's new TAP
   });
 });
