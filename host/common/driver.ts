@@ -21,6 +21,9 @@ import { DATA_OVERHEAD, nodeIdOf, ROUTE_DIRECT, ROUTE_RELAY, type SecureTranspor
 import { type RemovalReport, Removals, type RemovalTarget } from "./secure/removal.ts";
 
 const START_RANDOM_BYTES = 32;
+/** OUT_EVENT (docs/abi.md): u16 kind at 0 (1: join), the member's address slot at 16. */
+const EVENT_JOIN = 1;
+const EVENT_ADDR = 16;
 const TICK_RANDOM_BYTES = 8;
 /** Node timers may fire up to a millisecond before performance.now() reaches the deadline. */
 const TIMER_SLACK_MS = 1;
@@ -123,7 +126,11 @@ export class Driver {
     this.removals = new Removals(secure.crypto, secure.keyring, identity.nodeId, {
       ban: (nodeId) => this.ban(nodeId),
       keysChanged: () => this.keyringChanged(),
-      send: (addr, message) => this.sendAll(this.secure.control(keyOfAddress(addr), addr, message, this.services.clock.now())),
+      send: (addr, message) => {
+        this.sendAll(this.secure.control(keyOfAddress(addr), addr, message, this.services.clock.now()));
+        return this.secure.controlSealed;
+      },
+      bans: () => this.secure.bans.list(),
     });
   }
 
@@ -392,6 +399,9 @@ export class Driver {
       }
       case OUT_EVENT: {
         this.memberIdentities.event(body);
+        if (body.length >= EVENT_ADDR + ADDR_LEN && (body[0] | (body[1] << 8)) === EVENT_JOIN) {
+          this.removals.memberJoined(body.subarray(EVENT_ADDR, EVENT_ADDR + ADDR_LEN), this.now); // it hears our bans
+        }
         const event = decodeEvent(body);
         for (const l of this.eventListeners) l(event);
         break;

@@ -1,7 +1,8 @@
 // `divs remove` end to end (docs/security.md "Removing a node"): four nodes in namespaces, one of them
 // joined by invitation; d is removed on b while pings run between the other three (none lost), then
 // d's datagrams are dropped and counted, d cannot come back with its old key, nor with its identity and
-// a fresh invitation, and a remaining member restarted from its state directory still refuses it.
+// a fresh invitation, and a remaining member restarted from its state directory still refuses it, as
+// does a node that joins after the removal (it hears the ban from the members that see it join).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -53,7 +54,7 @@ describe("divs remove on a running switch", { skip: skip ?? false }, () => {
   let newKeyId = null;
 
   before(async () => {
-    await bed.setup(["a", "b", "c", "d"]);
+    await bed.setup(["a", "b", "c", "d", "e"]);
     start("a");
     await waitFor("node a's control socket", CONVERGE_MS, () => bed.ctl("a", "status"));
     // b joins by invitation: the new key must reach members that never had a key file.
@@ -155,5 +156,17 @@ describe("divs remove on a running switch", { skip: skip ?? false }, () => {
     assert.ok(!(await bed.aliveNames("c")).includes("d"));
     await bed.stop("d");
     await waitFor("ping a -> c", CONVERGE_MS, () => bed.ping("a", "c")); // a's neighbour entry for c's new TAP
+  });
+
+  test("e, joining after the removal, hears the ban from the members and refuses d", async () => {
+    start("e", { key: "", env: { DIVS_TOKEN: (await bed.ctl("b", "token")).token } });
+    await waitFor("e to see a, b, c, e alive", CONVERGE_MS, async () => (await bed.aliveNames("e")).join() === "a,b,c,e");
+    await waitFor("e to hold d's ban", CONVERGE_MS, async () => (await security("e")).bans.includes(dId));
+    const bannedBefore = (await security("e")).counters.banned;
+    start("d", { key: "", extra: ["--join", (await bed.ctl("e", "invite")).invitation] });
+    await waitFor("d to get the key from e's invitation", CONVERGE_MS, () => /invitation was accepted/.test(bed.node("d").log));
+    await waitFor("e to refuse d's handshakes as banned", CONVERGE_MS, async () => (await security("e")).counters.banned > bannedBefore);
+    assert.deepEqual(await bed.aliveNames("d"), ["d"], "d joined nobody");
+    await bed.stop("d");
   });
 });

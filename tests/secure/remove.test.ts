@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { keyOfAddress } from "../../host/common/address.ts";
 import { nodeIdOf } from "../../host/common/secure/identity.ts";
 import {
-  COMMIT, OFFER, REMOVAL_RETRY_MS, REMOVAL_STEP_MS, type RemovalReport, Removals,
+  BANS, BANS_PER_MESSAGE, BANS_SHARE_MS, COMMIT, OFFER, REMOVAL_RETRY_MS, REMOVAL_STEP_MS, type RemovalReport, Removals,
 } from "../../host/common/secure/removal.ts";
 import { CONTROL } from "../../host/common/secure/handshake.ts";
 import { bytes, crypto, established, ip, Net, Node, newKey, text } from "./harness.ts";
@@ -18,25 +18,31 @@ interface Member {
 }
 
 /** A switch of `names.length` transports, every pair with a session, each with its removal protocol. */
+/** A transport with its removal protocol wired as host/common/driver.ts does it. */
+function member(net: Net, node: Node): Member {
+  const controls: Uint8Array[] = [];
+  const removals = new Removals(crypto, node.t.keyring, node.identity.nodeId, {
+    ban: (id) => node.t.ban(id),
+    keysChanged: () => net.post(node, node.t.tick(net.now)),
+    send: (addr, message) => {
+      net.post(node, node.t.control(keyOfAddress(addr), addr, message, net.now));
+      return node.t.controlSealed;
+    },
+    bans: () => node.t.bans.list(),
+  });
+  node.onControl = (from, source, message) => {
+    controls.push(Uint8Array.from(message));
+    removals.message(nodeIdOf(crypto, from), source, message, net.now);
+  };
+  net.add(node);
+  return { node, removals, controls };
+}
+
 function mesh(names: string[]): { net: Net; key: Uint8Array; m: Map<string, Member> } {
   const net = new Net();
   const key = newKey();
   const m = new Map<string, Member>();
-  names.forEach((name, i) => {
-    const node = new Node(name, ip(i + 1), 4790, key, 0);
-    const controls: Uint8Array[] = [];
-    const removals = new Removals(crypto, node.t.keyring, node.identity.nodeId, {
-      ban: (id) => node.t.ban(id),
-      keysChanged: () => net.post(node, node.t.tick(net.now)),
-      send: (addr, message) => net.post(node, node.t.control(keyOfAddress(addr), addr, message, net.now)),
-    });
-    node.onControl = (from, source, message) => {
-      controls.push(Uint8Array.from(message));
-      removals.message(nodeIdOf(crypto, from), source, message, net.now);
-    };
-    net.add(node);
-    m.set(name, { node, removals, controls });
-  });
+  names.forEach((name, i) => m.set(name, member(net, new Node(name, ip(i + 1), 4790, key, 0))));
   for (const a of m.values()) for (const b of m.values()) if (a !== b) net.send(a.node, b.node, bytes("hello"));
   net.pump();
   return { net, key, m };
@@ -276,4 +282,79 @@ test("a node refuses to remove itself, and a second removal while one runs", () 
   assert.throws(() => a.removals.start(a.node.identity.nodeId, [], net.now, () => {}), /cannot remove itself/);
   a.removals.start(c.node.identity.nodeId, [target(b.node)], net.now, () => {});
   assert.throws(() => a.removals.start(b.node.identity.nodeId, [], net.now, () => {}), /under way/);
+});
+
+test("a member that joins after a removal hears the bans from a member that saw it join, once a session is up", () => {
+  const { net, m } = mesh(["a", "b", "c"]);
+  const [a, b, c] = ["a", "b", "c"].map((n) => m.get(n)!);
+  let report: RemovalReport | null = null;
+  a.removals.start(c.node.identity.nodeId, [target(b.node)], net.now, (r) => (report = r));
+  trafficUntil(net, [a, b], () => report !== null);
+  const newKey = a.node.t.keyring.primary.key;
+  const e = member(net, new Node("e", ip(5), 4790, newKey, net.now));
+  assert.equal(e.node.t.bans.size, 0);
+  // b's core sees e join before any session with it: the first try starts a handshake, a retry sends.
+  b.removals.memberJoined(e.node.addr, net.now);
+  net.pump();
+  assert.equal(e.node.t.bans.size, 0, "nothing sealed before the session");
+  assert.ok(b.removals.nextTimer() <= net.now + REMOVAL_RETRY_MS);
+  net.now += REMOVAL_RETRY_MS;
+  b.removals.tick(net.now);
+  net.pump();
+  assert.ok(e.node.t.bans.hasId(c.node.identity.nodeId), "e bans c");
+  assert.equal(b.removals.nextTimer(), Infinity, "told once");
+  // c, given the new key, is refused by e too.
+  const cAgain = new Node("c", ip(3), 4790, newKey, net.now, {}, c.node.identity);
+  net.nodes.set(cAgain.key, cAgain);
+  net.send(cAgain, e.node, bytes("hi e"));
+  net.pump();
+  assert.equal(e.node.t.counters.banned, 1);
+  // Nobody is told anything by a member without bans; and a member that never answers is given up on.
+  assert.equal(e.removals.nextTimer(), Infinity);
+  const gone = new Node("g", ip(9), 4790, newKey, net.now);
+  net.add(gone);
+  b.removals.memberJoined(gone.addr, net.now);
+  net.take(); // its handshakes go nowhere
+  for (let t = 0; t <= BANS_SHARE_MS; t += REMOVAL_RETRY_MS) {
+    net.now += REMOVAL_RETRY_MS;
+    b.removals.tick(net.now);
+    net.take();
+  }
+  assert.equal(b.removals.nextTimer(), Infinity);
+});
+
+test("a ban list naming the receiver or its sender is taken without those; lists are split and bounded", () => {
+  const { net, m } = mesh(["a", "b"]);
+  const [a, b] = ["a", "b"].map((n) => m.get(n)!);
+  const ids = Array.from({ length: BANS_PER_MESSAGE + 5 }, (_, i) => Uint8Array.from([i, i >> 8, 7, 7, 7, 7, 7, 7]));
+  for (const id of ids) a.node.t.ban(id);
+  a.node.t.ban(b.node.identity.nodeId); // b itself: not taken by b
+  assert.equal(a.node.t.bans.size, ids.length + 1);
+  net.send(a.node, b.node, bytes("x")); // a's session to b was dropped with b's ban: make one again
+  net.pump();
+  const bansList = [...ids, a.node.identity.nodeId];
+  const message = new Uint8Array(2 + bansList.length * 8);
+  message[0] = BANS;
+  message[1] = 0; // count 0: refused
+  b.removals.message(a.node.identity.nodeId, a.node.addr, message.subarray(0, 2), net.now);
+  assert.equal(b.node.t.bans.size, 0);
+  const ok = new Uint8Array(2 + 2 * 8);
+  ok[0] = BANS;
+  ok[1] = 2;
+  ok.set(b.node.identity.nodeId, 2);
+  ok.set(a.node.identity.nodeId, 10);
+  b.removals.message(a.node.identity.nodeId, a.node.addr, ok, net.now);
+  assert.equal(b.node.t.bans.size, 0, "neither itself nor its sender");
+  const wrongLength = ok.slice(0, ok.length - 1);
+  b.removals.message(a.node.identity.nodeId, a.node.addr, wrongLength, net.now);
+  assert.equal(b.node.t.bans.size, 0);
+  // Through the real path: a member that joined hears them all, in messages of at most BANS_PER_MESSAGE.
+  const c = member(net, new Node("c", ip(3), 4790, a.node.t.keyring.primary.key, net.now));
+  net.send(a.node, c.node, bytes("hello c"));
+  net.pump();
+  a.removals.memberJoined(c.node.addr, net.now);
+  net.pump();
+  assert.equal(c.controls.length, 2);
+  assert.ok(c.controls.every((x) => x[0] === BANS && x[1] <= BANS_PER_MESSAGE));
+  assert.equal(c.node.t.bans.size, ids.length + 1);
 });

@@ -3,18 +3,24 @@
 // primary and drop every other key everywhere), so the removed node keeps nothing that still works.
 // The messages travel as CONTROL on the sessions between the issuer and each member: sealed under keys
 // bound to both identities, so only the member a session was made with reads the new key, and never
-// sent to the removed identity, whose sessions are dropped first. Sans-IO like the transport: fed
-// messages and time, it acts through RemovalHost.
+// sent to the removed identity, whose sessions are dropped first. A member that joins later (or
+// comes back) hears the bans from the members that see it join (BANS). Sans-IO like the transport:
+// fed messages and time, it acts through RemovalHost.
 import { readU32, writeU32 } from "./bytes.ts";
 import { NODE_ID_LEN } from "./identity.ts";
 import { formatKeyId, generateKey, KEY_LEN, type Keyring } from "./keyring.ts";
 import type { CryptoProvider } from "./provider.ts";
 
-// Every message: u8 kind, banned node id[8], u32 new key id; an OFFER then carries the new key.
+// Messages 1-4: u8 kind, banned node id[8], u32 new key id; an OFFER then carries the new key.
 export const OFFER = 1; // issuer -> member: ban this id, install this key
 export const INSTALLED = 2; // member -> issuer: done
 export const COMMIT = 3; // issuer -> member: make the new key primary, drop every other key
 export const DONE = 4; // member -> issuer: done
+// BANS: u8 5, u8 count (1..BANS_PER_MESSAGE), count node ids[8]: member -> a member it saw join.
+export const BANS = 5;
+export const BANS_PER_MESSAGE = 128; // 1026 bytes: a datagram below any path MTU
+const OFF_BANS_COUNT = 1;
+const OFF_BANS_IDS = 2;
 const OFF_KIND = 0;
 const OFF_BANNED = 1;
 const OFF_KEY_ID = OFF_BANNED + NODE_ID_LEN; // 9
@@ -30,6 +36,11 @@ export const REMOVAL_RETRY_MS = 250;
  * a new invitation), which a removal must accept rather than wait for forever.
  */
 export const REMOVAL_STEP_MS = 5_000;
+/**
+ * How long (ms) a member tries to tell one that joined the bans it holds, while no session with it is
+ * up yet (one is started at the first try): a newcomer's sessions come up within a handshake.
+ */
+export const BANS_SHARE_MS = 5_000;
 
 /** A remaining member the issuer moves to the new key. */
 export interface RemovalTarget {
@@ -45,8 +56,13 @@ export interface RemovalHost {
   ban(nodeId: Uint8Array): void;
   /** The keyring dropped keys: sessions made with them are replaced now. */
   keysChanged(): void;
-  /** Sends a CONTROL message to the member at `addr` (18 bytes); without a session it starts one. */
-  send(addr: Uint8Array, message: Uint8Array): void;
+  /**
+   * Sends a CONTROL message to the member at `addr` (18 bytes); without a session it starts one
+   * instead and returns false.
+   */
+  send(addr: Uint8Array, message: Uint8Array): boolean;
+  /** The node ids banned here. */
+  bans(): Uint8Array[];
 }
 
 export interface RemovalReport {
@@ -76,10 +92,20 @@ interface Run {
 }
 
 const sameId = (a: Uint8Array, b: Uint8Array): boolean => a.every((v, i) => v === b[i]);
+const text = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
+
+/** A member that joined, to be told our bans until `until`. */
+interface Share {
+  addr: Uint8Array;
+  until: number;
+}
 
 export class Removals {
   private run: Run | null = null;
-  /** Offers and commits handled as a member, for `divs status`. */
+  /** Members that joined and have not been told our bans yet, by address. */
+  private readonly shares = new Map<string, Share>();
+  private nextShare = Infinity;
+  /** Offers, commits and ban lists handled as a member. */
   handled = 0;
 
   constructor(
@@ -110,13 +136,40 @@ export class Removals {
     this.tick(now);
   }
 
-  /** The time (ms) by which tick() must run next. */
-  nextTimer(): number {
-    return this.run?.nextSend ?? Infinity;
+  /**
+   * A member joined (new, or back from dead) at `addr`: tell it every ban we hold, so a ban holds for
+   * members that were not there when it was made. Sent as soon as a session with it is up.
+   */
+  memberJoined(addr: Uint8Array, now: number): void {
+    if (this.host.bans().length === 0) return;
+    this.shares.set(text(addr), { addr: Uint8Array.from(addr), until: now + BANS_SHARE_MS });
+    this.nextShare = now;
+    this.tick(now);
   }
 
-  /** Sends what is due and moves to the next step once every member answered or the step timed out. */
+  /** The time (ms) by which tick() must run next. */
+  nextTimer(): number {
+    return Math.min(this.run?.nextSend ?? Infinity, this.nextShare);
+  }
+
+  /** Sends what is due: the removal's next messages, ban lists to members that joined. */
   tick(now: number): void {
+    if (now >= this.nextShare) this.shareBans(now);
+    this.step(now);
+  }
+
+  private shareBans(now: number): void {
+    const messages = encodeBans(this.host.bans());
+    for (const [key, share] of this.shares) {
+      let sent = true;
+      for (const m of messages) sent = this.host.send(share.addr, m) && sent;
+      if (sent || now >= share.until) this.shares.delete(key);
+    }
+    this.nextShare = this.shares.size > 0 ? now + REMOVAL_RETRY_MS : Infinity;
+  }
+
+  /** Moves the removal to its next step once every member answered or the step timed out. */
+  private step(now: number): void {
     const run = this.run;
     if (run === null || now < run.nextSend) return;
     const waiting = run.members.filter((m) => (run.committed ? m.installed && !m.done : !m.installed));
@@ -130,7 +183,7 @@ export class Removals {
       this.commit(run.keyId);
       run.stepDeadline = now + REMOVAL_STEP_MS;
       run.nextSend = now;
-      this.tick(now);
+      this.step(now);
       return;
     }
     this.run = null;
@@ -148,6 +201,10 @@ export class Removals {
    * messages, and offers to ban ourselves, are ignored.
    */
   message(from: Uint8Array, fromAddr: Uint8Array, m: Uint8Array, now: number): void {
+    if (m.length > 0 && m[OFF_KIND] === BANS) {
+      this.takeBans(from, m);
+      return;
+    }
     if (m.length < REPLY_LEN) return;
     const banned = m.subarray(OFF_BANNED, OFF_BANNED + NODE_ID_LEN);
     const keyId = readU32(m, OFF_KEY_ID);
@@ -175,6 +232,17 @@ export class Removals {
     }
   }
 
+  /** A member's ban list: each id is banned here too (not ours, not the sender's). */
+  private takeBans(from: Uint8Array, m: Uint8Array): void {
+    const count = m.length > OFF_BANS_COUNT ? m[OFF_BANS_COUNT] : 0;
+    if (count === 0 || count > BANS_PER_MESSAGE || m.length !== OFF_BANS_IDS + count * NODE_ID_LEN) return;
+    for (let i = 0; i < count; i++) {
+      const id = m.subarray(OFF_BANS_IDS + i * NODE_ID_LEN, OFF_BANS_IDS + (i + 1) * NODE_ID_LEN);
+      if (!sameId(id, this.selfId) && !sameId(id, from)) this.host.ban(Uint8Array.from(id));
+    }
+    this.handled++;
+  }
+
   private answer(from: Uint8Array, banned: Uint8Array, keyId: number, done: boolean, now: number): void {
     const run = this.run;
     if (run === null || run.keyId !== keyId || !sameId(run.banned, banned)) return;
@@ -184,7 +252,7 @@ export class Removals {
     else member.installed = true;
     if (run.members.every((m) => (run.committed ? m.done || !m.installed : m.installed))) {
       run.nextSend = now; // every answer is in: the next step goes now
-      this.tick(now);
+      this.step(now);
     }
   }
 
@@ -204,6 +272,20 @@ export class Removals {
     this.host.send(addr, offer);
     offer.fill(0); // sealed by now
   }
+}
+
+/** BANS messages carrying `ids`, BANS_PER_MESSAGE at most each. */
+function encodeBans(ids: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let first = 0; first < ids.length; first += BANS_PER_MESSAGE) {
+    const chunk = ids.slice(first, first + BANS_PER_MESSAGE);
+    const m = new Uint8Array(OFF_BANS_IDS + chunk.length * NODE_ID_LEN);
+    m[OFF_KIND] = BANS;
+    m[OFF_BANS_COUNT] = chunk.length;
+    chunk.forEach((id, i) => m.set(id, OFF_BANS_IDS + i * NODE_ID_LEN));
+    out.push(m);
+  }
+  return out;
 }
 
 function encode(kind: number, banned: Uint8Array, keyId: number): Uint8Array {

@@ -259,6 +259,7 @@ export class SecureTransport {
    */
   control(addrKey: AddrKey, addr: Uint8Array, message: Uint8Array, now: number): Transmit[] {
     this.out.length = 0;
+    this.controlSealed = false;
     let peer = this.peers.get(addrKey);
     if (!peer) {
       if (this.peers.size >= this.config.maxPeers) {
@@ -269,10 +270,17 @@ export class SecureTransport {
       this.peers.set(addrKey, peer);
     }
     const s = peer.send;
-    if (s !== null && s.live(now) && s.sendCounter < REJECT_AFTER_MESSAGES) this.sealTo(peer, s, message, CONTROL);
-    else if (peer.pending === null) this.startHandshake(peer, now);
+    if (s !== null && s.live(now) && s.sendCounter < REJECT_AFTER_MESSAGES) {
+      this.sealTo(peer, s, message, CONTROL);
+      this.controlSealed = true;
+    } else if (peer.pending === null) {
+      this.startHandshake(peer, now);
+    }
     return this.out;
   }
+
+  /** Whether the last control() call sealed its message (false: it started or awaits a handshake). */
+  controlSealed = false;
 
   /**
    * Bans the identity with this node id: its handshakes are refused from now on (`banned`), and the
