@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { keyOfAddress } from "../../host/common/address.ts";
 import { nodeIdOf } from "../../host/common/secure/identity.ts";
 import {
-  BANS, BANS_PER_MESSAGE, BANS_SHARE_MS, COMMIT, OFFER, REMOVAL_RETRY_MS, REMOVAL_STEP_MS, type RemovalReport, Removals,
+  BANS, BANS_PER_MESSAGE, BANS_SHARE_MS, COMMIT, DONE, INSTALLED, OFFER, REMOVAL_RETRY_MS, REMOVAL_STEP_MS, type RemovalReport, Removals,
 } from "../../host/common/secure/removal.ts";
 import { CONTROL } from "../../host/common/secure/handshake.ts";
 import { bytes, crypto, established, ip, Net, Node, newKey, text } from "./harness.ts";
@@ -184,7 +184,8 @@ test("removing d: a, b, c move to a new key while every datagram between them ar
   }
   assert.deepEqual(d.controls, [], "d was sent nothing of the removal");
   assert.deepEqual(d.node.t.keyring.list(), [{ id: oldId.toString(16).padStart(8, "0"), primary: true }]);
-  assert.equal(b.removals.handled, 2, "b handled one offer and one commit");
+  const answers = a.controls.map((x) => x[0]).sort();
+  assert.deepEqual(answers, [INSTALLED, INSTALLED, DONE, DONE].sort(), "b and c answered each step once");
 
   // d again, restarted with what it knew: its old key is in no keyring any more.
   const before = a.node.t.counters.unknown_key_id;
@@ -272,7 +273,6 @@ test("a member ignores an offer to ban itself or its sender, and a commit for a 
   net.post(a.node, a.node.t.control(b.node.key, b.node.addr, commit, net.now));
   net.pump();
   assert.equal(b.node.t.keyring.size, 1);
-  assert.equal(b.removals.handled, 0);
   assert.deepEqual(a.controls, [], "no answers");
 });
 

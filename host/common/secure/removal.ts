@@ -105,8 +105,6 @@ export class Removals {
   /** Members that joined and have not been told our bans yet, by address. */
   private readonly shares = new Map<string, Share>();
   private nextShare = Infinity;
-  /** Offers, commits and ban lists handled as a member. */
-  handled = 0;
 
   constructor(
     private readonly crypto: CryptoProvider,
@@ -217,13 +215,11 @@ export class Removals {
         } catch {
           return; // a key id collision: no answer, the issuer reports us missed
         }
-        this.handled++;
         this.host.send(fromAddr, encode(INSTALLED, banned, keyId));
         return;
       case COMMIT:
         if (!this.keyring.has(keyId)) return; // never installed: the issuer did not count us in
         this.commit(keyId);
-        this.handled++;
         this.host.send(fromAddr, encode(DONE, banned, keyId));
         return;
       case INSTALLED:
@@ -240,7 +236,6 @@ export class Removals {
       const id = m.subarray(OFF_BANS_IDS + i * NODE_ID_LEN, OFF_BANS_IDS + (i + 1) * NODE_ID_LEN);
       if (!sameId(id, this.selfId) && !sameId(id, from)) this.host.ban(Uint8Array.from(id));
     }
-    this.handled++;
   }
 
   private answer(from: Uint8Array, banned: Uint8Array, keyId: number, done: boolean, now: number): void {
