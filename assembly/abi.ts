@@ -33,7 +33,8 @@ export const IN_DATAGRAM_VIA: u16 = 9; // [addr slot original source][addr slot 
 export const IN_PING: u16 = 10; // [u64 node id][u32 seq]: `divs ping`, answered by OUT_PONG
 export const IN_DHCP_RESTORE: u16 = 11; // [f64 ms since saved][an OUT_DHCP_STATE body]: assembly/dhcp/persist.ts
 export const IN_DHCP_SELF: u16 = 12; // [6-byte MAC][u16 0][host name]: a lease for the node's own TAP (--address dhcp)
-export const IN_BAN: u16 = 13; // [u64 node id]: a member removed from the switch (`divs remove`), dead for good
+export const IN_PATHS_QUERY: u16 = 13; // [u64 node id][u32 seq][u16 start]: ask a member for its paths, answered by OUT_PATHS_REPORT
+export const IN_BAN: u16 = 14; // [u64 node id]: a member removed from the switch (`divs remove`), dead for good
 
 // Output kinds (core -> host).
 export const OUT_FRAME: u16 = 1; // Ethernet frame to write to TAP
@@ -54,6 +55,7 @@ export const OUT_LOG: u16 = 16; // UTF-8 text for the host's log (an address con
 export const OUT_DHCP_SAVE: u16 = 17; // empty: the DHCP state to keep changed, call dhcp_save after this drain
 export const OUT_DHCP_STATE: u16 = 18; // dhcp_save: [u64 saving node id][DHCP_RANGE and DHCP_LEASE messages]
 export const OUT_DHCP_ADDRESS: u16 = 19; // answers IN_DHCP_SELF: [u32 address, 0: none now][u32 prefix length][u32 lease s]
+export const OUT_PATHS_REPORT: u16 = 20; // [u64 reporter][u32 seq][u16 total][u16 start][u32 count][entries]: see assembly/nat/report.ts
 
 export const INPUT_CAPACITY: u32 = 256 * 1024;
 export const OUTPUT_CAPACITY: u32 = 1024 * 1024;

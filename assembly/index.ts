@@ -3,12 +3,13 @@
 import {
   ABI_VERSION, ADDR_LEN, ADDR_SLOT, INPUT_CAPACITY, OUTPUT_CAPACITY, REC_HEADER, REC_KIND, REC_LEN,
   IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PING, IN_RANDOM,
-  IN_BAN, IN_DHCP_RESTORE, IN_DHCP_SELF, IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
+  IN_BAN, IN_DHCP_RESTORE, IN_DHCP_SELF, IN_PATHS_QUERY, IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
 } from "./abi";
 import { meetTick } from "./nat/meet";
 import { natMessageIn, natUserPing } from "./nat/nat";
 import { natIdentity, natLocalCandidates, selfDump } from "./nat/observed";
 import { pathsDue, pathsDump, pathsTick } from "./nat/paths";
+import { natPathsQuery } from "./nat/report";
 import { natSource } from "./nat/source";
 import { MSG_NAT_FIRST, MSG_NAT_LAST } from "./wire/nat";
 import {
@@ -108,6 +109,9 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       break;
     case IN_PING:
       if (!natUserPing(body, len)) count(Stat.InputMalformed);
+      break;
+    case IN_PATHS_QUERY:
+      if (!natPathsQuery(body, len)) count(Stat.InputMalformed);
       break;
     case IN_RANDOM:
       mixEntropy(body, len);

@@ -12,7 +12,7 @@ import { PushPullSection, pushPullRegister } from "../membership/pushpull";
 import { isSeed } from "../membership/membership";
 import {
   CANDIDATES_ADDRS, CANDIDATES_COUNT, CANDIDATES_NAT, CANDIDATES_NODE, CANDIDATES_VERSION, MSG_CANDIDATES,
-  MSG_OBSERVED, MSG_PATH_PING, MSG_PATH_PONG, MSG_RELAY_OK, MSG_RELAY_REQUEST, MSG_RENDEZVOUS, OBSERVED_ADDR,
+  MSG_OBSERVED, MSG_PATH_PING, MSG_PATH_PONG, MSG_PATHS_QUERY, MSG_PATHS_REPORT, MSG_RELAY_OK, MSG_RELAY_REQUEST, MSG_RENDEZVOUS, OBSERVED_ADDR,
   PATH_PONG_OBSERVED, RELAY_OK_GRANTED, RENDEZVOUS_ADDRS, RENDEZVOUS_COUNT, RENDEZVOUS_F_ASK, RENDEZVOUS_FLAGS,
   RENDEZVOUS_PEER, natMessageLength, pathPingTarget, pathSender, pathSeq, relayPeer, writeObserved, writePathPong,
 } from "../wire/nat";
@@ -26,6 +26,7 @@ import {
   pathById, pathPing, paths, pathsAnswering, pathsCandidates, pathsCandidatesEarly, pathsConfirmed, pathsDirectPingFromKey, pathsPingedFrom, pathsRelayAnswer, pathsRelayEarly, pathsRendezvous,
 } from "./paths";
 import { takePending } from "./pings";
+import { pathsQueryIn, pathsReportIn } from "./report";
 import { natMessage, natMessageRoom, natSend } from "./send";
 import { natRefreshFrom, rawSource, relaySource, sourceMember, sourceVia, wireSource } from "./source";
 
@@ -46,7 +47,7 @@ function natUnknownMember(from: usize): void {
 /** One path message (type 0x40-0x4f) from `src` (the member address it is handled as). */
 export function natMessageIn(src: usize, p: usize, len: u32): void {
   if (natMessageLength(p, len) == 0) {
-    count(load<u8>(p) <= MSG_RELAY_OK ? Stat.PathMalformed : Stat.DatagramUnknownType);
+    count(load<u8>(p) <= MSG_PATHS_REPORT ? Stat.PathMalformed : Stat.DatagramUnknownType);
     return;
   }
   switch (load<u8>(p)) {
@@ -71,6 +72,16 @@ export function natMessageIn(src: usize, p: usize, len: u32): void {
     case MSG_RELAY_REQUEST: {
       const from = memberSender();
       if (from != 0) meetRelayRequest(from, relayPeer(p));
+      break;
+    }
+    case MSG_PATHS_QUERY: {
+      const from = memberSender();
+      if (from != 0) pathsQueryIn(from, p);
+      break;
+    }
+    case MSG_PATHS_REPORT: {
+      const from = memberSender();
+      if (from != 0) pathsReportIn(from, p);
       break;
     }
     case MSG_RELAY_OK: {

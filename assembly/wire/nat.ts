@@ -3,7 +3,7 @@
 // rendezvous and relay requests. Big-endian; every reader checks the length
 // first and returns false on anything malformed.
 import { ADDR_LEN } from "../abi";
-import { getU32, getU64, putU32, putU64 } from "./bytes";
+import { getU32, getU64, putU16, putU32, putU64 } from "./bytes";
 
 export const MSG_PATH_PING: u8 = 0x40;
 export const MSG_PATH_PONG: u8 = 0x41;
@@ -12,6 +12,8 @@ export const MSG_CANDIDATES: u8 = 0x43;
 export const MSG_RENDEZVOUS: u8 = 0x44;
 export const MSG_RELAY_REQUEST: u8 = 0x45;
 export const MSG_RELAY_OK: u8 = 0x46;
+export const MSG_PATHS_QUERY: u8 = 0x47;
+export const MSG_PATHS_REPORT: u8 = 0x48;
 export const MSG_NAT_FIRST: u8 = 0x40;
 export const MSG_NAT_LAST: u8 = 0x4f;
 
@@ -56,6 +58,24 @@ export const RELAY_OK_GRANTED: u32 = 9;
 export const RELAY_OK_LEN: u32 = 10;
 
 /** NAT guesses (OUT_SELF, CANDIDATES). */
+// PATHS_QUERY: u32 seq, u16 start (the first path wanted: a long list comes in pages).
+export const PATHS_QUERY_SEQ: u32 = 1;
+export const PATHS_QUERY_START: u32 = 5;
+export const PATHS_QUERY_LEN: u32 = 7;
+// PATHS_REPORT: u32 seq (the query's), u16 total paths, u16 start, u8 count, then count entries.
+export const PATHS_REPORT_SEQ: u32 = 1;
+export const PATHS_REPORT_TOTAL: u32 = 5;
+export const PATHS_REPORT_START: u32 = 7;
+export const PATHS_REPORT_COUNT: u32 = 9;
+export const PATHS_REPORT_ENTRIES: u32 = 10;
+// One entry: u64 peer, u8 kind (0 none yet, 1 direct, 2 relay), u64 relay (0: none), u32 RTT us (0xffffffff: unknown).
+export const PATHS_ENTRY_PEER: u32 = 0;
+export const PATHS_ENTRY_KIND: u32 = 8;
+export const PATHS_ENTRY_RELAY: u32 = 9;
+export const PATHS_ENTRY_RTT: u32 = 17;
+export const PATHS_ENTRY_LEN: u32 = 21;
+export const PATHS_RTT_UNKNOWN: u32 = 0xffffffff;
+
 export const NAT_UNKNOWN: u8 = 0;
 export const NAT_NONE: u8 = 1;
 export const NAT_CONE: u8 = 2;
@@ -125,6 +145,23 @@ export function writeRelayOk(p: usize, cap: u32, peer: u64, granted: bool): u32 
   return RELAY_OK_LEN;
 }
 
+export function writePathsQuery(p: usize, cap: u32, seq: u32, start: u32): u32 {
+  if (cap < PATHS_QUERY_LEN) return 0;
+  store<u8>(p, MSG_PATHS_QUERY);
+  putU32(p + PATHS_QUERY_SEQ, seq);
+  putU16(p + PATHS_QUERY_START, <u16>start);
+  return PATHS_QUERY_LEN;
+}
+
+/** The header of a PATHS_REPORT; its `count` entries follow, written by the caller. */
+export function writePathsReportHeader(p: usize, seq: u32, total: u32, start: u32, count: u32): void {
+  store<u8>(p, MSG_PATHS_REPORT);
+  putU32(p + PATHS_REPORT_SEQ, seq);
+  putU16(p + PATHS_REPORT_TOTAL, <u16>total);
+  putU16(p + PATHS_REPORT_START, <u16>start);
+  store<u8>(p + PATHS_REPORT_COUNT, <u8>count);
+}
+
 /** Exact length of a well-formed message of a path type, 0 when `len` bytes at `p` are not one. */
 export function natMessageLength(p: usize, len: u32): u32 {
   if (len < 1) return 0;
@@ -143,6 +180,17 @@ export function natMessageLength(p: usize, len: u32): u32 {
       const count = <u32>load<u8>(p + CANDIDATES_COUNT);
       if (count > CANDIDATES_MAX || load<u8>(p + CANDIDATES_NAT) > NAT_SYMMETRIC) return 0;
       want = CANDIDATES_ADDRS + count * ADDR_LEN;
+      break;
+    }
+    case MSG_PATHS_QUERY: want = PATHS_QUERY_LEN; break;
+    case MSG_PATHS_REPORT: {
+      if (len < PATHS_REPORT_ENTRIES) return 0;
+      const count = <u32>load<u8>(p + PATHS_REPORT_COUNT);
+      want = PATHS_REPORT_ENTRIES + count * PATHS_ENTRY_LEN;
+      if (len != want) return 0;
+      for (let i: u32 = 0; i < count; i++) {
+        if (load<u8>(p + PATHS_REPORT_ENTRIES + i * PATHS_ENTRY_LEN + PATHS_ENTRY_KIND) > 2) return 0;
+      }
       break;
     }
     case MSG_RENDEZVOUS: {

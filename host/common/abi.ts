@@ -28,8 +28,10 @@ export const IN_PING = 10;
 export const IN_DHCP_RESTORE = 11;
 /** [6-byte MAC][u16 0][host name UTF-8]: a lease for the node's own TAP (`--address dhcp`), answered by OUT_DHCP_ADDRESS. */
 export const IN_DHCP_SELF = 12;
+/** [u64 node id][u32 seq][u16 start]: ask that member for its paths from `start` on, answered by OUT_PATHS_REPORT. */
+export const IN_PATHS_QUERY = 13;
 /** [u64 LE node id]: a member removed from the switch (`divs remove`): dead here for good. */
-export const IN_BAN = 13;
+export const IN_BAN = 14;
 
 export const OUT_FRAME = 1;
 export const OUT_DATAGRAM = 2;
@@ -60,6 +62,8 @@ export const OUT_DHCP_SAVE = 17;
 export const OUT_DHCP_STATE = 18;
 /** Answers IN_DHCP_SELF: [u32 LE address, 0: none now][u32 LE prefix length][u32 LE lease s]. */
 export const OUT_DHCP_ADDRESS = 19;
+/** A member's answer to IN_PATHS_QUERY (host/common/nat-records.ts). */
+export const OUT_PATHS_REPORT = 20;
 
 export function alignUp(n: number): number {
   return (n + REC_ALIGN - 1) & ~(REC_ALIGN - 1);

@@ -7,7 +7,8 @@ import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, 
 import type { MacEntry, Member } from "./dumps.ts";
 import { DEFAULT_DHCP_LEASE_S, DEFAULT_DHCP_PREFIX, type DhcpLease, dhcpConfig } from "./dhcp.ts";
 import { ExitCode, usageError } from "./errors.ts";
-import { formatKeys, formatLeases, formatMacs, formatMembers, formatPing, formatRemove, formatStatus } from "./format.ts";
+import { formatKeys, formatLeases, formatMacs, formatMembers, formatPairPaths, formatPing, formatRemove, formatStatus } from "./format.ts";
+import type { PairPaths } from "./pair-paths.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_LOG, LOG_LEVELS, parseLogFormat, parseLogLevel } from "./log.ts";
 import { isLoopback } from "./http-get.ts";
@@ -197,6 +198,15 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
+  const paths = defineCommand({
+    meta: { name: "paths", description: "Show the path between every pair of members (direct, or relayed by whom), as each member reports it." },
+    args: controlArgs,
+    async run({ args }) {
+      const report = (await platform.controlRequest(controlPath(args), "paths")) as PairPaths;
+      platform.print(args.json ? JSON.stringify(report, null, 2) : formatPairPaths(report));
+    },
+  });
+
   const ping = defineCommand({
     meta: {
       name: "ping",
@@ -343,7 +353,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  return { up, status, members, macs, ping, leases, keygen, key, token, invite, remove, version: versionCmd };
+  return { up, status, members, paths, macs, ping, leases, keygen, key, token, invite, remove, version: versionCmd };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

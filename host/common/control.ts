@@ -4,6 +4,7 @@
 //   request:  {"cmd":"status"|"members"|"macs"|"leases"}
 //             {"cmd":"key","op":"list"|"install"|"use"|"remove","key"?:"<key text>","id"?:"<8 hex>"}
 //             {"cmd":"ping","id":"<16 hex node id>"}: one ping, answered when its pong came or timed out
+//             {"cmd":"paths"}: every member's path to each other member, as each reports it (pair-paths.ts)
 //             {"cmd":"token"}: {"token": a reusable join token, which carries the primary network key}
 //             {"cmd":"invite","expiresS":N}: {"invitation": single-use token, "expires": ISO time} (no key in it)
 //             {"cmd":"remove","name":"<member name or 16 hex id>"}: answered once the removal is done (RemoveReply)
@@ -15,10 +16,11 @@ import { ipv4Text } from "./dhcp.ts";
 import { hexU64, type MacEntry, type Member, u64OfHex } from "./dumps.ts";
 import { type NatGuess, PATH_KIND_DIRECT, PATH_KIND_RELAY, type PathRecord } from "./nat-records.ts";
 import { type AddrKey, formatKeyId, nodeIdOf, parseKey, parseKeyId, ROUTE_RELAY, type SecureCounters } from "./secure/index.ts";
+import { pairPaths } from "./pair-paths.ts";
 import { encodeToken } from "./token.ts";
 import type { InviteReply } from "./invitations.ts";
 
-export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "leases", "token", "invite", "remove"] as const;
+export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "paths", "leases", "token", "invite", "remove"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 export const KEY_OPS = ["list", "install", "use", "remove"] as const;
 export type KeyOp = (typeof KEY_OPS)[number];
@@ -202,6 +204,8 @@ function run(request: ControlRequest, driver: Driver, info: NodeInfo, now: numbe
       return ping(request, driver);
     case "members":
       return members(driver);
+    case "paths":
+      return pairPaths(driver, members(driver));
     case "macs":
       return driver.macs();
     case "leases":

@@ -2,7 +2,7 @@
 // Runtime-agnostic: the host hands over the module bytes; nothing here touches files or sockets.
 import {
   ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_DHCP_RESTORE, IN_DHCP_SELF, IN_FRAME, IN_IDENTITY, IN_JOIN,
-  IN_BAN, IN_LEAVE, IN_PING, IN_RANDOM, IN_SEND_TOO_BIG, OUT_DHCP_STATE, REC_HEADER, alignUp,
+  IN_BAN, IN_LEAVE, IN_PATHS_QUERY, IN_PING, IN_RANDOM, IN_SEND_TOO_BIG, OUT_DHCP_STATE, REC_HEADER, alignUp,
 } from "./abi.ts";
 import type { ClaimCrypto } from "./secure/claims.ts";
 
@@ -131,6 +131,14 @@ export class Core {
     const body = this.reserve(IN_PING, 12);
     this.bytes.set(nodeId.subarray(0, 8), body);
     this.view.setUint32(body + 8, seq >>> 0, true);
+  }
+
+  /** IN_PATHS_QUERY: ask the member with this 8-byte id for its paths from `start` on; answered by OUT_PATHS_REPORT. */
+  pushPathsQuery(nodeId: Uint8Array, seq: number, start: number): void {
+    const body = this.reserve(IN_PATHS_QUERY, 14);
+    this.bytes.set(nodeId.subarray(0, 8), body);
+    this.view.setUint32(body + 8, seq >>> 0, true);
+    this.view.setUint16(body + 12, start, true);
   }
 
   private writeSlots(body: number, source: Uint8Array, via: Uint8Array): void {

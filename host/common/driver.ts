@@ -3,7 +3,7 @@
 // Every underlay datagram passes the transport layer (docs/security.md): the core's OUT_DATAGRAMs are
 // sealed (or queued behind a handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
 import {
-  ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_DHCP_ADDRESS, OUT_DHCP_SAVE, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE,
+  ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM, OUT_DHCP_ADDRESS, OUT_DHCP_SAVE, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PATHS_REPORT, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE,
   OUT_SELF, OUT_STAT, OUT_TIMER,
 } from "./abi.ts";
 import { type HostPort, addressBytes, keyOfAddress } from "./address.ts";
@@ -12,10 +12,12 @@ import { type DhcpState, decodeDhcpRecord } from "./dhcp.ts";
 import type { SavedDhcpState } from "./dhcp-state.ts";
 import type { LatencyWake } from "./latency-wake.ts";
 import { MemberIdentities } from "./member-identities.ts";
+import { PendingRequests } from "./pending-requests.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, hexU64, type MacEntry, type Member } from "./dumps.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "./runtime.ts";
 import {
-  decodePath, decodePong, decodeRelayAllow, decodeRoute, decodeSelf, type PathRecord, type Pong, type SelfRecord,
+  decodePath, decodePathsReport, decodePong, decodeRelayAllow, decodeRoute, decodeSelf, type PathRecord, type PathsReport,
+  type Pong, type ReportedPath, type SelfRecord,
 } from "./nat-records.ts";
 import { DATA_OVERHEAD, nodeIdOf, ROUTE_DIRECT, ROUTE_RELAY, type SecureTransport, type Transmit } from "./secure/index.ts";
 import { type RemovalReport, Removals, type RemovalTarget } from "./secure/removal.ts";
@@ -75,11 +77,6 @@ export interface HostCounters {
   pings_timed_out: number;
 }
 
-interface PendingPing {
-  resolve(pong: Pong | null): void;
-  timer: unknown;
-}
-
 export class Driver {
   readonly counters: Omit<HostCounters, "latency_wakes" | "udp_send_errors" | "udp_send_too_big" | "udp_send_calls" | "udp_datagrams_sent" | "udp_recv_calls"> = {
     process_calls: 0, frames_read: 0, datagrams_read: 0, datagrams_delivered: 0, tap_write_errors: 0,
@@ -107,8 +104,8 @@ export class Driver {
   private dhcpSaveDue = false;
   private saveDhcp: ((chunks: Uint8Array[]) => void) | null = null;
   private selfAddress: ((ip: number, prefix: number, leaseS: number) => void) | null = null;
-  private readonly pings = new Map<number, PendingPing>();
-  private pingSeq = 0;
+  private readonly pings: PendingRequests<Pong>;
+  private readonly pathQueries: PendingRequests<PathsReport>;
   private readonly memberIdentities: MemberIdentities;
   /** `divs remove`, issued here or by another member (docs/security.md "Removing a node"). */
   readonly removals: Removals;
@@ -123,6 +120,8 @@ export class Driver {
   ) {
     this.startedAt = services.clock.now();
     this.memberIdentities = new MemberIdentities(secure);
+    this.pings = new PendingRequests(services.timers, () => this.counters.pings_timed_out++);
+    this.pathQueries = new PendingRequests(services.timers);
     this.removals = new Removals(secure.crypto, secure.keyring, identity.nodeId, {
       ban: (nodeId) => this.ban(nodeId),
       keysChanged: () => this.keyringChanged(),
@@ -296,33 +295,43 @@ export class Driver {
    * with its OUT_PONG, or null when none came within `timeoutMs`.
    */
   ping(nodeId: Uint8Array, timeoutMs: number): Promise<Pong | null> {
-    const seq = (this.pingSeq = (this.pingSeq + 1) >>> 0);
-    return new Promise((resolve) => {
-      const timer = this.services.timers.set(() => {
-        this.pings.delete(seq);
-        this.counters.pings_timed_out++;
-        resolve(null);
-      }, timeoutMs);
-      this.pings.set(seq, { resolve, timer });
+    this.counters.pings_sent++;
+    return this.pings.start(timeoutMs, (seq) => {
       if (!this.core.fits(12)) this.flush();
       this.core.pushPing(nodeId, seq);
-      this.counters.pings_sent++;
       this.flush();
     });
   }
 
   private pong(body: Uint8Array): void {
     const pong = decodePong(body);
-    if (pong === null) {
-      this.counters.core_records_malformed++;
-      return;
+    if (pong === null) this.counters.core_records_malformed++;
+    else if (this.pings.answer(pong.seq, pong)) this.counters.pongs_received++;
+  }
+
+  /**
+   * `divs paths`: the paths the member with this 8-byte id reports (IN_PATHS_QUERY, page after page of
+   * OUT_PATHS_REPORT); null when a page did not come within `timeoutMs`.
+   */
+  async reportedPaths(nodeId: Uint8Array, timeoutMs: number): Promise<ReportedPath[] | null> {
+    const paths: ReportedPath[] = [];
+    for (;;) {
+      const start = paths.length;
+      const page = await this.pathQueries.start(timeoutMs, (seq) => {
+        if (!this.core.fits(14)) this.flush();
+        this.core.pushPathsQuery(nodeId, seq, start);
+        this.flush();
+      });
+      if (page === null) return null;
+      paths.push(...page.paths);
+      if (page.paths.length === 0 || paths.length >= page.total) return paths;
     }
-    const pending = this.pings.get(pong.seq);
-    if (pending === undefined) return; // late: its ping timed out
-    this.pings.delete(pong.seq);
-    this.services.timers.clear(pending.timer);
-    this.counters.pongs_received++;
-    pending.resolve(pong);
+  }
+
+  private pathsReport(body: Uint8Array): void {
+    const report = decodePathsReport(body);
+    if (report === null) this.counters.core_records_malformed++;
+    else this.pathQueries.answer(report.seq, report);
   }
 
   /** Announces a graceful leave; the caller keeps the sockets open a moment so it goes out. */
@@ -421,6 +430,9 @@ export class Driver {
       case OUT_PONG:
         this.pong(body);
         break;
+      case OUT_PATHS_REPORT:
+        this.pathsReport(body);
+        break;
       case OUT_LOG:
         this.services.log.info(new TextDecoder().decode(body));
         break;
@@ -468,11 +480,8 @@ export class Driver {
 
   stop(): void {
     this.latencyWake.stop();
-    for (const [seq, p] of this.pings) {
-      this.services.timers.clear(p.timer);
-      this.pings.delete(seq);
-      p.resolve(null);
-    }
+    this.pings.cancelAll();
+    this.pathQueries.cancelAll();
     if (this.timer !== null) this.services.timers.clear(this.timer);
     this.timer = null;
     this.timerDeadline = Infinity;

@@ -1,7 +1,8 @@
-// Human-readable tables for `divs status|members|macs|leases|ping`.
+// Human-readable tables for `divs status|members|paths|macs|leases|ping|remove`.
 import type { KeyInfo, MemberRow, PingReply, RemoveReply, Status } from "./control.ts";
 import type { DhcpLease } from "./dhcp.ts";
 import type { MacEntry } from "./dumps.ts";
+import type { PairPaths } from "./pair-paths.ts";
 import { ACTIVITY_COUNTERS, REJECTION_COUNTERS } from "./secure/index.ts";
 
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -28,6 +29,13 @@ function formatPath(path: MemberRow["path"], via: string | null): string {
 
 function formatRtt(ms: number | null): string {
   return ms === null ? "-" : `${ms.toFixed(1)} ms`;
+}
+
+/** One row per member and peer (`a  b  relay via pub  1.2 ms`), then the members that did not answer. */
+export function formatPairPaths(p: PairPaths): string {
+  const sorted = [...p.pairs].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+  const rows = table(["FROM", "TO", "PATH", "RTT"], sorted.map((r) => [r.from, r.to, formatPath(r.path, r.via), formatRtt(r.rtt_ms)]));
+  return p.silent.length === 0 ? rows : `${rows}\nno report from: ${p.silent.join(", ")}`;
 }
 
 /** `pong from h2 via relay pub in 0.9 ms`, `pong from h2 via 203.0.113.2:40001 in 0.4 ms`. */

@@ -1,6 +1,6 @@
 // Decoders for the core's path records (NAT traversal, docs/abi.md): OUT_ROUTE and OUT_RELAY_ALLOW
 // (carried out by the transport), OUT_PONG (`divs ping`), OUT_PATH (paths_dump) and OUT_SELF
-// (self_dump). Layouts as assembly/nat/ writes them (little-endian, f64 and u64 aligned); every decoder
+// (self_dump), OUT_PATHS_REPORT (a member's paths, `divs paths`). Layouts as assembly/nat/ writes them (little-endian, f64 and u64 aligned); every decoder
 // checks the length first and returns null for a short body.
 import { ADDR_LEN, ADDR_SLOT } from "./abi.ts";
 import { formatAddress } from "./address.ts";
@@ -39,6 +39,18 @@ const PATH_LEN = 68;
 const SELF_NAT = 0;
 const SELF_COUNT = 1;
 const SELF_ADDRS = 4;
+// OUT_PATHS_REPORT: u64 reporter, u32 seq, u16 total, u16 start, u32 count, then count entries as the
+// member sent them, big-endian: u64 peer, u8 kind, u64 relay id (0 none), u32 RTT us (assembly/nat/report.ts)
+const REPORT_SEQ = 8;
+const REPORT_TOTAL = 12;
+const REPORT_START = 14;
+const REPORT_COUNT = 16;
+const REPORT_ENTRIES = 20;
+const ENTRY_KIND = 8;
+const ENTRY_RELAY = 9;
+const ENTRY_RTT = 17;
+const ENTRY_LEN = 21;
+const RTT_UNKNOWN = 0xffffffff;
 
 export const NAT_GUESSES = ["unknown", "none", "cone", "symmetric"] as const;
 export type NatGuess = (typeof NAT_GUESSES)[number];
@@ -78,6 +90,25 @@ export interface PathRecord {
 export interface SelfRecord {
   nat: NatGuess;
   observed: string[];
+}
+
+/** One path in a member's report. */
+export interface ReportedPath {
+  /** The peer's node id (16 hex digits). */
+  peer: string;
+  kind: number;
+  /** The relaying member's node id while relayed, else null. */
+  relay: string | null;
+  rttMs: number | null;
+}
+
+export interface PathsReport {
+  reporter: string;
+  seq: number;
+  /** Paths the member has; this page holds `paths` from `start` on. */
+  total: number;
+  start: number;
+  paths: ReportedPath[];
 }
 
 function view(b: Uint8Array): DataView {
@@ -141,4 +172,37 @@ export function decodeSelf(b: Uint8Array): SelfRecord | null {
   const observed: string[] = [];
   for (let i = 0; i < count; i++) observed.push(formatAddress(b, SELF_ADDRS + i * ADDR_SLOT));
   return { nat: NAT_GUESSES[b[SELF_NAT]] ?? "unknown", observed };
+}
+
+/** A node id written big-endian (the wire's order) as 16 hex digits. */
+function hexU64BigEndian(b: Uint8Array, offset: number): string {
+  let s = "";
+  for (let i = 0; i < 8; i++) s += b[offset + i].toString(16).padStart(2, "0");
+  return s;
+}
+
+export function decodePathsReport(b: Uint8Array): PathsReport | null {
+  if (b.length < REPORT_ENTRIES) return null;
+  const v = view(b);
+  const count = v.getUint32(REPORT_COUNT, true);
+  if (b.length < REPORT_ENTRIES + count * ENTRY_LEN) return null;
+  const paths: ReportedPath[] = [];
+  for (let i = 0; i < count; i++) {
+    const e = REPORT_ENTRIES + i * ENTRY_LEN;
+    const relay = hexU64BigEndian(b, e + ENTRY_RELAY);
+    const rtt = v.getUint32(e + ENTRY_RTT, false);
+    paths.push({
+      peer: hexU64BigEndian(b, e),
+      kind: b[e + ENTRY_KIND],
+      relay: relay === "0000000000000000" ? null : relay,
+      rttMs: rtt === RTT_UNKNOWN ? null : rtt / 1000,
+    });
+  }
+  return {
+    reporter: hexU64(b, 0),
+    seq: v.getUint32(REPORT_SEQ, true),
+    total: v.getUint16(REPORT_TOTAL, true),
+    start: v.getUint16(REPORT_START, true),
+    paths,
+  };
 }

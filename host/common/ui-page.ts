@@ -90,7 +90,7 @@ function selfFirst(members) {
   return members.slice().sort(function (a, b) { return (b.self - a.self) || a.name.localeCompare(b.name); });
 }
 
-/** Members on a circle, this node first; an edge from it to each member: direct, or through the relay. */
+/** Members on a circle, this node first; an edge for each pair: direct, or through the relay. */
 function graph(state) {
   var members = selfFirst(state.members);
   var W = 480, H = 360, cx = W / 2, cy = H / 2, r = Math.min(W, H) / 2 - 50;
@@ -120,10 +120,24 @@ function graph(state) {
       line(via, m, "edge-relay", self.name + " - " + m.name + " relayed by " + via.name);
     } else line(self, m, m.path === "relay" ? "edge-relay" : "edge-none", self.name + " - " + m.name + ": " + (m.path || "no path"));
   });
-  // Pairs of other members this node relays between (what they told it when they met through it).
+  // Pairs of other members, as they report their paths (one line per pair: the first report of it).
+  var drawn = {};
+  function pairKey(a, b) { return a < b ? a + "|" + b : b + "|" + a; }
+  ((state.paths && state.paths.pairs) || []).forEach(function (p) {
+    var a = byName[p.from], b = byName[p.to], key = pairKey(p.from, p.to);
+    if (!a || !b || a.self || b.self || drawn[key]) return;
+    drawn[key] = true;
+    var via = p.path === "relay" ? byName[p.via] : null;
+    if (p.path === "direct") line(a, b, "edge-direct", a.name + " - " + b.name + ": direct " + ms(p.rtt_ms));
+    else if (via) {
+      line(a, via, "edge-relay", a.name + " - " + b.name + " relayed by " + via.name);
+      line(via, b, "edge-relay", a.name + " - " + b.name + " relayed by " + via.name);
+    } else line(a, b, "edge-none", a.name + " - " + b.name + ": no path yet");
+  });
+  // Pairs this node relays between that no report covered (a member that did not answer in time).
   (state.status.relay.pairs || []).forEach(function (p) {
     var a = byAddress[p.a] || findByEndpoint(state.members, p.a), b = byAddress[p.b] || findByEndpoint(state.members, p.b);
-    if (a && b) line(a, b, "edge-carried", a.name + " - " + b.name + " relayed by this node");
+    if (a && b && !drawn[pairKey(a.name, b.name)]) line(a, b, "edge-carried", a.name + " - " + b.name + " relayed by this node");
   });
   members.forEach(function (m) {
     var p = at[m.id];

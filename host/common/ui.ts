@@ -2,7 +2,9 @@
 // control socket (Node: the main thread, since the data-plane thread blocks in poll(2); Deno: its only
 // thread), reading the node through the same control requests the CLI makes: status, members, macs.
 //   GET /           the page (host/common/ui-page.ts)
-//   GET /api/state  {"at": ms since 1970, "status": ..., "members": [...], "macs": [...]}
+//   GET /api/state  {"at": ms since 1970, "status": ..., "members": [...], "macs": [...], "paths": {...}}
+// "paths" (every pair's path, each member asked over the switch: pair-paths.ts) is asked again at most
+// every PATHS_REFRESH_MS, however many pages poll.
 import { createHash } from "node:crypto";
 import { type HostPort, formatHostPort, parseHostPort } from "./address.ts";
 import { parseResponse } from "./control.ts";
@@ -74,15 +76,27 @@ const PAGE_POLICY = [
   "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
 ].join("; ");
 
+/** Every member answers a paths query: once every few seconds is enough for a page, and bounds the queries. */
+const PATHS_REFRESH_MS = 3000;
+
 /** The document and the state the page polls for, answered by `answer` (a control request line -> response line). */
 function routes(answer: (line: string) => Promise<string>) {
   const ask = async (cmd: string) => parseResponse(await answer(JSON.stringify({ cmd })));
   const page = uiPage(UI_STYLE, UI_SCRIPT);
+  let paths: Promise<unknown> | null = null;
+  let pathsAt = -Infinity;
+  const pairPaths = () => {
+    if (paths === null || Date.now() - pathsAt >= PATHS_REFRESH_MS) {
+      pathsAt = Date.now();
+      paths = ask("paths");
+    }
+    return paths;
+  };
   return {
     "/": () => ({ contentType: "text/html; charset=utf-8", body: page, headers: { "Content-Security-Policy": PAGE_POLICY } }),
     "/api/state": async () => {
-      const [status, members, macs] = await Promise.all([ask("status"), ask("members"), ask("macs")]);
-      return { contentType: "application/json", body: JSON.stringify({ at: Date.now(), status, members, macs }) };
+      const [status, members, macs, pairs] = await Promise.all([ask("status"), ask("members"), ask("macs"), pairPaths()]);
+      return { contentType: "application/json", body: JSON.stringify({ at: Date.now(), status, members, macs, paths: pairs }) };
     },
   };
 }

@@ -209,7 +209,11 @@ describe("--metrics", { skip: skip ?? false }, () => {
       writeFileSync(`${dir}/token`, "0123456789abcdef0123\n");
       await bed.stop("z", "SIGTERM");
       bed.start("z", { join: "x", extra: ["--metrics", `${z.underlay}:9464`, "--metrics-token-file", `${dir}/token`] });
-      await waitFor("z back", 20_000, async () => (await bed.aliveNames("z")).length === 3);
+      // Every member, not only z: the burst test next counts 3 alive members on x and y.
+      await waitFor("z back, in every member's view", 20_000, async () => {
+        for (const n of ["x", "y", "z"]) if ((await bed.aliveNames(n)).length !== 3) return false;
+        return true;
+      });
       const get = async (token) => JSON.parse(await bed.exec("z", process.execPath, HTTP_CLIENT, "get", z.underlay, "9464", "GET", "/metrics", ...(token ? [token] : [])));
       assert.equal((await get(null)).status, 401);
       assert.equal((await get("0123456789abcdef0124")).status, 401);

@@ -138,6 +138,16 @@ describe("the status page in headless chromium", { skip: skip ?? false }, () => 
     for (const m of listed.filter((x) => !x.self && x.path === "direct")) {
       assert.equal(await page.locator(`#graph line.edge-direct[data-edge="a|${m.name}"]`).count(), 1, `direct edge a-${m.name}`);
     }
+    // The pair a is not part of, as b and c report it (divs paths), drawn too.
+    const reported = await waitFor("b and c to report their path to each other", CONVERGE_MS, async () => {
+      const { pairs, silent } = await bed.ctl("a", "paths");
+      const bc = pairs.find((p) => p.from === "b" && p.to === "c");
+      return silent.length === 0 && bc?.path === "direct" && pairs.some((p) => p.from === "c" && p.to === "b" && p.path === "direct") && bc;
+    });
+    assert.equal(reported.via, null);
+    assert.equal((await bed.ctl("b", "members")).find((m) => m.name === "c").path, "direct", "b's own view agrees");
+    await waitFor("the b - c edge on a's page", CONVERGE_MS, async () =>
+      (await page.locator('#graph line.edge-direct[data-edge="b|c"], #graph line.edge-direct[data-edge="c|b"]').count()) === 1);
   });
 
   test("per-peer RTT, the MAC table and the counters are shown and move", async () => {
@@ -203,7 +213,17 @@ describe("the status page in headless chromium", { skip: skip ?? false }, () => 
       member("dddd", { state: "dead" }),
       member(hostile, { address: "198.19.0.99:4790", path: "direct", rtt_ms: 3 }),
     ];
-    const made = { ...real, members, status: { ...real.status, relay: { routes: [], pairs: [{ a: "198.19.0.2:4790", b: "198.19.0.4:4790", rate: 0, bytes: 0 }] } } };
+    // What the other members report of their paths (divs paths): a pair once, whoever reports it.
+    const pairs = [
+      { from: "bb", to: "ccc", path: "direct", via: null, rtt_ms: 0.5 },
+      { from: "ccc", to: "bb", path: "direct", via: null, rtt_ms: 0.5 },
+      { from: "ccc", to: hostile, path: "relay", via: "bb", rtt_ms: 4 },
+      { from: "bb", to: "a", path: "direct", via: null, rtt_ms: 1.25 }, // a's own edges come from its member list
+    ];
+    const made = {
+      ...real, members, paths: { pairs, silent: [] },
+      status: { ...real.status, relay: { routes: [], pairs: [{ a: "198.19.0.2:4790", b: "198.19.0.4:4790", rate: 0, bytes: 0 }] } },
+    };
     await page.route("**/api/state*", (route) => route.fulfill({ json: made }));
     try {
       await page.reload();
@@ -216,6 +236,9 @@ describe("the status page in headless chromium", { skip: skip ?? false }, () => 
         "edge-none a|dddd",
         "edge-relay a|bb", // a -> ccc goes through bb
         "edge-relay bb|ccc",
+        "edge-direct bb|ccc", // as bb reports it
+        "edge-relay ccc|bb", // ccc -> hostile goes through bb
+        `edge-relay bb|${hostile}`,
       ].sort());
       assert.equal(await page.locator("#graph img, #members img").count(), 0, "a name is text, never markup");
       assert.ok((await page.textContent("#members")).includes(hostile));

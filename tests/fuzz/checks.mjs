@@ -15,10 +15,10 @@ export const MAX_DATAGRAM = 1400;
 const fail = (msg) => { throw new Error(msg); };
 const knownType = (t) => t === MSG.FRAME || (t >= MSG.MEMBERSHIP_FIRST && t <= MSG.MEMBERSHIP_LAST) || t === MSG.MAC_UPDATE ||
   t === MSG.IP_BINDING ||
-  t === MSG.PMTU_ACK || (t >= MSG.PATH_PING && t <= MSG.RELAY_OK) || t === MSG.DHCP_RANGE || t === MSG.DHCP_LEASE;
+  t === MSG.PMTU_ACK || (t >= MSG.PATH_PING && t <= MSG.PATHS_REPORT) || t === MSG.DHCP_RANGE || t === MSG.DHCP_LEASE;
 const PMTU_PROBE_MIN = 8; // a probe is never smaller than the ACK datagram answering it (assembly/wire/pmtu.ts)
 const PMTU_ACK_DATAGRAM = 8;
-const ROUTE_LEN = 41, RELAY_ALLOW_LEN = 44, PONG_LEN = 48, PATH_LEN = 68; // docs/abi.md
+const ROUTE_LEN = 41, RELAY_ALLOW_LEN = 44, PONG_LEN = 48, PATH_LEN = 68, REPORT_HEADER = 20, REPORT_ENTRY = 21; // docs/abi.md
 
 /** Parses an output region of `len` bytes, checking framing and `allowed` kinds. */
 function records(core, len, allowed, call) {
@@ -82,7 +82,7 @@ function checkDatagram(dg, at) {
 /** Checks what process() emitted; returns the emitted datagrams (views into the output region). */
 export function checkProcessOutput(core, len) {
   const datagrams = [];
-  const kinds = [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT, OUT.ROUTE, OUT.RELAY_ALLOW, OUT.PONG, OUT.LOG, OUT.DHCP_SAVE, OUT.DHCP_ADDRESS];
+  const kinds = [OUT.FRAME, OUT.DATAGRAM, OUT.TIMER, OUT.EVENT, OUT.ROUTE, OUT.RELAY_ALLOW, OUT.PONG, OUT.PATHS_REPORT, OUT.LOG, OUT.DHCP_SAVE, OUT.DHCP_ADDRESS];
   for (const r of records(core, len, kinds, "process")) {
     const b = r.body;
     switch (r.kind) {
@@ -112,6 +112,12 @@ export function checkProcessOutput(core, len) {
       case OUT.PONG: {
         const rtt = new DataView(b.buffer, b.byteOffset, b.length).getFloat64(16, true);
         if (b.length !== PONG_LEN || !(rtt >= 0) || (b[24] !== 1 && b[24] !== 2)) fail(`OUT_PONG at ${r.offset}: ${b.length} bytes, rtt ${rtt}, kind ${b[24]}`);
+        break;
+      }
+      case OUT.PATHS_REPORT: {
+        const n = b.length >= REPORT_HEADER ? new DataView(b.buffer, b.byteOffset, b.length).getUint32(16, true) : -1;
+        if (n < 0 || b.length !== REPORT_HEADER + n * REPORT_ENTRY || n > 255) fail(`OUT_PATHS_REPORT at ${r.offset}: ${b.length} bytes, ${n} entries`);
+        for (let i = 0; i < n; i++) if (b[REPORT_HEADER + i * REPORT_ENTRY + 8] > 2) fail(`OUT_PATHS_REPORT at ${r.offset}: entry ${i} kind ${b[REPORT_HEADER + i * REPORT_ENTRY + 8]}`);
         break;
       }
       case OUT.DHCP_ADDRESS: {

@@ -3,7 +3,7 @@
 // MAC_UPDATE (0x20) bodies here are random; valid ones come from the corpus of
 // datagrams the core itself emits, which the runner mutates and feeds back.
 // PMTU_PROBE (0x30) and PMTU_ACK (0x31) come whole, short, or with sizes that lie;
-// path messages (0x40-0x46) whole (ids from small pools, node 1 is the fuzzed
+// path messages (0x40-0x48) whole (ids from small pools, node 1 is the fuzzed
 // node), with counts that lie, cut short or with bytes after; DHCP_RANGE and
 // DHCP_LEASE (0x50, 0x51) for the fuzzed core's pool or another, sometimes cut.
 import fc from "./fc.mjs";
@@ -13,7 +13,7 @@ import { stubSignClaim } from "../fixtures/claims-stub.mjs";
 
 export const MSG = {
   FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20, IP_BINDING: 0x21, PMTU_PROBE: 0x30, PMTU_ACK: 0x31,
-  PATH_PING: 0x40, PATH_PONG: 0x41, OBSERVED: 0x42, CANDIDATES: 0x43, RENDEZVOUS: 0x44, RELAY_REQUEST: 0x45, RELAY_OK: 0x46,
+  PATH_PING: 0x40, PATH_PONG: 0x41, OBSERVED: 0x42, CANDIDATES: 0x43, RENDEZVOUS: 0x44, RELAY_REQUEST: 0x45, RELAY_OK: 0x46, PATHS_QUERY: 0x47, PATHS_REPORT: 0x48,
   DHCP_RANGE: 0x50, DHCP_LEASE: 0x51,
 };
 
@@ -121,6 +121,10 @@ const wholeNatArb = fc.oneof(
     .map(([id, f, xs, lie]) => concat([MSG.RENDEZVOUS], be(64, id), [f, xs.length + lie], ...xs)),
   idArb.map((id) => concat([MSG.RELAY_REQUEST], be(64, id))),
   fc.tuple(idArb, fc.integer({ min: 0, max: 2 })).map(([id, g]) => concat([MSG.RELAY_OK], be(64, id), [g])),
+  fc.tuple(u32Arb, fc.integer({ min: 0, max: 0xffff })).map(([s, start]) => concat([MSG.PATHS_QUERY], be(32, s), [start >> 8, start & 0xff])),
+  fc.tuple(u32Arb, fc.nat(0xffff), fc.array(fc.tuple(idArb, fc.integer({ min: 0, max: 3 }), idArb, u32Arb), { maxLength: 6 }), fc.nat(2))
+    .map(([s, total, entries, lie]) => concat([MSG.PATHS_REPORT], be(32, s), [total >> 8, total & 0xff, 0, 0, entries.length + lie],
+      ...entries.map(([peer, kind, relay, rtt]) => concat(be(64, peer), [kind], be(64, relay), be(32, rtt))))),
 );
 
 export const natMessageArb = fc

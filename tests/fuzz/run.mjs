@@ -82,6 +82,16 @@ const recordArb = fc.oneof(
       .map(([id, seq, keep]) => { const b = concat(u64le(id), new Uint8Array(4)); new DataView(b.buffer).setUint32(8, seq, true); return { kind: IN.PING, body: b.subarray(0, keep === 0 ? 5 : 12) }; }),
   },
   {
+    weight: 1, // a paths query: node id, seq, the first path wanted; sometimes short
+    arbitrary: fc.tuple(nodeIdArb, fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffff }), fc.nat(12))
+      .map(([id, seq, start, keep]) => {
+        const b = concat(u64le(id), new Uint8Array(6));
+        new DataView(b.buffer).setUint32(8, seq, true);
+        new DataView(b.buffer).setUint16(12, start, true);
+        return { kind: IN.PATHS_QUERY, body: b.subarray(0, keep === 0 ? 9 : 14) };
+      }),
+  },
+  {
     weight: 1, // a saved DHCP state: elapsed ms (any double), the saver's id, garbled or cut messages
     arbitrary: fc.tuple(fc.double(), nodeIdArb, messageArb, fc.nat(24))
       .map(([elapsed, id, msg, cut]) => {

@@ -1,6 +1,6 @@
 // The status page's server side (host/common/ui.ts) on 127.0.0.1 with a stand-in control socket:
 // --ui and --ui-token-file parsing, the page's policy admitting exactly its inline script and style,
-// api/state built from the status, members and macs control answers, closing, failures. The page in
+// api/state built from the status, members, macs and paths control answers, closing, failures. The page in
 // a browser against real nodes: tests/e2e/ui.test.mjs.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -21,6 +21,7 @@ const ANSWERS: Record<string, unknown> = {
   status: { name: "a", counters: { frames_from_tap: 3 } },
   members: [{ name: "a", self: true }, { name: "b", self: false, path: "direct" }],
   macs: [{ mac: "02:00:00:00:00:01", owner: "x" }],
+  paths: { pairs: [{ from: "b", to: "c", path: "direct", via: null, rtt_ms: 0.3 }], silent: [] },
 };
 
 /** The control socket's answer function, over ANSWERS; records the request lines. */
@@ -102,9 +103,13 @@ test("the page and api/state, answered through the control requests; the policy 
     assert.deepEqual(lines, []);
 
     const state = await (await fetch(`http://127.0.0.1:${port}/api/state`)).json() as Record<string, unknown>;
-    assert.deepEqual(lines.map((l) => JSON.parse(l).cmd).sort(), ["macs", "members", "status"]);
-    assert.deepEqual({ status: state.status, members: state.members, macs: state.macs }, ANSWERS);
+    assert.deepEqual(lines.map((l) => JSON.parse(l).cmd).sort(), ["macs", "members", "paths", "status"]);
+    assert.deepEqual({ status: state.status, members: state.members, macs: state.macs, paths: state.paths }, ANSWERS);
     assert.ok(Math.abs(Number(state.at) - Date.now()) < 5000);
+    // A second poll right after: the members are not asked for their paths again (at most every 3 s).
+    const again = await (await fetch(`http://127.0.0.1:${port}/api/state`)).json() as Record<string, unknown>;
+    assert.deepEqual(again.paths, ANSWERS.paths);
+    assert.deepEqual(lines.slice(4).map((l) => JSON.parse(l).cmd).sort(), ["macs", "members", "status"]);
   } finally {
     await server.close();
   }

@@ -6,8 +6,8 @@
 // allows (OUT_RELAY_ALLOW), as host/common/secure does. Everything random
 // comes from one seed, so a run is reproducible.
 import {
-  ADDR_LEN, ADDR_SLOT, CoreInstance, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PING, IN_RANDOM,
-  OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_TIMER, addrIndex, compileCore, nodeAddr,
+  ADDR_LEN, ADDR_SLOT, CoreInstance, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PATHS_QUERY, IN_PING, IN_RANDOM,
+  OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_PATHS_REPORT, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_TIMER, addrIndex, compileCore, nodeAddr,
 } from "./core.mjs";
 import { WakeHeap } from "./heap.mjs";
 import { NAT, Router, addrKey, portOf } from "./nat.mjs";
@@ -26,6 +26,7 @@ export class Cluster {
    *   onTooBig(t, from, to, data) (a datagram the link dropped for its size),
    *   nat(i) (NAT.NONE, NAT.CONE or NAT.SYMMETRIC: node i's home router; none when absent),
    *   onPong(t, node, {id, seq, rtt, kind}) (an OUT_PONG answering IN_PING),
+   *   onPathsReport(t, node, {reporter, seq, total, start, entries: [{peer, kind, relay}]}) (OUT_PATHS_REPORT),
    *   identity(i) ({id, claims}: node i's id and claim imports, tests/sim/identities.mjs; the stand-in when absent)
    */
   constructor(o) {
@@ -38,6 +39,7 @@ export class Cluster {
     this.linkLimit = o.linkLimit ?? (() => Infinity); // may be replaced mid-run: the path shrinks
     this.onTooBig = o.onTooBig ?? (() => {});
     this.onPong = o.onPong ?? (() => {});
+    this.onPathsReport = o.onPathsReport ?? (() => {});
     this.onFrame = o.onFrame ?? (() => {}); // (t, node, frame): a frame the node wrote to its TAP
     this.now = 0;
     this.heap = new WakeHeap();
@@ -130,6 +132,16 @@ export class Cluster {
     v.setBigUint64(0, this.nodes[j].id, true);
     v.setUint32(8, seq, true);
     this.input(i, IN_PING, [b]);
+  }
+
+  /** `divs paths`: node i asks member j for its paths from `start` on (IN_PATHS_QUERY with `seq`). */
+  pathsQuery(i, j, seq, start = 0) {
+    const b = new Uint8Array(14);
+    const v = new DataView(b.buffer);
+    v.setBigUint64(0, this.nodes[j].id, true);
+    v.setUint32(8, seq, true);
+    v.setUint16(12, start, true);
+    this.input(i, IN_PATHS_QUERY, [b]);
   }
 
   /** Changes node i's name: an update every member must learn. */
@@ -250,6 +262,16 @@ export class Cluster {
       } else if (kind === OUT_PONG) {
         const dv = core.dv;
         this.onPong(t, n.i, { id: dv.getBigUint64(at, true), seq: dv.getUint32(at + 8, true), rtt: dv.getFloat64(at + 16, true), kind: core.u8[at + 24] });
+      } else if (kind === OUT_PATHS_REPORT) {
+        const dv = core.dv;
+        const entries = [];
+        for (let k = 0, n = dv.getUint32(at + 16, true); k < n; k++) {
+          const e = at + 20 + k * 21; // big-endian, as on the wire
+          entries.push({ peer: dv.getBigUint64(e), kind: core.u8[e + 8], relay: dv.getBigUint64(e + 9) });
+        }
+        this.onPathsReport(t, n.i, {
+          reporter: dv.getBigUint64(at, true), seq: dv.getUint32(at + 8, true), total: dv.getUint16(at + 12, true), start: dv.getUint16(at + 14, true), entries,
+        });
       } else if (kind === OUT_ROUTE || kind === OUT_RELAY_ALLOW) {
         this.hostRecord(n, kind, core.u8, core.dv, at);
       } else if (kind === OUT_EVENT) {

@@ -7,10 +7,10 @@ import { claimStubImports } from "../fixtures/claims-stub.mjs";
 const WASM = fileURLToPath(new URL("../../build/divs-core.wasm", import.meta.url));
 
 export const IN_FRAME = 1, IN_DATAGRAM = 2, IN_RANDOM = 3, IN_IDENTITY = 4, IN_JOIN = 5, IN_LEAVE = 6;
-export const IN_CANDIDATES = 8, IN_DATAGRAM_VIA = 9, IN_PING = 10, IN_DHCP_RESTORE = 11;
+export const IN_CANDIDATES = 8, IN_DATAGRAM_VIA = 9, IN_PING = 10, IN_DHCP_RESTORE = 11, IN_PATHS_QUERY = 13;
 export const OUT_FRAME = 1, OUT_DATAGRAM = 2, OUT_TIMER = 3, OUT_EVENT = 4, OUT_STAT = 5, OUT_MEMBER = 6, OUT_MAC = 7;
 export const OUT_ROUTE = 8, OUT_RELAY_ALLOW = 9, OUT_PONG = 10, OUT_PATH = 11, OUT_SELF = 12, OUT_DHCP_RANGE = 13, OUT_DHCP_LEASE = 14;
-export const OUT_DHCP_STATE = 18;
+export const OUT_DHCP_STATE = 18, OUT_PATHS_REPORT = 20;
 export const PATH_KIND = { NONE: 0, DIRECT: 1, RELAY: 2 };
 export const NAT_GUESS = ["unknown", "none", "cone", "symmetric"];
 export const MAC_KIND = { LOCAL: 1, REMOTE: 2, STATIC: 3 };

@@ -42,9 +42,9 @@ function deathWatch() {
  * Node 0 public, nodes 1 and 2 behind `type` NATs, both joining through node 0.
  * `change`: after the path settled, both routers become this type at new public addresses, 20 s apart.
  */
-export function natPair({ type, change = null, seed = 1, loss = 0, settleMs = 30_000 }) {
+export function natPair({ type, change = null, seed = 1, loss = 0, settleMs = 30_000, onPathsReport }) {
   const watch = deathWatch();
-  const cluster = new Cluster({ nodes: 3, seed, loss, nat: (i) => (i === 0 ? NAT.NONE : type), onEvent: watch.onEvent });
+  const cluster = new Cluster({ nodes: 3, seed, loss, nat: (i) => (i === 0 ? NAT.NONE : type), onEvent: watch.onEvent, onPathsReport });
   watch.cluster = cluster;
   cluster.start(0);
   cluster.run(10);

@@ -27,6 +27,36 @@ test("two nodes behind symmetric NATs are relayed by the public node; nothing cr
   assert.equal(r.falseDeaths, 0);
 });
 
+test("path reports: the public node asks a symmetric-NATed member, which reports its relayed path and who relays it", () => {
+  const reports = [];
+  const r = natPair({ type: NAT.SYMMETRIC, onPathsReport: (t, node, report) => reports.push({ node, ...report }) });
+  const [pub, a, b] = r.cluster.nodes;
+  r.cluster.pathsQuery(0, 1, 42);
+  r.cluster.run(r.cluster.now + 2000);
+  assert.equal(reports.length, 1);
+  const report = reports[0];
+  assert.deepEqual([report.node, report.reporter, report.seq, report.total, report.start], [0, a.id, 42, 2, 0]);
+  const byPeer = new Map(report.entries.map((e) => [e.peer, e]));
+  assert.deepEqual(byPeer.get(b.id), { peer: b.id, kind: PATH_KIND.RELAY, relay: pub.id });
+  assert.deepEqual(byPeer.get(pub.id), { peer: pub.id, kind: PATH_KIND.DIRECT, relay: 0n });
+  // A page past the end is empty; a query for a member the node does not know is counted, not sent.
+  r.cluster.pathsQuery(0, 1, 43, 2);
+  r.cluster.pathsQuery(0, 0, 44);
+  r.cluster.run(r.cluster.now + 2000);
+  assert.deepEqual(reports.slice(1).map((x) => [x.seq, x.total, x.start, x.entries.length]), [[43, 2, 2, 0]]);
+  // Between the two NATed members the query and the report go through the relay, like their frames.
+  const relayedBefore = r.cluster.net.relayed;
+  r.cluster.pathsQuery(1, 2, 45);
+  r.cluster.run(r.cluster.now + 2000);
+  const fromB = reports.find((x) => x.seq === 45);
+  assert.equal(fromB?.node, 1);
+  assert.equal(fromB.reporter, b.id);
+  assert.deepEqual(fromB.entries.find((e) => e.peer === a.id), { peer: a.id, kind: PATH_KIND.RELAY, relay: pub.id });
+  assert.ok(r.cluster.net.relayed > relayedBefore);
+  assert.equal(pub.core.stats().paths_query_unknown, 1);
+  assert.equal(a.core.stats().paths_reports_sent, 2);
+});
+
 test("a relayed path goes direct once both NATs turn cone, without losing either member", () => {
   const r = natPair({ type: NAT.SYMMETRIC, change: NAT.CONE });
   assert.notEqual(r.timeToUpgradeMs, null, "still relayed 180 s after the NATs changed");
