@@ -109,7 +109,7 @@ export class Driver {
   private readonly memberIdentities: MemberIdentities;
   /** `divs remove`, issued here or by another member (docs/security.md "Removing a node"). */
   readonly removals: Removals;
-  private banListeners: ((nodeId: Uint8Array) => void)[] = [];
+  private readonly banListeners: ((nodeId: Uint8Array) => void)[] = [];
 
   constructor(
     readonly core: Core,
