@@ -34,6 +34,7 @@ export const IN_PING: u16 = 10; // [u64 node id][u32 seq]: `divs ping`, answered
 export const IN_DHCP_RESTORE: u16 = 11; // [f64 ms since saved][an OUT_DHCP_STATE body]: assembly/dhcp/persist.ts
 export const IN_DHCP_SELF: u16 = 12; // [6-byte MAC][u16 0][host name]: a lease for the node's own TAP (--address dhcp)
 export const IN_PATHS_QUERY: u16 = 13; // [u64 node id][u32 seq][u16 start]: ask a member for its paths, answered by OUT_PATHS_REPORT
+export const IN_BAN: u16 = 14; // [u64 node id]: a member removed from the switch (`divs remove`), dead for good
 
 // Output kinds (core -> host).
 export const OUT_FRAME: u16 = 1; // Ethernet frame to write to TAP

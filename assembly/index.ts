@@ -3,7 +3,7 @@
 import {
   ABI_VERSION, ADDR_LEN, ADDR_SLOT, INPUT_CAPACITY, OUTPUT_CAPACITY, REC_HEADER, REC_KIND, REC_LEN,
   IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PING, IN_RANDOM,
-  IN_DHCP_RESTORE, IN_DHCP_SELF, IN_PATHS_QUERY, IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
+  IN_BAN, IN_DHCP_RESTORE, IN_DHCP_SELF, IN_PATHS_QUERY, IN_SEND_TOO_BIG, OUT_STAT, OUT_TIMER, alignUp,
 } from "./abi";
 import { meetTick } from "./nat/meet";
 import { natMessageIn, natUserPing } from "./nat/nat";
@@ -39,7 +39,7 @@ import { MSG_MAC_UPDATE } from "./wire/macmsg";
 import { MSG_PMTU_ACK, MSG_PMTU_PROBE } from "./wire/pmtu";
 import { MSG_MEMBERSHIP_FIRST, MSG_MEMBERSHIP_LAST } from "./membership/codec";
 import {
-  membersDump, membershipIdentity, membershipJoin, membershipLeaveNow, membershipMessage, membershipTick,
+  membersDump, membershipIdentity, membershipJoin, membershipBan, membershipLeaveNow, membershipMessage, membershipTick,
 } from "./membership/membership";
 
 const inputBase: usize = heap.alloc(INPUT_CAPACITY);
@@ -138,6 +138,10 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       break;
     case IN_LEAVE:
       membershipLeaveNow();
+      break;
+    case IN_BAN:
+      if (len < 8) { count(Stat.InputMalformed); return; }
+      membershipBan(load<u64>(body));
       break;
     case IN_DHCP_RESTORE:
       if (!dhcpRestore(body, len, self.now)) count(Stat.InputMalformed);

@@ -15,6 +15,7 @@ import { onMemberGone, onMemberJoin } from "./membership/events";
 import { PushPullSection, pushPullRegister, pushPullSend } from "./membership/pushpull";
 import { datagramBegin, datagramSend } from "./membership/send";
 import { MemberState, memberById } from "./membership/state";
+import { isBanned } from "./membership/bans";
 import { self } from "./node";
 import { serialNewer } from "./serial";
 import { Stat, count } from "./stats";
@@ -79,10 +80,10 @@ function resyncTick(now: f64): void {
   if (m != null && m.live) pushPullSend(m.addr, 0);
 }
 
-/** A claim for a member we know to be dead or gone would resurrect what dropOwner removed. */
+/** A claim for a member we know to be dead, gone or removed would resurrect what dropOwner removed. */
 function ownerGone(id: u64): bool {
   const m = memberById(id);
-  return m != null && !m.live;
+  return (m != null && !m.live) || isBanned(id);
 }
 
 /**

@@ -158,6 +158,8 @@ export enum Stat {
   MacStaleAnswerLimited,
   MemberAccusationBadSignature,
   MemberSuspicionUnconfirmed,
+  MemberBanned,
+  MemberAliveBanned,
   Count, // keep last
 }
 
@@ -318,6 +320,8 @@ export const STAT_NAMES: StaticArray<string> = [
   "mac_stale_answer_limited",
   "member_accusation_bad_signature",
   "member_suspicion_unconfirmed",
+  "member_banned",
+  "member_alive_banned",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

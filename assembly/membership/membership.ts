@@ -20,7 +20,7 @@ import { handlePushPull, pushPullInterval, pushPullSend } from "./pushpull";
 import { Member, members } from "./state";
 import { aliveNode, answerStaleAccusation, deadNode, membershipIdentify, membershipLeave, selfMember, suspectNode, suspicionTick } from "./updates";
 
-export { membershipSetCapabilities } from "./updates";
+export { membershipBan, membershipSetCapabilities } from "./updates";
 
 let started = false;
 let nextPushPullAt: f64 = Infinity;

@@ -8,6 +8,7 @@ import { self } from "../node";
 import { peerRemove, peerUpsert } from "../peers";
 import { Stat, count } from "../stats";
 import { awarenessApply } from "./awareness";
+import { banAdd, isBanned } from "./bans";
 import { BROADCAST_SPACE_MEMBER, broadcastEnqueue } from "./broadcast";
 import {
   MSG_ALIVE, MSG_DEAD, MSG_SUSPECT, MemberInfo, NAME_MAX, PROTOCOL_VERSION,
@@ -171,6 +172,7 @@ export function refuteRemoteState(incarnation: u32): void {
 
 export function aliveNode(a: MemberInfo): void {
   if (a.id == 0 || me == null) return;
+  if (isBanned(a.id)) { count(Stat.MemberAliveBanned); return; }
   const isSelf = a.id == self.id;
   const found = memberById(a.id);
   if (found == null) {
@@ -310,6 +312,18 @@ export function deadNode(incarnation: u32, id: u64, from: u64, trailer: usize): 
   m.incarnation = incarnation;
   setState(m, left ? MemberState.Left : MemberState.Dead);
   emitMemberEvent(left ? EVENT_LEFT : EVENT_DEAD, m);
+}
+
+/**
+ * IN_BAN: the member is removed from the switch. Declared dead here at once (its MACs dropped, the DEAD
+ * gossiped so members that have not heard of the removal yet stop forwarding to it) and never
+ * taken back (aliveNode). Our own id cannot be banned here.
+ */
+export function membershipBan(id: u64): void {
+  if (id == self.id || !banAdd(id)) return;
+  count(Stat.MemberBanned);
+  const m = memberById(id);
+  if (m != null && m.live) deadNode(m.incarnation, id, self.id);
 }
 
 /** Leaves gracefully: a DEAD about ourselves from ourselves, gossiped like any update. */

@@ -30,6 +30,8 @@ export const IN_DHCP_RESTORE = 11;
 export const IN_DHCP_SELF = 12;
 /** [u64 node id][u32 seq][u16 start]: ask that member for its paths from `start` on, answered by OUT_PATHS_REPORT. */
 export const IN_PATHS_QUERY = 13;
+/** [u64 LE node id]: a member removed from the switch (`divs remove`): dead here for good. */
+export const IN_BAN = 14;
 
 export const OUT_FRAME = 1;
 export const OUT_DATAGRAM = 2;

@@ -3,11 +3,13 @@ import { type ArgsDef, defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
 import { type Cidr, parseCidr } from "./cidr.ts";
 import { CONFIG_KEYS, type CoreConfig, parseConfig } from "./config.ts";
-import { type ControlCommand, defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type Status } from "./control.ts";
+import {
+  type ControlCommand, defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type RemoveReply, type Status,
+} from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
 import { DEFAULT_DHCP_LEASE_S, DEFAULT_DHCP_PREFIX, type DhcpLease, dhcpConfig } from "./dhcp.ts";
 import { ExitCode, usageError } from "./errors.ts";
-import { formatKeys, formatLeases, formatMacs, formatMembers, formatPairPaths, formatPing, formatStatus } from "./format.ts";
+import { formatKeys, formatLeases, formatMacs, formatMembers, formatPairPaths, formatPing, formatRemove, formatStatus } from "./format.ts";
 import type { PairPaths } from "./pair-paths.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_LOG, LOG_LEVELS, parseLogFormat, parseLogLevel } from "./log.ts";
@@ -17,6 +19,7 @@ import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
 import { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, formatKey, generateKey } from "./secure/index.ts";
+import { REMOVAL_STEP_MS } from "./secure/removal.ts";
 import { explicitKey, FROM_STDIN, joinText, KEY_ENV, keyFrom, TOKEN_ENV } from "./secrets.ts";
 import { parseJoin } from "./token.ts";
 import { uiOptions } from "./ui.ts";
@@ -29,6 +32,8 @@ export const DEFAULT_TAP = "divs0";
 const DEFAULT_RELAY_CAP_MBIT = (DEFAULT_RELAY_CAP_BYTES_PER_SECOND * 8) / 1_000_000;
 /** `divs ping --count` at most. */
 const MAX_PING_COUNT = 1000;
+/** `divs remove` waits for both steps of the removal (REMOVAL_STEP_MS each) and some slack. */
+const REMOVE_TIMEOUT_MS = 2 * REMOVAL_STEP_MS + 5000;
 const keyFileArg = {
   type: "string", description: `file holding the network key (\`divs keygen\`); or set ${KEY_ENV}`, valueHint: "PATH",
 } as const;
@@ -316,6 +321,22 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
+  const remove = defineCommand({
+    meta: {
+      name: "remove",
+      description: "Remove a member for good: ban its identity switch-wide and move every other member to a new network key it never sees (docs/security.md). Exit 1 when a member did not answer.",
+    },
+    args: {
+      name: { type: "positional", description: "member name (or node id) to remove", required: true },
+      ...controlArgs,
+    },
+    async run({ args }) {
+      const reply = (await platform.controlRequest(controlPath(args), "remove", { name: args.name }, REMOVE_TIMEOUT_MS)) as RemoveReply;
+      platform.print(args.json ? JSON.stringify(reply, null, 2) : formatRemove(reply));
+      exitState.code = reply.missed.length === 0 ? ExitCode.ok : ExitCode.failure;
+    },
+  });
+
   const versionCmd = defineCommand({
     meta: { name: "version", description: "Print the version." },
     run() {
@@ -323,7 +344,7 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  return { up, status, members, paths, macs, ping, leases, keygen, key, token, invite, version: versionCmd };
+  return { up, status, members, paths, macs, ping, leases, keygen, key, token, invite, remove, version: versionCmd };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -7,9 +7,10 @@
 //             {"cmd":"paths"}: every member's path to each other member, as each reports it (pair-paths.ts)
 //             {"cmd":"token"}: {"token": a reusable join token, which carries the primary network key}
 //             {"cmd":"invite","expiresS":N}: {"invitation": single-use token, "expires": ISO time} (no key in it)
+//             {"cmd":"remove","name":"<member name or 16 hex id>"}: answered once the removal is done (RemoveReply)
 //   response: {"ok":true,"result":...} | {"ok":false,"error":"one line"}
 // The socket is mode 0600 (root only), so a key may travel over it; only `token` answers with one.
-import { formatHostPort, hostPortOfKey, parseHostPort } from "./address.ts";
+import { addressBytes, formatHostPort, hostPortOfKey, parseHostPort } from "./address.ts";
 import type { Driver } from "./driver.ts";
 import { ipv4Text } from "./dhcp.ts";
 import { hexU64, type MacEntry, type Member, u64OfHex } from "./dumps.ts";
@@ -19,7 +20,7 @@ import { pairPaths } from "./pair-paths.ts";
 import { encodeToken } from "./token.ts";
 import type { InviteReply } from "./invitations.ts";
 
-export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "paths", "leases", "token", "invite"] as const;
+export const CONTROL_COMMANDS = ["status", "members", "macs", "key", "ping", "paths", "leases", "token", "invite", "remove"] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 export const KEY_OPS = ["list", "install", "use", "remove"] as const;
 export type KeyOp = (typeof KEY_OPS)[number];
@@ -30,6 +31,16 @@ export interface ControlRequest {
   key?: string;
   id?: string;
   expiresS?: number;
+  name?: string;
+}
+
+/** `divs remove`'s answer: who was removed, the new key's id, which members moved to it and which did not answer. */
+export interface RemoveReply {
+  id: string;
+  name: string;
+  keyId: string;
+  moved: string[];
+  missed: string[];
 }
 
 /** Issues an invitation living this many seconds (host/common/invitations.ts). */
@@ -57,6 +68,8 @@ export interface SecurityStatus {
   keys: KeyInfo[];
   sessions: SessionRow[];
   pendingHandshakes: number;
+  /** Node ids removed from the switch (`divs remove`): their handshakes are refused. */
+  bans: string[];
   counters: SecureCounters;
 }
 
@@ -201,6 +214,8 @@ function run(request: ControlRequest, driver: Driver, info: NodeInfo, now: numbe
       return status(driver, info, now);
     case "token":
       return { token: encodeToken([parseHostPort(info.advertise)], driver.secure.keyring.primary.key) };
+    case "remove":
+      return remove(String(request.name ?? ""), driver);
   }
   throw new Error(`unknown control command "${cmd}"`);
 }
@@ -260,6 +275,24 @@ async function ping(request: ControlRequest, driver: Driver): Promise<PingReply>
   };
 }
 
+/**
+ * Bans the member named `name` (or with that id) switch-wide and moves every other live member to a new
+ * network key (docs/security.md "Removing a node").
+ */
+async function remove(name: string, driver: Driver): Promise<RemoveReply> {
+  const list = driver.members();
+  const matches = list.filter((m) => m.id === name || m.name === name);
+  if (matches.length === 0) throw new Error(`no member named "${name}" (divs members lists them)`);
+  if (matches.length > 1) throw new Error(`${matches.length} members are named "${name}": give the id (divs members)`);
+  const member = matches[0];
+  if (member.self) throw new Error("a node cannot remove itself: run divs remove on another member");
+  const targets = list
+    .filter((m) => !m.self && m.id !== member.id && (m.state === "alive" || m.state === "suspect"))
+    .map((m) => ({ id: u64OfHex(m.id)!, name: m.name, addr: addressBytes(parseHostPort(m.address)) }));
+  const report = await driver.remove(u64OfHex(member.id)!, targets);
+  return { id: member.id, name: member.name, ...report };
+}
+
 function formatKeyOf(key: AddrKey): string {
   return typeof key === "number" ? formatHostPort(hostPortOfKey(key)) : key;
 }
@@ -307,6 +340,7 @@ function security(driver: Driver, now: number): SecurityStatus {
       sent: s.sent,
     })),
     pendingHandshakes: secure.pendingCount(),
+    bans: secure.bans.list().map((id) => hexU64(id, 0)),
     counters: { ...secure.counters },
   };
 }

@@ -2,7 +2,7 @@
 // Runtime-agnostic: the host hands over the module bytes; nothing here touches files or sockets.
 import {
   ABI_VERSION, ADDR_LEN, ADDR_SLOT, IN_CANDIDATES, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_DHCP_RESTORE, IN_DHCP_SELF, IN_FRAME, IN_IDENTITY, IN_JOIN,
-  IN_LEAVE, IN_PATHS_QUERY, IN_PING, IN_RANDOM, IN_SEND_TOO_BIG, OUT_DHCP_STATE, REC_HEADER, alignUp,
+  IN_BAN, IN_LEAVE, IN_PATHS_QUERY, IN_PING, IN_RANDOM, IN_SEND_TOO_BIG, OUT_DHCP_STATE, REC_HEADER, alignUp,
 } from "./abi.ts";
 import type { ClaimCrypto } from "./secure/claims.ts";
 
@@ -235,6 +235,11 @@ export class Core {
 
   pushLeave(): void {
     this.reserve(IN_LEAVE, 0);
+  }
+
+  /** IN_BAN: the member with this 8-byte id was removed from the switch. */
+  pushBan(nodeId: Uint8Array): void {
+    this.bytes.set(nodeId.subarray(0, 8), this.reserve(IN_BAN, 8));
   }
 
   /** Hands every pending input record to the core at `now` and visits the output records. */

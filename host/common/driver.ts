@@ -19,9 +19,13 @@ import {
   decodePath, decodePathsReport, decodePong, decodeRelayAllow, decodeRoute, decodeSelf, type PathRecord, type PathsReport,
   type Pong, type ReportedPath, type SelfRecord,
 } from "./nat-records.ts";
-import { DATA_OVERHEAD, ROUTE_DIRECT, ROUTE_RELAY, type SecureTransport, type Transmit } from "./secure/index.ts";
+import { DATA_OVERHEAD, nodeIdOf, ROUTE_DIRECT, ROUTE_RELAY, type SecureTransport, type Transmit } from "./secure/index.ts";
+import { type RemovalReport, Removals, type RemovalTarget } from "./secure/removal.ts";
 
 const START_RANDOM_BYTES = 32;
+/** OUT_EVENT (docs/abi.md): u16 kind at 0 (1: join), the member's address slot at 16. */
+const EVENT_JOIN = 1;
+const EVENT_ADDR = 16;
 const TICK_RANDOM_BYTES = 8;
 /** Node timers may fire up to a millisecond before performance.now() reaches the deadline. */
 const TIMER_SLACK_MS = 1;
@@ -103,6 +107,9 @@ export class Driver {
   private readonly pings: PendingRequests<Pong>;
   private readonly pathQueries: PendingRequests<PathsReport>;
   private readonly memberIdentities: MemberIdentities;
+  /** `divs remove`, issued here or by another member (docs/security.md "Removing a node"). */
+  readonly removals: Removals;
+  private readonly banListeners: ((nodeId: Uint8Array) => void)[] = [];
 
   constructor(
     readonly core: Core,
@@ -115,13 +122,22 @@ export class Driver {
     this.memberIdentities = new MemberIdentities(secure);
     this.pings = new PendingRequests(services.timers, () => this.counters.pings_timed_out++);
     this.pathQueries = new PendingRequests(services.timers);
+    this.removals = new Removals(secure.crypto, secure.keyring, identity.nodeId, {
+      ban: (nodeId) => this.ban(nodeId),
+      keysChanged: () => this.keyringChanged(),
+      send: (addr, message) => {
+        this.sendAll(this.secure.control(keyOfAddress(addr), addr, message, this.services.clock.now()));
+        return this.secure.controlSealed;
+      },
+      bans: () => this.secure.bans.list(),
+    });
   }
 
   /**
    * Identity and entropy first, then seeds to join through (none: this node starts a switch), then a
    * saved DHCP state, all before the first process() call: the core seeds a pool only where nothing was saved.
    */
-  start(tap: TapDevice, transport: DatagramTransport, seeds: HostPort[], dhcp: SavedDhcpState | null = null): void {
+  start(tap: TapDevice, transport: DatagramTransport, seeds: HostPort[], dhcp: SavedDhcpState | null = null, bans: Uint8Array[] = []): void {
     this.tap = tap;
     this.transport = transport;
     const entropy = new Uint8Array(START_RANDOM_BYTES);
@@ -129,6 +145,7 @@ export class Driver {
     this.core.pushRandom(entropy);
     this.core.pushIdentity(this.identity.nodeId, addressBytes(this.identity.advertise), this.identity.name);
     for (const seed of seeds) this.core.pushJoin(addressBytes(seed));
+    for (const nodeId of bans) this.applyBan(nodeId); // kept in the state directory: still refused after a restart
     for (const chunk of dhcp?.chunks ?? []) {
       if (!this.core.fits(8 + chunk.length)) this.flush(); // chunks are at most 60 KB: the first fits
       this.core.pushDhcpRestore(dhcp!.elapsedMs, chunk);
@@ -150,6 +167,35 @@ export class Driver {
   /** Where the DHCP state goes whenever the core says it changed (host/common/dhcp-state.ts). */
   onDhcpSave(save: (chunks: Uint8Array[]) => void): void {
     this.saveDhcp = save;
+  }
+
+  /** Runs for every identity newly banned here (by `divs remove` here or on another member): to persist it. */
+  onBan(listener: (nodeId: Uint8Array) => void): void {
+    this.banListeners.push(listener);
+  }
+
+  /**
+   * `divs remove`: bans the member with this 8-byte id switch-wide and moves `targets` (the members to
+   * keep) to a new network key; resolves once every one answered or a step timed out.
+   */
+  remove(nodeId: Uint8Array, targets: RemovalTarget[]): Promise<RemovalReport> {
+    return new Promise((resolve) => {
+      this.removals.start(nodeId, targets, this.services.clock.now(), resolve);
+      this.flush(); // the core hears of the ban; the first messages go out with the drain
+    });
+  }
+
+  private ban(nodeId: Uint8Array): void {
+    if (this.secure.bans.hasId(nodeId)) return;
+    this.applyBan(nodeId);
+    for (const l of this.banListeners) l(nodeId);
+  }
+
+  /** The transport refuses the identity and drops its sessions; the core declares it dead for good. */
+  private applyBan(nodeId: Uint8Array): void {
+    this.secure.ban(nodeId);
+    if (!this.core.fits(8)) this.flush();
+    this.core.pushBan(nodeId);
   }
 
   onEvent(listener: (e: CoreEvent) => void): void {
@@ -177,6 +223,9 @@ export class Driver {
     this.slot = null;
     const r = this.secure.incoming(keyOfAddress(addr), addr, datagram, this.services.clock.now(), this.openIntoCore);
     if (r.transmits.length > 0) this.sendAll(r.transmits);
+    if (r.control !== null && r.controlFrom !== null) {
+      this.removals.message(nodeIdOf(this.secure.crypto, r.controlFrom), Uint8Array.from(r.source), r.control, this.services.clock.now());
+    }
     const plaintext = r.deliver;
     if (plaintext === null) {
       this.armTimer(); // a handshake may have set an earlier transport deadline
@@ -359,6 +408,9 @@ export class Driver {
       }
       case OUT_EVENT: {
         this.memberIdentities.event(body);
+        if (body.length >= EVENT_ADDR + ADDR_LEN && (body[0] | (body[1] << 8)) === EVENT_JOIN) {
+          this.removals.memberJoined(body.subarray(EVENT_ADDR, EVENT_ADDR + ADDR_LEN), this.now); // it hears our bans
+        }
         const event = decodeEvent(body);
         for (const l of this.eventListeners) l(event);
         break;
@@ -398,7 +450,7 @@ export class Driver {
 
   /** One timer for both the core and the transport layer, at the earlier deadline. */
   private armTimer(): void {
-    const deadline = Math.min(this.coreDeadline, this.secure.nextTimer());
+    const deadline = Math.min(this.coreDeadline, this.secure.nextTimer(), this.removals.nextTimer());
     if (deadline === this.timerDeadline) return;
     if (this.timer !== null) this.services.timers.clear(this.timer);
     this.timer = null;
@@ -413,6 +465,7 @@ export class Driver {
     this.timerDeadline = Infinity;
     const now = this.services.clock.now() + TIMER_SLACK_MS;
     if (now >= this.secure.nextTimer()) this.sendAll(this.secure.tick(now - TIMER_SLACK_MS));
+    if (now >= this.removals.nextTimer()) this.removals.tick(now - TIMER_SLACK_MS);
     if (now < this.coreDeadline) {
       this.armTimer();
       this.sendQueued();

@@ -1,5 +1,5 @@
-// Human-readable tables for `divs status|members|paths|macs|leases|ping`.
-import type { KeyInfo, MemberRow, PingReply, Status } from "./control.ts";
+// Human-readable tables for `divs status|members|paths|macs|leases|ping|remove`.
+import type { KeyInfo, MemberRow, PingReply, RemoveReply, Status } from "./control.ts";
 import type { DhcpLease } from "./dhcp.ts";
 import type { MacEntry } from "./dumps.ts";
 import type { PairPaths } from "./pair-paths.ts";
@@ -64,6 +64,16 @@ export function formatLeases(leases: DhcpLease[], names: Map<string, string>): s
   );
 }
 
+/** `divs remove`: one line for what happened, one for the members that did not answer. */
+export function formatRemove(r: RemoveReply): string {
+  const moved = `${r.moved.length} member${r.moved.length === 1 ? "" : "s"}`;
+  const lines = [`removed ${r.name} (${r.id}): banned switch-wide; ${moved} moved to the new key ${r.keyId}`];
+  if (r.missed.length > 0) {
+    lines.push(`did not answer in time, cut off until they join again (divs invite): ${r.missed.join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
 export function formatKeys(keys: KeyInfo[]): string {
   return table(["KEY ID", "PRIMARY"], keys.map((k) => [k.id, k.primary ? "yes" : ""]));
 }
@@ -93,6 +103,7 @@ export function formatStatus(s: Status): string {
     ] : []),
     `keys      ${s.security.keys.map((k) => k.id + (k.primary ? " (primary)" : "")).join(", ")}`,
     `sessions  ${s.security.sessions.length}, handshakes pending ${s.security.pendingHandshakes}`,
+    `removed   ${s.security.bans.join(", ") || "none"}`,
     "",
     table(["COUNTER", "VALUE"], Object.entries(s.counters).filter(([, v]) => v !== 0).map(([k, v]) => [k, v])),
     "",

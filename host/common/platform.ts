@@ -82,9 +82,9 @@ export interface Platform {
   up(options: UpOptions): Promise<number>;
   /**
    * Sends one control request, the line `JSON.stringify({ cmd, ...args })`; throws DivsError(notRunning)
-   * when nothing answers.
+   * when nothing answers within `timeoutMs` (default 5 s; `divs remove` waits for the whole removal).
    */
-  controlRequest(path: string, cmd: string, args?: Record<string, unknown>): Promise<unknown>;
+  controlRequest(path: string, cmd: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<unknown>;
   print(text: string): void;
   printError(text: string): void;
 }

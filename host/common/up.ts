@@ -4,6 +4,8 @@ import { formatCidr } from "./cidr.ts";
 import { CONFIG_KEYS, CORE_TAP_VNET_HDR, type CoreConfig, configName } from "./config.ts";
 import { DHCP_KEYS, watchPoolMismatch } from "./dhcp.ts";
 import { dhcpSaver, loadDhcpState } from "./dhcp-state.ts";
+import { loadBans, saveBan } from "./ban-state.ts";
+import { hexU64 } from "./dumps.ts";
 import { SelfAddress, macBytes, selfLeaseMac } from "./self-address.ts";
 import { answer, defaultControlPath, type NodeInfo } from "./control.ts";
 import { Core } from "./core.ts";
@@ -74,8 +76,10 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     throw e;
   }
   let identity;
+  let stateDir;
   try {
-    identity = loadIdentity(platform.openStateDir(options.stateDir), platform.crypto);
+    stateDir = platform.openStateDir(options.stateDir);
+    identity = loadIdentity(stateDir, platform.crypto);
   } catch (e) {
     opened.device.close();
     transport.close();
@@ -96,7 +100,17 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   const saved = store ? loadDhcpState(store, Date.now(), (m) => platform.log.warn(m)) : null;
   if (saved) platform.log.info(`dhcp: restoring the state saved ${Math.round(saved.elapsedMs / 1000)} s ago in ${store!.dir}`);
   if (store) d.onDhcpSave(dhcpSaver(store, platform.log));
-  d.start(opened.device, transport, options.join, saved);
+  // Members removed from the switch stay refused across restarts (docs/state.md "bans").
+  const state = stateDir;
+  d.onBan((nodeId) => {
+    platform.log.info(`member removed from the switch: ${hexU64(nodeId, 0)} is refused from now on`, { id: hexU64(nodeId, 0) });
+    try {
+      saveBan(state, nodeId, new Date());
+    } catch (e) {
+      platform.log.warn(`${state.dir}: the ban of ${hexU64(nodeId, 0)} was not saved (${(e as Error).message}); it holds until this node stops`);
+    }
+  });
+  d.start(opened.device, transport, options.join, saved, loadBans(state, (m) => platform.log.warn(m)));
   const tap = opened;
   const selfAddress = leaseOwnAddress
     ? new SelfAddress(platform, () => d.askSelfLease(macBytes(mac!)), (a) => {

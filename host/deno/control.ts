@@ -145,7 +145,7 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   Deno.removeSync(socketPath);
 }
 
-export async function controlRequest(socketPath: string, cmd: string, args?: Record<string, unknown>): Promise<unknown> {
+export async function controlRequest(socketPath: string, cmd: string, args?: Record<string, unknown>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<unknown> {
   let conn: Deno.UnixConn;
   try {
     conn = await Deno.connect({ transport: "unix", path: socketPath });
@@ -154,7 +154,7 @@ export async function controlRequest(socketPath: string, cmd: string, args?: Rec
     const why = e instanceof Deno.errors.NotFound || e instanceof Deno.errors.ConnectionRefused ? "no node is running" : (e as Error).message;
     throw new DivsError(`${why} (control socket ${socketPath})`, ExitCode.notRunning);
   }
-  const timer = setTimeout(() => conn.close(), REQUEST_TIMEOUT_MS);
+  const timer = setTimeout(() => conn.close(), timeoutMs);
   let reply = "";
   try {
     await writeAll(conn, new TextEncoder().encode(JSON.stringify({ cmd, ...args }) + "\n"));

@@ -79,12 +79,12 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   fs.unlinkSync(socketPath);
 }
 
-export function controlRequest(socketPath: string, cmd: string, args: Record<string, unknown> = {}): Promise<unknown> {
+export function controlRequest(socketPath: string, cmd: string, args: Record<string, unknown> = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let reply = "";
     const conn = net.connect(socketPath, () => conn.write(JSON.stringify({ cmd, ...args }) + "\n"));
     conn.setEncoding("utf8");
-    conn.setTimeout(REQUEST_TIMEOUT_MS, () => {
+    conn.setTimeout(timeoutMs, () => {
       conn.destroy();
       reject(new DivsError(`no answer on ${socketPath}`, ExitCode.notRunning));
     });

@@ -101,6 +101,7 @@ const recordArb = fc.oneof(
       }),
   },
   { weight: 1, arbitrary: bytesArb(80).map((body) => ({ kind: IN.DHCP_SELF, body })) }, // MAC, 0, name; or short
+  { weight: 1, arbitrary: fc.tuple(nodeIdArb, fc.nat(8)).map(([id, keep]) => ({ kind: IN.BAN, body: u64le(id).subarray(0, keep === 0 ? 5 : 8) })) }, // a removal; or short
   {
     weight: 2,
     arbitrary: fc.record({ kind: fc.integer({ min: 0, max: 0xffff }), flags: fc.integer({ min: 0, max: 0xffff }), body: bytesArb(40) }),

@@ -31,6 +31,8 @@ export class Node {
   readonly addr = new Uint8Array(18);
   readonly t: SecureTransport;
   readonly delivered: Uint8Array[] = [];
+  /** CONTROL messages opened here, with the identity key of the session they came on and their source. */
+  onControl: (from: Uint8Array, source: Uint8Array, message: Uint8Array) => void = () => {};
 
   constructor(
     readonly name: string, ip: number, port: number, networkKey: Uint8Array, now: number, config: Partial<SecureConfig> = {},
@@ -85,7 +87,9 @@ export class Net {
     const r = f.to.t.incoming(f.from.key, f.from.addr, f.data, this.now);
     const got = r.deliver;
     if (got) f.to.delivered.push(got);
+    const control = r.control !== null ? { from: r.controlFrom!, source: Uint8Array.from(r.source), message: r.control } : null;
     this.post(f.to, r.transmits);
+    if (control !== null) f.to.onControl(control.from, control.source, control.message);
     return got;
   }
 

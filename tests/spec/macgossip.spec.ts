@@ -23,7 +23,7 @@ import {
   MSG_ALIVE, MSG_DEAD, MSG_PUSH_PULL, PUSH_PULL_FLAGS, PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SECTIONS, PUSH_PULL_SENDER,
   SECTION_HEADER, SECTION_LEN, SECTION_MACS, SECTION_TYPE,
 } from "../../assembly/membership/codec";
-import { membershipMessage } from "../../assembly/membership/membership";
+import { membershipBan, membershipMessage } from "../../assembly/membership/membership";
 import { pushPullSend } from "../../assembly/membership/pushpull";
 import { deadNode } from "../../assembly/membership/updates";
 import { accusationTrailer, macClaimTrailer, signedInfo, signedMacUpdate } from "./member-helpers";
@@ -325,6 +325,27 @@ describe("a member gone", () => {
     alive(gone, 2); // back
     ownerMsg(MAC + 100, gone, 1, 3000);
     expect(lookup(MAC + 100, 0)).toBe(gone);
+  });
+
+  it("a banned member's MACs go at once, and no claim or ALIVE for it is taken after, not even once it is reaped", () => {
+    config.macCapacity = 4096;
+    macReset();
+    const removed: u64 = 901;
+    alive(removed, 1);
+    for (let i: u64 = 0; i < 10; i++) ownerMsg(MAC + 300 + i, removed, 1, 1000);
+    expect(lookup(MAC + 300, 0)).toBe(removed);
+    membershipBan(removed);
+    for (let i: u64 = 0; i < 10; i++) expect(macFind(MAC + 300 + i, 0)).toBe(-1);
+    alive(removed, 2); // refused: it stays dead
+    const ignored = statValue(Stat.MacUpdateOwnerGone);
+    ownerMsg(MAC + 300, removed, 2, 2000);
+    expect(macFind(MAC + 300, 0)).toBe(-1);
+    expect(statValue(Stat.MacUpdateOwnerGone) - ignored).toBe(1);
+    // An owner the member table no longer holds (reaped) but banned: still refused.
+    const unknown: u64 = 902;
+    membershipBan(unknown);
+    ownerMsg(MAC + 400, unknown, 1, 3000);
+    expect(macFind(MAC + 400, 0)).toBe(-1);
   });
 });
 

@@ -13,7 +13,7 @@ import {
   ACCUSE_LEN, INFO_NAME, MSG_ALIVE, MSG_DEAD, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, NAME_MAX, PUSH_PULL_SECTIONS,
   SECTION_MEMBERS, readInfo, writeAccusation, writePingReq,
 } from "../../assembly/membership/codec";
-import { membershipMessage } from "../../assembly/membership/membership";
+import { membershipBan, membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById, memberCount, members } from "../../assembly/membership/state";
 import { suspicionConfirmations, suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
 import { suspicionTick } from "../../assembly/membership/updates";
@@ -88,6 +88,31 @@ describe("membership state changes", () => {
     expect(memberById(42)!.state).toBe(MemberState.Left);
     membershipMessage(addr, buf, aliveMsg(buf, 2, 42));
     expect(memberById(42)!.state).toBe(MemberState.Alive);
+  });
+
+  it("declares a banned member dead for good (IN_BAN): no newer ALIVE brings it back; a ban of itself is ignored", () => {
+    startMember();
+    membershipMessage(addr, buf, aliveMsg(buf, 3, 77));
+    expect(memberById(77)!.state).toBe(MemberState.Alive);
+    const banned = statValue(Stat.MemberBanned);
+    membershipBan(77);
+    expect(statValue(Stat.MemberBanned)).toBe(banned + 1);
+    expect(memberById(77)!.state).toBe(MemberState.Dead);
+    expect(peerAddrById(77)).toBe(0);
+    membershipBan(77); // again: already banned
+    expect(statValue(Stat.MemberBanned)).toBe(banned + 1);
+    const refused = statValue(Stat.MemberAliveBanned);
+    membershipMessage(addr, buf, aliveMsg(buf, 4, 77));
+    membershipMessage(addr, buf, aliveMsg(buf, 100, 77));
+    expect(memberById(77)!.state).toBe(MemberState.Dead);
+    expect(statValue(Stat.MemberAliveBanned)).toBe(refused + 2);
+    // Banned before it was ever heard of: never added.
+    membershipBan(78);
+    membershipMessage(addr, buf, aliveMsg(buf, 1, 78));
+    expect(memberById(78) == null).toBe(true);
+    membershipBan(self.id);
+    expect(statValue(Stat.MemberBanned)).toBe(banned + 2);
+    expect(memberById(self.id)!.state).toBe(MemberState.Alive);
   });
 
   it("answers a PING_REQ only for a member it knows, at the address it knows (no handshakes to any address)", () => {

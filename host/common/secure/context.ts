@@ -4,6 +4,7 @@
 // data.ts, initiator.ts, responder.ts, handshake-checks.ts, relaying.ts, roaming.ts, route-change.ts,
 // upkeep.ts).
 import type { AddrKey } from "./addr-key.ts";
+import { BanList } from "./bans.ts";
 import { readU32 } from "./bytes.ts";
 import { DEFAULT_SECURE_CONFIG, type SecureConfig } from "./config.ts";
 import { CookieJar } from "./cookie.ts";
@@ -32,6 +33,8 @@ export class TransportContext {
   readonly identities: PeerIdentities<Peer>;
   readonly routes = new RouteTable();
   readonly relays: RelayAllowances;
+  /** Identities removed from the switch: their handshakes are refused (`banned`). */
+  readonly bans: BanList;
   readonly cookies: CookieJar;
   readonly limiter: RateLimiter;
   /** The last session's creation order (Session.seq). */
@@ -41,7 +44,9 @@ export class TransportContext {
   // Reused per call: the hot path allocates only the sealed datagram and the opened plaintext (plus
   // node:crypto's cipher objects for datagrams above SMALL_AEAD_MAX, host/common/secure/node-crypto.ts).
   readonly out: Transmit[] = [];
-  readonly result: Incoming = { deliver: null, source: new Uint8Array(0), via: null, transmits: this.out };
+  readonly result: Incoming = {
+    deliver: null, source: new Uint8Array(0), via: null, control: null, controlFrom: null, transmits: this.out,
+  };
   /** Where replies to the packet being handled go (its source), and the original sender to wrap them for when it came relayed. */
   replyKey: AddrKey = 0;
   replyAddr: Uint8Array = new Uint8Array(0);
@@ -63,6 +68,7 @@ export class TransportContext {
     this.config = { ...DEFAULT_SECURE_CONFIG, ...config };
     this.cookies = new CookieJar(crypto, now, this.config.cookiePeriodMs, this.config.confirmWindowMs);
     this.identities = new PeerIdentities(crypto);
+    this.bans = new BanList(crypto);
     this.limiter = new RateLimiter(this.config.rateLimitPerSecond, this.config.rateLimitBurst, this.config.rateLimitSources);
     this.relays = new RelayAllowances(this.config.relayCapBytesPerSecond);
   }

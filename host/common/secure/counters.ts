@@ -29,6 +29,7 @@ export const REJECTION_COUNTERS = [
   "relay_dropped_cap", // RELAY envelope over its pair's token bucket (--relay-cap, the core's budget)
   "invites_refused", // INVITE_REQUEST refused: unknown, used or expired invitation, wrong secret
   "invites_dropped", // INVITE_REQUEST of a wrong length or over its source's budget, or any other invitation packet
+  "banned", // handshake proving an identity removed from the switch (`divs remove`)
 ] as const;
 
 export const ACTIVITY_COUNTERS = [
@@ -53,6 +54,9 @@ export const ACTIVITY_COUNTERS = [
   "peer_roamed", // a peer's authenticated datagram or handshake came from a new address: its sessions follow it
   "invites_issued", // `divs invite`
   "invites_answered", // invitations redeemed: the network key handed over
+  "sessions_banned", // sessions dropped because their identity was removed (`divs remove`)
+  "control_sent", // CONTROL messages sealed (removals, docs/security.md "Removing a node")
+  "control_received", // CONTROL messages opened and handed to the host
 ] as const;
 
 export type CounterName = (typeof REJECTION_COUNTERS)[number] | (typeof ACTIVITY_COUNTERS)[number];

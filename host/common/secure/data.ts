@@ -5,7 +5,7 @@ import { readU32, writeU32 } from "./bytes.ts";
 import { REJECT_AFTER_MESSAGES } from "./config.ts";
 import type { TransportContext } from "./context.ts";
 import { emitRelayHeader, RELAY_HEADER_LEN } from "./envelope.ts";
-import { DATA, DATA_HEADER_LEN, DATA_OVERHEAD, OFF_DATA_COUNTER, OFF_DATA_IDX, WIRE_VERSION } from "./handshake.ts";
+import { CONTROL, DATA, DATA_HEADER_LEN, DATA_OVERHEAD, OFF_DATA_COUNTER, OFF_DATA_IDX, WIRE_VERSION } from "./handshake.ts";
 import type { Peer } from "./peer.ts";
 import { REPLAY_OK, REPLAY_SEEN } from "./replay.ts";
 import type { OpenInto } from "./results.ts";
@@ -13,11 +13,12 @@ import { roam } from "./roaming.ts";
 import { ROUTE_RELAY } from "./routes.ts";
 import type { Session } from "./session.ts";
 
-export function sealTo(t: TransportContext, peer: Peer, s: Session, plaintext: Uint8Array): void {
+/** Seals `plaintext` on `s` as DATA (for the peer's core) or CONTROL (for its host). */
+export function sealTo(t: TransportContext, peer: Peer, s: Session, plaintext: Uint8Array, type = DATA): void {
   const counter = s.sendCounter++;
   const aad = t.aad;
   aad[0] = WIRE_VERSION;
-  aad[1] = DATA;
+  aad[1] = type;
   writeU32(aad, OFF_DATA_IDX, s.remoteIdx);
   writeU32(aad, OFF_DATA_COUNTER, Math.floor(counter / 4294967296));
   writeU32(aad, OFF_DATA_COUNTER + 4, counter >>> 0);
@@ -30,7 +31,8 @@ export function sealTo(t: TransportContext, peer: Peer, s: Session, plaintext: U
   if (header !== 0) emitRelayHeader(datagram, peer.addr);
   datagram.set(aad, header);
   t.crypto.seal(s.sendKey, nonce, aad, plaintext, datagram, header + DATA_HEADER_LEN);
-  if (plaintext.length === 0) t.counters.keepalives_sent++;
+  if (type === CONTROL) t.counters.control_sent++;
+  else if (plaintext.length === 0) t.counters.keepalives_sent++;
   else t.counters.data_sealed++;
   t.send(peer, route, datagram);
 }
@@ -87,6 +89,12 @@ export function onData(t: TransportContext, addrKey: AddrKey, p: Uint8Array, now
   s.window.accept(counter);
   if (roamed) roam(t, peer, addrKey);
   if (peer.lastReceived !== s) peerMovedTo(t, peer, s, now);
+  if (p[1] === CONTROL) {
+    t.counters.control_received++;
+    t.result.control = plaintext;
+    t.result.controlFrom = peer.identity;
+    return;
+  }
   if (plaintext.length === 0) {
     t.counters.keepalives_received++;
     return;

@@ -31,6 +31,13 @@ export function charge(t: TransportContext, peerKey: AddrKey, addr: Uint8Array, 
   return false;
 }
 
+/** True (counted) when `identity` was removed from the switch (`divs remove`). */
+export function refusedBan(t: TransportContext, identity: Uint8Array): boolean {
+  if (!t.bans.bansKey(identity)) return false;
+  t.counters.banned++;
+  return true;
+}
+
 /** True unless the core knows another member at `peerKey` than the one `identity` makes (counted). */
 export function fitsAddress(t: TransportContext, peerKey: AddrKey, identity: Uint8Array): boolean {
   if (t.identities.fits(peerKey, identity)) return true;

@@ -17,6 +17,8 @@ export const HS_INIT = 0x81;
 export const HS_CHALLENGE = 0x82;
 export const HS_CONFIRM = 0x83;
 export const DATA = 0x84;
+/** Sealed like DATA on the same sessions, for the host rather than the core (docs/security.md "Removing a node"). */
+export const CONTROL = 0x86;
 
 export const MAC_LEN = 16;
 export const PUBLIC_LEN = 32;

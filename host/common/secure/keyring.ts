@@ -80,6 +80,12 @@ export class Keyring {
     this.keys.delete(id);
   }
 
+  /** Makes `id` the primary and removes every other key (`divs remove`: nothing the removed node knew stays). */
+  keepOnly(id: number): void {
+    this.use(id);
+    for (const other of [...this.keys.keys()]) if (other !== id) this.remove(other);
+  }
+
   get primary(): NetworkKey {
     return this.keys.get(this.primaryId)!;
   }

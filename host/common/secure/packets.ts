@@ -2,7 +2,7 @@
 import type { AddrKey } from "./addr-key.ts";
 import type { TransportContext } from "./context.ts";
 import { onData } from "./data.ts";
-import { DATA, HS_CHALLENGE, HS_CONFIRM, HS_INIT } from "./handshake.ts";
+import { CONTROL, DATA, HS_CHALLENGE, HS_CONFIRM, HS_INIT } from "./handshake.ts";
 import { onChallenge } from "./initiator.ts";
 import { onConfirm, onInit } from "./responder.ts";
 import type { OpenInto } from "./results.ts";
@@ -15,6 +15,9 @@ export function onPacket(
   switch (packet[1]) {
     case DATA:
       onData(t, peerKey, packet, now, openInto);
+      break;
+    case CONTROL:
+      onData(t, peerKey, packet, now); // never into the core's input region
       break;
     case HS_INIT:
       onInit(t, peerKey, cookieAddr, packet, now);

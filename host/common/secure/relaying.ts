@@ -4,7 +4,7 @@ import type { AddrKey } from "./addr-key.ts";
 import { readU32 } from "./bytes.ts";
 import type { TransportContext } from "./context.ts";
 import { emitRelayHeader, relayAddr, relayInner, relayLengthOk } from "./envelope.ts";
-import { DATA, DATA_OVERHEAD, OFF_DATA_IDX, WIRE_VERSION } from "./handshake.ts";
+import { CONTROL, DATA, DATA_OVERHEAD, OFF_DATA_IDX, WIRE_VERSION } from "./handshake.ts";
 import { onPacket } from "./packets.ts";
 import type { OpenInto } from "./results.ts";
 import { ROUTE_RELAY } from "./routes.ts";
@@ -76,7 +76,7 @@ function forward(t: TransportContext, fromKey: AddrKey, toKey: AddrKey, p: Uint8
 
 /** True when `inner` is DATA for a live session we hold with the peer at `key`. */
 function dataOnSessionOf(t: TransportContext, key: AddrKey, inner: Uint8Array, now: number): boolean {
-  if (inner[0] !== WIRE_VERSION || inner[1] !== DATA || inner.length < DATA_OVERHEAD) return false;
+  if (inner[0] !== WIRE_VERSION || (inner[1] !== DATA && inner[1] !== CONTROL) || inner.length < DATA_OVERHEAD) return false;
   const s = t.sessionsByIdx.get(readU32(inner, OFF_DATA_IDX));
   return s !== undefined && s.live(now) && t.sessionPeer.get(s)!.addrKey === key;
 }

@@ -19,6 +19,10 @@ export interface Incoming {
   source: Uint8Array;
   /** The relay it came through (its 18-byte address), or null when it came directly. */
   via: Uint8Array | null;
+  /** An authenticated CONTROL message for the host (never for the core), or null. */
+  control: Uint8Array | null;
+  /** The static identity key of the session `control` came on. */
+  controlFrom: Uint8Array | null;
   transmits: Transmit[];
 }
 

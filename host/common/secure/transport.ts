@@ -9,8 +9,9 @@ import { REJECT_AFTER_MESSAGES, type SecureConfig } from "./config.ts";
 import { TransportContext } from "./context.ts";
 import type { SecureCounters } from "./counters.ts";
 import { sealTo } from "./data.ts";
+import type { BanList } from "./bans.ts";
 import { RELAY } from "./envelope.ts";
-import { WIRE_VERSION } from "./handshake.ts";
+import { CONTROL, WIRE_VERSION } from "./handshake.ts";
 import type { Identity } from "./identity.ts";
 import { startHandshake } from "./initiator.ts";
 import type { Keyring } from "./keyring.ts";
@@ -138,6 +139,63 @@ export class SecureTransport {
   }
 
   /**
+   * Seals a CONTROL message (the host's own, docs/security.md "Removing a node") for the peer at `addr`
+   * on its live session. Without one nothing is sent and a handshake starts, so that the caller's next
+   * try finds a session: CONTROL messages are retried by their protocol, never queued here.
+   */
+  control(addrKey: AddrKey, addr: Uint8Array, message: Uint8Array, now: number): Transmit[] {
+    const t = this.ctx;
+    t.out.length = 0;
+    this.controlSealed = false;
+    let peer = t.peers.get(addrKey);
+    if (!peer) {
+      if (t.peers.size >= t.config.maxPeers) {
+        t.counters.too_many_peers++;
+        return t.out;
+      }
+      peer = new Peer(addrKey, Uint8Array.from(addr));
+      t.peers.set(addrKey, peer);
+    }
+    const s = peer.send;
+    if (s !== null && s.live(now) && s.sendCounter < REJECT_AFTER_MESSAGES) {
+      sealTo(t, peer, s, message, CONTROL);
+      this.controlSealed = true;
+    } else if (peer.pending === null) {
+      startHandshake(t, peer, now);
+    }
+    return t.out;
+  }
+
+  /** Whether the last control() call sealed its message (false: it started or awaits a handshake). */
+  controlSealed = false;
+
+  /** Identities removed from the switch (`divs remove`): their handshakes are refused. */
+  get bans(): BanList {
+    return this.ctx.bans;
+  }
+
+  /**
+   * Bans the identity with this node id: its handshakes are refused from now on (`banned`), and the
+   * sessions, handshake and queue of the peer that proved it are dropped at once (`sessions_banned`).
+   */
+  ban(nodeId: Uint8Array): void {
+    const t = this.ctx;
+    t.bans.add(nodeId);
+    for (const peer of [...t.peers.values()]) {
+      if (peer.identity === null || !t.bans.bansKey(peer.identity)) continue;
+      for (const s of [...peer.sessions]) {
+        t.counters.sessions_banned++;
+        t.removeSession(peer, s);
+      }
+      if (peer.pending !== null) t.dropPending(peer.pending);
+      t.counters.queue_dropped += peer.queue.length;
+      peer.queue = [];
+      t.peers.delete(peer.addrKey);
+      t.identities.forget(peer);
+    }
+  }
+
+  /**
    * Checks one datagram from the underlay; `deliver` is set only for authenticated fresh data. With
    * `openInto`, DATA is opened into the buffer it returns for the plaintext's length (the core's input
    * region: no copy), or into a fresh one when it returns null.
@@ -149,6 +207,8 @@ export class SecureTransport {
     result.deliver = null;
     result.source = addr;
     result.via = null;
+    result.control = null;
+    result.controlFrom = null;
     if (packet.length < 2) {
       t.counters.bad_length++;
     } else if (packet[0] !== WIRE_VERSION) {
