@@ -115,7 +115,7 @@ export class Driver {
     private readonly latencyWake: LatencyWake,
   ) {
     this.startedAt = services.clock.now();
-    this.memberIdentities = new MemberIdentities(secure);
+    this.memberIdentities = new MemberIdentities(secure, (transmits) => this.sendAll(transmits));
   }
 
   /**
@@ -349,7 +349,7 @@ export class Driver {
         break;
       }
       case OUT_EVENT: {
-        this.memberIdentities.event(body);
+        this.memberIdentities.event(body, this.now);
         const event = decodeEvent(body);
         for (const l of this.eventListeners) l(event);
         break;

@@ -184,6 +184,23 @@ export class SecureTransport {
     this.identities.expect(keyOfAddress(peerAddr), nodeId);
   }
 
+  /**
+   * The member the core knew at `fromAddr` is at `toAddr` now (a new incarnation: behind a NAT it adopted
+   * the address its datagrams come from, docs/nat.md). Sessions are keyed by the member's address, so
+   * the ones it proved its identity on under the old address move to the new one, as on a direct route
+   * (`adopt`). Left under the old address, its datagrams from the new one would roam the old address
+   * there (a route the core just removed) and reach the core named by the old address, and relaying
+   * would check the old address against allowances made for the new one. Returns what to send.
+   */
+  memberMoved(fromAddr: Uint8Array, toAddr: Uint8Array, now: number): Transmit[] {
+    this.out.length = 0;
+    const fromKey = keyOfAddress(fromAddr);
+    const toKey = keyOfAddress(toAddr);
+    const identity = this.peers.get(fromKey)?.identity;
+    if (fromKey !== toKey && identity && this.identities.expectedAt(toKey, identity)) this.adopt(toKey, toAddr, fromKey, now);
+    return this.out;
+  }
+
   /** The core's OUT_RELAY_ALLOW: relay between the members at `a` and `b`, `budget` bytes/s (0 revokes). */
   allowRelay(a: Uint8Array, b: Uint8Array, budget: number, now: number): void {
     this.relays.set(keyOfAddress(a), keyOfAddress(b), budget, now);
@@ -817,7 +834,7 @@ export class SecureTransport {
     this.out.push({ addrKey: this.replyKey, addr: Uint8Array.from(this.replyAddr), data: via === null ? data : wrapRelay(via, data) });
   }
 
-  /** Moves what is held under `fromKey` (a direct route's send address) to the peer at `peerKey`. */
+  /** Moves what is held under `fromKey` (a direct route's send address, a moved member's old address) to the peer at `peerKey`. */
   private adopt(peerKey: AddrKey, peerAddr: Uint8Array, fromKey: AddrKey, now: number): void {
     const from = this.peers.get(fromKey);
     if (from === undefined) return;
