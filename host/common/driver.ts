@@ -119,7 +119,7 @@ export class Driver {
     private readonly latencyWake: LatencyWake,
   ) {
     this.startedAt = services.clock.now();
-    this.memberIdentities = new MemberIdentities(secure);
+    this.memberIdentities = new MemberIdentities(secure, (transmits) => this.sendAll(transmits));
     this.pings = new PendingRequests(services.timers, () => this.counters.pings_timed_out++);
     this.pathQueries = new PendingRequests(services.timers);
     this.removals = new Removals(secure.crypto, secure.keyring, identity.nodeId, {
@@ -407,7 +407,7 @@ export class Driver {
         break;
       }
       case OUT_EVENT: {
-        this.memberIdentities.event(body);
+        this.memberIdentities.event(body, this.now);
         if (body.length >= EVENT_ADDR + ADDR_LEN && (body[0] | (body[1] << 8)) === EVENT_JOIN) {
           this.removals.memberJoined(body.subarray(EVENT_ADDR, EVENT_ADDR + ADDR_LEN), this.now); // it hears our bans
         }

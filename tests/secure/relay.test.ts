@@ -9,6 +9,7 @@ import { RELAY, RELAY_HEADER_LEN, relayAddr, wrapRelay } from "../../host/common
 import { DATA, DATA_OVERHEAD, HS_INIT } from "../../host/common/secure/handshake.ts";
 import { RelayAllowances } from "../../host/common/secure/relay.ts";
 import { ROUTE_DIRECT, ROUTE_RELAY, RouteTable } from "../../host/common/secure/routes.ts";
+import { MemberIdentities } from "../../host/common/member-identities.ts";
 import { bytes, ip, Net, newKey, Node, text } from "./harness.ts";
 
 const UNLIMITED = { rateLimitPerSecond: 1e9, rateLimitBurst: 1e9 };
@@ -278,4 +279,67 @@ test("an endpoint drops an envelope from a relay it does not route through, unle
   net.pump();
   assert.equal(text(b.delivered.at(-1)!), "then relayed");
   assert.ok(b.t.counters.relay_received >= 1);
+});
+
+/** An OUT_EVENT body (docs/abi.md): `kind` 1 join, 2 update; the member `node` at `at`. */
+function memberEvent(kind: number, node: Node, at: Uint8Array): Uint8Array {
+  const body = new Uint8Array(36);
+  body[0] = kind;
+  body.set(node.identity.nodeId, 8);
+  body.set(at, 16);
+  return body;
+}
+
+test("a member that moves to its NAT mapping takes its sessions along: named by its new address, relayed under its new grant", () => {
+  // R is public; A sits behind a symmetric NAT, joins with its private address and later adopts the
+  // mapping R sees it at (docs/nat.md "Observed addresses"); B reaches R directly.
+  const { net, a, b, r } = triangle();
+  const natIp = ((203 << 24) | (113 << 8) | 4) >>> 0;
+  const mapping = { key: addressKey(natIp, 55691), addr: addr(natIp, 55691) };
+  net.nodes.set(mapping.key, a);
+  const natted = (f: { from: Node }) => {
+    if (f.from === a) f.from = mapping as unknown as Node;
+    return false;
+  };
+  const members = new MemberIdentities(r.t, (sent) => net.post(r, sent));
+  // R's core: A joins at its private address, reached at its mapping (the session made from the
+  // mapping moves to A's address); B joins.
+  net.send(a, r, bytes("a from its mapping"));
+  net.pump(natted);
+  members.event(memberEvent(1, a, a.addr), net.now);
+  members.event(memberEvent(1, b, b.addr), net.now);
+  net.post(r, r.t.setRoute(a.addr, mapping.addr, ROUTE_DIRECT, net.now));
+  net.pump(natted);
+  assert.ok(r.t.sessions(net.now).every((s) => s.addrKey !== mapping.key), "A's sessions are under its member address");
+  // A adopts its mapping (a new incarnation): R's core drops the old address's route, then the update.
+  net.post(r, r.t.setRoute(a.addr, a.addr, ROUTE_DIRECT, net.now));
+  members.event(memberEvent(2, a, mapping.addr), net.now);
+  net.pump(natted);
+  const started = r.t.counters.handshakes_started;
+
+  // A's next datagram to R, from its mapping: the core hears it from A's member address now.
+  net.post(a, a.t.outgoing(r.key, r.addr, bytes("a after the move"), net.now));
+  const [moved] = net.take();
+  const got = r.t.incoming(mapping.key, mapping.addr, moved.data, net.now);
+  assert.equal(text(got.deliver!), "a after the move");
+  assert.deepEqual(got.source, mapping.addr, "named by its new member address, not the old one");
+  // R answers A at its member address on the session it has: no handshake.
+  net.post(r, r.t.outgoing(mapping.key, mapping.addr, bytes("r to a"), net.now));
+  net.pump(natted);
+  assert.equal(text(a.delivered.at(-1)!), "r to a");
+  assert.equal(r.t.counters.handshakes_started, started, "the sessions moved with A");
+
+  // The core grants relaying between A's and B's member addresses; A and B route each other via R.
+  r.t.allowRelay(mapping.addr, b.addr, ANY_BUDGET, net.now);
+  a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, net.now);
+  b.t.setRoute(mapping.addr, r.addr, ROUTE_RELAY, net.now);
+  net.send(a, b, bytes("a to b through r"));
+  net.pump(natted);
+  net.post(b, b.t.outgoing(mapping.key, mapping.addr, bytes("b to a through r"), net.now));
+  net.pump(natted);
+  assert.equal(text(b.delivered.at(-1)!), "a to b through r");
+  assert.equal(text(a.delivered.at(-1)!), "b to a through r");
+  assert.equal(r.t.counters.relay_dropped_not_allowed + r.t.counters.relay_dropped_not_member, 0);
+  assert.equal(r.t.counters.wrong_source, 0);
+  assert.deepEqual(r.t.routeList(), [], "no route left for either of A's addresses");
 });

@@ -47,7 +47,12 @@ export class PeerIdentities<P extends IdentifiedPeer> {
 
   /** False when the core knows another member at `key` than the one `identity` makes. */
   fits(key: AddrKey, identity: Uint8Array): boolean {
+    return !this.expected.has(key) || this.expectedAt(key, identity);
+  }
+
+  /** True when the core knows the member `identity` makes at `key`. */
+  expectedAt(key: AddrKey, identity: Uint8Array): boolean {
     const expected = this.expected.get(key);
-    return expected === undefined || equalBytes(nodeIdOf(this.crypto, identity), 0, expected, 0, NODE_ID_LEN);
+    return expected !== undefined && equalBytes(nodeIdOf(this.crypto, identity), 0, expected, 0, NODE_ID_LEN);
   }
 }

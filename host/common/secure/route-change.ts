@@ -30,7 +30,22 @@ export function setRoute(
   }
 }
 
-/** Moves what is held under `fromKey` (a direct route's send address) to the peer at `peerKey`. */
+/**
+ * The member the core knew at `fromAddr` is at `toAddr` now (a new incarnation: behind a NAT it adopted
+ * the address its datagrams come from, docs/nat.md). Sessions are keyed by the member's address, so
+ * the ones it proved its identity on under the old address move to the new one, as on a direct route.
+ * Left under the old address, its datagrams from the new one would roam the old address there (a
+ * route the core just removed) and reach the core named by the old address, and relaying would check
+ * the old address against allowances made for the new one. Adds what to send to `t.out`.
+ */
+export function memberMoved(t: TransportContext, fromAddr: Uint8Array, toAddr: Uint8Array, now: number): void {
+  const fromKey = keyOfAddress(fromAddr);
+  const toKey = keyOfAddress(toAddr);
+  const identity = t.peers.get(fromKey)?.identity;
+  if (fromKey !== toKey && identity && t.identities.expectedAt(toKey, identity)) adopt(t, toKey, toAddr, fromKey, now);
+}
+
+/** Moves what is held under `fromKey` (a direct route's send address, a moved member's old address) to the peer at `peerKey`. */
 function adopt(t: TransportContext, peerKey: AddrKey, peerAddr: Uint8Array, fromKey: AddrKey, now: number): void {
   const from = t.peers.get(fromKey);
   if (from === undefined) return;

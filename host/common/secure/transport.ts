@@ -21,7 +21,7 @@ import type { CryptoProvider } from "./provider.ts";
 import type { RelayPair } from "./relay.ts";
 import { onRelay } from "./relaying.ts";
 import type { Incoming, OpenInto, Transmit } from "./results.ts";
-import { setRoute } from "./route-change.ts";
+import { memberMoved, setRoute } from "./route-change.ts";
 import type { ROUTE_DIRECT, ROUTE_RELAY, Route } from "./routes.ts";
 import { rekeyDue, tick } from "./upkeep.ts";
 import { keyOfAddress } from "../address.ts";
@@ -77,6 +77,13 @@ export class SecureTransport {
    */
   expectIdentity(peerAddr: Uint8Array, nodeId: Uint8Array | null): void {
     this.ctx.identities.expect(keyOfAddress(peerAddr), nodeId);
+  }
+
+  /** A member the core knew at `fromAddr` moved to `toAddr`: its sessions follow it (route-change.ts). Returns what to send. */
+  memberMoved(fromAddr: Uint8Array, toAddr: Uint8Array, now: number): Transmit[] {
+    this.ctx.out.length = 0;
+    memberMoved(this.ctx, fromAddr, toAddr, now);
+    return this.ctx.out;
   }
 
   /** The core's OUT_RELAY_ALLOW: relay between the members at `a` and `b`, `budget` bytes/s (0 revokes). */
