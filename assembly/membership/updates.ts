@@ -323,7 +323,14 @@ export function membershipBan(id: u64): void {
   if (id == self.id || !banAdd(id)) return;
   count(Stat.MemberBanned);
   const m = memberById(id);
-  if (m != null && m.live) deadNode(m.incarnation, id, self.id);
+  if (m == null || !m.live) return;
+  // Gossiped as our signed DEAD, which elsewhere is one accusation among the k a death needs; here it
+  // is our own verdict: every member bans the node itself (docs/security.md "Removing a node").
+  deadNode(m.incarnation, id, self.id, 0);
+  if (!m.live) return;
+  m.suspicion = null;
+  setState(m, MemberState.Dead);
+  emitMemberEvent(EVENT_DEAD, m);
 }
 
 /** Leaves gracefully: a DEAD about ourselves from ourselves, gossiped like any update. */

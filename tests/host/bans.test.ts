@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { BANS_FILE, loadBans, saveBan } from "../../host/common/ban-state.ts";
 import { hexU64 } from "../../host/common/dumps.ts";
 import { openStateDir } from "../../host/common/state-dir.ts";
-import { stateFiles } from "../../host/node/state.ts";
+import { stateFiles } from "../../host/common/state-files.ts";
 
 function withStore(run: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), "divs-bans-"));
