@@ -155,7 +155,8 @@ export enum Stat {
   MacUpdateBadSignature,
   MacClaimContested,
   MacStaleAnswered,
-  MacStaleAnswerLimited,
+  MacDirectLimited,
+  MacMoveTold,
   MemberAccusationBadSignature,
   MemberSuspicionUnconfirmed,
   Count, // keep last
@@ -315,7 +316,8 @@ export const STAT_NAMES: StaticArray<string> = [
   "mac_update_bad_signature",
   "mac_claim_contested",
   "mac_stale_answered",
-  "mac_stale_answer_limited",
+  "mac_direct_limited",
+  "mac_move_told",
   "member_accusation_bad_signature",
   "member_suspicion_unconfirmed",
 ];
