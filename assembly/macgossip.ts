@@ -210,12 +210,17 @@ function answerStale(src: usize, s: i32): void {
   if (!takeDirectToken()) return;
   const t = trailerOf(s);
   if (t == 0) return;
+  sendClaim(src, slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s), t);
+  count(Stat.MacStaleAnswered);
+}
+
+/** One owner's claim (FROM_OWNER, with its `trailer`), alone in a datagram to `to`. */
+function sendClaim(to: usize, mac: u64, vlan: u32, owner: u64, version: u32, trailer: usize): void {
   const w = datagramBegin();
   if (w.room() < MACMSG_LEN) return;
-  macMsgEncode(w.cursor(), MACMSG_LEN, slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s), MAC_FROM_OWNER, t);
+  macMsgEncode(w.cursor(), MACMSG_LEN, mac, vlan, owner, version, MAC_FROM_OWNER, trailer);
   w.add(MACMSG_LEN);
-  datagramSend(src);
-  count(Stat.MacStaleAnswered);
+  datagramSend(to);
 }
 
 /**
@@ -227,16 +232,13 @@ function answerStale(src: usize, s: i32): void {
  * direct answers' budget.
  */
 function tellPrevious(src: usize, previous: u64): void {
-  const claimant = memberById(macUpdate.owner);
+  if (src == 0) return; // a push-pull entry: a copy, not the claimant's word
+  const u = macUpdate;
+  const claimant = memberById(u.owner);
   const old = memberById(previous);
   if (claimant == null || old == null || !old.live || memory.compare(claimant.addr, src, ADDR_LEN) != 0) return;
   if (!takeDirectToken()) return;
-  const u = macUpdate;
-  const w = datagramBegin();
-  if (w.room() < MACMSG_LEN) return;
-  macMsgEncode(w.cursor(), MACMSG_LEN, u.mac, u.vlan, u.owner, u.version, MAC_FROM_OWNER, u.trailer);
-  w.add(MACMSG_LEN);
-  datagramSend(old.addr);
+  sendClaim(old.addr, u.mac, u.vlan, u.owner, u.version, u.trailer);
   count(Stat.MacMoveTold);
 }
 
