@@ -3,6 +3,7 @@
 // MAC_UPDATE; received claims are applied and passed on epidemically; the
 // push-pull exchange carries the table; a dead or departed member's MACs are
 // dropped at once, and when it comes back a push-pull with it brings them back.
+import { ADDR_LEN } from "./abi";
 import { CLAIM_KEY_LEN, CLAIM_LEN, CLAIM_SIG_LEN, claimFormSign, claimFormVerify } from "./claims";
 import { config } from "./config";
 import {
@@ -158,9 +159,11 @@ function applyAndRelay(now: f64, src: usize): void {
   if (!verified && !signedByOwner()) return;
   if (u.owner != self.id && macContest(s, u.version, now)) { answerStale(src, s); return; }
   const before = s >= 0 ? slotSeen(s) : -Infinity;
+  const previous = s >= 0 && slotKind(s) == MAC_REMOTE ? slotOwner(s) : 0;
   let news = macUpdateApply(now);
   if (!news && beatsClaim(s)) answerStale(src, s);
   if (news && !verified) keepSignature();
+  if (news && fromOwner && previous != 0 && previous != u.owner) tellPrevious(src, previous);
   if (!news && s >= 0 && fromOwner && slotKind(s) == MAC_REMOTE && slotOwner(s) == u.owner &&
     slotVersion(s) == u.version) {
     news = now - before >= macRefreshIntervalMs() / 2;
@@ -179,36 +182,65 @@ function beatsClaim(s: i32): bool {
   return serialNewer(v, u.version) || (v == u.version && slotOwner(s) > u.owner);
 }
 
-/** Direct answers to stale claims, at most (a token bucket): a MAC speaking behind two nodes at once
- *  (a duplicate, a flap) makes both contest each other's claims, and answers must not turn that
- *  into a ping-pong at the network's round trip; gossip carries the rest. */
-const STALE_ANSWERS_PER_SEC: f64 = 32;
-let staleTokens: f64 = STALE_ANSWERS_PER_SEC;
-let staleRefilledAt: f64 = 0;
+/** Direct MAC messages (stale answers, moves told), at most (a token bucket): a MAC speaking behind
+ *  two nodes at once (a duplicate, a flap) makes both contest each other's claims, and direct
+ *  messages must not turn that into a ping-pong at the network's round trip; gossip carries the rest. */
+const DIRECT_PER_SEC: f64 = 32;
+let directTokens: f64 = DIRECT_PER_SEC;
+let directRefilledAt: f64 = 0;
+
+function takeDirectToken(): bool {
+  const now = self.now;
+  directTokens = Math.min(DIRECT_PER_SEC, directTokens + (now - directRefilledAt) * DIRECT_PER_SEC / 1000);
+  directRefilledAt = now;
+  if (directTokens < 1) { count(Stat.MacDirectLimited); return false; }
+  directTokens -= 1;
+  return true;
+}
 
 /**
  * The peer at `src` sent a claim that loses to our entry at `s` (stale, or contested here): it holds the
  * losing claim, so it gets ours back at once, alone in a datagram, rather than waiting for a broadcast
  * (each member misses one with probability about e^-limit) or the next push-pull. Without this a member
  * that took a spoofed claim and missed the owner's contest kept it up to a push-pull interval. One
- * answer of the same size per stale claim received, within STALE_ANSWERS_PER_SEC: nothing to amplify.
+ * answer of the same size per stale claim received, within DIRECT_PER_SEC: nothing to amplify.
  * `src` 0: a push-pull entry (its exchange answers it already).
  */
 function answerStale(src: usize, s: i32): void {
   if (src == 0 || slotOwner(s) == 0) return; // a MAC learnt before IN_IDENTITY is nobody's claim yet
-  const now = self.now;
-  staleTokens = Math.min(STALE_ANSWERS_PER_SEC, staleTokens + (now - staleRefilledAt) * STALE_ANSWERS_PER_SEC / 1000);
-  staleRefilledAt = now;
-  if (staleTokens < 1) { count(Stat.MacStaleAnswerLimited); return; }
-  staleTokens -= 1;
+  if (!takeDirectToken()) return;
   const t = trailerOf(s);
   if (t == 0) return;
+  sendClaim(src, slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s), t);
+  count(Stat.MacStaleAnswered);
+}
+
+/** One owner's claim (FROM_OWNER, with its `trailer`), alone in a datagram to `to`. */
+function sendClaim(to: usize, mac: u64, vlan: u32, owner: u64, version: u32, trailer: usize): void {
   const w = datagramBegin();
   if (w.room() < MACMSG_LEN) return;
-  macMsgEncode(w.cursor(), MACMSG_LEN, slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s), MAC_FROM_OWNER, t);
+  macMsgEncode(w.cursor(), MACMSG_LEN, mac, vlan, owner, version, MAC_FROM_OWNER, trailer);
   w.add(MACMSG_LEN);
-  datagramSend(src);
-  count(Stat.MacStaleAnswered);
+  datagramSend(to);
+}
+
+/**
+ * The decoded claim, straight from its owner at `src`, took the MAC from `previous` here: the
+ * previous owner hears of it at once, from each member the claimant told (about `limit`, not every
+ * member), rather than by a broadcast it may miss. If its TAP still sees the MAC, it contests at once
+ * (and answers us), before the claim has spread: a spoofed claim then reaches no further than the
+ * members its maker sent it to. A real move costs the old owner those few datagrams. Within the
+ * direct answers' budget.
+ */
+function tellPrevious(src: usize, previous: u64): void {
+  if (src == 0) return; // a push-pull entry: a copy, not the claimant's word
+  const u = macUpdate;
+  const claimant = memberById(u.owner);
+  const old = memberById(previous);
+  if (claimant == null || old == null || !old.live || memory.compare(claimant.addr, src, ADDR_LEN) != 0) return;
+  if (!takeDirectToken()) return;
+  sendClaim(old.addr, u.mac, u.vlan, u.owner, u.version, u.trailer);
+  count(Stat.MacMoveTold);
 }
 
 /** The decoded claim changed the table: its entry keeps the signature to pass the claim on (push-pull). */

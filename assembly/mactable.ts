@@ -291,12 +291,17 @@ export function applyRemote(
 /**
  * Another node's claim at `version` on the MAC at slot `s` (-1: none), gossiped: when our TAP saw the
  * MAC less than MAC_CONTEST_MS before `now` it has not moved, so the claim is stale or spoofed (an
- * insider claiming it as its own) and ours, at the claim's version + 1, beats it everywhere. Returns
- * whether it contested (the claim is then not applied).
+ * insider claiming it as its own) and ours, at the claim's version + 1, beats it everywhere. A claim
+ * at our own version is contested whenever it comes: a node that takes a MAC claims the version after
+ * the one it saw, so a tie is no move, only a bid for the tie-break (the higher owner id wins it, and
+ * a member can grind its key for a high id), which a claim made before our host's last frame could
+ * otherwise win long after. Returns whether it contested (the claim is then not applied).
  */
 export function macContest(s: i32, version: u32, now: f64): bool {
-  if (s < 0 || unchecked(kinds[s]) != MAC_LOCAL || now - unchecked(seen[s]) >= MAC_CONTEST_MS) return false;
-  if (!serialNewer(version, unchecked(versions[s])) && version != unchecked(versions[s])) return false;
+  if (s < 0 || unchecked(kinds[s]) != MAC_LOCAL) return false;
+  const ours = unchecked(versions[s]);
+  const speaking = now - unchecked(seen[s]) < MAC_CONTEST_MS;
+  if (version != ours && !(speaking && serialNewer(version, ours))) return false;
   setClaim(s, self.id, nextVersion(version));
   count(Stat.MacClaimContested);
   announce(unchecked(keys[s]));

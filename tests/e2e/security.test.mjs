@@ -18,6 +18,7 @@ if (skip) console.error(`\n*** ${skip} ***\n`);
 const SENDER = join(dirname(fileURLToPath(import.meta.url)), "udp-sender.mjs");
 const CONVERGE_MS = 15_000;
 const X_MAC = "02:5e:c0:00:00:04";
+const WIRE_VERSION = 3; // docs/wire.md: the transport's version byte
 const DATA = 0x84, HS_INIT = 0x81, HS_CHALLENGE = 0x82, HS_CONFIRM = 0x83;
 const OFF_CONFIRM_NR = 58;
 const REJECTIONS = ["bad_length", "bad_version", "bad_type", "unknown_key_id", "rate_limited", "bad_mac", "unknown_handshake",
@@ -168,7 +169,7 @@ describe("the security layer on a running switch", { skip: skip ?? false }, () =
     const ofType = (t) => sent.filter((d) => d.payload[1] === t).map((d) => d.payload);
     const [data, inits, challenges, confirms] = [ofType(DATA), ofType(HS_INIT), ofType(HS_CHALLENGE), ofType(HS_CONFIRM)];
     assert.ok(data.length >= 6 && confirms.length + inits.length >= 1, `captured ${data.length} DATA, ${inits.length} HS_INIT, ${confirms.length} HS_CONFIRM`);
-    assert.ok(data.every((d) => d[0] === 2 && d.length >= 30), "every DATA is sealed: version, type, index, counter, tag");
+    assert.ok(data.every((d) => d[0] === WIRE_VERSION && d.length >= 30), "every DATA is sealed: version, type, index, counter, tag");
     await waitFor("a to see x gone and drop its MACs", CONVERGE_MS, async () =>
       !(await bed.aliveNames("a")).includes("x") && !(await bed.ctl("a", "macs")).some((e) => e.owner === xId));
 

@@ -6,7 +6,7 @@
 // needs their signature, or in the attacker's own, signed, while the MAC's host speaks). Whatever it draws:
 //   - no honest member is ever dead at an honest member: one accuser is not the k independent ones
 //     Lifeguard needs (docs/membership.md "Signed accusations"), and a suspicion it raises ends within
-//     the accusation's way to its victim plus a probe period for the refutation to come back;
+//     a nudge interval plus a probe period (SUSPECT_BOUND_MS);
 //   - once the attack stops, every honest member sees every honest member alive, and maps no honest
 //     member's MAC to anyone else (a member that took the owner for dead may lack it for a while);
 //   - once an honest owner's TAP sees its MAC again, every honest member maps the MAC to it again.
@@ -21,8 +21,14 @@ const HONEST = 6;
 const EVIL = HONEST; // the malicious member's index
 const PROBE_MS = 1000; // the LAN profile's probe interval, the core's default
 const GOSSIP_MS = 200;
-/** The accusation's way to its victim (a few gossip rounds) plus one probe period for the refutation. */
-const SUSPECT_BOUND_MS = 5 * GOSSIP_MS + PROBE_MS;
+/**
+ * How long an honest member may hold another suspect on the attacker's word: the victim refutes as soon
+ * as the accusation reaches it (a few gossip rounds), and a member that missed the refutation's
+ * broadcast nudges the suspect every half minimum suspicion timeout (suspicion_mult 4 * probe period
+ * / 2 at 7 members, docs/membership.md), which answers with its ALIVE: that, plus a probe period.
+ */
+const SUSPICION_MIN_MS = 4 * PROBE_MS;
+const SUSPECT_BOUND_MS = SUSPICION_MIN_MS / 2 + PROBE_MS;
 /**
  * After the owners' next frames, how long until every honest member maps every honest MAC to its owner:
  * a member that took the owner for dead dropped its MACs, and drops the re-announcement made with the

@@ -32,6 +32,8 @@ const MAC: u64 = 0x0a1b_2c3d_4e00;
 const PEER: u64 = 500;
 const buf = heap.alloc(4096);
 const addr = heap.alloc(ADDR_LEN);
+const elsewhere = heap.alloc(ADDR_LEN);
+memory.fill(elsewhere, 0x0b, ADDR_LEN);
 memory.fill(addr, 9, ADDR_LEN);
 const w = new CompoundWriter();
 const reader = new CompoundReader();
@@ -271,6 +273,35 @@ describe("receiving MAC_UPDATE", () => {
     outputReset();
     ownerMsg(MAC + 41, PEER + 1, 4, 1000); // the claim we hold: nothing to answer
     expect(sentDirect()).toBe(0);
+  });
+
+  it("contests a claim at our own version whenever it comes: a tie is no move", () => {
+    const contested = statValue(Stat.MacClaimContested);
+    learnLocal(MAC + 42, 0, 1000);
+    ownerMsg(MAC + 42, PEER, 1, 1000 + 10 * MAC_CONTEST_MS); // long after our host's last frame
+    expect(lookup(MAC + 42, 0)).toBe(self.id);
+    expect(slotVersion(macFind(MAC + 42, 0))).toBe(2);
+    expect(statValue(Stat.MacClaimContested) - contested).toBe(1);
+    ownerMsg(MAC + 42, PEER, 3, 1000 + 10 * MAC_CONTEST_MS); // a newer one, our host quiet: it moved
+    expect(lookup(MAC + 42, 0)).toBe(PEER);
+  });
+
+  it("tells the previous owner of a MAC it takes, when the claim comes from its claimant itself", () => {
+    const told = statValue(Stat.MacMoveTold);
+    ownerMsg(MAC + 43, PEER + 1, 1, 1000);
+    drainQueue();
+    outputReset();
+    signedMacUpdate(buf, 128, MAC + 43, 0, PEER, 2, MAC_FROM_OWNER);
+    macGossipMessage(elsewhere, buf, MACMSG_LEN, 1000); // relayed: not from PEER's address
+    expect(sentDirect()).toBe(0);
+    ownerMsg(MAC + 44, PEER + 1, 1, 1000);
+    outputReset();
+    ownerMsg(MAC + 44, PEER, 2, 1000); // from PEER's own address (both peers sit at `addr` here)
+    expect(lookup(MAC + 44, 0)).toBe(PEER);
+    expect(sentDirect()).toBe(1);
+    expect(macUpdate.owner).toBe(PEER);
+    expect(macUpdate.version).toBe(2);
+    expect(statValue(Stat.MacMoveTold) - told).toBe(1);
   });
 
   it("passes an owner's news on once per refresh round", () => {
