@@ -3,7 +3,7 @@ import { type ArgsDef, defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
 import { type Cidr, parseCidr } from "./cidr.ts";
 import { CONFIG_KEYS, type CoreConfig, parseConfig } from "./config.ts";
-import { defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type RemoveReply, type Status } from "./control.ts";
+import { type ControlCommand, defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type RemoveReply, type Status } from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
 import { DEFAULT_DHCP_LEASE_S, DEFAULT_DHCP_PREFIX, type DhcpLease, dhcpConfig } from "./dhcp.ts";
 import { ExitCode, usageError } from "./errors.ts";
@@ -180,32 +180,20 @@ export function commands(platform: Platform, version: string): Record<string, Co
     },
   });
 
-  const status = defineCommand({
-    meta: { name: "status", description: "Show a running node's identity, members and counters." },
+  /** A command that asks the node one control request and prints the answer: `--json` as it is, else as `format` makes it. */
+  const showCommand = <T>(name: ControlCommand, description: string, format: (answer: T) => string) => defineCommand({
+    meta: { name, description },
     args: controlArgs,
     async run({ args }) {
-      const s = (await platform.controlRequest(controlPath(args), "status")) as Status;
-      platform.print(args.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+      const answer = (await platform.controlRequest(controlPath(args), name)) as T;
+      platform.print(args.json ? JSON.stringify(answer, null, 2) : format(answer));
     },
   });
-
-  const members = defineCommand({
-    meta: { name: "members", description: "List the members a running node knows." },
-    args: controlArgs,
-    async run({ args }) {
-      const list = (await platform.controlRequest(controlPath(args), "members")) as MemberRow[];
-      platform.print(args.json ? JSON.stringify(list, null, 2) : formatMembers(list));
-    },
-  });
-
-  const paths = defineCommand({
-    meta: { name: "paths", description: "Show the path between every pair of members (direct, or relayed by whom), as each member reports it." },
-    args: controlArgs,
-    async run({ args }) {
-      const report = (await platform.controlRequest(controlPath(args), "paths")) as PairPaths;
-      platform.print(args.json ? JSON.stringify(report, null, 2) : formatPairPaths(report));
-    },
-  });
+  const status = showCommand<Status>("status", "Show a running node's identity, members and counters.", formatStatus);
+  const members = showCommand<MemberRow[]>("members", "List the members a running node knows.", formatMembers);
+  const paths = showCommand<PairPaths>(
+    "paths", "Show the path between every pair of members (direct, or relayed by whom), as each member reports it.", formatPairPaths,
+  );
 
   const ping = defineCommand({
     meta: {
