@@ -1,5 +1,5 @@
 // `divs remove` end to end (docs/security.md "Removing a node"): four nodes in namespaces, one of them
-// joined by invitation; d is removed on b while pings run between the other three (none lost), then
+// joined by invitation, one (c) on Deno; d is removed on b while pings run between the other three (none lost), then
 // d's datagrams are dropped and counted, d cannot come back with its old key, nor with its identity and
 // a fresh invitation, and a remaining member restarted from its state directory still refuses it, as
 // does a node that joins after the removal (it hears the ban from the members that see it join).
@@ -61,7 +61,7 @@ describe("divs remove on a running switch", { skip: skip ?? false }, () => {
     await waitFor("node a's control socket", CONVERGE_MS, () => bed.ctl("a", "status"));
     // b joins by invitation: the new key must reach members that never had a key file.
     start("b", { key: "", extra: ["--join", (await bed.ctl("a", "invite")).invitation] });
-    start("c", { join: "a" });
+    start("c", { join: "a", runtime: "deno" }); // the removal's messages between the two hosts
     start("d", { join: "a" });
     for (const n of ["a", "b", "c", "d"]) {
       await waitFor(`${n} to see a, b, c, d alive`, CONVERGE_MS, async () => (await bed.aliveNames(n)).join() === "a,b,c,d");
@@ -144,7 +144,7 @@ describe("divs remove on a running switch", { skip: skip ?? false }, () => {
   test("c restarted from its state directory still refuses d", async () => {
     const token = (await bed.ctl("a", "token")).token; // the new key, as an operator would restart c
     await bed.stop("c");
-    start("c", { key: "", env: { DIVS_TOKEN: token } });
+    start("c", { key: "", env: { DIVS_TOKEN: token }, runtime: "deno" });
     for (const n of kept) {
       await waitFor(`${n} to see a, b, c alive`, CONVERGE_MS, async () => (await bed.aliveNames(n)).join() === "a,b,c");
     }
