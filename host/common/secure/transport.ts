@@ -197,7 +197,9 @@ export class SecureTransport {
     const fromKey = keyOfAddress(fromAddr);
     const toKey = keyOfAddress(toAddr);
     const identity = this.peers.get(fromKey)?.identity;
-    if (fromKey !== toKey && identity && this.identities.expectedAt(toKey, identity)) this.adopt(toKey, toAddr, fromKey, now);
+    if (fromKey === toKey || !identity || !this.identities.expectedAt(toKey, identity)) return this.out;
+    this.routes.delete(fromKey); // one roaming made: the core removed its own, and names the member by `toAddr` now
+    this.adopt(toKey, toAddr, fromKey, now);
     return this.out;
   }
 
