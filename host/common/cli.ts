@@ -3,7 +3,9 @@ import { type ArgsDef, defineCommand, type CommandDef } from "citty";
 import { parseHostPort } from "./address.ts";
 import { type Cidr, parseCidr } from "./cidr.ts";
 import { CONFIG_KEYS, type CoreConfig, parseConfig } from "./config.ts";
-import { type ControlCommand, defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type RemoveReply, type Status } from "./control.ts";
+import {
+  type ControlCommand, defaultControlPath, KEY_OPS, type KeyInfo, type KeyOp, type MemberRow, type PingReply, type RemoveReply, type Status,
+} from "./control.ts";
 import type { MacEntry, Member } from "./dumps.ts";
 import { DEFAULT_DHCP_LEASE_S, DEFAULT_DHCP_PREFIX, type DhcpLease, dhcpConfig } from "./dhcp.ts";
 import { ExitCode, usageError } from "./errors.ts";
@@ -12,7 +14,7 @@ import type { PairPaths } from "./pair-paths.ts";
 import { DEFAULT_LATENCY_WAKE_MS } from "./latency-wake.ts";
 import { DEFAULT_LOG, LOG_LEVELS, parseLogFormat, parseLogLevel } from "./log.ts";
 import { isLoopback } from "./http-get.ts";
-import { DEFAULT_METRICS_PORT, type MetricsOptions } from "./metrics.ts";
+import { DEFAULT_METRICS_PORT } from "./metrics.ts";
 import { DEFAULT_TAP_MTU } from "./mtu.ts";
 import type { Platform } from "./platform.ts";
 import { defaultStateDir } from "./state-dir.ts";
@@ -21,6 +23,7 @@ import { REMOVAL_STEP_MS } from "./secure/removal.ts";
 import { explicitKey, FROM_STDIN, joinText, KEY_ENV, keyFrom, TOKEN_ENV } from "./secrets.ts";
 import { parseJoin } from "./token.ts";
 import { uiOptions } from "./ui.ts";
+import type { MetricsOptions } from "./up-options.ts";
 import { DEFAULT_INVITE_LIFETIME_S, type InviteReply, parseLifetime } from "./invitations.ts";
 import { CONFIG_FILE_FLAG, configFilePath, envNameOf, parseConfigFile, resolveOptions } from "./up-config.ts";
 

@@ -281,6 +281,28 @@ test("an endpoint drops an envelope from a relay it does not route through, unle
   assert.ok(b.t.counters.relay_received >= 1);
 });
 
+test("a member that roamed and then moves to where it roamed: no route is left for its old address", () => {
+  const { net, a, r } = triangle();
+  const members = new MemberIdentities(r.t, (sent) => net.post(r, sent));
+  members.event(memberEvent(1, a, a.addr), net.now);
+  // A's NAT rebinds: R sees A's DATA from a new port and routes A's address there (peer_roamed).
+  const rebound = { key: addressKey(ip(1), 40002), addr: addr(ip(1), 40002) };
+  net.nodes.set(rebound.key, a);
+  net.post(a, a.t.outgoing(r.key, r.addr, bytes("from the new port"), net.now));
+  const [first] = net.take();
+  assert.deepEqual(r.t.incoming(rebound.key, rebound.addr, first.data, net.now).source, a.addr);
+  assert.equal(r.t.counters.peer_roamed, 1);
+  // A adopts that address as its own; R's core had no route for A, so it removes none.
+  members.event(memberEvent(2, a, rebound.addr), net.now);
+  assert.deepEqual(r.t.routeList(), [], "the roaming's route went with the move");
+  net.post(a, a.t.outgoing(r.key, r.addr, bytes("as the member at the new port"), net.now));
+  const [second] = net.take();
+  const got = r.t.incoming(rebound.key, rebound.addr, second.data, net.now);
+  assert.equal(text(got.deliver!), "as the member at the new port");
+  assert.deepEqual(got.source, rebound.addr);
+  assert.equal(r.t.counters.peer_roamed, 1, "not a roam any more: the member is there");
+});
+
 /** An OUT_EVENT body (docs/abi.md): `kind` 1 join, 2 update; the member `node` at `at`. */
 function memberEvent(kind: number, node: Node, at: Uint8Array): Uint8Array {
   const body = new Uint8Array(36);

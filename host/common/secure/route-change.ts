@@ -42,7 +42,9 @@ export function memberMoved(t: TransportContext, fromAddr: Uint8Array, toAddr: U
   const fromKey = keyOfAddress(fromAddr);
   const toKey = keyOfAddress(toAddr);
   const identity = t.peers.get(fromKey)?.identity;
-  if (fromKey !== toKey && identity && t.identities.expectedAt(toKey, identity)) adopt(t, toKey, toAddr, fromKey, now);
+  if (fromKey === toKey || !identity || !t.identities.expectedAt(toKey, identity)) return;
+  t.routes.delete(fromKey); // one roaming made: the core removed its own, and names the member by `toAddr` now
+  adopt(t, toKey, toAddr, fromKey, now);
 }
 
 /** Moves what is held under `fromKey` (a direct route's send address, a moved member's old address) to the peer at `peerKey`. */
