@@ -14,7 +14,7 @@ import { DATA_HEADER_LEN, type SessionKeys, wipeSessionKeys } from "./handshake.
 import type { Identity } from "./identity.ts";
 import type { Keyring } from "./keyring.ts";
 import { PeerIdentities } from "./peer-identities.ts";
-import type { Peer, Pending } from "./peer.ts";
+import { Peer, type Pending } from "./peer.ts";
 import type { CryptoProvider } from "./provider.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import { RelayAllowances } from "./relay.ts";
@@ -78,6 +78,19 @@ export class TransportContext {
   }
 
   // --- the tables ---------------------------------------------------------------------------------
+
+  /** The peer at `addrKey`, made when new; null (counted) when the peer map is full. */
+  peerAt(addrKey: AddrKey, addr: Uint8Array): Peer | null {
+    const known = this.peers.get(addrKey);
+    if (known !== undefined) return known;
+    if (this.peers.size >= this.config.maxPeers) {
+      this.counters.too_many_peers++;
+      return null;
+    }
+    const peer = new Peer(addrKey, Uint8Array.from(addr));
+    this.peers.set(addrKey, peer);
+    return peer;
+  }
 
   /** A peer with a live confirmed session: one that can send to us and be sent to. */
   established(key: AddrKey, now: number): boolean {

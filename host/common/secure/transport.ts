@@ -16,7 +16,6 @@ import type { Identity } from "./identity.ts";
 import { startHandshake } from "./initiator.ts";
 import type { Keyring } from "./keyring.ts";
 import { onPacket } from "./packets.ts";
-import { Peer } from "./peer.ts";
 import type { CryptoProvider } from "./provider.ts";
 import type { RelayPair } from "./relay.ts";
 import { onRelay } from "./relaying.ts";
@@ -122,15 +121,8 @@ export class SecureTransport {
       addrKey = direct.peerKey;
       addr = direct.peerAddr;
     }
-    let peer = t.peers.get(addrKey);
-    if (!peer) {
-      if (t.peers.size >= t.config.maxPeers) {
-        t.counters.too_many_peers++;
-        return t.out;
-      }
-      peer = new Peer(addrKey, Uint8Array.from(addr));
-      t.peers.set(addrKey, peer);
-    }
+    const peer = t.peerAt(addrKey, addr);
+    if (peer === null) return t.out;
     const s = peer.send;
     if (s !== null && now < s.expiresAt && s.sendCounter < REJECT_AFTER_MESSAGES) {
       sealTo(t, peer, s, plaintext);
@@ -154,15 +146,8 @@ export class SecureTransport {
     const t = this.ctx;
     t.out.length = 0;
     this.controlSealed = false;
-    let peer = t.peers.get(addrKey);
-    if (!peer) {
-      if (t.peers.size >= t.config.maxPeers) {
-        t.counters.too_many_peers++;
-        return t.out;
-      }
-      peer = new Peer(addrKey, Uint8Array.from(addr));
-      t.peers.set(addrKey, peer);
-    }
+    const peer = t.peerAt(addrKey, addr);
+    if (peer === null) return t.out;
     const s = peer.send;
     if (s !== null && s.live(now) && s.sendCounter < REJECT_AFTER_MESSAGES) {
       sealTo(t, peer, s, message, CONTROL);
