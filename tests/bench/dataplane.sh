@@ -566,7 +566,7 @@ else
            .status,
            (if .reason then "reason=" + .reason else empty end)] | map(cell) | join("\t"));
         ($systems | to_entries[] | select(.value.rss_a_kib) |
-          "\(.key): peak RSS per node, MiB: A \(.value.rss_a_kib | tonumber / 1024 | round), B \(.value.rss_b_kib | tonumber / 1024 | round)"),
+          "\(.key): peak RSS per node, MiB: A \(.value.rss_a_kib | tonumber / 1024 | round), B \(.value.rss_b_kib | tonumber / 1024 | round)");
       def ratiotable($title; $r):
         "\n== \($title) (>1 is better for tcp/pps; <1 is better for rtt/cpu/rss)",
         (["ratio", "tcp_mbps", "rtt_avg_ms", "rtt_p50_ms", "rtt_p99_ms", "udp64_pps", "lossfree_pps",
