@@ -564,7 +564,7 @@ else
            .udp64_lossfree_pps, .tcp_daemon_cpu_pct, .idle_cpu_pct,
            (if .rss_kib then (.rss_kib / 1024 | round) else null end), .frags_seen, .frags_dropped, .mtu, .crypto,
            .status,
-           (if .reason then "reason=" + .reason else empty end)] | map(cell) | join("\t"));
+           (if .reason then "reason=" + .reason else empty end)] | map(cell) | join("\t")),
         ($systems | to_entries[] | select(.value.rss_a_kib) |
           "\(.key): peak RSS per node, MiB: A \(.value.rss_a_kib | tonumber / 1024 | round), B \(.value.rss_b_kib | tonumber / 1024 | round)");
       def ratiotable($title; $r):
