@@ -4,7 +4,7 @@
 // members only; nothing is kept in the core: the report goes out as OUT_PATHS_REPORT.
 import { OUT_PATHS_REPORT } from "../abi";
 import { emitDatagram } from "../membership/send";
-import { pmtuBase } from "../pmtu";
+import { BASE_DATAGRAM, pmtuBase } from "../pmtu";
 import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
 import { DG_MESSAGE, WIRE_VERSION } from "../wire/divs";
@@ -19,9 +19,8 @@ import { KIND_RELAY } from "./path";
 import { pathById, paths } from "./paths";
 import { natMessage, natMessageRoom, natSend } from "./send";
 
-/** A page fits the smallest datagram every path carries, so it never needs path MTU discovery. */
-const REPORT_ROOM: u32 = 1202;
-const report: usize = heap.alloc(REPORT_ROOM);
+/** A page fits the smallest datagram every path carries (pmtuBase), so it never needs path MTU discovery. */
+const report: usize = heap.alloc(BASE_DATAGRAM);
 
 /** IN_PATHS_QUERY body: u64 node id, u32 seq, u16 start. False when too short. */
 export function natPathsQuery(body: usize, len: u32): bool {
@@ -36,7 +35,7 @@ export function natPathsQuery(body: usize, len: u32): bool {
 export function pathsQueryIn(from: u64, p: usize): void {
   const back = pathById(from);
   if (back == null) return;
-  const room = min(REPORT_ROOM, pmtuBase()) - DG_MESSAGE;
+  const room = pmtuBase() - DG_MESSAGE;
   const total = min(<u32>paths.length, 0xffff);
   const start = min(<u32>getU16(p + PATHS_QUERY_START), total);
   const n = min(min(total - start, (room - PATHS_REPORT_ENTRIES) / PATHS_ENTRY_LEN), 0xff);
