@@ -1,28 +1,28 @@
 // The Platform for Deno: TAP through Deno.dlopen on libc and a reader Worker filling the shared ring,
-// the underlay socket on libc (host/common/linux-udp.ts), Deno.listen on a unix socket,
-// Deno.addSignalListener. The node itself (up.ts, driver, core, control protocol, CLI) is host/common,
+// the underlay socket on libc (host/linux/udp.ts), Deno.listen on a unix socket,
+// Deno.addSignalListener. The node itself (engine/, core/, secure/, cli/) is
 // shared with the Node host.
-import type { Cidr } from "../common/cidr.ts";
-import type { InterfaceAddress } from "../common/local-addresses.ts";
-import { checkNetAdmin } from "../common/capabilities.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import { createLogger, DEFAULT_LOG } from "../common/log.ts";
-import { nodeOutput } from "../common/progress.ts";
-import { type ServiceManager, serviceManagerFrom } from "../common/sd-notify.ts";
-import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
-import { withUi } from "../common/ui.ts";
-import { runNode } from "../common/up.ts";
+import type { Cidr } from "../net/cidr.ts";
+import type { InterfaceAddress } from "../net/local-addresses.ts";
+import { checkNetAdmin } from "../linux/capabilities.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import { createLogger, DEFAULT_LOG } from "../base/log.ts";
+import { nodeOutput } from "../engine/progress.ts";
+import { type ServiceManager, serviceManagerFrom } from "../linux/sd-notify.ts";
+import type { NodeRuntime, OpenedTap, Platform } from "../engine/platform.ts";
+import { withUi } from "../ops/ui.ts";
+import { runNode } from "../engine/lifecycle.ts";
 import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 // node:crypto runs under Deno with the same results (tests/deno/trace.test.mjs checks the core; the
 // provider is the Node host's, unchanged).
-import { nodeCrypto } from "../common/secure/node-crypto.ts";
+import { nodeCrypto } from "../secure/node-crypto.ts";
 import { controlRequest, serveControl } from "./control.ts";
-import { type ProcessStats, withMetrics } from "../common/metrics.ts";
+import { type ProcessStats, withMetrics } from "../ops/metrics.ts";
 import process from "node:process";
 import * as c from "./libc.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
-import { openStateDir } from "../common/state-dir.ts";
-import { stateFiles } from "../common/state-files.ts";
+import { openStateDir } from "../state/state-dir.ts";
+import { stateFiles } from "../state/state-files.ts";
 import { DenoTap } from "./tap.ts";
 import { bindUdp } from "./udp.ts";
 

@@ -1,9 +1,9 @@
-// The latency wake (host/common/latency-wake.ts) on a hand-driven clock and timer list: it wakes every
+// The latency wake (host/engine/latency-wake.ts) on a hand-driven clock and timer list: it wakes every
 // interval while frames flow, stops a window after the last frame, and never runs when off or idle.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LATENCY_WAKE_WINDOW_MS, LatencyWake } from "../../host/common/latency-wake.ts";
-import type { Timers } from "../../host/common/runtime.ts";
+import { LATENCY_WAKE_WINDOW_MS, LatencyWake } from "../../host/engine/latency-wake.ts";
+import type { Timers } from "../../host/base/services.ts";
 
 /** Timers that fire only when the test advances the clock past their deadline. */
 class ManualTimers implements Timers {
