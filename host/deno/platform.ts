@@ -25,14 +25,15 @@ import { openStateDir } from "../state/state-dir.ts";
 import { stateFiles } from "../state/state-files.ts";
 import { DenoTap } from "./tap.ts";
 import { bindUdp } from "./udp.ts";
+import { LatencyWake, warmOnFrames } from "../engine/latency-wake.ts";
 
 /** The bundle (build/divs-deno.mjs) finds divs-core.wasm and divs-deno-tap-worker.mjs next to itself. */
 const CORE_URL = new URL("divs-core.wasm", import.meta.url);
 const WORKER_URL = new URL("divs-deno-tap-worker.mjs", import.meta.url);
 
-/** Deno runs the node on its main thread: the platform is both the CLI's and the node's runtime. */
-export function denoPlatform(): Platform & NodeRuntime {
-  const platform: Platform & NodeRuntime = {
+/** Deno runs the node on its main thread: the platform is both the CLI's and, in `up`, the node's runtime. */
+export function denoPlatform(): Platform & Omit<NodeRuntime, "latencyWakes"> {
+  const platform: Platform & Omit<NodeRuntime, "latencyWakes"> = {
     runtime: `deno ${Deno.version.deno}`,
     clock: { now: () => performance.now() },
     timers: {
@@ -79,12 +80,19 @@ export function denoPlatform(): Platform & NodeRuntime {
     outputIsTerminal: () => Deno.stdout.isTerminal() && Deno.stderr.isTerminal() && Deno.env.get("TERM") !== "dumb",
     up: (options) => {
       const { log, progress } = nodeOutput(options, (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)));
+      // The event loop's policy: it wakes every few ms while frames flow (docs/performance.md "Latency wake").
+      const wake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs);
       return runNode({
         ...platform, log, progress, serviceManager: serviceManager(), crypto: dataPlaneCrypto(nodeCrypto, log),
+        latencyWakes: () => wake.wakes,
+        openTap: (...args) => {
+          const opened = openTap(...args);
+          return { ...opened, startReader: (sink) => opened.startReader(warmOnFrames(sink, wake, platform.clock)) };
+        },
         // GET /metrics and the status page, if asked for, are served next to the control socket, with the
         // same answers (docs/metrics.md, docs/ui.md).
         serveControl: withMetrics(withUi(serveControl, options.ui, log.info), options.metrics, processStats, platform.timers),
-      }, options);
+      }, options).finally(() => wake.stop());
     },
   };
   return platform;

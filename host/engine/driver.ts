@@ -8,7 +8,6 @@ import { type HostPort, addressBytes, keyOfAddress, ADDR_LEN } from "../net/addr
 import type { Core } from "../core/core.ts";
 import { type DhcpState, decodeDhcpRecord } from "./dhcp.ts";
 import type { SavedDhcpState } from "../state/dhcp-state.ts";
-import type { LatencyWake } from "./latency-wake.ts";
 import { MemberIdentities } from "./member-identities.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, type MacEntry, type Member } from "../core/records.ts";
@@ -39,6 +38,8 @@ export interface DriverServices {
   timers: Timers;
   random: Randomness;
   log: Logger;
+  /** Wake-ups of the runtime loop's latency wake (host/engine/latency-wake.ts). */
+  latencyWakes(): number;
 }
 
 /** Counters of the host's own work and failures; the core's counters come from stats_dump. */
@@ -65,7 +66,7 @@ export interface HostCounters {
   udp_datagrams_sent: number;
   udp_recv_calls: number;
   timer_ticks: number;
-  /** Wake-ups of host/engine/latency-wake.ts (read from it by hostCounters()). */
+  /** Wake-ups of the runtime loop's latency wake (host/engine/latency-wake.ts). */
   latency_wakes: number;
   /** OUT_ROUTE / OUT_RELAY_ALLOW / OUT_PONG records too short or of an unknown kind: not carried out. */
   core_records_malformed: number;
@@ -94,8 +95,6 @@ export class Driver {
   private now = 0;
   /** A sendTooBig record waits for the core: process again once this batch is sent. */
   private tooBigPending = false;
-  /** A frame was read or written since the last process() call: tells the latency wake. */
-  private framesMoved = false;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
   private eventListeners: ((e: CoreEvent) => void)[] = [];
   /** Set by OUT_DHCP_SAVE during a drain: `saveDhcp` gets the state once the drain is done. */
@@ -114,7 +113,6 @@ export class Driver {
     readonly identity: Identity,
     readonly secure: SecureTransport,
     private readonly services: DriverServices,
-    private readonly latencyWake: LatencyWake,
   ) {
     this.startedAt = services.clock.now();
     this.memberIdentities = new MemberIdentities(secure, (transmits) => this.sendAll(transmits));
@@ -206,7 +204,6 @@ export class Driver {
     this.core.pushFrame(frame);
     this.counters.frames_read++;
     this.counters.tap_bytes_read += frame.length;
-    this.framesMoved = true;
   }
 
   /**
@@ -349,10 +346,6 @@ export class Driver {
       this.saveDhcp?.(this.core.dhcpState());
     }
     this.armTimer();
-    if (this.framesMoved) {
-      this.framesMoved = false;
-      this.latencyWake.frameSeen(this.now);
-    }
     this.sendQueued(); // the drain's datagrams, in as few system calls as the kernel allows
   }
 
@@ -380,14 +373,13 @@ export class Driver {
       udp_send_calls: socket?.send_calls ?? 0,
       udp_datagrams_sent: socket?.datagrams_sent ?? 0,
       udp_recv_calls: socket?.recv_calls ?? 0,
-      latency_wakes: this.latencyWake.wakes,
+      latency_wakes: this.services.latencyWakes(),
     };
   }
 
   private readonly handleOutput = (kind: number, body: Uint8Array) => {
     switch (kind) {
       case OUT_FRAME:
-        this.framesMoved = true;
         try {
           this.tap!.write(body);
           this.counters.tap_bytes_written += body.length;
@@ -477,7 +469,6 @@ export class Driver {
   };
 
   stop(): void {
-    this.latencyWake.stop();
     this.pings.cancelAll();
     this.pathQueries.cancelAll();
     if (this.timer !== null) this.services.timers.clear(this.timer);

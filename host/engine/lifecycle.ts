@@ -10,7 +10,6 @@ import { SelfAddress, macBytes, selfLeaseMac } from "./self-address.ts";
 import { answer, defaultControlPath, type NodeInfo } from "./control.ts";
 import { Core } from "../core/core.ts";
 import { Driver } from "./driver.ts";
-import { LatencyWake } from "./latency-wake.ts";
 import { CandidateWatch, guessAdvertise } from "../net/local-addresses.ts";
 import { claimCrypto, Keyring, loadIdentity, SecureTransport } from "../secure/index.ts";
 import { InviteBook, isInvitePacket } from "../secure/invite.ts";
@@ -92,8 +91,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   secure.sealInto((length) => transport.reserve(length));
   platform.progress?.step(`TAP ${options.tap} up${options.address === "dhcp" ? ", address by DHCP" : options.address ? `, ${formatCidr(options.address)}` : ""}, MTU ${options.mtu}`);
   core.configSet(CORE_TAP_VNET_HDR, opened.vnetHeader ? 1 : 0);
-  const latencyWake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs);
-  driver = new Driver(core, { nodeId: identity.nodeId, name: options.name, advertise }, secure, platform, latencyWake);
+  driver = new Driver(core, { nodeId: identity.nodeId, name: options.name, advertise }, secure, platform);
   const d = driver;
   d.onEvent((e) => platform.log.info(`member ${e.type}: ${e.name}`, { member: e.name, id: e.id, address: e.address, incarnation: e.incarnation }));
   const saved = store ? loadDhcpState(store, Date.now(), (m) => platform.log.warn(m)) : null;

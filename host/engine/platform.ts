@@ -57,6 +57,8 @@ export interface NodeRuntime {
   openStateDir(dir: string): StateStore;
   /** `answer` resolves with the response line (a ping waits for its pong). */
   serveControl(path: string, answer: (line: string) => Promise<string>): Promise<ControlServer>;
+  /** The runtime's loop's latency wake (host/engine/latency-wake.ts): its wake-ups, for `divs status`. */
+  latencyWakes(): number;
   /** Calls `handler` once on SIGINT or SIGTERM. */
   onShutdownSignal(handler: (signal: string) => void): void;
   print(text: string): void;

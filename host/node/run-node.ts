@@ -21,6 +21,7 @@ import { stateFiles } from "../state/state-files.ts";
 import { LinuxTap } from "./tap.ts";
 import { bindUdp } from "./udp.ts";
 import { PollLoop } from "./poll-loop.ts";
+import { LatencyWake, warmOnFrames } from "../engine/latency-wake.ts";
 
 /** Runs the node until it stops; resolves with its exit code. */
 export async function up(options: UpOptions): Promise<number> {
@@ -29,12 +30,16 @@ export async function up(options: UpOptions): Promise<number> {
   // (docs/performance.md "Memory"). Settable at run time, unlike the semi-space maximum.
   v8.setFlagsFromString("--semi-space-growth-factor=1");
   const loop = new PollLoop(() => performance.now());
+  const clock = { now: () => performance.now() };
+  // The loop's policy: it wakes every few ms while frames flow (docs/performance.md "Latency wake").
+  const wake = new LatencyWake(loop, clock, options.latencyWakeMs);
   let running: Promise<void> = Promise.resolve();
   const { log, progress } = nodeOutput(options, (text) => process.stderr.write(text));
   const runtime: NodeRuntime = {
     runtime: `node ${process.version}`,
-    clock: { now: () => performance.now() },
+    clock,
     timers: loop,
+    latencyWakes: () => wake.wakes,
     random: { fill: (b) => void crypto.getRandomValues(b) },
     log,
     progress,
@@ -49,7 +54,7 @@ export async function up(options: UpOptions): Promise<number> {
       return {
         device,
         vnetHeader: true,
-        startReader: (sink) => device.startReading(loop, tapMaxRecord(mtu, offload), sink),
+        startReader: (sink) => device.startReading(loop, tapMaxRecord(mtu, offload), warmOnFrames(sink, wake, clock)),
         setAddress: (a) => device.setAddress(a),
         stopReader: async () => device.stopReading(),
       };
@@ -78,6 +83,7 @@ export async function up(options: UpOptions): Promise<number> {
   try {
     return await runNode(runtime, options);
   } finally {
+    wake.stop();
     loop.stop();
     await running;
   }
