@@ -16,7 +16,7 @@ import {
   bindingGossipMessage, bindingsAdoptIdentity, bindingsDumpBegin, bindingsDumpLen, bindingsDumpWrite, bindingsTick,
 } from "./bindings";
 import "./bindsection";
-import { configSet } from "./config";
+import { config, configSet } from "./config";
 import { dhcpDump } from "./dhcp/dump";
 import { dhcpGossipMessage, dhcpTick } from "./dhcp/gossip";
 import { dhcpPersistTick, dhcpRestore, dhcpSave } from "./dhcp/persist";
@@ -53,6 +53,9 @@ export function output_capacity(): u32 { return OUTPUT_CAPACITY; }
 export function config_set(key: u32, value: f64): bool {
   return configSet(key, value);
 }
+
+/** The gossip interval in force (the profile's or the key's): a leaving host waits ~2 of them. */
+export function gossip_interval_ms(): f64 { return config.gossipIntervalMs; }
 
 /** Handle `inputLen` bytes of input records at `now` (ms); returns the output length. */
 export function process(inputLen: u32, now: f64): u32 {
