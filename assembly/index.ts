@@ -29,7 +29,6 @@ import { self } from "./node";
 import { pmtuAckIn, pmtuProbeIn, pmtuTick, pmtuTooBig } from "./pmtu";
 import { mixEntropy } from "./prng";
 import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
-import { codecRoundtrip } from "./roundtrip";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
 import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
 import { MSG_IP_BINDING } from "./wire/bindmsg";
@@ -284,8 +283,3 @@ export function stats_dump(): u32 {
   return outputLength();
 }
 
-/** Test hook (tests/fuzz): decode the message in the input region and re-encode it into the output region; 0 when rejected. */
-export function codec_roundtrip(len: u32): u32 {
-  outputReset();
-  return len > INPUT_CAPACITY ? 0 : codecRoundtrip(inputBase, len, outputBase, OUTPUT_CAPACITY);
-}
