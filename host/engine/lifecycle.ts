@@ -42,6 +42,8 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     transport.send(addr, 0, reply);
     transport.flush();
   };
+  // The socket comes before the driver: an invitation is redeemed over it for the network key that the
+  // transport, and so the driver, are built with. Until the driver exists its datagrams are invitations'.
   const transport = await platform.bindUdp(options.listen, {
     datagram: (a, o, d) => (isInvitePacket(d) ? inviteIn(a, o, d) : driver?.datagramIn(a, o, d)),
     batchEnd: () => driver?.datagramBatchEnd(),
