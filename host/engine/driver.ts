@@ -107,6 +107,7 @@ export class Driver {
   /** `divs remove`, issued here or by another member (docs/security.md "Removing a node"). */
   readonly removals: Removals;
   private readonly banListeners: ((nodeId: Uint8Array) => void)[] = [];
+  private twinWarned = false;
 
   constructor(
     readonly core: Core,
@@ -456,6 +457,7 @@ export class Driver {
     const now = this.services.clock.now() + TIMER_SLACK_MS;
     if (now >= this.secure.nextTimer()) this.sendAll(this.secure.tick(now - TIMER_SLACK_MS));
     if (now >= this.removals.nextTimer()) this.removals.tick(now - TIMER_SLACK_MS);
+    this.warnIfTwin();
     if (now < this.coreDeadline) {
       this.armTimer();
       this.sendQueued();
@@ -467,6 +469,13 @@ export class Driver {
     this.core.pushRandom(this.tickRandom);
     this.flush();
   };
+
+  /** Another node proving our identity is refused (`own_identity`); the log says why, once. */
+  private warnIfTwin(): void {
+    if (this.twinWarned || this.secure.counters.own_identity === 0) return;
+    this.twinWarned = true;
+    this.services.log.warn("another node proves this node's identity and is refused: both run on one state directory (the same --state-dir, or a copy): give each node its own");
+  }
 
   stop(): void {
     this.pings.cancelAll();

@@ -30,6 +30,7 @@ export const REJECTION_COUNTERS = [
   "invites_refused", // INVITE_REQUEST refused: unknown, used or expired invitation, wrong secret
   "invites_dropped", // INVITE_REQUEST of a wrong length or over its source's budget, or any other invitation packet
   "banned", // handshake proving an identity removed from the switch (`divs remove`)
+  "own_identity", // handshake proving this node's own identity: another node runs on a copy of its state directory
 ] as const;
 
 export const ACTIVITY_COUNTERS = [

@@ -1,7 +1,7 @@
 // Checks both ends of a handshake make before a message costs them anything (docs/security.md
 // "Rate limits and costs", "Identity"); each refusal is counted.
 import type { AddrKey } from "./addr-key.ts";
-import { readU32 } from "./bytes.ts";
+import { equalBytes, readU32 } from "./bytes.ts";
 import type { TransportContext } from "./context.ts";
 import { OFF_KEY_ID } from "./handshake.ts";
 import type { NetworkKey } from "./keyring.ts";
@@ -31,8 +31,15 @@ export function charge(t: TransportContext, peerKey: AddrKey, addr: Uint8Array, 
   return false;
 }
 
-/** True (counted) when `identity` was removed from the switch (`divs remove`). */
-export function refusedBan(t: TransportContext, identity: Uint8Array): boolean {
+/**
+ * True (counted) when no session may be made with `identity`: it was removed from the switch (`divs
+ * remove`), or it is this node's own, proved by another node (one state directory used by two nodes).
+ */
+export function refusedIdentity(t: TransportContext, identity: Uint8Array): boolean {
+  if (equalBytes(identity, 0, t.identity.publicKey, 0, identity.length)) {
+    t.counters.own_identity++;
+    return true;
+  }
   if (!t.bans.bansKey(identity)) return false;
   t.counters.banned++;
   return true;

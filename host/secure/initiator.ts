@@ -9,7 +9,7 @@ import {
   buildConfirm, buildInit, CHALLENGE_LEN, deriveSessionKeys, OFF_CHALLENGE_S, OFF_E, OFF_IDX_I, OFF_N, PUBLIC_LEN,
   STATIC_LEN, verifyChallenge,
 } from "./handshake.ts";
-import { admit, charge, fitsAddress, refusedBan } from "./handshake-checks.ts";
+import { admit, charge, fitsAddress, refusedIdentity } from "./handshake-checks.ts";
 import type { Peer, Pending } from "./peer.ts";
 
 export function startHandshake(t: TransportContext, peer: Peer, now: number): void {
@@ -58,7 +58,7 @@ export function onChallenge(t: TransportContext, addrKey: AddrKey, addr: Uint8Ar
   const Er = p.slice(OFF_E, OFF_E + PUBLIC_LEN);
   const Nr = p.slice(OFF_N, OFF_N + NONCE_LEN);
   const Sr = p.slice(OFF_CHALLENGE_S, OFF_CHALLENGE_S + STATIC_LEN);
-  if (refusedBan(t, Sr) || !fitsAddress(t, pending.peer.addrKey, Sr)) return;
+  if (refusedIdentity(t, Sr) || !fitsAddress(t, pending.peer.addrKey, Sr)) return;
   const keys = deriveSessionKeys(t.crypto, key.key, pending.e, Er, pending.N, Nr, pending.E, Er, Si, Sr);
   if (keys === null) {
     t.counters.bad_proof++;

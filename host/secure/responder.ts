@@ -9,7 +9,7 @@ import {
   buildChallenge, CONFIRM_LEN, deriveSessionKeys, INIT_LEN, OFF_CONFIRM_NR, OFF_CONFIRM_S, OFF_E, OFF_IDX_I,
   OFF_INIT_S, OFF_N, PUBLIC_LEN, STATIC_LEN, verifyConfirm, verifyInit,
 } from "./handshake.ts";
-import { admit, charge, fitsAddress, refusedBan } from "./handshake-checks.ts";
+import { admit, charge, fitsAddress, refusedIdentity } from "./handshake-checks.ts";
 import { Peer } from "./peer.ts";
 import { roamedPeer } from "./roaming.ts";
 
@@ -34,7 +34,7 @@ export function onInit(t: TransportContext, addrKey: AddrKey, addr: Uint8Array, 
     return;
   }
   const Si = p.subarray(OFF_INIT_S, OFF_INIT_S + STATIC_LEN);
-  if (refusedBan(t, Si)) return;
+  if (refusedIdentity(t, Si)) return;
   if (!charge(t, addrKey, addr, now)) return;
   const Ni = p.subarray(OFF_N, OFF_N + NONCE_LEN);
   const ours = t.peers.get(addrKey)?.pending;
@@ -66,7 +66,7 @@ export function onConfirm(
     t.counters.bad_cookie++;
     return;
   }
-  if (refusedBan(t, Si)) return; // banned since its challenge
+  if (refusedIdentity(t, Si)) return; // banned since its challenge
   if (!charge(t, addrKey, addr, now)) return;
   const Nr = p.slice(OFF_CONFIRM_NR, OFF_CONFIRM_NR + NONCE_LEN);
   const nrText = String.fromCharCode(...Nr);
