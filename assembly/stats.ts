@@ -161,6 +161,9 @@ export enum Stat {
   MemberSuspicionUnconfirmed,
   MemberBanned,
   MemberAliveBanned,
+  BindingBadSignature,
+  BindingUnsigned,
+  BindingOwnerGone,
   Count, // keep last
 }
 
@@ -324,6 +327,9 @@ export const STAT_NAMES: StaticArray<string> = [
   "member_suspicion_unconfirmed",
   "member_banned",
   "member_alive_banned",
+  "ip_binding_bad_signature",
+  "ip_binding_unsigned",
+  "ip_binding_owner_gone",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);
