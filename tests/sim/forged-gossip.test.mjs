@@ -3,18 +3,21 @@
 // (identities.mjs). fast-check draws attacks: SUSPECT and DEAD about honest members at any
 // incarnation, signed with the attacker's key in its own name or claimed to be another's (honest,
 // the victim's, unknown), ALIVEs in their name, MAC claims on their MACs (in their name, which
-// needs their signature, or in the attacker's own, signed, while the MAC's host speaks). Whatever it draws:
+// needs their signature, or in the attacker's own, signed, while the MAC's host speaks), IP bindings of
+// their hosts' addresses (in another member's name, signed by the attacker; or the owner's own claims
+// replayed: an older version, or the current one pointing elsewhere). Whatever it draws:
 //   - no honest member is ever dead at an honest member: one accuser is not the k independent ones
 //     Lifeguard needs (docs/membership.md "Signed accusations"), and a suspicion it raises ends within
 //     a nudge interval plus a probe period (SUSPECT_BOUND_MS);
 //   - once the attack stops, every honest member sees every honest member alive, and maps no honest
-//     member's MAC to anyone else (a member that took the owner for dead may lack it for a while);
+//     member's MAC to anyone else (a member that took the owner for dead may lack it for a while), nor
+//     any honest host's address to another MAC;
 //   - once an honest owner's TAP sees its MAC again, every honest member maps the MAC to it again.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { Cluster } from "./cluster.mjs";
-import { EVENT } from "./core.mjs";
+import { EVENT, IN_FRAME } from "./core.mjs";
 import { newIdentity, signClaim } from "./identities.mjs";
 
 const HONEST = 6;
@@ -37,10 +40,17 @@ const SUSPECT_BOUND_MS = SUSPICION_MIN_MS / 2 + PROBE_MS;
 const SETTLE_LIMIT_MS = 60_000;
 const WIRE_VERSION = 2; // docs/wire.md: the core's datagram version
 const TRAILER = 96; // a claim's key and signature
-const MSG = { SUSPECT: 0x14, ALIVE: 0x15, DEAD: 0x16, MAC_UPDATE: 0x20 };
+const MSG = { SUSPECT: 0x14, ALIVE: 0x15, DEAD: 0x16, MAC_UPDATE: 0x20, IP_BINDING: 0x22 };
 const FROM_OWNER = 0x01;
 
 const macOf = (i) => `02aa000000${(i + 1).toString(16).padStart(2, "0")}`;
+/** A second host behind each honest member: where a replayed or forged binding could point. */
+const otherMacOf = (i) => `02bb000000${(i + 1).toString(16).padStart(2, "0")}`;
+/** The address of member i's host (macOf(i)), bound by its gratuitous ARP. */
+const ipOf = (i) => [198, 18, 1, i + 1];
+/** Each host claims its address once: its binding's version (assembly/bindings.ts starts at 1). */
+const BINDING_VERSION = 1;
+const mapped = (ip) => "00000000000000000000ffff" + ip.map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** A SUSPECT or DEAD naming accuser `from`, signed by `signer` (the accuser's key only when it is the signer's). */
 function accusation(type, inc, node, from, signer) {
@@ -102,18 +112,57 @@ function macUpdate(mac, owner, version, signer) {
   return m;
 }
 
+/** A gratuitous ARP (sender = target = `ip`) from `mac`, broadcast: the host claims its address. */
+function gratuitousArp(mac, ip) {
+  const f = new Uint8Array(42);
+  const src = macBytes(mac);
+  f.fill(0xff, 0, 6);
+  f.set(src, 6);
+  f.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1], 12);
+  f.set(src, 22);
+  f.set(ip, 28);
+  f.set(ip, 38);
+  return f;
+}
+
+/** An IP_BINDING (assembly/wire/bindmsg.ts) of `ip` to `mac` in `owner`'s name, its key and signature `signer`'s. */
+function ipBinding(ip, mac, owner, version, signer) {
+  const m = new Uint8Array(26 + TRAILER);
+  const v = new DataView(m.buffer);
+  m[0] = MSG.IP_BINDING;
+  m.set(macBytes(mac), 4);
+  v.setBigUint64(10, owner);
+  v.setUint32(18, version);
+  m.set(ip, 22);
+  // The signed form (bindClaimForm): type, flags, vlan, owner, mac, version, address, then the trailer.
+  const form = new Uint8Array(26 + TRAILER);
+  const f = new DataView(form.buffer);
+  form[0] = MSG.IP_BINDING;
+  f.setBigUint64(4, owner);
+  form.set(macBytes(mac), 12);
+  f.setUint32(18, version);
+  form.set(ip, 22);
+  signClaim(signer, form);
+  m.set(form.subarray(26), 26);
+  return m;
+}
+
 const incArb = fc.oneof(
   { weight: 3, arbitrary: fc.constant("current") },
   fc.constantFrom("next", "previous", "max", "zero"),
   fc.integer({ min: 1, max: 0x7fffffff }), // ahead by that much
 );
 export const attackArb = fc.record({
-  kind: fc.constantFrom("suspect", "dead", "dead", "alive-signed", "alive-garbage", "mac"),
+  kind: fc.constantFrom("suspect", "dead", "dead", "alive-signed", "alive-garbage", "mac", "binding"),
   victim: fc.integer({ min: 0, max: HONEST - 1 }),
   to: fc.integer({ min: 0, max: HONEST - 1 }),
   inc: incArb,
   accuser: fc.constantFrom("evil", "victim", "other", "random"),
   macOwner: fc.constantFrom("evil", "max", "victim"),
+  // "other": the victim's address bound to another member's host in that member's name, signed by the
+  // attacker; "replay-older", "replay-current": the victim's own signed claim binding its address to its
+  // other host, at an older version or at its current one (claims it once made, sent again).
+  binding: fc.constantFrom("other", "replay-older", "replay-current"),
   gapMs: fc.integer({ min: 0, max: 1500 }),
 });
 
@@ -159,7 +208,10 @@ export function run(attacks, seed) {
     cluster.run(i * 50);
     cluster.start(i, [0]);
   }
-  for (let i = 0; i < HONEST; i++) cluster.frame(i, macOf(i));
+  for (let i = 0; i < HONEST; i++) {
+    cluster.input(i, IN_FRAME, [gratuitousArp(macOf(i), ipOf(i))]);
+    cluster.frame(i, otherMacOf(i));
+  }
   for (let t = 10_000; !settled(cluster); t += PROBE_MS) {
     assert.ok(t < 60_000, "the switch did not settle before the attack");
     cluster.run(t);
@@ -174,7 +226,14 @@ export function run(attacks, seed) {
     if (a.kind === "suspect" || a.kind === "dead") message = accusation(a.kind === "dead" ? MSG.DEAD : MSG.SUSPECT, inc, victim.id, accuser, identities[EVIL]);
     else if (a.kind === "alive-signed") message = forgedAlive(cluster, victim.id, inc, identities[EVIL]);
     else if (a.kind === "alive-garbage") message = forgedAlive(cluster, victim.id, inc, null);
-    else {
+    else if (a.kind === "binding") {
+      const other = (a.victim + 1) % HONEST;
+      if (a.binding === "other") message = ipBinding(ipOf(a.victim), macOf(other), cluster.nodes[other].id, inc, identities[EVIL]);
+      else {
+        const version = a.binding === "replay-current" ? BINDING_VERSION : (BINDING_VERSION - 1 - (inc & 0xffff)) >>> 0;
+        message = ipBinding(ipOf(a.victim), otherMacOf(a.victim), victim.id, version, identities[a.victim]);
+      }
+    } else {
       const owner = { evil: evil.id, max: 0xffffffffffffffffn, victim: victim.id }[a.macOwner];
       message = macUpdate(macOf(a.victim), owner, inc, identities[EVIL]);
       cluster.frame(a.victim, macOf(a.victim)); // its host speaks
@@ -186,7 +245,10 @@ export function run(attacks, seed) {
   }
   cluster.run(cluster.now + 3 * PROBE_MS);
   const afterAttack = views(cluster);
-  for (let i = 0; i < HONEST; i++) cluster.frame(i, macOf(i)); // each owner's hosts speak again
+  for (let i = 0; i < HONEST; i++) {
+    cluster.frame(i, macOf(i)); // each owner's hosts speak again
+    cluster.frame(i, otherMacOf(i));
+  }
   const quiet = cluster.now;
   while (!settled(cluster) && cluster.now - quiet < SETTLE_LIMIT_MS) cluster.run(cluster.now + PROBE_MS);
   return {
@@ -195,7 +257,7 @@ export function run(attacks, seed) {
   };
 }
 
-/** What each honest member `o` holds about each honest member `h`: alive?, and who owns h's MAC. */
+/** What each honest member `o` holds about each honest member `h`: alive?, who owns h's MAC, where h's host's address is bound. */
 function views(cluster) {
   const out = [];
   for (let o = 0; o < HONEST; o++) {
@@ -203,14 +265,16 @@ function views(cluster) {
     const macs = cluster.nodes[o].core.macs();
     for (let h = 0; h < HONEST; h++) {
       const m = members.find((x) => x.id === cluster.nodes[h].id);
-      out.push({ o, h, alive: m?.state === 0, macOwner: macs.get(`${macOf(h)}/0`)?.owner, owner: cluster.nodes[h].id });
+      const boundTo = [...macs].find(([, e]) => e.ips.includes(mapped(ipOf(h))))?.[0];
+      out.push({ o, h, alive: m?.state === 0, macOwner: macs.get(`${macOf(h)}/0`)?.owner, owner: cluster.nodes[h].id, boundTo });
     }
   }
   return out;
 }
 
+/** Every honest member alive, mapping every honest MAC to its owner and every honest host's address to its MAC. */
 function settled(cluster) {
-  return views(cluster).every((v) => v.alive && v.macOwner === v.owner);
+  return views(cluster).every((v) => v.alive && v.macOwner === v.owner && v.boundTo === `${macOf(v.h)}/0`);
 }
 
 test("forged gossip from a member with the network key: no honest member is made dead or loses its MAC", () => {
@@ -228,11 +292,13 @@ test("forged gossip from a member with the network key: no honest member is made
       assert.deepEqual(r.stillSuspect, [], "honest members still suspect after the attack");
       for (const v of r.afterAttack) {
         if (v.macOwner !== undefined) assert.equal(v.macOwner, v.owner, `after the attack node ${v.o} maps node ${v.h}'s MAC to ${v.macOwner.toString(16)}`);
+        if (v.boundTo !== undefined) assert.equal(v.boundTo, `${macOf(v.h)}/0`, `after the attack node ${v.o} binds node ${v.h}'s host's address to ${v.boundTo}`);
       }
       settleWorst = Math.max(settleWorst, r.settleMs);
       for (const v of r.views) {
         assert.ok(v.alive, `node ${v.o} does not see node ${v.h} alive`);
         assert.equal(v.macOwner, v.owner, `node ${v.o} maps node ${v.h}'s MAC to ${v.macOwner?.toString(16)}`);
+        assert.equal(v.boundTo, `${macOf(v.h)}/0`, `node ${v.o} binds node ${v.h}'s host's address to ${v.boundTo}`);
       }
     }),
     { numRuns: 25, seed: 16 },
