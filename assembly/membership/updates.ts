@@ -324,9 +324,15 @@ export function membershipBan(id: u64): void {
   count(Stat.MemberBanned);
   const m = memberById(id);
   if (m == null || !m.live) return;
-  // Gossiped as our signed DEAD, which elsewhere is one accusation among the k a death needs; here it
-  // is our own verdict: every member bans the node itself (docs/security.md "Removing a node").
-  deadNode(m.incarnation, id, self.id, 0);
+  ownVerdict(m); // every member bans the node itself (docs/security.md "Removing a node")
+}
+
+/**
+ * `m` is dead by our own verdict: gossiped as our signed DEAD, which elsewhere is one accusation among
+ * the k a death needs, and dead here at once.
+ */
+function ownVerdict(m: Member): void {
+  deadNode(m.incarnation, m.id, self.id, 0);
   if (!m.live) return;
   m.suspicion = null;
   setState(m, MemberState.Dead);
@@ -349,16 +355,18 @@ export function suspicionTick(now: f64): f64 {
     const m = unchecked(suspects[i]);
     const s = m.suspicion;
     if (s == null || m.state != MemberState.Suspect) continue;
-    if (now >= s.deadline && !s.confirmed()) {
+    if (now >= s.deadline && !s.confirmed() && !s.ownVerdictDue) {
       // One accuser's word (or too few) does not kill: the suspect stays suspect, and is told so
-      // below until it refutes or others confirm (each confirmation sets a new deadline).
-      s.awaitConfirmations();
+      // below until it refutes or others confirm (each confirmation sets a new deadline), or, when
+      // our own probes failed too, until our own verdict is due.
+      s.awaitConfirmations(now);
       count(Stat.MemberSuspicionUnconfirmed);
     }
     if (now >= s.deadline) {
       if (s.incarnation == m.incarnation) {
         count(Stat.MemberDeclaredDead);
-        deadNode(m.incarnation, m.id, self.id, 0);
+        if (s.ownVerdictDue) ownVerdict(m);
+        else deadNode(m.incarnation, m.id, self.id, 0);
       }
       m.suspicion = null;
       continue;
