@@ -17,6 +17,7 @@ import { onMemberGone, onMemberJoin } from "./membership/events";
 import { PushPullSection, pushPullRegister, pushPullSend } from "./membership/pushpull";
 import { datagramBegin, datagramSend } from "./membership/send";
 import { MemberState, memberById } from "./membership/state";
+import { probeSilentHost } from "./hostprobe";
 import { isBanned } from "./membership/bans";
 import { self } from "./node";
 import { serialNewer } from "./serial";
@@ -147,7 +148,9 @@ function applyAndRelay(now: f64, src: usize): void {
   if (u.owner != self.id && macContest(s, u.version, now)) { answerStale(src, s); return; }
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   const previous = s >= 0 && slotKind(s) == MAC_REMOTE ? slotOwner(s) : 0;
+  const ourHost = s >= 0 && slotKind(s) == MAC_LOCAL; // not contested above: silent for a while
   let news = macUpdateApply(now);
+  if (news && ourHost && u.owner != self.id) probeSilentHost(u.mac, u.vlan);
   if (!news && beatsClaim(s)) answerStale(src, s);
   if (news && !verified) keepSignature();
   if (news && fromOwner && previous != 0 && previous != u.owner) tellPrevious(src, previous);

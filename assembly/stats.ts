@@ -164,6 +164,8 @@ export enum Stat {
   BindingBadSignature,
   BindingUnsigned,
   BindingOwnerGone,
+  MacHostProbes,
+  MacTakenUnprobed,
   Count, // keep last
 }
 
@@ -330,6 +332,8 @@ export const STAT_NAMES: StaticArray<string> = [
   "ip_binding_bad_signature",
   "ip_binding_unsigned",
   "ip_binding_owner_gone",
+  "mac_host_probes",
+  "mac_taken_unprobed",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

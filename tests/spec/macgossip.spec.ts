@@ -1,7 +1,13 @@
 // The MAC table over gossip (assembly/macgossip.ts): announcements and refreshes
 // into the broadcast queue, relaying, dropping a gone owner, the push-pull
 // section, and the owner id following IN_IDENTITY.
-import { ADDR_LEN, ADDR_SLOT, IN_FRAME, IN_IDENTITY, OUT_DATAGRAM, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
+import { ADDR_LEN, ADDR_SLOT, IN_FRAME, IN_IDENTITY, OUT_DATAGRAM, OUT_FRAME, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
+import { bindingClaim } from "../../assembly/bindings";
+import { serverMac } from "../../assembly/dhcp/pool";
+import { forwardFromTap } from "../../assembly/forward";
+import { ARP_OP_REQUEST, arpEmitReplyFrame, arpOp, arpSenderIp, arpTargetIp } from "../../assembly/wire/arp";
+import { IpAddr } from "../../assembly/wire/bindmsg";
+import { ETH_HEADER_LEN, ethDst, ethSrc } from "../../assembly/wire/ethernet";
 import { CLAIM_KEY_LEN } from "../../assembly/claims";
 import { config } from "../../assembly/config";
 import { input_ptr, output_ptr, process } from "../../assembly/index";
@@ -36,6 +42,7 @@ const elsewhere = heap.alloc(ADDR_LEN);
 memory.fill(elsewhere, 0x0b, ADDR_LEN);
 memory.fill(addr, 9, ADDR_LEN);
 const w = new CompoundWriter();
+const hostIp4 = new IpAddr();
 const reader = new CompoundReader();
 
 // What the broadcast queue sends next: MAC_UPDATEs as (mac, owner, version, flags).
@@ -286,6 +293,40 @@ describe("receiving MAC_UPDATE", () => {
     expect(lookup(MAC + 42, 0)).toBe(PEER);
   });
 
+  it("asks a silent host whose MAC a claim took whether it is here; its answer takes the MAC back", () => {
+    const probes = statValue(Stat.MacHostProbes);
+    const unprobed = statValue(Stat.MacTakenUnprobed);
+    const host = MAC + 45;
+    const hostIp: u32 = 0xc612_0501; // 198.18.5.1, claimed by the host here
+    learnLocal(host, 0, 1000);
+    bindingClaim(host, 0, hostIp4.setV4(hostIp), -1, 1000);
+    outputReset();
+    const quiet = 1000 + 10 * MAC_CONTEST_MS;
+    ownerMsg(host, PEER, 2, quiet); // a newer claim, our host quiet: a move, or a taking
+    expect(lookup(host, 0)).toBe(PEER);
+    const probe = tapFrame();
+    expect(probe != 0).toBe(true);
+    expect(ethDst(probe)).toBe(host);
+    expect(ethSrc(probe)).toBe(serverMac());
+    expect(arpOp(probe + ETH_HEADER_LEN)).toBe(ARP_OP_REQUEST);
+    expect(arpSenderIp(probe + ETH_HEADER_LEN)).toBe(0); // a probe: no cache learns from it
+    expect(arpTargetIp(probe + ETH_HEADER_LEN)).toBe(hostIp);
+    expect(statValue(Stat.MacHostProbes) - probes).toBe(1);
+    // The host is still here and answers: the answer takes the MAC back, and ends here.
+    const local = statValue(Stat.FramesLocalDst);
+    const n = arpEmitReplyFrame(buf, 256, host, hostIp, serverMac(), 0, 0);
+    forwardFromTap(buf, n, quiet + 1);
+    expect(lookup(host, 0)).toBe(self.id);
+    expect(slotVersion(macFind(host, 0))).toBe(3);
+    expect(statValue(Stat.FramesLocalDst) - local).toBe(1);
+    // A host whose address we do not know cannot be asked: counted, the claim stands.
+    learnLocal(MAC + 46, 0, 1000);
+    outputReset();
+    ownerMsg(MAC + 46, PEER, 2, quiet);
+    expect(tapFrame()).toBe(0);
+    expect(statValue(Stat.MacTakenUnprobed) - unprobed).toBe(1);
+  });
+
   it("tells the previous owner of a MAC it takes, when the claim comes from its claimant itself", () => {
     const told = statValue(Stat.MacMoveTold);
     ownerMsg(MAC + 43, PEER + 1, 1, 1000);
@@ -409,6 +450,17 @@ function forEachSentEntry(fn: (p: usize) => void): i32 {
 }
 
 /** Datagrams in the output holding one MAC_UPDATE each, as `answerStale` sends them; the last is left decoded. */
+/** The first frame the last call wrote to the TAP (without a virtio-net header here), or 0. */
+function tapFrame(): usize {
+  const base = output_ptr();
+  for (let off: u32 = 0; off < outputLength(); ) {
+    const rec = base + off;
+    if (load<u16>(rec + REC_KIND) == OUT_FRAME) return rec + REC_HEADER;
+    off += alignUp(REC_HEADER + load<u32>(rec + REC_LEN));
+  }
+  return 0;
+}
+
 function sentDirect(): i32 {
   let n = 0;
   const base = output_ptr();
