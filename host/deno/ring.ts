@@ -3,8 +3,8 @@
 // Counters are free-running 32-bit integers; the producer wakes the consumer only when the ring goes
 // from empty to non-empty, so a busy consumer costs the producer no wake-ups.
 
-import { tapMaxRecord } from "../common/mtu.ts";
-import type { FrameSink } from "../common/platform.ts";
+import { tapMaxRecord } from "../core/mtu.ts";
+import type { FrameSink } from "../engine/platform.ts";
 
 const HEAD = 0; // frames published (producer)
 const TAIL = 1; // frames consumed (consumer)
