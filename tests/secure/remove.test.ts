@@ -358,3 +358,35 @@ test("a ban list naming the receiver or its sender is taken without those; lists
   assert.ok(c.controls.every((x) => x[0] === BANS && x[1] <= BANS_PER_MESSAGE));
   assert.equal(c.node.t.bans.size, ids.length + 1);
 });
+
+/** The OFFER keys (hex) `x` was sent. */
+const offeredTo = (x: Member): string[] =>
+  x.controls.filter((c) => c[0] === OFFER).map((c) => Buffer.from(c.subarray(13)).toString("hex"));
+
+test("removals at once converge: two members removed by two issuers, one member removed by two; the key kept is none a removed node got", () => {
+  for (const sameTarget of [false, true]) {
+    const { net, m } = mesh(["a", "b", "c", "d", "e"]);
+    const [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map((n) => m.get(n)!);
+    const all = [a, b, c, d, e];
+    const byA = d;
+    const byB = sameTarget ? d : e;
+    const reports: RemovalReport[] = [];
+    const others = (x: Member) => all.filter((y) => y !== x).map((y) => target(y.node));
+    a.removals.start(byA.node.identity.nodeId, others(a), net.now, (r) => reports.push(r));
+    b.removals.start(byB.node.identity.nodeId, others(b), net.now, (r) => reports.push(r));
+    const kept = all.filter((x) => x !== byA && x !== byB);
+    trafficUntil(net, kept, () => reports.length === 2 && !a.removals.running && !b.removals.running);
+    trafficUntil(net, kept, () => net.now >= 20_000, 50, 1_000_000);
+    const keys = kept.map((x) => x.node.t.keyring.list());
+    for (const k of keys) assert.deepEqual(k, keys[0], `every remaining member holds the same keys (${sameTarget ? "d by a and b" : "d by a, e by b"})`);
+    assert.equal(keys[0].length, 1);
+    const final = Buffer.from(a.node.t.keyring.primary.key).toString("hex");
+    for (const gone of new Set([byA, byB])) {
+      assert.ok(!offeredTo(gone).includes(final), `${gone.node.name} never got the key kept`);
+      for (const x of kept) assert.ok(x.node.t.bans.hasId(gone.node.identity.nodeId), `${x.node.name} bans ${gone.node.name}`);
+    }
+    for (const x of kept) {
+      for (const y of kept) if (x !== y) assert.ok(x.node.t.sessions(net.now).some((s) => s.keyId === a.node.t.keyring.primary.id));
+    }
+  }
+});
