@@ -179,10 +179,11 @@ export function aliveNode(a: MemberInfo): void {
     if (isSelf) return;
     if (members.length >= config.maxMembers) { count(Stat.MemberTableFull); return; }
   } else {
-    // A dead member back at another address is news even at the same incarnation. At the same address
-    // only its refutation is: a push-pull to it tells it it is dead here (pushpull.ts), however long ago.
-    const movedBack = !found.live && memory.compare(found.addr, a.addr, ADDR_LEN) != 0;
-    if (isSelf ? serialNewer(found.incarnation, a.incarnation) : !serialNewer(a.incarnation, found.incarnation) && !movedBack) return;
+    // Only a newer incarnation is news, wherever the member is now: a dead member comes back by its
+    // refutation alone (a push-pull to it or answering it tells it it is dead here, pushpull.ts). Any
+    // ALIVE it signed before its death is at most that old, so a replayed copy, from any address it
+    // once had, cannot bring it back (docs/membership.md "Coming back from dead").
+    if (isSelf ? serialNewer(found.incarnation, a.incarnation) : !serialNewer(a.incarnation, found.incarnation)) return;
     if (isSelf && (leaving || (a.incarnation == found.incarnation && sameMeta(found, a)))) return;
   }
   // News: only the member itself can make it (issue 16, "a member speaks only for itself").
