@@ -43,6 +43,12 @@ export const REMOVAL_STEP_MS = 5_000;
  * up yet (one is started at the first try): a newcomer's sessions come up within a handshake.
  */
 export const BANS_SHARE_MS = 5_000;
+/**
+ * How long (ms) a key a removal installed here may wait for its commit: the install and commit steps
+ * take at most 2 x REMOVAL_STEP_MS. Past it the key is dropped: a concurrent removal's losing key (a
+ * removed node may have been offered it) or one whose issuer stopped must not stay in the ring.
+ */
+export const PENDING_KEY_MS = 3 * REMOVAL_STEP_MS;
 /** Follow-up rotations a removal runs at most because members were banned while it ran ("Concurrent removals"). */
 export const REMOVAL_MAX_ROUNDS = 4;
 
@@ -112,10 +118,12 @@ export class Removals {
   private readonly shares = new Map<string, Share>();
   private nextShare = Infinity;
   /**
-   * Ids of the keys removals installed here (ours and offered ones) that may still be in the keyring:
-   * of concurrent removals' keys, the highest id is the one every member keeps (`commit`).
+   * The keys removals installed here (ours and offered ones) and not committed yet, by id, with when:
+   * of concurrent removals' keys, the highest id is the one every member keeps (`commit`). One that is
+   * never committed (its removal lost, or its issuer stopped) is dropped after PENDING_KEY_MS.
    */
-  private readonly removalKeys = new Set<number>();
+  private readonly removalKeys = new Map<number, number>();
+  private nextExpiry = Infinity;
 
   constructor(
     private readonly crypto: CryptoProvider,
@@ -143,7 +151,7 @@ export class Removals {
   private rotate(banned: Uint8Array, targets: RemovalTarget[], round: number, now: number, finish: (report: RemovalReport) => void): void {
     const key = generateKey(this.crypto);
     const keyId = this.keyring.install(key);
-    this.removalKeys.add(keyId);
+    this.removalKeys.set(keyId, now);
     const kept = targets.filter((t) => !this.isBanned(t.id) && !sameId(t.id, this.selfId));
     this.run = {
       banned, key, keyId, committed: false, stepDeadline: now + REMOVAL_STEP_MS, nextSend: now, round, finish,
@@ -169,13 +177,33 @@ export class Removals {
 
   /** The time (ms) by which tick() must run next. */
   nextTimer(): number {
-    return Math.min(this.run?.nextSend ?? Infinity, this.nextShare);
+    return Math.min(this.run?.nextSend ?? Infinity, this.nextShare, this.nextExpiry);
   }
 
   /** Sends what is due: the removal's next messages, ban lists to members that joined. */
   tick(now: number): void {
     if (now >= this.nextShare) this.shareBans(now);
+    if (now >= this.nextExpiry) this.dropExpired(now);
     this.step(now);
+  }
+
+  /** Drops the removal keys that waited PENDING_KEY_MS for a commit in vain (not our running removal's). */
+  private dropExpired(now: number): void {
+    let dropped = false;
+    this.nextExpiry = Infinity;
+    for (const [id, at] of this.removalKeys) {
+      if (id === this.run?.keyId) continue;
+      if (now < at + PENDING_KEY_MS) {
+        this.nextExpiry = Math.min(this.nextExpiry, at + PENDING_KEY_MS);
+        continue;
+      }
+      this.removalKeys.delete(id);
+      if (this.keyring.has(id) && this.keyring.primary.id !== id) {
+        this.keyring.remove(id);
+        dropped = true;
+      }
+    }
+    if (dropped) this.host.keysChanged();
   }
 
   private shareBans(now: number): void {
@@ -225,6 +253,8 @@ export class Removals {
   private end(run: Run, keyId: number, moved: ((m: Member) => boolean) | null): void {
     this.run = null;
     run.key.fill(0);
+    const installedAt = this.removalKeys.get(run.keyId); // not committed: it expires like an offered one
+    if (installedAt !== undefined) this.nextExpiry = Math.min(this.nextExpiry, installedAt + PENDING_KEY_MS);
     if (moved === null) return;
     run.finish({
       keyId: formatKeyId(keyId),
@@ -255,7 +285,8 @@ export class Removals {
         } catch {
           return; // a key id collision: no answer, the issuer reports us missed
         }
-        this.removalKeys.add(keyId);
+        this.removalKeys.set(keyId, now);
+        this.nextExpiry = Math.min(this.nextExpiry, now + PENDING_KEY_MS);
         this.host.send(fromAddr, encode(INSTALLED, banned, keyId));
         return;
       case COMMIT:
@@ -298,16 +329,18 @@ export class Removals {
    * members that see the removals' steps in any order end on the same key. False when it did not commit.
    */
   private commit(keyId: number): boolean {
-    for (const id of this.removalKeys) if (!this.keyring.has(id)) this.removalKeys.delete(id);
+    for (const id of this.removalKeys.keys()) if (!this.keyring.has(id)) this.removalKeys.delete(id);
     if (!this.keyring.has(keyId) || this.winningKey() > keyId) return false;
     this.keyring.keepOnly(keyId);
+    this.removalKeys.clear(); // the key now, no longer one contending: a later removal's replaces it
+    this.nextExpiry = Infinity;
     this.host.keysChanged();
     return true;
   }
 
   /** The highest id of the removal keys held. */
   private winningKey(): number {
-    return Math.max(-1, ...[...this.removalKeys].filter((id) => this.keyring.has(id)));
+    return Math.max(-1, ...[...this.removalKeys.keys()].filter((id) => this.keyring.has(id)));
   }
 
   /** A commit of `keyId` that a higher removal key held here supersedes (it dropped `keyId`, or will). */

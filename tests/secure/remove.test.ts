@@ -6,7 +6,8 @@ import { test } from "node:test";
 import { keyOfAddress } from "../../host/net/address.ts";
 import { nodeIdOf } from "../../host/secure/identity.ts";
 import {
-  BANS, BANS_PER_MESSAGE, BANS_SHARE_MS, COMMIT, DONE, INSTALLED, OFFER, REMOVAL_RETRY_MS, REMOVAL_STEP_MS, type RemovalReport, Removals,
+  BANS, BANS_PER_MESSAGE, BANS_SHARE_MS, COMMIT, DONE, INSTALLED, OFFER, PENDING_KEY_MS, REMOVAL_RETRY_MS, REMOVAL_STEP_MS, type RemovalReport,
+  Removals,
 } from "../../host/secure/removal.ts";
 import { CONTROL } from "../../host/secure/handshake.ts";
 import { bytes, crypto, established, ip, Net, Node, newKey, text } from "./harness.ts";
@@ -389,4 +390,23 @@ test("removals at once converge: two members removed by two issuers, one member 
       for (const y of kept) if (x !== y) assert.ok(x.node.t.sessions(net.now).some((s) => s.keyId === a.node.t.keyring.primary.id));
     }
   }
+});
+
+test("a removal key never committed (its removal lost, or its issuer stopped) leaves the ring after PENDING_KEY_MS", () => {
+  const { net, m } = mesh(["a", "b", "c"]);
+  const [a, b, c] = ["a", "b", "c"].map((n) => m.get(n)!);
+  const pump = net.pump.bind(net);
+  net.pump = (drop = () => false) => pump((f) => (f.from === a.node && f.data[1] === CONTROL && b.node.t.keyring.size > 1) || drop(f));
+  a.removals.start(c.node.identity.nodeId, [target(b.node)], net.now, () => {}); // then a falls silent to b
+  net.pump();
+  assert.equal(b.node.t.keyring.size, 2, "b installed the offered key");
+  const offered = b.node.t.keyring.list().find((k) => !k.primary)!.id;
+  assert.ok(b.removals.nextTimer() <= net.now + PENDING_KEY_MS);
+  net.now += PENDING_KEY_MS - 1;
+  b.removals.tick(net.now);
+  assert.equal(b.node.t.keyring.size, 2);
+  net.now += 1;
+  b.removals.tick(net.now);
+  assert.deepEqual(b.node.t.keyring.list().map((k) => k.id).includes(offered), false);
+  assert.equal(b.node.t.keyring.size, 1);
 });
