@@ -3,7 +3,8 @@
 // (identities.mjs). fast-check draws attacks: SUSPECT and DEAD about honest members at any
 // incarnation, signed with the attacker's key in its own name or claimed to be another's (honest,
 // the victim's, unknown), ALIVEs in their name, MAC claims on their MACs (in their name, which
-// needs their signature, or in the attacker's own, signed, while the MAC's host speaks), IP bindings of
+// needs their signature, or in the attacker's own, signed, while the MAC's host speaks or while it is
+// silent: its node then asks the host, which answers, docs/mactable.md "Silent hosts"), IP bindings of
 // their hosts' addresses (in another member's name, signed by the attacker; or the owner's own claims
 // replayed: an older version, or the current one pointing elsewhere). Whatever it draws:
 //   - no honest member is ever dead at an honest member: one accuser is not the k independent ones
@@ -153,7 +154,7 @@ const incArb = fc.oneof(
   fc.integer({ min: 1, max: 0x7fffffff }), // ahead by that much
 );
 export const attackArb = fc.record({
-  kind: fc.constantFrom("suspect", "dead", "dead", "alive-signed", "alive-garbage", "mac", "binding"),
+  kind: fc.constantFrom("suspect", "dead", "dead", "alive-signed", "alive-garbage", "mac", "mac-silent", "binding"),
   victim: fc.integer({ min: 0, max: HONEST - 1 }),
   to: fc.integer({ min: 0, max: HONEST - 1 }),
   inc: incArb,
@@ -177,6 +178,25 @@ function incarnationOf(cluster, victim, choice) {
   return (cur + choice) >>> 0;
 }
 
+/**
+ * Host `i`'s answer to a frame its node wrote to the TAP, or null: a live host answers an ARP request
+ * for its address sent to its MAC (the probe a node sends when a claim takes a silent host's MAC).
+ */
+function hostAnswer(i, f) {
+  if (i >= HONEST || f.length < 42 || f[12] !== 0x08 || f[13] !== 0x06 || f[21] !== 1) return null;
+  const mac = macBytes(macOf(i));
+  const ip = ipOf(i);
+  if (!mac.every((b, k) => f[k] === b) || !ip.every((b, k) => f[38 + k] === b)) return null;
+  const r = new Uint8Array(42);
+  r.set(f.subarray(6, 12), 0);
+  r.set(mac, 6);
+  r.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2], 12);
+  r.set(mac, 22);
+  r.set(ip, 28);
+  r.set(f.subarray(22, 32), 32); // the asker's MAC and address
+  return r;
+}
+
 /** Runs one attack on a fresh switch; returns what the properties need. */
 export function run(attacks, seed) {
   const identities = Array.from({ length: HONEST + 1 }, newIdentity);
@@ -184,8 +204,13 @@ export function run(attacks, seed) {
   const deadFor = [];
   const suspectSince = new Map();
   const suspectFor = [];
+  const answers = [];
   const cluster = new Cluster({
     nodes: HONEST + 1, seed, identity: (i) => identities[i],
+    onFrame(t, node, frame) {
+      const answer = hostAnswer(node, frame);
+      if (answer) answers.push([node, answer]);
+    },
     onEvent(t, observer, kind, subject) {
       if (observer === EVIL || subject === EVIL) return;
       const key = `${observer}>${subject}`;
@@ -216,9 +241,16 @@ export function run(attacks, seed) {
     assert.ok(t < 60_000, "the switch did not settle before the attack");
     cluster.run(t);
   }
+  /** Runs to `t` in small steps, the hosts answering what their nodes asked in between (a host answers at once). */
+  const runTo = (t) => {
+    while (cluster.now < t) {
+      cluster.run(Math.min(t, cluster.now + 20));
+      for (const [node, frame] of answers.splice(0)) cluster.input(node, IN_FRAME, [frame]);
+    }
+  };
   const evil = cluster.nodes[EVIL];
   for (const a of attacks) {
-    cluster.run(cluster.now + a.gapMs);
+    runTo(cluster.now + a.gapMs);
     const victim = cluster.nodes[a.victim];
     const inc = incarnationOf(cluster, a.victim, a.inc);
     const accuser = { evil: evil.id, victim: victim.id, other: cluster.nodes[(a.victim + 1) % HONEST].id, random: 0x0123456789abcdefn }[a.accuser];
@@ -236,14 +268,14 @@ export function run(attacks, seed) {
     } else {
       const owner = { evil: evil.id, max: 0xffffffffffffffffn, victim: victim.id }[a.macOwner];
       message = macUpdate(macOf(a.victim), owner, inc, identities[EVIL]);
-      cluster.frame(a.victim, macOf(a.victim)); // its host speaks
+      if (a.kind === "mac") cluster.frame(a.victim, macOf(a.victim)); // its host speaks; "mac-silent": it only answers
     }
     const datagram = new Uint8Array(1 + message.length);
     datagram[0] = WIRE_VERSION;
     datagram.set(message, 1);
     cluster.wire(EVIL, cluster.nodes[a.to].addr, { data: datagram });
   }
-  cluster.run(cluster.now + 3 * PROBE_MS);
+  runTo(cluster.now + 3 * PROBE_MS);
   const afterAttack = views(cluster);
   for (let i = 0; i < HONEST; i++) {
     cluster.frame(i, macOf(i)); // each owner's hosts speak again
