@@ -13,6 +13,7 @@ interface CoreExports {
   output_capacity(): number;
   process(len: number, now: number): number;
   config_set(key: number, value: number): number;
+  gossip_interval_ms(): number;
   stats_dump(): number;
   members_dump?(): number;
   macs_dump?(from: number): number;
@@ -249,6 +250,11 @@ export class Core {
 
   configSet(key: number, value: number): boolean {
     return this.exports.config_set(key, value) !== 0;
+  }
+
+  /** The gossip interval in force (the membership profile's, or its own key's). */
+  gossipIntervalMs(): number {
+    return this.exports.gossip_interval_ms();
   }
 
   stats(visit: RecordVisitor): void {

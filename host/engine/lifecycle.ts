@@ -21,8 +21,6 @@ import { startWatchdog } from "../linux/sd-notify.ts";
 import { watchStartup } from "./startup.ts";
 import type { UpOptions } from "./node-options.ts";
 
-/** Gossip interval of each membership profile (lan, wan, local), docs/config.md. */
-const PROFILE_GOSSIP_MS = [200, 500, 100];
 /** After IN_LEAVE the core keeps gossiping the leave: stay about 2 gossip intervals plus a round trip (docs/abi.md). */
 const LEAVE_ROUND_TRIP_MS = 100;
 
@@ -44,6 +42,8 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
     transport.send(addr, 0, reply);
     transport.flush();
   };
+  // The socket comes before the driver: an invitation is redeemed over it for the network key that the
+  // transport, and so the driver, are built with. Until the driver exists its datagrams are invitations'.
   const transport = await platform.bindUdp(options.listen, {
     datagram: (a, o, d) => (isInvitePacket(d) ? inviteIn(a, o, d) : driver?.datagramIn(a, o, d)),
     batchEnd: () => driver?.datagramBatchEnd(),
@@ -191,7 +191,7 @@ export async function runNode(platform: NodeRuntime, options: UpOptions): Promis
   service?.notify(`STOPPING=1\nSTATUS=${signal}: leaving`);
   platform.log.info(`${signal}: leaving`, { signal });
   d.leave();
-  await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(options.config)));
+  await new Promise((resolve) => platform.timers.set(() => resolve(undefined), leaveGraceMs(core)));
   candidates.stop();
   selfAddress?.stop();
   await opened.stopReader();
@@ -226,10 +226,8 @@ function joinedSummary(options: UpOptions, info: NodeInfo, members: number): str
   return `${where} joined via ${options.join.map(formatHostPort).join(", ")}: ${members} members alive`;
 }
 
-function leaveGraceMs(config: CoreConfig): number {
-  const gossip = config.get(CONFIG_KEYS.gossip_interval_ms) ??
-    PROFILE_GOSSIP_MS[config.get(CONFIG_KEYS.membership_profile) ?? 0] ?? PROFILE_GOSSIP_MS[0];
-  return 2 * gossip + LEAVE_ROUND_TRIP_MS;
+function leaveGraceMs(core: Core): number {
+  return 2 * core.gossipIntervalMs() + LEAVE_ROUND_TRIP_MS;
 }
 
 function advertiseFor(platform: NodeRuntime, listen: HostPort, tap: string): HostPort {

@@ -4,7 +4,6 @@
 // slot) lets the responder recognise its own challenge in HS_CONFIRM without having stored it; the slot
 // (time / confirm window) makes a confirm held back past two windows unrecognisable, while the
 // initiator still holds the session it names (docs/security.md "HS_CONFIRM").
-import nacl from "tweetnacl";
 import { equalBytes, utf8, writeU32 } from "./bytes.ts";
 import type { CryptoProvider } from "./provider.ts";
 
@@ -22,7 +21,7 @@ export class CookiePeriod {
   constructor(crypto: CryptoProvider) {
     crypto.randomFill(this.secret);
     crypto.randomFill(this.e);
-    this.E = nacl.scalarMult.base(this.e);
+    this.E = crypto.x25519Public(this.e);
   }
 
   cookie(crypto: CryptoProvider, addr: Uint8Array, Ei: Uint8Array, Ni: Uint8Array, Si: Uint8Array, slot: number): Uint8Array {

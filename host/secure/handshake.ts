@@ -1,6 +1,5 @@
 // Handshake and DATA message layouts (docs/security.md "Envelope"): offsets, builders and the MAC,
 // proof and key-derivation computations. Pure functions; the state machine is transport.ts and the steps it names.
-import nacl from "tweetnacl";
 import { concatBytes, equalBytes, utf8, writeU32 } from "./bytes.ts";
 import { NONCE_LEN } from "./cookie.ts";
 import { ED25519_PUBLIC_LEN as STATIC_LEN, ED25519_SIGNATURE_LEN as SIG_LEN } from "./ed25519.ts";
@@ -176,7 +175,7 @@ export function deriveSessionKeys(
   crypto: CryptoProvider, K: Uint8Array, ourSecret: Uint8Array, theirPublic: Uint8Array,
   Ni: Uint8Array, Nr: Uint8Array, Ei: Uint8Array, Er: Uint8Array, Si: Uint8Array, Sr: Uint8Array,
 ): SessionKeys | null {
-  const shared = nacl.scalarMult(ourSecret, theirPublic);
+  const shared = crypto.x25519(ourSecret, theirPublic);
   let nonzero = 0;
   for (const v of shared) nonzero |= v;
   if (nonzero === 0) return null;

@@ -1,6 +1,5 @@
 // The initiator's side of the handshake (docs/security.md): HS_INIT out (step 1), then on the
 // responder's HS_CHALLENGE (step 2) the session, and HS_CONFIRM out (step 3).
-import nacl from "tweetnacl";
 import type { AddrKey } from "./addr-key.ts";
 import { readU32 } from "./bytes.ts";
 import type { TransportContext } from "./context.ts";
@@ -17,7 +16,7 @@ export function startHandshake(t: TransportContext, peer: Peer, now: number): vo
   const key = t.keyring.primary;
   const e = new Uint8Array(32);
   t.crypto.randomFill(e);
-  const E = nacl.scalarMult.base(e);
+  const E = t.crypto.x25519Public(e);
   const N = new Uint8Array(NONCE_LEN);
   t.crypto.randomFill(N);
   const idx = t.freshIndex();

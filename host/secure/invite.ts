@@ -7,7 +7,6 @@
 // The answer's AEAD key is HKDF(ikm = X25519(e_m, E_j), salt = S, info = "divs invite" || id || E_j || E_m):
 // a passive observer (even one who later learns S) lacks both ephemeral secrets; an active one without S
 // can neither make a request the member accepts nor an answer the joiner opens.
-import nacl from "tweetnacl";
 import { concatBytes, equalBytes, utf8 } from "./bytes.ts";
 import { AEAD_TAG_LEN as TAG_LEN, type CryptoProvider } from "./provider.ts";
 import { KEY_LEN } from "./keyring.ts";
@@ -61,7 +60,7 @@ function requestMac(crypto: CryptoProvider, secret: Uint8Array, packet: Uint8Arr
 
 /** The answer's one-use AEAD key; null for a degenerate public key. The shared secret is wiped. */
 function answerKey(crypto: CryptoProvider, secret: Uint8Array, ours: Uint8Array, theirs: Uint8Array, id: Uint8Array, Ej: Uint8Array, Em: Uint8Array): Uint8Array | null {
-  const shared = nacl.scalarMult(ours, theirs);
+  const shared = crypto.x25519(ours, theirs);
   let nonzero = 0;
   for (const v of shared) nonzero |= v;
   if (nonzero === 0) return null;
@@ -156,7 +155,7 @@ export class InviteBook {
   private answer(secret: Uint8Array, id: Uint8Array, Ej: Uint8Array): Uint8Array | null {
     const e = new Uint8Array(32);
     this.crypto.randomFill(e);
-    const Em = nacl.scalarMult.base(e);
+    const Em = this.crypto.x25519Public(e);
     const key = answerKey(this.crypto, secret, e, Ej, id, Ej, Em);
     e.fill(0);
     if (key === null) return null;
@@ -193,7 +192,7 @@ export class InviteRedeemer {
 
   constructor(private readonly crypto: CryptoProvider, private readonly invitation: InvitationSecret) {
     crypto.randomFill(this.e);
-    this.Ej = nacl.scalarMult.base(this.e);
+    this.Ej = crypto.x25519Public(this.e);
     const m = header(INVITE_REQUEST, REQUEST_LEN, invitation.id);
     m.set(this.Ej, OFF_E);
     m.set(requestMac(crypto, invitation.secret, m), OFF_REQUEST_MAC);

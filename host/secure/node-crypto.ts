@@ -4,6 +4,7 @@ import { Buffer } from "node:buffer";
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomFillSync, type KeyObject,
 } from "node:crypto";
+import nacl from "tweetnacl";
 import * as smallAead from "./chacha20poly1305.ts";
 import { ed25519Signer, ed25519Verify } from "./ed25519.ts";
 import { AEAD_TAG_LEN as TAG_LEN, type AeadKey, type CryptoProvider } from "./provider.ts";
@@ -46,6 +47,10 @@ export const nodeCrypto: CryptoProvider = {
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
     return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
   },
+
+  // tweetnacl: node:crypto takes X25519 keys only as KeyObjects built from DER, for no gain on 32 bytes.
+  x25519Public: (secret) => nacl.scalarMult.base(secret),
+  x25519: (secret, peerPublic) => nacl.scalarMult(secret, peerPublic),
 
   signer: ed25519Signer,
   verifySignature: ed25519Verify,

@@ -20,6 +20,10 @@ export interface CryptoProvider {
   hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
   /** HKDF-SHA256 (RFC 5869) output of `length` bytes. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  /** X25519 (RFC 7748): the 32-byte public key of a 32-byte secret. */
+  x25519Public(secret: Uint8Array): Uint8Array;
+  /** X25519: the 32-byte shared secret of our secret and the peer's public key (all zero for a degenerate key). */
+  x25519(secret: Uint8Array, peerPublic: Uint8Array): Uint8Array;
   /** The Ed25519 key pair of a 32-byte seed (RFC 8032). */
   signer(seed: Uint8Array): Signer;
   /** True when `signature` (64 bytes) is `publicKey`'s Ed25519 signature of the concatenated parts. */

@@ -40,6 +40,8 @@ export function withSodiumAead(base: CryptoProvider, calls: SodiumAeadCalls): Cr
     sha256: base.sha256,
     hmacSha256: base.hmacSha256,
     hkdfSha256: base.hkdfSha256,
+    x25519Public: base.x25519Public,
+    x25519: base.x25519,
     signer: base.signer,
     verifySignature: base.verifySignature,
     aeadKey: (raw: Uint8Array): AeadKey => new SodiumKey(raw),
