@@ -244,6 +244,12 @@ function holdsClaim(b: Binding | null): bool {
     b.router == u.router && memory.compare(sigPtr(b.sig), u.trailer + CLAIM_KEY_LEN, CLAIM_SIG_LEN) == 0;
 }
 
+/** `b` beats the decoded claim of another node: a newer version, or the same from a higher owner. */
+function beaten(b: Binding): bool {
+  const u = bindUpdate;
+  return serialNewer(b.version, u.version) || (u.version == b.version && u.owner < b.owner);
+}
+
 /** The decoded claim carries its owner's key and signature. */
 function signedByOwner(): bool {
   const u = bindUpdate;
@@ -253,8 +259,8 @@ function signedByOwner(): bool {
 }
 
 /**
- * Apply the decoded `bindUpdate`, signed by its owner, to `b` (null: none for its address) at `now` (the
- * version rule; the owner's claim refreshes). Returns whether it is news to pass on.
+ * Apply the decoded `bindUpdate`, signed by its owner and not beaten by `b` (null: none for its address),
+ * at `now` (the version rule; the owner's claim refreshes). Returns whether it is news to pass on.
  */
 function bindingApply(b: Binding | null, now: f64): bool {
   const u = bindUpdate;
@@ -288,10 +294,6 @@ function bindingApply(b: Binding | null, now: f64): bool {
     b.seen = now;
     return news;
   }
-  if (serialNewer(b.version, u.version) || (u.version == b.version && u.owner < b.owner)) {
-    count(Stat.BindingUpdatesStale);
-    return false;
-  }
   const from = b.mac;
   b.owner = u.owner;
   b.version = u.version;
@@ -308,7 +310,8 @@ function bindingApply(b: Binding | null, now: f64): bool {
 
 /**
  * An IP_BINDING received from a peer: applied when its owner signed it, and passed on once when it
- * changed something. Only a claim that is not the one held costs a signature check.
+ * changed something. Only a claim that would change something costs a signature check: one the
+ * binding held beats (a late copy, a replay of an older version) is dropped before it.
  */
 export function bindingGossipMessage(p: usize, len: u32, now: f64): void {
   if (!bindMsgDecode(p, len)) { count(Stat.BindingUpdateMalformed); return; }
@@ -316,6 +319,7 @@ export function bindingGossipMessage(p: usize, len: u32, now: f64): void {
   if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.BindingOwnerGone); return; }
   const key = keyOf(u.vlan, u.ip);
   const b = table.has(key) ? table.get(key) : null;
+  if (b != null && u.owner != self.id && beaten(b)) { count(Stat.BindingUpdatesStale); return; } // nothing to check
   if (!holdsClaim(b) && !signedByOwner()) return;
   if (bindingApply(b, now) && u.owner != self.id) {
     const n = bindMsgEncode(msg, BINDMSG_V6_LEN, u.vlan, u.ip, u.mac, u.owner, u.version, u.router, u.trailer);
