@@ -333,13 +333,13 @@ function ownerGone(id: u64): bool {
   return (m != null && !m.live) || isBanned(id);
 }
 
-/** Up to `max` IPv4 addresses our hosts claimed for `mac` in `vlan` (assembly/hostprobe.ts asks the host at them). */
-export function ownIpv4Of(mac: u64, vlan: u32, max: i32): Array<u32> {
-  const out = new Array<u32>();
+/** Up to `max` addresses our hosts claimed for `mac` in `vlan` (assembly/hostprobe.ts asks the host at them). */
+export function ownAddressesOf(mac: u64, vlan: u32, max: i32): Array<IpAddr> {
+  const out = new Array<IpAddr>();
   const all = table.values();
   for (let i = 0; i < all.length && out.length < max; i++) {
     const b = unchecked(all[i]);
-    if (b.owner == self.id && b.mac == mac && b.vlan == vlan && !b.ip.v6) out.push(<u32>b.ip.lo);
+    if (b.owner == self.id && b.mac == mac && b.vlan == vlan) out.push(b.ip);
   }
   return out;
 }

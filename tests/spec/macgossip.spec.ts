@@ -7,7 +7,12 @@ import { serverMac } from "../../assembly/dhcp/pool";
 import { forwardFromTap } from "../../assembly/forward";
 import { ARP_OP_REQUEST, arpEmitReplyFrame, arpOp, arpSenderIp, arpTargetIp } from "../../assembly/wire/arp";
 import { IpAddr } from "../../assembly/wire/bindmsg";
-import { ETH_HEADER_LEN, ethDst, ethSrc } from "../../assembly/wire/ethernet";
+import { ETHERTYPE_IPV6, ETH_HEADER_LEN, ethDst, ethEmit, ethSrc } from "../../assembly/wire/ethernet";
+import { WireCheck } from "../../assembly/wire/check";
+import { IPV6_HEADER_LEN } from "../../assembly/wire/ipv6";
+import {
+  ICMPV6_NS, NA_F_OVERRIDE, NS_PROBE_LEN, ndpCheck, ndpEmitAdvert, ndpTarget, ndpType,
+} from "../../assembly/wire/ndp";
 import { CLAIM_KEY_LEN } from "../../assembly/claims";
 import { config } from "../../assembly/config";
 import { input_ptr, output_ptr, process } from "../../assembly/index";
@@ -43,6 +48,8 @@ memory.fill(elsewhere, 0x0b, ADDR_LEN);
 memory.fill(addr, 9, ADDR_LEN);
 const w = new CompoundWriter();
 const hostIp4 = new IpAddr();
+const hostV6 = heap.alloc(16);
+const allNodes = memory.data<u8>([0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 const reader = new CompoundReader();
 
 // What the broadcast queue sends next: MAC_UPDATEs as (mac, owner, version, flags).
@@ -319,6 +326,30 @@ describe("receiving MAC_UPDATE", () => {
     expect(lookup(host, 0)).toBe(self.id);
     expect(slotVersion(macFind(host, 0))).toBe(3);
     expect(statValue(Stat.FramesLocalDst) - local).toBe(1);
+    // An IPv6-only host is asked with a duplicate-address probe, and its defending NA takes the MAC back.
+    const host6 = MAC + 47;
+    memory.fill(hostV6, 0, 16);
+    store<u16>(hostV6, 0x80fe); // fe80::, ending in 9a:bc:de
+    store<u8>(hostV6 + 13, 0x9a); store<u8>(hostV6 + 14, 0xbc); store<u8>(hostV6 + 15, 0xde);
+    learnLocal(host6, 0, 1000);
+    bindingClaim(host6, 0, hostIp4.setV6(hostV6), 0, 1000);
+    outputReset();
+    ownerMsg(host6, PEER, 2, quiet);
+    const ns = tapFrame();
+    expect(ns != 0).toBe(true);
+    expect(ethDst(ns)).toBe(host6);
+    const ip6 = ns + ETH_HEADER_LEN;
+    expect(ndpCheck(ip6, IPV6_HEADER_LEN + NS_PROBE_LEN)).toBe(WireCheck.Ok); // hop limit 255, checksum right
+    expect(ndpType(ip6)).toBe(ICMPV6_NS);
+    expect(memory.compare(ndpTarget(ip6), hostV6, 16)).toBe(0);
+    expect(load<u64>(ip6 + 8) | load<u64>(ip6 + 16)).toBe(0); // from ::
+    expect(load<u8>(ip6 + 24)).toBe(0xff); // to the target's solicited-node group
+    expect(load<u8>(ip6 + 36)).toBe(0xff);
+    expect(load<u8>(ip6 + 39)).toBe(0xde);
+    const h = ethEmit(buf, 256, 0x3333_0000_0001, host6, 0, ETHERTYPE_IPV6);
+    const na = ndpEmitAdvert(buf + h, 256 - h, hostV6, allNodes, NA_F_OVERRIDE, host6);
+    forwardFromTap(buf, h + na, quiet + 1);
+    expect(lookup(host6, 0)).toBe(self.id);
     // A host whose address we do not know cannot be asked: counted, the claim stands.
     learnLocal(MAC + 46, 0, 1000);
     outputReset();
