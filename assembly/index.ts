@@ -31,7 +31,7 @@ import { mixEntropy } from "./prng";
 import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
 import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
-import { MSG_IP_BINDING } from "./wire/bindmsg";
+import { MSG_IP_BINDING, MSG_IP_BINDING_UNSIGNED } from "./wire/bindmsg";
 import { getMac } from "./wire/bytes";
 import { MSG_DHCP_LEASE, MSG_DHCP_RANGE } from "./wire/dhcpmsg";
 import { MSG_MAC_UPDATE } from "./wire/macmsg";
@@ -205,6 +205,9 @@ function handleMessage(src: usize, msg: usize, msgLen: u32): void {
       break;
     case MSG_IP_BINDING:
       bindingGossipMessage(msg, msgLen, self.now);
+      break;
+    case MSG_IP_BINDING_UNSIGNED: // a node from before bindings were signed: nobody vouches for it
+      count(Stat.BindingUnsigned);
       break;
     case MSG_DHCP_RANGE:
     case MSG_DHCP_LEASE:

@@ -11,8 +11,7 @@ import { config } from "./config";
 import { self } from "./node";
 import { outputLength, outputReserve } from "./queue";
 import { Stat, count } from "./stats";
-import { CLAIM_SIG_LEN } from "./claims";
-import { SIG_NONE, sigPtr, sigRelease, sigTake, sigsReset } from "./macsigs";
+import { SIG_NONE, sigKeep, sigPtr, sigRelease, sigTrailer } from "./claimsigs";
 import { putMac } from "./wire/bytes";
 import { nextVersion, serialNewer } from "./serial";
 
@@ -63,7 +62,7 @@ let owners = new StaticArray<u64>(0);
 let versions = new StaticArray<u32>(0);
 let seen = new StaticArray<f64>(0); // local: last seen on TAP; remote: last refreshed by gossip
 let kinds = new StaticArray<u8>(0);
-/** Per slot, the owner's signature of its (owner, version) claim, a reference into assembly/macsigs.ts
+/** Per slot, the owner's signature of its (owner, version) claim, a reference into assembly/claimsigs.ts
  *  (SIG_NONE: none; a claim changed here, ours re-versioned, is signed again when sent). */
 let sigRefs = new StaticArray<u32>(0);
 
@@ -80,7 +79,7 @@ let ageLast: f64 = 0;
  * or, when lowered, only stops new entries until ageing brings it under.
  */
 export function macReset(): void {
-  sigsReset();
+  for (let i = 0, n = sigRefs.length; i < n; i++) sigRelease(unchecked(sigRefs[i]));
   allocate(config.macCapacity);
   announceHead = 0;
   announceLen = 0;
@@ -485,13 +484,14 @@ export function slotOwner(i: i32): u64 { return unchecked(owners[i]); }
 export function slotVersion(i: i32): u32 { return unchecked(versions[i]); }
 export function slotSeen(i: i32): f64 { return unchecked(seen[i]); }
 export function slotKind(i: i32): u8 { return unchecked(kinds[i]); }
-/** The owner's signature of the entry's claim (CLAIM_SIG_LEN bytes), meaningful when `slotSigned`. */
+/** The owner's signature of the entry's claim (64 bytes), meaningful when `slotSigned`. */
 export function slotSignature(i: i32): usize { return sigPtr(unchecked(sigRefs[i])); }
 export function slotSigned(i: i32): bool { return unchecked(sigRefs[i]) != SIG_NONE; }
 export function slotSetSignature(i: i32, sig: usize): void {
-  if (unchecked(sigRefs[i]) == SIG_NONE) unchecked(sigRefs[i] = sigTake());
-  memory.copy(sigPtr(unchecked(sigRefs[i])), sig, CLAIM_SIG_LEN);
+  unchecked(sigRefs[i] = sigKeep(unchecked(sigRefs[i]), sig));
 }
+/** The entry's claim trailer (its owner's key, the signature) at `out`; false when it has none to pass on. */
+export function slotTrailer(i: i32, out: usize): bool { return sigTrailer(unchecked(owners[i]), unchecked(sigRefs[i]), out); }
 
 /** First slot at or after `from` holding a local entry, or -1: `for (i = nextLocal(0); i >= 0; i = nextLocal(i + 1))`. */
 export function nextLocal(from: i32): i32 {

@@ -4,8 +4,10 @@
 // The messages travel as CONTROL on the sessions between the issuer and each member: sealed under keys
 // bound to both identities, so only the member a session was made with reads the new key, and never
 // sent to the removed identity, whose sessions are dropped first. A member that joins later (or
-// comes back) hears the bans from the members that see it join (BANS). Sans-IO like the transport:
-// fed messages and time, it acts through RemovalHost.
+// comes back) hears the bans from the members that see it join (BANS). Removals run at once on several
+// members converge: the new key with the highest id wins everywhere, and a winner whose key may have
+// reached a member banned meanwhile rotates once more. Sans-IO like the transport: fed messages and
+// time, it acts through RemovalHost.
 import { readU32, writeU32 } from "./bytes.ts";
 import { NODE_ID_LEN } from "./identity.ts";
 import { formatKeyId, generateKey, KEY_LEN, type Keyring } from "./keyring.ts";
@@ -41,6 +43,14 @@ export const REMOVAL_STEP_MS = 5_000;
  * up yet (one is started at the first try): a newcomer's sessions come up within a handshake.
  */
 export const BANS_SHARE_MS = 5_000;
+/**
+ * How long (ms) a key a removal installed here may wait for its commit: the install and commit steps
+ * take at most 2 x REMOVAL_STEP_MS. Past it the key is dropped: a concurrent removal's losing key (a
+ * removed node may have been offered it) or one whose issuer stopped must not stay in the ring.
+ */
+export const PENDING_KEY_MS = 3 * REMOVAL_STEP_MS;
+/** Follow-up rotations a removal runs at most because members were banned while it ran ("Concurrent removals"). */
+export const REMOVAL_MAX_ROUNDS = 4;
 
 /** A remaining member the issuer moves to the new key. */
 export interface RemovalTarget {
@@ -88,6 +98,8 @@ interface Run {
   committed: boolean;
   stepDeadline: number;
   nextSend: number;
+  /** Rotations this removal ran so far (1 + follow-ups). */
+  round: number;
   finish(report: RemovalReport): void;
 }
 
@@ -105,6 +117,13 @@ export class Removals {
   /** Members that joined and have not been told our bans yet, by address. */
   private readonly shares = new Map<string, Share>();
   private nextShare = Infinity;
+  /**
+   * The keys removals installed here (ours and offered ones) and not committed yet, by id, with when:
+   * of concurrent removals' keys, the highest id is the one every member keeps (`commit`). One that is
+   * never committed (its removal lost, or its issuer stopped) is dropped after PENDING_KEY_MS.
+   */
+  private readonly removalKeys = new Map<number, number>();
+  private nextExpiry = Infinity;
 
   constructor(
     private readonly crypto: CryptoProvider,
@@ -124,14 +143,25 @@ export class Removals {
   start(banned: Uint8Array, targets: RemovalTarget[], now: number, finish: (report: RemovalReport) => void): void {
     if (this.run !== null) throw new Error("a removal is under way on this node; try again when it is done");
     if (sameId(banned, this.selfId)) throw new Error("a node cannot remove itself; run divs remove on another member");
+    this.host.ban(banned);
+    this.rotate(Uint8Array.from(banned), targets, 1, now, finish);
+  }
+
+  /** One rotation of a removal: a fresh key to every target not banned here. */
+  private rotate(banned: Uint8Array, targets: RemovalTarget[], round: number, now: number, finish: (report: RemovalReport) => void): void {
     const key = generateKey(this.crypto);
     const keyId = this.keyring.install(key);
-    this.host.ban(banned);
+    this.removalKeys.set(keyId, now);
+    const kept = targets.filter((t) => !this.isBanned(t.id) && !sameId(t.id, this.selfId));
     this.run = {
-      banned: Uint8Array.from(banned), key, keyId, committed: false, stepDeadline: now + REMOVAL_STEP_MS, nextSend: now, finish,
-      members: targets.filter((t) => !sameId(t.id, banned) && !sameId(t.id, this.selfId)).map((target) => ({ target, installed: false, done: false })),
+      banned, key, keyId, committed: false, stepDeadline: now + REMOVAL_STEP_MS, nextSend: now, round, finish,
+      members: kept.map((target) => ({ target, installed: false, done: false })),
     };
     this.tick(now);
+  }
+
+  private isBanned(id: Uint8Array): boolean {
+    return this.host.bans().some((b) => sameId(b, id));
   }
 
   /**
@@ -147,13 +177,33 @@ export class Removals {
 
   /** The time (ms) by which tick() must run next. */
   nextTimer(): number {
-    return Math.min(this.run?.nextSend ?? Infinity, this.nextShare);
+    return Math.min(this.run?.nextSend ?? Infinity, this.nextShare, this.nextExpiry);
   }
 
   /** Sends what is due: the removal's next messages, ban lists to members that joined. */
   tick(now: number): void {
     if (now >= this.nextShare) this.shareBans(now);
+    if (now >= this.nextExpiry) this.dropExpired(now);
     this.step(now);
+  }
+
+  /** Drops the removal keys that waited PENDING_KEY_MS for a commit in vain (not our running removal's). */
+  private dropExpired(now: number): void {
+    let dropped = false;
+    this.nextExpiry = Infinity;
+    for (const [id, at] of this.removalKeys) {
+      if (id === this.run?.keyId) continue;
+      if (now < at + PENDING_KEY_MS) {
+        this.nextExpiry = Math.min(this.nextExpiry, at + PENDING_KEY_MS);
+        continue;
+      }
+      this.removalKeys.delete(id);
+      if (this.keyring.has(id) && this.keyring.primary.id !== id) {
+        this.keyring.remove(id);
+        dropped = true;
+      }
+    }
+    if (dropped) this.host.keysChanged();
   }
 
   private shareBans(now: number): void {
@@ -178,18 +228,38 @@ export class Removals {
     }
     if (!run.committed) {
       run.committed = true;
-      this.commit(run.keyId);
+      if (!this.commit(run.keyId)) {
+        // A concurrent removal's key wins: its issuer's commit moves every member, us included.
+        this.end(run, this.winningKey(), (m) => m.installed);
+        return;
+      }
       run.stepDeadline = now + REMOVAL_STEP_MS;
       run.nextSend = now;
       this.step(now);
       return;
     }
+    const targets = run.members.map((m) => m.target);
+    if (targets.some((t) => this.isBanned(t.id)) && run.round < REMOVAL_MAX_ROUNDS) {
+      // A concurrent removal banned one of our members, which may have got our key before we heard:
+      // the key that won must not be one a removed node holds, so the winner rotates once more.
+      this.end(run, run.keyId, null);
+      this.rotate(run.banned, targets, run.round + 1, now, run.finish);
+      return;
+    }
+    this.end(run, run.keyId, (m) => m.done);
+  }
+
+  /** The run is over: reports `keyId` and the members `moved` says moved (null: no report yet, a follow-up runs). */
+  private end(run: Run, keyId: number, moved: ((m: Member) => boolean) | null): void {
     this.run = null;
     run.key.fill(0);
+    const installedAt = this.removalKeys.get(run.keyId); // not committed: it expires like an offered one
+    if (installedAt !== undefined) this.nextExpiry = Math.min(this.nextExpiry, installedAt + PENDING_KEY_MS);
+    if (moved === null) return;
     run.finish({
-      keyId: formatKeyId(run.keyId),
-      moved: run.members.filter((m) => m.done).map((m) => m.target.name),
-      missed: run.members.filter((m) => !m.done).map((m) => m.target.name),
+      keyId: formatKeyId(keyId),
+      moved: run.members.filter(moved).map((m) => m.target.name),
+      missed: run.members.filter((m) => !moved(m)).map((m) => m.target.name),
     });
   }
 
@@ -215,11 +285,13 @@ export class Removals {
         } catch {
           return; // a key id collision: no answer, the issuer reports us missed
         }
+        this.removalKeys.set(keyId, now);
+        this.nextExpiry = Math.min(this.nextExpiry, now + PENDING_KEY_MS);
         this.host.send(fromAddr, encode(INSTALLED, banned, keyId));
         return;
       case COMMIT:
-        if (!this.keyring.has(keyId)) return; // never installed: the issuer did not count us in
-        this.commit(keyId);
+        if (!this.keyring.has(keyId) && !this.committedPast(keyId)) return; // never installed: the issuer did not count us in
+        this.commit(keyId); // or not: a concurrent removal's key wins, and we hold it
         this.host.send(fromAddr, encode(DONE, banned, keyId));
         return;
       case INSTALLED:
@@ -251,10 +323,29 @@ export class Removals {
     }
   }
 
-  /** The new key becomes the only one: the removed node holds none that still works. */
-  private commit(keyId: number): void {
+  /**
+   * The new key becomes the only one: the removed node holds none that still works. Unless a concurrent
+   * removal's key with a higher id is held: that one wins (its issuer's commit drops this one), so
+   * members that see the removals' steps in any order end on the same key. False when it did not commit.
+   */
+  private commit(keyId: number): boolean {
+    for (const id of this.removalKeys.keys()) if (!this.keyring.has(id)) this.removalKeys.delete(id);
+    if (!this.keyring.has(keyId) || this.winningKey() > keyId) return false;
     this.keyring.keepOnly(keyId);
+    this.removalKeys.clear(); // the key now, no longer one contending: a later removal's replaces it
+    this.nextExpiry = Infinity;
     this.host.keysChanged();
+    return true;
+  }
+
+  /** The highest id of the removal keys held. */
+  private winningKey(): number {
+    return Math.max(-1, ...[...this.removalKeys.keys()].filter((id) => this.keyring.has(id)));
+  }
+
+  /** A commit of `keyId` that a higher removal key held here supersedes (it dropped `keyId`, or will). */
+  private committedPast(keyId: number): boolean {
+    return this.winningKey() > keyId;
   }
 
   private sendStep(run: Run, addr: Uint8Array): void {
