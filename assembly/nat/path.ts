@@ -47,8 +47,6 @@ export class Path {
   rendezvousAt: f64 = -Infinity;
   relayAskedAt: f64 = -Infinity;
   reprobeAt: f64 = Infinity;
-  /** While relayed, the end of a direct trial of the member address (0: none). */
-  trialUntil: f64 = 0;
   refusedRelay: u64 = 0;
 
   /** What the host was last told (OUT_ROUTE): nothing yet means "send to the key". */

@@ -7,7 +7,7 @@ import { Stat, count } from "../stats";
 import { addrEq, addrPtr } from "./addr";
 import { aliasLookup, aliasSet } from "./aliases";
 import { KIND_DIRECT } from "./path";
-import { pathById, pathsNoteRx, pathsOwnerOfCandidate } from "./paths";
+import { pathById, pathsHeardDirect, pathsNoteRx, pathsOwnerOfCandidate } from "./paths";
 import { natRefreshFrom } from "./refresh";
 import { natMessage, natMessageRoom, natSend } from "./send";
 import { noteStranger } from "./strangers";
@@ -47,6 +47,7 @@ export function natSource(raw: usize, relay: usize): usize {
   if (!via && p.routedKind == KIND_DIRECT && fromKey) memory.copy(wireSource, addrPtr(p.routedTo), ADDR_LEN);
   // Only what arrives along a path in use answers the traffic sent on it: not a new address of the peer.
   if (via || fromKey || addrEq(wireSource, addrPtr(p.routedTo))) pathsNoteRx(sender);
+  if (!via) pathsHeardDirect(p, wireSource);
   memory.copy(keySource, addrPtr(p.key), ADDR_LEN);
   return keySource;
 }

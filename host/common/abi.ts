@@ -9,6 +9,10 @@ export const REC_ALIGN = 8;
 export const ADDR_LEN = 18;
 /** Bodies that start with an address reserve this many bytes. */
 export const ADDR_SLOT = 20;
+/** OUT_DATAGRAM: the u16 LE after the destination address (the slot's padding) holds flags. */
+export const DATAGRAM_FLAGS = ADDR_LEN;
+/** Send to the destination address itself, not along the route the core gave for it (a probe of that address). */
+export const DATAGRAM_UNROUTED = 1;
 
 export const IN_FRAME = 1;
 export const IN_DATAGRAM = 2;
