@@ -46,6 +46,8 @@ export class Path {
   pingBackAt: f64 = -Infinity;
   rendezvousAt: f64 = -Infinity;
   relayAskedAt: f64 = -Infinity;
+  /** The relay's last RELAY_OK for this pair: it lapses there 90 s after the last request from either end. */
+  relayGrantedAt: f64 = -Infinity;
   reprobeAt: f64 = Infinity;
   refusedRelay: u64 = 0;
 

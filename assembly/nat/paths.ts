@@ -32,6 +32,7 @@ const RENDEZVOUS_GAP_MS: f64 = 10_000; // our own asks per peer (the common memb
 const RELAY_AFTER_MS: f64 = 3000; // punching after the rendezvous failed for this long: ask a relay
 const RELAY_RETRY_MS: f64 = 5000;
 const RELAY_REFRESH_MS: f64 = 30_000; // a grant lapses after 90 s unless asked again
+const GRANT_KEPT_MS: f64 = 80_000; // a fallback grant not renewed this long has lapsed at the relay (90 s there)
 const REPROBE_MS: f64 = 60_000; // while relayed, a full direct re-probe (Tailscale)
 const REPROBE_SOON_MS: f64 = 5000; // a candidate list changed: re-probe now, but not more often than this
 const HEARTBEAT_MS: f64 = 3000; // a path with unanswered traffic gets a PATH_PING (Tailscale heartbeat)
@@ -355,6 +356,7 @@ export function pathsRelayAnswer(p: Path, relay: u64, granted: bool): void {
     return;
   }
   p.relayId = relay;
+  p.relayGrantedAt = self.now;
   wake(self.now);
   if (p.stage != Stage.Direct) goRelayed(p);
 }
@@ -437,11 +439,19 @@ function silentNext(p: Path): f64 {
 }
 
 function tickDirect(p: Path, now: f64): f64 {
+  if (p.relayId != 0 && now - p.relayGrantedAt >= GRANT_KEPT_MS) p.relayId = 0;
   if (silent(p, now)) {
     count(Stat.PathDirectLost);
     if (relayUsable(p.relayId)) goRelayed(p);
     else goSearch(p);
     return now;
+  }
+  // Going quiet (a heartbeat is out): ask for a relay grant now, so the fallback is ready when the path
+  // is given up at TRUST_MS rather than a search, a rendezvous and a request later.
+  if (p.unanswered > 0 && now - p.unansweredSince >= HEARTBEAT_MS && !relayUsable(p.relayId) && now - p.relayAskedAt >= RELAY_RETRY_MS) {
+    const r = bestHelper(p.id, p.refusedRelay);
+    if (r != null) askRelay(p, r.id);
+    p.refusedRelay = 0;
   }
   let next = silentNext(p);
   // Keepalive: a NATed peer's mapping must not expire on a quiet path; busy paths need nothing.

@@ -20,7 +20,7 @@ import { natGuess } from "../../assembly/nat/observed";
 import { Stage } from "../../assembly/nat/path";
 import { pathById, pathsTick, wake } from "../../assembly/nat/paths";
 import {
-  CANDIDATES_MAX, MSG_PATH_PING, MSG_PATH_PONG, MSG_RELAY_OK, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
+  CANDIDATES_MAX, MSG_PATH_PING, MSG_PATH_PONG, MSG_RELAY_OK, MSG_RELAY_REQUEST, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
   pathSeq, writeCandidates, writeObserved, writePathPing, writePathPong, writeRelayOk, writeRelayRequest,
   writeRendezvous,
 } from "../../assembly/wire/nat";
@@ -299,6 +299,41 @@ describe("paths", () => {
     wake(now);
     pathsTick(now);
     expect(countOut(OUT_DATAGRAM, P2, MSG_PATH_PING)).toBe(0);
+  });
+
+  it("forgets a fallback grant the relay has not renewed for 80 s (it lapsed there)", () => {
+    const p4 = pathById(4)!;
+    expect(p4.stage == Stage.Direct).toBe(true);
+    p4.relayId = 3;
+    p4.relayGrantedAt = now - 80_000;
+    p4.unanswered = 0;
+    wake(now);
+    pathsTick(now);
+    expect(p4.relayId).toBe(0);
+  });
+
+  it("asks for a relay grant as soon as a direct path goes quiet, and gives the path up to that relay at 6.5 s", () => {
+    const p4 = pathById(4)!;
+    expect(p4.stage == Stage.Direct).toBe(true);
+    p4.relayId = 0;
+    p4.unanswered = 4;
+    p4.unansweredSince = now - 3500;
+    p4.heartbeatAt = -Infinity;
+    outputReset();
+    wake(now);
+    pathsTick(now);
+    // The helper: P2 or P3 (the peers on a direct path), whichever answered faster.
+    const toP2 = countOut(OUT_DATAGRAM, P2, MSG_RELAY_REQUEST), toP3 = countOut(OUT_DATAGRAM, P3, MSG_RELAY_REQUEST);
+    expect(toP2 + toP3).toBe(1);
+    datagram(toP2 == 1 ? P2 : P3, writeRelayOk(msg, 64, 4, true));
+    run(1);
+    expect(p4.stage == Stage.Direct).toBe(true); // kept as the fallback
+    expect(p4.relayId).toBe(toP2 == 1 ? 2 : 3);
+    outputReset();
+    wake(now + 3100);
+    pathsTick(now + 3100);
+    expect(p4.stage == Stage.Relayed).toBe(true);
+    expect(countOut(OUT_ROUTE, P4, -1)).toBe(1);
   });
 
   it("leaves a direct path whose traffic went unanswered for 6.5 s, pinging it on the way", () => {
