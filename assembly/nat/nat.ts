@@ -173,6 +173,8 @@ export function natUserPing(body: usize, len: u32): bool {
 }
 
 function observedIn(p: usize): void {
+  // Relayed, it names the address the relay knows us by: nothing any NAT of ours mapped for the sender.
+  if (sourceVia()) return;
   // Only a member, or a seed we are joining through, may tell us where it sees us.
   const seed = isSeed(rawSource);
   if (!seed && memberSender() == 0) return;

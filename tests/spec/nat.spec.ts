@@ -312,6 +312,20 @@ describe("paths", () => {
     expect(p4.relayId).toBe(0);
   });
 
+  it("counts only what arrives on the direct path as its answer, not the peer's datagrams through a relay", () => {
+    const p4 = pathById(4)!;
+    expect(p4.stage == Stage.Direct).toBe(true);
+    p4.unanswered = 3;
+    p4.unansweredSince = now;
+    store<u8>(buf, WIRE_VERSION);
+    record(IN_DATAGRAM_VIA, P4, P3, buf, DG_MESSAGE + writePathPong(msg, 256, 0, 4, SELF)); // answers no ping: harmless
+    run(1);
+    expect(p4.unanswered).toBe(3); // the peer may have left the path we still send on
+    datagram(C4, writePathPong(msg, 256, 0, 4, SELF));
+    run(1);
+    expect(p4.unanswered).toBe(0);
+  });
+
   it("asks for a relay grant as soon as a direct path goes quiet, and gives the path up to that relay at 6.5 s", () => {
     const p4 = pathById(4)!;
     expect(p4.stage == Stage.Direct).toBe(true);
@@ -424,6 +438,16 @@ describe("updates that missed us behind NATs", () => {
 });
 
 describe("observed addresses", () => {
+  it("takes no OBSERVED that came through a relay (it names the address the relay knows us by)", () => {
+    store<u8>(buf, WIRE_VERSION);
+    record(IN_DATAGRAM_VIA, P3, P2, buf, DG_MESSAGE + writeObserved(msg, 64, OBSERVED));
+    run(1);
+    store<u8>(buf, WIRE_VERSION);
+    record(IN_DATAGRAM_VIA, P4, P2, buf, DG_MESSAGE + writeObserved(msg, 64, OBSERVED));
+    run(1);
+    expect(memory.compare(self.addr, OBSERVED, ADDR_LEN)).not.toBe(0); // two relayed reports: no agreement
+  });
+
   it("adopts an address two members agree on, as a new advertised address, and guesses a cone NAT", () => {
     datagram(P2, writeObserved(msg, 64, OBSERVED));
     run(1);
