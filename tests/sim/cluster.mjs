@@ -44,6 +44,7 @@ export class Cluster {
     this.now = 0;
     this.heap = new WakeHeap();
     this.side = null; // partition: side per node, or null
+    this.cutLinks = new Set(); // "a>b": node a's datagrams to node b are lost (one link, not a partition)
     this.sent = { datagrams: 0, bytes: 0 };
     this.net = { filtered: 0, unreachable: 0, relayed: 0, relayedBytes: 0, relayRefused: 0, flows: new Map() };
     this.idIndex = new Map();
@@ -171,6 +172,9 @@ export class Cluster {
 
   partition(side) { this.side = side; }
   heal() { this.side = null; }
+  /** Loses every datagram between nodes a and b, both ways (each still reaches the others). */
+  cutLink(a, b) { this.cutLinks.add(`${a}>${b}`).add(`${b}>${a}`); }
+  healLinks() { this.cutLinks.clear(); }
 
   schedule(n, t) {
     if (t < n.wakeAt) { n.wakeAt = t; this.heap.push(t, n.i); }
@@ -197,6 +201,7 @@ export class Cluster {
     if (pkt.data.length > this.linkLimit(from, to)) { this.onTooBig(this.now, from, to, pkt.data); return; }
     if (this.loss > 0 && this.rng.next() < this.loss) return;
     if (this.side && this.side[from] !== this.side[to]) return;
+    if (this.cutLinks.has(`${from}>${to}`)) return;
     let at = this.now + this.latency(from, to);
     if (this.nodes[to].slow) at += this.rng.next() * this.slowLagMs;
     at = Math.ceil(at); // 1 ms steps, so deliveries to a node batch into one process call
