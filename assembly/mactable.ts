@@ -40,6 +40,9 @@ const ANNOUNCE_CAPACITY: i32 = 1024;
 // slices of at most AGE_MAX_SLICE slots per call so no call stalls the data path.
 const SWEEPS_PER_AGEING: f64 = 4;
 const AGE_MIN_SLICE: i32 = 64;
+// A slice is swept at most this often, not on every `process` call: a packet that
+// arrives after idle then touches no ageing state (docs/performance.md "Latency").
+const AGE_INTERVAL_MS: f64 = 100;
 const AGE_MAX_SLICE: i32 = 4096;
 
 // @ts-ignore: decorator
@@ -411,7 +414,7 @@ export function age(now: f64, budget: i32): i32 {
  */
 export function ageTick(now: f64): i32 {
   const dt = now - ageLast;
-  if (dt <= 0 || used == 0) return 0;
+  if (dt < AGE_INTERVAL_MS || used == 0) return 0;
   ageLast = now;
   const want = <f64>(mask + 1) * dt * SWEEPS_PER_AGEING / config.macAgeingMs;
   let slice = want >= <f64>AGE_MAX_SLICE ? AGE_MAX_SLICE : <i32>Math.ceil(want);

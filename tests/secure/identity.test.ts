@@ -2,13 +2,13 @@
 // a member holding K cannot swap in another identity, and sessions follow an identity to a new address.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addressKey, encodeAddress } from "../../host/common/address.ts";
-import { utf8 } from "../../host/common/secure/bytes.ts";
+import { addressKey, encodeAddress } from "../../host/net/address.ts";
+import { utf8 } from "../../host/secure/bytes.ts";
 import {
   CHALLENGE_LEN, HS_CHALLENGE, HS_CONFIRM, MAC_LEN, OFF_CHALLENGE_PROOF, OFF_CHALLENGE_S, OFF_CONFIRM_PROOF, OFF_CONFIRM_S,
   OFF_CONFIRM_SIG, OFF_E, OFF_N,
-} from "../../host/common/secure/handshake.ts";
-import { Identity, nodeIdOf } from "../../host/common/secure/identity.ts";
+} from "../../host/secure/handshake.ts";
+import { Identity, nodeIdOf } from "../../host/secure/identity.ts";
 import { bytes, crypto, established, ip, Node, pair, text } from "./harness.ts";
 
 /** What a member holding K can do to a handshake message: rewrite any field and recompute the HMAC. */

@@ -3,13 +3,13 @@
 // through a relay that cannot read it, and every way a relay drops an envelope, each counted.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addressKey, encodeAddress } from "../../host/common/address.ts";
-import { totalRejections } from "../../host/common/secure/counters.ts";
-import { RELAY, RELAY_HEADER_LEN, relayAddr, wrapRelay } from "../../host/common/secure/envelope.ts";
-import { DATA, DATA_OVERHEAD, HS_INIT } from "../../host/common/secure/handshake.ts";
-import { RelayAllowances } from "../../host/common/secure/relay.ts";
-import { ROUTE_DIRECT, ROUTE_RELAY, RouteTable } from "../../host/common/secure/routes.ts";
-import { MemberIdentities } from "../../host/common/member-identities.ts";
+import { addressKey, encodeAddress } from "../../host/net/address.ts";
+import { totalRejections } from "../../host/secure/counters.ts";
+import { RELAY, RELAY_HEADER_LEN, relayAddr, wrapRelay } from "../../host/secure/envelope.ts";
+import { DATA, DATA_OVERHEAD, HS_INIT } from "../../host/secure/handshake.ts";
+import { RelayAllowances } from "../../host/secure/relay.ts";
+import { ROUTE_DIRECT, ROUTE_RELAY, RouteTable } from "../../host/secure/routes.ts";
+import { MemberIdentities } from "../../host/engine/member-identities.ts";
 import { bytes, ip, Net, newKey, Node, text } from "./harness.ts";
 
 const UNLIMITED = { rateLimitPerSecond: 1e9, rateLimitBurst: 1e9 };

@@ -3,12 +3,12 @@
 // moves every remaining member to a new key the removed one never sees, with no datagram lost.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { keyOfAddress } from "../../host/common/address.ts";
-import { nodeIdOf } from "../../host/common/secure/identity.ts";
+import { keyOfAddress } from "../../host/net/address.ts";
+import { nodeIdOf } from "../../host/secure/identity.ts";
 import {
   BANS, BANS_PER_MESSAGE, BANS_SHARE_MS, COMMIT, DONE, INSTALLED, OFFER, REMOVAL_RETRY_MS, REMOVAL_STEP_MS, type RemovalReport, Removals,
-} from "../../host/common/secure/removal.ts";
-import { CONTROL } from "../../host/common/secure/handshake.ts";
+} from "../../host/secure/removal.ts";
+import { CONTROL } from "../../host/secure/handshake.ts";
 import { bytes, crypto, established, ip, Net, Node, newKey, text } from "./harness.ts";
 
 interface Member {
@@ -18,7 +18,7 @@ interface Member {
 }
 
 /** A switch of `names.length` transports, every pair with a session, each with its removal protocol. */
-/** A transport with its removal protocol wired as host/common/driver.ts does it. */
+/** A transport with its removal protocol wired as host/engine/driver.ts does it. */
 function member(net: Net, node: Node): Member {
   const controls: Uint8Array[] = [];
   const removals = new Removals(crypto, node.t.keyring, node.identity.nodeId, {

@@ -3,7 +3,7 @@
 // restarts, slow members whose input is handled late, a largest datagram per
 // link, home routers in front of some nodes: tests/sim/nat.mjs). Each node's
 // host follows the core's routes (OUT_ROUTE) and relays for the pairs its core
-// allows (OUT_RELAY_ALLOW), as host/common/secure does. Everything random
+// allows (OUT_RELAY_ALLOW), as host/secure does. Everything random
 // comes from one seed, so a run is reproducible.
 import {
   ADDR_LEN, ADDR_SLOT, CoreInstance, DATAGRAM_UNROUTED, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PATHS_QUERY, IN_PING, IN_RANDOM,
