@@ -7,6 +7,10 @@ export const REC_ALIGN = 8;
 
 /** Bodies that start with an address reserve this many bytes. */
 export const ADDR_SLOT = 20;
+/** OUT_DATAGRAM: the u16 LE after the destination address (the slot's last 2 bytes, its padding) holds flags. */
+export const DATAGRAM_FLAGS = ADDR_SLOT - 2;
+/** Send to the destination address itself, not along the route the core gave for it (a probe of that address). */
+export const DATAGRAM_UNROUTED = 1;
 
 export const IN_FRAME = 1;
 export const IN_DATAGRAM = 2;

@@ -3,7 +3,7 @@
 // Every underlay datagram passes the transport layer (docs/security.md): the core's OUT_DATAGRAMs are
 // sealed (or queued behind a handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
 import { hexU64 } from "../base/node-id.ts";
-import { ADDR_SLOT, OUT_DATAGRAM, OUT_DHCP_ADDRESS, OUT_DHCP_SAVE, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PATHS_REPORT, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_SELF, OUT_STAT, OUT_TIMER } from "../core/abi.ts";
+import { ADDR_SLOT, DATAGRAM_FLAGS, DATAGRAM_UNROUTED, OUT_DATAGRAM, OUT_DHCP_ADDRESS, OUT_DHCP_SAVE, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PATHS_REPORT, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_SELF, OUT_STAT, OUT_TIMER } from "../core/abi.ts";
 import { type HostPort, addressBytes, keyOfAddress, ADDR_LEN } from "../net/address.ts";
 import type { Core } from "../core/core.ts";
 import { type DhcpState, decodeDhcpRecord } from "./dhcp.ts";
@@ -389,7 +389,8 @@ export class Driver {
         }
         break;
       case OUT_DATAGRAM: {
-        this.sendAll(this.secure.outgoing(keyOfAddress(body, 0), body.subarray(0, ADDR_LEN), body.subarray(ADDR_SLOT), this.now));
+        const unrouted = (body[DATAGRAM_FLAGS] & DATAGRAM_UNROUTED) !== 0;
+        this.sendAll(this.secure.outgoing(keyOfAddress(body, 0), body.subarray(0, ADDR_LEN), body.subarray(ADDR_SLOT), this.now, unrouted));
         break;
       }
       case OUT_TIMER: {

@@ -13,8 +13,14 @@ import { roam } from "./roaming.ts";
 import { ROUTE_RELAY } from "./routes.ts";
 import type { Session } from "./session.ts";
 
-/** Seals `plaintext` on `s` as DATA (for the peer's core) or CONTROL (for its host). */
-export function sealTo(t: TransportContext, peer: Peer, s: Session, plaintext: Uint8Array, type = DATA): void {
+/** Where one datagram goes instead of along the peer's route (a probe of that address). */
+export interface Destination {
+  addrKey: AddrKey;
+  addr: Uint8Array;
+}
+
+/** Seals `plaintext` on `s` as DATA (for the peer's core) or CONTROL (for its host), along the route or to `to`. */
+export function sealTo(t: TransportContext, peer: Peer, s: Session, plaintext: Uint8Array, type = DATA, to: Destination | null = null): void {
   const counter = s.sendCounter++;
   const aad = t.aad;
   aad[0] = WIRE_VERSION;
@@ -25,7 +31,7 @@ export function sealTo(t: TransportContext, peer: Peer, s: Session, plaintext: U
   const nonce = t.nonce;
   for (let i = 0; i < 8; i++) nonce[4 + i] = aad[OFF_DATA_COUNTER + i];
   // A relayed peer's DATA is sealed right behind the envelope header: no copy to wrap it.
-  const route = t.routes.get(peer.addrKey);
+  const route = to === null ? t.routes.get(peer.addrKey) : undefined;
   const header = route?.kind === ROUTE_RELAY ? RELAY_HEADER_LEN : 0;
   const datagram = t.allocate(header + DATA_OVERHEAD + plaintext.length);
   if (header !== 0) emitRelayHeader(datagram, peer.addr);
@@ -34,7 +40,8 @@ export function sealTo(t: TransportContext, peer: Peer, s: Session, plaintext: U
   if (type === CONTROL) t.counters.control_sent++;
   else if (plaintext.length === 0) t.counters.keepalives_sent++;
   else t.counters.data_sealed++;
-  t.send(peer, route, datagram);
+  if (to === null) t.send(peer, route, datagram);
+  else t.out.push({ addrKey: to.addrKey, addr: to.addr, data: datagram });
 }
 
 /** Seals what waited for a session, now that the peer has one to send on. */

@@ -8,10 +8,10 @@
 import { REJECT_AFTER_MESSAGES, type SecureConfig } from "./config.ts";
 import { TransportContext } from "./context.ts";
 import type { SecureCounters } from "./counters.ts";
-import { sealTo } from "./data.ts";
+import { type Destination, sealTo } from "./data.ts";
 import type { BanList } from "./bans.ts";
 import { RELAY } from "./envelope.ts";
-import { CONTROL, WIRE_VERSION } from "./handshake.ts";
+import { CONTROL, DATA, WIRE_VERSION } from "./handshake.ts";
 import type { Identity } from "./identity.ts";
 import { startHandshake } from "./initiator.ts";
 import type { Keyring } from "./keyring.ts";
@@ -111,10 +111,15 @@ export class SecureTransport {
     this.ctx.allocate = allocate;
   }
 
-  /** Seals `plaintext` for the peer at `addr`, or queues it and starts a handshake. */
-  outgoing(addrKey: AddrKey, addr: Uint8Array, plaintext: Uint8Array, now: number): Transmit[] {
+  /**
+   * Seals `plaintext` for the peer at `addr`, or queues it and starts a handshake. `unrouted` (the core's
+   * DATAGRAM_UNROUTED, a probe of that address) sends it to `addr` itself, not along the peer's route;
+   * one that waits for a handshake takes the route like the rest of the queue.
+   */
+  outgoing(addrKey: AddrKey, addr: Uint8Array, plaintext: Uint8Array, now: number, unrouted = false): Transmit[] {
     const t = this.ctx;
     t.out.length = 0;
+    const to: Destination | null = unrouted ? { addrKey, addr: Uint8Array.from(addr) } : null;
     // Sent to a direct route's endpoint (the core probing it): that is the route's peer, on its session.
     const direct = t.routes.directFrom(addrKey);
     if (direct !== undefined) {
@@ -125,7 +130,7 @@ export class SecureTransport {
     if (peer === null) return t.out;
     const s = peer.send;
     if (s !== null && now < s.expiresAt && s.sendCounter < REJECT_AFTER_MESSAGES) {
-      sealTo(t, peer, s, plaintext);
+      sealTo(t, peer, s, plaintext, DATA, to);
       if (peer.pending === null && rekeyDue(t, s, now) && peer.sessions[peer.sessions.length - 1] === s) {
         startHandshake(t, peer, now);
       }

@@ -177,6 +177,22 @@ test("a path change (relay -> direct -> relay) keeps the session: no handshake, 
   assert.equal(a.t.counters.handshakes_started + b.t.counters.handshakes_started, started);
 });
 
+test("an unrouted datagram (the core probing a relayed peer's own address) goes there on the session, unwrapped; the rest stays relayed", () => {
+  const { net, a, b, r } = relayed();
+  net.send(a, b, bytes("relayed"));
+  net.pump();
+  const started = a.t.counters.handshakes_started + b.t.counters.handshakes_started;
+  const [probe] = net.post(a, a.t.outgoing(b.key, b.addr, bytes("probe"), net.now, true));
+  assert.equal(probe.to, b, "straight to B's address");
+  assert.equal(probe.data[1], DATA, "sealed on the session, no envelope");
+  const [frame] = net.post(a, a.t.outgoing(b.key, b.addr, bytes("frame"), net.now));
+  assert.equal(frame.to, r, "what is not a probe keeps the relay route");
+  net.pump();
+  assert.deepEqual(b.delivered.slice(-2).map(text), ["probe", "frame"]);
+  assert.equal(a.t.counters.handshakes_started + b.t.counters.handshakes_started, started);
+  assert.equal(totalRejections(b.t.counters), 0);
+});
+
 test("R drops and counts: truncated, from a non-member, for a non-member, for a pair not allowed, over the cap, revoked", () => {
   const { net, a, b, r } = relayed(100_000); // 100 kB/s: the burst is one largest datagram
   net.send(a, b, bytes("up"));
