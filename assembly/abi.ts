@@ -19,6 +19,10 @@ export const REC_ALIGN: u32 = 8;
 export const ADDR_LEN: u32 = 18;
 // Bodies that start with an address reserve this many bytes so what follows is 4-aligned.
 export const ADDR_SLOT: u32 = 20;
+// OUT_DATAGRAM's u16 after the destination address (the slot's padding): flags for the host.
+export const DATAGRAM_FLAGS: u32 = ADDR_LEN;
+/** Send to the destination address itself, not along the route the core gave for it (a probe of that address). */
+export const DATAGRAM_UNROUTED: u16 = 1;
 
 // Input kinds (host -> core).
 export const IN_FRAME: u16 = 1; // Ethernet frame read from TAP

@@ -4,6 +4,10 @@
 // goes with its MAC. Per (VLAN, address) the newer version wins (assembly/serial.ts), ties to the higher owner id,
 // like MAC entries. A binding that changes MAC is a move; two MACs taking turns within
 // CONFLICT_MS is a conflict; MOVE_LIMIT moves in MOVE_WINDOW_MS freeze it here (EVPN dampening).
+// Every claim is signed by its owner (docs/arp.md "Signed bindings"), kept in the claim signature pool
+// like a MAC entry's, so a member speaks only for its own MACs' addresses.
+import { CLAIM_KEY_LEN, CLAIM_LEN, CLAIM_SIG_LEN, claimFormSign, claimFormVerify } from "./claims";
+import { SIG_NONE, sigKeep, sigPtr, sigRelease, sigTrailer } from "./claimsigs";
 import { config } from "./config";
 import { MAC_LOCAL, MAC_REMOTE, macFind, macKey, slotKind, slotOwner } from "./mactable";
 import { BROADCAST_SPACE_BINDING, broadcastEnqueue } from "./membership/broadcast";
@@ -11,7 +15,8 @@ import { self } from "./node";
 import { outputLog } from "./queue";
 import { Stat, count } from "./stats";
 import { getU32, putU32, putU64 } from "./wire/bytes";
-import { BINDMSG_V6_LEN, IpAddr, bindMsgDecode, bindMsgEncode, bindUpdate } from "./wire/bindmsg";
+import { BINDMSG_V6_LEN, IpAddr, bindClaimForm, bindMsgDecode, bindMsgEncode, bindUpdate } from "./wire/bindmsg";
+import { isBanned } from "./membership/bans";
 import { memberById } from "./membership/state";
 import { nextVersion, serialNewer } from "./serial";
 
@@ -43,12 +48,35 @@ export class Binding {
   movesSince: f64 = -Infinity;
   frozenUntil: f64 = -Infinity;
   conflictLogged: bool = false;
+  /** The owner's signature of the claim (owner, version, MAC, router flag): a claim signature pool
+   *  reference (assembly/claimsigs.ts), SIG_NONE once the claim changed here and until it is signed. */
+  sig: u32 = SIG_NONE;
+
+  /** The claim changed: the signature held for the old one no longer applies. */
+  unsign(): void {
+    sigRelease(this.sig);
+    this.sig = SIG_NONE;
+  }
 }
 
 const table = new Map<string, Binding>();
 const keyScratch: usize = heap.alloc(20);
 const msg: usize = heap.alloc(BINDMSG_V6_LEN);
+const trailer: usize = heap.alloc(CLAIM_LEN);
 const scratchIp = new IpAddr();
+
+/**
+ * The owner's key and signature of `b` (in a buffer the next call reuses), or 0 when there are none to
+ * pass on. Ours are signed once per claim, when first sent; a remote binding keeps the signature it
+ * came with, and its key is its owner's (known while the owner is a member).
+ */
+export function bindingTrailer(b: Binding): usize {
+  if (sigTrailer(b.owner, b.sig, trailer)) return trailer;
+  if (b.owner != self.id) return 0;
+  claimFormSign(bindClaimForm(b.vlan, b.ip, b.mac, b.owner, b.version, b.router), trailer);
+  b.sig = sigKeep(b.sig, trailer + CLAIM_KEY_LEN);
+  return trailer;
+}
 
 /** The map key: VLAN and the address's bytes, as a 10-unit string. */
 function keyOf(vlan: u32, ip: IpAddr): string {
@@ -137,7 +165,7 @@ function noteMove(b: Binding, from: u64, now: f64): void {
 function announce(b: Binding, now: f64): void {
   b.announced = now;
   if (self.id == 0) return; // announced by the sweep once we have an id
-  const len = bindMsgEncode(msg, BINDMSG_V6_LEN, b.vlan, b.ip, b.mac, b.owner, b.version, b.router);
+  const len = bindMsgEncode(msg, BINDMSG_V6_LEN, b.vlan, b.ip, b.mac, b.owner, b.version, b.router, bindingTrailer(b));
   broadcastEnqueue(msg, len, BROADCAST_SPACE_BINDING, gossipKey(b.vlan, b.ip));
   count(Stat.BindingsAnnounced);
 }
@@ -173,6 +201,7 @@ export function bindingClaim(mac: u64, vlan: u32, ip: IpAddr, router: i32, now: 
     if (router >= 0) b.router = router == 1;
     b.owner = self.id; // the MAC moved here, or the flag changed
     b.version = nextVersion(b.version);
+    b.unsign();
     announce(b, now);
     return;
   }
@@ -185,6 +214,7 @@ export function bindingClaim(mac: u64, vlan: u32, ip: IpAddr, router: i32, now: 
   b.version = nextVersion(b.version);
   b.router = router == 1;
   b.seen = now;
+  b.unsign();
   noteMove(b, from, now);
   if (b.moves >= MOVE_LIMIT) {
     b.frozenUntil = b.movesSince + MOVE_WINDOW_MS;
@@ -207,13 +237,36 @@ export function bindingLearn(mac: u64, vlan: u16, ip: usize, ipLen: u32, now: f6
   bindingClaim(mac, vlan, scratchIp, -1, now);
 }
 
-/** Apply the decoded `bindUpdate` at `now` (the version rule; the owner's claim refreshes). Returns whether it is news to pass on. */
-export function bindingApply(now: f64): bool {
+/** `b` holds exactly the decoded claim, with the signature it came with (checked when installed). */
+function holdsClaim(b: Binding | null): bool {
   const u = bindUpdate;
-  const key = keyOf(u.vlan, u.ip);
-  if (!table.has(key)) {
+  return b != null && b.sig != SIG_NONE && b.owner == u.owner && b.version == u.version && b.mac == u.mac &&
+    b.router == u.router && memory.compare(sigPtr(b.sig), u.trailer + CLAIM_KEY_LEN, CLAIM_SIG_LEN) == 0;
+}
+
+/** `b` beats the decoded claim of another node: a newer version, or the same from a higher owner. */
+function beaten(b: Binding): bool {
+  const u = bindUpdate;
+  return serialNewer(b.version, u.version) || (u.version == b.version && u.owner < b.owner);
+}
+
+/** The decoded claim carries its owner's key and signature. */
+function signedByOwner(): bool {
+  const u = bindUpdate;
+  if (claimFormVerify(bindClaimForm(u.vlan, u.ip, u.mac, u.owner, u.version, u.router), u.trailer)) return true;
+  count(Stat.BindingBadSignature);
+  return false;
+}
+
+/**
+ * Apply the decoded `bindUpdate`, signed by its owner and not beaten by `b` (null: none for its address),
+ * at `now` (the version rule; the owner's claim refreshes). Returns whether it is news to pass on.
+ */
+function bindingApply(b: Binding | null, now: f64): bool {
+  const u = bindUpdate;
+  if (b == null) {
     if (u.owner == self.id || full()) return false; // our own claim we no longer hold: let it age away
-    const b = new Binding();
+    b = new Binding();
     b.ip.copy(u.ip);
     b.vlan = u.vlan;
     b.mac = u.mac;
@@ -221,16 +274,17 @@ export function bindingApply(now: f64): bool {
     b.version = u.version;
     b.router = u.router;
     b.seen = now;
-    table.set(key, b);
+    b.sig = sigKeep(SIG_NONE, u.trailer + CLAIM_KEY_LEN);
+    table.set(keyOf(u.vlan, u.ip), b);
     count(Stat.BindingUpdatesApplied);
     return true;
   }
-  const b = table.get(key);
   if (u.owner == self.id) {
     // Our claim from before a restart, newer than what we hold: raise ours past it so it wins again.
     // Our current claim coming back around is no news.
     if (b.owner != self.id || !serialNewer(u.version, b.version)) return false;
     b.version = nextVersion(u.version);
+    b.unsign();
     announce(b, now);
     return true;
   }
@@ -240,15 +294,12 @@ export function bindingApply(now: f64): bool {
     b.seen = now;
     return news;
   }
-  if (serialNewer(b.version, u.version) || (u.version == b.version && u.owner < b.owner)) {
-    count(Stat.BindingUpdatesStale);
-    return false;
-  }
   const from = b.mac;
   b.owner = u.owner;
   b.version = u.version;
   b.router = u.router;
   b.seen = now;
+  b.sig = sigKeep(b.sig, u.trailer + CLAIM_KEY_LEN);
   if (u.mac != from) {
     b.mac = u.mac;
     noteMove(b, from, now);
@@ -257,21 +308,40 @@ export function bindingApply(now: f64): bool {
   return true;
 }
 
-/** An IP_BINDING received from a peer: applied, and passed on once when it changed something. */
+/**
+ * An IP_BINDING received from a peer: applied when its owner signed it, and passed on once when it
+ * changed something. Only a claim that would change something costs a signature check: one the
+ * binding held beats (a late copy, a replay of an older version) is dropped before it.
+ */
 export function bindingGossipMessage(p: usize, len: u32, now: f64): void {
   if (!bindMsgDecode(p, len)) { count(Stat.BindingUpdateMalformed); return; }
   const u = bindUpdate;
-  if (u.owner != self.id && ownerGone(u.owner)) return;
-  if (bindingApply(now) && u.owner != self.id) {
-    const n = bindMsgEncode(msg, BINDMSG_V6_LEN, u.vlan, u.ip, u.mac, u.owner, u.version, u.router);
+  if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.BindingOwnerGone); return; }
+  const key = keyOf(u.vlan, u.ip);
+  const b = table.has(key) ? table.get(key) : null;
+  if (b != null && u.owner != self.id && beaten(b)) { count(Stat.BindingUpdatesStale); return; } // nothing to check
+  if (!holdsClaim(b) && !signedByOwner()) return;
+  if (bindingApply(b, now) && u.owner != self.id) {
+    const n = bindMsgEncode(msg, BINDMSG_V6_LEN, u.vlan, u.ip, u.mac, u.owner, u.version, u.router, u.trailer);
     broadcastEnqueue(msg, n, BROADCAST_SPACE_BINDING, gossipKey(u.vlan, u.ip));
   }
 }
 
-/** A claim for a member we know to be dead or gone would outlive its MAC entries. */
+/** A claim for a member we know to be dead, gone or removed would outlive its MAC entries. */
 function ownerGone(id: u64): bool {
   const m = memberById(id);
-  return m != null && !m.live;
+  return (m != null && !m.live) || isBanned(id);
+}
+
+/** Up to `max` addresses our hosts claimed for `mac` in `vlan` (assembly/hostprobe.ts asks the host at them). */
+export function ownAddressesOf(mac: u64, vlan: u32, max: i32): Array<IpAddr> {
+  const out = new Array<IpAddr>();
+  const all = table.values();
+  for (let i = 0; i < all.length && out.length < max; i++) {
+    const b = unchecked(all[i]);
+    if (b.owner == self.id && b.mac == mac && b.vlan == vlan) out.push(b.ip);
+  }
+  return out;
 }
 
 /** The bindings usable now (their MAC backs them), for push-pull. */
@@ -297,6 +367,7 @@ export function bindingsTick(now: f64): void {
     const expired = b.owner != self.id && now - b.seen >= config.macAgeingMs;
     if (expired || (!backed && now - b.seen >= ORPHAN_GRACE_MS)) {
       table.delete(keyOf(b.vlan, b.ip));
+      b.unsign();
       count(Stat.BindingsRemoved);
       continue;
     }
@@ -312,6 +383,7 @@ export function bindingsAdoptIdentity(oldId: u64, now: f64): void {
     if (b.owner != oldId) continue;
     b.owner = self.id;
     b.version = nextVersion(b.version);
+    b.unsign();
     announce(b, now);
   }
 }

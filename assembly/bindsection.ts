@@ -1,8 +1,9 @@
 // IP bindings in push-pull (section SECTION_BINDINGS, docs/arp.md): each exchange carries the usable
-// bindings as IP_BINDING entries, so a joiner or a member that missed a claim has it at the next
+// bindings as IP_BINDING entries, each with its owner's key and signature (one whose owner's key we do
+// not know is left out), so a joiner or a member that missed a claim has it at the next
 // exchange instead of the owner's next refresh. Entries are applied like gossiped claims (the version
 // rule); a binding is still used only while the MAC table gives its owner the MAC.
-import { Binding, bindingGossipMessage, bindingsValid } from "./bindings";
+import { Binding, bindingGossipMessage, bindingTrailer, bindingsValid } from "./bindings";
 import { SECTION_BINDINGS } from "./membership/codec";
 import { PushPullSection, pushPullRegister } from "./membership/pushpull";
 import { self } from "./node";
@@ -31,9 +32,12 @@ class BindingSection extends PushPullSection {
     let used: u32 = 0;
     while (!this.done()) {
       const b = unchecked(this.list[this.cursor]);
-      const n = bindMsgEncode(buf + used, cap - used, b.vlan, b.ip, b.mac, b.owner, b.version, b.router);
-      if (n == 0) break;
-      used += n;
+      const t = bindingTrailer(b);
+      if (t != 0) {
+        const n = bindMsgEncode(buf + used, cap - used, b.vlan, b.ip, b.mac, b.owner, b.version, b.router, t);
+        if (n == 0) break;
+        used += n;
+      }
       this.cursor = (this.cursor + 1) % this.list.length;
       this.visited++;
     }

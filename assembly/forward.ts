@@ -12,7 +12,7 @@
 // nothing waits. Segments of a TSO frame each travel alone, so they are equal-sized datagrams.
 import { ADDR_LEN, ADDR_SLOT, OUT_DATAGRAM } from "./abi";
 import { config } from "./config";
-import { dhcpServing } from "./dhcp/pool";
+import { dhcpServing, serverMac } from "./dhcp/pool";
 import { dhcpFromTap } from "./dhcp/server";
 import { groFrame } from "./gro";
 import { MAC_LOCAL, learnLocal, macFind, slotKind, slotOwner } from "./mactable";
@@ -72,6 +72,7 @@ export function forwardFromTap(body: usize, bodyLen: u32, now: f64): void {
   if (neighbourFromTap(frame, len, vlan, src, now)) return; // answered here (ARP/ND proxy)
 
   const dst = ethDst(frame);
+  if (dst == serverMac()) { count(Stat.FramesLocalDst); return; } // for this node: a host probe's answer (hostprobe.ts)
   let to: usize = 0;
   if (!macIsGroup(dst)) {
     const s = macFind(dst, vlan);

@@ -8,7 +8,8 @@ import { CLAIM_KEY_LEN, CLAIM_LEN, CLAIM_SIG_LEN, claimFormSign, claimFormVerify
 import { config } from "./config";
 import {
   MAC_LOCAL, MAC_REMOTE, announced, dropOwner, macContest, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
-  slotOwner, slotSeen, slotSetSignature, slotSignature, slotSigned, slotUsed, slotVersion, slotVlan, takeAnnouncement,
+  slotOwner, slotSeen, slotSetSignature, slotSignature, slotSigned, slotTrailer, slotUsed, slotVersion, slotVlan,
+  takeAnnouncement,
 } from "./mactable";
 import { BROADCAST_SPACE_MAC, broadcastEnqueue } from "./membership/broadcast";
 import { SECTION_MACS } from "./membership/codec";
@@ -16,6 +17,7 @@ import { onMemberGone, onMemberJoin } from "./membership/events";
 import { PushPullSection, pushPullRegister, pushPullSend } from "./membership/pushpull";
 import { datagramBegin, datagramSend } from "./membership/send";
 import { MemberState, memberById } from "./membership/state";
+import { probeSilentHost } from "./hostprobe";
 import { isBanned } from "./membership/bans";
 import { self } from "./node";
 import { serialNewer } from "./serial";
@@ -34,9 +36,6 @@ const SECTION_MAX_ENTRIES: i32 = 8192;
 
 const msg: usize = heap.alloc(MACMSG_LEN);
 const trailer: usize = heap.alloc(CLAIM_LEN);
-/** Our identity key, as the host put it on our first signed claim. */
-const ownKey: usize = heap.alloc(CLAIM_KEY_LEN);
-let haveOwnKey = false;
 
 /** How often the owner re-announces each live local entry. */
 export function macRefreshIntervalMs(): f64 {
@@ -111,21 +110,10 @@ function enqueue(mac: u64, vlan: u32, owner: u64, version: u32, ownerTrailer: us
  * keeps the signature it came with, and its key is its owner's (known while the entry is).
  */
 function trailerOf(s: i32): usize {
-  if (slotKind(s) == MAC_LOCAL) {
-    if (!slotSigned(s) || !haveOwnKey) {
-      claimFormSign(macClaimForm(slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s)), trailer);
-      memory.copy(ownKey, trailer, CLAIM_KEY_LEN);
-      haveOwnKey = true;
-      slotSetSignature(s, trailer + CLAIM_KEY_LEN);
-      return trailer;
-    }
-    memory.copy(trailer, ownKey, CLAIM_KEY_LEN);
-  } else {
-    const owner = memberById(slotOwner(s));
-    if (!slotSigned(s) || owner == null) return 0;
-    memory.copy(trailer, owner.claim, CLAIM_KEY_LEN);
-  }
-  memory.copy(trailer + CLAIM_KEY_LEN, slotSignature(s), CLAIM_SIG_LEN);
+  if (slotTrailer(s, trailer)) return trailer;
+  if (slotKind(s) != MAC_LOCAL) return 0;
+  claimFormSign(macClaimForm(slotMac(s), slotVlan(s), slotOwner(s), slotVersion(s)), trailer);
+  slotSetSignature(s, trailer + CLAIM_KEY_LEN);
   return trailer;
 }
 
@@ -160,7 +148,9 @@ function applyAndRelay(now: f64, src: usize): void {
   if (u.owner != self.id && macContest(s, u.version, now)) { answerStale(src, s); return; }
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   const previous = s >= 0 && slotKind(s) == MAC_REMOTE ? slotOwner(s) : 0;
+  const ourHost = s >= 0 && slotKind(s) == MAC_LOCAL; // not contested above: silent for a while
   let news = macUpdateApply(now);
+  if (news && ourHost && u.owner != self.id) probeSilentHost(u.mac, u.vlan);
   if (!news && beatsClaim(s)) answerStale(src, s);
   if (news && !verified) keepSignature();
   if (news && fromOwner && previous != 0 && previous != u.owner) tellPrevious(src, previous);

@@ -11,8 +11,7 @@ import { config } from "./config";
 import { self } from "./node";
 import { outputLength, outputReserve } from "./queue";
 import { Stat, count } from "./stats";
-import { CLAIM_SIG_LEN } from "./claims";
-import { SIG_NONE, sigPtr, sigRelease, sigTake, sigsReset } from "./macsigs";
+import { SIG_NONE, sigKeep, sigPtr, sigRelease, sigTrailer } from "./claimsigs";
 import { putMac } from "./wire/bytes";
 import { nextVersion, serialNewer } from "./serial";
 
@@ -40,6 +39,9 @@ const ANNOUNCE_CAPACITY: i32 = 1024;
 // slices of at most AGE_MAX_SLICE slots per call so no call stalls the data path.
 const SWEEPS_PER_AGEING: f64 = 4;
 const AGE_MIN_SLICE: i32 = 64;
+// A slice is swept at most this often, not on every `process` call: a packet that
+// arrives after idle then touches no ageing state (docs/performance.md "Latency").
+const AGE_INTERVAL_MS: f64 = 100;
 const AGE_MAX_SLICE: i32 = 4096;
 
 // @ts-ignore: decorator
@@ -65,7 +67,7 @@ let owners = new StaticArray<u64>(0);
 let versions = new StaticArray<u32>(0);
 let seen = new StaticArray<f64>(0); // local: last seen on TAP; remote: last refreshed by gossip
 let kinds = new StaticArray<u8>(0);
-/** Per slot, the owner's signature of its (owner, version) claim, a reference into assembly/macsigs.ts
+/** Per slot, the owner's signature of its (owner, version) claim, a reference into assembly/claimsigs.ts
  *  (SIG_NONE: none; a claim changed here, ours re-versioned, is signed again when sent). */
 let sigRefs = new StaticArray<u32>(0);
 
@@ -81,7 +83,7 @@ let ageLast: f64 = 0;
  * new entries until ageing brings the count under it.
  */
 export function macReset(): void {
-  sigsReset();
+  for (let i = 0, n = sigRefs.length; i < n; i++) sigRelease(unchecked(sigRefs[i]));
   allocate(MIN_SLOTS);
   announceHead = 0;
   announceLen = 0;
@@ -412,7 +414,7 @@ export function age(now: f64, budget: i32): i32 {
  */
 export function ageTick(now: f64): i32 {
   const dt = now - ageLast;
-  if (dt <= 0 || used == 0) return 0;
+  if (dt < AGE_INTERVAL_MS || used == 0) return 0;
   ageLast = now;
   const want = <f64>(mask + 1) * dt * SWEEPS_PER_AGEING / config.macAgeingMs;
   let slice = want >= <f64>AGE_MAX_SLICE ? AGE_MAX_SLICE : <i32>Math.ceil(want);
@@ -483,13 +485,14 @@ export function slotOwner(i: i32): u64 { return unchecked(owners[i]); }
 export function slotVersion(i: i32): u32 { return unchecked(versions[i]); }
 export function slotSeen(i: i32): f64 { return unchecked(seen[i]); }
 export function slotKind(i: i32): u8 { return unchecked(kinds[i]); }
-/** The owner's signature of the entry's claim (CLAIM_SIG_LEN bytes), meaningful when `slotSigned`. */
+/** The owner's signature of the entry's claim (64 bytes), meaningful when `slotSigned`. */
 export function slotSignature(i: i32): usize { return sigPtr(unchecked(sigRefs[i])); }
 export function slotSigned(i: i32): bool { return unchecked(sigRefs[i]) != SIG_NONE; }
 export function slotSetSignature(i: i32, sig: usize): void {
-  if (unchecked(sigRefs[i]) == SIG_NONE) unchecked(sigRefs[i] = sigTake());
-  memory.copy(sigPtr(unchecked(sigRefs[i])), sig, CLAIM_SIG_LEN);
+  unchecked(sigRefs[i] = sigKeep(unchecked(sigRefs[i]), sig));
 }
+/** The entry's claim trailer (its owner's key, the signature) at `out`; false when it has none to pass on. */
+export function slotTrailer(i: i32, out: usize): bool { return sigTrailer(unchecked(owners[i]), unchecked(sigRefs[i]), out); }
 
 /** First slot at or after `from` holding a local entry, or -1: `for (i = nextLocal(0); i >= 0; i = nextLocal(i + 1))`. */
 export function nextLocal(from: i32): i32 {

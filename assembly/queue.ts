@@ -67,12 +67,12 @@ export function outputReserve(kind: u16, bodyLen: u32): usize {
   return rec + REC_HEADER;
 }
 
-/** Append a record whose body is [addr slot][payload]; returns the payload pointer or 0. */
-export function outputToAddr(kind: u16, addr: usize, payloadLen: u32): usize {
+/** Append a record whose body is [addr slot][payload] (`flags` in the slot's padding); returns the payload pointer or 0. */
+export function outputToAddr(kind: u16, addr: usize, payloadLen: u32, flags: u16 = 0): usize {
   const body = outputReserve(kind, ADDR_SLOT + payloadLen);
   if (body == 0) return 0;
   if (kind == OUT_DATAGRAM) trafficSent(addr); // counted until the peer answers (assembly/traffic.ts)
   memory.copy(body, addr, ADDR_LEN);
-  store<u16>(body + ADDR_LEN, 0);
+  store<u16>(body + ADDR_LEN, flags);
   return body + ADDR_SLOT;
 }

@@ -57,7 +57,7 @@ function leaf(msg: usize, len: u32, out: usize, cap: u32): u32 {
     case MSG_IP_BINDING: {
       if (!bindMsgDecode(msg, len)) return 0;
       const u = bindUpdate;
-      return bindMsgEncode(out, cap, u.vlan, u.ip, u.mac, u.owner, u.version, u.router);
+      return bindMsgEncode(out, cap, u.vlan, u.ip, u.mac, u.owner, u.version, u.router, u.trailer);
     }
     case MSG_PMTU_PROBE: // as a lone message: its datagram is one version byte longer
       if (pmtuProbeCheck(len, DG_MESSAGE + len) != WireCheck.Ok || len > cap) return 0;

@@ -161,6 +161,11 @@ export enum Stat {
   MemberSuspicionUnconfirmed,
   MemberBanned,
   MemberAliveBanned,
+  BindingBadSignature,
+  BindingUnsigned,
+  BindingOwnerGone,
+  MacHostProbes,
+  MacTakenUnprobed,
   Count, // keep last
 }
 
@@ -324,6 +329,11 @@ export const STAT_NAMES: StaticArray<string> = [
   "member_suspicion_unconfirmed",
   "member_banned",
   "member_alive_banned",
+  "ip_binding_bad_signature",
+  "ip_binding_unsigned",
+  "ip_binding_owner_gone",
+  "mac_host_probes",
+  "mac_taken_unprobed",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

@@ -76,7 +76,8 @@ export const SECTION_MEMBERS: u8 = 1; // entries: u8 state, member info
 export const SECTION_MACS: u8 = 2; // entries: MAC_UPDATE with age (assembly/macgossip.ts)
 // section 3: CANDIDATES (assembly/nat/nat.ts)
 export const SECTION_DHCP: u8 = 4; // DHCP_RANGE and DHCP_LEASE messages (assembly/dhcp/gossip.ts)
-export const SECTION_BINDINGS: u8 = 6; // entries: IP_BINDING (assembly/bindsection.ts)
+// section 6: the unsigned IP bindings of before (type 0x21), retired: skipped as unknown
+export const SECTION_BINDINGS: u8 = 7; // entries: signed IP_BINDING (assembly/bindsection.ts)
 
 /** A decoded member info; `addr` and `namePtr` point into the message. */
 export class MemberInfo {

@@ -62,10 +62,11 @@ class MemberSection extends PushPullSection {
     while (this.cursor < members.length) {
       const m = unchecked(members[this.cursor]);
       // Like memberlist, only members not yet reaped there: the dead we keep for reconnecting stay local,
-      // except the receiver's own entry. A member dead here for longer than gossip_to_the_dead_ms (apart
-      // in a partition, or restarted under its id) hears it from nobody else, and only its refutation
-      // (a higher incarnation) may undo the death (docs/membership.md "Coming back from dead").
-      if (!m.live && self.now - m.stateSince >= config.gossipToTheDeadMs &&
+      // except the receiver's own entry, by address or, answering a request, by the id it came from (a
+      // node restarted under its id at another address). A member dead here for longer than
+      // gossip_to_the_dead_ms (apart in a partition, or restarted) hears it from nobody else, and only
+      // its refutation (a higher incarnation) may undo the death (docs/membership.md "Coming back from dead").
+      if (!m.live && self.now - m.stateSince >= config.gossipToTheDeadMs && m.id != sendingToId &&
           memory.compare(m.addr, sendingTo, ADDR_LEN) != 0) { this.cursor++; continue; }
       if (cap - used < 1) break;
       const n = writeInfo(buf + used + 1, cap - used - 1, m.incarnation, m.id, m.addr, m.protocol,
@@ -98,10 +99,13 @@ pushPullRegister(new MemberSection());
 
 /** The address of the push-pull being written. */
 let sendingTo: usize = 0;
+/** The node id of the push-pull being written's receiver when known (answering its request), else 0. */
+let sendingToId: u64 = 0;
 
 /** Sends our whole state to `addr`, in as many datagrams as it takes. */
-export function pushPullSend(addr: usize, flags: u8): void {
+export function pushPullSend(addr: usize, flags: u8, toId: u64 = 0): void {
   sendingTo = addr;
+  sendingToId = toId;
   for (let i = 0; i < sections.length; i++) unchecked(sections[i]).begin();
   const cap = pmtuBase(); // fits every path, discovered or not
   let s = 0;
@@ -164,7 +168,7 @@ export function handlePushPull(src: usize, p: usize, len: u32): bool {
   if ((flags & PUSH_PULL_RESPONSE) == 0 && part == 0 && sender != self.id && mayAnswer(src)) {
     trafficAnswering(true); // answers wait for nothing (assembly/traffic.ts)
     beforeAnswer(src); // OBSERVED first, so a joining node hears it from its seed (assembly/nat/observed.ts)
-    pushPullSend(src, PUSH_PULL_RESPONSE | (flags & PUSH_PULL_JOIN));
+    pushPullSend(src, PUSH_PULL_RESPONSE | (flags & PUSH_PULL_JOIN), sender);
     trafficAnswering(false);
   }
   return true;

@@ -22,10 +22,13 @@ export function datagramBegin(): CompoundWriter {
   return writer;
 }
 
-/** Copies `len` bytes at `ptr` to the output as a datagram to `addr`; false when the output is full. */
-export function emitDatagram(addr: usize, ptr: usize, len: u32): bool {
+/**
+ * Copies `len` bytes at `ptr` to the output as a datagram to `addr` (`flags`: DATAGRAM_UNROUTED or 0);
+ * false when the output is full.
+ */
+export function emitDatagram(addr: usize, ptr: usize, len: u32, flags: u16 = 0): bool {
   if (len == 0) return true;
-  const out = outputToAddr(OUT_DATAGRAM, addr, len);
+  const out = outputToAddr(OUT_DATAGRAM, addr, len, flags);
   if (out == 0) return false;
   memory.copy(out, ptr, len);
   count(Stat.DatagramsOut);

@@ -64,8 +64,22 @@ export class Suspicion {
   /** k independent members confirmed it (Lifeguard's k; 0 in tiny clusters): it may end in a death. */
   confirmed(): bool { return this.n >= this.k; }
 
-  /** The timeout ran out short of k confirmations: wait for them (a confirmation sets a new deadline). */
-  awaitConfirmations(): void { this.deadline = Infinity; }
+  /**
+   * The timeout ran out short of k confirmations at `now`: wait for them (a confirmation sets a new
+   * deadline). When our own probes failed too, wait one more maximum timeout at most, nudging the
+   * suspect: if it still has not refuted, our own verdict ends it here (Lifeguard's timeout), since the
+   * accusations of members that declared it dead early may never all reach us (each is gossiped a few
+   * times only, and push-pull carries no accusation). Elsewhere our DEAD is still one accuser of k.
+   */
+  awaitConfirmations(now: f64): void {
+    this.deadline = this.ownVerdictDue || !this.accusedBy(self.id) ? Infinity : now + this.max;
+    this.ownVerdictDue = this.deadline != Infinity;
+  }
+
+  /** We accused it ourselves and the extra timeout of `awaitConfirmations` ran out unrefuted. */
+  ownVerdictDue: bool = false;
+
+  private accusedBy(id: u64): bool { return this.confirmedBy.includes(id); }
 }
 
 /** Total timeout after n of k confirmations: max - log(n+1)/log(k+1) * (max - min), at least min. */

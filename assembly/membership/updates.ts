@@ -179,10 +179,11 @@ export function aliveNode(a: MemberInfo): void {
     if (isSelf) return;
     if (members.length >= config.maxMembers) { count(Stat.MemberTableFull); return; }
   } else {
-    // A dead member back at another address is news even at the same incarnation. At the same address
-    // only its refutation is: a push-pull to it tells it it is dead here (pushpull.ts), however long ago.
-    const movedBack = !found.live && memory.compare(found.addr, a.addr, ADDR_LEN) != 0;
-    if (isSelf ? serialNewer(found.incarnation, a.incarnation) : !serialNewer(a.incarnation, found.incarnation) && !movedBack) return;
+    // Only a newer incarnation is news, wherever the member is now: a dead member comes back by its
+    // refutation alone (a push-pull to it or answering it tells it it is dead here, pushpull.ts). Any
+    // ALIVE it signed before its death is at most that old, so a replayed copy, from any address it
+    // once had, cannot bring it back (docs/membership.md "Coming back from dead").
+    if (isSelf ? serialNewer(found.incarnation, a.incarnation) : !serialNewer(a.incarnation, found.incarnation)) return;
     if (isSelf && (leaving || (a.incarnation == found.incarnation && sameMeta(found, a)))) return;
   }
   // News: only the member itself can make it (issue 16, "a member speaks only for itself").
@@ -324,9 +325,15 @@ export function membershipBan(id: u64): void {
   count(Stat.MemberBanned);
   const m = memberById(id);
   if (m == null || !m.live) return;
-  // Gossiped as our signed DEAD, which elsewhere is one accusation among the k a death needs; here it
-  // is our own verdict: every member bans the node itself (docs/security.md "Removing a node").
-  deadNode(m.incarnation, id, self.id, 0);
+  ownVerdict(m); // every member bans the node itself (docs/security.md "Removing a node")
+}
+
+/**
+ * `m` is dead by our own verdict: gossiped as our signed DEAD, which elsewhere is one accusation among
+ * the k a death needs, and dead here at once.
+ */
+function ownVerdict(m: Member): void {
+  deadNode(m.incarnation, m.id, self.id, 0);
   if (!m.live) return;
   m.suspicion = null;
   setState(m, MemberState.Dead);
@@ -349,16 +356,18 @@ export function suspicionTick(now: f64): f64 {
     const m = unchecked(suspects[i]);
     const s = m.suspicion;
     if (s == null || m.state != MemberState.Suspect) continue;
-    if (now >= s.deadline && !s.confirmed()) {
+    if (now >= s.deadline && !s.confirmed() && !s.ownVerdictDue) {
       // One accuser's word (or too few) does not kill: the suspect stays suspect, and is told so
-      // below until it refutes or others confirm (each confirmation sets a new deadline).
-      s.awaitConfirmations();
+      // below until it refutes or others confirm (each confirmation sets a new deadline), or, when
+      // our own probes failed too, until our own verdict is due.
+      s.awaitConfirmations(now);
       count(Stat.MemberSuspicionUnconfirmed);
     }
     if (now >= s.deadline) {
       if (s.incarnation == m.incarnation) {
         count(Stat.MemberDeclaredDead);
-        deadNode(m.incarnation, m.id, self.id, 0);
+        if (s.ownVerdictDue) ownVerdict(m);
+        else deadNode(m.incarnation, m.id, self.id, 0);
       }
       m.suspicion = null;
       continue;

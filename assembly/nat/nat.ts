@@ -27,7 +27,7 @@ import { meetRelayRequest, meetRendezvous } from "./meet";
 import { natObserved, natWriteOwnCandidates } from "./observed";
 import { KIND_DIRECT, KIND_RELAY } from "./path";
 import {
-  pathById, pathPing, paths, pathsCandidates, pathsCandidatesEarly, pathsConfirmed, pathsDirectPingFromKey,
+  pathById, pathPing, paths, pathsCandidates, pathsCandidatesEarly, pathsConfirmed,
   pathsPingedFrom, pathsReachable, pathsRelayAnswer, pathsRelayEarly, pathsRendezvous,
 } from "./paths";
 import { takePending } from "./pings";
@@ -114,11 +114,11 @@ function pathPingIn(src: usize, p: usize): void {
     return;
   }
   if (sourceVia() && sourceMember() == 0) aliasSet(rawSource, sender); // as natHeardFrom
-  // The answer goes back where the ping came from (through the relay when it came relayed).
-  const back = sourceVia() ? src : rawSource;
-  if (!sourceVia() && addrEq(rawSource, addrPtr(path.key))) pathsDirectPingFromKey(path);
+  // The answer goes back where the ping came from: through the relay when it came relayed, else to
+  // that address on the wire, past the route (a probe of a relayed peer's member address proves that way).
+  const via = sourceVia();
   trafficAnswering(true);
-  natSend(back, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, wireSource));
+  natSend(via ? src : wireSource, writePathPong(natMessage, natMessageRoom, pathSeq(p), self.id, wireSource), !via);
   trafficAnswering(false);
   count(Stat.PathPingsAnswered);
   if (!sourceVia()) pathsPingedFrom(path, wireSource);
@@ -173,6 +173,8 @@ export function natUserPing(body: usize, len: u32): bool {
 }
 
 function observedIn(p: usize): void {
+  // Relayed, it names the address the relay knows us by: nothing any NAT of ours mapped for the sender.
+  if (sourceVia()) return;
   // Only a member, or a seed we are joining through, may tell us where it sees us.
   const seed = isSeed(rawSource);
   if (!seed && memberSender() == 0) return;

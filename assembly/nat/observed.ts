@@ -152,7 +152,7 @@ function refresh(): void {
     memory.compare(changetype<usize>(old), listBytes, listCount * ADDR_LEN) == 0) return;
   version++;
   natAnnounce();
-  pathsOwnCandidatesChanged(guess);
+  pathsOwnCandidatesChanged();
 }
 
 /** Queues our CANDIDATES for gossip (replacing any older one). */

@@ -46,9 +46,9 @@ export class Path {
   pingBackAt: f64 = -Infinity;
   rendezvousAt: f64 = -Infinity;
   relayAskedAt: f64 = -Infinity;
+  /** The relay's last RELAY_OK for this pair: it lapses there 90 s after the last request from either end. */
+  relayGrantedAt: f64 = -Infinity;
   reprobeAt: f64 = Infinity;
-  /** While relayed, the end of a direct trial of the member address (0: none). */
-  trialUntil: f64 = 0;
   refusedRelay: u64 = 0;
 
   /** What the host was last told (OUT_ROUTE): nothing yet means "send to the key". */

@@ -14,13 +14,13 @@ import { trafficOnAwaiting } from "../traffic";
 import { memberById } from "../membership/state";
 import { getU32 } from "../wire/bytes";
 import {
-  CANDIDATES_ADDRS, CANDIDATES_COUNT, CANDIDATES_NAT, CANDIDATES_VERSION, NAT_NONE, NAT_SYMMETRIC, NAT_UNKNOWN,
+  CANDIDATES_ADDRS, CANDIDATES_COUNT, CANDIDATES_NAT, CANDIDATES_VERSION, NAT_NONE,
   RENDEZVOUS_F_ASK, writeRelayRequest, writeRendezvous,
 } from "../wire/nat";
 import { addrCopy, addrEq, addrHash, addrPtr } from "./addr";
 import { aliasForget, aliasSet } from "./aliases";
 import { Candidate, KIND_DIRECT, KIND_RELAY, Path, Stage } from "./path";
-import { sendPathPing } from "./pings";
+import { probeAddress, sendPathPing } from "./pings";
 import { natRefreshFrom } from "./refresh";
 import { natMessage, natMessageRoom, natSend } from "./send";
 import { forEachStranger } from "./strangers";
@@ -32,13 +32,14 @@ const RENDEZVOUS_GAP_MS: f64 = 10_000; // our own asks per peer (the common memb
 const RELAY_AFTER_MS: f64 = 3000; // punching after the rendezvous failed for this long: ask a relay
 const RELAY_RETRY_MS: f64 = 5000;
 const RELAY_REFRESH_MS: f64 = 30_000; // a grant lapses after 90 s unless asked again
+const GRANT_KEPT_MS: f64 = 80_000; // a fallback grant not renewed this long has lapsed at the relay (90 s there)
 const REPROBE_MS: f64 = 60_000; // while relayed, a full direct re-probe (Tailscale)
 const REPROBE_SOON_MS: f64 = 5000; // a candidate list changed: re-probe now, but not more often than this
 const HEARTBEAT_MS: f64 = 3000; // a path with unanswered traffic gets a PATH_PING (Tailscale heartbeat)
 const HEARTBEAT_RETRY_MS: f64 = 1500; // then again, so one lost ping or pong does not end the path
 const TRUST_MS: f64 = 6500; // traffic unanswered this long: the path is gone (Tailscale trustUDPAddrDuration)
 const PING_BACK_MS: f64 = 500;
-const TRIAL_MIN_MS: f64 = 500; // a relayed peer's member address is tried directly for this long (or 3 RTT)
+const HEARD_DIRECT_MS: f64 = 2000; // a relayed peer heard directly: probe that address at most this often
 const SWITCH_AFTER_MS: f64 = 1000; // an endpoint unanswered this long loses to one that just answered
 
 const byId = new Map<u64, Path>();
@@ -123,7 +124,6 @@ function goDirect(p: Path, c: Candidate): void {
   p.rtt = c.rtt;
   p.unanswered = 0;
   p.reprobeAt = Infinity;
-  p.trialUntil = 0;
   setRoute(p, KIND_DIRECT, addrPtr(c.addr));
 }
 
@@ -138,7 +138,6 @@ function goRelayed(p: Path): void {
     p.unanswered = 0;
     p.reprobeAt = self.now + REPROBE_MS;
   }
-  p.trialUntil = 0;
   setRoute(p, KIND_RELAY, to);
 }
 
@@ -268,9 +267,18 @@ export function pathsPingedFrom(p: Path, raw: usize): void {
   p.addCandidate(raw);
   if (known && p.stage == Stage.Direct) return;
   if (self.now - p.pingBackAt < PING_BACK_MS) return;
-  if (addrEq(raw, addrPtr(p.key)) && !p.routedToKey) return; // would follow the route, not test the address
   p.pingBackAt = self.now;
-  sendPathPing(p.id, raw, raw, -1);
+  probeAddress(p.id, raw);
+}
+
+/**
+ * Relayed peer `p` reached us directly from `raw` (its datagrams pass our NAT there): probe that address
+ * past the route, so a path open one way is found without waiting for the next full re-probe.
+ */
+export function pathsHeardDirect(p: Path, raw: usize): void {
+  if (p.stage != Stage.Relayed || self.now - p.pingBackAt < HEARD_DIRECT_MS) return;
+  p.pingBackAt = self.now;
+  probeAddress(p.id, raw);
 }
 
 // CANDIDATES of members we do not know yet (gossip can outrun the ALIVE that introduces them).
@@ -323,12 +331,8 @@ function reprobeSoon(p: Path): void {
   wake(at);
 }
 
-/** Our own NAT guess (assembly/nat/observed.ts): trying a relayed peer directly is pointless when it is symmetric. */
-let ownNat: u8 = NAT_UNKNOWN;
-
-/** Our own candidate list or NAT guess (`nat`) changed: every relayed peer may now be reachable directly. */
-export function pathsOwnCandidatesChanged(nat: u8): void {
-  ownNat = nat;
+/** Our own candidate list or NAT guess changed: every relayed peer may now be reachable directly. */
+export function pathsOwnCandidatesChanged(): void {
   for (let i = 0; i < paths.length; i++) {
     const p = unchecked(paths[i]);
     if (p.stage == Stage.Relayed) reprobeSoon(p);
@@ -340,7 +344,7 @@ export function pathsRendezvous(p: Path, addrs: usize, n: u32): void {
   count(Stat.PathRendezvousReceived);
   for (let i: u32 = 0; i < n; i++) p.addCandidate(addrs + i * ADDR_LEN);
   if (p.stage == Stage.Direct) return;
-  tryDirect(p);
+  pingCandidates(p);
 }
 
 /** Relay `relay` granted (or refused or revoked) relaying between us and `p`. */
@@ -352,6 +356,7 @@ export function pathsRelayAnswer(p: Path, relay: u64, granted: bool): void {
     return;
   }
   p.relayId = relay;
+  p.relayGrantedAt = self.now;
   wake(self.now);
   if (p.stage != Stage.Direct) goRelayed(p);
 }
@@ -373,40 +378,12 @@ function bestHelper(not: u64, skip: u64): Path | null {
   return best;
 }
 
+/**
+ * Pings every candidate at its own address, whatever the route (the host sends these past it): a
+ * relayed peer's member address is probed while frames keep going through the relay.
+ */
 function pingCandidates(p: Path): void {
-  for (let i = 0; i < p.candidates.length; i++) {
-    const a = addrPtr(unchecked(p.candidates[i]).addr);
-    // Our pings to the key follow the host's route: only a test of the key while it has none.
-    if (addrEq(a, addrPtr(p.key)) && !p.routedToKey) continue;
-    sendPathPing(p.id, a, a, -1);
-  }
-}
-
-/**
- * Pings every candidate of a relayed peer. Our pings to its member address follow the host's route,
- * so for a short trial the route points at that address itself (frames sent meanwhile may be lost);
- * skipped when either end looks symmetric: a symmetric peer's member address is its mapping toward
- * another member, and a symmetric NAT's new mapping toward a cone peer is filtered by that peer's router.
- */
-function tryDirect(p: Path): void {
-  if (p.stage == Stage.Relayed && p.nat != NAT_SYMMETRIC && ownNat != NAT_SYMMETRIC) trial(p);
-  pingCandidates(p);
-}
-
-/** For a short while the host routes the relayed peer's member address to that address itself. */
-function trial(p: Path): void {
-  wake(self.now); // the trial's end
-  p.trialUntil = self.now + Math.max(TRIAL_MIN_MS, 3 * p.rtt);
-  setRoute(p, KIND_DIRECT, addrPtr(p.key));
-}
-
-/**
- * A PATH_PING from relayed peer `p` came directly from its member address (its re-probe): the way is
- * open, so our answer and our ping back go there too (a trial), not through the relay, where they would
- * prove nothing.
- */
-export function pathsDirectPingFromKey(p: Path): void {
-  if (p.stage == Stage.Relayed && !p.routedToKey) trial(p);
+  for (let i = 0; i < p.candidates.length; i++) probeAddress(p.id, addrPtr(unchecked(p.candidates[i]).addr));
 }
 
 function askRendezvous(p: Path): void {
@@ -449,7 +426,7 @@ function silent(p: Path, now: f64): bool {
     ping(p);
     // Its NAT may have given it a new address: ask the sources we could not name whether they are it.
     strangerTarget = p.id;
-    forEachStranger((addr: usize): void => { sendPathPing(strangerTarget, addr, addr, -1); });
+    forEachStranger((addr: usize): void => { probeAddress(strangerTarget, addr); });
   }
   return false;
 }
@@ -462,11 +439,19 @@ function silentNext(p: Path): f64 {
 }
 
 function tickDirect(p: Path, now: f64): f64 {
+  if (p.relayId != 0 && now - p.relayGrantedAt >= GRANT_KEPT_MS) p.relayId = 0;
   if (silent(p, now)) {
     count(Stat.PathDirectLost);
     if (relayUsable(p.relayId)) goRelayed(p);
     else goSearch(p);
     return now;
+  }
+  // Going quiet (a heartbeat is out): ask for a relay grant now, so the fallback is ready when the path
+  // is given up at TRUST_MS rather than a search, a rendezvous and a request later.
+  if (p.unanswered > 0 && now - p.unansweredSince >= HEARTBEAT_MS && !relayUsable(p.relayId) && now - p.relayAskedAt >= RELAY_RETRY_MS) {
+    const r = bestHelper(p.id, p.refusedRelay);
+    if (r != null) askRelay(p, r.id);
+    p.refusedRelay = 0;
   }
   let next = silentNext(p);
   // Keepalive: a NATed peer's mapping must not expire on a quiet path; busy paths need nothing.
@@ -494,21 +479,15 @@ function tickRelayed(p: Path, now: f64): f64 {
     return now;
   }
   if (now - p.relayAskedAt >= RELAY_REFRESH_MS) askRelay(p, p.relayId);
-  if (p.trialUntil > 0 && now >= p.trialUntil) {
-    p.trialUntil = 0;
-    setRoute(p, KIND_RELAY, relayAddr(p.relayId)); // nothing answered: back to the relay
-  }
   if (now >= p.reprobeAt) {
     // Full re-probe: every candidate and a fresh rendezvous, so the peer pings us at the same time.
     p.reprobeAt = now + REPROBE_MS;
     p.rendezvousAt = -Infinity;
-    tryDirect(p);
+    pingCandidates(p);
     askRendezvous(p);
     count(Stat.PathReprobes);
   }
-  let next = Math.min(Math.min(p.reprobeAt, p.relayAskedAt + RELAY_REFRESH_MS), silentNext(p));
-  if (p.trialUntil > 0) next = Math.min(next, p.trialUntil);
-  return next;
+  return Math.min(Math.min(p.reprobeAt, p.relayAskedAt + RELAY_REFRESH_MS), silentNext(p));
 }
 
 function tickSearch(p: Path, now: f64): f64 {

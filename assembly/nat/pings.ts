@@ -24,15 +24,24 @@ const pending = new Array<PendingPing>();
 let seq: u32 = 0;
 
 /**
- * Sends a PATH_PING for `peer` to `to` (emitted to that address, which the host may route), noting
- * `wire` as where it really goes; false when too many are in flight (counted).
+ * Sends a PATH_PING for `peer` to `to` along the host's route for it, noting `wire` as where the route
+ * sends it; false when too many are in flight (counted).
  */
 export function sendPathPing(peer: u64, to: usize, wire: usize, userSeq: i64): bool {
+  return send(peer, to, wire, userSeq, false);
+}
+
+/** Sends a PATH_PING for `peer` to `addr` itself, whatever the route (a probe of that address). */
+export function probeAddress(peer: u64, addr: usize): bool {
+  return send(peer, addr, addr, -1, true);
+}
+
+function send(peer: u64, to: usize, wire: usize, userSeq: i64, unrouted: bool): bool {
   expire();
   if (pending.length >= MAX_PENDING) { count(Stat.PathPingsDropped); return false; }
   seq++;
   pending.push(new PendingPing(seq, peer, addrCopy(wire), self.now, userSeq));
-  natSend(to, writePathPing(natMessage, natMessageRoom, seq, self.id, peer));
+  natSend(to, writePathPing(natMessage, natMessageRoom, seq, self.id, peer), unrouted);
   count(Stat.PathPingsSent);
   return true;
 }

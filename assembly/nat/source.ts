@@ -6,8 +6,8 @@ import { ADDR_LEN } from "../abi";
 import { Stat, count } from "../stats";
 import { addrEq, addrPtr } from "./addr";
 import { aliasLookup, aliasSet } from "./aliases";
-import { KIND_DIRECT } from "./path";
-import { pathById, pathsNoteRx, pathsOwnerOfCandidate } from "./paths";
+import { KIND_DIRECT, KIND_RELAY } from "./path";
+import { pathById, pathsHeardDirect, pathsNoteRx, pathsOwnerOfCandidate } from "./paths";
 import { natRefreshFrom } from "./refresh";
 import { natMessage, natMessageRoom, natSend } from "./send";
 import { noteStranger } from "./strangers";
@@ -45,8 +45,12 @@ export function natSource(raw: usize, relay: usize): usize {
   // The host names a datagram from a peer's routed endpoint by the peer's key: the wire source is the endpoint.
   const fromKey = addrEq(raw, addrPtr(p.key));
   if (!via && p.routedKind == KIND_DIRECT && fromKey) memory.copy(wireSource, addrPtr(p.routedTo), ADDR_LEN);
-  // Only what arrives along a path in use answers the traffic sent on it: not a new address of the peer.
-  if (via || fromKey || addrEq(wireSource, addrPtr(p.routedTo))) pathsNoteRx(sender);
+  // Only what arrives along the path in use answers the traffic sent on it: not a new address of the
+  // peer, and not the relay while we send direct (the peer may have given up a path that still looks
+  // fine from here only because its relayed datagrams keep coming).
+  const alongRoute = p.routedKind == KIND_RELAY ? via : !via && (fromKey || addrEq(wireSource, addrPtr(p.routedTo)));
+  if (alongRoute) pathsNoteRx(sender);
+  if (!via) pathsHeardDirect(p, wireSource);
   memory.copy(keySource, addrPtr(p.key), ADDR_LEN);
   return keySource;
 }
@@ -62,7 +66,11 @@ export function sourceVia(): bool { return via; }
 /** The member the datagram being handled came from (by address), 0 when unknown. */
 export function sourceMember(): u64 { return sender; }
 
-/** Tells the sender of the datagram being handled, at `to`, where it comes from (with push-pull answers). */
+/**
+ * Tells the sender of the datagram being handled, at `to`, where it comes from (with push-pull answers);
+ * not when it came relayed: then we do not see where it comes from.
+ */
 export function natSendObserved(to: usize): void {
+  if (via) return;
   natSend(to, writeObserved(natMessage, natMessageRoom, wireSource));
 }

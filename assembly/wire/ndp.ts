@@ -92,6 +92,31 @@ export function ndpLinkLayer(p: usize, type: u8): u64 {
   return NDP_NO_MAC;
 }
 
+/** An NS without options (the only form sent from the unspecified address, RFC 4861 4.3). */
+export const NS_PROBE_LEN: u32 = NDP_OPTIONS;
+const UNSPECIFIED: usize = memory.data(16);
+const solicitedNode: usize = memory.data<u8>([0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0]);
+
+/**
+ * Writes at `p` (room for `cap` bytes) an IPv6 packet carrying a duplicate-address probe for the
+ * 16-byte `target` (RFC 4862 5.4.2): an NS from the unspecified address to the target's solicited-node
+ * group, which a host holding the address answers with an NA to all nodes. Returns its length, or 0
+ * when it does not fit.
+ */
+export function ndpEmitProbe(p: usize, cap: u32, target: usize): u32 {
+  if (cap < IPV6_HEADER_LEN + NS_PROBE_LEN) return 0;
+  memory.copy(solicitedNode + 13, target + 13, 3);
+  ipv6Emit(p, cap, UNSPECIFIED, solicitedNode, IP_PROTO_ICMPV6, NDP_HOP_LIMIT, NS_PROBE_LEN);
+  const icmp = p + IPV6_HEADER_LEN;
+  store<u8>(icmp + ICMP_TYPE, ICMPV6_NS);
+  store<u8>(icmp + ICMP_CODE, 0);
+  putU16(icmp + ICMP_CHECKSUM, 0);
+  putU32(icmp + NDP_FLAGS, 0);
+  memory.copy(icmp + NDP_TARGET, target, IPV6_ADDR_LEN);
+  putU16(icmp + ICMP_CHECKSUM, onesFinish(icmpv6Sum(p, icmp, NS_PROBE_LEN)));
+  return IPV6_HEADER_LEN + NS_PROBE_LEN;
+}
+
 /**
  * Writes at `p` (room for `cap` bytes) an IPv6 packet carrying an NA for the 16-byte `target`
  * with `flags` and a target link-layer option holding `mac`, from `target` to `dst`. Returns its

@@ -1,12 +1,12 @@
 // The `divs` entry point for Deno (bundled to build/divs-deno.mjs): the same commands as the Node CLI
-// (host/common/cli.ts) on the Deno Platform. Run it with the flags docs/deno.md lists, for example
+// (host/cli/commands.ts) on the Deno Platform. Run it with the flags docs/deno.md lists, for example
 //   deno run --allow-ffi --allow-read=... build/divs-deno.mjs up ...
 import { defineCommand } from "citty";
-import { commands, exitState } from "../common/cli.ts";
-import { runCli } from "../common/cli-main.ts";
-import { DivsError, EXIT_CODE_HELP, ExitCode } from "../common/errors.ts";
+import { commands, exitState } from "../cli/commands.ts";
+import { runCli } from "../cli/main.ts";
+import { DivsError, EXIT_CODE_HELP, ExitCode } from "../base/errors.ts";
 import { denoPlatform } from "./platform.ts";
-import { DENO_HELP } from "../common/deno-permissions.ts";
+import { DENO_HELP } from "../cli/deno-permissions.ts";
 
 declare const DIVS_VERSION: string;
 

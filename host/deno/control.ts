@@ -2,12 +2,12 @@
 // response line out. Same protocol and behaviour as host/node/control.ts, peer check included.
 import {
   checkSocketPath, CONTROL_DIR_MODE, CONTROL_UMASK, isDefaultControlDir, peerAllowed, peerUid, refusal, SO_PEERCRED, SOL_SOCKET, UCRED_LEN,
-} from "../common/control-access.ts";
-import { parseResponse } from "../common/control.ts";
-import { POLLIN } from "../common/linux-tap.ts";
+} from "../linux/control-access.ts";
+import { parseResponse } from "../engine/control.ts";
+import { POLLIN } from "../linux/tap.ts";
 import * as c from "./libc.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import type { ControlServer } from "../common/platform.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import type { ControlServer } from "../engine/platform.ts";
 
 const MAX_REQUEST = 4096;
 const REQUEST_TIMEOUT_MS = 5000;

@@ -21,7 +21,7 @@ const SYMBOLS = {
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
   umask: { parameters: ["u32"], result: "u32" },
-  /** systemd's notification socket (host/common/sd-notify.ts). */
+  /** systemd's notification socket (host/linux/sd-notify.ts). */
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },

@@ -1,38 +1,39 @@
 // The Platform for Deno: TAP through Deno.dlopen on libc and a reader Worker filling the shared ring,
-// the underlay socket on libc (host/common/linux-udp.ts), Deno.listen on a unix socket,
-// Deno.addSignalListener. The node itself (up.ts, driver, core, control protocol, CLI) is host/common,
+// the underlay socket on libc (host/linux/udp.ts), Deno.listen on a unix socket,
+// Deno.addSignalListener. The node itself (engine/, core/, secure/, cli/) is
 // shared with the Node host.
-import type { Cidr } from "../common/cidr.ts";
-import type { InterfaceAddress } from "../common/local-addresses.ts";
-import { checkNetAdmin } from "../common/capabilities.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import { createLogger, DEFAULT_LOG } from "../common/log.ts";
-import { nodeOutput } from "../common/progress.ts";
-import { type ServiceManager, serviceManagerFrom } from "../common/sd-notify.ts";
-import type { NodeRuntime, OpenedTap, Platform } from "../common/platform.ts";
-import { withUi } from "../common/ui.ts";
-import { runNode } from "../common/up.ts";
+import type { Cidr } from "../net/cidr.ts";
+import type { InterfaceAddress } from "../net/local-addresses.ts";
+import { checkNetAdmin } from "../linux/capabilities.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import { createLogger, DEFAULT_LOG } from "../base/log.ts";
+import { nodeOutput } from "../engine/progress.ts";
+import { type ServiceManager, serviceManagerFrom } from "../linux/sd-notify.ts";
+import type { NodeRuntime, OpenedTap, Platform } from "../engine/platform.ts";
+import { withUi } from "../ops/ui.ts";
+import { runNode } from "../engine/lifecycle.ts";
 import { createRingBuffer, RingConsumer, tapRingLayout } from "./ring.ts";
 // node:crypto runs under Deno with the same results (tests/deno/trace.test.mjs checks the core; the
 // provider is the Node host's, unchanged).
-import { nodeCrypto } from "../common/secure/node-crypto.ts";
+import { nodeCrypto } from "../secure/node-crypto.ts";
 import { controlRequest, serveControl } from "./control.ts";
-import { type ProcessStats, withMetrics } from "../common/metrics.ts";
+import { type ProcessStats, withMetrics } from "../ops/metrics.ts";
 import process from "node:process";
 import * as c from "./libc.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
-import { openStateDir } from "../common/state-dir.ts";
-import { stateFiles } from "../common/state-files.ts";
+import { openStateDir } from "../state/state-dir.ts";
+import { stateFiles } from "../state/state-files.ts";
 import { DenoTap } from "./tap.ts";
 import { bindUdp } from "./udp.ts";
+import { LatencyWake, warmOnFrames } from "../engine/latency-wake.ts";
 
 /** The bundle (build/divs-deno.mjs) finds divs-core.wasm and divs-deno-tap-worker.mjs next to itself. */
 const CORE_URL = new URL("divs-core.wasm", import.meta.url);
 const WORKER_URL = new URL("divs-deno-tap-worker.mjs", import.meta.url);
 
-/** Deno runs the node on its main thread: the platform is both the CLI's and the node's runtime. */
-export function denoPlatform(): Platform & NodeRuntime {
-  const platform: Platform & NodeRuntime = {
+/** Deno runs the node on its main thread: the platform is both the CLI's and, in `up`, the node's runtime. */
+export function denoPlatform(): Platform & Omit<NodeRuntime, "latencyWakes"> {
+  const platform: Platform & Omit<NodeRuntime, "latencyWakes"> = {
     runtime: `deno ${Deno.version.deno}`,
     clock: { now: () => performance.now() },
     timers: {
@@ -79,12 +80,19 @@ export function denoPlatform(): Platform & NodeRuntime {
     outputIsTerminal: () => Deno.stdout.isTerminal() && Deno.stderr.isTerminal() && Deno.env.get("TERM") !== "dumb",
     up: (options) => {
       const { log, progress } = nodeOutput(options, (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)));
+      // The event loop's policy: it wakes every few ms while frames flow (docs/performance.md "Latency wake").
+      const wake = new LatencyWake(platform.timers, platform.clock, options.latencyWakeMs);
       return runNode({
         ...platform, log, progress, serviceManager: serviceManager(), crypto: dataPlaneCrypto(nodeCrypto, log),
+        latencyWakes: () => wake.wakes,
+        openTap: (...args) => {
+          const opened = openTap(...args);
+          return { ...opened, startReader: (sink) => opened.startReader(warmOnFrames(sink, wake, platform.clock)) };
+        },
         // GET /metrics and the status page, if asked for, are served next to the control socket, with the
         // same answers (docs/metrics.md, docs/ui.md).
         serveControl: withMetrics(withUi(serveControl, options.ui, log.info), options.metrics, processStats, platform.timers),
-      }, options);
+      }, options).finally(() => wake.stop());
     },
   };
   return platform;

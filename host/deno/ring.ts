@@ -3,13 +3,12 @@
 // Counters are free-running 32-bit integers; the producer wakes the consumer only when the ring goes
 // from empty to non-empty, so a busy consumer costs the producer no wake-ups.
 
-import { tapMaxRecord } from "../common/mtu.ts";
-import type { FrameSink } from "../common/platform.ts";
+import { tapMaxRecord } from "../core/mtu.ts";
+import type { FrameSink } from "../engine/platform.ts";
 
 const HEAD = 0; // frames published (producer)
 const TAIL = 1; // frames consumed (consumer)
 const STOP = 2; // set to 1 to ask the producer to exit
-const DROPS = 3; // frames the producer dropped (ring full for too long)
 const HEADER_BYTES = 64; // its own cache line
 const LEN_BYTES = 4;
 /** Frames taken off the ring per process() call: bounds latency and fits the core's input region. */
@@ -62,10 +61,6 @@ class RingBase {
   get stopped(): boolean {
     return Atomics.load(this.header, STOP) !== 0;
   }
-
-  get drops(): number {
-    return Atomics.load(this.header, DROPS);
-  }
 }
 
 export class RingProducer extends RingBase {
@@ -90,10 +85,6 @@ export class RingProducer extends RingBase {
     const tail = Atomics.load(this.header, TAIL);
     if (((Atomics.load(this.header, HEAD) - tail) | 0) < this.layout.slots) return;
     Atomics.wait(this.header, TAIL, tail, timeoutMs);
-  }
-
-  countDrop(): void {
-    Atomics.add(this.header, DROPS, 1);
   }
 }
 

@@ -1,8 +1,8 @@
 // libsodium's ChaCha20-Poly1305 through Deno.dlopen, when libsodium.so.23 (Debian libsodium23) is
-// installed; host/common/secure/sodium-aead.ts builds the provider on it.
-import type { Logger } from "../common/runtime.ts";
-import type { CryptoProvider } from "../common/secure/provider.ts";
-import { type SodiumAeadCalls, withSodiumAead } from "../common/secure/sodium-aead.ts";
+// installed; host/secure/sodium-aead.ts builds the provider on it.
+import type { Logger } from "../base/services.ts";
+import type { CryptoProvider } from "../secure/provider.ts";
+import { type SodiumAeadCalls, withSodiumAead } from "../secure/sodium-aead.ts";
 
 const LIBRARY = "libsodium.so.23";
 

@@ -1,8 +1,8 @@
 // The TAP reader thread (a Deno Worker): reads frames straight into the shared ring's slots so the
-// main thread never blocks on the device. Mirrors host/node/tap-worker.ts. Exits when the ring's stop
-// flag is set (checked at least every POLL_MS) or when poll says the fd is gone.
+// main thread never blocks on the device (Node needs no such thread: its poll loop reads the TAP).
+// Exits when the ring's stop flag is set (checked at least every POLL_MS) or when poll says the fd is gone.
 import { type RingLayout, RingProducer } from "./ring.ts";
-import { POLLIN } from "../common/linux-tap.ts";
+import { POLLIN } from "../linux/tap.ts";
 import * as c from "./libc.ts";
 
 const POLL_MS = 200;

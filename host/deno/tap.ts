@@ -1,10 +1,10 @@
-// A Linux TAP device through Deno's FFI (--allow-ffi); opening and set-up are host/common/linux-tap.ts
+// A Linux TAP device through Deno's FFI (--allow-ffi); opening and set-up are host/linux/tap.ts
 // (`ip` needs --allow-run=ip). Reads happen in the reader worker (tap-worker.ts) on the same fd;
 // writes here, synchronously, straight from core memory.
-import type { Cidr } from "../common/cidr.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import { type TapSyscalls, openLinuxTap, setLinuxTapAddress } from "../common/linux-tap.ts";
-import type { TapDevice } from "../common/runtime.ts";
+import type { Cidr } from "../net/cidr.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import { type TapSyscalls, openLinuxTap, setLinuxTapAddress } from "../linux/tap.ts";
+import type { TapDevice } from "../base/services.ts";
 import * as c from "./libc.ts";
 
 export class DenoTap implements TapDevice {

@@ -1,10 +1,10 @@
-// The underlay socket under Deno: host/common/linux-udp.ts on FFI libc calls (Deno.listenDatagram
+// The underlay socket under Deno: host/linux/udp.ts on FFI libc calls (Deno.listenDatagram
 // cannot set DF nor batch). The main thread awaits readability in a poll(2) that runs on Deno's
 // thread pool, then drains the socket with recvmmsg(2) itself.
-import type { HostPort } from "../common/address.ts";
-import { POLLIN } from "../common/linux-tap.ts";
-import { LinuxUdpSocket, type UdpSyscalls } from "../common/linux-udp.ts";
-import type { DatagramSink } from "../common/runtime.ts";
+import type { HostPort } from "../net/address.ts";
+import { POLLIN } from "../linux/tap.ts";
+import { LinuxUdpSocket, type UdpSyscalls } from "../linux/udp.ts";
+import type { DatagramSink } from "../base/services.ts";
 import * as c from "./libc.ts";
 
 /** How long one poll waits before it looks at `closed` again (closing does not wake a poll). */

@@ -1,8 +1,8 @@
 // The `divs` entry point for Node (bundled to build/divs.mjs).
 import { defineCommand, runCommand } from "citty";
-import { commands, exitState } from "../common/cli.ts";
-import { runCli } from "../common/cli-main.ts";
-import { DivsError, EXIT_CODE_HELP, ExitCode } from "../common/errors.ts";
+import { commands, exitState } from "../cli/commands.ts";
+import { runCli } from "../cli/main.ts";
+import { DivsError, EXIT_CODE_HELP, ExitCode } from "../base/errors.ts";
 import { demoCommand } from "./demo.ts";
 import { runtimeFlag, runUnderDeno } from "./deno-runtime.ts";
 import { nodePlatform } from "./platform.ts";

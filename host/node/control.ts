@@ -1,14 +1,14 @@
 // The control socket (a unix socket, node:net): one request line in, one response line out. Only root
-// and the node's user get in (host/common/control-access.ts).
+// and the node's user get in (host/linux/control-access.ts).
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import {
   CONTROL_DIR_MODE, CONTROL_UMASK, isDefaultControlDir, peerAllowed, peerUid, refusal, SO_PEERCRED, SOL_SOCKET, UCRED_LEN,
-} from "../common/control-access.ts";
-import { parseResponse } from "../common/control.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import type { ControlServer } from "../common/platform.ts";
+} from "../linux/control-access.ts";
+import { parseResponse } from "../engine/control.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import type { ControlServer } from "../engine/platform.ts";
 
 const MAX_REQUEST = 4096;
 const REQUEST_TIMEOUT_MS = 5000;
@@ -23,7 +23,7 @@ async function connectionUid(conn: net.Socket): Promise<number | null> {
   return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ucred, len) === 0 ? peerUid(ucred) : null;
 }
 
-/** `answer` may be asynchronous: on Node the data-plane thread answers (host/node/platform.ts). */
+/** `answer` may be asynchronous: a ping waits for its pong, answered on the node's thread (host/node/run-node.ts). */
 export async function serveControl(socketPath: string, answer: (line: string) => Promise<string>): Promise<ControlServer> {
   const dir = path.dirname(socketPath);
   fs.mkdirSync(dir, { recursive: true, mode: CONTROL_DIR_MODE });

@@ -5,13 +5,13 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { defineCommand } from "citty";
-import type { MemberRow, Status } from "../common/control.ts";
-import type { MacEntry, Member } from "../common/dumps.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import { formatMacs, formatMembers } from "../common/format.ts";
-import type { Platform } from "../common/platform.ts";
+import type { MemberRow, Status } from "../engine/control.ts";
+import type { MacEntry, Member } from "../core/records.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import { formatMacs, formatMembers } from "../cli/format.ts";
+import type { Platform } from "../engine/platform.ts";
 import { findDeno } from "./deno-runtime.ts";
-import { formatKey, formatKeyId, generateKey, keyIdOf } from "../common/secure/index.ts";
+import { formatKey, formatKeyId, generateKey, keyIdOf } from "../secure/index.ts";
 
 const PREFIX = "divs-demo-";
 const UNDERLAY_NS = `${PREFIX}ul`;

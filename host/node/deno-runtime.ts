@@ -1,5 +1,5 @@
 // `divs up --runtime deno` from the Node CLI: finds a deno binary and runs this same node under Deno
-// (build/divs-deno.mjs) with exactly the permissions host/common/deno-permissions.ts lists, forwarding
+// (build/divs-deno.mjs) with exactly the permissions host/cli/deno-permissions.ts lists, forwarding
 // SIGINT/SIGTERM and exiting with its code. A secret never goes on the child's command line: a `--join`
 // invitation moves to its environment (DIVS_TOKEN), and keys and files and standard input are inherited.
 import { execFileSync, spawn } from "node:child_process";
@@ -8,14 +8,14 @@ import os from "node:os";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultControlPath } from "../common/control.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import { defaultStateDir } from "../common/state-dir.ts";
-import { denoRunFlags } from "../common/deno-permissions.ts";
-import { uiListenPermission } from "../common/ui.ts";
-import { checkJoinArgument, FROM_STDIN, TOKEN_ENV } from "../common/secrets.ts";
-import { looksLikeAddress } from "../common/token.ts";
-import { CONFIG_FILE_FLAG, envNameOf } from "../common/up-config.ts";
+import { defaultControlPath } from "../engine/control.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import { defaultStateDir } from "../state/state-dir.ts";
+import { denoRunFlags } from "../cli/deno-permissions.ts";
+import { uiListenPermission } from "../ops/ui.ts";
+import { checkJoinArgument, FROM_STDIN, TOKEN_ENV } from "../cli/secrets.ts";
+import { looksLikeAddress } from "../secure/token.ts";
+import { CONFIG_FILE_FLAG, envNameOf } from "../cli/up-config.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -61,7 +61,7 @@ export function runtimeFlag(rawArgs: string[]): string | undefined {
 }
 
 /**
- * What the Deno child will take for each option (host/common/up-config.ts): the flag, else DIVS_<FLAG>,
+ * What the Deno child will take for each option (host/cli/up-config.ts): the flag, else DIVS_<FLAG>,
  * else the config file's key. The file is read leniently: the child reports what is wrong with it.
  */
 function optionsOf(rawArgs: string[]): (flag: string) => string | undefined {

@@ -2,10 +2,10 @@
 // docs/host.md "Threads and batching").
 import fs from "node:fs";
 import os from "node:os";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import type { Platform } from "../common/platform.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import type { Platform } from "../engine/platform.ts";
 import { controlRequest } from "./control.ts";
-import { nodeCrypto } from "../common/secure/node-crypto.ts";
+import { nodeCrypto } from "../secure/node-crypto.ts";
 import { checkPrivileges } from "./system.ts";
 
 export function nodePlatform(): Platform {

@@ -3,8 +3,8 @@
 // ready: no libuv callback, no thread hop, no read buffer allocated (docs/host.md "Threads and
 // batching"). The JavaScript event loop still gets turns (see run()), so promises settle and libuv
 // serves the control socket and signals.
-import { POLLIN } from "../common/linux-tap.ts";
-import type { Timers } from "../common/runtime.ts";
+import { POLLIN } from "../linux/tap.ts";
+import type { Timers } from "../base/services.ts";
 import * as libc from "./libc.ts";
 
 const POLLFD_BYTES = 8; // struct pollfd { int fd; short events; short revents; }

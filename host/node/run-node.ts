@@ -1,26 +1,27 @@
-// `divs up` on Node: one node (host/common/up.ts runNode) on the main thread's poll loop over the TAP,
+// `divs up` on Node: one node (host/engine/lifecycle.ts runNode) on the main thread's poll loop over the TAP,
 // the UDP socket and libuv's own epoll fd (host/node/poll-loop.ts). A frame or datagram is read,
 // processed, sealed and sent in one synchronous pass, as tinc does in C; the control socket and
 // signals are libuv's, served when its fd is ready (docs/host.md "Threads and batching").
 import v8 from "node:v8";
-import { ExitCode } from "../common/errors.ts";
-import { nodeOutput } from "../common/progress.ts";
-import { serviceManagerFrom } from "../common/sd-notify.ts";
+import { ExitCode } from "../base/errors.ts";
+import { nodeOutput } from "../engine/progress.ts";
+import { serviceManagerFrom } from "../linux/sd-notify.ts";
 import * as libc from "./libc.ts";
-import { tapMaxRecord } from "../common/mtu.ts";
-import type { NodeRuntime } from "../common/platform.ts";
-import type { UpOptions } from "../common/up-options.ts";
-import { withUi } from "../common/ui.ts";
-import { runNode } from "../common/up.ts";
+import { tapMaxRecord } from "../core/mtu.ts";
+import type { NodeRuntime } from "../engine/platform.ts";
+import type { UpOptions } from "../engine/node-options.ts";
+import { withUi } from "../ops/ui.ts";
+import { runNode } from "../engine/lifecycle.ts";
 import { serveControl } from "./control.ts";
 import { checkPrivileges, interfaceAddresses, loadCoreBytes, processStats } from "./system.ts";
-import { withMetrics } from "../common/metrics.ts";
+import { withMetrics } from "../ops/metrics.ts";
 import { dataPlaneCrypto } from "./sodium.ts";
-import { openStateDir } from "../common/state-dir.ts";
-import { stateFiles } from "../common/state-files.ts";
+import { openStateDir } from "../state/state-dir.ts";
+import { stateFiles } from "../state/state-files.ts";
 import { LinuxTap } from "./tap.ts";
 import { bindUdp } from "./udp.ts";
 import { PollLoop } from "./poll-loop.ts";
+import { LatencyWake, warmOnFrames } from "../engine/latency-wake.ts";
 
 /** Runs the node until it stops; resolves with its exit code. */
 export async function up(options: UpOptions): Promise<number> {
@@ -29,12 +30,16 @@ export async function up(options: UpOptions): Promise<number> {
   // (docs/performance.md "Memory"). Settable at run time, unlike the semi-space maximum.
   v8.setFlagsFromString("--semi-space-growth-factor=1");
   const loop = new PollLoop(() => performance.now());
+  const clock = { now: () => performance.now() };
+  // The loop's policy: it wakes every few ms while frames flow (docs/performance.md "Latency wake").
+  const wake = new LatencyWake(loop, clock, options.latencyWakeMs);
   let running: Promise<void> = Promise.resolve();
   const { log, progress } = nodeOutput(options, (text) => process.stderr.write(text));
   const runtime: NodeRuntime = {
     runtime: `node ${process.version}`,
-    clock: { now: () => performance.now() },
+    clock,
     timers: loop,
+    latencyWakes: () => wake.wakes,
     random: { fill: (b) => void crypto.getRandomValues(b) },
     log,
     progress,
@@ -49,7 +54,7 @@ export async function up(options: UpOptions): Promise<number> {
       return {
         device,
         vnetHeader: true,
-        startReader: (sink) => device.startReading(loop, tapMaxRecord(mtu, offload), sink),
+        startReader: (sink) => device.startReading(loop, tapMaxRecord(mtu, offload), warmOnFrames(sink, wake, clock)),
         setAddress: (a) => device.setAddress(a),
         stopReader: async () => device.stopReading(),
       };
@@ -78,6 +83,7 @@ export async function up(options: UpOptions): Promise<number> {
   try {
     return await runNode(runtime, options);
   } finally {
+    wake.stop();
     loop.stop();
     await running;
   }

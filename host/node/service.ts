@@ -1,13 +1,13 @@
-// `divs service install [--tap divs0]`: writes the node's systemd unit (host/common/systemd-unit.ts),
+// `divs service install [--tap divs0]`: writes the node's systemd unit (host/ops/systemd-unit.ts),
 // and its options and key files when missing, then says how to enable it (docs/service.md).
 import fs from "node:fs";
 import path from "node:path";
 import { defineCommand } from "citty";
-import { DEFAULT_TAP } from "../common/cli.ts";
-import { usageError } from "../common/errors.ts";
-import type { Platform } from "../common/platform.ts";
-import { formatKey, generateKey } from "../common/secure/index.ts";
-import { type ServiceUser, systemdUnit, unitName } from "../common/systemd-unit.ts";
+import { DEFAULT_TAP } from "../cli/commands.ts";
+import { usageError } from "../base/errors.ts";
+import type { Platform } from "../engine/platform.ts";
+import { formatKey, generateKey } from "../secure/index.ts";
+import { type ServiceUser, systemdUnit, unitName } from "../ops/systemd-unit.ts";
 import { bundleDir } from "./system.ts";
 
 const TUN = "/dev/net/tun";

@@ -1,10 +1,10 @@
 // libsodium's ChaCha20-Poly1305 through koffi, when libsodium.so.23 (Debian libsodium23) is installed;
-// host/common/secure/sodium-aead.ts builds the provider on it.
+// host/secure/sodium-aead.ts builds the provider on it.
 import koffi from "koffi";
-import type { Logger } from "../common/runtime.ts";
-import type { CryptoProvider } from "../common/secure/provider.ts";
-import { type SodiumAeadCalls, withSodiumAead } from "../common/secure/sodium-aead.ts";
-import { nodeCrypto } from "../common/secure/node-crypto.ts";
+import type { Logger } from "../base/services.ts";
+import type { CryptoProvider } from "../secure/provider.ts";
+import { type SodiumAeadCalls, withSodiumAead } from "../secure/sodium-aead.ts";
+import { nodeCrypto } from "../secure/node-crypto.ts";
 
 const LIBRARY = "libsodium.so.23";
 

@@ -3,10 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkNetAdmin } from "../common/capabilities.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import type { InterfaceAddress } from "../common/local-addresses.ts";
-import type { ProcessStats } from "../common/metrics.ts";
+import { checkNetAdmin } from "../linux/capabilities.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import type { InterfaceAddress } from "../net/local-addresses.ts";
+import type { ProcessStats } from "../ops/metrics.ts";
 
 /** The bundle (build/divs.mjs) finds divs-core.wasm next to itself. */
 export const bundleDir = path.dirname(fileURLToPath(import.meta.url));

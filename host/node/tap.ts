@@ -1,12 +1,12 @@
-// A Linux TAP device through koffi's libc bindings; opening and set-up are host/common/linux-tap.ts.
-// The data-plane thread's poll loop reads it (each read(2) is one frame) into one reused buffer and
+// A Linux TAP device through koffi's libc bindings; opening and set-up are host/linux/tap.ts.
+// The node's poll loop (poll-loop.ts) reads it (each read(2) is one frame) into one reused buffer and
 // writes frames straight from core memory.
 import { execFileSync } from "node:child_process";
-import type { Cidr } from "../common/cidr.ts";
-import { DivsError, ExitCode } from "../common/errors.ts";
-import { type TapSyscalls, openLinuxTap, setLinuxTapAddress } from "../common/linux-tap.ts";
-import type { FrameSink } from "../common/platform.ts";
-import type { TapDevice } from "../common/runtime.ts";
+import type { Cidr } from "../net/cidr.ts";
+import { DivsError, ExitCode } from "../base/errors.ts";
+import { type TapSyscalls, openLinuxTap, setLinuxTapAddress } from "../linux/tap.ts";
+import type { FrameSink } from "../engine/platform.ts";
+import type { TapDevice } from "../base/services.ts";
 import * as libc from "./libc.ts";
 import type { PollLoop } from "./poll-loop.ts";
 

@@ -1,8 +1,8 @@
-// The underlay UDP socket on the data-plane thread: host/common/linux-udp.ts on koffi's libc, read
-// by the poll loop whenever it is readable.
-import type { HostPort } from "../common/address.ts";
-import { LinuxUdpSocket, type UdpSyscalls } from "../common/linux-udp.ts";
-import type { DatagramSink } from "../common/runtime.ts";
+// The underlay UDP socket on the node's thread: host/linux/udp.ts on koffi's libc, read by the
+// poll loop (poll-loop.ts) whenever it is readable.
+import type { HostPort } from "../net/address.ts";
+import { LinuxUdpSocket, type UdpSyscalls } from "../linux/udp.ts";
+import type { DatagramSink } from "../base/services.ts";
 import * as libc from "./libc.ts";
 import type { PollLoop } from "./poll-loop.ts";
 

@@ -1,4 +1,4 @@
-// Benchmark of the transport layer (host/common/secure on node:crypto and on libsodium), one core:
+// Benchmark of the transport layer (host/secure on node:crypto and on libsodium), one core:
 // - handshakes per second one responder answers (HS_INIT -> HS_CHALLENGE, HS_CONFIRM -> session),
 //   and how fast it drops forged handshake packets;
 // - seal+open per datagram for 64 and 1400 bytes, next to a plain Uint8Array copy and to the bare
@@ -8,14 +8,14 @@
 // Run: npm run bench:secure
 import { createSecretKey } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { addressKey, encodeAddress } from "../../host/common/address.ts";
-import * as smallAead from "../../host/common/secure/chacha20poly1305.ts";
-import { Identity } from "../../host/common/secure/identity.ts";
-import { Keyring } from "../../host/common/secure/keyring.ts";
-import { SecureTransport } from "../../host/common/secure/transport.ts";
-import type { CryptoProvider } from "../../host/common/secure/provider.ts";
-import { SODIUM_SMALL_MAX, withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
-import { bulkOpen, bulkSeal, nodeCrypto as crypto, SMALL_AEAD_MAX, smallOpen } from "../../host/common/secure/node-crypto.ts";
+import { addressKey, encodeAddress } from "../../host/net/address.ts";
+import * as smallAead from "../../host/secure/chacha20poly1305.ts";
+import { Identity } from "../../host/secure/identity.ts";
+import { Keyring } from "../../host/secure/keyring.ts";
+import { SecureTransport } from "../../host/secure/transport.ts";
+import type { CryptoProvider } from "../../host/secure/provider.ts";
+import { SODIUM_SMALL_MAX, withSodiumAead } from "../../host/secure/sodium-aead.ts";
+import { bulkOpen, bulkSeal, nodeCrypto as crypto, SMALL_AEAD_MAX, smallOpen } from "../../host/secure/node-crypto.ts";
 import { loadSodium } from "../../host/node/sodium.ts";
 
 const sodiumCalls = loadSodium();

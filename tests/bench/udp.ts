@@ -1,12 +1,12 @@
-// Benchmark of the underlay socket's send batching on 127.0.0.1 (host/common/linux-udp.ts on koffi),
+// Benchmark of the underlay socket's send batching on 127.0.0.1 (host/linux/udp.ts on koffi),
 // one core: the time per datagram to send bursts of 45 datagrams of 1430 bytes (a 64 KB TSO frame cut
 // for a 1500-byte path, sealed) to one peer
 //   - one message per datagram, one sendmmsg call each (what sendto(2) per datagram costs),
 //   - one sendmmsg call per burst, a message per datagram (GSO off),
 //   - one sendmmsg call per burst, the burst as one UDP_SEGMENT message (GSO on),
 // and what the receiver pays per datagram to drain them with recvmmsg (GRO on). Run: npm run bench:udp
-import { LinuxUdpSocket } from "../../host/common/linux-udp.ts";
-import type { DatagramSink } from "../../host/common/runtime.ts";
+import { LinuxUdpSocket } from "../../host/linux/udp.ts";
+import type { DatagramSink } from "../../host/base/services.ts";
 import { syscalls } from "../../host/node/udp.ts";
 
 const BURST = 45;

@@ -239,7 +239,7 @@ export class ChaosBed {
   }
 
   /**
-   * One request on the node's control socket (host/common/control.ts), straight from this process: a
+   * One request on the node's control socket (host/engine/control.ts), straight from this process: a
    * poll of 30 nodes would otherwise start 60 CLI processes.
    */
   control(name, cmd, timeoutMs = 5000) {

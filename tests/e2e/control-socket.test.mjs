@@ -1,4 +1,4 @@
-// Who reaches a node's control socket (host/common/control-access.ts, docs/host.md "Control socket"):
+// Who reaches a node's control socket (host/linux/control-access.ts, docs/host.md "Control socket"):
 // on Node and on Deno the socket is 0600 from birth in a 0700 directory, and a peer that is neither
 // root nor the node's user is refused even when the file permissions would let it connect.
 import assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 // Invariants the fuzzer asserts after every call into the core. Each check
 // throws an Error naming the broken invariant.
 import { MSG } from "./datagrams.mjs";
-import { ADDR_LEN, ADDR_SLOT, OUT, OUT_NAMES, WIRE_VERSION, readRecords } from "./records.mjs";
+import { ADDR_LEN, ADDR_SLOT, DATAGRAM_UNROUTED, OUT, OUT_NAMES, WIRE_VERSION, readRecords } from "./records.mjs";
 
 const ETH_HEADER_LEN = 14;
 const NAME_MAX = 64; // member names, assembly/membership/codec.ts
@@ -91,8 +91,13 @@ export function checkProcessOutput(core, len) {
         break;
       case OUT.DATAGRAM: {
         if (b.length < ADDR_SLOT) fail(`OUT_DATAGRAM at ${r.offset}: ${b.length} bytes, no address slot`);
-        if (b[ADDR_LEN] !== 0 || b[ADDR_LEN + 1] !== 0) fail(`OUT_DATAGRAM at ${r.offset}: address slot padding not zero`);
+        const flags = b[ADDR_LEN] | (b[ADDR_LEN + 1] << 8);
+        if ((flags & ~DATAGRAM_UNROUTED) !== 0) fail(`OUT_DATAGRAM at ${r.offset}: unknown flags ${flags}`);
         const dg = b.subarray(ADDR_SLOT);
+        // Only probes (and answers to probes) go past the route: frames and membership never do.
+        if (flags !== 0 && dg[1] !== MSG.PATH_PING && dg[1] !== MSG.PATH_PONG) {
+          fail(`OUT_DATAGRAM at ${r.offset}: unrouted, but no PATH_PING or PATH_PONG`);
+        }
         checkDatagram(dg, r.offset);
         datagrams.push(dg);
         break;

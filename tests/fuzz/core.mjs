@@ -27,10 +27,37 @@ export function compileCore(build = "debug") {
   return { build, module, instantiate: () => new Core(module) };
 }
 
+/** A signed IP binding's form (assembly/wire/bindmsg.ts bindClaimForm) as checkMacs names a bound address. */
+const BIND_FORM = { TYPE: 0x22, V4_LEN: 26, V6_LEN: 102, TRAILER: 96 };
+function bindingKey(form) {
+  const v = new DataView(form.buffer, form.byteOffset, form.length);
+  const v6 = form.length === BIND_FORM.V6_LEN;
+  const ip = new Uint8Array(16);
+  if (v6) ip.set(form.subarray(22, 38));
+  else ip.set([0xff, 0xff, ...form.subarray(22, 26)], 10);
+  const hex = (b) => Buffer.from(b).toString("hex");
+  return boundKey(hex(form.subarray(12, 18)), v.getUint16(2), hex(ip), v.getBigUint64(4));
+}
+
+/** Names a bound address: MAC (hex), VLAN, address (16 bytes hex, IPv4 as ::ffff:a.b.c.d), owner. */
+export const boundKey = (mac, vlan, ip, owner) => `${mac}/${vlan} ${ip} ${owner}`;
+
 export class Core {
+  /** Every IP binding this core took a valid signature for (boundKey), so a bound address can be checked against them. */
+  vouchedBindings = new Set();
+
   constructor(module) {
+    const claims = claimStubImports(() => this.exports.memory.buffer);
+    const verify = (ptr, len) => {
+      const ok = claims.claim_verify(ptr, len);
+      const formLen = len - BIND_FORM.TRAILER;
+      if (ok && this.bytes[ptr] === BIND_FORM.TYPE && (formLen === BIND_FORM.V4_LEN || formLen === BIND_FORM.V6_LEN)) {
+        this.vouchedBindings.add(bindingKey(this.bytes.subarray(ptr, ptr + formLen)));
+      }
+      return ok;
+    };
     const imports = {
-      env: { abort: (msg, file, line, col) => this.#abort(msg, file, line, col), ...claimStubImports(() => this.exports.memory.buffer) },
+      env: { abort: (msg, file, line, col) => this.#abort(msg, file, line, col), ...claims, claim_verify: verify },
     };
     this.exports = new WebAssembly.Instance(module, imports).exports;
     this.inputCapacity = this.exports.input_capacity();

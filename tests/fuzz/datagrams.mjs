@@ -12,7 +12,7 @@ import { WIRE_VERSION, concat } from "./records.mjs";
 import { stubSignClaim } from "../fixtures/claims-stub.mjs";
 
 export const MSG = {
-  FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20, IP_BINDING: 0x21, PMTU_PROBE: 0x30, PMTU_ACK: 0x31,
+  FRAME: 0x01, COMPOUND: 0x02, MEMBERSHIP_FIRST: 0x10, MEMBERSHIP_LAST: 0x1f, MAC_UPDATE: 0x20, IP_BINDING: 0x22, IP_BINDING_UNSIGNED: 0x21, PMTU_PROBE: 0x30, PMTU_ACK: 0x31,
   PATH_PING: 0x40, PATH_PONG: 0x41, OBSERVED: 0x42, CANDIDATES: 0x43, RENDEZVOUS: 0x44, RELAY_REQUEST: 0x45, RELAY_OK: 0x46, PATHS_QUERY: 0x47, PATHS_REPORT: 0x48,
   DHCP_RANGE: 0x50, DHCP_LEASE: 0x51,
 };
@@ -70,8 +70,11 @@ function macClaimSignature(vlan, owner, mac, version) {
 
 /**
  * IP_BINDING (assembly/wire/bindmsg.ts): u8 type, u8 flags (0x01 router, 0x02 IPv6), u16 vlan,
- * mac(6), u64 owner, u32 version, address (4 or 16). Addresses, owners and versions from small
- * pools so claims collide (moves, conflicts, stale versions); the flag and length sometimes disagree.
+ * mac(6), u64 owner, u32 version, address (4 or 16), key(32), signature(64). Addresses, owners and
+ * versions from small pools so claims collide (moves, conflicts, stale versions); the flag and length
+ * sometimes disagree. Most are signed as their owner (the stand-in); the rest are forged: garbled, a
+ * field changed after signing (another MAC, owner or address under the owner's signature), or the
+ * retired unsigned form (type 0x21). Replays come from the corpus: the core's own claims fed back.
  */
 const ipBindingArb = fc
   .record({
@@ -81,10 +84,12 @@ const ipBindingArb = fc
     owner: fc.oneof(fc.constantFrom(0n, 1n, 2n, 3n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
     version: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 0xffffffff })),
     addr: fc.oneof(fc.constantFrom(...IP_POOL), fc.uint8Array({ minLength: 16, maxLength: 16 })),
-    cut: fc.option(fc.integer({ min: 0, max: 38 }), { freq: 6 }),
+    forgery: fc.oneof({ weight: 6, arbitrary: fc.constant("none") }, fc.constantFrom("garbled", "mac", "owner", "addr", "unsigned")),
+    cut: fc.option(fc.integer({ min: 0, max: 134 }), { freq: 6 }),
   })
-  .map(({ flags, vlan, mac, owner, version, addr, cut }) => {
-    const m = new Uint8Array(22 + ((flags & 2) ? 16 : 4));
+  .map(({ flags, vlan, mac, owner, version, addr, forgery, cut }) => {
+    const addrLen = (flags & 2) ? 16 : 4;
+    const m = new Uint8Array(22 + addrLen + 96);
     const v = new DataView(m.buffer);
     m[0] = MSG.IP_BINDING;
     m[1] = flags;
@@ -92,9 +97,31 @@ const ipBindingArb = fc
     m.set(mac, 4);
     v.setBigUint64(10, owner);
     v.setUint32(18, version);
-    m.set(addr.subarray(0, m.length - 22), 22);
-    return cut === null ? m : m.subarray(0, Math.min(cut, m.length));
+    m.set(addr.subarray(0, addrLen), 22);
+    if (forgery === "garbled") m.fill(0x5a, 22 + addrLen);
+    else m.set(bindClaimSignature(flags, vlan, owner, mac, version, addr.subarray(0, addrLen)), 22 + addrLen);
+    if (forgery === "mac") m[9] ^= 0x10;
+    if (forgery === "owner") v.setBigUint64(10, owner ^ 2n);
+    if (forgery === "addr") m[22 + addrLen - 1] ^= 1;
+    const sent = forgery === "unsigned" ? concat([MSG.IP_BINDING_UNSIGNED], m.subarray(1, 22 + addrLen)) : m;
+    return cut === null ? sent : sent.subarray(0, Math.min(cut, sent.length));
   });
+
+/** The stand-in key and signature of a binding's signed form (bindClaimForm: IPv6 padded to 102 bytes). */
+function bindClaimSignature(flags, vlan, owner, mac, version, addr) {
+  const formLen = addr.length === 16 ? 102 : 26;
+  const region = new Uint8Array(formLen + 96);
+  const v = new DataView(region.buffer);
+  region[0] = MSG.IP_BINDING;
+  region[1] = flags & 3;
+  v.setUint16(2, vlan);
+  v.setBigUint64(4, owner);
+  region.set(mac, 12);
+  v.setUint32(18, version);
+  region.set(addr, 22);
+  stubSignClaim(region);
+  return region.subarray(formLen);
+}
 
 /** PMTU_PROBE: u8 type, u32 seq, zero padding (the probed size is the datagram's length). */
 const pmtuProbeArb = fc

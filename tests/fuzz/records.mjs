@@ -6,6 +6,8 @@ export const REC_HEADER = 8;
 export const REC_ALIGN = 8;
 export const ADDR_LEN = 18;
 export const ADDR_SLOT = 20;
+/** OUT_DATAGRAM's u16 LE after the destination address: flags (docs/abi.md); the only one: send past the route. */
+export const DATAGRAM_UNROUTED = 1;
 export const WIRE_VERSION = 2;
 
 export const IN = { FRAME: 1, DATAGRAM: 2, RANDOM: 3, IDENTITY: 4, JOIN: 5, LEAVE: 6, SEND_TOO_BIG: 7, CANDIDATES: 8, DATAGRAM_VIA: 9, PING: 10, DHCP_RESTORE: 11, DHCP_SELF: 12, PATHS_QUERY: 13, BAN: 14 };

@@ -1,11 +1,11 @@
-// Underlay address text <-> the core's 18-byte form (host/common/address.ts) for IPv4 and IPv6, the
+// Underlay address text <-> the core's 18-byte form (host/net/address.ts) for IPv4 and IPv6, the
 // transport's address keys, and `--join` telling an address from a token.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   addressBytes, formatAddress, formatHostPort, keyOfAddress, parseHostPort, parseIpv6,
-} from "../../host/common/address.ts";
-import { decodeToken, encodeToken, parseJoin } from "../../host/common/token.ts";
+} from "../../host/net/address.ts";
+import { decodeToken, encodeToken, parseJoin } from "../../host/secure/token.ts";
 
 test("host:port text round-trips through parse, the 18-byte form and format, in canonical form", () => {
   const cases: [string, string][] = [

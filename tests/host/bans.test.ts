@@ -1,14 +1,14 @@
-// The bans file in the state directory (host/common/ban-state.ts, docs/state.md "bans"): what a
+// The bans file in the state directory (host/secure/ban-file.ts, docs/state.md "bans"): what a
 // restarted node reads back is every ban saved, in order; damaged lines are skipped and said.
 import assert from "node:assert/strict";
+import { hexU64 } from "../../host/base/node-id.ts";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { BANS_FILE, loadBans, saveBan } from "../../host/common/ban-state.ts";
-import { hexU64 } from "../../host/common/dumps.ts";
-import { openStateDir } from "../../host/common/state-dir.ts";
-import { stateFiles } from "../../host/common/state-files.ts";
+import { BANS_FILE, loadBans, saveBan } from "../../host/secure/ban-file.ts";
+import { openStateDir } from "../../host/state/state-dir.ts";
+import { stateFiles } from "../../host/state/state-files.ts";
 
 function withStore(run: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), "divs-bans-"));

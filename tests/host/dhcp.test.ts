@@ -2,15 +2,15 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { OUT_DHCP_SAVE } from "../../host/common/abi.ts";
-import { Core } from "../../host/common/core.ts";
-import { claimCrypto } from "../../host/common/secure/claims.ts";
-import { Identity } from "../../host/common/secure/identity.ts";
-import { nodeCrypto } from "../../host/common/secure/node-crypto.ts";
-import { decodeDhcpState, dhcpSaver, encodeDhcpState } from "../../host/common/dhcp-state.ts";
-import type { StateStore } from "../../host/common/state-dir.ts";
-import { DHCP_KEYS, type DhcpState, decodeDhcpRecord, dhcpConfig } from "../../host/common/dhcp.ts";
-import { DivsError } from "../../host/common/errors.ts";
+import { OUT_DHCP_SAVE } from "../../host/core/abi.ts";
+import { Core } from "../../host/core/core.ts";
+import { claimCrypto } from "../../host/secure/claims.ts";
+import { Identity } from "../../host/secure/identity.ts";
+import { nodeCrypto } from "../../host/secure/node-crypto.ts";
+import { decodeDhcpState, dhcpSaver, encodeDhcpState } from "../../host/state/dhcp-state.ts";
+import type { StateStore } from "../../host/state/state-dir.ts";
+import { DHCP_KEYS, type DhcpState, decodeDhcpRecord, dhcpConfig } from "../../host/engine/dhcp.ts";
+import { DivsError } from "../../host/base/errors.ts";
 
 const base = { leaseS: 600, prefixLen: 24, tapMtu: 1400, seed: true };
 

@@ -6,19 +6,18 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { CONFIG_KEYS, CORE_TAP_VNET_HDR } from "../../host/common/config.ts";
-import { Core } from "../../host/common/core.ts";
-import { Driver } from "../../host/common/driver.ts";
-import { DivsError, ExitCode } from "../../host/common/errors.ts";
-import { LatencyWake } from "../../host/common/latency-wake.ts";
-import type { LinuxUdpSocket } from "../../host/common/linux-udp.ts";
-import type { DriverServices } from "../../host/common/driver.ts";
-import { claimCrypto } from "../../host/common/secure/claims.ts";
-import { Identity } from "../../host/common/secure/identity.ts";
-import { Keyring } from "../../host/common/secure/keyring.ts";
-import { withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
-import { SecureTransport } from "../../host/common/secure/transport.ts";
-import { nodeCrypto } from "../../host/common/secure/node-crypto.ts";
+import { CONFIG_KEYS, CORE_TAP_VNET_HDR } from "../../host/core/config.ts";
+import { Core } from "../../host/core/core.ts";
+import { Driver } from "../../host/engine/driver.ts";
+import { DivsError, ExitCode } from "../../host/base/errors.ts";
+import type { LinuxUdpSocket } from "../../host/linux/udp.ts";
+import type { DriverServices } from "../../host/engine/driver.ts";
+import { claimCrypto } from "../../host/secure/claims.ts";
+import { Identity } from "../../host/secure/identity.ts";
+import { Keyring } from "../../host/secure/keyring.ts";
+import { withSodiumAead } from "../../host/secure/sodium-aead.ts";
+import { SecureTransport } from "../../host/secure/transport.ts";
+import { nodeCrypto } from "../../host/secure/node-crypto.ts";
 import type { PollLoop } from "../../host/node/poll-loop.ts";
 import { loadSodium } from "../../host/node/sodium.ts";
 import { bindUdp } from "../../host/node/udp.ts";
@@ -48,6 +47,7 @@ async function startNode(loop: PollLoop, name: string, provider: typeof nodeCryp
     timers: loop,
     random: { fill: (b) => provider.randomFill(b) },
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    latencyWakes: () => 0,
   };
   let driver: Driver | null = null;
   const sink = {
@@ -67,7 +67,7 @@ async function startNode(loop: PollLoop, name: string, provider: typeof nodeCryp
   }
   secure.sealInto((length) => socket.reserve(length));
   const advertise = { host: "127.0.0.1", port };
-  driver = new Driver(core, { nodeId: identity.nodeId, name, advertise }, secure, services, new LatencyWake(loop, services.clock, 0));
+  driver = new Driver(core, { nodeId: identity.nodeId, name, advertise }, secure, services);
   const tapFrames: Uint8Array[] = [];
   const tap = { name: `tap-${name}`, mtu: 1400, write: (f: Uint8Array) => void tapFrames.push(f.slice()), close: () => {} };
   driver.start(tap, socket, seed === null ? [] : [{ host: "127.0.0.1", port: seed }]);

@@ -1,12 +1,12 @@
-// The GET-only HTTP server (host/common/http-get.ts) on 127.0.0.1: the status it answers for each
+// The GET-only HTTP server (host/ops/http-get.ts) on 127.0.0.1: the status it answers for each
 // method, path, token and Host; bad requests (garbage, oversized headers) refused; a burst of
 // connections above its limit leaves it serving. Needs no root.
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { test } from "node:test";
-import { DivsError } from "../../host/common/errors.ts";
-import { type GetServer, isLoopback, MAX_CONNECTIONS, serveGet } from "../../host/common/http-get.ts";
+import { DivsError } from "../../host/base/errors.ts";
+import { type GetServer, isLoopback, MAX_CONNECTIONS, serveGet } from "../../host/ops/http-get.ts";
 
 const LOCALHOST = "127.0.0.1";
 const TOKEN = "0123456789abcdef0123456789abcdef";

@@ -1,9 +1,9 @@
-// The latency wake (host/common/latency-wake.ts) on a hand-driven clock and timer list: it wakes every
+// The latency wake (host/engine/latency-wake.ts) on a hand-driven clock and timer list: it wakes every
 // interval while frames flow, stops a window after the last frame, and never runs when off or idle.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LATENCY_WAKE_WINDOW_MS, LatencyWake } from "../../host/common/latency-wake.ts";
-import type { Timers } from "../../host/common/runtime.ts";
+import { LATENCY_WAKE_WINDOW_MS, LatencyWake, warmOnFrames } from "../../host/engine/latency-wake.ts";
+import type { Timers } from "../../host/base/services.ts";
 
 /** Timers that fire only when the test advances the clock past their deadline. */
 class ManualTimers implements Timers {
@@ -84,4 +84,20 @@ test("stop clears the armed timer", () => {
   assert.equal(timers.armed, 0);
   timers.advance(100);
   assert.equal(wake.wakes, 0);
+});
+
+test("the runtime's TAP reader feeds it: a batch of frames read starts the wake, the sink still gets every frame", () => {
+  const { timers, wake } = setup(5);
+  const got: number[] = [];
+  let batches = 0;
+  const sink = warmOnFrames({ frame: (f) => got.push(f.length), batchEnd: () => batches++ }, wake, { now: () => timers.now });
+  assert.equal(timers.armed, 0);
+  sink.frame(new Uint8Array(60));
+  sink.frame(new Uint8Array(70));
+  sink.batchEnd();
+  assert.deepEqual(got, [60, 70]);
+  assert.equal(batches, 1);
+  assert.equal(timers.armed, 1, "a batch read starts the wake");
+  timers.advance(5);
+  assert.equal(wake.wakes, 1);
 });

@@ -1,11 +1,11 @@
-// Local candidates and the advertise guess (host/common/local-addresses.ts): loopback, link-local,
+// Local candidates and the advertise guess (host/net/local-addresses.ts): loopback, link-local,
 // unspecified and multicast addresses are never candidates; the listen address decides the families;
 // the watch pushes only when the list changed.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseIp } from "../../host/common/address.ts";
-import { CANDIDATE_REFRESH_MS, CandidateWatch, guessAdvertise, isCandidateIp, localCandidates } from "../../host/common/local-addresses.ts";
-import type { Timers } from "../../host/common/runtime.ts";
+import { parseIp } from "../../host/net/address.ts";
+import { CANDIDATE_REFRESH_MS, CandidateWatch, guessAdvertise, isCandidateIp, localCandidates } from "../../host/net/local-addresses.ts";
+import type { Timers } from "../../host/base/services.ts";
 
 /** What a host with loopback, a LAN, a global IPv6 prefix and link-local addresses lists (Node's shape). */
 const INTERFACES = [

@@ -1,11 +1,11 @@
 // OUT_MEMBER records as `divs members` shows them: the path MTU at offset 20 becomes the underlay
 // IP MTU (datagram + 30 sealing + UDP 8 + IPv4 20 or IPv6 40), "-" and null where there is none; the
-// path columns come from paths_dump (host/common/control.ts).
+// path columns come from paths_dump (host/engine/control.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ADDR_SLOT } from "../../host/common/abi.ts";
-import { decodeMember } from "../../host/common/dumps.ts";
-import { formatMembers } from "../../host/common/format.ts";
+import { ADDR_SLOT } from "../../host/core/abi.ts";
+import { decodeMember } from "../../host/core/records.ts";
+import { formatMembers } from "../../host/cli/format.ts";
 
 const SELF_ID = "0000000000000001";
 

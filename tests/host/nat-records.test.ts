@@ -1,15 +1,15 @@
-// The core's path records as the host decodes them (host/common/nat-records.ts): the layouts of
+// The core's path records as the host decodes them (host/core/path-records.ts): the layouts of
 // assembly/nat/, every one refused (null) when its body is short, the node id IN_PING carries, and how
 // `divs ping` prints a pong.
 import assert from "node:assert/strict";
+import { hexU64, u64OfHex } from "../../host/base/node-id.ts";
 import { test } from "node:test";
-import { ADDR_SLOT } from "../../host/common/abi.ts";
-import { encodeAddress } from "../../host/common/address.ts";
-import { hexU64, u64OfHex } from "../../host/common/dumps.ts";
-import { formatPing } from "../../host/common/format.ts";
+import { ADDR_SLOT } from "../../host/core/abi.ts";
+import { encodeAddress } from "../../host/net/address.ts";
+import { formatPing } from "../../host/cli/format.ts";
 import {
   decodePath, decodePong, decodeRelayAllow, decodeRoute, decodeSelf, PATH_KIND_DIRECT, PATH_KIND_RELAY,
-} from "../../host/common/nat-records.ts";
+} from "../../host/core/path-records.ts";
 
 const ip = (a: number, b: number, c: number, d: number) => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 const NAT_A = ip(203, 0, 113, 2);

@@ -1,4 +1,4 @@
-// Where the CLI takes keys and join tokens from (host/common/secrets.ts, docs/security.md "Keys on the
+// Where the CLI takes keys and join tokens from (host/cli/secrets.ts, docs/security.md "Keys on the
 // command line"): never a key-carrying token on a command line, a child's included; files readable by
 // others are used with a warning.
 import assert from "node:assert/strict";
@@ -6,9 +6,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { Platform } from "../../host/common/platform.ts";
-import { checkJoinArgument, explicitKey, joinText } from "../../host/common/secrets.ts";
-import { encodeToken } from "../../host/common/token.ts";
+import type { Platform } from "../../host/engine/platform.ts";
+import { checkJoinArgument, explicitKey, joinText } from "../../host/cli/secrets.ts";
+import { encodeToken } from "../../host/secure/token.ts";
 import { denoCommandLine } from "../../host/node/deno-runtime.ts";
 
 const key = new Uint8Array(32).fill(7);

@@ -1,11 +1,11 @@
-// `--address dhcp` on the host side (host/common/self-address.ts): answers put the address on the
+// `--address dhcp` on the host side (host/engine/self-address.ts): answers put the address on the
 // TAP, asks repeat at T1 or every second, a lease that ran out takes the address off; the TAP's MAC
 // is kept in the state directory.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Cidr } from "../../host/common/cidr.ts";
-import { SelfAddress, TAP_MAC_FILE, selfLeaseMac } from "../../host/common/self-address.ts";
-import type { StateStore } from "../../host/common/state-dir.ts";
+import type { Cidr } from "../../host/net/cidr.ts";
+import { SelfAddress, TAP_MAC_FILE, selfLeaseMac } from "../../host/engine/self-address.ts";
+import type { StateStore } from "../../host/state/state-dir.ts";
 
 function bed() {
   let now = 0;

@@ -1,11 +1,11 @@
-// The state directory (host/common/state-dir.ts on node:fs): a private directory, whole-file writes.
+// The state directory (host/state/state-dir.ts on node:fs): a private directory, whole-file writes.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { openStateDir } from "../../host/common/state-dir.ts";
-import { stateFiles } from "../../host/common/state-files.ts";
+import { openStateDir } from "../../host/state/state-dir.ts";
+import { stateFiles } from "../../host/state/state-files.ts";
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), "divs-state-"));

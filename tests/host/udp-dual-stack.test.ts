@@ -1,15 +1,15 @@
-// The dual-stack underlay socket (host/common/linux-udp.ts bound to an IPv6 host): DF on both
+// The dual-stack underlay socket (host/linux/udp.ts bound to an IPv6 host): DF on both
 // families read back, datagrams over ::1 and over 127.0.0.1 (IPv4 peers as ::ffff:a.b.c.d), a GSO run
 // over IPv6, EMSGSIZE over IPv6. Needs no root.
 import assert from "node:assert/strict";
 import { randomFillSync } from "node:crypto";
 import { test } from "node:test";
-import { addressBytes } from "../../host/common/address.ts";
-import { DivsError, ExitCode } from "../../host/common/errors.ts";
+import { addressBytes } from "../../host/net/address.ts";
+import { DivsError, ExitCode } from "../../host/base/errors.ts";
 import {
   IP_MTU_DISCOVER, IP_PMTUDISC_DO, IPPROTO_IP, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO, type LinuxUdpSocket,
-} from "../../host/common/linux-udp.ts";
-import type { DatagramSink } from "../../host/common/runtime.ts";
+} from "../../host/linux/udp.ts";
+import type { DatagramSink } from "../../host/base/services.ts";
 import * as libc from "../../host/node/libc.ts";
 import type { PollLoop } from "../../host/node/poll-loop.ts";
 import { bindUdp } from "../../host/node/udp.ts";

@@ -1,4 +1,4 @@
-// The underlay socket (host/common/linux-udp.ts on koffi, host/node/udp.ts) on 127.0.0.1, driven by a
+// The underlay socket (host/linux/udp.ts on koffi, host/node/udp.ts) on 127.0.0.1, driven by a
 // real poll loop: DF, batches of mixed sizes and destinations (sendmmsg, UDP_SEGMENT runs), sealing in
 // place, recvmmsg/GRO batches, EMSGSIZE reported, the GSO fallback on EIO, an IPv4 socket refusing IPv6, bind
 // errors, close. Needs no root (one test skips without it).
@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { randomFillSync } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { test } from "node:test";
-import { DivsError, ExitCode } from "../../host/common/errors.ts";
-import { IP_MTU_DISCOVER, IP_PMTUDISC_DO, IPPROTO_IP, LinuxUdpSocket } from "../../host/common/linux-udp.ts";
-import type { DatagramSink } from "../../host/common/runtime.ts";
+import { DivsError, ExitCode } from "../../host/base/errors.ts";
+import { IP_MTU_DISCOVER, IP_PMTUDISC_DO, IPPROTO_IP, LinuxUdpSocket } from "../../host/linux/udp.ts";
+import type { DatagramSink } from "../../host/base/services.ts";
 import * as libc from "../../host/node/libc.ts";
 import { PollLoop } from "../../host/node/poll-loop.ts";
 import { bindUdp, syscalls } from "../../host/node/udp.ts";

@@ -1,4 +1,4 @@
-// The status page's server side (host/common/ui.ts) on 127.0.0.1 with a stand-in control socket:
+// The status page's server side (host/ops/ui.ts) on 127.0.0.1 with a stand-in control socket:
 // --ui and --ui-token-file parsing, the page's policy admitting exactly its inline script and style,
 // api/state built from the status, members, macs and paths control answers, closing, failures. The page in
 // a browser against real nodes: tests/e2e/ui.test.mjs.
@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { DivsError, ExitCode } from "../../host/common/errors.ts";
-import type { ControlServer, Platform } from "../../host/common/platform.ts";
-import { uiListenPermission, uiOptions, withUi } from "../../host/common/ui.ts";
-import type { UiOptions } from "../../host/common/up-options.ts";
+import { DivsError, ExitCode } from "../../host/base/errors.ts";
+import type { ControlServer, Platform } from "../../host/engine/platform.ts";
+import { uiListenPermission, uiOptions, withUi } from "../../host/ops/ui.ts";
+import type { UiOptions } from "../../host/engine/node-options.ts";
 
 const platform = {
   readTextFile: async (file: string) => (await import("node:fs")).readFileSync(file, "utf8"),

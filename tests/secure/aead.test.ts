@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomInt } from "node:crypto";
 import { test } from "node:test";
-import { ChaChaKey, open, poly1305, seal } from "../../host/common/secure/chacha20poly1305.ts";
-import { nodeCrypto, SMALL_AEAD_MAX, SplitAeadKey } from "../../host/common/secure/node-crypto.ts";
+import { ChaChaKey, open, poly1305, seal } from "../../host/secure/chacha20poly1305.ts";
+import { nodeCrypto, SMALL_AEAD_MAX, SplitAeadKey } from "../../host/secure/node-crypto.ts";
 
 const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ""), "hex"));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { encodeAddress, addressKey } from "../../host/common/address.ts";
-import { writeU32 } from "../../host/common/secure/bytes.ts";
-import { CONFIRM_LEN, DATA, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_DATA_IDX, OFF_KEY_ID, WIRE_VERSION } from "../../host/common/secure/handshake.ts";
+import { encodeAddress, addressKey } from "../../host/net/address.ts";
+import { writeU32 } from "../../host/secure/bytes.ts";
+import { CONFIRM_LEN, DATA, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_DATA_IDX, OFF_KEY_ID, WIRE_VERSION } from "../../host/secure/handshake.ts";
 import { bytes, crypto, established, ip, newKey, Node, text } from "./harness.ts";
 
 function snapshot(n: Node) {

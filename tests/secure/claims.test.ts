@@ -1,9 +1,9 @@
-// The host's half of signed member claims (host/common/secure/claims.ts): a claim verifies only as
+// The host's half of signed member claims (host/secure/claims.ts): a claim verifies only as
 // signed, only under the key its node id derives from, in the byte order the core writes ids.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { claimCrypto } from "../../host/common/secure/claims.ts";
-import { Identity } from "../../host/common/secure/identity.ts";
+import { claimCrypto } from "../../host/secure/claims.ts";
+import { Identity } from "../../host/secure/identity.ts";
 import { crypto } from "./harness.ts";
 
 /** Member info as the core writes it (u32 incarnation, then the node id big-endian), some body, and the 96-byte trailer. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { totalRejections } from "../../host/common/secure/counters.ts";
-import { CONFIRM_LEN, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_KEY_ID, WIRE_VERSION } from "../../host/common/secure/handshake.ts";
+import { totalRejections } from "../../host/secure/counters.ts";
+import { CONFIRM_LEN, HS_CHALLENGE, HS_CONFIRM, HS_INIT, INIT_LEN, OFF_KEY_ID, WIRE_VERSION } from "../../host/secure/handshake.ts";
 import { bytes, established, ip, newKey, Node, pair, text } from "./harness.ts";
 
 test("a pair completes the handshake and exchanges data both ways", () => {

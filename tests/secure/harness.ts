@@ -1,12 +1,12 @@
 // Test harness: transports on simulated addresses, and a network that carries their transmits.
-import { encodeAddress, addressKey } from "../../host/common/address.ts";
-import { Identity } from "../../host/common/secure/identity.ts";
-import { Keyring } from "../../host/common/secure/keyring.ts";
-import type { SecureConfig } from "../../host/common/secure/config.ts";
-import { SecureTransport, type Transmit } from "../../host/common/secure/transport.ts";
-import type { CryptoProvider } from "../../host/common/secure/provider.ts";
-import { withSodiumAead } from "../../host/common/secure/sodium-aead.ts";
-import { nodeCrypto } from "../../host/common/secure/node-crypto.ts";
+import { encodeAddress, addressKey } from "../../host/net/address.ts";
+import { Identity } from "../../host/secure/identity.ts";
+import { Keyring } from "../../host/secure/keyring.ts";
+import type { SecureConfig } from "../../host/secure/config.ts";
+import { SecureTransport, type Transmit } from "../../host/secure/transport.ts";
+import type { CryptoProvider } from "../../host/secure/provider.ts";
+import { withSodiumAead } from "../../host/secure/sodium-aead.ts";
+import { nodeCrypto } from "../../host/secure/node-crypto.ts";
 import { loadSodium } from "../../host/node/sodium.ts";
 
 export const crypto = nodeCrypto;

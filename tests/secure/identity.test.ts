@@ -2,14 +2,14 @@
 // a member holding K cannot swap in another identity, and sessions follow an identity to a new address.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addressKey, encodeAddress } from "../../host/common/address.ts";
-import { utf8 } from "../../host/common/secure/bytes.ts";
+import { addressKey, encodeAddress } from "../../host/net/address.ts";
+import { utf8 } from "../../host/secure/bytes.ts";
 import {
   CHALLENGE_LEN, HS_CHALLENGE, HS_CONFIRM, MAC_LEN, OFF_CHALLENGE_PROOF, OFF_CHALLENGE_S, OFF_CONFIRM_PROOF, OFF_CONFIRM_S,
   OFF_CONFIRM_SIG, OFF_E, OFF_N,
-} from "../../host/common/secure/handshake.ts";
-import { Identity, nodeIdOf } from "../../host/common/secure/identity.ts";
-import { bytes, crypto, established, ip, Node, pair, text } from "./harness.ts";
+} from "../../host/secure/handshake.ts";
+import { Identity, nodeIdOf } from "../../host/secure/identity.ts";
+import { bytes, crypto, established, ip, Net, newKey, Node, pair, text } from "./harness.ts";
 
 /** What a member holding K can do to a handshake message: rewrite any field and recompute the HMAC. */
 function reprove(K: Uint8Array, m: Uint8Array, label: string, proofAt: number, ...tail: Uint8Array[]): void {
@@ -149,4 +149,25 @@ test("a handshake must prove the identity of the member the core knows at that a
   net.pump();
   assert.deepEqual(b.delivered.map(text), ["x"]);
   assert.equal(a.t.counters.wrong_identity + b.t.counters.wrong_identity, 0);
+});
+
+test("a node proving this node's own identity (one state directory, two nodes) is refused both ways, counted as own_identity", () => {
+  const key = newKey();
+  const net = new Net();
+  const a = new Node("a", ip(1), 4789, key, net.now);
+  const twin = new Node("twin", ip(2), 4789, key, net.now, {}, a.identity);
+  net.add(a, twin);
+  // The twin's HS_INIT reaches a: refused before any challenge.
+  net.send(twin, a, bytes("hello"));
+  net.pump();
+  assert.equal(a.t.counters.own_identity, 1);
+  assert.equal(a.t.sessionCount(), 0);
+  assert.equal(twin.t.sessionCount(), 0);
+  // a reaching out: the twin refuses a's HS_INIT in turn (its own identity again).
+  net.send(a, twin, bytes("hello"));
+  net.pump();
+  assert.equal(twin.t.counters.own_identity, 1);
+  assert.equal(a.t.sessionCount(), 0);
+  assert.deepEqual(a.delivered, []);
+  assert.deepEqual(twin.delivered, []);
 });

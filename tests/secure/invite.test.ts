@@ -1,15 +1,15 @@
-// Single-use invitations (host/common/secure/invite.ts, docs/security.md "Invitations"): the exchange
+// Single-use invitations (host/secure/invite.ts, docs/security.md "Invitations"): the exchange
 // hands over the network key once, to a holder of the secret, before expiry; nothing an observer sees
 // opens it; the token round-trips and the issuing side refuses what it must.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import nacl from "tweetnacl";
-import { encodeAddress } from "../../host/common/address.ts";
-import { issueInvitation, parseLifetime } from "../../host/common/invitations.ts";
+import { encodeAddress } from "../../host/net/address.ts";
+import { issueInvitation, parseLifetime } from "../../host/engine/invitations.ts";
 import {
   ANSWER_LEN, INVITE_ANSWER, INVITE_REFUSED, InviteBook, InviteRedeemer, isInvitePacket, REQUEST_LEN,
-} from "../../host/common/secure/invite.ts";
-import { decodeToken } from "../../host/common/token.ts";
+} from "../../host/secure/invite.ts";
+import { decodeToken } from "../../host/secure/token.ts";
 import { crypto, newKey } from "./harness.ts";
 
 const HOUR = 3_600_000;

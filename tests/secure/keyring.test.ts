@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
-import { formatKey, formatKeyId, generateKey, Keyring, parseKey, parseKeyId } from "../../host/common/secure/keyring.ts";
+import { formatKey, formatKeyId, generateKey, Keyring, parseKey, parseKeyId } from "../../host/secure/keyring.ts";
 import { crypto } from "./harness.ts";
 
 test("keys round-trip through base64url, base64 and hex; anything else is refused", () => {

@@ -1,12 +1,12 @@
-// The handshake rate limiter (host/common/secure/ratelimit.ts, docs/security.md "Rate limits and
+// The handshake rate limiter (host/secure/ratelimit.ts, docs/security.md "Rate limits and
 // costs") under floods of spoofed sources: a legitimate handshake still completes.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addressKey, encodeAddress } from "../../host/common/address.ts";
-import { HS_INIT, INIT_LEN, OFF_KEY_ID, WIRE_VERSION } from "../../host/common/secure/handshake.ts";
-import { writeU32 } from "../../host/common/secure/bytes.ts";
-import { keyIdOf } from "../../host/common/secure/keyring.ts";
-import { sourceOf } from "../../host/common/secure/ratelimit.ts";
+import { addressKey, encodeAddress } from "../../host/net/address.ts";
+import { HS_INIT, INIT_LEN, OFF_KEY_ID, WIRE_VERSION } from "../../host/secure/handshake.ts";
+import { writeU32 } from "../../host/secure/bytes.ts";
+import { keyIdOf } from "../../host/secure/keyring.ts";
+import { sourceOf } from "../../host/secure/ratelimit.ts";
 import { bytes, crypto, ip, Node, pair, text } from "./harness.ts";
 
 /** 198.18.<n / 256>.<n % 256>: source n of a flood, in the test range. */

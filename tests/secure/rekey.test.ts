@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { totalRejections } from "../../host/common/secure/counters.ts";
-import { DATA, HS_INIT, OFF_KEY_ID } from "../../host/common/secure/handshake.ts";
-import { readU32 } from "../../host/common/secure/bytes.ts";
+import { totalRejections } from "../../host/secure/counters.ts";
+import { DATA, HS_INIT, OFF_KEY_ID } from "../../host/secure/handshake.ts";
+import { readU32 } from "../../host/secure/bytes.ts";
 import { bytes, established, ip, newKey, Node, type Net, text } from "./harness.ts";
 
 /** Both sides send one numbered datagram every `stepMs` until `untilMs`, ticking as a host would. */

@@ -3,13 +3,13 @@
 // through a relay that cannot read it, and every way a relay drops an envelope, each counted.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addressKey, encodeAddress } from "../../host/common/address.ts";
-import { totalRejections } from "../../host/common/secure/counters.ts";
-import { RELAY, RELAY_HEADER_LEN, relayAddr, wrapRelay } from "../../host/common/secure/envelope.ts";
-import { DATA, DATA_OVERHEAD, HS_INIT } from "../../host/common/secure/handshake.ts";
-import { RelayAllowances } from "../../host/common/secure/relay.ts";
-import { ROUTE_DIRECT, ROUTE_RELAY, RouteTable } from "../../host/common/secure/routes.ts";
-import { MemberIdentities } from "../../host/common/member-identities.ts";
+import { addressKey, encodeAddress } from "../../host/net/address.ts";
+import { totalRejections } from "../../host/secure/counters.ts";
+import { RELAY, RELAY_HEADER_LEN, relayAddr, wrapRelay } from "../../host/secure/envelope.ts";
+import { DATA, DATA_OVERHEAD, HS_INIT } from "../../host/secure/handshake.ts";
+import { RelayAllowances } from "../../host/secure/relay.ts";
+import { ROUTE_DIRECT, ROUTE_RELAY, RouteTable } from "../../host/secure/routes.ts";
+import { MemberIdentities } from "../../host/engine/member-identities.ts";
 import { bytes, ip, Net, newKey, Node, text } from "./harness.ts";
 
 const UNLIMITED = { rateLimitPerSecond: 1e9, rateLimitBurst: 1e9 };
@@ -175,6 +175,22 @@ test("a path change (relay -> direct -> relay) keeps the session: no handshake, 
   assert.deepEqual(b.delivered.slice(-3).map(text), ["relayed", "direct", "relayed again"]);
   assert.equal(text(a.delivered.at(-1)!), "back");
   assert.equal(a.t.counters.handshakes_started + b.t.counters.handshakes_started, started);
+});
+
+test("an unrouted datagram (the core probing a relayed peer's own address) goes there on the session, unwrapped; the rest stays relayed", () => {
+  const { net, a, b, r } = relayed();
+  net.send(a, b, bytes("relayed"));
+  net.pump();
+  const started = a.t.counters.handshakes_started + b.t.counters.handshakes_started;
+  const [probe] = net.post(a, a.t.outgoing(b.key, b.addr, bytes("probe"), net.now, true));
+  assert.equal(probe.to, b, "straight to B's address");
+  assert.equal(probe.data[1], DATA, "sealed on the session, no envelope");
+  const [frame] = net.post(a, a.t.outgoing(b.key, b.addr, bytes("frame"), net.now));
+  assert.equal(frame.to, r, "what is not a probe keeps the relay route");
+  net.pump();
+  assert.deepEqual(b.delivered.slice(-2).map(text), ["probe", "frame"]);
+  assert.equal(a.t.counters.handshakes_started + b.t.counters.handshakes_started, started);
+  assert.equal(totalRejections(b.t.counters), 0);
 });
 
 test("R drops and counts: truncated, from a non-member, for a non-member, for a pair not allowed, over the cap, revoked", () => {

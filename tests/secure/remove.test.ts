@@ -3,12 +3,13 @@
 // moves every remaining member to a new key the removed one never sees, with no datagram lost.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { keyOfAddress } from "../../host/common/address.ts";
-import { nodeIdOf } from "../../host/common/secure/identity.ts";
+import { keyOfAddress } from "../../host/net/address.ts";
+import { nodeIdOf } from "../../host/secure/identity.ts";
 import {
-  BANS, BANS_PER_MESSAGE, BANS_SHARE_MS, COMMIT, DONE, INSTALLED, OFFER, REMOVAL_RETRY_MS, REMOVAL_STEP_MS, type RemovalReport, Removals,
-} from "../../host/common/secure/removal.ts";
-import { CONTROL } from "../../host/common/secure/handshake.ts";
+  BANS, BANS_PER_MESSAGE, BANS_SHARE_MS, COMMIT, DONE, INSTALLED, OFFER, PENDING_KEY_MS, REMOVAL_RETRY_MS, REMOVAL_STEP_MS, type RemovalReport,
+  Removals,
+} from "../../host/secure/removal.ts";
+import { CONTROL } from "../../host/secure/handshake.ts";
 import { bytes, crypto, established, ip, Net, Node, newKey, text } from "./harness.ts";
 
 interface Member {
@@ -18,7 +19,7 @@ interface Member {
 }
 
 /** A switch of `names.length` transports, every pair with a session, each with its removal protocol. */
-/** A transport with its removal protocol wired as host/common/driver.ts does it. */
+/** A transport with its removal protocol wired as host/engine/driver.ts does it. */
 function member(net: Net, node: Node): Member {
   const controls: Uint8Array[] = [];
   const removals = new Removals(crypto, node.t.keyring, node.identity.nodeId, {
@@ -357,4 +358,55 @@ test("a ban list naming the receiver or its sender is taken without those; lists
   assert.equal(c.controls.length, 2);
   assert.ok(c.controls.every((x) => x[0] === BANS && x[1] <= BANS_PER_MESSAGE));
   assert.equal(c.node.t.bans.size, ids.length + 1);
+});
+
+/** The OFFER keys (hex) `x` was sent. */
+const offeredTo = (x: Member): string[] =>
+  x.controls.filter((c) => c[0] === OFFER).map((c) => Buffer.from(c.subarray(13)).toString("hex"));
+
+test("removals at once converge: two members removed by two issuers, one member removed by two; the key kept is none a removed node got", () => {
+  for (const sameTarget of [false, true]) {
+    const { net, m } = mesh(["a", "b", "c", "d", "e"]);
+    const [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map((n) => m.get(n)!);
+    const all = [a, b, c, d, e];
+    const byA = d;
+    const byB = sameTarget ? d : e;
+    const reports: RemovalReport[] = [];
+    const others = (x: Member) => all.filter((y) => y !== x).map((y) => target(y.node));
+    a.removals.start(byA.node.identity.nodeId, others(a), net.now, (r) => reports.push(r));
+    b.removals.start(byB.node.identity.nodeId, others(b), net.now, (r) => reports.push(r));
+    const kept = all.filter((x) => x !== byA && x !== byB);
+    trafficUntil(net, kept, () => reports.length === 2 && !a.removals.running && !b.removals.running);
+    trafficUntil(net, kept, () => net.now >= 20_000, 50, 1_000_000);
+    const keys = kept.map((x) => x.node.t.keyring.list());
+    for (const k of keys) assert.deepEqual(k, keys[0], `every remaining member holds the same keys (${sameTarget ? "d by a and b" : "d by a, e by b"})`);
+    assert.equal(keys[0].length, 1);
+    const final = Buffer.from(a.node.t.keyring.primary.key).toString("hex");
+    for (const gone of new Set([byA, byB])) {
+      assert.ok(!offeredTo(gone).includes(final), `${gone.node.name} never got the key kept`);
+      for (const x of kept) assert.ok(x.node.t.bans.hasId(gone.node.identity.nodeId), `${x.node.name} bans ${gone.node.name}`);
+    }
+    for (const x of kept) {
+      for (const y of kept) if (x !== y) assert.ok(x.node.t.sessions(net.now).some((s) => s.keyId === a.node.t.keyring.primary.id));
+    }
+  }
+});
+
+test("a removal key never committed (its removal lost, or its issuer stopped) leaves the ring after PENDING_KEY_MS", () => {
+  const { net, m } = mesh(["a", "b", "c"]);
+  const [a, b, c] = ["a", "b", "c"].map((n) => m.get(n)!);
+  const pump = net.pump.bind(net);
+  net.pump = (drop = () => false) => pump((f) => (f.from === a.node && f.data[1] === CONTROL && b.node.t.keyring.size > 1) || drop(f));
+  a.removals.start(c.node.identity.nodeId, [target(b.node)], net.now, () => {}); // then a falls silent to b
+  net.pump();
+  assert.equal(b.node.t.keyring.size, 2, "b installed the offered key");
+  const offered = b.node.t.keyring.list().find((k) => !k.primary)!.id;
+  assert.ok(b.removals.nextTimer() <= net.now + PENDING_KEY_MS);
+  net.now += PENDING_KEY_MS - 1;
+  b.removals.tick(net.now);
+  assert.equal(b.node.t.keyring.size, 2);
+  net.now += 1;
+  b.removals.tick(net.now);
+  assert.deepEqual(b.node.t.keyring.list().map((k) => k.id).includes(offered), false);
+  assert.equal(b.node.t.keyring.size, 1);
 });

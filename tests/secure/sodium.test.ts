@@ -1,11 +1,11 @@
-// The libsodium provider (host/common/secure/sodium-aead.ts on koffi): the same bytes as node:crypto
+// The libsodium provider (host/secure/sodium-aead.ts on koffi): the same bytes as node:crypto
 // at every size on both sides of its small-datagram threshold, no plaintext from a forged datagram,
 // and a transport on one provider talking to a transport on the other.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
-import { SODIUM_SMALL_MAX } from "../../host/common/secure/sodium-aead.ts";
-import { nodeCrypto } from "../../host/common/secure/node-crypto.ts";
+import { SODIUM_SMALL_MAX } from "../../host/secure/sodium-aead.ts";
+import { nodeCrypto } from "../../host/secure/node-crypto.ts";
 import { bytes, ip, Net, newKey, Node, sodiumCrypto, text } from "./harness.ts";
 
 const SIZES = [0, 1, 15, 16, 17, 63, 64, 65, SODIUM_SMALL_MAX - 1, SODIUM_SMALL_MAX, SODIUM_SMALL_MAX + 1, 512, 1400, 1440, 9000, 65000];

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { totalRejections } from "../../host/common/secure/counters.ts";
-import { HS_CHALLENGE, HS_CONFIRM, HS_INIT } from "../../host/common/secure/handshake.ts";
-import { REPLAY_OK, REPLAY_WINDOW, ReplayWindow } from "../../host/common/secure/replay.ts";
-import { addressKey, encodeAddress } from "../../host/common/address.ts";
+import { totalRejections } from "../../host/secure/counters.ts";
+import { HS_CHALLENGE, HS_CONFIRM, HS_INIT } from "../../host/secure/handshake.ts";
+import { REPLAY_OK, REPLAY_WINDOW, ReplayWindow } from "../../host/secure/replay.ts";
+import { addressKey, encodeAddress } from "../../host/net/address.ts";
 import { bytes, established, ip, newKey, Node, pair, text } from "./harness.ts";
 
 // Flip tests send hundreds of handshake packets from one source in an instant: lift the rate limit

@@ -2,12 +2,12 @@
 // scratch after every message, a removed network key, the keys of a session that ends.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import * as chacha from "../../host/common/secure/chacha20poly1305.ts";
-import { Identity } from "../../host/common/secure/identity.ts";
-import { Keyring } from "../../host/common/secure/keyring.ts";
-import type { AeadKey, CryptoProvider } from "../../host/common/secure/provider.ts";
-import { SecureTransport } from "../../host/common/secure/transport.ts";
-import { addressKey, encodeAddress } from "../../host/common/address.ts";
+import * as chacha from "../../host/secure/chacha20poly1305.ts";
+import { Identity } from "../../host/secure/identity.ts";
+import { Keyring } from "../../host/secure/keyring.ts";
+import type { AeadKey, CryptoProvider } from "../../host/secure/provider.ts";
+import { SecureTransport } from "../../host/secure/transport.ts";
+import { addressKey, encodeAddress } from "../../host/net/address.ts";
 import { bytes, crypto, ip, newKey } from "./harness.ts";
 
 test("the small-datagram AEAD leaves no keystream or Poly1305 state behind, after a seal, an open and a failed open", () => {

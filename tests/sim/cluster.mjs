@@ -3,10 +3,10 @@
 // restarts, slow members whose input is handled late, a largest datagram per
 // link, home routers in front of some nodes: tests/sim/nat.mjs). Each node's
 // host follows the core's routes (OUT_ROUTE) and relays for the pairs its core
-// allows (OUT_RELAY_ALLOW), as host/common/secure does. Everything random
+// allows (OUT_RELAY_ALLOW), as host/secure does. Everything random
 // comes from one seed, so a run is reproducible.
 import {
-  ADDR_LEN, ADDR_SLOT, CoreInstance, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PATHS_QUERY, IN_PING, IN_RANDOM,
+  ADDR_LEN, ADDR_SLOT, CoreInstance, DATAGRAM_UNROUTED, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_FRAME, IN_IDENTITY, IN_JOIN, IN_LEAVE, IN_PATHS_QUERY, IN_PING, IN_RANDOM,
   OUT_DATAGRAM, OUT_EVENT, OUT_FRAME, OUT_PATHS_REPORT, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_TIMER, addrIndex, compileCore, nodeAddr,
 } from "./core.mjs";
 import { WakeHeap } from "./heap.mjs";
@@ -44,6 +44,7 @@ export class Cluster {
     this.now = 0;
     this.heap = new WakeHeap();
     this.side = null; // partition: side per node, or null
+    this.cutLinks = new Set(); // "a>b": node a's datagrams to node b are lost (one link, not a partition)
     this.sent = { datagrams: 0, bytes: 0 };
     this.net = { filtered: 0, unreachable: 0, relayed: 0, relayedBytes: 0, relayRefused: 0, flows: new Map() };
     this.idIndex = new Map();
@@ -171,14 +172,20 @@ export class Cluster {
 
   partition(side) { this.side = side; }
   heal() { this.side = null; }
+  /** Loses every datagram between nodes a and b, both ways (each still reaches the others). */
+  cutLink(a, b) { this.cutLinks.add(`${a}>${b}`).add(`${b}>${a}`); }
+  healLinks() { this.cutLinks.clear(); }
 
   schedule(n, t) {
     if (t < n.wakeAt) { n.wakeAt = t; this.heap.push(t, n.i); }
   }
 
-  /** The host of node `from` sends `data` for address `dst` along its route (wrapped for a relay). */
-  hostSend(from, dst, data) {
-    const r = this.nodes[from].routes.get(addrKey(dst));
+  /**
+   * The host of node `from` sends `data` for address `dst` along its route (wrapped for a relay), or
+   * with `unrouted` (the core's DATAGRAM_UNROUTED flag) to `dst` itself.
+   */
+  hostSend(from, dst, data, unrouted) {
+    const r = unrouted ? undefined : this.nodes[from].routes.get(addrKey(dst));
     if (r && r.kind === ROUTE_RELAY) this.wire(from, r.to, { relay: "to", addr: dst.slice(0, ADDR_LEN), data });
     else this.wire(from, r ? r.to : dst, { data });
   }
@@ -194,6 +201,7 @@ export class Cluster {
     if (pkt.data.length > this.linkLimit(from, to)) { this.onTooBig(this.now, from, to, pkt.data); return; }
     if (this.loss > 0 && this.rng.next() < this.loss) return;
     if (this.side && this.side[from] !== this.side[to]) return;
+    if (this.cutLinks.has(`${from}>${to}`)) return;
     let at = this.now + this.latency(from, to);
     if (this.nodes[to].slow) at += this.rng.next() * this.slowLagMs;
     at = Math.ceil(at); // 1 ms steps, so deliveries to a node batch into one process call
@@ -256,7 +264,7 @@ export class Cluster {
     n.timer = Infinity;
     core.process(t, (kind, at, len) => {
       if (kind === OUT_DATAGRAM) {
-        this.hostSend(n.i, core.u8.slice(at, at + ADDR_LEN), core.u8.slice(at + ADDR_SLOT, at + len));
+        this.hostSend(n.i, core.u8.slice(at, at + ADDR_LEN), core.u8.slice(at + ADDR_SLOT, at + len), (core.dv.getUint16(at + ADDR_LEN, true) & DATAGRAM_UNROUTED) !== 0);
       } else if (kind === OUT_TIMER) {
         n.timer = core.dv.getFloat64(at, true);
       } else if (kind === OUT_PONG) {

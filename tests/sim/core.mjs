@@ -16,6 +16,8 @@ export const NAT_GUESS = ["unknown", "none", "cone", "symmetric"];
 export const MAC_KIND = { LOCAL: 1, REMOTE: 2, STATIC: 3 };
 export const EVENT = { JOIN: 1, UPDATE: 2, SUSPECT: 3, ALIVE: 4, DEAD: 5, LEFT: 6 };
 export const ADDR_LEN = 18, ADDR_SLOT = 20;
+/** OUT_DATAGRAM: the u16 after the destination address (docs/abi.md). */
+export const DATAGRAM_UNROUTED = 1;
 
 export function compileCore() {
   let bytes;

@@ -3,18 +3,22 @@
 // (identities.mjs). fast-check draws attacks: SUSPECT and DEAD about honest members at any
 // incarnation, signed with the attacker's key in its own name or claimed to be another's (honest,
 // the victim's, unknown), ALIVEs in their name, MAC claims on their MACs (in their name, which
-// needs their signature, or in the attacker's own, signed, while the MAC's host speaks). Whatever it draws:
+// needs their signature, or in the attacker's own, signed, while the MAC's host speaks or while it is
+// silent: its node then asks the host, which answers, docs/mactable.md "Silent hosts"), IP bindings of
+// their hosts' addresses (in another member's name, signed by the attacker; or the owner's own claims
+// replayed: an older version, or the current one pointing elsewhere). Whatever it draws:
 //   - no honest member is ever dead at an honest member: one accuser is not the k independent ones
 //     Lifeguard needs (docs/membership.md "Signed accusations"), and a suspicion it raises ends within
 //     a nudge interval plus a probe period (SUSPECT_BOUND_MS);
 //   - once the attack stops, every honest member sees every honest member alive, and maps no honest
-//     member's MAC to anyone else (a member that took the owner for dead may lack it for a while);
+//     member's MAC to anyone else (a member that took the owner for dead may lack it for a while), nor
+//     any honest host's address to another MAC;
 //   - once an honest owner's TAP sees its MAC again, every honest member maps the MAC to it again.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { Cluster } from "./cluster.mjs";
-import { EVENT } from "./core.mjs";
+import { EVENT, IN_FRAME } from "./core.mjs";
 import { newIdentity, signClaim } from "./identities.mjs";
 
 const HONEST = 6;
@@ -37,10 +41,17 @@ const SUSPECT_BOUND_MS = SUSPICION_MIN_MS / 2 + PROBE_MS;
 const SETTLE_LIMIT_MS = 60_000;
 const WIRE_VERSION = 2; // docs/wire.md: the core's datagram version
 const TRAILER = 96; // a claim's key and signature
-const MSG = { SUSPECT: 0x14, ALIVE: 0x15, DEAD: 0x16, MAC_UPDATE: 0x20 };
+const MSG = { SUSPECT: 0x14, ALIVE: 0x15, DEAD: 0x16, MAC_UPDATE: 0x20, IP_BINDING: 0x22 };
 const FROM_OWNER = 0x01;
 
 const macOf = (i) => `02aa000000${(i + 1).toString(16).padStart(2, "0")}`;
+/** A second host behind each honest member: where a replayed or forged binding could point. */
+const otherMacOf = (i) => `02bb000000${(i + 1).toString(16).padStart(2, "0")}`;
+/** The address of member i's host (macOf(i)), bound by its gratuitous ARP. */
+const ipOf = (i) => [198, 18, 1, i + 1];
+/** Each host claims its address once: its binding's version (assembly/bindings.ts starts at 1). */
+const BINDING_VERSION = 1;
+const mapped = (ip) => "00000000000000000000ffff" + ip.map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** A SUSPECT or DEAD naming accuser `from`, signed by `signer` (the accuser's key only when it is the signer's). */
 function accusation(type, inc, node, from, signer) {
@@ -102,18 +113,57 @@ function macUpdate(mac, owner, version, signer) {
   return m;
 }
 
+/** A gratuitous ARP (sender = target = `ip`) from `mac`, broadcast: the host claims its address. */
+function gratuitousArp(mac, ip) {
+  const f = new Uint8Array(42);
+  const src = macBytes(mac);
+  f.fill(0xff, 0, 6);
+  f.set(src, 6);
+  f.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1], 12);
+  f.set(src, 22);
+  f.set(ip, 28);
+  f.set(ip, 38);
+  return f;
+}
+
+/** An IP_BINDING (assembly/wire/bindmsg.ts) of `ip` to `mac` in `owner`'s name, its key and signature `signer`'s. */
+function ipBinding(ip, mac, owner, version, signer) {
+  const m = new Uint8Array(26 + TRAILER);
+  const v = new DataView(m.buffer);
+  m[0] = MSG.IP_BINDING;
+  m.set(macBytes(mac), 4);
+  v.setBigUint64(10, owner);
+  v.setUint32(18, version);
+  m.set(ip, 22);
+  // The signed form (bindClaimForm): type, flags, vlan, owner, mac, version, address, then the trailer.
+  const form = new Uint8Array(26 + TRAILER);
+  const f = new DataView(form.buffer);
+  form[0] = MSG.IP_BINDING;
+  f.setBigUint64(4, owner);
+  form.set(macBytes(mac), 12);
+  f.setUint32(18, version);
+  form.set(ip, 22);
+  signClaim(signer, form);
+  m.set(form.subarray(26), 26);
+  return m;
+}
+
 const incArb = fc.oneof(
   { weight: 3, arbitrary: fc.constant("current") },
   fc.constantFrom("next", "previous", "max", "zero"),
   fc.integer({ min: 1, max: 0x7fffffff }), // ahead by that much
 );
 export const attackArb = fc.record({
-  kind: fc.constantFrom("suspect", "dead", "dead", "alive-signed", "alive-garbage", "mac"),
+  kind: fc.constantFrom("suspect", "dead", "dead", "alive-signed", "alive-garbage", "mac", "mac-silent", "binding"),
   victim: fc.integer({ min: 0, max: HONEST - 1 }),
   to: fc.integer({ min: 0, max: HONEST - 1 }),
   inc: incArb,
   accuser: fc.constantFrom("evil", "victim", "other", "random"),
   macOwner: fc.constantFrom("evil", "max", "victim"),
+  // "other": the victim's address bound to another member's host in that member's name, signed by the
+  // attacker; "replay-older", "replay-current": the victim's own signed claim binding its address to its
+  // other host, at an older version or at its current one (claims it once made, sent again).
+  binding: fc.constantFrom("other", "replay-older", "replay-current"),
   gapMs: fc.integer({ min: 0, max: 1500 }),
 });
 
@@ -128,6 +178,25 @@ function incarnationOf(cluster, victim, choice) {
   return (cur + choice) >>> 0;
 }
 
+/**
+ * Host `i`'s answer to a frame its node wrote to the TAP, or null: a live host answers an ARP request
+ * for its address sent to its MAC (the probe a node sends when a claim takes a silent host's MAC).
+ */
+function hostAnswer(i, f) {
+  if (i >= HONEST || f.length < 42 || f[12] !== 0x08 || f[13] !== 0x06 || f[21] !== 1) return null;
+  const mac = macBytes(macOf(i));
+  const ip = ipOf(i);
+  if (!mac.every((b, k) => f[k] === b) || !ip.every((b, k) => f[38 + k] === b)) return null;
+  const r = new Uint8Array(42);
+  r.set(f.subarray(6, 12), 0);
+  r.set(mac, 6);
+  r.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2], 12);
+  r.set(mac, 22);
+  r.set(ip, 28);
+  r.set(f.subarray(22, 32), 32); // the asker's MAC and address
+  return r;
+}
+
 /** Runs one attack on a fresh switch; returns what the properties need. */
 export function run(attacks, seed) {
   const identities = Array.from({ length: HONEST + 1 }, newIdentity);
@@ -135,8 +204,13 @@ export function run(attacks, seed) {
   const deadFor = [];
   const suspectSince = new Map();
   const suspectFor = [];
+  const answers = [];
   const cluster = new Cluster({
     nodes: HONEST + 1, seed, identity: (i) => identities[i],
+    onFrame(t, node, frame) {
+      const answer = hostAnswer(node, frame);
+      if (answer) answers.push([node, answer]);
+    },
     onEvent(t, observer, kind, subject) {
       if (observer === EVIL || subject === EVIL) return;
       const key = `${observer}>${subject}`;
@@ -159,14 +233,24 @@ export function run(attacks, seed) {
     cluster.run(i * 50);
     cluster.start(i, [0]);
   }
-  for (let i = 0; i < HONEST; i++) cluster.frame(i, macOf(i));
+  for (let i = 0; i < HONEST; i++) {
+    cluster.input(i, IN_FRAME, [gratuitousArp(macOf(i), ipOf(i))]);
+    cluster.frame(i, otherMacOf(i));
+  }
   for (let t = 10_000; !settled(cluster); t += PROBE_MS) {
     assert.ok(t < 60_000, "the switch did not settle before the attack");
     cluster.run(t);
   }
+  /** Runs to `t` in small steps, the hosts answering what their nodes asked in between (a host answers at once). */
+  const runTo = (t) => {
+    while (cluster.now < t) {
+      cluster.run(Math.min(t, cluster.now + 20));
+      for (const [node, frame] of answers.splice(0)) cluster.input(node, IN_FRAME, [frame]);
+    }
+  };
   const evil = cluster.nodes[EVIL];
   for (const a of attacks) {
-    cluster.run(cluster.now + a.gapMs);
+    runTo(cluster.now + a.gapMs);
     const victim = cluster.nodes[a.victim];
     const inc = incarnationOf(cluster, a.victim, a.inc);
     const accuser = { evil: evil.id, victim: victim.id, other: cluster.nodes[(a.victim + 1) % HONEST].id, random: 0x0123456789abcdefn }[a.accuser];
@@ -174,19 +258,29 @@ export function run(attacks, seed) {
     if (a.kind === "suspect" || a.kind === "dead") message = accusation(a.kind === "dead" ? MSG.DEAD : MSG.SUSPECT, inc, victim.id, accuser, identities[EVIL]);
     else if (a.kind === "alive-signed") message = forgedAlive(cluster, victim.id, inc, identities[EVIL]);
     else if (a.kind === "alive-garbage") message = forgedAlive(cluster, victim.id, inc, null);
-    else {
+    else if (a.kind === "binding") {
+      const other = (a.victim + 1) % HONEST;
+      if (a.binding === "other") message = ipBinding(ipOf(a.victim), macOf(other), cluster.nodes[other].id, inc, identities[EVIL]);
+      else {
+        const version = a.binding === "replay-current" ? BINDING_VERSION : (BINDING_VERSION - 1 - (inc & 0xffff)) >>> 0;
+        message = ipBinding(ipOf(a.victim), otherMacOf(a.victim), victim.id, version, identities[a.victim]);
+      }
+    } else {
       const owner = { evil: evil.id, max: 0xffffffffffffffffn, victim: victim.id }[a.macOwner];
       message = macUpdate(macOf(a.victim), owner, inc, identities[EVIL]);
-      cluster.frame(a.victim, macOf(a.victim)); // its host speaks
+      if (a.kind === "mac") cluster.frame(a.victim, macOf(a.victim)); // its host speaks; "mac-silent": it only answers
     }
     const datagram = new Uint8Array(1 + message.length);
     datagram[0] = WIRE_VERSION;
     datagram.set(message, 1);
     cluster.wire(EVIL, cluster.nodes[a.to].addr, { data: datagram });
   }
-  cluster.run(cluster.now + 3 * PROBE_MS);
+  runTo(cluster.now + 3 * PROBE_MS);
   const afterAttack = views(cluster);
-  for (let i = 0; i < HONEST; i++) cluster.frame(i, macOf(i)); // each owner's hosts speak again
+  for (let i = 0; i < HONEST; i++) {
+    cluster.frame(i, macOf(i)); // each owner's hosts speak again
+    cluster.frame(i, otherMacOf(i));
+  }
   const quiet = cluster.now;
   while (!settled(cluster) && cluster.now - quiet < SETTLE_LIMIT_MS) cluster.run(cluster.now + PROBE_MS);
   return {
@@ -195,7 +289,7 @@ export function run(attacks, seed) {
   };
 }
 
-/** What each honest member `o` holds about each honest member `h`: alive?, and who owns h's MAC. */
+/** What each honest member `o` holds about each honest member `h`: alive?, who owns h's MAC, where h's host's address is bound. */
 function views(cluster) {
   const out = [];
   for (let o = 0; o < HONEST; o++) {
@@ -203,14 +297,16 @@ function views(cluster) {
     const macs = cluster.nodes[o].core.macs();
     for (let h = 0; h < HONEST; h++) {
       const m = members.find((x) => x.id === cluster.nodes[h].id);
-      out.push({ o, h, alive: m?.state === 0, macOwner: macs.get(`${macOf(h)}/0`)?.owner, owner: cluster.nodes[h].id });
+      const boundTo = [...macs].find(([, e]) => e.ips.includes(mapped(ipOf(h))))?.[0];
+      out.push({ o, h, alive: m?.state === 0, macOwner: macs.get(`${macOf(h)}/0`)?.owner, owner: cluster.nodes[h].id, boundTo });
     }
   }
   return out;
 }
 
+/** Every honest member alive, mapping every honest MAC to its owner and every honest host's address to its MAC. */
 function settled(cluster) {
-  return views(cluster).every((v) => v.alive && v.macOwner === v.owner);
+  return views(cluster).every((v) => v.alive && v.macOwner === v.owner && v.boundTo === `${macOf(v.h)}/0`);
 }
 
 test("forged gossip from a member with the network key: no honest member is made dead or loses its MAC", () => {
@@ -228,11 +324,13 @@ test("forged gossip from a member with the network key: no honest member is made
       assert.deepEqual(r.stillSuspect, [], "honest members still suspect after the attack");
       for (const v of r.afterAttack) {
         if (v.macOwner !== undefined) assert.equal(v.macOwner, v.owner, `after the attack node ${v.o} maps node ${v.h}'s MAC to ${v.macOwner.toString(16)}`);
+        if (v.boundTo !== undefined) assert.equal(v.boundTo, `${macOf(v.h)}/0`, `after the attack node ${v.o} binds node ${v.h}'s host's address to ${v.boundTo}`);
       }
       settleWorst = Math.max(settleWorst, r.settleMs);
       for (const v of r.views) {
         assert.ok(v.alive, `node ${v.o} does not see node ${v.h} alive`);
         assert.equal(v.macOwner, v.owner, `node ${v.o} maps node ${v.h}'s MAC to ${v.macOwner?.toString(16)}`);
+        assert.equal(v.boundTo, `${macOf(v.h)}/0`, `node ${v.o} binds node ${v.h}'s host's address to ${v.boundTo}`);
       }
     }),
     { numRuns: 25, seed: 16 },

@@ -3,12 +3,16 @@
 // restarted under the same id. Measured: the time until every node lists every member alive, and
 // until every MAC table again maps each node's MAC to it.
 import { Cluster } from "./cluster.mjs";
+import { ADDR_SLOT, IN_IDENTITY, nodeAddr } from "./core.mjs";
 import { CHECK_MS, key, macOf } from "./macs.mjs";
 
-/** A cluster of `o.nodes`, each with one MAC learnt on its TAP, agreed on members and MACs; null if it never agrees. */
+/**
+ * A cluster of `o.nodes`, each with one MAC learnt on its TAP, agreed on members and MACs; null if it
+ * never agrees. `o.spare` more nodes exist unstarted: addresses no member has had.
+ */
 function agreedCluster(o) {
-  const cluster = new Cluster({ nodes: o.nodes, seed: o.seed ?? 1, loss: o.loss ?? 0, config: o.config });
-  const nodes = cluster.nodes;
+  const cluster = new Cluster({ nodes: o.nodes + (o.spare ?? 0), seed: o.seed ?? 1, loss: o.loss ?? 0, config: o.config });
+  const nodes = cluster.nodes.slice(0, o.nodes);
   cluster.start(0);
   for (let i = 1; i < o.nodes; i++) { cluster.run(i * 20); cluster.start(i, [0]); }
   cluster.run(5000);
@@ -64,10 +68,41 @@ export function simulateRestartSameId(o) {
 }
 
 /**
+ * Node `o.victim` crashes, and `o.downMs` later, held dead by every member for longer than
+ * gossip_to_the_dead_ms, it restarts under its id at another address (the spare node's, which never
+ * ran): it comes back by its own refutation, since its seed's answer carries its dead entry (by the
+ * id the request came from, not by address). Times members and MAC tables as timeRecovery does, the
+ * restarted node's MAC being its old one.
+ */
+export function simulateRestartElsewhere(o) {
+  const r = { failures: [], membersMs: null, macsMs: null };
+  const c = agreedCluster({ ...o, spare: 1 });
+  if (c === null) return { ...r, failures: ["no agreement before the crash"] };
+  const victim = c.nodes[o.victim];
+  c.cluster.crash(o.victim);
+  c.runUntil(() => false, o.downMs);
+  const elsewhere = c.cluster.nodes[o.nodes];
+  elsewhere.id = victim.id;
+  elsewhere.name = victim.name;
+  c.nodes[o.victim] = elsewhere; // the member is at its new address now
+  c.cluster.start(elsewhere.i, [0]);
+  c.cluster.frame(elsewhere.i, macOf(o.victim, 0));
+  const macOfNode = (n) => macOf(n === elsewhere ? o.victim : n.i, 0);
+  c.allMacs = () => c.nodes.every((n) => {
+    const t = n.core.macs();
+    return c.nodes.every((m) => t.get(key(macOfNode(m)))?.owner === m.id);
+  });
+  return timeRecovery(c, o.capMs, r);
+}
+
+/**
  * Node `o.victim` crashes for good; `o.downMs` later, when every member has held it dead for longer than
  * gossip_to_the_dead_ms, node `o.replayer` sends node 0 a copy of the victim's signed ALIVE taken from
  * the wire before the crash (a genuine claim, only old). Only the member itself may undo its death, with
- * a higher incarnation: the copy must bring it back nowhere. Returns the members that took it for alive.
+ * a higher incarnation: the copy must bring it back nowhere. With `o.movedFirst` the victim took another
+ * address (a new incarnation there) before the crash, so the copy names an address it had before: it
+ * still brings nothing back (before, a dead member's ALIVE from another address was news at any
+ * incarnation). Returns the members that took it for alive.
  */
 export function simulateReplayedAlive(o) {
   const r = { failures: [], revivedAt: [] };
@@ -77,6 +112,18 @@ export function simulateReplayedAlive(o) {
   const copy = watchForInfo(c.cluster, victim);
   c.runUntil(() => copy.value !== null, 60_000); // a push-pull carries it within an interval
   if (copy.value === null) return { ...r, failures: ["no ALIVE of the victim was seen on the wire"] };
+  if (o.movedFirst) {
+    const incarnation = (n) => n.core.members().find((m) => m.id === victim.id)?.incarnation;
+    const before = incarnation(c.nodes[0]);
+    const id = new Uint8Array(8);
+    new DataView(id.buffer).setBigUint64(0, victim.id, true);
+    const slot = new Uint8Array(ADDR_SLOT);
+    slot.set(nodeAddr(o.nodes + 7)); // nobody's
+    c.cluster.input(o.victim, IN_IDENTITY, [id, slot, new TextEncoder().encode(victim.name)]);
+    if (c.runUntil(() => c.nodes.every((n) => incarnation(n) > before), 10_000) === null) {
+      return { ...r, failures: ["the victim's move did not reach every member"] };
+    }
+  }
   c.cluster.crash(o.victim);
   c.runUntil(() => false, o.downMs);
   const deadEverywhere = c.nodes.filter((n) => n.up).every((n) => n.core.members().find((m) => m.id === victim.id)?.state === 2);
@@ -95,7 +142,7 @@ export function simulateReplayedAlive(o) {
   return r;
 }
 
-const WIRE_VERSION = 1; // docs/wire.md
+const WIRE_VERSION = 2; // docs/wire.md: the DiVS datagram's version
 const MSG_ALIVE = 0x15; // docs/membership.md: u32 incarnation, u64 id, address (18), u16, u32, name, key, signature
 
 /** Watches every datagram for a copy of `node`'s member info (an ALIVE body, as push-pulls carry it): `{ value }`. */

@@ -3,7 +3,7 @@
 // stayed dead, and after a shorter heal the MAC tables lagged the members by up to a push-pull interval.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { simulatePartitionHeal, simulateReplayedAlive, simulateRestartSameId } from "./heal.mjs";
+import { simulatePartitionHeal, simulateReplayedAlive, simulateRestartElsewhere, simulateRestartSameId } from "./heal.mjs";
 
 /** Reconnect pings every 30 s (LAN default), then a push-pull and gossip: well under 40 s. */
 const MEMBERS_BOUND_MS = 40_000;
@@ -31,6 +31,23 @@ test("a member restarted under its id after 45 s dead is alive everywhere again,
     assert.deepEqual(r.failures, []);
     assert.ok(r.membersMs <= 10_000, `members took ${r.membersMs} ms`);
     assert.ok(r.macsMs - r.membersMs <= MACS_AFTER_MEMBERS_MS, `MAC tables took ${r.macsMs} ms, members ${r.membersMs} ms`);
+  }
+});
+
+test("a member restarted under its id at another address after 45 s dead is alive everywhere again, its MAC with it", () => {
+  for (const seed of [1, 2, 3]) {
+    const r = simulateRestartElsewhere({ nodes: 8, victim: 3, downMs: 45_000, seed, capMs: 120_000 });
+    console.log(`# restart elsewhere after 45 s dead, seed ${seed}: members ${s(r.membersMs)}, MAC tables ${s(r.macsMs)}`);
+    assert.deepEqual(r.failures, []);
+    assert.ok(r.membersMs <= 10_000, `members took ${r.membersMs} ms`);
+  }
+});
+
+test("a dead member's old ALIVE from an address it had before, replayed, brings it back nowhere", () => {
+  for (const seed of [1, 2, 3]) {
+    const r = simulateReplayedAlive({ nodes: 8, victim: 3, replayer: 5, downMs: 60_000, watchMs: 10_000, seed, movedFirst: true });
+    assert.deepEqual(r.failures, []);
+    assert.deepEqual(r.revivedAt, [], `seed ${seed}: nodes ${r.revivedAt} took the dead member for alive again`);
   }
 });
 

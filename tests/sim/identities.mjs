@@ -1,6 +1,6 @@
 // Real identities for simulated nodes: an Ed25519 key pair each (node:crypto), the node id derived
 // from the public key, and the claim imports made and checked as the host does
-// (host/common/secure/claims.ts, identity.ts: the same label, id derivation and byte order), so a
+// (host/secure/claims.ts, identity.ts: the same label, id derivation and byte order), so a
 // simulated member cannot sign for another. Slower than the stand-in (~0.3 ms per check): for
 // small clusters under attack (forged-gossip.test.mjs).
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";

@@ -70,6 +70,25 @@ export function natPair({ type, change = null, seed = 1, loss = 0, settleMs = 30
   r.falseDeaths = watch.falseDeaths;
   r.suspicions = watch.suspicions;
   r.cluster = cluster;
+  r.watch = watch;
+  return r;
+}
+
+/**
+ * Nodes 1 and 2 behind cone NATs go direct through node 0; then the link between them is cut (each still
+ * reaches node 0), and restored `cutMs` later. Times until both ends are relayed, then direct again.
+ */
+export function natCut({ seed = 1, cutMs = 30_000 } = {}) {
+  const r = natPair({ type: NAT.CONE, seed });
+  const { cluster } = r;
+  const deaths = r.watch.falseDeaths;
+  cluster.cutLink(1, 2);
+  r.timeToRelayMs = runUntil(cluster, () => both(cluster, 1, 2, PATH_KIND.RELAY), cutMs);
+  runUntil(cluster, () => false, cutMs - (r.timeToRelayMs ?? cutMs));
+  r.whileCut = { kind12: pathKind(cluster, 1, 2), kind21: pathKind(cluster, 2, 1) };
+  cluster.healLinks();
+  r.timeToDirectMs = runUntil(cluster, () => both(cluster, 1, 2, PATH_KIND.DIRECT), 90_000);
+  r.falseDeathsAfterCut = r.watch.falseDeaths - deaths;
   return r;
 }
 

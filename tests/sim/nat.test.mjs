@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PATH_KIND } from "./core.mjs";
 import { NAT } from "./nat.mjs";
-import { natBed, natCluster, natIdle, natPair } from "./nat-scenarios.mjs";
+import { natBed, natCluster, natCut, natIdle, natPair } from "./nat-scenarios.mjs";
 
 test("two nodes behind cone NATs go direct; datagrams cross between their routers", () => {
   const r = natPair({ type: NAT.CONE });
@@ -64,6 +64,17 @@ test("a relayed path goes direct once both NATs turn cone, without losing either
   assert.ok(r.timeToUpgradeMs < 20_000, `direct only ${r.timeToUpgradeMs} ms after the second change`);
   assert.deepEqual(r.afterChange, { kind12: PATH_KIND.DIRECT, kind21: PATH_KIND.DIRECT });
   assert.equal(r.falseDeaths, 0);
+});
+
+test("a cut direct path between cone NATs falls back to the relay within 8.5 s at both ends, no false death; direct again at the re-probe", () => {
+  for (let seed = 1; seed <= 4; seed++) {
+    const r = natCut({ seed });
+    // The first heartbeat (3 s unanswered) asks for the grant; 6.5 s unanswered uses it (was 12 s: search, rendezvous, request).
+    assert.ok(r.timeToRelayMs !== null && r.timeToRelayMs <= 8500, `seed ${seed}: relayed ${r.timeToRelayMs} ms after the cut`);
+    assert.deepEqual(r.whileCut, { kind12: PATH_KIND.RELAY, kind21: PATH_KIND.RELAY }, `seed ${seed}: both ends stay relayed while cut`);
+    assert.ok(r.timeToDirectMs !== null && r.timeToDirectMs <= 65_000, `seed ${seed}: direct ${r.timeToDirectMs} ms after the link came back`);
+    assert.equal(r.falseDeathsAfterCut, 0);
+  }
 });
 
 test("the e2e bed (a public node, two cone, two symmetric NATs, fast membership timings): 60 seeds converge within 20 s, no false death", () => {

@@ -1,7 +1,18 @@
 // The MAC table over gossip (assembly/macgossip.ts): announcements and refreshes
 // into the broadcast queue, relaying, dropping a gone owner, the push-pull
 // section, and the owner id following IN_IDENTITY.
-import { ADDR_LEN, ADDR_SLOT, IN_FRAME, IN_IDENTITY, OUT_DATAGRAM, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
+import { ADDR_LEN, ADDR_SLOT, IN_FRAME, IN_IDENTITY, OUT_DATAGRAM, OUT_FRAME, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
+import { bindingClaim } from "../../assembly/bindings";
+import { serverMac } from "../../assembly/dhcp/pool";
+import { forwardFromTap } from "../../assembly/forward";
+import { ARP_OP_REQUEST, arpEmitReplyFrame, arpOp, arpSenderIp, arpTargetIp } from "../../assembly/wire/arp";
+import { IpAddr } from "../../assembly/wire/bindmsg";
+import { ETHERTYPE_IPV6, ETH_HEADER_LEN, ethDst, ethEmit, ethSrc } from "../../assembly/wire/ethernet";
+import { WireCheck } from "../../assembly/wire/check";
+import { IPV6_HEADER_LEN } from "../../assembly/wire/ipv6";
+import {
+  ICMPV6_NS, NA_F_OVERRIDE, NS_PROBE_LEN, ndpCheck, ndpEmitAdvert, ndpTarget, ndpType,
+} from "../../assembly/wire/ndp";
 import { CLAIM_KEY_LEN } from "../../assembly/claims";
 import { config } from "../../assembly/config";
 import { input_ptr, output_ptr, process } from "../../assembly/index";
@@ -36,6 +47,9 @@ const elsewhere = heap.alloc(ADDR_LEN);
 memory.fill(elsewhere, 0x0b, ADDR_LEN);
 memory.fill(addr, 9, ADDR_LEN);
 const w = new CompoundWriter();
+const hostIp4 = new IpAddr();
+const hostV6 = heap.alloc(16);
+const allNodes = memory.data<u8>([0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 const reader = new CompoundReader();
 
 // What the broadcast queue sends next: MAC_UPDATEs as (mac, owner, version, flags).
@@ -286,6 +300,64 @@ describe("receiving MAC_UPDATE", () => {
     expect(lookup(MAC + 42, 0)).toBe(PEER);
   });
 
+  it("asks a silent host whose MAC a claim took whether it is here; its answer takes the MAC back", () => {
+    const probes = statValue(Stat.MacHostProbes);
+    const unprobed = statValue(Stat.MacTakenUnprobed);
+    const host = MAC + 45;
+    const hostIp: u32 = 0xc612_0501; // 198.18.5.1, claimed by the host here
+    learnLocal(host, 0, 1000);
+    bindingClaim(host, 0, hostIp4.setV4(hostIp), -1, 1000);
+    outputReset();
+    const quiet = 1000 + 10 * MAC_CONTEST_MS;
+    ownerMsg(host, PEER, 2, quiet); // a newer claim, our host quiet: a move, or a taking
+    expect(lookup(host, 0)).toBe(PEER);
+    const probe = tapFrame();
+    expect(probe != 0).toBe(true);
+    expect(ethDst(probe)).toBe(host);
+    expect(ethSrc(probe)).toBe(serverMac());
+    expect(arpOp(probe + ETH_HEADER_LEN)).toBe(ARP_OP_REQUEST);
+    expect(arpSenderIp(probe + ETH_HEADER_LEN)).toBe(0); // a probe: no cache learns from it
+    expect(arpTargetIp(probe + ETH_HEADER_LEN)).toBe(hostIp);
+    expect(statValue(Stat.MacHostProbes) - probes).toBe(1);
+    // The host is still here and answers: the answer takes the MAC back, and ends here.
+    const local = statValue(Stat.FramesLocalDst);
+    const n = arpEmitReplyFrame(buf, 256, host, hostIp, serverMac(), 0, 0);
+    forwardFromTap(buf, n, quiet + 1);
+    expect(lookup(host, 0)).toBe(self.id);
+    expect(slotVersion(macFind(host, 0))).toBe(3);
+    expect(statValue(Stat.FramesLocalDst) - local).toBe(1);
+    // An IPv6-only host is asked with a duplicate-address probe, and its defending NA takes the MAC back.
+    const host6 = MAC + 47;
+    memory.fill(hostV6, 0, 16);
+    store<u16>(hostV6, 0x80fe); // fe80::, ending in 9a:bc:de
+    store<u8>(hostV6 + 13, 0x9a); store<u8>(hostV6 + 14, 0xbc); store<u8>(hostV6 + 15, 0xde);
+    learnLocal(host6, 0, 1000);
+    bindingClaim(host6, 0, hostIp4.setV6(hostV6), 0, 1000);
+    outputReset();
+    ownerMsg(host6, PEER, 2, quiet);
+    const ns = tapFrame();
+    expect(ns != 0).toBe(true);
+    expect(ethDst(ns)).toBe(host6);
+    const ip6 = ns + ETH_HEADER_LEN;
+    expect(ndpCheck(ip6, IPV6_HEADER_LEN + NS_PROBE_LEN)).toBe(WireCheck.Ok); // hop limit 255, checksum right
+    expect(ndpType(ip6)).toBe(ICMPV6_NS);
+    expect(memory.compare(ndpTarget(ip6), hostV6, 16)).toBe(0);
+    expect(load<u64>(ip6 + 8) | load<u64>(ip6 + 16)).toBe(0); // from ::
+    expect(load<u8>(ip6 + 24)).toBe(0xff); // to the target's solicited-node group
+    expect(load<u8>(ip6 + 36)).toBe(0xff);
+    expect(load<u8>(ip6 + 39)).toBe(0xde);
+    const h = ethEmit(buf, 256, 0x3333_0000_0001, host6, 0, ETHERTYPE_IPV6);
+    const na = ndpEmitAdvert(buf + h, 256 - h, hostV6, allNodes, NA_F_OVERRIDE, host6);
+    forwardFromTap(buf, h + na, quiet + 1);
+    expect(lookup(host6, 0)).toBe(self.id);
+    // A host whose address we do not know cannot be asked: counted, the claim stands.
+    learnLocal(MAC + 46, 0, 1000);
+    outputReset();
+    ownerMsg(MAC + 46, PEER, 2, quiet);
+    expect(tapFrame()).toBe(0);
+    expect(statValue(Stat.MacTakenUnprobed) - unprobed).toBe(1);
+  });
+
   it("tells the previous owner of a MAC it takes, when the claim comes from its claimant itself", () => {
     const told = statValue(Stat.MacMoveTold);
     ownerMsg(MAC + 43, PEER + 1, 1, 1000);
@@ -409,6 +481,17 @@ function forEachSentEntry(fn: (p: usize) => void): i32 {
 }
 
 /** Datagrams in the output holding one MAC_UPDATE each, as `answerStale` sends them; the last is left decoded. */
+/** The first frame the last call wrote to the TAP (without a virtio-net header here), or 0. */
+function tapFrame(): usize {
+  const base = output_ptr();
+  for (let off: u32 = 0; off < outputLength(); ) {
+    const rec = base + off;
+    if (load<u16>(rec + REC_KIND) == OUT_FRAME) return rec + REC_HEADER;
+    off += alignUp(REC_HEADER + load<u32>(rec + REC_LEN));
+  }
+  return 0;
+}
+
 function sentDirect(): i32 {
   let n = 0;
   const base = output_ptr();

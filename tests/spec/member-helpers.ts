@@ -3,6 +3,7 @@
 import { ADDR_LEN } from "../../assembly/abi";
 import { CLAIM_LEN, claimFormSign, claimSign } from "../../assembly/claims";
 import { macClaimForm, macCopyEncode, macMsgEncode } from "../../assembly/wire/macmsg";
+import { IpAddr, bindClaimForm, bindMsgEncode } from "../../assembly/wire/bindmsg";
 import { self } from "../../assembly/node";
 import { MSG_ALIVE, accusationForm, writeAccusation, writeInfo } from "../../assembly/membership/codec";
 import { membershipIdentity } from "../../assembly/membership/membership";
@@ -56,6 +57,16 @@ export function signedMacUpdate(
   return ageMs < 0
     ? macMsgEncode(p, cap, mac, vlan, owner, version, flags, trailer)
     : macCopyEncode(p, cap, mac, vlan, owner, version, flags, <u32>ageMs, trailer);
+}
+
+const bindTrailer = heap.alloc(CLAIM_LEN);
+
+/** An IP_BINDING signed by its owner; returns its length or 0. */
+export function signedBinding(
+  p: usize, cap: u32, vlan: u32, ip: IpAddr, mac: u64, owner: u64, version: u32, router: bool,
+): u32 {
+  claimFormSign(bindClaimForm(vlan, ip, mac, owner, version, router), bindTrailer);
+  return bindMsgEncode(p, cap, vlan, ip, mac, owner, version, router, bindTrailer);
 }
 
 const accuseTrailer = heap.alloc(CLAIM_LEN);

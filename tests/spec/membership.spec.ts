@@ -15,8 +15,8 @@ import {
 } from "../../assembly/membership/codec";
 import { membershipBan, membershipMessage } from "../../assembly/membership/membership";
 import { MemberState, memberById, memberCount, members } from "../../assembly/membership/state";
-import { suspicionConfirmations, suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
-import { suspicionTick } from "../../assembly/membership/updates";
+import { suspicionConfirmations, suspicionMin, suspicionTimeoutAfter } from "../../assembly/membership/suspicion";
+import { suspectNode, suspicionTick } from "../../assembly/membership/updates";
 import { CLAIM_LEN } from "../../assembly/claims";
 import { accusationTrailer, signedAccusation, signedInfo, startMember } from "./member-helpers";
 
@@ -228,6 +228,22 @@ describe("signed accusations (Lifeguard's independent accusers)", () => {
       expect(m.state).toBe(MemberState.Suspect);
       accuse(MSG_DEAD, 1, 710, 712 + <u64>i);
     }
+    expect(m.state).toBe(MemberState.Dead);
+  });
+
+  it("our own failed probes, unrefuted one maximum timeout past an unconfirmed suspicion, are our verdict here", () => {
+    startMember();
+    for (let id: u64 = 715; id < 719; id++) membershipMessage(addr, buf, aliveMsg(buf, 1, id));
+    self.now = 1_500_000;
+    accuse(MSG_SUSPECT, 1, 715, 716); // another member's word: we then probe it ourselves, and fail
+    suspectNode(1, 715, self.id, 0);
+    const m = memberById(715)!;
+    const late = self.now + 3_600_000;
+    suspicionTick(late);
+    expect(m.state).toBe(MemberState.Suspect); // short of k: nudged one maximum timeout more
+    suspicionTick(late + suspicionMin(memberCount()) * <f64>config.suspicionMaxTimeoutMult - 1);
+    expect(m.state).toBe(MemberState.Suspect);
+    suspicionTick(late + suspicionMin(memberCount()) * <f64>config.suspicionMaxTimeoutMult);
     expect(m.state).toBe(MemberState.Dead);
   });
 

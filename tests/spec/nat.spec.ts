@@ -3,7 +3,7 @@
 // their ticks: probing, routes, relay grants, keepalives, a path going quiet,
 // observed addresses, and bad or unauthorised input counted.
 import {
-  ADDR_LEN, ADDR_SLOT, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_IDENTITY, IN_PING, IN_RANDOM, OUT_DATAGRAM, OUT_PONG,
+  ADDR_LEN, ADDR_SLOT, DATAGRAM_FLAGS, DATAGRAM_UNROUTED, IN_DATAGRAM, IN_DATAGRAM_VIA, IN_IDENTITY, IN_PING, IN_RANDOM, OUT_DATAGRAM, OUT_PONG,
   OUT_RELAY_ALLOW, OUT_ROUTE, REC_HEADER, REC_KIND, REC_LEN, alignUp,
 } from "../../assembly/abi";
 import { input_ptr, process } from "../../assembly/index";
@@ -20,7 +20,7 @@ import { natGuess } from "../../assembly/nat/observed";
 import { Stage } from "../../assembly/nat/path";
 import { pathById, pathsTick, wake } from "../../assembly/nat/paths";
 import {
-  CANDIDATES_MAX, MSG_PATH_PING, MSG_PATH_PONG, MSG_RELAY_OK, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
+  CANDIDATES_MAX, MSG_PATH_PING, MSG_PATH_PONG, MSG_RELAY_OK, MSG_RELAY_REQUEST, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
   pathSeq, writeCandidates, writeObserved, writePathPing, writePathPong, writeRelayOk, writeRelayRequest,
   writeRendezvous,
 } from "../../assembly/wire/nat";
@@ -89,7 +89,7 @@ function alive(id: u64, a: usize): void {
 }
 
 /** Output records of `kind` (optionally to address `to`, of message type `type`): how many. */
-function countOut(kind: u16, to: usize, type: i32): i32 {
+function countOut(kind: u16, to: usize, type: i32, unroutedOnly: bool = false): i32 {
   let n = 0;
   let off: u32 = 0;
   while (off < outputLength()) {
@@ -101,6 +101,7 @@ function countOut(kind: u16, to: usize, type: i32): i32 {
     if (k != kind) continue;
     if (to != 0 && memory.compare(body, to, ADDR_LEN) != 0) continue;
     if (type >= 0 && load<u8>(body + ADDR_SLOT + DG_MESSAGE) != <u8>type) continue;
+    if (unroutedOnly && (load<u16>(body + DATAGRAM_FLAGS) & DATAGRAM_UNROUTED) == 0) continue;
     n++;
   }
   return n;
@@ -300,6 +301,55 @@ describe("paths", () => {
     expect(countOut(OUT_DATAGRAM, P2, MSG_PATH_PING)).toBe(0);
   });
 
+  it("forgets a fallback grant the relay has not renewed for 80 s (it lapsed there)", () => {
+    const p4 = pathById(4)!;
+    expect(p4.stage == Stage.Direct).toBe(true);
+    p4.relayId = 3;
+    p4.relayGrantedAt = now - 80_000;
+    p4.unanswered = 0;
+    wake(now);
+    pathsTick(now);
+    expect(p4.relayId).toBe(0);
+  });
+
+  it("counts only what arrives on the direct path as its answer, not the peer's datagrams through a relay", () => {
+    const p4 = pathById(4)!;
+    expect(p4.stage == Stage.Direct).toBe(true);
+    p4.unanswered = 3;
+    p4.unansweredSince = now;
+    store<u8>(buf, WIRE_VERSION);
+    record(IN_DATAGRAM_VIA, P4, P3, buf, DG_MESSAGE + writePathPong(msg, 256, 0, 4, SELF)); // answers no ping: harmless
+    run(1);
+    expect(p4.unanswered).toBe(3); // the peer may have left the path we still send on
+    datagram(C4, writePathPong(msg, 256, 0, 4, SELF));
+    run(1);
+    expect(p4.unanswered).toBe(0);
+  });
+
+  it("asks for a relay grant as soon as a direct path goes quiet, and gives the path up to that relay at 6.5 s", () => {
+    const p4 = pathById(4)!;
+    expect(p4.stage == Stage.Direct).toBe(true);
+    p4.relayId = 0;
+    p4.unanswered = 4;
+    p4.unansweredSince = now - 3500;
+    p4.heartbeatAt = -Infinity;
+    outputReset();
+    wake(now);
+    pathsTick(now);
+    // The helper: P2 or P3 (the peers on a direct path), whichever answered faster.
+    const toP2 = countOut(OUT_DATAGRAM, P2, MSG_RELAY_REQUEST), toP3 = countOut(OUT_DATAGRAM, P3, MSG_RELAY_REQUEST);
+    expect(toP2 + toP3).toBe(1);
+    datagram(toP2 == 1 ? P2 : P3, writeRelayOk(msg, 64, 4, true));
+    run(1);
+    expect(p4.stage == Stage.Direct).toBe(true); // kept as the fallback
+    expect(p4.relayId).toBe(toP2 == 1 ? 2 : 3);
+    outputReset();
+    wake(now + 3100);
+    pathsTick(now + 3100);
+    expect(p4.stage == Stage.Relayed).toBe(true);
+    expect(countOut(OUT_ROUTE, P4, -1)).toBe(1);
+  });
+
   it("leaves a direct path whose traffic went unanswered for 6.5 s, pinging it on the way", () => {
     const p2 = pathById(2)!;
     const lost = statValue(Stat.PathDirectLost);
@@ -344,9 +394,9 @@ describe("updates that missed us behind NATs", () => {
     outputReset();
     datagram(P5, writePathPing(msg, 64, 9, 5, 1));
     run(1);
-    expect(countOut(OUT_ROUTE, P5, -1)).toBe(1); // the trial: P5's route points at P5 itself
-    expect(countMessages(P5, MSG_PATH_PONG)).toBe(1);
-    expect(countMessages(P5, MSG_PATH_PING)).toBe(1); // and we ping it back there
+    expect(countOut(OUT_ROUTE, P5, -1)).toBe(0); // frames stay on the relay
+    expect(countOut(OUT_DATAGRAM, P5, MSG_PATH_PONG, true)).toBe(1); // the answer goes past the route
+    expect(countOut(OUT_DATAGRAM, P5, MSG_PATH_PING, true)).toBe(1); // and we ping it back there
   });
 
   it("asks the relay for its state when a relayed path goes silent (it refuses an address it no longer knows)", () => {
@@ -388,6 +438,16 @@ describe("updates that missed us behind NATs", () => {
 });
 
 describe("observed addresses", () => {
+  it("takes no OBSERVED that came through a relay (it names the address the relay knows us by)", () => {
+    store<u8>(buf, WIRE_VERSION);
+    record(IN_DATAGRAM_VIA, P3, P2, buf, DG_MESSAGE + writeObserved(msg, 64, OBSERVED));
+    run(1);
+    store<u8>(buf, WIRE_VERSION);
+    record(IN_DATAGRAM_VIA, P4, P2, buf, DG_MESSAGE + writeObserved(msg, 64, OBSERVED));
+    run(1);
+    expect(memory.compare(self.addr, OBSERVED, ADDR_LEN)).not.toBe(0); // two relayed reports: no agreement
+  });
+
   it("adopts an address two members agree on, as a new advertised address, and guesses a cone NAT", () => {
     datagram(P2, writeObserved(msg, 64, OBSERVED));
     run(1);
