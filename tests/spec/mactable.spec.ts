@@ -270,16 +270,16 @@ describe("capacity", () => {
     expect(macEntries()).toBe(100);
   });
 
-  it("holds what was learnt, not the capacity: starts at 16 slots and doubles past half full", () => {
+  it("holds what was learnt, not the capacity: starts at 1024 slots and doubles past half full", () => {
     fresh(65536);
-    expect(macSlots()).toBe(16);
-    for (let i: u64 = 1; i <= 8; i++) learnLocal(0x0200_0000_0000 + i, 0, 0);
-    expect(macSlots()).toBe(16);
-    learnLocal(0x0200_0000_0000 + 9, 0, 0);
-    expect(macSlots()).toBe(32);
-    for (let i: u64 = 10; i <= 1000; i++) applyRemote(0x0200_0000_0000 + i, 0, B, 1, 0);
+    expect(macSlots()).toBe(1024);
+    for (let i: u64 = 1; i <= 512; i++) learnLocal(0x0200_0000_0000 + i, 0, 0);
+    expect(macSlots()).toBe(1024);
+    learnLocal(0x0200_0000_0000 + 513, 0, 0);
     expect(macSlots()).toBe(2048);
-    for (let i: u64 = 1; i <= 1000; i++) expect(lookup(0x0200_0000_0000 + i, 0)).toBe(i <= 9 ? SELF : B);
+    for (let i: u64 = 514; i <= 3000; i++) applyRemote(0x0200_0000_0000 + i, 0, B, 1, 0);
+    expect(macSlots()).toBe(8192);
+    for (let i: u64 = 1; i <= 3000; i++) expect(lookup(0x0200_0000_0000 + i, 0)).toBe(i <= 513 ? SELF : B);
   });
 });
 
@@ -310,8 +310,8 @@ describe("signatures", () => {
       slotSetSignature(macFind(M1 + 100 + i, 0), sigFor(i + 100, 3));
     }
     const slots = macSlots();
-    config.macCapacity = 256;
-    for (let i: u32 = 0; i < 30; i++) applyRemote(M2 + 0x1000 + i, 0, A, 1, 0); // past half full: a rehash
+    config.macCapacity = 1024;
+    for (let i: u32 = 0; i < 500; i++) applyRemote(M2 + 0x1000 + i, 0, A, 1, 0); // past half full: a rehash
     expect(macSlots()).toBeGreaterThan(slots);
     for (let i: u32 = 3; i < 40; i += 2) expect(holdsSig(M1 + i, i, 1)).toBe(true);
     for (let i: u32 = 0; i < 40; i += 2) expect(holdsSig(M1 + 100 + i, i + 100, 3)).toBe(true);
