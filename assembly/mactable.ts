@@ -3,9 +3,9 @@
 // TAP owns it and bumps its version, gossip spreads (owner, version), higher
 // version wins and ties go to the higher owner id, so every node converges.
 //
-// Open addressing with linear probing over preallocated parallel arrays (no
-// allocation per learn or lookup), backward-shift deletion (no tombstones),
-// load factor at most 1/2.
+// Open addressing with linear probing over parallel arrays that double as the
+// table fills (no allocation per lookup, one rehash per doubling), backward-shift
+// deletion (no tombstones), load factor at most 1/2.
 import { OUTPUT_CAPACITY, OUT_MAC, REC_HEADER, alignUp } from "./abi";
 import { config } from "./config";
 import { self } from "./node";
@@ -53,7 +53,14 @@ const AGE_MAX_SLICE: i32 = 4096;
 // @ts-ignore: decorator
 @inline export function keyVlan(key: u64): u32 { return <u32>(key >> 48); }
 
-let limit: u32 = 0; // config.macCapacity the arrays were sized for
+/**
+ * Slots of the smallest table (33 KB). The table doubles when an insert would take it past half full, so
+ * it holds what was learnt, not the capacity: sized for the default 65536 entries up front it was 4.3 MB,
+ * all of it touched at the first learnt MAC (issue 19's memory budget, docs/performance.md "Memory").
+ * Not smaller: with 16 to 256 slots the simulated 5/3 partition heal (tests/sim/heal.test.mjs) saw a MAC
+ * table lag its members by 10-14 s in 2 of 12 seeds, the order entries are swept in being what changed.
+ */
+const MIN_SLOTS: i32 = 1024;
 let shift: u32 = 64; // 64 - log2(slot count), for Fibonacci hashing
 let mask: i32 = -1; // slot count - 1; -1 until the first insert sizes the table
 let used: u32 = 0;
@@ -74,25 +81,21 @@ let ageCursor: i32 = 0;
 let ageLast: f64 = 0;
 
 /**
- * Empty the table and size it for config.macCapacity. The table sizes itself
- * on first use; a later capacity change grows it on the next insert (a rehash)
- * or, when lowered, only stops new entries until ageing brings it under.
+ * Empty the table (back to its smallest size). Capacity is only a limit on entries: lowering it stops
+ * new entries until ageing brings the count under it.
  */
 export function macReset(): void {
   for (let i = 0, n = sigRefs.length; i < n; i++) sigRelease(unchecked(sigRefs[i]));
-  allocate(config.macCapacity);
+  allocate(MIN_SLOTS);
   announceHead = 0;
   announceLen = 0;
   ageCursor = 0;
   ageLast = self.now;
 }
 
-function allocate(capacity: u32): void {
-  let slots: u32 = 16;
-  while (slots < capacity * 2) slots <<= 1;
-  limit = capacity;
+function allocate(slots: i32): void {
   shift = 64 - <u32>ctz(slots);
-  mask = <i32>slots - 1;
+  mask = slots - 1;
   used = 0;
   keys = new StaticArray<u64>(slots);
   owners = new StaticArray<u64>(slots);
@@ -100,14 +103,14 @@ function allocate(capacity: u32): void {
   seen = new StaticArray<f64>(slots);
   kinds = new StaticArray<u8>(slots);
   sigRefs = new StaticArray<u32>(slots);
-  for (let i: u32 = 0; i < slots; i++) unchecked(keys[i] = EMPTY);
+  for (let i = 0; i < slots; i++) unchecked(keys[i] = EMPTY);
 }
 
-/** Size the table on first use, or grow it (a rehash) when config.macCapacity was raised. */
-function fitCapacity(): void {
+/** Doubles the table (a rehash; the first insert allocates the smallest one). */
+function grow(): void {
   const oldKeys = keys, oldOwners = owners, oldVersions = versions, oldSeen = seen, oldKinds = kinds;
   const oldSigRefs = sigRefs;
-  allocate(config.macCapacity);
+  allocate(mask < 0 ? MIN_SLOTS : (mask + 1) * 2);
   for (let i = 0, n = oldKeys.length; i < n; i++) {
     const k = unchecked(oldKeys[i]);
     if (k == EMPTY) continue;
@@ -157,7 +160,7 @@ function claim(key: u64): i32 {
     count(Stat.MacTableFull);
     return -1;
   }
-  if (config.macCapacity > limit) fitCapacity();
+  if ((<i32>used + 1) * 2 > mask + 1) grow();
   return ~probe(key);
 }
 

@@ -24,11 +24,13 @@ function ringLayout(maxFrame: number, slots = 1024): RingLayout {
 }
 
 /**
- * With offload a slot holds a 64 KB segment: fewer slots keep the ring at 4 MB, 64 segments of up to
- * 45 frames each, ahead of a consumer that drains up to 128 per process() (a full ring blocks the reader,
- * and the TAP queue holds the rest). 256 slots (16 MB) put ~12 MB more in RSS under TCP for no gain.
+ * With offload a slot holds a 64 KB segment: fewer slots keep the ring at 1 MB, 16 segments of up to
+ * 45 frames each, more than the core takes per process() call (its input region is 256 KB); a full ring
+ * blocks the reader, and the TAP queue holds the rest. Every slot a TSO segment lands in stays in RSS:
+ * 256 slots (16 MB) and then 64 (4 MB) cost that much more under TCP for no gain (docs/performance.md
+ * "Memory").
  */
-const OFFLOAD_RING_SLOTS = 64;
+const OFFLOAD_RING_SLOTS = 16;
 
 /** The ring a TAP reader needs: 64 KB slots (fewer of them) when the TAP hands over GSO segments. */
 export function tapRingLayout(mtu: number, offload: boolean): RingLayout {

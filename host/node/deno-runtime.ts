@@ -119,7 +119,10 @@ export function runUnderDeno(rawArgs: string[]): Promise<number> {
   // Its own process group, so a terminal's Ctrl-C reaches it once (forwarded), not twice (a second
   // signal means "exit at once").
   const command = denoCommandLine(rawArgs);
-  const child = spawn(deno, command.args, { stdio: "inherit", detached: true, env: { ...process.env, ...command.env } });
+  // Two malloc arenas, unless the user chose otherwise: Deno's threads (the TAP reader, tokio's pools)
+  // each kept one of their own, ~10 MB more RSS on a sender under TCP (docs/performance.md "Memory").
+  const env = { MALLOC_ARENA_MAX: "2", ...process.env, ...command.env };
+  const child = spawn(deno, command.args, { stdio: "inherit", detached: true, env });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   process.on("SIGINT", forward("SIGINT"));
   process.on("SIGTERM", forward("SIGTERM"));

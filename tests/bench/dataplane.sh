@@ -427,6 +427,8 @@ divs_bench() {
         'BEGIN {printf "%.1f", 100 * c / hz / (t1 - t0)}')
     local p; for p in "$DIVS_A" "$DIVS_B"; do kill -0 "$p" 2>/dev/null || alive=node_died; done
     rssa=$(peak_rss_kib "$DIVS_A") rssb=$(peak_rss_kib "$DIVS_B")
+    # where it goes (docs/performance.md "Memory"), on stderr with the progress
+    [ "$alive" = ok ] && node "$HERE/rss-parts.mjs" "$DIVS_A" "$DIVS_B" >&2
     local errs_a errs_b
     errs_a=$(node_errors bench-a "$run") errs_b=$(node_errors bench-b "$run")
     frags_sum "$(frag_counts "$NSA")" "$(frag_counts "$NSB")"

@@ -269,6 +269,18 @@ describe("capacity", () => {
     expect(learnLocal(0x0200_0000_0000 + 101, 0, 0)).toBe(false);
     expect(macEntries()).toBe(100);
   });
+
+  it("holds what was learnt, not the capacity: starts at 1024 slots and doubles past half full", () => {
+    fresh(65536);
+    expect(macSlots()).toBe(1024);
+    for (let i: u64 = 1; i <= 512; i++) learnLocal(0x0200_0000_0000 + i, 0, 0);
+    expect(macSlots()).toBe(1024);
+    learnLocal(0x0200_0000_0000 + 513, 0, 0);
+    expect(macSlots()).toBe(2048);
+    for (let i: u64 = 514; i <= 3000; i++) applyRemote(0x0200_0000_0000 + i, 0, B, 1, 0);
+    expect(macSlots()).toBe(8192);
+    for (let i: u64 = 1; i <= 3000; i++) expect(lookup(0x0200_0000_0000 + i, 0)).toBe(i <= 513 ? SELF : B);
+  });
 });
 
 const sig = heap.alloc(64);
@@ -297,9 +309,10 @@ describe("signatures", () => {
       applyRemote(M1 + 100 + i, 0, A, 3, 0);
       slotSetSignature(macFind(M1 + 100 + i, 0), sigFor(i + 100, 3));
     }
-    config.macCapacity = 256;
-    applyRemote(M2 + 0x1000, 0, A, 1, 0); // grows: a rehash
-    expect(macSlots()).toBeGreaterThan(128);
+    const slots = macSlots();
+    config.macCapacity = 1024;
+    for (let i: u32 = 0; i < 500; i++) applyRemote(M2 + 0x1000 + i, 0, A, 1, 0); // past half full: a rehash
+    expect(macSlots()).toBeGreaterThan(slots);
     for (let i: u32 = 3; i < 40; i += 2) expect(holdsSig(M1 + i, i, 1)).toBe(true);
     for (let i: u32 = 0; i < 40; i += 2) expect(holdsSig(M1 + 100 + i, i + 100, 3)).toBe(true);
     expect(slotSigned(macFind(M2 + 0x1000, 0))).toBe(false);
