@@ -8,10 +8,10 @@ import { Cluster } from "./cluster.mjs";
 
 const CHECK_MS = 50;
 const mapped = (ip) => "00000000000000000000ffff" + ip.map((b) => b.toString(16).padStart(2, "0")).join("");
-const macBytes = (mac) => Uint8Array.from(mac.match(/../g), (h) => parseInt(h, 16));
+export const macBytes = (mac) => Uint8Array.from(mac.match(/../g), (h) => parseInt(h, 16));
 
 /** A gratuitous ARP (request, sender = target = `ip`) from `mac`, broadcast. */
-function gratuitousArp(mac, ip) {
+export function gratuitousArp(mac, ip) {
   const f = new Uint8Array(42);
   const src = macBytes(mac);
   f.fill(0xff, 0, 6);

@@ -17,6 +17,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { gratuitousArp, macBytes } from "./bindings.mjs";
 import { Cluster } from "./cluster.mjs";
 import { EVENT, IN_FRAME } from "./core.mjs";
 import { newIdentity, signClaim } from "./identities.mjs";
@@ -90,7 +91,6 @@ function forgedAlive(cluster, id, inc, signer) {
   return m;
 }
 
-const macBytes = (mac) => Uint8Array.from(mac.match(/../g), (h) => parseInt(h, 16));
 
 /** A MAC_UPDATE (assembly/wire/macmsg.ts) claiming `mac` for `owner`, its key and signature `signer`'s. */
 function macUpdate(mac, owner, version, signer) {
@@ -113,18 +113,6 @@ function macUpdate(mac, owner, version, signer) {
   return m;
 }
 
-/** A gratuitous ARP (sender = target = `ip`) from `mac`, broadcast: the host claims its address. */
-function gratuitousArp(mac, ip) {
-  const f = new Uint8Array(42);
-  const src = macBytes(mac);
-  f.fill(0xff, 0, 6);
-  f.set(src, 6);
-  f.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1], 12);
-  f.set(src, 22);
-  f.set(ip, 28);
-  f.set(ip, 38);
-  return f;
-}
 
 /** An IP_BINDING (assembly/wire/bindmsg.ts) of `ip` to `mac` in `owner`'s name, its key and signature `signer`'s. */
 function ipBinding(ip, mac, owner, version, signer) {
