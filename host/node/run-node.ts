@@ -29,8 +29,8 @@ export async function up(options: UpOptions): Promise<number> {
   // node's young objects are per-packet garbage, so 2 x 1 MB scavenges as well and keeps RSS down
   // (docs/performance.md "Memory"). Settable at run time, unlike the semi-space maximum.
   v8.setFlagsFromString("--semi-space-growth-factor=1");
-  const loop = new PollLoop(() => performance.now());
   const clock = { now: () => performance.now() };
+  const loop = new PollLoop(clock.now);
   // The loop's policy: it wakes every few ms while frames flow (docs/performance.md "Latency wake").
   const wake = new LatencyWake(loop, clock, options.latencyWakeMs);
   let running: Promise<void> = Promise.resolve();
