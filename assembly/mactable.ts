@@ -40,7 +40,7 @@ const ANNOUNCE_CAPACITY: i32 = 1024;
 const SWEEPS_PER_AGEING: f64 = 4;
 const AGE_MIN_SLICE: i32 = 64;
 // A slice is swept at most this often, not on every `process` call: a packet that
-// arrives after idle then touches no ageing state (docs/performance.md "Latency").
+// arrives after idle then touches no ageing state (docs/mactable.md "Ageing").
 const AGE_INTERVAL_MS: f64 = 100;
 const AGE_MAX_SLICE: i32 = 4096;
 
