@@ -453,8 +453,6 @@ export function takeAnnouncement(): bool {
   return false;
 }
 
-export function pendingAnnouncements(): i32 { return announceLen; }
-
 // Slot access for iteration (periodic refresh, push-pull, dumps). Slots are
 // stable only while the table is not modified.
 export function macEntries(): u32 { return used; }
@@ -474,14 +472,6 @@ export function slotSetSignature(i: i32, sig: usize): void {
 }
 /** The entry's claim trailer (its owner's key, the signature) at `out`; false when it has none to pass on. */
 export function slotTrailer(i: i32, out: usize): bool { return sigTrailer(unchecked(owners[i]), unchecked(sigRefs[i]), out); }
-
-/** First slot at or after `from` holding a local entry, or -1: `for (i = nextLocal(0); i >= 0; i = nextLocal(i + 1))`. */
-export function nextLocal(from: i32): i32 {
-  for (let i = from; i <= mask; i++) {
-    if (unchecked(keys[i]) != EMPTY && unchecked(kinds[i]) == MAC_LOCAL) return i;
-  }
-  return -1;
-}
 
 // OUT_MAC record body (docs/abi.md), little-endian like every record field.
 export const DUMP_MAC: u32 = 0; // 6 bytes, network order
