@@ -28,8 +28,8 @@ import {
   macUpdate, macUpdateApply,
 } from "./wire/macmsg";
 
-/** Slots the refresh sweep examines per call at most (tens of microseconds), so no call stalls the data path;
- *  what is due beyond it carries over to the next calls. */
+/** Slots the refresh sweep examines per slice at most (tens of microseconds), so no slice stalls the data path;
+ *  what is due beyond it carries over to the next slices. */
 const REFRESH_MAX_SLICE: f64 = 65536;
 /** The sweep advances at most this often (as the ageing sweep, assembly/mactable.ts): a slice covers what accrued. */
 const REFRESH_STEP_MS: f64 = 100;

@@ -388,7 +388,7 @@ export function age(now: f64, budget: i32): i32 {
 
 /**
  * The ageing slice due at `now`: enough slots that a full sweep takes about
- * macAgeingMs / SWEEPS_PER_AGEING, bounded per call. Returns when the next is
+ * macAgeingMs / SWEEPS_PER_AGEING, bounded per slice. Returns when the next is
  * due (Infinity while the table is empty: the first entry wakes the ticks).
  */
 export function ageTick(now: f64): f64 {
