@@ -15,6 +15,7 @@ import { MemberIdentities } from "./member-identities.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, type MacEntry, type Member } from "../core/records.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "../base/services.ts";
+import { RandomPool } from "../base/random-pool.ts";
 import {
   decodePath, decodePathsReport, decodePong, decodeRelayAllow, decodeRoute, decodeSelf, type PathRecord, type PathsReport,
   type Pong, type ReportedPath, type SelfRecord,
@@ -106,6 +107,8 @@ export class Driver {
   /** A sendTooBig record waits for the core: process again once this batch is sent. */
   private tooBigPending = false;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
+  /** The ticks' randomness, from one larger fill of the runtime's CSPRNG at a time. */
+  private readonly random: Randomness;
   private eventListeners: ((e: CoreEvent) => void)[] = [];
   /** Set by OUT_DHCP_SAVE during a drain: `saveDhcp` gets the state once the drain is done. */
   private dhcpSaveDue = false;
@@ -126,6 +129,7 @@ export class Driver {
     private readonly services: DriverServices,
   ) {
     this.startedAt = services.clock.now();
+    this.random = new RandomPool(services.random);
     secure.transmitTo(this.transmit);
     this.memberIdentities = new MemberIdentities(secure);
     this.pings = new PendingRequests(services.timers, () => this.counters.pings_timed_out++);
@@ -147,7 +151,7 @@ export class Driver {
     this.tap = tap;
     this.transport = transport;
     const entropy = new Uint8Array(START_RANDOM_BYTES);
-    this.services.random.fill(entropy);
+    this.random.fill(entropy);
     this.core.pushRandom(entropy);
     this.core.pushIdentity(this.identity.nodeId, addressBytes(this.identity.advertise), this.identity.name);
     for (const seed of seeds) this.core.pushJoin(addressBytes(seed));
@@ -458,7 +462,7 @@ export class Driver {
     handleTimeout: () => {
       this.coreDeadline = Infinity;
       this.counters.timer_ticks++;
-      this.services.random.fill(this.tickRandom);
+      this.random.fill(this.tickRandom);
       this.core.pushRandom(this.tickRandom);
       this.processBatch();
     },
