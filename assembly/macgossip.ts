@@ -2,27 +2,26 @@
 // local MACs and periodic refreshes go into the membership broadcast queue as
 // MAC_UPDATE; received claims are applied and passed on epidemically; the
 // push-pull exchange carries the table; a dead or departed member's MACs are
-// dropped at once, and when it comes back a push-pull with it brings them back.
+// dropped at once, and when it comes back push-pulls bring them back (assembly/macresync.ts).
 import { ADDR_LEN } from "./abi";
 import { CLAIM_KEY_LEN, CLAIM_LEN, CLAIM_SIG_LEN, claimFormSign, claimFormVerify } from "./claims";
 import { config } from "./config";
 import {
-  MAC_LOCAL, MAC_REMOTE, announced, dropOwner, macContest, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
+  MAC_LOCAL, MAC_REMOTE, announced, macContest, macEntries, macFind, macKey, macSlots, slotKind, slotMac,
   slotOwner, slotSeen, slotSetSignature, slotSignature, slotSigned, slotTrailer, slotUsed, slotVersion, slotVlan,
   takeAnnouncement,
 } from "./mactable";
 import { BROADCAST_SPACE_MAC, broadcastEnqueue } from "./membership/broadcast";
 import { SECTION_MACS } from "./membership/codec";
-import { onMemberGone, onMemberJoin } from "./membership/events";
-import { PushPullSection, pushPullRegister, pushPullSend } from "./membership/pushpull";
+import { PushPullSection, pushPullRegister } from "./membership/pushpull";
 import { datagramBegin, datagramSend } from "./membership/send";
 import { MemberState, memberById } from "./membership/state";
 import { probeSilentHost } from "./hostprobe";
+import { macResyncCarried, macResyncRefused, macResyncTick } from "./macresync";
 import { isBanned } from "./membership/bans";
 import { self } from "./node";
 import { serialNewer } from "./serial";
 import { Stat, count } from "./stats";
-import { wakeAt } from "./wake";
 import {
   MACMSG_COPY_LEN, MACMSG_LEN, MAC_AGE_MAX, MAC_FROM_OWNER, macClaimForm, macCopyEncode, macMsgDecode, macMsgEncode,
   macUpdate, macUpdateApply,
@@ -45,49 +44,16 @@ export function macRefreshIntervalMs(): f64 {
   return config.macAgeingMs / <f64>config.macRefreshPerAgeing;
 }
 
-/** Members whose MACs we dropped when they died or left, so their return can be told from a new member. */
-const droppedOwners = new Set<u64>();
-const DROPPED_MAX: i32 = 4096;
-
-function dropGone(id: u64): void {
-  dropOwner(id);
-  if (droppedOwners.size >= DROPPED_MAX) droppedOwners.clear(); // forgetting one costs a refresh interval at worst
-  droppedOwners.add(id);
-}
-onMemberGone(dropGone);
-
 /**
- * A member back from dead (a healed partition, a restart under the same id): while we held it dead we
- * refused its claims, and its side refused ours, so the tables would lag until the next refresh (up to a
- * refresh interval) or a lucky push-pull. A push-pull with it brings its MACs and those of its side
- * (and takes ours); returns in a burst (a heal) share one exchange per RESYNC_GAP_MS, with the latest.
+ * A claim for a member we know to be dead, gone or removed would resurrect what dropOwner removed
+ * (assembly/macresync.ts). A dead or departed member may come back: its return asks for the claim again.
  */
-const RESYNC_GAP_MS: f64 = 1000;
-let resyncWith: u64 = 0;
-let resyncAt: f64 = Infinity;
-let lastResync: f64 = -Infinity;
-
-function resyncOnReturn(id: u64): void {
-  if (!droppedOwners.has(id)) return; // a new member: its join push-pull brought it our table
-  droppedOwners.delete(id);
-  resyncWith = id;
-  resyncAt = Math.max(self.now, lastResync + RESYNC_GAP_MS);
-  wakeAt(resyncAt);
-}
-onMemberJoin(resyncOnReturn);
-
-function resyncTick(now: f64): void {
-  if (now < resyncAt) return;
-  resyncAt = Infinity;
-  lastResync = now;
-  const m = memberById(resyncWith);
-  if (m != null && m.live) pushPullSend(m.addr, 0);
-}
-
-/** A claim for a member we know to be dead, gone or removed would resurrect what dropOwner removed. */
-function ownerGone(id: u64): bool {
+function refusedOwnerGone(id: u64): bool {
+  if (isBanned(id)) return true;
   const m = memberById(id);
-  return (m != null && !m.live) || isBanned(id);
+  if (m == null || m.live) return false;
+  macResyncRefused(id);
+  return true;
 }
 
 /**
@@ -144,11 +110,12 @@ function signedByOwner(): bool {
  */
 function applyAndRelay(now: f64, src: usize): void {
   const u = macUpdate;
-  if (u.owner != self.id && ownerGone(u.owner)) { count(Stat.MacUpdateOwnerGone); return; }
+  if (u.owner != self.id && refusedOwnerGone(u.owner)) { count(Stat.MacUpdateOwnerGone); return; }
   const fromOwner = (u.flags & MAC_FROM_OWNER) != 0;
   const s = macFind(u.mac, u.vlan);
   const verified = holdsClaim(s);
   if (!verified && !signedByOwner()) return;
+  if (src == 0) macResyncCarried(u.owner);
   if (u.owner != self.id && macContest(s, u.version, now)) { answerStale(src, s); return; }
   const before = s >= 0 ? slotSeen(s) : -Infinity;
   const previous = s >= 0 && slotKind(s) == MAC_REMOTE ? slotOwner(s) : 0;
@@ -266,8 +233,7 @@ export function macGossipTick(now: f64): f64 {
     enqueue(announced.mac, announced.vlan, announced.owner, announced.version, trailerOf(s));
     count(Stat.MacAnnounced);
   }
-  resyncTick(now);
-  return Math.min(refreshTick(now), resyncAt);
+  return Math.min(refreshTick(now), macResyncTick(now));
 }
 
 /**

@@ -57,8 +57,8 @@ const AGE_MAX_SLICE: i32 = 4096;
  * Slots of the smallest table (33 KB). The table doubles when an insert would take it past half full, so
  * it holds what was learnt, not the capacity: sized for the default 65536 entries up front it was 4.3 MB,
  * all of it touched at the first learnt MAC (issue 19's memory budget, docs/performance.md "Memory").
- * Not smaller: with 16 to 256 slots the simulated 5/3 partition heal (tests/sim/heal.test.mjs) saw a MAC
- * table lag its members by 10-14 s in 2 of 12 seeds, the order entries are swept in being what changed.
+ * (Chosen when 16 to 256 slots made the simulated 5/3 partition heal's MAC tables lag: the slot count only
+ * moved the timings of a lost resync answer, assembly/macresync.ts; 16 pass the heal's seeds since.)
  */
 const MIN_SLOTS: i32 = 1024;
 let shift: u32 = 64; // 64 - log2(slot count), for Fibonacci hashing

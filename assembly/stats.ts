@@ -166,6 +166,7 @@ export enum Stat {
   BindingOwnerGone,
   MacHostProbes,
   MacTakenUnprobed,
+  MacResyncs,
   Count, // keep last
 }
 
@@ -334,6 +335,7 @@ export const STAT_NAMES: StaticArray<string> = [
   "ip_binding_owner_gone",
   "mac_host_probes",
   "mac_taken_unprobed",
+  "mac_resyncs",
 ];
 
 const counters = new StaticArray<f64>(Stat.Count);

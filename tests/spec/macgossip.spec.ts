@@ -603,3 +603,147 @@ describe("the push-pull MAC section", () => {
     expect(badEntry).toBe(0);
   });
 });
+
+/** Push-pull requests (part 0, not answers) in the output to `to`. */
+function requestsTo(to: usize): i32 {
+  let n = 0;
+  const base = output_ptr();
+  for (let off: u32 = 0; off < outputLength(); ) {
+    const rec = base + off;
+    const msg = rec + REC_HEADER + ADDR_SLOT + DG_MESSAGE;
+    if (load<u16>(rec + REC_KIND) == OUT_DATAGRAM && load<u8>(msg) == MSG_PUSH_PULL &&
+      (load<u8>(msg + PUSH_PULL_FLAGS) & PUSH_PULL_RESPONSE) == 0 && load<u16>(msg + PUSH_PULL_PART) == 0 &&
+      memory.compare(rec + REC_HEADER, to, ADDR_LEN) == 0) n++;
+    off += alignUp(REC_HEADER + load<u32>(rec + REC_LEN));
+  }
+  return n;
+}
+
+/** Member `id`'s signed ALIVE at `incarnation`, from `at` (its address). */
+function aliveAt(id: u64, incarnation: u32, at: usize): void {
+  store<u8>(buf, MSG_ALIVE);
+  const name = buf + 1024;
+  store<u8>(name, 0x71);
+  membershipMessage(at, buf, 1 + signedInfo(buf + 1, 512, incarnation, id, at, 1, 0, name, 1));
+}
+
+/** Member `id` leaves (its own signed DEAD): its MACs are dropped here. */
+function leaves(id: u64, incarnation: u32): void {
+  deadNode(incarnation, id, id, accusationTrailer(MSG_DEAD, incarnation, id, id));
+}
+
+/** A push-pull answer from `sender` at `from` holding `mac`'s claim by `owner` (a copy unless from its owner). */
+function answerWith(from: usize, sender: u64, mac: u64, owner: u64): void {
+  const sec = macSectionResponse();
+  putU64(buf + PUSH_PULL_SENDER, sender);
+  const n = signedMacUpdate(sec + SECTION_HEADER, 256, mac, 0, owner, 1, owner == sender ? MAC_FROM_OWNER : 0, 0);
+  putU16(sec + SECTION_LEN, <u16>n);
+  membershipMessage(from, buf, PUSH_PULL_SECTIONS + SECTION_HEADER + n);
+}
+
+// Times past every other spec's, as the resync's pace is module state.
+const T0: f64 = 10_000_000;
+const addrX = heap.alloc(ADDR_LEN);
+const addrY = heap.alloc(ADDR_LEN);
+const addrZ = heap.alloc(ADDR_LEN);
+memory.fill(addrX, 0x21, ADDR_LEN);
+memory.fill(addrY, 0x22, ADDR_LEN);
+memory.fill(addrZ, 0x23, ADDR_LEN);
+
+/** Lets the resyncs earlier specs left run out (each member is asked three times at most): from `at` on. */
+function resyncsRunOut(at: f64): void {
+  for (let k = 0; k < 30; k++) macGossipTick(at + <f64>k * 1000);
+  self.now = at + 30_000;
+}
+
+describe("members back from dead", () => {
+  beforeEach(() => {
+    config.macCapacity = 4096;
+    config.macAgeingMs = 300_000;
+    macReset();
+  });
+  it("are asked for their MACs again, a second apart, while no push-pull brought them (an answer lost)", () => {
+    const x: u64 = 0x7100;
+    resyncsRunOut(T0);
+    aliveAt(x, 1, addrX);
+    ownerMsg(MAC + 0x5000, x, 1, T0);
+    leaves(x, 1);
+    expect(macFind(MAC + 0x5000, 0)).toBe(-1);
+    self.now = T0 + 5000;
+    aliveAt(x, 2, addrX); // back
+    outputReset();
+    macGossipTick(self.now);
+    expect(requestsTo(addrX)).toBe(1);
+    // Its answer is lost: a second later it is asked again (before, it waited for its next refresh).
+    self.now += 1000;
+    outputReset();
+    macGossipTick(self.now);
+    expect(requestsTo(addrX)).toBe(1);
+    answerWith(addrX, x, MAC + 0x5000, x);
+    expect(lookup(MAC + 0x5000, 0)).toBe(x);
+    // Its MACs came: nobody is asked any more.
+    self.now += 1000;
+    outputReset();
+    macGossipTick(self.now);
+    expect(requestsTo(addrX)).toBe(0);
+  });
+
+  it("are asked at most three times", () => {
+    const x: u64 = 0x7200;
+    resyncsRunOut(T0 + 100_000);
+    aliveAt(x, 1, addrX);
+    ownerMsg(MAC + 0x5100, x, 1, self.now);
+    leaves(x, 1);
+    self.now += 5000;
+    aliveAt(x, 2, addrX);
+    let asked = 0;
+    for (let k = 0; k < 10; k++) {
+      outputReset();
+      macGossipTick(self.now);
+      asked += requestsTo(addrX);
+      self.now += 1000;
+    }
+    expect(asked).toBe(3);
+  });
+
+  it("get the claims refused while they were still dead here, even when another member came back after them", () => {
+    // A heal: Y's answer carries a copy of X's MAC before X's own return reached us, so it is refused;
+    // X and then Z come back within the second; Z's answer has nothing of X's.
+    const x: u64 = 0x7300, y: u64 = 0x7301, z: u64 = 0x7302;
+    resyncsRunOut(T0 + 200_000);
+    aliveAt(x, 1, addrX);
+    aliveAt(y, 1, addrY);
+    aliveAt(z, 1, addrZ);
+    ownerMsg(MAC + 0x5200, y, 1, self.now);
+    ownerMsg(MAC + 0x5201, z, 1, self.now);
+    leaves(x, 1);
+    leaves(y, 1);
+    leaves(z, 1);
+    self.now += 5000;
+    aliveAt(y, 2, addrY);
+    outputReset();
+    macGossipTick(self.now);
+    expect(requestsTo(addrY)).toBe(1);
+    const refused = statValue(Stat.MacUpdateOwnerGone);
+    answerWith(addrY, y, MAC + 0x5210, x);
+    answerWith(addrY, y, MAC + 0x5200, y);
+    expect(statValue(Stat.MacUpdateOwnerGone) - refused).toBe(1);
+    expect(macFind(MAC + 0x5210, 0)).toBe(-1);
+    self.now += 200;
+    aliveAt(x, 2, addrX);
+    self.now += 300;
+    aliveAt(z, 2, addrZ);
+    let askedX = 0;
+    for (let k = 0; k < 4; k++) {
+      self.now += 500;
+      outputReset();
+      macGossipTick(self.now);
+      askedX += requestsTo(addrX);
+      if (requestsTo(addrZ) > 0) answerWith(addrZ, z, MAC + 0x5201, z);
+    }
+    expect(askedX).toBeGreaterThan(0);
+    answerWith(addrX, x, MAC + 0x5210, x);
+    expect(lookup(MAC + 0x5210, 0)).toBe(x);
+    expect(lookup(MAC + 0x5201, 0)).toBe(z);
+  });
+});
