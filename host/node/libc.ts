@@ -1,7 +1,7 @@
 // The libc calls the node makes through koffi: the TAP device, the underlay UDP socket, poll(2) over
 // both and libuv's epoll fd (from the node binary itself, which exports libuv for addons), and systemd's
 // notification socket.
-import koffi from "koffi";
+import { koffi } from "./koffi.ts";
 
 const libc = koffi.load("libc.so.6");
 
