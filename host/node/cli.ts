@@ -1,4 +1,4 @@
-// The `divs` entry point for Node (bundled to build/divs.mjs).
+// The `divs` entry point for Node (bundled to build/divs.cjs).
 import { defineCommand, runCommand } from "citty";
 import { commands, exitState } from "../cli/commands.ts";
 import { runCli } from "../cli/main.ts";
@@ -31,8 +31,9 @@ function fail(e: unknown): never {
 
 const rawArgs = process.argv.slice(2);
 const plain = !process.stdout.isTTY || !!process.env.NO_COLOR;
-await runCli(main, subCommands, rawArgs, fail, plain, async () => {
+runCli(main, subCommands, rawArgs, fail, plain, async () => {
   if (rawArgs[0] === "up" && runtimeFlag(rawArgs) === "deno") exitState.code = await runUnderDeno(rawArgs);
   else await runCommand(main, { rawArgs });
-});
-process.exitCode = exitState.code;
+}).then(() => {
+  process.exitCode = exitState.code;
+}, fail);

@@ -13,7 +13,7 @@ function prebuiltDirectories(): string[] {
 }
 
 function loadKoffi(): typeof Koffi {
-  // `require` is the bundle's own (build/bundle.mjs, tests/run-ts.mjs): it resolves from the project.
+  // `require`: the CommonJS bundle's own (build/bundle.mjs), or the one tests/run-ts.mjs gives its bundles.
   const packageJson = require.resolve("koffi/package.json");
   const { version } = require(packageJson) as { version: string };
   const failures: string[] = [];

@@ -28,7 +28,7 @@ set -u -o pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PEERS_SH=${PEERS_SH:-$ROOT/../shared/bench/peers.sh}
-DIVS_CLI=${DIVS_CLI:-$ROOT/build/divs.mjs}
+DIVS_CLI=${DIVS_CLI:-$ROOT/build/divs.cjs}
 
 RUNS=${RUNS:-1}
 TCP_SECS=${TCP_SECS:-8}

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-export const CLI = join(root, "build/divs.mjs");
+export const CLI = join(root, "build/divs.cjs");
 export const PREFIX = "divs-t-";
 export const PORT = 4790;
 

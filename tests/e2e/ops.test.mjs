@@ -465,7 +465,7 @@ describe("without root: only CAP_NET_ADMIN", { skip: skip ?? false }, () => {
   });
 });
 
-/** The pid of the node process (node divs.mjs up) in node `name`'s namespace. */
+/** The pid of the node process (node divs.cjs up) in node `name`'s namespace. */
 async function nodePid(bed, name) {
   const pids = (await bed.exec(name, "ip", "netns", "pids", bed.node(name).ns)).split("\n").filter(Boolean);
   for (const pid of pids) {
