@@ -32,7 +32,7 @@ function fail(e: unknown): never {
 const rawArgs = process.argv.slice(2);
 const plain = !process.stdout.isTTY || !!process.env.NO_COLOR;
 runCli(main, subCommands, rawArgs, fail, plain, async () => {
-  if (rawArgs[0] === "up" && runtimeFlag(rawArgs) === "deno") exitState.code = await runUnderDeno(rawArgs);
+  if (rawArgs[0] === "up" && runtimeFlag(rawArgs) === "deno") await runUnderDeno(rawArgs);
   else await runCommand(main, { rawArgs });
 }).then(() => {
   process.exitCode = exitState.code;
