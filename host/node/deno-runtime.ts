@@ -7,7 +7,6 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { getSystemErrorName } from "node:util";
 import { defaultControlPath } from "../engine/control.ts";
 import { DivsError, ExitCode } from "../base/errors.ts";
 import { defaultStateDir } from "../state/state-dir.ts";
@@ -16,6 +15,7 @@ import { uiListenPermission } from "../ops/ui.ts";
 import { checkJoinArgument, FROM_STDIN, TOKEN_ENV } from "../cli/secrets.ts";
 import { looksLikeAddress } from "../secure/token.ts";
 import { CONFIG_FILE_FLAG, envNameOf } from "../cli/up-config.ts";
+import { execReplacing } from "./exec.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -110,8 +110,6 @@ export function denoCommandLine(rawArgs: string[], env: NodeJS.ProcessEnv = proc
   return { args: ["run", ...flags, "--v8-flags=--semi-space-growth-factor=1", path.join(here, "divs-deno.mjs"), ...args], env: extraEnv };
 }
 
-const F_SETFD = 2;
-
 /**
  * Runs `divs up` under Deno in place of this process (execve(2)): deno keeps this pid, gets the signals
  * sent to it (a terminal's Ctrl-C, systemd's SIGTERM) and exits with its own code, and no Node process
@@ -126,10 +124,9 @@ export async function runUnderDeno(rawArgs: string[]): Promise<never> {
   // Two malloc arenas, unless the user chose otherwise: Deno's threads (the TAP reader, tokio's pools)
   // each kept one of their own, ~10 MB more RSS on a sender under TCP (docs/performance.md "Memory").
   const env = { MALLOC_ARENA_MAX: "2", ...process.env, ...command.env };
-  const libc = await import("./libc.ts"); // koffi, loaded by this command only
-  // Node marks standard input, output and error close-on-exec: deno must inherit them.
-  for (const fd of [0, 1, 2]) libc.fcntl(fd, F_SETFD, "int", 0);
-  const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
-  libc.execve(deno, [deno, ...command.args, null], [...envp, null]);
-  throw new DivsError(`cannot run ${deno}: ${getSystemErrorName(-libc.errno())}`, ExitCode.failure);
+  try {
+    return await execReplacing(deno, command.args, env);
+  } catch (e) {
+    throw new DivsError((e as Error).message, ExitCode.failure);
+  }
 }

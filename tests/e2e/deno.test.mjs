@@ -42,7 +42,7 @@ describe("a switch of two Node nodes and one Deno node", { skip: skip ?? false }
     await bed.setup(names);
     start("a");
     await waitFor("node a's control socket", CONVERGE_MS, () => bed.ctl("a", "status"));
-    start("b", { join: "a" });
+    start("b", { join: "a", env: { MALLOC_ARENA_MAX: "4" } });
     start("d", { join: "a" });
     await waitAllAlive();
   });
@@ -56,6 +56,11 @@ describe("a switch of two Node nodes and one Deno node", { skip: skip ?? false }
   test("d runs under Deno, a and b under Node", async () => {
     assert.match((await bed.ctl("d", "status")).runtime, /^deno \d/);
     assert.match((await bed.ctl("a", "status")).runtime, /^node v/);
+  });
+
+  test("a node runs with two malloc arenas unless its user set MALLOC_ARENA_MAX (b: 4)", () => {
+    const arenas = (n) => /^MALLOC_ARENA_MAX=(.*)$/m.exec(readFileSync(`/proc/${bed.node(n).proc.pid}/environ`, "utf8").replaceAll("\0", "\n"))?.[1];
+    assert.deepEqual(names.map(arenas), ["2", "4", "2"]);
   });
 
   test("every pair pings over the overlay", pingAllPairs);
