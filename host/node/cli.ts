@@ -5,7 +5,7 @@ import { runCli } from "../cli/main.ts";
 import { DivsError, EXIT_CODE_HELP, ExitCode } from "../base/errors.ts";
 import { demoCommand } from "./demo.ts";
 import { runtimeFlag, runUnderDeno } from "./deno-runtime.ts";
-import { withTwoMallocArenas } from "./exec.ts";
+import { withNodeSettings } from "./exec.ts";
 import { nodePlatform } from "./platform.ts";
 import { serviceCommand } from "./service.ts";
 
@@ -34,7 +34,7 @@ const rawArgs = process.argv.slice(2);
 const plain = !process.stdout.isTTY || !!process.env.NO_COLOR;
 runCli(main, subCommands, rawArgs, fail, plain, async () => {
   if (rawArgs[0] === "up" && runtimeFlag(rawArgs) === "deno") await runUnderDeno(rawArgs);
-  if (rawArgs[0] === "up") await withTwoMallocArenas(); // before `up` reads anything (a token on stdin)
+  if (rawArgs[0] === "up") await withNodeSettings(); // before `up` reads anything (a token on stdin)
   await runCommand(main, { rawArgs });
 }).then(() => {
   process.exitCode = exitState.code;

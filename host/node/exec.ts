@@ -1,5 +1,5 @@
 // Replacing this process by another program (execve(2) through koffi): `divs up --runtime deno` becomes
-// deno, and `divs up` on Node starts again with two malloc arenas. Same pid, so signals, the exit code
+// deno, and `divs up` on Node starts again with the settings a node wants at exec. Same pid, so signals, the exit code
 // and systemd's main pid stay right, and no parent stays behind.
 import { getSystemErrorName } from "node:util";
 
@@ -16,11 +16,17 @@ export async function execReplacing(path: string, args: string[], env: NodeJS.Pr
 }
 
 /**
- * Starts this same command again with MALLOC_ARENA_MAX=2 when the variable is not set (glibc reads it
- * at exec only). Without it every thread that allocates (V8's compiler and GC threads, libuv's pool)
- * keeps a malloc arena of its own: ~2 MiB more RSS under load (docs/performance.md "Memory").
+ * What a node wants of Node that can only be given when it starts (docs/performance.md "Memory", each
+ * measured alone under load): glibc reads MALLOC_ARENA_MAX at exec only, and without it every thread
+ * that allocates (V8's compiler and GC threads, libuv's pool) keeps an arena of its own (~2 MiB);
+ * one V8 worker thread, not four, compiles and sweeps in the background with fewer arenas and zones at
+ * once (~1 MiB); without short builtin calls V8 does not map its builtins a second time next to its
+ * code (~0.9 MiB of the executable's pages).
  */
-export async function withTwoMallocArenas(): Promise<void> {
+const NODE_FLAGS = ["--v8-pool-size=1", "--no-short-builtin-calls"];
+
+/** Starts this same command again with those settings, unless MALLOC_ARENA_MAX is set (the user's, or ours). */
+export async function withNodeSettings(): Promise<void> {
   if (process.env.MALLOC_ARENA_MAX !== undefined) return;
-  await execReplacing(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { ...process.env, MALLOC_ARENA_MAX: "2" });
+  await execReplacing(process.execPath, [...process.execArgv, ...NODE_FLAGS, ...process.argv.slice(1)], { ...process.env, MALLOC_ARENA_MAX: "2" });
 }
