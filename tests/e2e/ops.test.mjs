@@ -329,7 +329,7 @@ describe("divs service install", () => {
         assert.ok(unit.split("\n").includes(line), `no ${line}`);
       }
       assert.equal(unit.includes("DynamicUser=yes"), user === "dynamic");
-      assert.match(unit, new RegExp(`^ExecStart=${process.execPath} \\S+/build/divs\\.mjs up --tap ${tap}$`, "m"));
+      assert.match(unit, new RegExp(`^ExecStart=${process.execPath} \\S+/build/divs\\.cjs up --tap ${tap}$`, "m"));
       assert.equal(statSync(`${dir}/etc/${tap}.key`).mode & 0o777, 0o600);
       const verify = spawnSync("systemd-analyze", ["verify", unitFile], { encoding: "utf8" });
       assert.equal(verify.status, 0, verify.stderr);
