@@ -14,6 +14,7 @@ import { BROADCAST_SPACE_BINDING, broadcastEnqueue } from "./membership/broadcas
 import { self } from "./node";
 import { outputLog } from "./queue";
 import { Stat, count } from "./stats";
+import { wakeAt } from "./wake";
 import { getU32, putU32, putU64 } from "./wire/bytes";
 import { BINDMSG_V6_LEN, IpAddr, bindClaimForm, bindMsgDecode, bindMsgEncode, bindUpdate } from "./wire/bindmsg";
 import { isBanned } from "./membership/bans";
@@ -188,7 +189,7 @@ export function bindingClaim(mac: u64, vlan: u32, ip: IpAddr, router: i32, now: 
     b.version = 1;
     b.router = router == 1;
     b.seen = now;
-    table.set(key, b);
+    keep(key, b);
     count(Stat.BindingsLearned);
     announce(b, now);
     return;
@@ -275,7 +276,7 @@ function bindingApply(b: Binding | null, now: f64): bool {
     b.router = u.router;
     b.seen = now;
     b.sig = sigKeep(SIG_NONE, u.trailer + CLAIM_KEY_LEN);
-    table.set(keyOf(u.vlan, u.ip), b);
+    keep(keyOf(u.vlan, u.ip), b);
     count(Stat.BindingUpdatesApplied);
     return true;
   }
@@ -351,13 +352,20 @@ export function bindingsValid(): Array<Binding> {
 
 let sweepLast: f64 = -Infinity;
 
+/** Puts `b` in the table under `key`: the sweep runs while the table holds any. */
+function keep(key: string, b: Binding): void {
+  table.set(key, b);
+  wakeAt(sweepLast + SWEEP_INTERVAL_MS);
+}
+
 /**
- * End of every `process` call, at most once per SWEEP_INTERVAL_MS: removes bindings whose MAC
- * is gone or owned elsewhere (after ORPHAN_GRACE_MS) and remote ones not refreshed within the
- * MAC ageing time, and re-announces our live ones once per MAC refresh interval.
+ * Once per SWEEP_INTERVAL_MS while the table holds any: removes bindings whose MAC is gone or
+ * owned elsewhere (after ORPHAN_GRACE_MS) and remote ones not refreshed within the MAC ageing
+ * time, and re-announces our live ones once per MAC refresh interval. Returns the next deadline.
  */
-export function bindingsTick(now: f64): void {
-  if (now - sweepLast < SWEEP_INTERVAL_MS || table.size == 0) return;
+export function bindingsTick(now: f64): f64 {
+  if (table.size == 0) return Infinity;
+  if (now - sweepLast < SWEEP_INTERVAL_MS) return sweepLast + SWEEP_INTERVAL_MS;
   sweepLast = now;
   const refresh = refreshIntervalMs();
   const all = table.values();
@@ -373,6 +381,7 @@ export function bindingsTick(now: f64): void {
     }
     if (backed && b.owner == self.id && now - b.announced >= refresh) announce(b, now);
   }
+  return table.size == 0 ? Infinity : now + SWEEP_INTERVAL_MS;
 }
 
 /** Our node id changed (IN_IDENTITY): our bindings are re-owned at a higher version, as MAC entries are. */

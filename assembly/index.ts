@@ -8,7 +8,7 @@ import {
 import { meetTick } from "./nat/meet";
 import { natMessageIn, natUserPing } from "./nat/nat";
 import { natIdentity, natLocalCandidates, selfDump } from "./nat/observed";
-import { pathsDue, pathsDump, pathsTick } from "./nat/paths";
+import { pathsDump, pathsTick } from "./nat/paths";
 import { natPathsQuery } from "./nat/report";
 import { natSource } from "./nat/source";
 import { MSG_NAT_FIRST, MSG_NAT_LAST } from "./wire/nat";
@@ -23,6 +23,7 @@ import { dhcpPersistTick, dhcpRestore, dhcpSave } from "./dhcp/persist";
 import { dhcpSelfLease } from "./dhcp/server";
 import { forwardFromPeer, forwardFromTap } from "./forward";
 import { groFlushAll } from "./gro";
+import { gossipTick } from "./membership/gossip";
 import { macGossipMessage, macGossipTick } from "./macgossip";
 import { ageTick, macAdoptIdentity, macDump } from "./mactable";
 import { self } from "./node";
@@ -30,6 +31,7 @@ import { pmtuAckIn, pmtuProbeIn, pmtuTick, pmtuTooBig } from "./pmtu";
 import { mixEntropy } from "./prng";
 import { outputBase, outputLength, outputReserve, outputReset } from "./queue";
 import { STAT_NAMES, Stat, count, statValue } from "./stats";
+import { nextTick, ticksBegin, ticksDue, ticksEnd, wakeNow } from "./wake";
 import { CompoundReader, DG_MESSAGE, Envelope, MSG_COMPOUND, MSG_FRAME, checkEnvelope } from "./wire/divs";
 import { MSG_IP_BINDING, MSG_IP_BINDING_UNSIGNED } from "./wire/bindmsg";
 import { getMac } from "./wire/bytes";
@@ -50,6 +52,7 @@ export function output_ptr(): usize { return outputBase; }
 export function output_capacity(): u32 { return OUTPUT_CAPACITY; }
 
 export function config_set(key: u32, value: f64): bool {
+  wakeNow(); // the ticks see the new value at the next call
   return configSet(key, value);
 }
 
@@ -78,19 +81,30 @@ export function process(inputLen: u32, now: f64): u32 {
     if (off > inputLen) break;
   }
   groFlushAll(); // coalesced segments point into the input region: written before it is reused
-  ageTick(self.now);
-  bindingsTick(self.now);
-  macGossipTick(self.now); // before membershipTick, so gossip is scheduled for what it queues
-  let next = Math.min(membershipTick(self.now), pmtuTick(self.now));
-  next = Math.min(next, Math.min(pathsTick(self.now), meetTick(self.now)));
-  next = Math.min(next, dhcpTick(self.now));
-  next = Math.min(next, dhcpPersistTick(self.now)); // after dhcpTick: saves what its rules changed
-  next = Math.min(next, pathsDue()); // what this call sent after the paths' tick may be due sooner
+  if (ticksDue(self.now)) runTicks(self.now);
+  const next = nextTick();
   if (next < Infinity) {
     const timer = outputReserve(OUT_TIMER, 8);
     if (timer != 0) store<f64>(timer, next);
   }
   return outputLength();
+}
+
+/**
+ * The periodic work, run only when due (assembly/wake.ts): each tick returns when it is due next, and
+ * input that schedules work sooner wakes them. Gossip runs last: it sends what the others queued.
+ */
+function runTicks(now: f64): void {
+  ticksBegin();
+  let next = Math.min(ageTick(now), bindingsTick(now));
+  next = Math.min(next, macGossipTick(now));
+  next = Math.min(next, membershipTick(now));
+  next = Math.min(next, Math.min(pmtuTick(now), pathsTick(now)));
+  next = Math.min(next, meetTick(now));
+  next = Math.min(next, dhcpTick(now));
+  next = Math.min(next, dhcpPersistTick(now)); // after dhcpTick: saves what its rules changed
+  next = Math.min(next, gossipTick(now));
+  ticksEnd(next);
 }
 
 function handleInput(kind: u16, body: usize, len: u32): void {
@@ -132,6 +146,7 @@ function handleInput(kind: u16, body: usize, len: u32): void {
       self.name = String.UTF8.decodeUnsafe(body + 8 + ADDR_SLOT, len - 8 - ADDR_SLOT);
       natIdentity(); // keeps advertising an observed address adopted earlier
       membershipIdentity();
+      wakeNow(); // the MAC and DHCP ticks wait for an id
       break;
     }
     case IN_JOIN:

@@ -22,14 +22,17 @@ import { isBanned } from "./membership/bans";
 import { self } from "./node";
 import { serialNewer } from "./serial";
 import { Stat, count } from "./stats";
+import { wakeAt } from "./wake";
 import {
   MACMSG_COPY_LEN, MACMSG_LEN, MAC_AGE_MAX, MAC_FROM_OWNER, macClaimForm, macCopyEncode, macMsgDecode, macMsgEncode,
   macUpdate, macUpdateApply,
 } from "./wire/macmsg";
 
-/** Slots the refresh sweep examines per call at most (tens of microseconds), so no call stalls the data path;
- *  what is due beyond it carries over to the next calls. */
+/** Slots the refresh sweep examines per slice at most (tens of microseconds), so no slice stalls the data path;
+ *  what is due beyond it carries over to the next slices. */
 const REFRESH_MAX_SLICE: f64 = 65536;
+/** The sweep advances at most this often (as the ageing sweep, assembly/mactable.ts): a slice covers what accrued. */
+const REFRESH_STEP_MS: f64 = 100;
 /** Entries one push-pull carries at most (~1 MB with their keys and signatures); a larger table is
  *  covered over successive exchanges. */
 const SECTION_MAX_ENTRIES: i32 = 8192;
@@ -69,6 +72,7 @@ function resyncOnReturn(id: u64): void {
   droppedOwners.delete(id);
   resyncWith = id;
   resyncAt = Math.max(self.now, lastResync + RESYNC_GAP_MS);
+  wakeAt(resyncAt);
 }
 onMemberJoin(resyncOnReturn);
 
@@ -251,32 +255,37 @@ let refreshLast: f64 = 0;
 let refreshCredit: f64 = 0;
 
 /**
- * End of every `process` call: queue the table's announcements (at most its
- * 1024-key queue) and the slice of the refresh sweep due since the last call.
- * Nothing is announced before IN_IDENTITY gives us an id to own MACs with.
+ * Queue the table's announcements (at most its 1024-key queue; learning one wakes the ticks) and the
+ * slice of the refresh sweep due since the last call; returns the next deadline. Nothing is
+ * announced before IN_IDENTITY gives us an id to own MACs with.
  */
-export function macGossipTick(now: f64): void {
-  if (self.id == 0) return;
+export function macGossipTick(now: f64): f64 {
+  if (self.id == 0) return Infinity;
   while (takeAnnouncement()) {
     const s = macFind(announced.mac, announced.vlan);
     enqueue(announced.mac, announced.vlan, announced.owner, announced.version, trailerOf(s));
     count(Stat.MacAnnounced);
   }
-  refreshTick(now);
   resyncTick(now);
+  return Math.min(refreshTick(now), resyncAt);
 }
 
 /**
  * The periodic refresh, spread over time: the sweep walks the table's slots at
  * a rate that covers them all once per refresh interval, re-announcing each
- * local entry seen on our TAP within the ageing time.
+ * local entry seen on our TAP within the ageing time. Returns when the next
+ * slice is due (every REFRESH_STEP_MS while the table holds entries).
  */
-function refreshTick(now: f64): void {
-  const dt = now - refreshLast;
-  if (dt <= 0) return;
-  refreshLast = now;
+function refreshTick(now: f64): f64 {
   const slots = macSlots();
-  if (slots <= 0 || macEntries() == 0) { refreshCredit = 0; return; }
+  if (slots <= 0 || macEntries() == 0) {
+    refreshCredit = 0;
+    refreshLast = now; // an empty table accrues nothing: the first entry, learnt later, wakes the ticks
+    return Infinity;
+  }
+  const dt = now - refreshLast;
+  if (dt < REFRESH_STEP_MS) return refreshLast + REFRESH_STEP_MS;
+  refreshLast = now;
   refreshCredit = Math.min(refreshCredit + <f64>slots * dt / macRefreshIntervalMs(), <f64>slots);
   const n = <i32>Math.min(refreshCredit, REFRESH_MAX_SLICE);
   refreshCredit -= <f64>n;
@@ -289,6 +298,7 @@ function refreshTick(now: f64): void {
     i = (i + 1) & (slots - 1);
   }
   refreshCursor = i;
+  return now + REFRESH_STEP_MS;
 }
 
 /**

@@ -11,6 +11,7 @@ import { config } from "./config";
 import { self } from "./node";
 import { outputLength, outputReserve } from "./queue";
 import { Stat, count } from "./stats";
+import { wakeNow } from "./wake";
 import { SIG_NONE, sigKeep, sigPtr, sigRelease, sigTrailer } from "./claimsigs";
 import { putMac } from "./wire/bytes";
 import { nextVersion, serialNewer } from "./serial";
@@ -18,7 +19,6 @@ import { nextVersion, serialNewer } from "./serial";
 // Entry kinds (also in OUT_MAC records).
 export const MAC_LOCAL: u8 = 1; // seen as a source on our TAP (owner is this node)
 export const MAC_REMOTE: u8 = 2; // learnt through gossip
-export const MAC_STATIC: u8 = 3; // configured; never aged, never overwritten by gossip
 
 /** No key packs to this: VLAN ids use 12 of the top 16 bits. */
 const EMPTY: u64 = 0xffff_ffff_ffff_ffff;
@@ -39,8 +39,8 @@ const ANNOUNCE_CAPACITY: i32 = 1024;
 // slices of at most AGE_MAX_SLICE slots per call so no call stalls the data path.
 const SWEEPS_PER_AGEING: f64 = 4;
 const AGE_MIN_SLICE: i32 = 64;
-// A slice is swept at most this often, not on every `process` call: a packet that
-// arrives after idle then touches no ageing state (docs/mactable.md "Ageing").
+// A slice is swept this often while the table holds entries (the ageing tick's
+// deadline, assembly/wake.ts; docs/mactable.md "Ageing").
 const AGE_INTERVAL_MS: f64 = 100;
 const AGE_MAX_SLICE: i32 = 4096;
 
@@ -152,6 +152,7 @@ function place(slot: i32, key: u64, owner: u64, version: u32, at: f64, kind: u8)
   unchecked(kinds[slot] = kind);
   unchecked(sigRefs[slot] = SIG_NONE);
   used++;
+  if (used == 1) wakeNow(); // the ageing and refresh sweeps start again
 }
 
 /** Free slot for a new key, or -1 when the table is at capacity (counted). */
@@ -205,6 +206,7 @@ function announce(key: u64): void {
   }
   unchecked(announceKeys[(announceHead + announceLen) % ANNOUNCE_CAPACITY] = key);
   announceLen++;
+  wakeNow(); // the MAC gossip tick queues it (assembly/macgossip.ts)
 }
 
 /**
@@ -222,7 +224,6 @@ export function learnLocal(mac: u64, vlan: u32, now: f64): bool {
         unchecked(seen[s] = now);
         return false;
       }
-      if (kind == MAC_STATIC) return false;
       // Owned by another node: the MAC moved here.
       setClaim(s, self.id, nextVersion(versions[s]));
       unchecked(seen[s] = now);
@@ -243,7 +244,7 @@ export function learnLocal(mac: u64, vlan: u32, now: f64): bool {
 /**
  * A gossiped (owner, version) for (mac, vlan). The newer version wins (serial
  * arithmetic, assembly/serial.ts: the owner's next claim always beats the last,
- * whatever value it had); on equal versions the higher owner id wins. Static entries are never overwritten.
+ * whatever value it had); on equal versions the higher owner id wins.
  * Returns true when the entry was installed or changed.
  *
  * `fromOwner`: the owner itself vouches for the entry now (its announcement or
@@ -274,7 +275,6 @@ export function applyRemote(
     count(Stat.MacRemoteApplied);
     return true;
   }
-  if (unchecked(kinds[s]) == MAC_STATIC) return false;
   const curVersion = unchecked(versions[s]);
   const curOwner = unchecked(owners[s]);
   if (version == curVersion && owner == curOwner) {
@@ -354,30 +354,6 @@ export function macAnnounceLocal(): i32 {
   return n;
 }
 
-/** Configure a static entry (replacing whatever is there); false when the table is full. */
-export function addStatic(mac: u64, vlan: u32, owner: u64, now: f64): bool {
-  const key = macKey(mac, vlan);
-  let s = used > 0 ? probe(key) : -1;
-  if (s < 0) {
-    s = claim(key);
-    if (s < 0) return false;
-    place(s, key, owner, 0, now, MAC_STATIC);
-    return true;
-  }
-  setClaim(s, owner, 0);
-  unchecked(seen[s] = now);
-  unchecked(kinds[s] = MAC_STATIC);
-  return true;
-}
-
-/** Remove a static entry; false when (mac, vlan) is not static. */
-export function removeStatic(mac: u64, vlan: u32): bool {
-  const s = macFind(mac, vlan);
-  if (s < 0 || unchecked(kinds[s]) != MAC_STATIC) return false;
-  removeAt(s);
-  return true;
-}
-
 /** Owner of (mac, vlan), 0 when unknown. */
 export function lookup(mac: u64, vlan: u32): u64 {
   const s = macFind(mac, vlan);
@@ -397,7 +373,7 @@ export function age(now: f64, budget: i32): i32 {
   let removed = 0;
   let i = ageCursor & mask;
   for (let n = 0; n < budget; n++) {
-    if (unchecked(keys[i]) != EMPTY && unchecked(kinds[i]) != MAC_STATIC && unchecked(seen[i]) <= cutoff) {
+    if (unchecked(keys[i]) != EMPTY && unchecked(seen[i]) <= cutoff) {
       // The shift may pull an unexamined entry into slot i: look at it again.
       removeAt(i);
       removed++;
@@ -411,29 +387,32 @@ export function age(now: f64, budget: i32): i32 {
 }
 
 /**
- * The ageing slice for a `process` call at `now`: enough slots that a full
- * sweep takes about macAgeingMs / SWEEPS_PER_AGEING, bounded per call.
+ * The ageing slice due at `now`: enough slots that a full sweep takes about
+ * macAgeingMs / SWEEPS_PER_AGEING, bounded per slice. Returns when the next is
+ * due (Infinity while the table is empty: the first entry wakes the ticks).
  */
-export function ageTick(now: f64): i32 {
+export function ageTick(now: f64): f64 {
+  if (used == 0) return Infinity;
   const dt = now - ageLast;
-  if (dt < AGE_INTERVAL_MS || used == 0) return 0;
+  if (dt < AGE_INTERVAL_MS) return ageLast + AGE_INTERVAL_MS;
   ageLast = now;
   const want = <f64>(mask + 1) * dt * SWEEPS_PER_AGEING / config.macAgeingMs;
   let slice = want >= <f64>AGE_MAX_SLICE ? AGE_MAX_SLICE : <i32>Math.ceil(want);
   if (slice < AGE_MIN_SLICE) slice = AGE_MIN_SLICE;
-  return age(now, slice);
+  age(now, slice);
+  return used == 0 ? Infinity : now + AGE_INTERVAL_MS;
 }
 
 /**
- * Remove every learnt entry owned by node `id` (it died or left); returns how
- * many. Static entries stay: they are configuration. One pass suffices: a
+ * Remove every entry owned by node `id` (it died or left); returns how
+ * many. One pass suffices: a
  * backward shift only moves entries from ahead of the scan into the hole at it.
  */
 export function dropOwner(id: u64): i32 {
   let removed = 0;
   let i = 0;
   while (i <= mask && used > 0) {
-    if (unchecked(keys[i]) != EMPTY && unchecked(owners[i]) == id && unchecked(kinds[i]) != MAC_STATIC) {
+    if (unchecked(keys[i]) != EMPTY && unchecked(owners[i]) == id) {
       removeAt(i);
       removed++;
       count(Stat.MacDroppedOwner);
@@ -474,8 +453,6 @@ export function takeAnnouncement(): bool {
   return false;
 }
 
-export function pendingAnnouncements(): i32 { return announceLen; }
-
 // Slot access for iteration (periodic refresh, push-pull, dumps). Slots are
 // stable only while the table is not modified.
 export function macEntries(): u32 { return used; }
@@ -495,14 +472,6 @@ export function slotSetSignature(i: i32, sig: usize): void {
 }
 /** The entry's claim trailer (its owner's key, the signature) at `out`; false when it has none to pass on. */
 export function slotTrailer(i: i32, out: usize): bool { return sigTrailer(unchecked(owners[i]), unchecked(sigRefs[i]), out); }
-
-/** First slot at or after `from` holding a local entry, or -1: `for (i = nextLocal(0); i >= 0; i = nextLocal(i + 1))`. */
-export function nextLocal(from: i32): i32 {
-  for (let i = from; i <= mask; i++) {
-    if (unchecked(keys[i]) != EMPTY && unchecked(kinds[i]) == MAC_LOCAL) return i;
-  }
-  return -1;
-}
 
 // OUT_MAC record body (docs/abi.md), little-endian like every record field.
 export const DUMP_MAC: u32 = 0; // 6 bytes, network order

@@ -7,6 +7,7 @@ import { self } from "./node";
 import { PathMtu, pathAck, pathDue, pathSent, pathStart, pathTooBig, pathUsed } from "./pmtu-path";
 import { outputToAddr } from "./queue";
 import { Stat, count } from "./stats";
+import { wakeAt } from "./wake";
 import { DG_MESSAGE, DG_VERSION, WIRE_VERSION } from "./wire/divs";
 import { WireCheck } from "./wire/check";
 import {
@@ -34,7 +35,13 @@ let lastId: u32 = 0;
 /** The path pmtuMaxDatagram found last: frames to one peer come in bursts. */
 let cached: PathMtu | null = null;
 /** No path has anything to do before this. */
-let wakeAt: f64 = Infinity;
+let dueAt: f64 = Infinity;
+
+/** `p`'s deadline moved (input, not the tick): the tick runs by then. */
+function due(p: PathMtu): void {
+  if (p.deadline < dueAt) dueAt = p.deadline;
+  wakeAt(p.deadline);
+}
 
 /** Starts discovery for a new peer whose address peers.ts keeps at `addr`. */
 export function pmtuTrack(addr: usize): void {
@@ -45,7 +52,7 @@ export function pmtuTrack(addr: usize): void {
   byAddr.set(addr, p);
   byId.set(p.id, p);
   pathStart(p, pmtuBase(), config.maxDatagram, self.now);
-  wakeAt = Math.min(wakeAt, p.deadline);
+  due(p);
 }
 
 /** The peer at `addr` moved to another underlay address: what was learnt is about another path. */
@@ -53,7 +60,7 @@ export function pmtuRestart(addr: usize): void {
   if (!byAddr.has(addr)) return;
   const p = byAddr.get(addr);
   pathStart(p, pmtuBase(), config.maxDatagram, self.now);
-  wakeAt = Math.min(wakeAt, p.deadline);
+  due(p);
 }
 
 /** The peer at `addr` is gone (its address block is about to be freed). */
@@ -83,7 +90,7 @@ export function pmtuMaxDatagram(peerAddr: usize): u32 {
   }
   if (p.usedAt <= p.confirmedAt) {
     pathUsed(p, pmtuBase(), config.maxDatagram, self.now);
-    wakeAt = Math.min(wakeAt, p.deadline);
+    due(p);
   } else {
     p.usedAt = self.now;
   }
@@ -106,7 +113,7 @@ function pathAt(addr: usize): PathMtu | null {
 
 /** Sends due probes; returns when to be called again (Infinity: never). Cheap while nothing is due. */
 export function pmtuTick(now: f64): f64 {
-  if (now < wakeAt) return wakeAt;
+  if (now < dueAt) return dueAt;
   const base = pmtuBase();
   const ceiling = config.maxDatagram;
   const timeout = config.probeTimeoutMs;
@@ -117,7 +124,7 @@ export function pmtuTick(now: f64): f64 {
     if (size != 0) sendProbe(p, size);
     next = Math.min(next, p.deadline);
   }
-  wakeAt = next;
+  dueAt = next;
   return next;
 }
 
@@ -155,7 +162,7 @@ export function pmtuAckIn(msg: usize, msgLen: u32): void {
   const p = byId.get(id);
   if (!pathAck(p, seq, pmtuAckSize(msg), self.now)) { count(Stat.PmtuAcksUnexpected); return; }
   count(Stat.PmtuProbesAcked);
-  wakeAt = Math.min(wakeAt, p.deadline);
+  due(p);
 }
 
 /** IN_SEND_TOO_BIG: the host could not send `len` bytes to `addr` (EMSGSIZE). */
@@ -163,5 +170,5 @@ export function pmtuTooBig(addr: usize, len: u32): void {
   count(Stat.PmtuTooBigHints);
   const p = pathAt(addr);
   if (p == null) { count(Stat.PmtuTooBigUnknown); return; }
-  if (pathTooBig(p, len, pmtuBase(), self.now)) wakeAt = Math.min(wakeAt, p.deadline);
+  if (pathTooBig(p, len, pmtuBase(), self.now)) due(p);
 }

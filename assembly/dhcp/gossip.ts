@@ -8,6 +8,7 @@ import { SECTION_DHCP } from "../membership/codec";
 import { PushPullSection, pushPullRegister } from "../membership/pushpull";
 import { self } from "../node";
 import { Stat, count } from "../stats";
+import { wakeNow } from "../wake";
 import {
   LEASE_MAX_LEN, LeaseRecord, MSG_DHCP_LEASE, MSG_DHCP_RANGE, RANGE_LEN, RangeToken, leaseDecode, leaseEncode,
   leaseLength, rangeDecode, rangeEncode,
@@ -102,7 +103,7 @@ function applyRange(relay: bool): void {
   const n = ranges.mergeRun(token.first, token.count, token.owner, token.version);
   if (n < 0) { count(Stat.DhcpGossipMalformed); return; }
   if (ranges.conflicts != before) count(Stat.DhcpRangeConflicts);
-  if (n > 0) saveDue.learnt = true;
+  if (n > 0) { saveDue.learnt = true; wakeNow(); }
   if (n > 0 && relay) {
     const news = rangeEncode(buf, LEASE_MAX_LEN, token);
     broadcastEnqueue(buf, news, BROADCAST_SPACE_DHCP_RANGE, (<u64>token.first << 16) | <u64>token.count);
@@ -115,6 +116,7 @@ function applyLease(relay: bool, now: f64): void {
     record.name, record.version)) return;
   count(Stat.DhcpLeasesLearnt);
   saveDue.learnt = true;
+  wakeNow();
   if (relay) gossipLease(record.offset);
 }
 
@@ -134,7 +136,7 @@ export function dhcpGossipMessage(p: usize, len: u32, now: f64): void {
 
 let nextRebalance: f64 = 0;
 
-/** End of every `process` call: seeds once, then runs the ownership rules once a second. */
+/** Seeds once, then runs the ownership rules once a second; returns the next deadline. */
 export function dhcpTick(now: f64): f64 {
   if (self.id == 0 || !poolReady()) return Infinity;
   if (config.dhcpSeed) {

@@ -13,6 +13,7 @@ import { OUT_DHCP_SAVE, OUT_DHCP_STATE } from "../abi";
 import { self } from "../node";
 import { outputFits, outputReserve } from "../queue";
 import { Stat, count } from "../stats";
+import { wakeNow } from "../wake";
 import {
   LeaseRecord, MSG_DHCP_LEASE, MSG_DHCP_RANGE, RANGE_LEN, RangeToken, leaseDecode, leaseLength, rangeDecode,
 } from "../wire/dhcpmsg";
@@ -58,6 +59,7 @@ export function dhcpRestore(p: usize, len: u32, now: f64): bool {
   }
   restored.pending = true;
   restored.saver = load<u64>(p + STATE_SAVER);
+  wakeNow();
   restored.savedAt = now - elapsed;
   // What happened while it was down is unknown: count as outnumbered since the save until half the owners are seen.
   if (absences.outnumberedAt < 0 || absences.outnumberedAt > restored.savedAt) absences.outnumberedAt = restored.savedAt;
@@ -80,13 +82,13 @@ function restoreLease(p: usize, savedAt: f64): void {
 }
 
 /**
- * End of every `process` call: releases a restored state once the switch is heard (re-owning the
+ * Releases a restored state once the switch is heard (re-owning the
  * saver's blocks), and asks the host to save what changed. Returns the next deadline.
  */
 export function dhcpPersistTick(now: f64): f64 {
   if (self.id == 0 || !poolReady()) return Infinity;
   if (restored.pending) {
-    if (restored.held()) return Infinity; // the join's answer comes as input, with its own process call
+    if (restored.held()) return Infinity; // the join's answer wakes the ticks (assembly/membership/membership.ts)
     restored.pending = false;
   }
   if (restored.saver != 0 && now >= nextReown) {

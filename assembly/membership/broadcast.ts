@@ -6,6 +6,7 @@
 // space BROADCAST_SPACE_MAC with the packed (MAC, VLAN) as key.
 import { config } from "../config";
 import { Stat, count } from "../stats";
+import { wakeNow } from "../wake";
 import { CompoundWriter } from "../wire/divs";
 import { memberCount } from "./state";
 
@@ -53,6 +54,7 @@ export function broadcastEnqueue(ptr: usize, len: u32, space: u8, key: u64): voi
   unchecked(tiers[0]).push(b);
   pending++;
   count(Stat.BroadcastsQueued);
+  wakeNow(); // the gossip tick notes it pending (assembly/membership/gossip.ts)
 }
 
 /** Broadcasts still to be sent at least once more. */

@@ -8,13 +8,14 @@ import { peerAddrById } from "../peers";
 import { pmtuPeek } from "../pmtu";
 import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
+import { wakeAt, wakeNow } from "../wake";
 import {
   ACCUSE_FROM, ACCUSE_INCARNATION, ACCUSE_LEN, ACCUSE_NODE, ACCUSE_TRAILER, MSG_ACK, MSG_ALIVE, MSG_DEAD, MSG_NACK, MSG_PING,
   MSG_PING_REQ, MSG_PUSH_PULL, MSG_SUSPECT, MemberInfo, PUSH_PULL_FLAGS, PUSH_PULL_JOIN, PUSH_PULL_LAST,
   PUSH_PULL_PART, PUSH_PULL_RESPONSE, PUSH_PULL_SENDER, readInfo,
 } from "./codec";
 import { getU16, getU32, getU64 } from "../wire/bytes";
-import { gossipRound, gossipStagger, gossipTick } from "./gossip";
+import { gossipRound, gossipStagger } from "./gossip";
 import { handleAck, handleNack, handlePing, handlePingReq, probeStagger, probeTick, randomMembers } from "./probe";
 import { handlePushPull, pushPullInterval, pushPullSend } from "./pushpull";
 import { Member, members } from "./state";
@@ -48,6 +49,7 @@ export function membershipIdentity(): void {
   probeStagger(self.now);
   gossipStagger(self.now);
   nextPushPullAt = self.now + pushPullInterval(1) * (0.5 + nextUnit());
+  wakeNow();
 }
 
 /** IN_JOIN: push-pull with the seed at `addr` now, and again until some seed answers. */
@@ -63,6 +65,7 @@ export function membershipJoin(addr: usize): void {
   joinLastPart.clear();
   joinBackoff = config.joinRetryMs;
   nextJoinAt = self.now + joinBackoff;
+  wakeAt(nextJoinAt);
   pushPullSend(addr, PUSH_PULL_JOIN);
 }
 
@@ -137,6 +140,7 @@ function noteJoinResponse(p: usize): void {
   const last = joinLastPart.get(sender);
   for (let i = 0; i <= last; i++) if (!seen[i]) return;
   seeds.length = 0; // joined
+  wakeNow(); // a restored DHCP state waited for this (assembly/dhcp/persist.ts)
   nextJoinAt = Infinity;
   joinParts.clear();
   joinLastPart.clear();
@@ -166,9 +170,7 @@ export function membershipTick(now: f64): f64 {
     pushPullTick(now);
     next = Math.min(next, Math.min(nextJoinAt, nextPushPullAt));
   }
-  next = Math.min(next, probeTick(now));
-  next = Math.min(next, gossipTick(now));
-  return next;
+  return Math.min(next, probeTick(now)); // gossip runs after every tick (assembly/index.ts)
 }
 
 // OUT_MEMBER body (little-endian): u64 id, u32 incarnation, u8 state, u8 0, u16 protocol,

@@ -8,6 +8,7 @@ import { config } from "../config";
 import { self } from "../node";
 import { nextBelow, nextUnit } from "../prng";
 import { Stat, count } from "../stats";
+import { wakeAt } from "../wake";
 import { trafficAnswering } from "../traffic";
 import { getU32, getU64 } from "../wire/bytes";
 import { awarenessApply, awarenessScale } from "./awareness";
@@ -229,6 +230,7 @@ export function handlePingReq(src: usize, p: usize, len: u32): bool {
   r.originSeq = getU32(p + PING_REQ_SEQ);
   r.deadline = self.now + config.probeTimeoutMs;
   relays.push(r);
+  wakeAt(r.deadline);
   sendMessage(m.addr, writePing(messageScratch, PING_LEN, r.localSeq, id, self.id));
   return true;
 }
@@ -244,6 +246,7 @@ export function handleAck(p: usize, len: u32): bool {
   }
   if (target != null && s == probeSeq) {
     target = null;
+    wakeAt(nextProbeAt);
     awarenessApply(-1);
     return true;
   }

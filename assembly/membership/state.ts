@@ -3,6 +3,7 @@
 import { ADDR_LEN } from "../abi";
 import { CLAIM_LEN } from "../claims";
 import { nextBelow } from "../prng";
+import { wakeNow } from "../wake";
 import { Suspicion } from "./suspicion";
 
 export enum MemberState { Alive = 0, Suspect = 1, Dead = 2, Left = 3 }
@@ -51,6 +52,7 @@ export function memberSetState(m: Member, s: MemberState, now: f64): void {
   m.state = s;
   m.stateSince = now;
   if (m.live) liveCount++;
+  wakeNow(); // the probe, suspicion and relay-grant ticks look at members' states
 }
 
 /** Adds a member at a random place in the probe order, as memberlist does. */

@@ -7,6 +7,7 @@
 import { CLAIM_LEN } from "../claims";
 import { config } from "../config";
 import { self } from "../node";
+import { wakeAt } from "../wake";
 
 export class Suspicion {
   /** Confirmations still counted (k), the ones seen (n) and who sent them. */
@@ -34,6 +35,7 @@ export class Suspicion {
     this.nudgeAt = from == self.id ? start : start + this.nudgeEvery;
     this.confirmedBy.push(from);
     this.deadline = start + (k < 1 ? min : max);
+    wakeAt(Math.min(this.nudgeAt, this.deadline));
   }
 
   /** The origin's signed accusation: key and signature. */
@@ -52,6 +54,7 @@ export class Suspicion {
     this.confirmedBy.push(from);
     this.n++;
     this.deadline = this.start + suspicionTimeoutAfter(this.n, this.k, this.min, this.max);
+    wakeAt(this.deadline);
     return true;
   }
 

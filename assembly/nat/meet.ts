@@ -8,6 +8,7 @@ import { config } from "../config";
 import { self } from "../node";
 import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
+import { wakeAt } from "../wake";
 import { memberById } from "../membership/state";
 import { CANDIDATES_MAX, writeRelayOk, writeRendezvous } from "../wire/nat";
 import { Addr, addrCopy, addrEq, addrPtr } from "./addr";
@@ -124,6 +125,7 @@ export function meetRelayRequest(from: u64, peer: u64): void {
     return;
   }
   grants.push(new Grant(from, peer, addrCopy(addrPtr(a.key)), addrCopy(addrPtr(b.key)), self.now + GRANT_TTL_MS));
+  wakeAt(self.now + GRANT_TTL_MS);
   emitAllow(addrPtr(a.key), addrPtr(b.key), config.relayBytesPerSec);
   count(Stat.RelayGranted);
   tell(a, peer, true);

@@ -10,6 +10,7 @@ import { self } from "../node";
 import { onPeerGone, onPeerUp } from "../peers";
 import { outputReserve } from "../queue";
 import { Stat, count } from "../stats";
+import { wakeAt } from "../wake";
 import { trafficOnAwaiting } from "../traffic";
 import { memberById } from "../membership/state";
 import { getU32 } from "../wire/bytes";
@@ -46,15 +47,13 @@ const byId = new Map<u64, Path>();
 const byKey = new Map<u64, Path>();
 export const paths = new Array<Path>();
 let cached: Path | null = null;
-/** No path has anything due before this (the tick is skipped until then: it runs on every process call). */
+/** No path has anything due before this (the tick walks the paths only then). */
 let dueAt: f64 = 0;
-
-/** The earliest time a path has something to do (traffic after the last tick may have moved it closer). */
-export function pathsDue(): f64 { return dueAt; }
 
 /** Something changed that may be due at `at` (specs that set a path's fields call it too). */
 export function wake(at: f64): void {
   if (at < dueAt) dueAt = at;
+  wakeAt(at);
 }
 
 export function pathById(id: u64): Path | null {

@@ -41,7 +41,7 @@ export interface CoreEvent {
 }
 
 const MEMBER_STATES = ["alive", "suspect", "dead", "left"];
-const MAC_KINDS = ["", "local", "remote", "static"];
+const MAC_KINDS = ["", "local", "remote"];
 const EVENT_TYPES = ["", "join", "update", "suspect", "alive", "dead", "left"];
 
 const decoder = new TextDecoder();

@@ -1,7 +1,10 @@
-// Drives the core: batches input records, calls process(), carries out what it emits,
-// keeps one timer armed at the earliest deadline, feeds randomness with every tick.
-// Every underlay datagram passes the transport layer (docs/security.md): the core's OUT_DATAGRAMs are
-// sealed (or queued behind a handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
+// The pump of two sans-IO machines, driven alike (quinn-proto's model): the core and the transport layer
+// (docs/security.md) take input and the time, hand what they make to a sink as they make it (the core's
+// records to handleOutput, the transport's datagrams to transmit), and say when they are due next
+// (pollTimeout); one timer is armed at the earliest of those deadlines and runs the due machines'
+// handleTimeout. Input records are batched per process() call; randomness is fed with every core tick.
+// Every underlay datagram passes the transport: the core's OUT_DATAGRAMs are sealed (or queued behind a
+// handshake), and only authenticated plaintext becomes an IN_DATAGRAM.
 import { hexU64 } from "../base/node-id.ts";
 import { ADDR_SLOT, DATAGRAM_FLAGS, DATAGRAM_UNROUTED, OUT_DATAGRAM, OUT_DHCP_ADDRESS, OUT_DHCP_SAVE, OUT_EVENT, OUT_FRAME, OUT_LOG, OUT_MAC, OUT_MEMBER, OUT_PATH, OUT_PATHS_REPORT, OUT_PONG, OUT_RELAY_ALLOW, OUT_ROUTE, OUT_SELF, OUT_STAT, OUT_TIMER } from "../core/abi.ts";
 import { type HostPort, addressBytes, keyOfAddress, ADDR_LEN } from "../net/address.ts";
@@ -12,11 +15,12 @@ import { MemberIdentities } from "./member-identities.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { type CoreEvent, decodeEvent, decodeMac, decodeMember, type MacEntry, type Member } from "../core/records.ts";
 import type { Clock, DatagramTransport, Logger, Randomness, TapDevice, Timers } from "../base/services.ts";
+import { RandomPool } from "../base/random-pool.ts";
 import {
   decodePath, decodePathsReport, decodePong, decodeRelayAllow, decodeRoute, decodeSelf, type PathRecord, type PathsReport,
   type Pong, type ReportedPath, type SelfRecord,
 } from "../core/path-records.ts";
-import { DATA_OVERHEAD, nodeIdOf, ROUTE_DIRECT, ROUTE_RELAY, type SecureTransport, type Transmit } from "../secure/index.ts";
+import { DATA_OVERHEAD, nodeIdOf, ROUTE_DIRECT, ROUTE_RELAY, type SecureTransport, type TransmitSink } from "../secure/index.ts";
 import { type RemovalReport, Removals, type RemovalTarget } from "../secure/removal.ts";
 
 const START_RANDOM_BYTES = 32;
@@ -26,6 +30,13 @@ const EVENT_ADDR = 16;
 const TICK_RANDOM_BYTES = 8;
 /** Node timers may fire up to a millisecond before performance.now() reaches the deadline. */
 const TIMER_SLACK_MS = 1;
+
+/** A sans-IO machine's clock (quinn-proto's poll_timeout / handle_timeout): the core, the transport, removals. */
+interface Timed {
+  /** When handleTimeout() must run next (ms; Infinity: nothing scheduled). */
+  pollTimeout(): number;
+  handleTimeout(now: number): void;
+}
 
 export interface Identity {
   nodeId: Uint8Array; // 8 bytes
@@ -85,7 +96,7 @@ export class Driver {
   private tap: TapDevice | null = null;
   private transport: DatagramTransport | null = null;
   private timer: unknown = null;
-  /** What the armed timer is for: min(core deadline, transport deadline). */
+  /** What the armed timer is for: the earliest pollTimeout() of the machines. */
   private timerDeadline = Infinity;
   /** The core's deadline: the latest process() call that returned an OUT_TIMER set it. */
   private coreDeadline = Infinity;
@@ -96,6 +107,8 @@ export class Driver {
   /** A sendTooBig record waits for the core: process again once this batch is sent. */
   private tooBigPending = false;
   private readonly tickRandom = new Uint8Array(TICK_RANDOM_BYTES);
+  /** The ticks' randomness, from one larger fill of the runtime's CSPRNG at a time. */
+  private readonly random: Randomness;
   private eventListeners: ((e: CoreEvent) => void)[] = [];
   /** Set by OUT_DHCP_SAVE during a drain: `saveDhcp` gets the state once the drain is done. */
   private dhcpSaveDue = false;
@@ -116,18 +129,18 @@ export class Driver {
     private readonly services: DriverServices,
   ) {
     this.startedAt = services.clock.now();
-    this.memberIdentities = new MemberIdentities(secure, (transmits) => this.sendAll(transmits));
+    this.random = new RandomPool(services.random);
+    secure.transmitTo(this.transmit);
+    this.memberIdentities = new MemberIdentities(secure);
     this.pings = new PendingRequests(services.timers, () => this.counters.pings_timed_out++);
     this.pathQueries = new PendingRequests(services.timers);
     this.removals = new Removals(secure.crypto, secure.keyring, identity.nodeId, {
       ban: (nodeId) => this.ban(nodeId),
       keysChanged: () => this.keyringChanged(),
-      send: (addr, message) => {
-        this.sendAll(this.secure.control(keyOfAddress(addr), addr, message, this.services.clock.now()));
-        return this.secure.controlSealed;
-      },
+      send: (addr, message) => this.secure.control(keyOfAddress(addr), addr, message, this.services.clock.now()),
       bans: () => this.secure.bans.list(),
     });
+    this.timed = [secure, this.removals, this.coreTimer];
   }
 
   /**
@@ -138,7 +151,7 @@ export class Driver {
     this.tap = tap;
     this.transport = transport;
     const entropy = new Uint8Array(START_RANDOM_BYTES);
-    this.services.random.fill(entropy);
+    this.random.fill(entropy);
     this.core.pushRandom(entropy);
     this.core.pushIdentity(this.identity.nodeId, addressBytes(this.identity.advertise), this.identity.name);
     for (const seed of seeds) this.core.pushJoin(addressBytes(seed));
@@ -218,7 +231,6 @@ export class Driver {
     const addr = addressOffset === 0 ? address : address.subarray(addressOffset, addressOffset + ADDR_LEN);
     this.slot = null;
     const r = this.secure.incoming(keyOfAddress(addr), addr, datagram, this.services.clock.now(), this.openIntoCore);
-    if (r.transmits.length > 0) this.sendAll(r.transmits);
     if (r.control !== null && r.controlFrom !== null) {
       this.removals.message(nodeIdOf(this.secure.crypto, r.controlFrom), Uint8Array.from(r.source), r.control, this.services.clock.now());
     }
@@ -336,7 +348,14 @@ export class Driver {
     this.flush();
   }
 
+  /** Processes the batched input, then arms the timer and sends what both machines made. */
   flush(): void {
+    this.processBatch();
+    this.armTimer();
+    this.sendQueued(); // the drain's datagrams, in as few system calls as the kernel allows
+  }
+
+  private processBatch(): void {
     this.counters.process_calls++;
     this.now = this.services.clock.now();
     this.nextDeadline = Infinity;
@@ -346,23 +365,20 @@ export class Driver {
       this.dhcpSaveDue = false;
       this.saveDhcp?.(this.core.dhcpState());
     }
-    this.armTimer();
-    this.sendQueued(); // the drain's datagrams, in as few system calls as the kernel allows
   }
 
   /** After a keyring change: sessions under a removed key are marked for rekeying at once. */
   keyringChanged(): void {
-    this.sendAll(this.secure.tick(this.services.clock.now()));
+    this.secure.handleTimeout(this.services.clock.now());
     this.armTimer();
     this.sendQueued();
   }
 
-  private sendAll(transmits: Transmit[]): void {
-    for (const tx of transmits) {
-      this.counters.udp_bytes_sent += tx.data.length;
-      this.transport!.send(tx.addr, 0, tx.data);
-    }
-  }
+  /** The transport's sink: every datagram it makes joins the socket's batch (sent by sendQueued). */
+  private readonly transmit: TransmitSink = (_addrKey, addr, data) => {
+    this.counters.udp_bytes_sent += data.length;
+    this.transport!.send(addr, 0, data);
+  };
 
   /** The host's counters for `divs status`, with the socket's. */
   hostCounters(): HostCounters {
@@ -390,7 +406,7 @@ export class Driver {
         break;
       case OUT_DATAGRAM: {
         const unrouted = (body[DATAGRAM_FLAGS] & DATAGRAM_UNROUTED) !== 0;
-        this.sendAll(this.secure.outgoing(keyOfAddress(body, 0), body.subarray(0, ADDR_LEN), body.subarray(ADDR_SLOT), this.now, unrouted));
+        this.secure.outgoing(keyOfAddress(body, 0), body.subarray(0, ADDR_LEN), body.subarray(ADDR_SLOT), this.now, unrouted);
         break;
       }
       case OUT_TIMER: {
@@ -410,7 +426,7 @@ export class Driver {
       case OUT_ROUTE: {
         const route = decodeRoute(body);
         if (route === null || (route.kind !== ROUTE_DIRECT && route.kind !== ROUTE_RELAY)) this.counters.core_records_malformed++;
-        else this.sendAll(this.secure.setRoute(route.peer, route.sendTo, route.kind, this.now));
+        else this.secure.setRoute(route.peer, route.sendTo, route.kind, this.now);
         break;
       }
       case OUT_RELAY_ALLOW: {
@@ -440,9 +456,25 @@ export class Driver {
     }
   };
 
-  /** One timer for both the core and the transport layer, at the earlier deadline. */
+  /** The core as a Timed machine: due at its latest OUT_TIMER; a tick feeds randomness and processes. */
+  private readonly coreTimer: Timed = {
+    pollTimeout: () => this.coreDeadline,
+    handleTimeout: () => {
+      this.coreDeadline = Infinity;
+      this.counters.timer_ticks++;
+      this.random.fill(this.tickRandom);
+      this.core.pushRandom(this.tickRandom);
+      this.processBatch();
+    },
+  };
+
+  /** The machines the one timer runs, in this order: the transport, removals, the core. */
+  private readonly timed: Timed[];
+
+  /** One timer for every machine, at the earliest deadline. */
   private armTimer(): void {
-    const deadline = Math.min(this.coreDeadline, this.secure.nextTimer(), this.removals.nextTimer());
+    let deadline = Infinity;
+    for (const m of this.timed) deadline = Math.min(deadline, m.pollTimeout());
     if (deadline === this.timerDeadline) return;
     if (this.timer !== null) this.services.timers.clear(this.timer);
     this.timer = null;
@@ -455,20 +487,11 @@ export class Driver {
   private readonly tick = () => {
     this.timer = null;
     this.timerDeadline = Infinity;
-    const now = this.services.clock.now() + TIMER_SLACK_MS;
-    if (now >= this.secure.nextTimer()) this.sendAll(this.secure.tick(now - TIMER_SLACK_MS));
-    if (now >= this.removals.nextTimer()) this.removals.tick(now - TIMER_SLACK_MS);
+    const now = this.services.clock.now();
+    for (const m of this.timed) if (now + TIMER_SLACK_MS >= m.pollTimeout()) m.handleTimeout(now);
     this.warnIfTwin();
-    if (now < this.coreDeadline) {
-      this.armTimer();
-      this.sendQueued();
-      return;
-    }
-    this.coreDeadline = Infinity;
-    this.counters.timer_ticks++;
-    this.services.random.fill(this.tickRandom);
-    this.core.pushRandom(this.tickRandom);
-    this.flush();
+    this.armTimer();
+    this.sendQueued();
   };
 
   /** Another node proving our identity is refused (`own_identity`); the log says why, once. */

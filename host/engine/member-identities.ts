@@ -3,7 +3,7 @@
 // its address while it is a member, none once it is dead or gone or has moved elsewhere; a member
 // that moved takes its sessions along (SecureTransport.memberMoved).
 import { keyOfAddress, ADDR_LEN } from "../net/address.ts";
-import type { AddrKey, SecureTransport, Transmit } from "../secure/index.ts";
+import type { AddrKey, SecureTransport } from "../secure/index.ts";
 
 // OUT_EVENT body (docs/abi.md): u16 kind, u16 state, u32 incarnation, u64 id, address slot, name.
 const EVENT_DEAD = 5;
@@ -15,11 +15,7 @@ export class MemberIdentities {
   /** Node id (as latin1 text) -> the address it was expected at. */
   private readonly addressOf = new Map<string, { key: AddrKey; addr: Uint8Array }>();
 
-  constructor(
-    private readonly secure: SecureTransport,
-    /** Sends what the transport returns (a moved member's queued datagrams, on its sessions). */
-    private readonly send: (transmits: Transmit[]) => void,
-  ) {}
+  constructor(private readonly secure: SecureTransport) {}
 
   event(body: Uint8Array, now: number): void {
     if (body.length < OFF_ADDR + ADDR_LEN) return;
@@ -38,6 +34,6 @@ export class MemberIdentities {
     if (gone) return;
     this.secure.expectIdentity(addr, id);
     this.addressOf.set(idText, { key, addr: Uint8Array.from(addr) });
-    if (moved) this.send(this.secure.memberMoved(old.addr, addr, now));
+    if (moved) this.secure.memberMoved(old.addr, addr, now); // its queued datagrams go out on its sessions
   }
 }

@@ -24,6 +24,8 @@ const msCeil = (ms: number) => Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(ms)))
 interface Timer {
   at: number;
   callback: () => void;
+  /** Its callback may start promises: the JavaScript event loop gets a turn after it. */
+  needsTurn: boolean;
 }
 
 export class PollLoop implements Timers {
@@ -61,7 +63,20 @@ export class PollLoop implements Timers {
   }
 
   set(callback: () => void, delayMs: number): unknown {
-    const timer = { at: this.now() + delayMs, callback };
+    return this.add(callback, delayMs, true);
+  }
+
+  /**
+   * Timers whose callbacks are plain synchronous code (the latency wake): no event-loop turn after
+   * them, which would cost each wake a libuv round (`epoll_pwait`, setImmediate, microtasks).
+   */
+  readonly syncTimers: Timers = {
+    set: (callback, delayMs) => this.add(callback, delayMs, false),
+    clear: (handle) => this.clear(handle),
+  };
+
+  private add(callback: () => void, delayMs: number, needsTurn: boolean): Timer {
+    const timer = { at: this.now() + delayMs, callback, needsTurn };
     this.timers.add(timer);
     return timer;
   }
@@ -71,11 +86,11 @@ export class PollLoop implements Timers {
   }
 
   /**
-   * Runs rounds until stop(). After a round that ran timers or found libuv's fd ready, and at least
-   * every TURN_EVERY_MS, the JavaScript event loop gets one turn, so the promise chains those
-   * started (runNode's start-up and shutdown) finish and libuv handles its I/O before poll(2) blocks. Rounds that only moved
-   * frames and datagrams (synchronous code) skip it: a reply the kernel queues while we handle a
-   * request is read without a libuv turn in between.
+   * Runs rounds until stop(). After a round that ran timers set with set() or found libuv's fd ready,
+   * and at least every TURN_EVERY_MS, the JavaScript event loop gets one turn, so the promise chains
+   * those started (runNode's start-up and shutdown) finish and libuv handles its I/O before poll(2)
+   * blocks. Rounds that only moved frames and datagrams or ran syncTimers (synchronous code) skip it:
+   * a reply the kernel queues while we handle a request is read without a libuv turn in between.
    */
   async run(): Promise<void> {
     let lastTurn = -Infinity;
@@ -94,7 +109,7 @@ export class PollLoop implements Timers {
     this.stopped = true;
   }
 
-  /** One poll and what it found; true when timers ran or libuv has work (promises may be waiting). */
+  /** One poll and what it found; true when timers that need a turn ran or libuv has work (promises may be waiting). */
   private round(): boolean {
     const n = this.handlers.length;
     const ready = libc.poll(this.pollBytes, n, this.timeoutMs());
@@ -106,8 +121,8 @@ export class PollLoop implements Timers {
       }
     } // ready < 0: EINTR (a signal); the next round polls again
     const libuvReady = ready > 0 && this.pollfds.getInt16(LIBUV_SLOT * POLLFD_BYTES + 6, true) !== 0;
-    const timersRan = this.runTimers();
-    return libuvReady || timersRan;
+    const turnWanted = this.runTimers();
+    return libuvReady || turnWanted;
   }
 
   private timeoutMs(): number {
@@ -116,18 +131,20 @@ export class PollLoop implements Timers {
     return Math.min(LIBUV_TIMERS_MS, msCeil(earliest - this.now()));
   }
 
+  /** Runs the due timers; true when one of them wants an event-loop turn. */
   private runTimers(): boolean {
     const now = this.now();
     // Due timers first, in deadline order as setTimeout fires them, then their callbacks: a timer a
     // callback sets waits for the next round.
     for (const t of this.timers) if (t.at <= now) this.due.push(t);
     if (this.due.length > 1) this.due.sort((a, b) => a.at - b.at);
+    let turnWanted = false;
     for (const t of this.due) {
       if (!this.timers.delete(t)) continue; // cleared by an earlier callback
       t.callback();
+      turnWanted ||= t.needsTurn;
     }
-    const ran = this.due.length > 0;
     this.due.length = 0;
-    return ran;
+    return turnWanted;
   }
 }

@@ -41,7 +41,7 @@ export async function up(options: UpOptions): Promise<number> {
   };
   const loop = new PollLoop(clock.now);
   // The loop's policy: it wakes every few ms while frames flow (docs/performance.md "Latency wake").
-  const wake = new LatencyWake(loop, clock, options.latencyWakeMs);
+  const wake = new LatencyWake(loop.syncTimers, clock, options.latencyWakeMs);
   let running: Promise<void> = Promise.resolve();
   const { log, progress } = nodeOutput(options, (text) => process.stderr.write(text));
   const runtime: NodeRuntime = {

@@ -1,5 +1,5 @@
 // What every step of the transport (docs/security.md) shares: its config and counters, the tables of
-// peers, sessions and handshakes in flight, the routes, and the output of the call being handled.
+// peers, sessions and handshakes in flight, the routes, and where the output goes.
 // transport.ts is the surface the host calls; each step lives in a file of its own (packets.ts,
 // data.ts, initiator.ts, responder.ts, handshake-checks.ts, relaying.ts, roaming.ts, route-change.ts,
 // upkeep.ts).
@@ -18,7 +18,7 @@ import { Peer, type Pending } from "./peer.ts";
 import type { CryptoProvider } from "./provider.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import { RelayAllowances } from "./relay.ts";
-import type { Incoming, Transmit } from "./results.ts";
+import type { Incoming, TransmitSink } from "./results.ts";
 import { ROUTE_RELAY, type Route, RouteTable } from "./routes.ts";
 import { Session } from "./session.ts";
 
@@ -39,14 +39,15 @@ export class TransportContext {
   readonly limiter: RateLimiter;
   /** The last session's creation order (Session.seq). */
   seq = 0;
-  /** The time by which tick() must run next. */
+  /** The time by which handleTimeout() must run next. */
   deadline = Infinity;
+  /** Where each datagram to send goes (SecureTransport.transmitTo). */
+  sink: TransmitSink = () => {
+    throw new Error("SecureTransport: transmitTo() names no sink yet");
+  };
   // Reused per call: the hot path allocates only the sealed datagram and the opened plaintext (plus
   // node:crypto's cipher objects for datagrams above SMALL_AEAD_MAX, host/secure/node-crypto.ts).
-  readonly out: Transmit[] = [];
-  readonly result: Incoming = {
-    deliver: null, source: new Uint8Array(0), via: null, control: null, controlFrom: null, transmits: this.out,
-  };
+  readonly result: Incoming = { deliver: null, source: new Uint8Array(0), via: null, control: null, controlFrom: null };
   /** Where replies to the packet being handled go (its source), and the original sender to wrap them for when it came relayed. */
   replyKey: AddrKey = 0;
   replyAddr: Uint8Array = new Uint8Array(0);
@@ -166,17 +167,17 @@ export class TransportContext {
   /** `data` (already wrapped when the route is a relay) to the route's address, or the peer's. */
   send(peer: Peer, route: Route | undefined, data: Uint8Array): void {
     if (route === undefined) {
-      this.out.push({ addrKey: peer.addrKey, addr: peer.addr, data });
+      this.sink(peer.addrKey, peer.addr, data);
       return;
     }
     if (route.kind === ROUTE_RELAY) this.counters.relay_sent++;
-    this.out.push({ addrKey: route.sendKey, addr: route.sendAddr, data });
+    this.sink(route.sendKey, route.sendAddr, data);
   }
 
   /** An answer to the packet being handled goes back the way it came: to its source, through its relay. */
   reply(data: Uint8Array): void {
     const via = this.replyVia;
     if (via !== null) this.counters.relay_sent++;
-    this.out.push({ addrKey: this.replyKey, addr: Uint8Array.from(this.replyAddr), data: via === null ? data : wrapRelay(via, data) });
+    this.sink(this.replyKey, this.replyAddr, via === null ? data : wrapRelay(via, data));
   }
 }

@@ -41,7 +41,7 @@ export function sealTo(t: TransportContext, peer: Peer, s: Session, plaintext: U
   else if (plaintext.length === 0) t.counters.keepalives_sent++;
   else t.counters.data_sealed++;
   if (to === null) t.send(peer, route, datagram);
-  else t.out.push({ addrKey: to.addrKey, addr: to.addr, data: datagram });
+  else t.sink(to.addrKey, to.addr, datagram);
 }
 
 /** Seals what waited for a session, now that the peer has one to send on. */

@@ -6,7 +6,7 @@ export { DEFAULT_RELAY_CAP_BYTES_PER_SECOND, DEFAULT_SECURE_CONFIG, type SecureC
 export { ACTIVITY_COUNTERS, REJECTION_COUNTERS, totalRejections, type CounterName, type SecureCounters } from "./counters.ts";
 export { formatKey, formatKeyId, generateKey, Keyring, keyIdOf, parseKey, parseKeyId, type NetworkKey } from "./keyring.ts";
 export { DATA_OVERHEAD } from "./handshake.ts";
-export { SecureTransport, type AddrKey, type Incoming, type SessionInfo, type Transmit } from "./transport.ts";
+export { SecureTransport, type AddrKey, type Incoming, type SessionInfo, type TransmitSink } from "./transport.ts";
 export { ROUTE_DIRECT, ROUTE_RELAY, type Route } from "./routes.ts";
 export { type RelayPair } from "./relay.ts";
 export { RELAY, RELAY_HEADER_LEN } from "./envelope.ts";

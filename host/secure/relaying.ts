@@ -71,7 +71,7 @@ function forward(t: TransportContext, fromKey: AddrKey, toKey: AddrKey, p: Uint8
   emitRelayHeader(out, t.peers.get(fromKey)!.addr);
   t.counters.relay_forwarded++;
   t.counters.relay_bytes += p.length;
-  t.out.push({ addrKey: route?.sendKey ?? toKey, addr: route?.sendAddr ?? to.addr, data: out });
+  t.sink(route?.sendKey ?? toKey, route?.sendAddr ?? to.addr, out);
 }
 
 /** True when `inner` is DATA for a live session we hold with the peer at `key`. */

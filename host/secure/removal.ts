@@ -157,7 +157,7 @@ export class Removals {
       banned, key, keyId, committed: false, stepDeadline: now + REMOVAL_STEP_MS, nextSend: now, round, finish,
       members: kept.map((target) => ({ target, installed: false, done: false })),
     };
-    this.tick(now);
+    this.handleTimeout(now);
   }
 
   private isBanned(id: Uint8Array): boolean {
@@ -172,16 +172,16 @@ export class Removals {
     if (this.host.bans().length === 0) return;
     this.shares.set(text(addr), { addr: Uint8Array.from(addr), until: now + BANS_SHARE_MS });
     this.nextShare = now;
-    this.tick(now);
+    this.handleTimeout(now);
   }
 
-  /** The time (ms) by which tick() must run next. */
-  nextTimer(): number {
+  /** The time (ms) by which handleTimeout() must run next. */
+  pollTimeout(): number {
     return Math.min(this.run?.nextSend ?? Infinity, this.nextShare, this.nextExpiry);
   }
 
   /** Sends what is due: the removal's next messages, ban lists to members that joined. */
-  tick(now: number): void {
+  handleTimeout(now: number): void {
     if (now >= this.nextShare) this.shareBans(now);
     if (now >= this.nextExpiry) this.dropExpired(now);
     this.step(now);

@@ -1,13 +1,14 @@
-// What the transport hands back to the host from each call: datagrams to send, and the data to
-// deliver to the core. The arrays and objects are reused: valid until the transport's next call.
+// What the transport hands the host: each datagram to send, through the sink, as it is made (the core's
+// records reach the driver's visitor the same way), and from incoming() the data to deliver to the core
+// (an object reused: valid until the transport's next call).
 import type { AddrKey } from "./addr-key.ts";
 
-export interface Transmit {
-  addrKey: AddrKey;
-  /** 18-byte address (docs/abi.md). */
-  addr: Uint8Array;
-  data: Uint8Array;
-}
+/**
+ * Where each datagram to send goes, during the call that made it: `addr` is the 18-byte address
+ * (docs/abi.md) and `addrKey` its key; both views, and `data`, are valid only during the call (the
+ * socket copies them into its batch, or sends `data` from its own arena: SecureTransport.sealInto).
+ */
+export type TransmitSink = (addrKey: AddrKey, addr: Uint8Array, data: Uint8Array) => void;
 
 export interface Incoming {
   /** Authenticated, fresh plaintext for the core, or null. */
@@ -23,7 +24,6 @@ export interface Incoming {
   control: Uint8Array | null;
   /** The static identity key of the session `control` came on. */
   controlFrom: Uint8Array | null;
-  transmits: Transmit[];
 }
 
 /** Where DATA may be opened: a buffer of `length` bytes for a datagram that came directly or `relayed`, or null. */

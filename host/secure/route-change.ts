@@ -11,7 +11,7 @@ import { keyOfAddress } from "../net/address.ts";
  * Every packet for the peer at `peerAddr` goes to `sendAddr`, wrapped in a RELAY envelope when `kind`
  * is relay. Sessions made under a direct route's send address (before the core knew whose it is) move
  * to the peer: a path change never loses a session. A handshake waiting for an answer on the old path
- * is sent again at once on the new one, its backoff reset. Adds what to send to `t.out`.
+ * is sent again at once on the new one, its backoff reset. Hands what to send to `t.sink`.
  */
 export function setRoute(
   t: TransportContext, peerAddr: Uint8Array, sendAddr: Uint8Array, kind: typeof ROUTE_DIRECT | typeof ROUTE_RELAY, now: number,
@@ -36,7 +36,7 @@ export function setRoute(
  * the ones it proved its identity on under the old address move to the new one, as on a direct route.
  * Left under the old address, its datagrams from the new one would roam the old address there (a
  * route the core just removed) and reach the core named by the old address, and relaying would check
- * the old address against allowances made for the new one. Adds what to send to `t.out`.
+ * the old address against allowances made for the new one. Hands what to send to `t.sink`.
  */
 export function memberMoved(t: TransportContext, fromAddr: Uint8Array, toAddr: Uint8Array, now: number): void {
   const fromKey = keyOfAddress(fromAddr);

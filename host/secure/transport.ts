@@ -1,6 +1,8 @@
-// The transport layer's state machine (docs/security.md), sans-IO: the host passes datagrams, its
-// address key and 18-byte address, and the time; the transport returns what to send and what to
-// deliver to the core. Every array and result it returns is reused: valid until the next call.
+// The transport layer's state machine (docs/security.md), sans-IO, driven as the core is (quinn-proto's
+// model): the host passes datagrams, their address key and 18-byte address, and the time; each
+// datagram to send goes to the sink given to transmitTo() as it is made, what to deliver to the core
+// comes back from incoming() (reused: valid until the next call), and pollTimeout() says when
+// handleTimeout() must run.
 // This file is its surface; the steps behind it share a TransportContext (context.ts): a packet to
 // its step (packets.ts), sealing and opening DATA (data.ts), the handshake's two sides (initiator.ts,
 // responder.ts, handshake-checks.ts), relay envelopes (relaying.ts), the core's routes
@@ -19,7 +21,7 @@ import { onPacket } from "./packets.ts";
 import type { CryptoProvider } from "./provider.ts";
 import type { RelayPair } from "./relay.ts";
 import { onRelay } from "./relaying.ts";
-import type { Incoming, OpenInto, Transmit } from "./results.ts";
+import type { Incoming, OpenInto, TransmitSink } from "./results.ts";
 import { memberMoved, setRoute } from "./route-change.ts";
 import type { ROUTE_DIRECT, ROUTE_RELAY, Route } from "./routes.ts";
 import { rekeyDue, tick } from "./upkeep.ts";
@@ -28,7 +30,7 @@ import { keyOfAddress } from "../net/address.ts";
 /** How the host names an underlay address in maps: a number (IPv4 * 65536 + port) or a string. */
 export type { AddrKey } from "./addr-key.ts";
 import type { AddrKey } from "./addr-key.ts";
-export type { Incoming, OpenInto, Transmit } from "./results.ts";
+export type { Incoming, OpenInto, TransmitSink } from "./results.ts";
 
 export interface SessionInfo {
   addrKey: AddrKey;
@@ -59,14 +61,17 @@ export class SecureTransport {
     this.config = this.ctx.config;
   }
 
+  /** Where every datagram to send goes, as it is made (the host's socket batch). */
+  transmitTo(sink: TransmitSink): void {
+    this.ctx.sink = sink;
+  }
+
   /**
    * The core's OUT_ROUTE: every packet for the peer at `peerAddr` goes to `sendAddr`, wrapped in a RELAY
-   * envelope when `kind` is relay (route-change.ts). Returns what to send.
+   * envelope when `kind` is relay (route-change.ts).
    */
-  setRoute(peerAddr: Uint8Array, sendAddr: Uint8Array, kind: typeof ROUTE_DIRECT | typeof ROUTE_RELAY, now: number): Transmit[] {
-    this.ctx.out.length = 0;
+  setRoute(peerAddr: Uint8Array, sendAddr: Uint8Array, kind: typeof ROUTE_DIRECT | typeof ROUTE_RELAY, now: number): void {
     setRoute(this.ctx, peerAddr, sendAddr, kind, now);
-    return this.ctx.out;
   }
 
   /**
@@ -78,11 +83,9 @@ export class SecureTransport {
     this.ctx.identities.expect(keyOfAddress(peerAddr), nodeId);
   }
 
-  /** A member the core knew at `fromAddr` moved to `toAddr`: its sessions follow it (route-change.ts). Returns what to send. */
-  memberMoved(fromAddr: Uint8Array, toAddr: Uint8Array, now: number): Transmit[] {
-    this.ctx.out.length = 0;
+  /** A member the core knew at `fromAddr` moved to `toAddr`: its sessions follow it (route-change.ts). */
+  memberMoved(fromAddr: Uint8Array, toAddr: Uint8Array, now: number): void {
     memberMoved(this.ctx, fromAddr, toAddr, now);
-    return this.ctx.out;
   }
 
   /** The core's OUT_RELAY_ALLOW: relay between the members at `a` and `b`, `budget` bytes/s (0 revokes). */
@@ -116,10 +119,9 @@ export class SecureTransport {
    * DATAGRAM_UNROUTED, a probe of that address) sends it to `addr` itself, not along the peer's route;
    * one that waits for a handshake takes the route like the rest of the queue.
    */
-  outgoing(addrKey: AddrKey, addr: Uint8Array, plaintext: Uint8Array, now: number, unrouted = false): Transmit[] {
+  outgoing(addrKey: AddrKey, addr: Uint8Array, plaintext: Uint8Array, now: number, unrouted = false): void {
     const t = this.ctx;
-    t.out.length = 0;
-    const to: Destination | null = unrouted ? { addrKey, addr: Uint8Array.from(addr) } : null;
+    const to: Destination | null = unrouted ? { addrKey, addr } : null;
     // Sent to a direct route's endpoint (the core probing it): that is the route's peer, on its session.
     const direct = t.routes.directFrom(addrKey);
     if (direct !== undefined) {
@@ -127,44 +129,37 @@ export class SecureTransport {
       addr = direct.peerAddr;
     }
     const peer = t.peerAt(addrKey, addr);
-    if (peer === null) return t.out;
+    if (peer === null) return;
     const s = peer.send;
     if (s !== null && now < s.expiresAt && s.sendCounter < REJECT_AFTER_MESSAGES) {
       sealTo(t, peer, s, plaintext, DATA, to);
       if (peer.pending === null && rekeyDue(t, s, now) && peer.sessions[peer.sessions.length - 1] === s) {
         startHandshake(t, peer, now);
       }
-      return t.out;
+      return;
     }
     if (peer.queue.length >= t.config.queueLimit) t.counters.queue_full++;
     else peer.queue.push(Uint8Array.from(plaintext));
     if (peer.pending === null) startHandshake(t, peer, now);
-    return t.out;
   }
 
   /**
    * Seals a CONTROL message (the host's own, docs/security.md "Removing a node") for the peer at `addr`
-   * on its live session. Without one nothing is sent and a handshake starts, so that the caller's next
-   * try finds a session: CONTROL messages are retried by their protocol, never queued here.
+   * on its live session; true when sealed. Without one nothing is sent and a handshake starts, so that
+   * the caller's next try finds a session: CONTROL messages are retried by their protocol, never queued here.
    */
-  control(addrKey: AddrKey, addr: Uint8Array, message: Uint8Array, now: number): Transmit[] {
+  control(addrKey: AddrKey, addr: Uint8Array, message: Uint8Array, now: number): boolean {
     const t = this.ctx;
-    t.out.length = 0;
-    this.controlSealed = false;
     const peer = t.peerAt(addrKey, addr);
-    if (peer === null) return t.out;
+    if (peer === null) return false;
     const s = peer.send;
     if (s !== null && s.live(now) && s.sendCounter < REJECT_AFTER_MESSAGES) {
       sealTo(t, peer, s, message, CONTROL);
-      this.controlSealed = true;
-    } else if (peer.pending === null) {
-      startHandshake(t, peer, now);
+      return true;
     }
-    return t.out;
+    if (peer.pending === null) startHandshake(t, peer, now);
+    return false;
   }
-
-  /** Whether the last control() call sealed its message (false: it started or awaits a handshake). */
-  controlSealed = false;
 
   /** Identities removed from the switch (`divs remove`): their handshakes are refused. */
   get bans(): BanList {
@@ -199,7 +194,6 @@ export class SecureTransport {
    */
   incoming(addrKey: AddrKey, addr: Uint8Array, packet: Uint8Array, now: number, openInto?: OpenInto): Incoming {
     const t = this.ctx;
-    t.out.length = 0;
     const result = t.result;
     result.deliver = null;
     result.source = addr;
@@ -224,15 +218,13 @@ export class SecureTransport {
     return result;
   }
 
-  /** Retransmits, timeouts, expiry, key removal, cookie rotation (upkeep.ts). Call by nextTimer() at the latest. */
-  tick(now: number): Transmit[] {
-    this.ctx.out.length = 0;
+  /** Retransmits, timeouts, expiry, key removal, cookie rotation (upkeep.ts). Call by pollTimeout() at the latest. */
+  handleTimeout(now: number): void {
     tick(this.ctx, now);
-    return this.ctx.out;
   }
 
-  /** The time (ms) by which tick() must run next. */
-  nextTimer(): number {
+  /** The time (ms) by which handleTimeout() must run next. */
+  pollTimeout(): number {
     return this.ctx.deadline;
   }
 

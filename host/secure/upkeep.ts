@@ -5,7 +5,7 @@ import { startHandshake } from "./initiator.ts";
 import type { Peer } from "./peer.ts";
 import type { Session } from "./session.ts";
 
-/** Retransmits, timeouts, expiry, key removal, cookie rotation; adds what to send to `t.out`. */
+/** Retransmits, timeouts, expiry, key removal, cookie rotation; hands what to send to `t.sink`. */
 export function tick(t: TransportContext, now: number): void {
   t.cookies.rotateIfDue(now);
   t.limiter.prune(now);

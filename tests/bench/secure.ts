@@ -33,39 +33,63 @@ function endpoint(i: number) {
   return { key: addressKey(ip, 4789), addr };
 }
 
+/** A transport whose datagrams its sink keeps in `out` (fresh arrays: no socket arena here). */
+function transport(crypto: CryptoProvider, networkKey: Uint8Array, config = {}) {
+  const t = new SecureTransport(crypto, new Keyring(crypto, networkKey), Identity.generate(crypto), 0, config);
+  const out: Uint8Array[] = [];
+  t.transmitTo((_addrKey, _addr, data) => out.push(data));
+  return { t, out };
+}
+
+/** The first datagram the last call made (an INIT, a CHALLENGE, a CONFIRM, a sealed DATA); the rest is dropped. */
+function first(out: Uint8Array[]): Uint8Array {
+  if (out.length === 0) throw new Error("no datagram");
+  const datagram = out[0];
+  out.length = 0;
+  return datagram;
+}
+
 function ms(t0: number): number {
   return performance.now() - t0;
 }
 
 function handshakes(n: number): void {
   const responderAt = endpoint(1);
-  const responder = new SecureTransport(crypto, new Keyring(crypto, key), Identity.generate(crypto), 0, UNLIMITED);
-  const initiators = Array.from({ length: n }, (_, i) => ({
-    at: endpoint(1000 + i),
-    t: new SecureTransport(crypto, new Keyring(crypto, key), Identity.generate(crypto), 0, UNLIMITED),
-  }));
+  const { t: responder, out: responderOut } = transport(crypto, key, UNLIMITED);
+  const initiators = Array.from({ length: n }, (_, i) => ({ at: endpoint(1000 + i), ...transport(crypto, key, UNLIMITED) }));
   let t0 = performance.now();
-  const inits = initiators.map((x) => x.t.outgoing(responderAt.key, responderAt.addr, new Uint8Array(0), 0)[0].data);
+  const inits = initiators.map((x) => {
+    x.t.outgoing(responderAt.key, responderAt.addr, new Uint8Array(0), 0);
+    return first(x.out);
+  });
   const initiatorStart = ms(t0);
 
   t0 = performance.now();
-  const challenges = inits.map((p, i) => responder.incoming(initiators[i].at.key, initiators[i].at.addr, p, 0).transmits[0].data);
+  const challenges = inits.map((p, i) => {
+    responder.incoming(initiators[i].at.key, initiators[i].at.addr, p, 0);
+    return first(responderOut);
+  });
   const answerInit = ms(t0);
 
   t0 = performance.now();
-  const confirms = challenges.map((p, i) => initiators[i].t.incoming(responderAt.key, responderAt.addr, p, 0).transmits[0].data);
+  const confirms = challenges.map((p, i) => {
+    initiators[i].t.incoming(responderAt.key, responderAt.addr, p, 0);
+    return first(initiators[i].out);
+  });
   const initiatorFinish = ms(t0);
 
   t0 = performance.now();
   for (let i = 0; i < n; i++) responder.incoming(initiators[i].at.key, initiators[i].at.addr, confirms[i], 0);
   const answerConfirm = ms(t0);
   if (responder.sessionCount() !== n) throw new Error(`only ${responder.sessionCount()} of ${n} handshakes completed`);
+  responderOut.length = 0;
 
   // Forged packets: an HS_INIT under a key the responder lacks, and one with its key id but a bad mac.
   const forged = Uint8Array.from(inits[0]);
   forged[20] ^= 1;
-  const stranger = new SecureTransport(crypto, new Keyring(crypto, new Uint8Array(32).fill(9)), Identity.generate(crypto), 0, UNLIMITED);
-  const unknownKey = stranger.outgoing(responderAt.key, responderAt.addr, new Uint8Array(0), 0)[0].data;
+  const stranger = transport(crypto, new Uint8Array(32).fill(9), UNLIMITED);
+  stranger.t.outgoing(responderAt.key, responderAt.addr, new Uint8Array(0), 0);
+  const unknownKey = first(stranger.out);
   const reps = 50_000;
   t0 = performance.now();
   for (let i = 0; i < reps; i++) responder.incoming(initiators[0].at.key, initiators[0].at.addr, forged, 0);
@@ -97,13 +121,15 @@ function timeLoop(iterations: number, body: () => void): number {
 function dataPath(providerName: string, crypto: CryptoProvider, size: number, iterations: number): void {
   const aAt = endpoint(1);
   const bAt = endpoint(2);
-  const a = new SecureTransport(crypto, new Keyring(crypto, key), Identity.generate(crypto), 0);
-  const b = new SecureTransport(crypto, new Keyring(crypto, key), Identity.generate(crypto), 0);
+  const { t: a, out: aOut } = transport(crypto, key);
+  const { t: b, out: bOut } = transport(crypto, key);
   // Bring the pair up.
-  let pending = a.outgoing(bAt.key, bAt.addr, new Uint8Array(1), 0).map((t) => t.data);
+  a.outgoing(bAt.key, bAt.addr, new Uint8Array(1), 0);
+  let pending = aOut.splice(0);
   for (let turn = 0; pending.length > 0 && turn < 10; turn++) {
-    const [to, fromAt] = turn % 2 === 0 ? [b, aAt] : [a, bAt];
-    pending = pending.flatMap((p) => to.incoming(fromAt.key, fromAt.addr, p, 0).transmits.map((t) => t.data));
+    const [to, toOut, fromAt] = turn % 2 === 0 ? [b, bOut, aAt] : [a, aOut, bAt];
+    for (const p of pending) to.incoming(fromAt.key, fromAt.addr, p, 0);
+    pending = toOut.splice(0);
   }
   if (a.sessionCount() !== 1 || b.sessionCount() !== 1) throw new Error("pair did not come up");
 
@@ -115,13 +141,15 @@ function dataPath(providerName: string, crypto: CryptoProvider, size: number, it
     sink += out[size - 1];
   };
   const sealOpenBody = () => {
-    const sealed = a.outgoing(bAt.key, bAt.addr, plaintext, 0)[0].data;
-    const got = b.incoming(aAt.key, aAt.addr, sealed, 0).deliver!;
+    a.outgoing(bAt.key, bAt.addr, plaintext, 0);
+    const got = b.incoming(aAt.key, aAt.addr, aOut.pop()!, 0).deliver!;
     sink += got[size - 1];
   };
-  const sealed = a.outgoing(bAt.key, bAt.addr, plaintext, 0)[0].data;
+  a.outgoing(bAt.key, bAt.addr, plaintext, 0);
+  const sealed = first(aOut);
   const sealOnlyBody = () => {
-    sink += a.outgoing(bAt.key, bAt.addr, plaintext, 0)[0].data.length;
+    a.outgoing(bAt.key, bAt.addr, plaintext, 0);
+    sink += aOut.pop()!.length;
   };
   // The bare provider AEAD (either path, by size): the floor the transport builds on.
   const k = crypto.aeadKey(key);

@@ -52,7 +52,7 @@ test("a node of the previous wire version (unsigned MAC claims) makes no session
   // byte 0 = 2; it drops ours the same way (its check is the same line).
   assert.equal(WIRE_VERSION, 3);
   const { net, a, b } = pair();
-  const [init] = net.post(a, a.t.outgoing(b.key, b.addr, bytes("x"), 0));
+  const [init] = net.post(a, a.sent(a.t.outgoing(b.key, b.addr, bytes("x"), 0)));
   init.data[0] = WIRE_VERSION - 1;
   net.pump();
   assert.equal(b.t.counters.bad_version, 1);
@@ -72,7 +72,7 @@ test("a stranger using a valid key id without the key fails the INIT mac before 
   const { net, b } = pair();
   const stranger = new Node("c", ip(3), 4789, newKey(), 0);
   net.add(stranger);
-  const [init] = net.post(stranger, stranger.t.outgoing(b.key, b.addr, bytes("x"), 0));
+  const [init] = net.post(stranger, stranger.sent(stranger.t.outgoing(b.key, b.addr, bytes("x"), 0)));
   init.data.set(b.t.keyring.primary.id === 0 ? [0, 0, 0, 0] : idBytes(b.t.keyring.primary.id), OFF_KEY_ID);
   net.pump();
   assert.equal(b.t.counters.bad_mac, 1);
@@ -88,12 +88,12 @@ test("a forged HS_CONFIRM from someone without the key allocates no session", ()
   const challenge = net.take()[0];
   // The stranger saw the challenge on the path and answers it with a made-up proof.
   const forged = new Uint8Array(CONFIRM_LEN);
-  forged.set(net.post(a, a.t.incoming(b.key, b.addr, challenge.data, 0).transmits)[0].data);
+  forged.set(net.post(a, a.sent(a.t.incoming(b.key, b.addr, challenge.data, 0)))[0].data);
   net.take();
   forged[CONFIRM_LEN - 1] ^= 1;
   const r = b.t.incoming(a.key, a.addr, forged, 0);
   assert.equal(r.deliver, null);
-  assert.equal(r.transmits.length, 0);
+  assert.equal(b.sent().length, 0);
   assert.equal(b.t.counters.bad_proof, 1);
   assert.equal(b.t.sessionCount(), 0);
 });
@@ -104,7 +104,7 @@ test("rate limiting drops a flood of HS_INIT from one source while another sourc
   net.add(c);
   net.send(a, b, bytes("flood"));
   const [init] = net.take();
-  for (let i = 0; i < 1000; i++) b.t.incoming(a.key, a.addr, init.data, 0);
+  for (let i = 0; i < 1000; i++) b.sent(b.t.incoming(a.key, a.addr, init.data, 0));
   assert.equal(b.t.counters.challenges_sent, 40, "the burst");
   assert.equal(b.t.counters.rate_limited, 960);
   net.send(c, b, bytes("from c"));
@@ -113,7 +113,7 @@ test("rate limiting drops a flood of HS_INIT from one source while another sourc
   // One second later A's source has 20 tokens again.
   net.now = 1000;
   let answered = 0;
-  for (let i = 0; i < 100; i++) answered += b.t.incoming(a.key, a.addr, init.data, net.now).transmits.length;
+  for (let i = 0; i < 100; i++) answered += b.sent(b.t.incoming(a.key, a.addr, init.data, net.now)).length;
   assert.equal(answered, 20);
 });
 
@@ -135,8 +135,8 @@ test("a lost CHALLENGE is recovered by retransmitting HS_INIT with backoff", () 
   net.send(a, b, bytes("late"));
   net.pump((f) => f.data[1] === 0x82);
   assert.equal(b.delivered.length, 0);
-  assert.ok(a.t.nextTimer() <= 1000);
-  net.now = a.t.nextTimer();
+  assert.ok(a.t.pollTimeout() <= 1000);
+  net.now = a.t.pollTimeout();
   net.tick();
   net.pump();
   assert.deepEqual(b.delivered.map(text), ["late"]);
@@ -172,7 +172,7 @@ test("datagrams waiting for a handshake are bounded, and dropped when it gives u
   for (let i = 0; i < 20; i++) net.send(a, b, bytes(`q${i}`));
   assert.equal(a.t.counters.queue_full, 4, "16 queued, 4 refused");
   net.take(); // B is unreachable
-  for (net.now = 0; net.now <= a.t.config.handshakeTimeoutMs; net.now = a.t.nextTimer()) {
+  for (net.now = 0; net.now <= a.t.config.handshakeTimeoutMs; net.now = a.t.pollTimeout()) {
     net.tick();
     net.take();
   }
@@ -188,9 +188,9 @@ test("datagrams waiting for a handshake are bounded, and dropped when it gives u
 test("a node's own handshake bounced back to it is dropped: no session with itself (reflection)", () => {
   const { a, b } = pair();
   // An on-path attacker returns everything A sends toward B to A, as if from B.
-  let packets = a.t.outgoing(b.key, b.addr, bytes("x"), 0).map((tx) => Uint8Array.from(tx.data));
+  let packets = a.sent(a.t.outgoing(b.key, b.addr, bytes("x"), 0)).map((tx) => Uint8Array.from(tx.data));
   for (let round = 0; round < 5 && packets.length > 0; round++) {
-    packets = packets.flatMap((p) => a.t.incoming(b.key, b.addr, p, 0).transmits.map((tx) => Uint8Array.from(tx.data)));
+    packets = packets.flatMap((p) => a.sent(a.t.incoming(b.key, b.addr, p, 0)).map((tx) => Uint8Array.from(tx.data)));
   }
   assert.equal(a.t.counters.reflected, 1);
   assert.equal(a.t.counters.challenges_sent, 0);

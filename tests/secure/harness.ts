@@ -3,7 +3,7 @@ import { encodeAddress, addressKey } from "../../host/net/address.ts";
 import { Identity } from "../../host/secure/identity.ts";
 import { Keyring } from "../../host/secure/keyring.ts";
 import type { SecureConfig } from "../../host/secure/config.ts";
-import { SecureTransport, type Transmit } from "../../host/secure/transport.ts";
+import { type AddrKey, SecureTransport } from "../../host/secure/transport.ts";
 import type { CryptoProvider } from "../../host/secure/provider.ts";
 import { withSodiumAead } from "../../host/secure/sodium-aead.ts";
 import { nodeCrypto } from "../../host/secure/node-crypto.ts";
@@ -26,11 +26,19 @@ export function newKey(): Uint8Array {
   return k;
 }
 
+/** A datagram a node's transport handed its sink, copied (the sink's views last only for the call). */
+export interface Transmit {
+  addrKey: AddrKey;
+  addr: Uint8Array;
+  data: Uint8Array;
+}
+
 export class Node {
   readonly key: number;
   readonly addr = new Uint8Array(18);
   readonly t: SecureTransport;
   readonly delivered: Uint8Array[] = [];
+  private readonly outbox: Transmit[] = [];
   /** CONTROL messages opened here, with the identity key of the session they came on and their source. */
   onControl: (from: Uint8Array, source: Uint8Array, message: Uint8Array) => void = () => {};
 
@@ -42,6 +50,12 @@ export class Node {
     encodeAddress(ip, port, this.addr);
     const provider = PROVIDERS[created++ % PROVIDERS.length];
     this.t = new SecureTransport(provider, new Keyring(provider, networkKey), identity, now, config);
+    this.t.transmitTo((addrKey, addr, data) => this.outbox.push({ addrKey, addr: Uint8Array.from(addr), data: Uint8Array.from(data) }));
+  }
+
+  /** What the transport sent since the last call: the datagrams the call passed in (`_call`) made. */
+  sent(_call?: unknown): Transmit[] {
+    return this.outbox.splice(0);
   }
 }
 
@@ -79,7 +93,7 @@ export class Net {
   }
 
   send(from: Node, to: Node, plaintext: Uint8Array): void {
-    this.post(from, from.t.outgoing(to.key, to.addr, plaintext, this.now));
+    this.post(from, from.sent(from.t.outgoing(to.key, to.addr, plaintext, this.now)));
   }
 
   /** Delivers one packet to its node as if from `from`; records deliveries and posts replies. */
@@ -88,7 +102,7 @@ export class Net {
     const got = r.deliver;
     if (got) f.to.delivered.push(got);
     const control = r.control !== null ? { from: r.controlFrom!, source: Uint8Array.from(r.source), message: r.control } : null;
-    this.post(f.to, r.transmits);
+    this.post(f.to, f.to.sent());
     if (control !== null) f.to.onControl(control.from, control.source, control.message);
     return got;
   }
@@ -103,7 +117,7 @@ export class Net {
   }
 
   tick(): void {
-    for (const n of this.nodes.values()) this.post(n, n.t.tick(this.now));
+    for (const n of this.nodes.values()) this.post(n, n.sent(n.t.handleTimeout(this.now)));
   }
 
   /** Takes all packets in flight without delivering them. */

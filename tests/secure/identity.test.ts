@@ -42,7 +42,7 @@ test("a challenge signed by someone else than the identity it names is refused, 
   assert.equal(net.take().length, 0);
   const before = a.t.counters.bad_proof;
   const r = a.t.incoming(b.key, b.addr, forged, 0);
-  assert.equal(r.transmits.length, 0);
+  assert.equal(a.sent().length, 0);
   assert.equal(a.t.counters.bad_proof, before + 1);
   assert.equal(a.t.sessionCount(), 0);
   // The genuine challenge still completes the handshake.
@@ -91,7 +91,7 @@ test("DATA from a new address opens as the peer's, replies follow it, and no han
   assert.deepEqual(r.source, a.addr, "the core keeps knowing the peer by its address");
   assert.equal(b.t.counters.peer_roamed, 1);
   assert.equal(b.t.incoming(a.key, a.addr, sealed.data, 0).deliver, null, "the same datagram again is a replay");
-  const replies = b.t.outgoing(a.key, a.addr, bytes("back"), 0);
+  const replies = b.sent(b.t.outgoing(a.key, a.addr, bytes("back"), 0));
   assert.equal(replies.length, 1);
   assert.equal(replies[0].addrKey, to.key, "b now sends to where a is");
   assert.equal(text(a.t.incoming(b.key, b.addr, replies[0].data, 0).deliver!), "back");
@@ -108,7 +108,7 @@ test("DATA that fails authentication from a new address moves nothing", () => {
   assert.equal(b.t.incoming(to.key, to.addr, broken, 0).deliver, null);
   assert.equal(b.t.counters.decrypt_failed, 1);
   assert.equal(b.t.counters.peer_roamed, 0);
-  assert.equal(b.t.outgoing(a.key, a.addr, bytes("back"), 0)[0].addrKey, a.key);
+  assert.equal(b.sent(b.t.outgoing(a.key, a.addr, bytes("back"), 0))[0].addrKey, a.key);
 });
 
 test("a handshake from a new address with a known identity joins that peer's sessions", () => {
@@ -122,7 +122,7 @@ test("a handshake from a new address with a known identity joins that peer's ses
   assert.equal(b.t.counters.peer_roamed, 1);
   const info = b.t.sessions(0);
   assert.ok(info.every((s) => s.addrKey === a.key), "every session is a's, under the address the core knows");
-  assert.equal(b.t.outgoing(a.key, a.addr, bytes("back"), 0)[0].addrKey, a2.key);
+  assert.equal(b.sent(b.t.outgoing(a.key, a.addr, bytes("back"), 0))[0].addrKey, a2.key);
 });
 
 test("a handshake must prove the identity of the member the core knows at that address (wrong_identity)", () => {

@@ -19,7 +19,7 @@ function spoofed(n: number): { key: number; addr: Uint8Array } {
 
 /** A genuine HS_INIT from `from` to `to`, captured before delivery (what an on-path attacker replays). */
 function capturedInit(from: Node, to: Node): Uint8Array {
-  const init = from.t.outgoing(to.key, to.addr, bytes("x"), 0).find((tx) => tx.data[1] === HS_INIT)!;
+  const init = from.sent(from.t.outgoing(to.key, to.addr, bytes("x"), 0)).find((tx) => tx.data[1] === HS_INIT)!;
   return Uint8Array.from(init.data);
 }
 
@@ -29,7 +29,7 @@ test("a full table of spoofed sources does not lock out a newcomer: the least re
   const init = capturedInit(a, b);
   for (let n = 0; n < sources + 200; n++) {
     const s = spoofed(n * 256); // one source per /24: every one takes a slot
-    b.t.incoming(s.key, s.addr, init, 0);
+    b.sent(b.t.incoming(s.key, s.addr, init, 0));
   }
   assert.equal(b.t.counters.challenges_sent, sources + 200, "every new network got its burst");
   const c = new Node("c", ((198 << 24) | (19 << 16) | (1 << 8) | 3) >>> 0, 4789, key, 0);
@@ -48,7 +48,7 @@ test("junk with a bad MAC spends nobody's tokens: the address it claims still co
     junk[0] = WIRE_VERSION;
     junk[1] = HS_INIT;
     writeU32(junk, OFF_KEY_ID, keyIdOf(crypto, key)); // the right key id, so only the MAC tells
-    b.t.incoming(a.key, a.addr, junk, 0);
+    b.sent(b.t.incoming(a.key, a.addr, junk, 0));
   }
   assert.equal(b.t.counters.bad_mac, 1000);
   net.send(a, b, bytes("after the junk"));
@@ -62,7 +62,7 @@ test("one /24 shares one budget: spoofing many addresses of a network buys no mo
   const init = capturedInit(a, b);
   for (let n = 0; n < 250; n++) {
     const s = spoofed(5 * 256 + n); // 198.18.5.0 - 198.18.5.249
-    b.t.incoming(s.key, s.addr, init, 0);
+    b.sent(b.t.incoming(s.key, s.addr, init, 0));
   }
   assert.equal(b.t.counters.challenges_sent, 40, "one burst for the whole /24");
   assert.equal(b.t.counters.rate_limited, 210);
@@ -83,7 +83,7 @@ test("a peer with a live session is not charged: replays spoofed from its addres
   const init = Uint8Array.from(net.inflight[0].data);
   net.pump();
   assert.deepEqual(b.delivered.map(text), ["hello"]);
-  for (let i = 0; i < 1000; i++) b.t.incoming(a.key, a.addr, init, 0);
+  for (let i = 0; i < 1000; i++) b.sent(b.t.incoming(a.key, a.addr, init, 0));
   assert.equal(b.t.counters.rate_limited, 0);
   // A restarts (no session on its side any more) and comes back at once from the same address.
   const restarted = new Node("a2", ip(1), 4789, key, 0);
@@ -101,7 +101,7 @@ test("with a budget per /24, a member whose network is flooded still rekeys (it 
   for (let n = 10; n < 250; n++) {
     const addr = new Uint8Array(18);
     encodeAddress(ip(n), 4789, addr);
-    b.t.incoming(addressKey(ip(n), 4789), addr, init, 0); // spoofed from 198.19.0.x: a's /24
+    b.sent(b.t.incoming(addressKey(ip(n), 4789), addr, init, 0)); // spoofed from 198.19.0.x: a's /24
   }
   assert.ok(b.t.counters.rate_limited > 0, "the /24 is over its budget");
   net.take(); // the challenges to the spoofed neighbours

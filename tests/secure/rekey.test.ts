@@ -42,7 +42,7 @@ test("packets sealed on the old session still open during its grace period, not 
   const [oldData, init] = net.take();
   assert.equal(oldData.data[1], DATA);
   assert.equal(init.data[1], HS_INIT);
-  const late = net.post(a, a.t.outgoing(b.key, b.addr, bytes("old too"), net.now)); // kept back below
+  const late = net.post(a, a.sent(a.t.outgoing(b.key, b.addr, bytes("old too"), net.now))); // kept back below
   net.take();
   net.inflight.push(init);
   net.pump(); // INIT, CHALLENGE, CONFIRM, keepalive: both sides on the new session
@@ -117,7 +117,7 @@ test("divs key remove evicts the sessions made with that key at once, without lo
   for (const n of [a, b]) n.t.keyring.use(n.t.keyring.install(k2));
   const oldId = idOf(b, key);
   b.t.keyring.remove(oldId);
-  net.post(b, b.t.tick(net.now)); // what the driver does on a keyring change
+  net.post(b, b.sent(b.t.handleTimeout(net.now))); // what the driver does on a keyring change
   assert.equal(b.t.counters.sessions_evicted, 1);
   assert.equal(b.t.counters.handshakes_started, 1, "a new session is started at once, not on the next send");
   net.pump();

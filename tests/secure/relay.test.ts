@@ -41,8 +41,8 @@ function triangle(relayCap?: number) {
 function relayed(relayCap?: number) {
   const t = triangle(relayCap);
   const { a, b, r } = t;
-  a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, 0);
-  b.t.setRoute(a.addr, r.addr, ROUTE_RELAY, 0);
+  a.sent(a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, 0));
+  b.sent(b.t.setRoute(a.addr, r.addr, ROUTE_RELAY, 0));
   r.t.allowRelay(a.addr, b.addr, ANY_BUDGET, 0);
   return t;
 }
@@ -108,7 +108,7 @@ test("a direct route sends to the endpoint, and adopts the session made from it:
   assert.equal(text(a.delivered[0]), "b joins");
   assert.equal(a.t.sessions(0)[0].addrKey, endpoint.key, "before the core knows, the session is the endpoint's");
 
-  a.t.setRoute(b.addr, endpoint.addr, ROUTE_DIRECT, 0);
+  a.sent(a.t.setRoute(b.addr, endpoint.addr, ROUTE_DIRECT, 0));
   assert.equal(a.t.sessions(0)[0].addrKey, b.key, "the session moved to B");
   const started = a.t.counters.handshakes_started;
   net.send(a, b, bytes("to b's endpoint"));
@@ -116,12 +116,12 @@ test("a direct route sends to the endpoint, and adopts the session made from it:
   assert.equal(f.data[1], DATA, "sealed on the adopted session");
   net.pump(natted);
   assert.equal(text(b.delivered.at(-1)!), "to b's endpoint");
-  net.post(b, b.t.outgoing(a.key, a.addr, bytes("from the endpoint again"), net.now));
+  net.post(b, b.sent(b.t.outgoing(a.key, a.addr, bytes("from the endpoint again"), net.now)));
   const [back] = net.take();
   const got = a.t.incoming(endpoint.key, endpoint.addr, back.data, net.now);
   assert.equal(text(got.deliver!), "from the endpoint again");
   assert.deepEqual(got.source, b.addr, "the core hears it from B, whose route it set");
-  net.post(a, a.t.outgoing(endpoint.key, endpoint.addr, bytes("to the endpoint by name"), net.now)); // the core probing it
+  net.post(a, a.sent(a.t.outgoing(endpoint.key, endpoint.addr, bytes("to the endpoint by name"), net.now))); // the core probing it
   net.pump(natted);
   assert.equal(text(b.delivered.at(-1)!), "to the endpoint by name");
   assert.equal(a.t.counters.handshakes_started, started);
@@ -147,7 +147,7 @@ test("relayed: handshake and DATA through R, delivered as from A via R; R forwar
       via = got.via && Uint8Array.from(got.via);
       source = Uint8Array.from(got.source);
     }
-    net.post(f.to, got.transmits);
+    net.post(f.to, f.to.sent());
   }
   assert.equal(text(b.delivered.at(-1)!), "hello through r");
   assert.deepEqual(source, a.addr);
@@ -164,11 +164,11 @@ test("a path change (relay -> direct -> relay) keeps the session: no handshake, 
   net.send(a, b, bytes("relayed"));
   net.pump();
   const started = a.t.counters.handshakes_started + b.t.counters.handshakes_started;
-  a.t.setRoute(b.addr, b.addr, ROUTE_DIRECT, 0); // punched: straight to B's address (no route)
+  a.sent(a.t.setRoute(b.addr, b.addr, ROUTE_DIRECT, 0)); // punched: straight to B's address (no route)
   net.send(a, b, bytes("direct"));
   assert.equal(net.inflight[0].to, b);
   net.pump();
-  a.t.setRoute(b.addr, net.nodes.get(addressKey(ip(10), 4790))!.addr, ROUTE_RELAY, 0);
+  a.sent(a.t.setRoute(b.addr, net.nodes.get(addressKey(ip(10), 4790))!.addr, ROUTE_RELAY, 0));
   net.send(a, b, bytes("relayed again"));
   net.send(b, a, bytes("back"));
   net.pump();
@@ -182,10 +182,10 @@ test("an unrouted datagram (the core probing a relayed peer's own address) goes 
   net.send(a, b, bytes("relayed"));
   net.pump();
   const started = a.t.counters.handshakes_started + b.t.counters.handshakes_started;
-  const [probe] = net.post(a, a.t.outgoing(b.key, b.addr, bytes("probe"), net.now, true));
+  const [probe] = net.post(a, a.sent(a.t.outgoing(b.key, b.addr, bytes("probe"), net.now, true)));
   assert.equal(probe.to, b, "straight to B's address");
   assert.equal(probe.data[1], DATA, "sealed on the session, no envelope");
-  const [frame] = net.post(a, a.t.outgoing(b.key, b.addr, bytes("frame"), net.now));
+  const [frame] = net.post(a, a.sent(a.t.outgoing(b.key, b.addr, bytes("frame"), net.now)));
   assert.equal(frame.to, r, "what is not a probe keeps the relay route");
   net.pump();
   assert.deepEqual(b.delivered.slice(-2).map(text), ["probe", "frame"]);
@@ -203,7 +203,7 @@ test("R drops and counts: truncated, from a non-member, for a non-member, for a 
   const before = { ...r.t.counters };
   const drop = (from: { key: number; addr: Uint8Array }, packet: Uint8Array) => {
     const got = r.t.incoming(from.key, from.addr, packet, net.now);
-    assert.equal(got.transmits.length, 0);
+    assert.equal(r.sent().length, 0);
     assert.equal(got.deliver, null);
   };
   // Truncated: the header, or less.
@@ -237,13 +237,13 @@ test("R drops and counts: truncated, from a non-member, for a non-member, for a 
   big[RELAY_HEADER_LEN + 1] = DATA;
   const forwarded = r.t.counters.relay_forwarded;
   for (let i = 0; i < 4; i++) {
-    const got = r.t.incoming(a.key, a.addr, big, net.now);
+    const out = r.sent(r.t.incoming(a.key, a.addr, big, net.now));
     if (i < 3) {
-      assert.equal(got.transmits.length, 1);
-      assert.equal(got.transmits[0].data.length, big.length, "forwarded exactly as long as received: no amplification");
-      assert.equal(got.transmits[0].addrKey, b.key);
+      assert.equal(out.length, 1);
+      assert.equal(out[0].data.length, big.length, "forwarded exactly as long as received: no amplification");
+      assert.equal(out[0].addrKey, b.key);
     } else {
-      assert.equal(got.transmits.length, 0);
+      assert.equal(out.length, 0);
     }
   }
   assert.equal(r.t.counters.relay_forwarded, forwarded + 3);
@@ -259,13 +259,13 @@ test("R drops and counts: truncated, from a non-member, for a non-member, for a 
 test("a handshake waiting on a dead path goes out at once on the new route", () => {
   const { net, a, b, r } = triangle();
   r.t.allowRelay(a.addr, b.addr, ANY_BUDGET, 0);
-  b.t.setRoute(a.addr, r.addr, ROUTE_RELAY, 0);
+  b.sent(b.t.setRoute(a.addr, r.addr, ROUTE_RELAY, 0));
   net.send(a, b, bytes("queued behind the handshake"));
   net.take(); // the direct path is dead: the HS_INIT is lost
   net.now = 5_000;
   net.tick();
   net.take(); // so are its retransmits
-  const sent = a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, net.now);
+  const sent = a.sent(a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, net.now));
   assert.equal(sent.length, 1, "the HS_INIT again, now");
   assert.equal(sent[0].addrKey, r.key);
   net.post(a, sent);
@@ -276,21 +276,21 @@ test("a handshake waiting on a dead path goes out at once on the new route", () 
 test("an endpoint drops an envelope from a relay it does not route through, unless it is DATA on a session it holds", () => {
   const { net, a, b, r } = triangle();
   r.t.allowRelay(a.addr, b.addr, ANY_BUDGET, 0);
-  a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, 0);
+  a.sent(a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, 0));
   // B has no route to A via R: A's relayed handshake is not taken (R cannot pose as A to B).
   net.send(a, b, bytes("first contact"));
   net.pump();
   assert.equal(b.delivered.filter((d) => text(d) === "first contact").length, 0);
   assert.ok(b.t.counters.relay_dropped_not_allowed > 0);
   // Once A and B hold a session (made directly), DATA through R is taken without a route at B.
-  a.t.setRoute(b.addr, b.addr, ROUTE_DIRECT, 0);
+  a.sent(a.t.setRoute(b.addr, b.addr, ROUTE_DIRECT, 0));
   net.now += 30_000; // past the handshake's timeout
   net.tick();
   net.pump();
   net.send(a, b, bytes("direct first"));
   net.pump();
   assert.equal(text(b.delivered.at(-1)!), "direct first");
-  a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, 0);
+  a.sent(a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, 0));
   net.send(a, b, bytes("then relayed"));
   net.pump();
   assert.equal(text(b.delivered.at(-1)!), "then relayed");
@@ -299,19 +299,19 @@ test("an endpoint drops an envelope from a relay it does not route through, unle
 
 test("a member that roamed and then moves to where it roamed: no route is left for its old address", () => {
   const { net, a, r } = triangle();
-  const members = new MemberIdentities(r.t, (sent) => net.post(r, sent));
+  const members = new MemberIdentities(r.t);
   members.event(memberEvent(1, a, a.addr), net.now);
   // A's NAT rebinds: R sees A's DATA from a new port and routes A's address there (peer_roamed).
   const rebound = { key: addressKey(ip(1), 40002), addr: addr(ip(1), 40002) };
   net.nodes.set(rebound.key, a);
-  net.post(a, a.t.outgoing(r.key, r.addr, bytes("from the new port"), net.now));
+  net.post(a, a.sent(a.t.outgoing(r.key, r.addr, bytes("from the new port"), net.now)));
   const [first] = net.take();
   assert.deepEqual(r.t.incoming(rebound.key, rebound.addr, first.data, net.now).source, a.addr);
   assert.equal(r.t.counters.peer_roamed, 1);
   // A adopts that address as its own; R's core had no route for A, so it removes none.
-  members.event(memberEvent(2, a, rebound.addr), net.now);
+  net.post(r, r.sent(members.event(memberEvent(2, a, rebound.addr), net.now)));
   assert.deepEqual(r.t.routeList(), [], "the roaming's route went with the move");
-  net.post(a, a.t.outgoing(r.key, r.addr, bytes("as the member at the new port"), net.now));
+  net.post(a, a.sent(a.t.outgoing(r.key, r.addr, bytes("as the member at the new port"), net.now)));
   const [second] = net.take();
   const got = r.t.incoming(rebound.key, rebound.addr, second.data, net.now);
   assert.equal(text(got.deliver!), "as the member at the new port");
@@ -339,41 +339,41 @@ test("a member that moves to its NAT mapping takes its sessions along: named by 
     if (f.from === a) f.from = mapping as unknown as Node;
     return false;
   };
-  const members = new MemberIdentities(r.t, (sent) => net.post(r, sent));
+  const members = new MemberIdentities(r.t);
   // R's core: A joins at its private address, reached at its mapping (the session made from the
   // mapping moves to A's address); B joins.
   net.send(a, r, bytes("a from its mapping"));
   net.pump(natted);
   members.event(memberEvent(1, a, a.addr), net.now);
   members.event(memberEvent(1, b, b.addr), net.now);
-  net.post(r, r.t.setRoute(a.addr, mapping.addr, ROUTE_DIRECT, net.now));
+  net.post(r, r.sent(r.t.setRoute(a.addr, mapping.addr, ROUTE_DIRECT, net.now)));
   net.pump(natted);
   assert.ok(r.t.sessions(net.now).every((s) => s.addrKey !== mapping.key), "A's sessions are under its member address");
   // A adopts its mapping (a new incarnation): R's core drops the old address's route, then the update.
-  net.post(r, r.t.setRoute(a.addr, a.addr, ROUTE_DIRECT, net.now));
-  members.event(memberEvent(2, a, mapping.addr), net.now);
+  net.post(r, r.sent(r.t.setRoute(a.addr, a.addr, ROUTE_DIRECT, net.now)));
+  net.post(r, r.sent(members.event(memberEvent(2, a, mapping.addr), net.now)));
   net.pump(natted);
   const started = r.t.counters.handshakes_started;
 
   // A's next datagram to R, from its mapping: the core hears it from A's member address now.
-  net.post(a, a.t.outgoing(r.key, r.addr, bytes("a after the move"), net.now));
+  net.post(a, a.sent(a.t.outgoing(r.key, r.addr, bytes("a after the move"), net.now)));
   const [moved] = net.take();
   const got = r.t.incoming(mapping.key, mapping.addr, moved.data, net.now);
   assert.equal(text(got.deliver!), "a after the move");
   assert.deepEqual(got.source, mapping.addr, "named by its new member address, not the old one");
   // R answers A at its member address on the session it has: no handshake.
-  net.post(r, r.t.outgoing(mapping.key, mapping.addr, bytes("r to a"), net.now));
+  net.post(r, r.sent(r.t.outgoing(mapping.key, mapping.addr, bytes("r to a"), net.now)));
   net.pump(natted);
   assert.equal(text(a.delivered.at(-1)!), "r to a");
   assert.equal(r.t.counters.handshakes_started, started, "the sessions moved with A");
 
   // The core grants relaying between A's and B's member addresses; A and B route each other via R.
   r.t.allowRelay(mapping.addr, b.addr, ANY_BUDGET, net.now);
-  a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, net.now);
-  b.t.setRoute(mapping.addr, r.addr, ROUTE_RELAY, net.now);
+  a.sent(a.t.setRoute(b.addr, r.addr, ROUTE_RELAY, net.now));
+  b.sent(b.t.setRoute(mapping.addr, r.addr, ROUTE_RELAY, net.now));
   net.send(a, b, bytes("a to b through r"));
   net.pump(natted);
-  net.post(b, b.t.outgoing(mapping.key, mapping.addr, bytes("b to a through r"), net.now));
+  net.post(b, b.sent(b.t.outgoing(mapping.key, mapping.addr, bytes("b to a through r"), net.now)));
   net.pump(natted);
   assert.equal(text(b.delivered.at(-1)!), "a to b through r");
   assert.equal(text(a.delivered.at(-1)!), "b to a through r");

@@ -24,10 +24,11 @@ function member(net: Net, node: Node): Member {
   const controls: Uint8Array[] = [];
   const removals = new Removals(crypto, node.t.keyring, node.identity.nodeId, {
     ban: (id) => node.t.ban(id),
-    keysChanged: () => net.post(node, node.t.tick(net.now)),
+    keysChanged: () => net.post(node, node.sent(node.t.handleTimeout(net.now))),
     send: (addr, message) => {
-      net.post(node, node.t.control(keyOfAddress(addr), addr, message, net.now));
-      return node.t.controlSealed;
+      const sealed = node.t.control(keyOfAddress(addr), addr, message, net.now);
+      net.post(node, node.sent());
+      return sealed;
     },
     bans: () => node.t.bans.list(),
   });
@@ -59,7 +60,7 @@ function trafficUntil(net: Net, members: Member[], done: () => boolean, stepMs =
     if (net.now - start > limitMs) throw new Error("never done");
     net.now += stepMs;
     net.tick();
-    for (const x of members) x.removals.tick(net.now);
+    for (const x of members) x.removals.handleTimeout(net.now);
     for (const a of members) for (const b of members) if (a !== b) net.send(a.node, b.node, bytes(`${a.node.name}${n}`));
     n++;
     net.pump();
@@ -120,14 +121,15 @@ test("CONTROL is sealed on the session, handed to the host, never to the core; a
     assert.deepEqual(from, a.identity.publicKey);
     got.push(text(message));
   };
-  const sent = net.post(a, a.t.control(b.key, b.addr, bytes("to the host"), net.now));
+  assert.equal(a.t.control(b.key, b.addr, bytes("to the host"), net.now), true, "sealed on the session");
+  const sent = net.post(a, a.sent());
   assert.equal(sent.length, 1);
   assert.equal(sent[0].data[1], CONTROL);
   assert.ok(!text(sent[0].data).includes("to the host"), "sealed");
   net.pump();
   assert.deepEqual(got, ["to the host"]);
   assert.equal(b.delivered.length, 1, "only the first hello reached the core side");
-  const changed = net.post(a, a.t.control(b.key, b.addr, bytes("changed"), net.now));
+  const changed = net.post(a, a.sent(a.t.control(b.key, b.addr, bytes("changed"), net.now)));
   net.take();
   changed[0].data[changed[0].data.length - 1] ^= 1;
   net.deliver(changed[0]);
@@ -145,13 +147,14 @@ test("CONTROL to a peer without a session sends nothing sealed and starts a hand
   net.add(a, b);
   const got: string[] = [];
   b.onControl = (_from, _source, message) => got.push(text(message));
-  const sent = net.post(a, a.t.control(b.key, b.addr, bytes("early"), net.now));
+  assert.equal(a.t.control(b.key, b.addr, bytes("early"), net.now), false, "no session to seal it on");
+  const sent = net.post(a, a.sent());
   assert.equal(a.t.counters.control_sent, 0);
   assert.equal(a.t.counters.handshakes_started, 1);
   assert.equal(sent.length, 1);
   net.pump();
   assert.deepEqual(got, [], "not queued: the protocol sends it again");
-  net.post(a, a.t.control(b.key, b.addr, bytes("again"), net.now));
+  net.post(a, a.sent(a.t.control(b.key, b.addr, bytes("again"), net.now)));
   net.pump();
   assert.deepEqual(got, ["again"]);
 });
@@ -263,7 +266,7 @@ test("a member ignores an offer to ban itself or its sender, and a commit for a 
     return msg;
   };
   for (const banned of [b.node.identity.nodeId, a.node.identity.nodeId]) {
-    net.post(a.node, a.node.t.control(b.node.key, b.node.addr, offer(banned), net.now));
+    net.post(a.node, a.node.sent(a.node.t.control(b.node.key, b.node.addr, offer(banned), net.now)));
     net.pump();
   }
   assert.equal(b.node.t.bans.size, 0);
@@ -271,7 +274,7 @@ test("a member ignores an offer to ban itself or its sender, and a commit for a 
   const commit = new Uint8Array(13);
   commit[0] = COMMIT;
   commit.set([1, 2, 3, 4], 9);
-  net.post(a.node, a.node.t.control(b.node.key, b.node.addr, commit, net.now));
+  net.post(a.node, a.node.sent(a.node.t.control(b.node.key, b.node.addr, commit, net.now)));
   net.pump();
   assert.equal(b.node.t.keyring.size, 1);
   assert.deepEqual(a.controls, [], "no answers");
@@ -298,12 +301,12 @@ test("a member that joins after a removal hears the bans from a member that saw 
   b.removals.memberJoined(e.node.addr, net.now);
   net.pump();
   assert.equal(e.node.t.bans.size, 0, "nothing sealed before the session");
-  assert.ok(b.removals.nextTimer() <= net.now + REMOVAL_RETRY_MS);
+  assert.ok(b.removals.pollTimeout() <= net.now + REMOVAL_RETRY_MS);
   net.now += REMOVAL_RETRY_MS;
-  b.removals.tick(net.now);
+  b.removals.handleTimeout(net.now);
   net.pump();
   assert.ok(e.node.t.bans.hasId(c.node.identity.nodeId), "e bans c");
-  assert.equal(b.removals.nextTimer(), Infinity, "told once");
+  assert.equal(b.removals.pollTimeout(), Infinity, "told once");
   // c, given the new key, is refused by e too.
   const cAgain = new Node("c", ip(3), 4790, newKey, net.now, {}, c.node.identity);
   net.nodes.set(cAgain.key, cAgain);
@@ -311,17 +314,17 @@ test("a member that joins after a removal hears the bans from a member that saw 
   net.pump();
   assert.equal(e.node.t.counters.banned, 1);
   // Nobody is told anything by a member without bans; and a member that never answers is given up on.
-  assert.equal(e.removals.nextTimer(), Infinity);
+  assert.equal(e.removals.pollTimeout(), Infinity);
   const gone = new Node("g", ip(9), 4790, newKey, net.now);
   net.add(gone);
   b.removals.memberJoined(gone.addr, net.now);
   net.take(); // its handshakes go nowhere
   for (let t = 0; t <= BANS_SHARE_MS; t += REMOVAL_RETRY_MS) {
     net.now += REMOVAL_RETRY_MS;
-    b.removals.tick(net.now);
+    b.removals.handleTimeout(net.now);
     net.take();
   }
-  assert.equal(b.removals.nextTimer(), Infinity);
+  assert.equal(b.removals.pollTimeout(), Infinity);
 });
 
 test("a ban list naming the receiver or its sender is taken without those; lists are split and bounded", () => {
@@ -401,12 +404,12 @@ test("a removal key never committed (its removal lost, or its issuer stopped) le
   net.pump();
   assert.equal(b.node.t.keyring.size, 2, "b installed the offered key");
   const offered = b.node.t.keyring.list().find((k) => !k.primary)!.id;
-  assert.ok(b.removals.nextTimer() <= net.now + PENDING_KEY_MS);
+  assert.ok(b.removals.pollTimeout() <= net.now + PENDING_KEY_MS);
   net.now += PENDING_KEY_MS - 1;
-  b.removals.tick(net.now);
+  b.removals.handleTimeout(net.now);
   assert.equal(b.node.t.keyring.size, 2);
   net.now += 1;
-  b.removals.tick(net.now);
+  b.removals.handleTimeout(net.now);
   assert.deepEqual(b.node.t.keyring.list().map((k) => k.id).includes(offered), false);
   assert.equal(b.node.t.keyring.size, 1);
 });

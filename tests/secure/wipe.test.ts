@@ -51,21 +51,24 @@ test("a session's keys are disposed of when it ends; derived bytes are wiped onc
   const node = (last: number) => {
     const addr = new Uint8Array(18);
     encodeAddress(ip(last), 4789, addr);
-    return { key: addressKey(ip(last), 4789), addr, t: new SecureTransport(recording, new Keyring(recording, key), Identity.generate(crypto), 0) };
+    const t = new SecureTransport(recording, new Keyring(recording, key), Identity.generate(crypto), 0);
+    const outbox: Uint8Array[] = [];
+    t.transmitTo((_addrKey, _addr, data) => outbox.push(Uint8Array.from(data)));
+    return { key: addressKey(ip(last), 4789), addr, t, sent: (_call?: unknown) => outbox.splice(0) };
   };
   const a = node(1);
   const b = node(2);
-  let flights = a.t.outgoing(b.key, b.addr, bytes("x"), 0).map((tx) => ({ to: b, from: a, data: Uint8Array.from(tx.data) }));
+  let flights = a.sent(a.t.outgoing(b.key, b.addr, bytes("x"), 0)).map((data) => ({ to: b, from: a, data }));
   for (let i = 0; i < 10 && flights.length > 0; i++) {
-    flights = flights.flatMap((f) => f.to.t.incoming(f.from.key, f.from.addr, f.data, 0).transmits
-      .map((tx) => ({ to: f.from, from: f.to, data: Uint8Array.from(tx.data) })));
+    flights = flights.flatMap((f) => f.to.sent(f.to.t.incoming(f.from.key, f.from.addr, f.data, 0))
+      .map((data) => ({ to: f.from, from: f.to, data })));
   }
   assert.equal(a.t.sessionCount() + b.t.sessionCount(), 2);
   assert.equal(prepared.length, 4);
   assert.ok(prepared.every((raw) => raw.every((v) => v === 0)), "the derived bytes are wiped once the provider has its copy");
   const end = a.t.config.expireAfterMs;
-  a.t.tick(end);
-  b.t.tick(end);
+  a.sent(a.t.handleTimeout(end));
+  b.sent(b.t.handleTimeout(end));
   assert.equal(a.t.sessionCount() + b.t.sessionCount(), 0);
   assert.equal(disposed.length, 4, "both directions of both sessions");
 });

@@ -1,7 +1,7 @@
 import { config } from "../../assembly/config";
 import {
-  DUMP_AGE, DUMP_KIND, DUMP_LEN, DUMP_MAC, DUMP_OWNER, DUMP_VERSION, DUMP_VLAN, MAC_LOCAL, MAC_REMOTE, MAC_STATIC, addStatic, age, ageTick, announced, applyRemote, dropOwner, learnLocal,
-  lookup, macDump, macEntries, macFind, macReset, macSlots, nextLocal, pendingAnnouncements, removeStatic, slotKind,
+  DUMP_AGE, DUMP_KIND, DUMP_LEN, DUMP_MAC, DUMP_OWNER, DUMP_VERSION, DUMP_VLAN, MAC_LOCAL, MAC_REMOTE, age, ageTick, announced, applyRemote, dropOwner, learnLocal,
+  lookup, macDump, macEntries, macFind, macReset, macSlots, slotKind,
   slotMac, slotOwner, slotSeen, slotSetSignature, slotSignature, slotSigned, slotVersion, slotVlan, takeAnnouncement,
 } from "../../assembly/mactable";
 import { OUT_MAC, REC_HEADER, REC_KIND, REC_LEN, alignUp } from "../../assembly/abi";
@@ -77,7 +77,6 @@ describe("learnLocal", () => {
     learnLocal(M1, 0, 0);
     learnLocal(M1, 0, 1); // refresh: not announced again
     learnLocal(M2, 3, 1);
-    expect(pendingAnnouncements()).toBe(2);
     applyRemote(M2, 3, B, 5, 2); // taken away before the gossip layer drained it
     expect(takeAnnouncement()).toBe(true);
     expect(announced.mac).toBe(M1);
@@ -95,25 +94,10 @@ describe("learnLocal", () => {
   it("bounds the announcement queue and counts the overflow", () => {
     const overflow = statValue(Stat.MacAnnounceOverflow);
     for (let i: u64 = 0; i < 1100; i++) learnLocal(0x0200_0000_0000 + i + 1, 0, 0);
-    expect(pendingAnnouncements()).toBe(1024);
     expect(statValue(Stat.MacAnnounceOverflow) - overflow).toBe(76);
     let taken = 0;
     while (takeAnnouncement()) taken++;
     expect(taken).toBe(1024);
-  });
-
-  it("iterates exactly the local entries", () => {
-    learnLocal(M1, 0, 0);
-    learnLocal(M2, 0, 0);
-    applyRemote(0x0200_0000_0003, 0, B, 1, 0);
-    addStatic(0x0200_0000_0004, 0, SELF, 0);
-    let n = 0;
-    for (let i = nextLocal(0); i >= 0; i = nextLocal(i + 1)) {
-      expect(slotOwner(i)).toBe(SELF);
-      expect(slotMac(i) == M1 || slotMac(i) == M2).toBe(true);
-      n++;
-    }
-    expect(n).toBe(2);
   });
 });
 
@@ -161,18 +145,6 @@ describe("applyRemote", () => {
     expect(applyRemote(M1, 0, B, 1, 2)).toBe(false);
   });
 
-  it("never overwrites a static entry", () => {
-    addStatic(M1, 0, A, 0);
-    expect(applyRemote(M1, 0, B, 100, 0)).toBe(false);
-    expect(lookup(M1, 0)).toBe(A);
-    expect(learnLocal(M1, 0, 0)).toBe(false);
-    expect(lookup(M1, 0)).toBe(A);
-    expect(kindOf(M1, 0)).toBe(MAC_STATIC);
-    expect(removeStatic(M1, 0)).toBe(true);
-    expect(lookup(M1, 0)).toBe(0);
-    expect(removeStatic(M1, 0)).toBe(false);
-  });
-
   it("moves a MAC at the maximum version here at version 1: newer in serial order, never 0 (an invalid claim)", () => {
     applyRemote(M1, 0, B, u32.MAX_VALUE, 0);
     learnLocal(M1, 0, 1);
@@ -199,18 +171,16 @@ describe("ageing", () => {
   it("removes local entries not seen and remote entries not refreshed for macAgeingMs", () => {
     learnLocal(M1, 0, 0);
     applyRemote(M2, 0, B, 1, 0);
-    addStatic(0x0200_0000_0003, 0, B, 0);
     learnLocal(M1, 0, 5_000);
     applyRemote(M2, 0, B, 1, 6_000);
     ageFully(9_999);
-    expect(macEntries()).toBe(3);
+    expect(macEntries()).toBe(2);
     const aged = statValue(Stat.MacAged);
     ageFully(15_000);
     expect(lookup(M1, 0)).toBe(0);
     expect(lookup(M2, 0)).toBe(B); // refreshed at 6 s: ages at 16 s
     ageFully(16_000);
     expect(lookup(M2, 0)).toBe(0);
-    expect(lookup(0x0200_0000_0003, 0)).toBe(B); // static never ages
     expect(statValue(Stat.MacAged) - aged).toBe(2);
   });
 
@@ -365,7 +335,6 @@ describe("dropOwner", () => {
       if (owner == SELF) learnLocal(0x0200_0000_0000 + i, 0, 0);
       else applyRemote(0x0200_0000_0000 + i, 0, owner, 1, 0);
     }
-    addStatic(0x0400_0000_0000, 0, 11, 0);
     const dropped = statValue(Stat.MacDroppedOwner);
     expect(dropOwner(11)).toBe(50);
     expect(statValue(Stat.MacDroppedOwner) - dropped).toBe(50);
@@ -373,7 +342,6 @@ describe("dropOwner", () => {
       const owner: u64 = i % 4 == 0 ? SELF : 10 + (i % 4);
       expect(lookup(0x0200_0000_0000 + i, 0)).toBe(owner == 11 ? 0 : owner);
     }
-    expect(lookup(0x0400_0000_0000, 0)).toBe(11);
     expect(dropOwner(11)).toBe(0);
   });
 });
@@ -446,12 +414,10 @@ function modelRun(capacity: u32, macs: u32, vlans: u32, steps: i32): void {
         if (model.has(k) && model.get(k).kind == MAC_LOCAL && version > model.get(k).version) model.get(k).version = version;
       } else if (model.has(k)) {
         const e = model.get(k);
-        if (e.kind != MAC_STATIC) {
-          if (version == e.version && owner == e.owner) {
-            e.seen = now;
-          } else if (version > e.version || (version == e.version && owner > e.owner)) {
-            e.owner = owner; e.version = version; e.seen = now; e.kind = kind;
-          }
+        if (version == e.version && owner == e.owner) {
+          e.seen = now;
+        } else if (version > e.version || (version == e.version && owner > e.owner)) {
+          e.owner = owner; e.version = version; e.seen = now; e.kind = kind;
         }
       } else if (modelInsertable(model, k)) {
         model.set(k, new ModelEntry(owner, version, now, kind));
@@ -462,21 +428,15 @@ function modelRun(capacity: u32, macs: u32, vlans: u32, steps: i32): void {
       const ks = model.keys();
       for (let i = 0; i < ks.length; i++) {
         const e = model.get(ks[i]);
-        if (e.owner == victim && e.kind != MAC_STATIC) model.delete(ks[i]);
+        if (e.owner == victim) model.delete(ks[i]);
       }
     } else if (op < 90) {
       ageFully(now);
       const ks = model.keys();
       for (let i = 0; i < ks.length; i++) {
         const e = model.get(ks[i]);
-        if (e.kind != MAC_STATIC && e.seen <= now - config.macAgeingMs) model.delete(ks[i]);
+        if (e.seen <= now - config.macAgeingMs) model.delete(ks[i]);
       }
-    } else if (op < 93) {
-      addStatic(mac, vlan, owner, now);
-      if (model.has(k) || modelInsertable(model, k)) model.set(k, new ModelEntry(owner, 0, now, MAC_STATIC));
-    } else if (op < 96) {
-      removeStatic(mac, vlan);
-      if (model.has(k) && model.get(k).kind == MAC_STATIC) model.delete(k);
     } else {
       age(now, 1 + <i32>rand(8)); // partial sweeps: only survivors are checked below
       const ks = model.keys();
