@@ -1,5 +1,4 @@
-// Bundles the Node host: host/node/cli.ts -> build/divs.mjs (the `divs` bin). The core stays build/divs-core.wasm, loaded from next to the bundle.
-// koffi is a native addon and stays an ordinary dependency (external).
+// Bundles the Node host: host/node/cli.ts -> build/divs.cjs (the `divs` bin). The core stays build/divs-core.wasm, loaded from next to the bundle.
 import { build } from "esbuild";
 import { readFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -11,25 +10,27 @@ const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
 const common = {
   bundle: true,
   platform: "node",
-  format: "esm",
-  target: "node20",
-  external: ["koffi"],
   define: { DIVS_VERSION: JSON.stringify(version) },
-  // koffi is CommonJS: give the ESM bundle a require() for it.
-  banner: { js: "import { createRequire as __divsRequire } from 'node:module'; const require = __divsRequire(import.meta.url);" },
   logLevel: "warning",
 };
 
+// CommonJS, not ESM: Node's ESM loader (~25 built-in modules) stays unloaded, and a built-in module
+// one file imports is required when that file is first used, not at start (`divs up` loads its node
+// lazily, and with it the modules only the node needs). The sources' import.meta.url is the bundle's.
 await build({
   ...common,
+  format: "cjs",
+  target: "node20",
+  external: ["koffi"], // a native addon, found in node_modules by host/node/koffi.ts
   entryPoints: [join(root, "host/node/cli.ts")],
-  outfile: join(root, "build/divs.mjs"),
-  banner: { js: "#!/usr/bin/env node\n" + common.banner.js },
+  outfile: join(root, "build/divs.cjs"),
+  define: { ...common.define, "import.meta.url": "__divsBundleUrl" },
+  banner: { js: "#!/usr/bin/env node\nconst __divsBundleUrl = require(\"node:url\").pathToFileURL(__filename).href;" },
 });
-chmodSync(join(root, "build/divs.mjs"), 0o755);
+chmodSync(join(root, "build/divs.cjs"), 0o755);
 
-// The Deno host: host/deno/cli.ts -> build/divs-deno.mjs and its TAP reader worker. No koffi (Deno's
-// FFI), no require banner; Deno resolves the node:* built-ins citty uses.
-const deno = { ...common, external: [], banner: {}, target: "es2022" };
+// The Deno host: host/deno/cli.ts -> build/divs-deno.mjs and its TAP reader worker. Deno's FFI, no
+// koffi; Deno resolves the node:* built-ins citty uses.
+const deno = { ...common, format: "esm", target: "es2022" };
 await build({ ...deno, entryPoints: [join(root, "host/deno/cli.ts")], outfile: join(root, "build/divs-deno.mjs") });
 await build({ ...deno, entryPoints: [join(root, "host/deno/tap-worker.ts")], outfile: join(root, "build/divs-deno-tap-worker.mjs") });

@@ -105,10 +105,11 @@ const GSO_MAX_SEGMENTS = 64;
 const GSO_MAX_BYTES = 65507;
 /**
  * Messages per recvmmsg call; each buffer takes a whole GRO run (up to 64 KB), so this sets the ring's
- * size: 16 hold ~700 full-size datagrams, more than the core's input region takes per process() call
- * (256 KB). 64 (4 MB) filled up to 3 MB of RSS under TCP for no gain (docs/performance.md "Memory").
+ * size: 8 hold ~350 full-size datagrams, 512 KB, more than the core's input region takes per process()
+ * call (256 KB). 64 (4 MB) filled up to 3 MB of RSS under TCP, 16 1 MB, for no gain (docs/performance.md
+ * "Memory").
  */
-const RECV_MESSAGES = 16;
+const RECV_MESSAGES = 8;
 const RECV_BUFFER = 65536;
 
 const RECV_BASE = 0;

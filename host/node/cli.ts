@@ -1,10 +1,11 @@
-// The `divs` entry point for Node (bundled to build/divs.mjs).
+// The `divs` entry point for Node (bundled to build/divs.cjs).
 import { defineCommand, runCommand } from "citty";
 import { commands, exitState } from "../cli/commands.ts";
 import { runCli } from "../cli/main.ts";
 import { DivsError, EXIT_CODE_HELP, ExitCode } from "../base/errors.ts";
 import { demoCommand } from "./demo.ts";
 import { runtimeFlag, runUnderDeno } from "./deno-runtime.ts";
+import { withNodeSettings } from "./exec.ts";
 import { nodePlatform } from "./platform.ts";
 import { serviceCommand } from "./service.ts";
 
@@ -31,8 +32,10 @@ function fail(e: unknown): never {
 
 const rawArgs = process.argv.slice(2);
 const plain = !process.stdout.isTTY || !!process.env.NO_COLOR;
-await runCli(main, subCommands, rawArgs, fail, plain, async () => {
-  if (rawArgs[0] === "up" && runtimeFlag(rawArgs) === "deno") exitState.code = await runUnderDeno(rawArgs);
-  else await runCommand(main, { rawArgs });
-});
-process.exitCode = exitState.code;
+runCli(main, subCommands, rawArgs, fail, plain, async () => {
+  if (rawArgs[0] === "up" && runtimeFlag(rawArgs) === "deno") await runUnderDeno(rawArgs);
+  if (rawArgs[0] === "up") await withNodeSettings(); // before `up` reads anything (a token on stdin)
+  await runCommand(main, { rawArgs });
+}).then(() => {
+  process.exitCode = exitState.code;
+}, fail);

@@ -63,8 +63,7 @@ function clean(): void {
   const deadline = Date.now() + 2000;
   while (pids.some((p) => signal(p, 0)) && Date.now() < deadline) execFileSync("sleep", ["0.05"]);
   for (const pid of pids) signal(pid, "SIGKILL");
-  // A Deno node (a deno child of `divs up --runtime deno`) got SIGTERM twice, from us and forwarded,
-  // and so exited at once: remove the control sockets left behind.
+  // A node still there at the deadline was killed: remove the control sockets left behind.
   for (const f of fs.existsSync("/run/divs") ? fs.readdirSync("/run/divs") : []) {
     if (f.startsWith(PREFIX) && f.endsWith(".sock")) fs.rmSync(`/run/divs/${f}`, { force: true });
   }

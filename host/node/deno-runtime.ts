@@ -1,10 +1,9 @@
-// `divs up --runtime deno` from the Node CLI: finds a deno binary and runs this same node under Deno
-// (build/divs-deno.mjs) with exactly the permissions host/cli/deno-permissions.ts lists, forwarding
-// SIGINT/SIGTERM and exiting with its code. A secret never goes on the child's command line: a `--join`
-// invitation moves to its environment (DIVS_TOKEN), and keys and files and standard input are inherited.
-import { execFileSync, spawn } from "node:child_process";
+// `divs up --runtime deno` from the Node CLI: finds a deno binary and becomes it (execve(2)), running
+// this same node under Deno (build/divs-deno.mjs) with exactly the permissions
+// host/cli/deno-permissions.ts lists. A secret never goes on deno's command line: a `--join` invitation
+// moves to its environment (DIVS_TOKEN), and keys and files and standard input are inherited.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +15,7 @@ import { uiListenPermission } from "../ops/ui.ts";
 import { checkJoinArgument, FROM_STDIN, TOKEN_ENV } from "../cli/secrets.ts";
 import { looksLikeAddress } from "../secure/token.ts";
 import { CONFIG_FILE_FLAG, envNameOf } from "../cli/up-config.ts";
+import { execReplacing } from "./exec.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -110,24 +110,23 @@ export function denoCommandLine(rawArgs: string[], env: NodeJS.ProcessEnv = proc
   return { args: ["run", ...flags, "--v8-flags=--semi-space-growth-factor=1", path.join(here, "divs-deno.mjs"), ...args], env: extraEnv };
 }
 
-/** Runs `divs up` under Deno; resolves with its exit code. */
-export function runUnderDeno(rawArgs: string[]): Promise<number> {
+/**
+ * Runs `divs up` under Deno in place of this process (execve(2)): deno keeps this pid, gets the signals
+ * sent to it (a terminal's Ctrl-C, systemd's SIGTERM) and exits with its own code, and no Node process
+ * of ~50 MiB stays behind to wait for it (docs/performance.md "Memory"). Returns only by throwing.
+ */
+export async function runUnderDeno(rawArgs: string[]): Promise<never> {
   const deno = findDeno();
   if (!deno) {
     throw new DivsError("--runtime deno: no deno binary (npm install deno, put deno on PATH, or set DIVS_DENO)", ExitCode.failure);
   }
-  // Its own process group, so a terminal's Ctrl-C reaches it once (forwarded), not twice (a second
-  // signal means "exit at once").
   const command = denoCommandLine(rawArgs);
   // Two malloc arenas, unless the user chose otherwise: Deno's threads (the TAP reader, tokio's pools)
   // each kept one of their own, ~10 MB more RSS on a sender under TCP (docs/performance.md "Memory").
   const env = { MALLOC_ARENA_MAX: "2", ...process.env, ...command.env };
-  const child = spawn(deno, command.args, { stdio: "inherit", detached: true, env });
-  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-  process.on("SIGINT", forward("SIGINT"));
-  process.on("SIGTERM", forward("SIGTERM"));
-  return new Promise((resolve, reject) => {
-    child.once("error", (e) => reject(new DivsError(`cannot run ${deno}: ${e.message}`, ExitCode.failure)));
-    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
-  });
+  try {
+    return await execReplacing(deno, command.args, env);
+  } catch (e) {
+    throw new DivsError((e as Error).message, ExitCode.failure);
+  }
 }

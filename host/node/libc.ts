@@ -1,7 +1,7 @@
 // The libc calls the node makes through koffi: the TAP device, the underlay UDP socket, poll(2) over
-// both and libuv's epoll fd (from the node binary itself, which exports libuv for addons), and systemd's
-// notification socket.
-import koffi from "koffi";
+// both and libuv's epoll fd (from the node binary itself, which exports libuv for addons), systemd's
+// notification socket, and the execve(2) that makes `divs up --runtime deno` a deno process.
+import { koffi } from "./koffi.ts";
 
 const libc = koffi.load("libc.so.6");
 
@@ -20,6 +20,10 @@ export const setsockopt = libc.func("int setsockopt(int fd, int level, int name,
 export const getsockopt = libc.func("int getsockopt(int fd, int level, int name, void *value, void *len)");
 export const sendmmsg = libc.func("int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)");
 export const recvmmsg = libc.func("int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)");
+/** fcntl(2); the third argument is given with its type (koffi's variadic call): fcntl(fd, cmd, "int", value). */
+export const fcntl = libc.func("int fcntl(int fd, int cmd, ...)");
+/** execve(2): argv and envp are arrays of strings ending with null. Returns only on failure. */
+export const execve = libc.func("int execve(const char *path, const char **argv, const char **envp)");
 const self = koffi.load(null);
 const uvDefaultLoop = self.func("void *uv_default_loop()");
 const uvBackendFd = self.func("int uv_backend_fd(void *loop)");

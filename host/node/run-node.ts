@@ -2,6 +2,7 @@
 // the UDP socket and libuv's own epoll fd (host/node/poll-loop.ts). A frame or datagram is read,
 // processed, sealed and sent in one synchronous pass, as tinc does in C; the control socket and
 // signals are libuv's, served when its fd is ready (docs/host.md "Threads and batching").
+import { randomFillSync } from "node:crypto";
 import v8 from "node:v8";
 import { ExitCode } from "../base/errors.ts";
 import { nodeOutput } from "../engine/progress.ts";
@@ -29,7 +30,15 @@ export async function up(options: UpOptions): Promise<number> {
   // node's young objects are per-packet garbage, so 2 x 1 MB scavenges as well and keeps RSS down
   // (docs/performance.md "Memory"). Settable at run time, unlike the semi-space maximum.
   v8.setFlagsFromString("--semi-space-growth-factor=1");
-  const clock = { now: () => performance.now() };
+  // process.hrtime, not performance.now(): the global `performance` loads perf_hooks and its timing
+  // modules, ~0.3 MiB of RSS (docs/performance.md "Memory").
+  const start = process.hrtime();
+  const clock = {
+    now: () => {
+      const [s, ns] = process.hrtime(start);
+      return s * 1e3 + ns / 1e6;
+    },
+  };
   const loop = new PollLoop(clock.now);
   // The loop's policy: it wakes every few ms while frames flow (docs/performance.md "Latency wake").
   const wake = new LatencyWake(loop.syncTimers, clock, options.latencyWakeMs);
@@ -40,7 +49,7 @@ export async function up(options: UpOptions): Promise<number> {
     clock,
     timers: loop,
     latencyWakes: () => wake.wakes,
-    random: { fill: (b) => void crypto.getRandomValues(b) },
+    random: { fill: (b) => void randomFillSync(b) }, // not the global `crypto`: that loads WebCrypto
     log,
     progress,
     serviceManager: serviceManagerFrom((name) => process.env[name], process.pid, libc),

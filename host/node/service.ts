@@ -45,7 +45,7 @@ export function serviceCommand(platform: Platform, version: string) {
       if (writeNew(configFile, "{}\n")) say(`wrote ${configFile}: divs up options, none yet ("address", "join", ...: docs/config.md)`);
       fs.mkdirSync(path.dirname(unitFile), { recursive: true });
       fs.writeFileSync(unitFile, systemdUnit({
-        tap: args.tap, command: [process.execPath, path.join(bundleDir, "divs.mjs")], configFile, keyFile, user,
+        tap: args.tap, command: [process.execPath, path.join(bundleDir, "divs.cjs")], configFile, keyFile, user,
         docs: path.resolve(bundleDir, "../docs"), version,
       }), { mode: 0o644 });
       say(`wrote ${unitFile} (${user === "dynamic" ? "a dynamic user with CAP_NET_ADMIN" : "uid 0 with CAP_NET_ADMIN only"})`);

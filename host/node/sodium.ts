@@ -1,6 +1,7 @@
 // libsodium's ChaCha20-Poly1305 through koffi, when libsodium.so.23 (Debian libsodium23) is installed;
 // host/secure/sodium-aead.ts builds the provider on it.
-import koffi from "koffi";
+import type * as Koffi from "koffi";
+import { koffi } from "./koffi.ts";
 import type { Logger } from "../base/services.ts";
 import type { CryptoProvider } from "../secure/provider.ts";
 import { type SodiumAeadCalls, withSodiumAead } from "../secure/sodium-aead.ts";
@@ -10,7 +11,7 @@ const LIBRARY = "libsodium.so.23";
 
 /** The bound calls, or the reason they are not available. */
 export function loadSodium(): SodiumAeadCalls | string {
-  let lib: koffi.IKoffiLib;
+  let lib: Koffi.IKoffiLib;
   try {
     lib = koffi.load(LIBRARY);
   } catch (e) {

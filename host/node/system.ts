@@ -8,7 +8,7 @@ import { DivsError, ExitCode } from "../base/errors.ts";
 import type { InterfaceAddress } from "../net/local-addresses.ts";
 import type { ProcessStats } from "../ops/metrics.ts";
 
-/** The bundle (build/divs.mjs) finds divs-core.wasm next to itself. */
+/** The bundle (build/divs.cjs) finds divs-core.wasm next to itself. */
 export const bundleDir = path.dirname(fileURLToPath(import.meta.url));
 
 export async function loadCoreBytes(): Promise<Uint8Array<ArrayBuffer>> {

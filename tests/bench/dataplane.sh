@@ -28,7 +28,7 @@ set -u -o pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PEERS_SH=${PEERS_SH:-$ROOT/../shared/bench/peers.sh}
-DIVS_CLI=${DIVS_CLI:-$ROOT/build/divs.mjs}
+DIVS_CLI=${DIVS_CLI:-$ROOT/build/divs.cjs}
 
 RUNS=${RUNS:-1}
 TCP_SECS=${TCP_SECS:-8}
@@ -322,21 +322,12 @@ DIVS_A="" DIVS_B=""
 # divs_up NS LOG NAME UL OV [ARGS...] ; pid -> NB_LASTPID. Without a DIVS_KEY or DIVS_TOKEN from our environment:
 # the key goes only where the harness puts it.
 divs_up() {
-    local ns=$1 log=$2 name=$3 ul=$4 ov=$5 runtime=$6 t0 state=(); shift 6
+    local ns=$1 log=$2 name=$3 ul=$4 ov=$5 runtime=$6 state=(); shift 6
     # One state directory (identity key) per node: both use the same TAP name, the default's key.
     timeout 10 node "$DIVS_CLI" up --help 2>&1 | grep -q -- --state-dir && state=(--state-dir "$NB_TMP/$name.state")
     nb_bg "$ns" "$log" env -u DIVS_KEY -u DIVS_TOKEN node "$DIVS_CLI" up --runtime "$runtime" --name "$name" \
         --listen "$ul:$DIVS_PORT" --tap "$TAP" --address "$ov/24" --control "$NB_TMP/$name.sock" "${state[@]}" "$@" $DIVS_UP_ARGS
-    [ "$runtime" = deno ] || return 0
-    # Under Deno the node is the launcher's deno child: CPU, RSS and SIGTERM go to that process.
-    local launcher=$NB_LASTPID child
-    t0=$SECONDS
-    until child=$(pgrep -P "$launcher" -x deno); do
-        [ $((SECONDS - t0)) -ge 10 ] && return 0
-        sleep 0.1
-    done
-    NB_LASTPID=$child
-    NB_PIDS+=("$child")
+    # Under Deno too the node is this process: `divs up --runtime deno` becomes deno (execve).
 }
 
 # divs_setup -> 0 ready; else REASON set

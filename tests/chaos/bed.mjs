@@ -77,14 +77,14 @@ export class ChaosBed {
         await sleep(200);
       }
     }
-    entry.pid = runtime === "deno" ? await childPid(n.proc.pid, "deno") : n.proc.pid;
+    entry.pid = n.proc.pid; // under Deno too: `divs up --runtime deno` becomes deno (execve)
     entry.mac = this.macs.get(name);
     entry.fds0 = fdCount(entry.pid);
     this.live.set(name, entry);
     return entry;
   }
 
-  /** kill -9 of the node process (Deno: the deno child, the launcher then exits too). */
+  /** kill -9 of the node process. */
   async kill9(name) {
     const entry = this.live.get(name);
     entry.killed = true;
@@ -324,20 +324,6 @@ export function procStatus(pid) {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const pss = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? NaN);
   return { rssKib: kib("VmRSS"), hwmKib: kib("VmHWM"), pssKib: pss, cpuTicks: Number(fields[11]) + Number(fields[12]) };
-}
-
-async function childPid(parent, comm) {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    for (const task of readdirSync(`/proc/${parent}/task`)) {
-      const children = readFileSync(`/proc/${parent}/task/${task}/children`, "utf8").trim().split(" ").filter(Boolean);
-      for (const c of children) {
-        if (readFileSync(`/proc/${c}/comm`, "utf8").trim() === comm) return Number(c);
-      }
-    }
-    await sleep(100);
-  }
-  throw new Error(`no ${comm} child of ${parent}`);
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-export const CLI = join(root, "build/divs.mjs");
+export const CLI = join(root, "build/divs.cjs");
 export const PREFIX = "divs-t-";
 export const PORT = 4790;
 
@@ -130,7 +130,7 @@ export class Testbed {
 
   /**
    * Starts `divs up` in the node's namespace; `join` names the node to join through; `key` overrides the
-   * testbed's; `runtime: "deno"` runs it under Deno (`divs up --runtime deno`, a deno child of the CLI);
+   * testbed's; `runtime: "deno"` runs it under Deno (`divs up --runtime deno`: the CLI becomes deno, same pid);
    * `offload: "off"` turns the TAP's TCP segmentation offload off (docs/host.md "Offloads"); `listen`
    * and `advertise` ("host:port", "[v6]:port") replace the node's underlay address:PORT; `extra`: more
    * `divs up` arguments; `env`: more environment variables.

@@ -329,7 +329,7 @@ describe("divs service install", () => {
         assert.ok(unit.split("\n").includes(line), `no ${line}`);
       }
       assert.equal(unit.includes("DynamicUser=yes"), user === "dynamic");
-      assert.match(unit, new RegExp(`^ExecStart=${process.execPath} \\S+/build/divs\\.mjs up --tap ${tap}$`, "m"));
+      assert.match(unit, new RegExp(`^ExecStart=${process.execPath} \\S+/build/divs\\.cjs up --tap ${tap}$`, "m"));
       assert.equal(statSync(`${dir}/etc/${tap}.key`).mode & 0o777, 0o600);
       const verify = spawnSync("systemd-analyze", ["verify", unitFile], { encoding: "utf8" });
       assert.equal(verify.status, 0, verify.stderr);
@@ -465,7 +465,7 @@ describe("without root: only CAP_NET_ADMIN", { skip: skip ?? false }, () => {
   });
 });
 
-/** The pid of the node process (node divs.mjs up) in node `name`'s namespace. */
+/** The pid of the node process (node divs.cjs up) in node `name`'s namespace. */
 async function nodePid(bed, name) {
   const pids = (await bed.exec(name, "ip", "netns", "pids", bed.node(name).ns)).split("\n").filter(Boolean);
   for (const pid of pids) {
