@@ -145,6 +145,19 @@ function goSearch(p: Path): void {
   p.stage = Stage.Search;
   p.stageAt = self.now;
   p.nextPingAt = self.now;
+  leaveLostRelay(p);
+}
+
+/**
+ * The host's route never points at a relay we no longer hold: that relay refuses the pair's envelopes
+ * (its grant is gone), so everything sent that way is lost until a new path is proven (after a healed
+ * partition, up to 18 s in tests/sim/relayheal.test.mjs). Back to the member address instead: it
+ * works as soon as the network does, and costs nothing more than the refused relay behind a NAT.
+ */
+function leaveLostRelay(p: Path): void {
+  if (p.routedKind != KIND_RELAY) return;
+  if (relayUsable(p.relayId) && addrEq(addrPtr(p.routedTo), relayAddr(p.relayId))) return;
+  setRoute(p, KIND_DIRECT, addrPtr(p.key));
 }
 
 /** A relay we may send through: an alive member with a path (a lost heartbeat to it does not end relaying). */
@@ -209,6 +222,7 @@ export function pathsPeerGone(id: u64): void {
     if (q.relayId != id) continue;
     q.relayId = 0;
     if (q.stage == Stage.Relayed) goSearch(q);
+    else leaveLostRelay(q);
   }
 }
 
@@ -352,6 +366,7 @@ export function pathsRelayAnswer(p: Path, relay: u64, granted: bool): void {
     if (p.relayId == relay) p.relayId = 0;
     p.refusedRelay = relay;
     if (p.stage == Stage.Relayed && p.relayId == 0) goSearch(p);
+    else leaveLostRelay(p);
     return;
   }
   p.relayId = relay;
