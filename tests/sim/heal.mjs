@@ -52,6 +52,35 @@ export function simulatePartitionHeal(o) {
   return timeRecovery(c, o.capMs, r);
 }
 
+/**
+ * Nodes [0, sideA) against the rest for `holdMs`, then healed and watched for `watchMs`: every envelope a
+ * relay's host refused (no grant for the pair) and every datagram that reached its peer along its route.
+ * Returns, per ordered pair that had one refused after the heal, `lostUntilMs` (its last refusal) and
+ * `resumedMs` (its first routed delivery after that; null: none), both from the heal.
+ */
+export function simulateRelaysAfterHeal(o) {
+  const r = { failures: [], refused: 0, pairs: [] };
+  const c = agreedCluster(o);
+  if (c === null) return { ...r, failures: ["no agreement before the partition"] };
+  c.cluster.partition(c.nodes.map((n) => (n.i < o.sideA ? 0 : 1)));
+  c.runUntil(() => false, o.holdMs);
+  c.cluster.heal();
+  const healedAt = c.cluster.now;
+  const lostUntil = new Map(), delivered = new Map();
+  c.cluster.onRelayRefused = (t, relay, from, to) => { r.refused++; lostUntil.set(`${from}>${to}`, t - healedAt); };
+  c.cluster.onRoutedDelivery = (t, from, to) => {
+    const pair = `${from}>${to}`;
+    if (!delivered.has(pair)) delivered.set(pair, []);
+    delivered.get(pair).push(t - healedAt);
+  };
+  c.runUntil(() => false, o.watchMs);
+  for (const [pair, lostUntilMs] of lostUntil) {
+    const resumedMs = (delivered.get(pair) ?? []).find((t) => t > lostUntilMs) ?? null;
+    r.pairs.push({ pair, lostUntilMs, resumedMs });
+  }
+  return r;
+}
+
 /** Node `o.victim` crashes, stays down `o.downMs`, restarts under the same id joining through node 0. */
 export function simulateRestartSameId(o) {
   const r = { failures: [], membersMs: null, macsMs: null };
