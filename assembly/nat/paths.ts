@@ -492,7 +492,11 @@ function tickRelayed(p: Path, now: f64): f64 {
     goSearch(p);
     return now;
   }
-  if (now - p.relayAskedAt >= RELAY_REFRESH_MS) askRelay(p, p.relayId);
+  // Going quiet (a heartbeat is out): the relay may have lost our grant (it restarted, or its revocation
+  // was lost) and refuses our envelopes. Asking again renews it, or the refusal (RELAY_OK 0) sends us
+  // searching at once, off that relay, instead of after TRUST_MS and a search.
+  const quiet = p.unanswered > 0 && now - p.unansweredSince >= HEARTBEAT_MS && now - p.relayAskedAt >= RELAY_RETRY_MS;
+  if (quiet || now - p.relayAskedAt >= RELAY_REFRESH_MS) askRelay(p, p.relayId);
   if (now >= p.reprobeAt) {
     // Full re-probe: every candidate and a fresh rendezvous, so the peer pings us at the same time.
     p.reprobeAt = now + REPROBE_MS;
