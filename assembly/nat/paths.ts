@@ -150,9 +150,9 @@ function goSearch(p: Path): void {
 
 /**
  * The host's route never points at a relay we no longer hold: that relay refuses the pair's envelopes
- * (its grant is gone), so everything sent that way is lost until a new path is proven (after a healed
- * partition, up to 18 s in tests/sim/relayheal.test.mjs). Back to the member address instead: it
- * works as soon as the network does, and costs nothing more than the refused relay behind a NAT.
+ * (its grant is gone), so everything sent that way was lost until a new path was proven (after a
+ * healed 5/3 partition, up to 10.4 s: tests/sim/heal.test.mjs). Back to the member address instead:
+ * it works as soon as the network does, and behind a NAT it loses no more than the refusing relay.
  */
 function leaveLostRelay(p: Path): void {
   if (p.routedKind != KIND_RELAY) return;

@@ -5,6 +5,7 @@
 import { Cluster } from "./cluster.mjs";
 import { ADDR_SLOT, IN_IDENTITY, nodeAddr } from "./core.mjs";
 import { CHECK_MS, key, macOf } from "./macs.mjs";
+import { watchRelayLosses } from "./relaylosses.mjs";
 
 /**
  * A cluster of `o.nodes`, each with one MAC learnt on its TAP, agreed on members and MACs; null if it
@@ -65,19 +66,10 @@ export function simulateRelaysAfterHeal(o) {
   c.cluster.partition(c.nodes.map((n) => (n.i < o.sideA ? 0 : 1)));
   c.runUntil(() => false, o.holdMs);
   c.cluster.heal();
-  const healedAt = c.cluster.now;
-  const lostUntil = new Map(), delivered = new Map();
-  c.cluster.onRelayRefused = (t, relay, from, to) => { r.refused++; lostUntil.set(`${from}>${to}`, t - healedAt); };
-  c.cluster.onRoutedDelivery = (t, from, to) => {
-    const pair = `${from}>${to}`;
-    if (!delivered.has(pair)) delivered.set(pair, []);
-    delivered.get(pair).push(t - healedAt);
-  };
+  const losses = watchRelayLosses(c.cluster);
   c.runUntil(() => false, o.watchMs);
-  for (const [pair, lostUntilMs] of lostUntil) {
-    const resumedMs = (delivered.get(pair) ?? []).find((t) => t > lostUntilMs) ?? null;
-    r.pairs.push({ pair, lostUntilMs, resumedMs });
-  }
+  r.refused = losses.refused;
+  r.pairs = losses.refusedPairs();
   return r;
 }
 

@@ -5,6 +5,7 @@
 import { EVENT, PATH_KIND } from "./core.mjs";
 import { Cluster } from "./cluster.mjs";
 import { NAT } from "./nat.mjs";
+import { watchRelayLosses } from "./relaylosses.mjs";
 
 const POLL_MS = 50;
 
@@ -218,19 +219,8 @@ export function relayRestart({ seed = 1, watchMs = 30_000 } = {}) {
   const relay = cluster.ownerOf(relayAddr);
   cluster.crash(relay);
   cluster.start(relay, [relay === 0 ? 3 : 0]);
-  const t0 = cluster.now;
-  const lostUntil = new Map(), delivered = new Map();
-  cluster.onRelayRefused = (t, by, from, to) => lostUntil.set(`${from}>${to}`, t - t0);
-  cluster.onRoutedDelivery = (t, from, to) => {
-    const pair = `${from}>${to}`;
-    if (!delivered.has(pair)) delivered.set(pair, []);
-    delivered.get(pair).push(t - t0);
-  };
+  const losses = watchRelayLosses(cluster);
   runUntil(cluster, () => false, watchMs);
-  const ends = ["1>2", "2>1"].map((pair) => {
-    const lostUntilMs = lostUntil.get(pair) ?? null;
-    const resumedMs = (delivered.get(pair) ?? []).find((t) => t > (lostUntilMs ?? -1)) ?? null;
-    return { pair, lostUntilMs, resumedMs };
-  });
+  const ends = ["1>2", "2>1"].map(losses.pair);
   return { failures: [], relay, ends };
 }
