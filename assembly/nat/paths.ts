@@ -145,6 +145,19 @@ function goSearch(p: Path): void {
   p.stage = Stage.Search;
   p.stageAt = self.now;
   p.nextPingAt = self.now;
+  leaveLostRelay(p);
+}
+
+/**
+ * The host's route never points at a relay we no longer hold: that relay refuses the pair's envelopes
+ * (its grant is gone), so everything sent that way was lost until a new path was proven (after a
+ * healed 5/3 partition, up to 10.4 s: tests/sim/heal.test.mjs). Back to the member address instead:
+ * it works as soon as the network does, and behind a NAT it loses no more than the refusing relay.
+ */
+function leaveLostRelay(p: Path): void {
+  if (p.routedKind != KIND_RELAY) return;
+  if (relayUsable(p.relayId) && addrEq(addrPtr(p.routedTo), relayAddr(p.relayId))) return;
+  setRoute(p, KIND_DIRECT, addrPtr(p.key));
 }
 
 /** A relay we may send through: an alive member with a path (a lost heartbeat to it does not end relaying). */
@@ -209,6 +222,7 @@ export function pathsPeerGone(id: u64): void {
     if (q.relayId != id) continue;
     q.relayId = 0;
     if (q.stage == Stage.Relayed) goSearch(q);
+    else leaveLostRelay(q);
   }
 }
 
@@ -352,6 +366,7 @@ export function pathsRelayAnswer(p: Path, relay: u64, granted: bool): void {
     if (p.relayId == relay) p.relayId = 0;
     p.refusedRelay = relay;
     if (p.stage == Stage.Relayed && p.relayId == 0) goSearch(p);
+    else leaveLostRelay(p);
     return;
   }
   p.relayId = relay;
@@ -477,7 +492,11 @@ function tickRelayed(p: Path, now: f64): f64 {
     goSearch(p);
     return now;
   }
-  if (now - p.relayAskedAt >= RELAY_REFRESH_MS) askRelay(p, p.relayId);
+  // Going quiet (a heartbeat is out): the relay may have lost our grant (it restarted, or its revocation
+  // was lost) and refuses our envelopes. Asking again renews it, or the refusal (RELAY_OK 0) sends us
+  // searching at once, off that relay, instead of after TRUST_MS and a search.
+  const quiet = p.unanswered > 0 && now - p.unansweredSince >= HEARTBEAT_MS && now - p.relayAskedAt >= RELAY_RETRY_MS;
+  if (quiet || now - p.relayAskedAt >= RELAY_REFRESH_MS) askRelay(p, p.relayId);
   if (now >= p.reprobeAt) {
     // Full re-probe: every candidate and a fresh rendezvous, so the peer pings us at the same time.
     p.reprobeAt = now + REPROBE_MS;

@@ -27,7 +27,9 @@ export class Cluster {
    *   nat(i) (NAT.NONE, NAT.CONE or NAT.SYMMETRIC: node i's home router; none when absent),
    *   onPong(t, node, {id, seq, rtt, kind}) (an OUT_PONG answering IN_PING),
    *   onPathsReport(t, node, {reporter, seq, total, start, entries: [{peer, kind, relay}]}) (OUT_PATHS_REPORT),
-   *   identity(i) ({id, claims}: node i's id and claim imports, tests/sim/identities.mjs; the stand-in when absent)
+   *   identity(i) ({id, claims}: node i's id and claim imports, tests/sim/identities.mjs; the stand-in when absent),
+   *   onRelayRefused(t, relay, from, to) (an envelope the relay's host dropped: no grant for the pair),
+   *   onRoutedDelivery(t, from, to) (a datagram sent along its route, not DATAGRAM_UNROUTED, reached its core)
    */
   constructor(o) {
     this.module = compileCore();
@@ -41,6 +43,8 @@ export class Cluster {
     this.onPong = o.onPong ?? (() => {});
     this.onPathsReport = o.onPathsReport ?? (() => {});
     this.onFrame = o.onFrame ?? (() => {}); // (t, node, frame): a frame the node wrote to its TAP
+    this.onRelayRefused = o.onRelayRefused ?? (() => {});
+    this.onRoutedDelivery = o.onRoutedDelivery ?? (() => {});
     this.now = 0;
     this.heap = new WakeHeap();
     this.side = null; // partition: side per node, or null
@@ -187,7 +191,7 @@ export class Cluster {
   hostSend(from, dst, data, unrouted) {
     const r = unrouted ? undefined : this.nodes[from].routes.get(addrKey(dst));
     if (r && r.kind === ROUTE_RELAY) this.wire(from, r.to, { relay: "to", addr: dst.slice(0, ADDR_LEN), data });
-    else this.wire(from, r ? r.to : dst, { data });
+    else this.wire(from, r ? r.to : dst, { data, routed: !unrouted });
   }
 
   /** A datagram leaves node `from` for `dst`: through its router, across the network, into the owner's inbox. */
@@ -219,15 +223,22 @@ export class Cluster {
     if (pkt.relay === "to") { this.relay(n, fromKey, pkt); return true; }
     const flow = `${d.from}>${n.i}`;
     if (!pkt.relay) this.net.flows.set(flow, (this.net.flows.get(flow) ?? 0) + 1);
-    if (pkt.relay === "from") return n.core.record(IN_DATAGRAM_VIA, [slot(pkt.addr), slot(d.src), pkt.data]);
-    return n.core.record(IN_DATAGRAM, [slot(fromKey), pkt.data]);
+    const taken = pkt.relay === "from"
+      ? n.core.record(IN_DATAGRAM_VIA, [slot(pkt.addr), slot(d.src), pkt.data])
+      : n.core.record(IN_DATAGRAM, [slot(fromKey), pkt.data]);
+    if (taken && (pkt.relay === "from" || pkt.routed)) this.onRoutedDelivery(this.now, pkt.relay === "from" ? this.ownerOf(pkt.addr) : d.from, n.i);
+    return taken;
   }
 
   /** The relay role: forward, unread, between two members the core allowed, never along another relay. */
   relay(n, fromKey, pkt) {
     const a = addrKey(fromKey), b = addrKey(pkt.addr);
     const r = n.routes.get(b);
-    if (!n.allowed.has(`${a}|${b}`) || (r && r.kind === ROUTE_RELAY)) { this.net.relayRefused++; return; }
+    if (!n.allowed.has(`${a}|${b}`) || (r && r.kind === ROUTE_RELAY)) {
+      this.net.relayRefused++;
+      this.onRelayRefused(this.now, n.i, this.ownerOf(fromKey), this.ownerOf(pkt.addr));
+      return;
+    }
     this.net.relayed++;
     this.net.relayedBytes += pkt.data.length;
     this.wire(n.i, r ? r.to : pkt.addr, { relay: "from", addr: fromKey.slice(0, ADDR_LEN), data: pkt.data });

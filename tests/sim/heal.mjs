@@ -5,6 +5,7 @@
 import { Cluster } from "./cluster.mjs";
 import { ADDR_SLOT, IN_IDENTITY, nodeAddr } from "./core.mjs";
 import { CHECK_MS, key, macOf } from "./macs.mjs";
+import { watchRelayLosses } from "./relaylosses.mjs";
 
 /**
  * A cluster of `o.nodes`, each with one MAC learnt on its TAP, agreed on members and MACs; null if it
@@ -50,6 +51,26 @@ export function simulatePartitionHeal(o) {
   if (c.allMembers()) r.failures.push("nobody was declared dead during the partition");
   c.cluster.heal();
   return timeRecovery(c, o.capMs, r);
+}
+
+/**
+ * Nodes [0, sideA) against the rest for `holdMs`, then healed and watched for `watchMs`: every envelope a
+ * relay's host refused (no grant for the pair) and every datagram that reached its peer along its route.
+ * Returns, per ordered pair that had one refused after the heal, `lostUntilMs` (its last refusal) and
+ * `resumedMs` (its first routed delivery after that; null: none), both from the heal.
+ */
+export function simulateRelaysAfterHeal(o) {
+  const r = { failures: [], refused: 0, pairs: [] };
+  const c = agreedCluster(o);
+  if (c === null) return { ...r, failures: ["no agreement before the partition"] };
+  c.cluster.partition(c.nodes.map((n) => (n.i < o.sideA ? 0 : 1)));
+  c.runUntil(() => false, o.holdMs);
+  c.cluster.heal();
+  const losses = watchRelayLosses(c.cluster);
+  c.runUntil(() => false, o.watchMs);
+  r.refused = losses.refused;
+  r.pairs = losses.refusedPairs();
+  return r;
 }
 
 /** Node `o.victim` crashes, stays down `o.downMs`, restarts under the same id joining through node 0. */

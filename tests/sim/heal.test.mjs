@@ -3,7 +3,7 @@
 // stayed dead, and after a shorter heal the MAC tables lagged the members by up to a push-pull interval.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { simulatePartitionHeal, simulateReplayedAlive, simulateRestartElsewhere, simulateRestartSameId } from "./heal.mjs";
+import { simulatePartitionHeal, simulateRelaysAfterHeal, simulateReplayedAlive, simulateRestartElsewhere, simulateRestartSameId } from "./heal.mjs";
 
 /** Reconnect pings every 30 s (LAN default), then a push-pull and gossip: well under 40 s. */
 const MEMBERS_BOUND_MS = 40_000;
@@ -34,6 +34,25 @@ test("a 5/3 partition held 25 s heals with every MAC table right even where a re
     console.log(`# partition 5/3 25 s seed ${seed}: members ${s(r.membersMs)}, MAC tables ${s(r.macsMs)} after the heal`);
     assert.deepEqual(r.failures, []);
     assert.ok(r.macsMs - r.membersMs <= MACS_AFTER_MEMBERS_MS, `MAC tables took ${r.macsMs} ms, members ${r.membersMs} ms`);
+  }
+});
+
+/** After a heal every member reaches every other directly: routed traffic lost at a relay must stop at once. */
+const RESUME_BOUND_MS = 3000;
+
+test("after a 5/3 partition heals, no pair's traffic stays on a relay that refuses it: it resumes within 3 s", () => {
+  // A route through a relay set during the partition outlived the relay's grant (revoked, or the relay
+  // given up): the relay refused the pair's envelopes and nothing moved the route until a new path was
+  // proven, 0.8-18.5 s after the heal in these seeds (push-pull answers, pings and frames lost meanwhile).
+  // Now a route never points at a relay the path no longer holds (assembly/nat/paths.ts leaveLostRelay).
+  for (const seed of [1, 2, 3, 18, 39, 50, 90]) {
+    const r = simulateRelaysAfterHeal({ nodes: 8, sideA: 5, holdMs: 25_000, watchMs: 30_000, seed });
+    const worst = r.pairs.length === 0 ? null : Math.max(...r.pairs.map((p) => p.resumedMs ?? Infinity));
+    console.log(`# partition 5/3 25 s seed ${seed}: ${r.refused} envelopes refused after the heal (${r.pairs.length} pairs), the last pair's traffic back ${s(worst)} after the heal`);
+    assert.deepEqual(r.failures, []);
+    for (const p of r.pairs) {
+      assert.ok(p.resumedMs !== null && p.resumedMs <= RESUME_BOUND_MS, `seed ${seed}: ${p.pair} refused until ${p.lostUntilMs} ms, resumed at ${p.resumedMs} ms`);
+    }
   }
 });
 

@@ -5,6 +5,7 @@
 import { EVENT, PATH_KIND } from "./core.mjs";
 import { Cluster } from "./cluster.mjs";
 import { NAT } from "./nat.mjs";
+import { watchRelayLosses } from "./relaylosses.mjs";
 
 const POLL_MS = 50;
 
@@ -196,4 +197,30 @@ export function natIdle({ keepaliveMs, seed = 1, idleMs = 60_000 }) {
     filteredDuringPing: cluster.net.filtered - filtered,
     keepalives: cluster.nodes[1].core.stats().path_keepalives + cluster.nodes[2].core.stats().path_keepalives,
   };
+}
+
+/**
+ * Four public nodes; the link between 1 and 2 is cut, so they are relayed (by 0 or 3). Then the relay
+ * crashes and restarts at once under its id (joining through the other public node): its grants are
+ * gone with its process, and nobody declared it dead. Watches `watchMs` from the restart: for each end,
+ * its last envelope the relay refused (`lostUntilMs`; null: none) and its first datagram that reached
+ * the other end along its route after that (`resumedMs`).
+ */
+export function relayRestart({ seed = 1, watchMs = 30_000 } = {}) {
+  const cluster = new Cluster({ nodes: 4, seed });
+  cluster.start(0);
+  for (let i = 1; i < 4; i++) { cluster.run(cluster.now + 20); cluster.start(i, [0]); }
+  runUntil(cluster, () => false, 10_000);
+  cluster.cutLink(1, 2);
+  const relayedMs = runUntil(cluster, () => both(cluster, 1, 2, PATH_KIND.RELAY), 30_000);
+  if (relayedMs === null) return { failures: ["1 and 2 were not relayed after the cut"] };
+  runUntil(cluster, () => false, 5000);
+  const relayAddr = cluster.nodes[1].core.paths().get(cluster.nodes[2].id).relay;
+  const relay = cluster.ownerOf(relayAddr);
+  cluster.crash(relay);
+  cluster.start(relay, [relay === 0 ? 3 : 0]);
+  const losses = watchRelayLosses(cluster);
+  runUntil(cluster, () => false, watchMs);
+  const ends = ["1>2", "2>1"].map(losses.pair);
+  return { failures: [], relay, ends };
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PATH_KIND } from "./core.mjs";
 import { NAT } from "./nat.mjs";
-import { natBed, natCluster, natCut, natIdle, natPair } from "./nat-scenarios.mjs";
+import { natBed, natCluster, natCut, natIdle, natPair, relayRestart } from "./nat-scenarios.mjs";
 
 test("two nodes behind cone NATs go direct; datagrams cross between their routers", () => {
   const r = natPair({ type: NAT.CONE });
@@ -111,4 +111,17 @@ test("keepalives hold a quiet direct path open through a 15 s NAT timeout; witho
   assert.equal(off.keepalives, 0);
   assert.equal(off.pong, null, "a pong came back through an expired NAT mapping");
   assert.ok(off.filteredDuringPing > 0);
+});
+
+test("a relay that restarted (its grants gone) is asked again when the relayed pair goes quiet: traffic back within 6 s", () => {
+  // Before, the pair sent into the refusing relay until TRUST_MS (6.5 s) ended the path, then searched
+  // (2 s), waited for a rendezvous (3 s) and asked a relay: 12.2-13.7 s of lost traffic in seeds 1-8.
+  // Now the first heartbeat (3 s unanswered) asks the relay again; it grants anew (2.8-5.5 s).
+  for (let seed = 1; seed <= 8; seed++) {
+    const r = relayRestart({ seed });
+    assert.deepEqual(r.failures, []);
+    for (const end of r.ends) {
+      assert.ok(end.resumedMs !== null && end.resumedMs <= 6000, `seed ${seed}: ${end.pair} refused until ${end.lostUntilMs} ms, back at ${end.resumedMs} ms after the restart`);
+    }
+  }
 });

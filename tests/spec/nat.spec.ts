@@ -17,8 +17,8 @@ import { Member } from "../../assembly/membership/state";
 import { getU16 } from "../../assembly/wire/bytes";
 import { COMPOUND_COUNT, COMPOUND_ITEMS, ITEM_LEN_SIZE, MSG_COMPOUND } from "../../assembly/wire/divs";
 import { natGuess } from "../../assembly/nat/observed";
-import { Stage } from "../../assembly/nat/path";
-import { pathById, pathsTick, wake } from "../../assembly/nat/paths";
+import { ROUTE_KIND, ROUTE_TO, pathById, pathsTick, wake } from "../../assembly/nat/paths";
+import { KIND_DIRECT, KIND_RELAY, Stage } from "../../assembly/nat/path";
 import {
   CANDIDATES_MAX, MSG_PATH_PING, MSG_PATH_PONG, MSG_RELAY_OK, MSG_RELAY_REQUEST, NAT_CONE, PATH_PING_LEN, RENDEZVOUS_F_ASK, natMessageLength,
   pathSeq, writeCandidates, writeObserved, writePathPing, writePathPong, writeRelayOk, writeRelayRequest,
@@ -135,6 +135,25 @@ function countMessages(to: usize, type: u8): i32 {
     }
   }
   return n;
+}
+
+/** The last OUT_ROUTE emitted for peer `key`: its body, or 0. */
+function lastRoute(key: usize): usize {
+  let route: usize = 0;
+  let off: u32 = 0;
+  while (off < outputLength()) {
+    const rec = outputBase + off;
+    const body = rec + REC_HEADER;
+    off += alignUp(REC_HEADER + load<u32>(rec + REC_LEN));
+    if (load<u16>(rec + REC_KIND) == OUT_ROUTE && memory.compare(body, key, ADDR_LEN) == 0) route = body;
+  }
+  return route;
+}
+
+/** True when the last OUT_ROUTE for `key` sends to `to` as `kind`. */
+function routedTo(key: usize, to: usize, kind: u8): bool {
+  const route = lastRoute(key);
+  return route != 0 && load<u8>(route + ROUTE_KIND) == kind && memory.compare(route + ROUTE_TO, to, ADDR_LEN) == 0;
 }
 
 /** The sequence number of the last PATH_PING emitted to `to`, or 0. */
@@ -412,6 +431,37 @@ describe("updates that missed us behind NATs", () => {
     expect(p5.stage == Stage.Relayed).toBe(false);
     expect(statValue(Stat.PathRefreshes)).toBe(refreshes + 1);
     expect(countOut(OUT_DATAGRAM, P3, MSG_PUSH_PULL)).toBeGreaterThanOrEqual(1);
+    // The relay that went silent gets nothing more: what we send goes to the member address meanwhile.
+    expect(routedTo(P5, P5, KIND_DIRECT)).toBe(true);
+  });
+
+  it("asks the relay again when a relayed path goes quiet; its refusal sends the peer's traffic off it at once", () => {
+    datagram(P3, writeRelayOk(msg, 64, 5, true));
+    run(1);
+    const p5 = pathById(5)!;
+    expect(p5.stage == Stage.Relayed).toBe(true);
+    expect(routedTo(P5, P3, KIND_RELAY)).toBe(true);
+    p5.unanswered = 2;
+    p5.unansweredSince = now - 3500; // a heartbeat is due, the path not given up yet
+    p5.relayAskedAt = now - 6000;
+    outputReset();
+    wake(now);
+    pathsTick(now);
+    expect(p5.stage == Stage.Relayed).toBe(true);
+    expect(countOut(OUT_DATAGRAM, P3, MSG_RELAY_REQUEST)).toBe(1);
+    // At most one request per RELAY_RETRY_MS however many heartbeats.
+    outputReset();
+    wake(now + 1600);
+    pathsTick(now + 1600);
+    expect(countOut(OUT_DATAGRAM, P3, MSG_RELAY_REQUEST)).toBe(0);
+    // The relay no longer holds the pair's grant and cannot grant it again: it refuses.
+    outputReset();
+    datagram(P3, writeRelayOk(msg, 64, 5, false));
+    run(1);
+    expect(p5.stage == Stage.Search).toBe(true);
+    expect(p5.relayId).toBe(0);
+    expect(routedTo(P5, P5, KIND_DIRECT)).toBe(true);
+    expect(countOut(OUT_DATAGRAM, P5, MSG_PATH_PING, true)).toBeGreaterThanOrEqual(1); // the direct re-probe, at once
   });
 
   it("answers a PING_REQ that names a member by an old address: pings it where we know it (never the named address), and sends the requester its ALIVE", () => {
