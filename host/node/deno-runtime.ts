@@ -15,7 +15,7 @@ import { uiListenPermission } from "../ops/ui.ts";
 import { checkJoinArgument, FROM_STDIN, TOKEN_ENV } from "../cli/secrets.ts";
 import { looksLikeAddress } from "../secure/token.ts";
 import { CONFIG_FILE_FLAG, envNameOf } from "../cli/up-config.ts";
-import { execReplacing } from "./exec.ts";
+import { execReplacing, MALLOC_ARENAS } from "./exec.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -123,7 +123,7 @@ export async function runUnderDeno(rawArgs: string[]): Promise<never> {
   const command = denoCommandLine(rawArgs);
   // Two malloc arenas, unless the user chose otherwise: Deno's threads (the TAP reader, tokio's pools)
   // each kept one of their own, ~10 MB more RSS on a sender under TCP (docs/performance.md "Memory").
-  const env = { MALLOC_ARENA_MAX: "2", ...process.env, ...command.env };
+  const env = { MALLOC_ARENA_MAX: MALLOC_ARENAS, ...process.env, ...command.env };
   try {
     return await execReplacing(deno, command.args, env);
   } catch (e) {

@@ -24,9 +24,11 @@ export async function execReplacing(path: string, args: string[], env: NodeJS.Pr
  * code (~0.9 MiB of the executable's pages).
  */
 const NODE_FLAGS = ["--v8-pool-size=1", "--no-short-builtin-calls"];
+/** malloc arenas for a node's process, Node's or deno's (the user's MALLOC_ARENA_MAX wins). */
+export const MALLOC_ARENAS = "2";
 
 /** Starts this same command again with those settings, unless MALLOC_ARENA_MAX is set (the user's, or ours). */
 export async function withNodeSettings(): Promise<void> {
   if (process.env.MALLOC_ARENA_MAX !== undefined) return;
-  await execReplacing(process.execPath, [...process.execArgv, ...NODE_FLAGS, ...process.argv.slice(1)], { ...process.env, MALLOC_ARENA_MAX: "2" });
+  await execReplacing(process.execPath, [...process.execArgv, ...NODE_FLAGS, ...process.argv.slice(1)], { ...process.env, MALLOC_ARENA_MAX: MALLOC_ARENAS });
 }
