@@ -11,13 +11,27 @@ const POLLFD_BYTES = 8; // struct pollfd { int fd; short events; short revents; 
 const MAX_FDS = 8;
 /** libuv's epoll fd is watched first. */
 const LIBUV_SLOT = 0;
-/** Rounds that only move packets still give the JavaScript event loop a turn this often. */
+/**
+ * Rounds that only move packets still give the JavaScript event loop a turn this often. Every turn
+ * waits for a quiet round (one that found no frame or datagram: a timer's, a timeout's), so it does not
+ * stand between a packet and the answer its handling may have made ready (B's ping reply, queued by its
+ * kernel while B writes the request to the TAP).
+ */
 const TURN_EVERY_MS = 50;
+/** A loop that never has a quiet round (a flood) takes its turn at this age all the same. */
+const TURN_AT_LATEST_MS = 200;
 /**
  * The longest poll(2) sleeps: libuv's timers (the control socket's request timeout) are not in its
  * epoll fd, so they wait at most this long past their time.
  */
 const LIBUV_TIMERS_MS = 500;
+/**
+ * Whether the event loop gets its turn before the next round: one asked for, or the periodic one, after a
+ * quiet round (see run()); after a busy one only once TURN_AT_LATEST_MS have passed.
+ */
+export function turnDue(asked: boolean, sinceTurnMs: number, lastRoundBusy: boolean): boolean {
+  return sinceTurnMs >= TURN_AT_LATEST_MS || (!lastRoundBusy && (asked || sinceTurnMs >= TURN_EVERY_MS));
+}
 /** poll(2) takes whole milliseconds: round a timer up so it never fires early. */
 const msCeil = (ms: number) => Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(ms)));
 
@@ -35,6 +49,8 @@ export class PollLoop implements Timers {
   private readonly timers = new Set<Timer>();
   private readonly due: Timer[] = [];
   private stopped = false;
+  /** The last round found a watched fd ready, libuv's aside (frames, datagrams). */
+  private busy = false;
 
   constructor(private readonly now: () => number) {
     // Readable when libuv has work (a control connection, a signal): the round then gives it a turn.
@@ -87,21 +103,23 @@ export class PollLoop implements Timers {
 
   /**
    * Runs rounds until stop(). After a round that ran timers set with set() or found libuv's fd ready,
-   * and at least every TURN_EVERY_MS, the JavaScript event loop gets one turn, so the promise chains
+   * and every TURN_EVERY_MS, the JavaScript event loop gets one turn (turnDue), so the promise chains
    * those started (runNode's start-up and shutdown) finish and libuv handles its I/O before poll(2)
-   * blocks. Rounds that only moved frames and datagrams or ran syncTimers (synchronous code) skip it:
-   * a reply the kernel queues while we handle a request is read without a libuv turn in between.
+   * blocks. Rounds that only moved frames and datagrams or ran syncTimers (synchronous code) do not
+   * ask for one, and a turn waits for a quiet round, polling without sleeping meanwhile: a reply the
+   * kernel queues while we handle a request is read without a libuv turn in between.
    */
   async run(): Promise<void> {
     let lastTurn = -Infinity;
-    let needTurn = true; // whatever called run() may still have promises to settle
+    let turnAsked = true; // whatever called run() may still have promises to settle
     for (;;) {
-      if (needTurn || this.now() - lastTurn >= TURN_EVERY_MS) {
+      if (turnDue(turnAsked, this.now() - lastTurn, this.busy)) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastTurn = this.now();
+        turnAsked = false;
       }
       if (this.stopped) break;
-      needTurn = this.round();
+      turnAsked = this.round(turnAsked) || turnAsked;
     }
   }
 
@@ -109,15 +127,21 @@ export class PollLoop implements Timers {
     this.stopped = true;
   }
 
-  /** One poll and what it found; true when timers that need a turn ran or libuv has work (promises may be waiting). */
-  private round(): boolean {
+  /**
+   * One poll (without sleeping while a turn waits) and what it found; true when timers that need a
+   * turn ran or libuv has work (promises may be waiting).
+   */
+  private round(turnWaiting: boolean): boolean {
     const n = this.handlers.length;
-    const ready = libc.poll(this.pollBytes, n, this.timeoutMs());
+    const ready = libc.poll(this.pollBytes, n, turnWaiting ? 0 : this.timeoutMs());
+    this.busy = false;
     if (ready > 0) {
       // A handler may unwatch (the last slot moves into its place, revents and all): stay in range.
       for (let i = 0; i < n && i < this.handlers.length; i++) {
         const revents = this.pollfds.getInt16(i * POLLFD_BYTES + 6, true);
-        if (revents !== 0) this.handlers[i]();
+        if (revents === 0) continue;
+        this.busy ||= i !== LIBUV_SLOT;
+        this.handlers[i]();
       }
     } // ready < 0: EINTR (a signal); the next round polls again
     const libuvReady = ready > 0 && this.pollfds.getInt16(LIBUV_SLOT * POLLFD_BYTES + 6, true) !== 0;

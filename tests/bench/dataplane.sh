@@ -381,7 +381,7 @@ divs_try_paced() { udp64 "$PACED_SECS" $(($1 * 512)); }
 # divs_bench RUN : one `system=divs ...` line into RESULTS
 divs_bench() {
     local run=$1 tcpj c0a c0b c1a c1b t0 t1 hz tcp=NA retr=NA cpua=NA cpub=NA crypto
-    local ping_avg ping_p50 ping_p99 ping_loss flood flood_loss flood_tx
+    local ping_avg ping_p50 ping_p99 ping_loss flood flood_loss flood_tx warm_avg warm_p50 warm_p99 warm_loss
     REASON=""
     if ! divs_setup; then
         echo "run=$run profile=$PROFILE system=divs status=failed reason=$REASON" >>"$RESULTS"
@@ -408,6 +408,9 @@ divs_bench() {
     udp64 "$UDP_SECS" 0; flood=$UDP_RX flood_loss=$UDP_LOSS flood_tx=$UDP_TX
     nb_log "divs: flooded 64-byte UDP: received $flood pps, loss $flood_loss %; finding the loss-free rate"
     lossfree divs_try_paced "$flood"
+    # The same pings once the loads have run: V8 has optimized the per-packet path by then, which a
+    # fresh node's first pings run before (docs/performance.md "A ping, system call by system call").
+    read -r warm_avg warm_p50 warm_p99 warm_loss < <(ping_stats "$OV_B")
 
     # idle: both nodes, no traffic but membership, after the load
     local alive=ok rssa rssb idle=NA
@@ -426,7 +429,7 @@ divs_bench() {
     echo "run=$run profile=$PROFILE system=divs tcp_mbps=$tcp rtt_avg_ms=$ping_avg rtt_p50_ms=$ping_p50 rtt_p99_ms=$ping_p99" \
          "ping_loss_pct=$ping_loss udp64_pps=$flood udp64_loss_pct=$flood_loss udp64_tx_pps=$flood_tx" \
          "udp64_lossfree_pps=$LF_PPS udp64_lossfree_rate_pps=$LF_RATE udp64_lossfree_fail_pps=$LF_FAIL" \
-         "tcp_retr=$retr" \
+         "rtt_warm_avg_ms=$warm_avg rtt_warm_p50_ms=$warm_p50 tcp_retr=$retr" \
          "tcp_daemon_cpu_pct=$([ "$cpua" = NA ] && echo NA || echo $((cpua + cpub)))" \
          "cpu_a_pct=$cpua cpu_b_pct=$cpub idle_cpu_pct=$idle rss_a_kib=$rssa rss_b_kib=$rssb" \
          "errors_a=$errs_a errors_b=$errs_b frags_seen=$FRAGS_SEEN frags_dropped=$FRAGS_DROPPED" \
@@ -533,7 +536,7 @@ jq -R -s --arg versions "$VERSIONS" --arg profiles "$PROFILES" \
   (reduce $pnames[] as $p ({}; .[$p] =
     ((reduce ($lines[] | select(.profile == $p) | .system) as $s ([]; if index([$s]) then . else . + [$s] end)) as $names |
      (reduce $names[] as $s ({}; .[$s] = ($runs[-1].profiles[$p].systems[$s] // {} | {mtu, crypto, status: "median"}) +
-        (reduce (metrics[], "frags_seen", "frags_dropped", "udp64_loss_pct", "cpu_a_pct", "cpu_b_pct", "rss_a_kib", "rss_b_kib") as $m
+        (reduce (metrics[], "rtt_warm_avg_ms", "rtt_warm_p50_ms", "frags_seen", "frags_dropped", "udp64_loss_pct", "cpu_a_pct", "cpu_b_pct", "rss_a_kib", "rss_b_kib") as $m
           ({}; .[$m] = ([$runs[].profiles[$p].systems[$s][$m]] | median | round3))))) as $sys |
      (reduce ([$runs[].profiles[$p].ratios | keys[]] | unique)[] as $k ({}; .[$k] =
         (reduce metrics[] as $m ({}; .[$m] = ([$runs[].profiles[$p].ratios[$k][$m]] | median | round3))))) as $rat |
@@ -559,7 +562,10 @@ else
            .status,
            (if .reason then "reason=" + .reason else empty end)] | map(cell) | join("\t")),
         ($systems | to_entries[] | select(.value.rss_a_kib) |
-          "\(.key): peak RSS per node, MiB: A \(.value.rss_a_kib | tonumber / 1024 | round), B \(.value.rss_b_kib | tonumber / 1024 | round)");
+          "\(.key): peak RSS per node, MiB: A \(.value.rss_a_kib | tonumber / 1024 | round), B \(.value.rss_b_kib | tonumber / 1024 | round)"),
+        ($systems | select(.divs.rtt_warm_avg_ms != null) |
+          "divs: RTT after the loads, ms: avg \(.divs.rtt_warm_avg_ms | cell), p50 \(.divs.rtt_warm_p50_ms | cell)" +
+          (if .tinc.rtt_avg_ms then ", \(.divs.rtt_warm_avg_ms / .tinc.rtt_avg_ms | cell)x tinc avg" else "" end));
       def ratiotable($title; $r):
         "\n== \($title) (>1 is better for tcp/pps; <1 is better for rtt/cpu/rss)",
         (["ratio", "tcp_mbps", "rtt_avg_ms", "rtt_p50_ms", "rtt_p99_ms", "udp64_pps", "lossfree_pps",

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { Worker } from "node:worker_threads";
 import koffi from "koffi";
 import * as libc from "../../host/node/libc.ts";
-import { PollLoop } from "../../host/node/poll-loop.ts";
+import { PollLoop, turnDue } from "../../host/node/poll-loop.ts";
 import { boundedLoop, runToEnd } from "./harness.ts";
 
 const EFD_NONBLOCK = 0o4000;
@@ -213,7 +213,7 @@ test("run() resolves after stop(), with no further round", async () => {
   assert.equal(afterStop, false, "a timer due after stop() fired");
 });
 
-test("rounds that only handle fds skip the event-loop turn, but yield one at least every 50 ms", async () => {
+test("rounds that only handle fds skip the event-loop turn, but yield one at least every 200 ms", async () => {
   // A bound far enough away that no timer runs during the test: only fd rounds happen.
   const loop = boundedLoop();
   const fd = eventfd();
@@ -240,4 +240,14 @@ test("rounds that only handle fds skip the event-loop turn, but yield one at lea
   } finally {
     closeSync(fd);
   }
+});
+
+test("a turn waits for a quiet round, unless the loop has been busy for 200 ms", () => {
+  assert.equal(turnDue(true, 0, false), true, "a turn asked for (timers, libuv's fd) comes after a quiet round");
+  // The reply to a packet just handled is read before the turn: it may already wait in the kernel.
+  assert.equal(turnDue(true, 0, true), false, "after a busy round the loop polls again first");
+  assert.equal(turnDue(false, 10, false), false, "no periodic turn within 50 ms of the last");
+  assert.equal(turnDue(false, 60, false), true, "after a quiet round, a turn every 50 ms");
+  assert.equal(turnDue(false, 60, true), false, "nor a periodic one after a busy round");
+  assert.equal(turnDue(false, 200, true), true, "a loop that is never quiet still turns every 200 ms");
 });
