@@ -3,6 +3,7 @@ import { build } from "esbuild";
 import { readFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { aeadWasmDefine } from "./aead-wasm.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -10,7 +11,7 @@ const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
 const common = {
   bundle: true,
   platform: "node",
-  define: { DIVS_VERSION: JSON.stringify(version) },
+  define: { DIVS_VERSION: JSON.stringify(version), ...aeadWasmDefine(root) },
   logLevel: "warning",
 };
 

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
+import { aeadWasmDefine } from "../build/aead-wasm.mjs";
 
 const root = resolve(new URL("..", import.meta.url).pathname);
 const args = process.argv.slice(2);
@@ -42,7 +43,7 @@ try {
   for (const entry of entries) {
     const outfile = join(outdir, relative(root, entry).replaceAll("/", "_").replace(/\.ts$/, ".mjs"));
     await build({ entryPoints: [entry], outfile, bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning",
-      plugins: [koffiFromRoot], banner: { js: requireBanner } });
+      plugins: [koffiFromRoot], banner: { js: requireBanner }, define: aeadWasmDefine(root) });
     outputs.push(outfile);
   }
   const r = spawnSync(process.execPath, bench ? outputs : ["--test", ...outputs], { stdio: "inherit" });

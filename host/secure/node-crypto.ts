@@ -1,5 +1,6 @@
 // The transport layer's CryptoProvider on node:crypto (Deno's node:crypto runs it too), with the
-// AEAD split in two paths by size: the JavaScript routine for small datagrams, node:crypto for bulk.
+// AEAD split in two paths by size: the small-datagram module (chacha20poly1305.ts) for small
+// datagrams, node:crypto for bulk.
 import { Buffer } from "node:buffer";
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomFillSync, type KeyObject,
@@ -13,16 +14,16 @@ const AEAD = "chacha20-poly1305";
 const AEAD_OPTIONS = { authTagLength: TAG_LEN } as const;
 
 /**
- * Plaintexts up to this many bytes are sealed and opened by the JavaScript routine, larger ones by
+ * Plaintexts up to this many bytes are sealed and opened by the small-datagram module, larger ones by
  * node:crypto. node:crypto pays ~5 us per call warm (a cipher object each time) and ~150-300 us as
- * the first call after 20 ms idle; the JavaScript routine ~7 ns per byte warm, ~25-40 us cold.
- * Measured warm (`npm run bench:secure`, medians, three runs): the JavaScript open stops being the
- * faster at ~600 bytes, its seal at ~700; 512 is the largest size where both won in every run.
- * Above it node:crypto's native speed wins for back-to-back bulk datagrams, which are warm.
+ * the first call after 20 ms idle; the JavaScript routine the module replaced ~7 ns per byte warm,
+ * ~25-40 us cold. Measured warm with that routine (`npm run bench:secure`, medians, three runs): its
+ * open stopped being the faster at ~600 bytes, its seal at ~700; 512 was the largest size where both
+ * won in every run. Above it node:crypto's native speed wins for back-to-back bulk datagrams.
  */
 export const SMALL_AEAD_MAX = 512;
 
-/** Both forms of one key: the prepared words for small datagrams, the KeyObject for bulk. */
+/** Both forms of one key: the raw bytes for the small-datagram module, the KeyObject for bulk. */
 export class SplitAeadKey {
   constructor(readonly bulk: KeyObject, readonly small: smallAead.ChaChaKey) {}
 }
@@ -60,7 +61,7 @@ export const nodeCrypto: CryptoProvider = {
   },
 
   disposeAeadKey(key: AeadKey): void {
-    (key as SplitAeadKey).small.words.fill(0);
+    (key as SplitAeadKey).small.raw.fill(0);
   },
 
   seal(key: AeadKey, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, outOffset: number): void {

@@ -8,10 +8,11 @@ import * as smallAead from "./chacha20poly1305.ts";
 import { AEAD_TAG_LEN as TAG_LEN, type AeadKey, type CryptoProvider } from "./provider.ts";
 
 /**
- * Plaintexts up to this many bytes go through the JavaScript routine: measured with `npm run
- * bench:secure`, it seals and opens 64-128 bytes faster than a native call warm, 256 bytes as fast,
- * and every size faster as the first operation after an idle gap (~25 us against ~45-60 us): a
- * ping's datagram pays the cold cost, a bulk one does not.
+ * Plaintexts up to this many bytes go through the small-datagram module (chacha20poly1305.ts):
+ * measured with `npm run bench:secure` against the JavaScript routine it replaced, which sealed and
+ * opened 64-128 bytes faster than a native call warm, 256 bytes as fast, and every size faster as the
+ * first operation after an idle gap (~25 us against ~45-60 us); the module is faster still cold
+ * (docs/performance.md "Small-packet AEAD"): a ping's datagram pays the cold cost, a bulk one does not.
  */
 export const SODIUM_SMALL_MAX = 256;
 
@@ -23,17 +24,8 @@ export interface SodiumAeadCalls {
   decrypt(m: Uint8Array, c: Uint8Array, clen: number, ad: Uint8Array, adlen: number, npub: Uint8Array, k: Uint8Array): number;
 }
 
-/** Both forms of one key: the raw bytes libsodium takes at each call, the words of the JS routine. */
-class SodiumKey {
-  readonly raw: Uint8Array;
-  readonly small: smallAead.ChaChaKey;
-  constructor(raw: Uint8Array) {
-    this.small = new smallAead.ChaChaKey(raw); // checks the length
-    this.raw = Uint8Array.from(raw);
-  }
-}
 
-/** `base` with seal and open done by libsodium (and the JavaScript routine for small datagrams). */
+/** `base` with seal and open done by libsodium (and the small-datagram module for small datagrams). */
 export function withSodiumAead(base: CryptoProvider, calls: SodiumAeadCalls): CryptoProvider {
   return {
     randomFill: base.randomFill,
@@ -44,25 +36,25 @@ export function withSodiumAead(base: CryptoProvider, calls: SodiumAeadCalls): Cr
     x25519: base.x25519,
     signer: base.signer,
     verifySignature: base.verifySignature,
-    aeadKey: (raw: Uint8Array): AeadKey => new SodiumKey(raw),
+    // One form of the key serves both: the raw bytes libsodium and the small-datagram module take.
+    aeadKey: (raw: Uint8Array): AeadKey => new smallAead.ChaChaKey(raw),
     disposeAeadKey(key) {
-      (key as SodiumKey).raw.fill(0);
-      (key as SodiumKey).small.words.fill(0);
+      (key as smallAead.ChaChaKey).raw.fill(0);
     },
     seal(key, nonce, aad, plaintext, out, outOffset) {
-      const k = key as SodiumKey;
+      const k = key as smallAead.ChaChaKey;
       if (out.length - outOffset < plaintext.length + TAG_LEN) throw new RangeError("seal: output too short");
-      if (plaintext.length <= SODIUM_SMALL_MAX) smallAead.seal(k.small, nonce, aad, plaintext, out, outOffset);
+      if (plaintext.length <= SODIUM_SMALL_MAX) smallAead.seal(k, nonce, aad, plaintext, out, outOffset);
       else calls.encrypt(outOffset === 0 ? out : out.subarray(outOffset), plaintext, plaintext.length, aad, aad.length, nonce, k.raw);
     },
     open(key, nonce, aad, packet, start, end, out) {
       const length = end - start - TAG_LEN;
       if (length < 0) return null;
-      const k = key as SodiumKey;
+      const k = key as smallAead.ChaChaKey;
       // Without `out`, a fresh buffer (callers may keep it); allocUnsafe slices Node's pool, and its
       // old bytes never leave: open overwrites all of them or fails.
       const plaintext = out ?? Buffer.allocUnsafe(length);
-      if (length <= SODIUM_SMALL_MAX) return smallAead.open(k.small, nonce, aad, packet, start, end, plaintext, 0) ? plaintext : null;
+      if (length <= SODIUM_SMALL_MAX) return smallAead.open(k, nonce, aad, packet, start, end, plaintext, 0) ? plaintext : null;
       const sealed = packet.subarray(start, end);
       return calls.decrypt(plaintext, sealed, sealed.length, aad, aad.length, nonce, k.raw) === 0 ? plaintext : null;
     },

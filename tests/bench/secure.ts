@@ -3,7 +3,7 @@
 //   and how fast it drops forged handshake packets;
 // - seal+open per datagram for 64 and 1400 bytes, next to a plain Uint8Array copy and to the bare
 //   provider AEAD measured in the same run;
-// - the AEAD paths (the JavaScript routine, node:crypto, libsodium) per size, warm (back to back) and
+// - the AEAD paths (the small-datagram WASM module, node:crypto, libsodium) per size, warm (back to back) and
 //   cold (the first operation after 20 ms idle, as between pings): SMALL_AEAD_MAX, SODIUM_SMALL_MAX.
 // Run: npm run bench:secure
 import { createSecretKey } from "node:crypto";
@@ -198,13 +198,13 @@ interface PathOps {
   open: () => void;
 }
 
-const PATHS = ["JS", "node", ...(sodium ? ["sodium"] : [])];
+const PATHS = ["wasm", "node", ...(sodium ? ["sodium"] : [])];
 
 /** One size's operations per path, each a closure doing one seal or open on prepared buffers. */
 function aeadOps(size: number) {
   const raw = new Uint8Array(32);
   crypto.randomFill(raw);
-  const jsKey = new smallAead.ChaChaKey(raw);
+  const smallKey = new smallAead.ChaChaKey(raw);
   const nodeKey = createSecretKey(raw);
   const nonce = new Uint8Array(12);
   const aad = new Uint8Array(14);
@@ -212,16 +212,16 @@ function aeadOps(size: number) {
   crypto.randomFill(plaintext);
   const sealed = new Uint8Array(size + 16);
   const out = new Uint8Array(size + 16);
-  smallAead.seal(jsKey, nonce, aad, plaintext, sealed, 0);
+  smallAead.seal(smallKey, nonce, aad, plaintext, sealed, 0);
   let sink = 0;
   const opened = (got: Uint8Array | null) => {
     if (got === null) throw new Error("open failed");
     sink += got.length;
   };
   const ops: Record<string, PathOps> = {
-    JS: {
-      seal: () => smallAead.seal(jsKey, nonce, aad, plaintext, out, 0),
-      open: () => opened(smallOpen(jsKey, nonce, aad, sealed, 0, sealed.length)),
+    wasm: {
+      seal: () => smallAead.seal(smallKey, nonce, aad, plaintext, out, 0),
+      open: () => opened(smallOpen(smallKey, nonce, aad, sealed, 0, sealed.length)),
     },
     node: {
       seal: () => bulkSeal(nodeKey, nonce, aad, plaintext, out, 0),
@@ -229,7 +229,7 @@ function aeadOps(size: number) {
     },
   };
   if (typeof sodiumCalls !== "string") {
-    // The bare libsodium calls (the provider sends small datagrams to the JS routine instead).
+    // The bare libsodium calls (the provider sends small datagrams to the small-datagram module instead).
     const calls = sodiumCalls;
     const plain = new Uint8Array(size);
     ops.sodium = {
@@ -241,7 +241,7 @@ function aeadOps(size: number) {
   for (const path of PATHS) {
     out.fill(0);
     ops[path].seal();
-    if (!out.every((b, i) => b === sealed[i])) throw new Error(`${path} disagrees with JS at ${size} bytes`);
+    if (!out.every((b, i) => b === sealed[i])) throw new Error(`${path} disagrees with the module at ${size} bytes`);
   }
   return { ops, sink: () => sink };
 }
@@ -280,7 +280,7 @@ async function aeadPaths(): Promise<void> {
     const row = (set: Samples) => names.map((n) => us(median(set[i].get(n)!)).padStart(11)).join(" ");
     console.log(`  ${String(size).padStart(6)} |       ${row(warm)} |       ${row(cold)}`);
   });
-  console.log(`  JS path up to: SMALL_AEAD_MAX = ${SMALL_AEAD_MAX} (node:crypto provider), SODIUM_SMALL_MAX = ${SODIUM_SMALL_MAX} (libsodium provider)`);
+  console.log(`  small-datagram module up to: SMALL_AEAD_MAX = ${SMALL_AEAD_MAX} (node:crypto provider), SODIUM_SMALL_MAX = ${SODIUM_SMALL_MAX} (libsodium provider)`);
   if (perSize.every((p) => p.sink() === 0)) throw new Error("unreachable");
 }
 

@@ -10,14 +10,14 @@ const ascii = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, "l
 
 const SUNSCREEN = ascii("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.");
 
-/** Seals with the JavaScript routine into a fresh buffer: ciphertext then tag. */
-function jsSeal(raw: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+/** Seals with the small-datagram module into a fresh buffer: ciphertext then tag. */
+function moduleSeal(raw: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
   const out = new Uint8Array(plaintext.length + 16);
   seal(new ChaChaKey(raw), nonce, aad, plaintext, out, 0);
   return out;
 }
 
-function jsOpen(raw: Uint8Array, nonce: Uint8Array, aad: Uint8Array, packet: Uint8Array): Uint8Array | null {
+function moduleOpen(raw: Uint8Array, nonce: Uint8Array, aad: Uint8Array, packet: Uint8Array): Uint8Array | null {
   const out = new Uint8Array(Math.max(0, packet.length - 16));
   return open(new ChaChaKey(raw), nonce, aad, packet, 0, packet.length, out, 0) ? out : null;
 }
@@ -45,7 +45,7 @@ function referenceOpen(raw: Uint8Array, nonce: Uint8Array, aad: Uint8Array, pack
 test("ChaCha20 encryption matches RFC 8439 2.4.2 (the AEAD's ciphertext starts at block counter 1)", () => {
   const key = hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   const nonce = hex("000000000000004a00000000");
-  const sealed = jsSeal(key, nonce, new Uint8Array(0), SUNSCREEN);
+  const sealed = moduleSeal(key, nonce, new Uint8Array(0), SUNSCREEN);
   assert.equal(toHex(sealed.subarray(0, SUNSCREEN.length)), `
     6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b
     f91b65c5524733ab8f593dabcd62b3571639d624e65152ab8f530c359f0861d8
@@ -84,14 +84,14 @@ test("the AEAD matches RFC 8439 2.8.2 and opens its own output", () => {
   const key = hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
   const nonce = hex("070000004041424344454647");
   const aad = hex("50515253c0c1c2c3c4c5c6c7");
-  const sealed = jsSeal(key, nonce, aad, SUNSCREEN);
+  const sealed = moduleSeal(key, nonce, aad, SUNSCREEN);
   assert.equal(toHex(sealed), `
     d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6
     3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36
     92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc
     3ff4def08e4b7a9de576d26586cec64b6116
     1ae10b594f09e26a7e902ecbd0600691`.replace(/\s+/g, ""));
-  assert.deepEqual(jsOpen(key, nonce, aad, sealed), SUNSCREEN);
+  assert.deepEqual(moduleOpen(key, nonce, aad, sealed), SUNSCREEN);
 });
 
 test("the AEAD opens RFC 8439 A.5's decryption vector and seals its plaintext back to it", () => {
@@ -109,7 +109,7 @@ test("the AEAD opens RFC 8439 A.5's decryption vector and seals its plaintext ba
     49e617d91d361094fa68f0ff77987130305beaba2eda04df997b714d6c6f2c29
     a6ad5cb4022b02709b
     eead9d67890cbb22392336fea1851f38`);
-  const plaintext = jsOpen(key, nonce, aad, packet);
+  const plaintext = moduleOpen(key, nonce, aad, packet);
   assert.ok(plaintext !== null, "the vector did not authenticate");
   assert.equal(
     Buffer.from(plaintext).toString("utf8"),
@@ -117,10 +117,10 @@ test("the AEAD opens RFC 8439 A.5's decryption vector and seals its plaintext ba
       "by other documents at any time. It is inappropriate to use Internet-Drafts as reference material or to cite " +
       "them other than as /\u201cwork in progress./\u201d",
   );
-  assert.deepEqual(jsSeal(key, nonce, aad, plaintext), packet);
+  assert.deepEqual(moduleSeal(key, nonce, aad, plaintext), packet);
 });
 
-test("the JavaScript AEAD and node:crypto agree byte for byte, both ways, at every length 0..3000 and any offset", () => {
+test("the small-datagram AEAD module and node:crypto agree byte for byte, both ways, at every length 0..3000 and any offset", () => {
   for (let length = 0; length <= 3000; length++) {
     const raw = randomBytes(32);
     const nonce = randomBytes(12);
@@ -151,7 +151,7 @@ test("every single-bit flip of ciphertext, tag, aad or nonce is rejected, and no
     const key = new ChaChaKey(raw);
     const nonce = randomBytes(12);
     const aad = randomBytes(14);
-    const packet = jsSeal(raw, nonce, aad, randomBytes(length));
+    const packet = moduleSeal(raw, nonce, aad, randomBytes(length));
     const out = new Uint8Array(length).fill(0xee);
     const opens = (n: Uint8Array, a: Uint8Array, p: Uint8Array) => open(key, n, a, p, 0, p.length, out, 0);
     assert.ok(opens(nonce, aad, packet), "the unflipped packet must open");
@@ -220,4 +220,20 @@ test("open returns a fresh plaintext each time: an earlier result survives later
     plaintexts.push(plaintext);
   }
   results.forEach((r, i) => assert.ok(Buffer.from(r).equals(plaintexts[i]), `result ${i} was overwritten`));
+});
+
+test("an AAD or a message longer than the module's buffer is refused before anything is written", () => {
+  const key = new ChaChaKey(randomBytes(32));
+  const nonce = randomBytes(12);
+  const out = new Uint8Array(40000).fill(0xaa);
+  assert.throws(() => seal(key, nonce, new Uint8Array(65), new Uint8Array(16), out, 0), RangeError);
+  assert.throws(() => seal(key, nonce, new Uint8Array(16), new Uint8Array(32769), out, 0), RangeError);
+  assert.throws(() => open(key, nonce, new Uint8Array(16), new Uint8Array(32769 + 16), 0, 32769 + 16, out, 0), RangeError);
+  assert.ok(out.every((b) => b === 0xaa), "the output was written");
+  // The longest it takes still seals and opens.
+  const longest = randomBytes(32768);
+  const sealed = new Uint8Array(longest.length + 16);
+  seal(key, nonce, new Uint8Array(64), longest, sealed, 0);
+  assert.ok(open(key, nonce, new Uint8Array(64), sealed, 0, sealed.length, out, 0));
+  assert.deepEqual(out.subarray(0, longest.length), new Uint8Array(longest));
 });
