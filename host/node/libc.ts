@@ -20,6 +20,14 @@ export const setsockopt = libc.func("int setsockopt(int fd, int level, int name,
 export const getsockopt = libc.func("int getsockopt(int fd, int level, int name, void *value, void *len)");
 export const sendmmsg = libc.func("int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)");
 export const recvmmsg = libc.func("int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)");
+// The packet path's calls take their buffers as native addresses (`Pointers`): koffi converts a number
+// faster than it checks and unwraps a typed array, ~7 us less a call as the first after an idle gap
+// (~0.3 us warm; docs/performance.md "A ping, system call by system call").
+export const readAt = libc.func("long read(int fd, intptr_t buf, unsigned long count)");
+export const writeAt = libc.func("long write(int fd, intptr_t buf, unsigned long count)");
+export const pollAt = libc.func("int poll(intptr_t fds, unsigned long nfds, int timeout)");
+export const sendmmsgAt = libc.func("int sendmmsg(int fd, intptr_t msgvec, unsigned int vlen, int flags)");
+export const recvmmsgAt = libc.func("int recvmmsg(int fd, intptr_t msgvec, unsigned int vlen, int flags, void *timeout)");
 /** fcntl(2); the third argument is given with its type (koffi's variadic call): fcntl(fd, cmd, "int", value). */
 export const fcntl = libc.func("int fcntl(int fd, int cmd, ...)");
 /** execve(2): argv and envp are arrays of strings ending with null. Returns only on failure. */
@@ -31,6 +39,24 @@ const uvBackendFd = self.func("int uv_backend_fd(void *loop)");
 export const libuvBackendFd = (): number => uvBackendFd(uvDefaultLoop());
 /** The native address of a buffer's first byte (the batch socket builds pointers into one buffer). */
 export const address = (buffer: Uint8Array): bigint => koffi.address(buffer) as bigint;
+
+/**
+ * Native addresses of views into one long-lived buffer at a time (a read buffer, core memory, a
+ * message vector): its base address is asked of koffi once, again only when the views' buffer changes
+ * (core memory grew). V8 never moves a buffer's bytes, and the cache holds the buffer while in use.
+ */
+export class Pointers {
+  private buffer: ArrayBufferLike | null = null;
+  private base = 0;
+
+  of(view: Uint8Array): number {
+    if (view.buffer !== this.buffer) {
+      this.buffer = view.buffer;
+      this.base = Number(koffi.address(new Uint8Array(view.buffer)));
+    }
+    return this.base + view.byteOffset;
+  }
+}
 
 export function errno(): number {
   return koffi.errno();

@@ -45,6 +45,7 @@ interface Timer {
 export class PollLoop implements Timers {
   private readonly pollfds = new DataView(new ArrayBuffer(MAX_FDS * POLLFD_BYTES));
   private readonly pollBytes = new Uint8Array(this.pollfds.buffer);
+  private readonly pollAt = new libc.Pointers().of(this.pollBytes);
   private readonly handlers: (() => void)[] = [];
   private readonly timers = new Set<Timer>();
   private readonly due: Timer[] = [];
@@ -133,7 +134,7 @@ export class PollLoop implements Timers {
    */
   private round(turnWaiting: boolean): boolean {
     const n = this.handlers.length;
-    const ready = libc.poll(this.pollBytes, n, turnWaiting ? 0 : this.timeoutMs());
+    const ready = libc.pollAt(this.pollAt, n, turnWaiting ? 0 : this.timeoutMs());
     this.busy = false;
     if (ready > 0) {
       // A handler may unwatch (the last slot moves into its place, revents and all): stay in range.

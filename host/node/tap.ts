@@ -29,11 +29,12 @@ export class LinuxTap implements TapDevice {
   /** Reads frames of up to `maxRecord` bytes into `sink` whenever the device has some. */
   startReading(loop: PollLoop, maxRecord: number, sink: FrameSink): void {
     const buffer = new Uint8Array(maxRecord);
+    const at = new libc.Pointers().of(buffer);
     this.reading = loop;
     loop.watch(this.fd, () => {
       let n = 0;
       for (; n < READ_BATCH && !this.closed; n++) {
-        const len = Number(libc.read(this.fd, buffer, maxRecord));
+        const len = libc.readAt(this.fd, at, maxRecord);
         if (len <= 0) break; // EAGAIN: drained
         sink.frame(buffer.subarray(0, len));
       }
@@ -46,8 +47,11 @@ export class LinuxTap implements TapDevice {
     this.reading = null;
   }
 
+  /** Frames come from core memory: one buffer, so its address is looked up once. */
+  private readonly frames = new libc.Pointers();
+
   write(frame: Uint8Array): void {
-    if (libc.write(this.fd, frame, frame.length) < 0) throw new Error(`TAP write errno ${libc.errno()}`);
+    if (libc.writeAt(this.fd, this.frames.of(frame), frame.length) < 0) throw new Error(`TAP write errno ${libc.errno()}`);
   }
 
   /** Closing the last fd removes the (non-persistent) device. */

@@ -6,13 +6,17 @@ import type { DatagramSink } from "../base/services.ts";
 import * as libc from "./libc.ts";
 import type { PollLoop } from "./poll-loop.ts";
 
+// Each call gets the socket's one message vector (and its change only on a new socket): by address.
+const sendVectors = new libc.Pointers();
+const receiveVectors = new libc.Pointers();
+
 export const syscalls: UdpSyscalls = {
   socket: (domain, type, protocol) => libc.socket(domain, type, protocol),
   setsockopt: (fd, level, name, value, length) => libc.setsockopt(fd, level, name, value, length),
   getsockopt: (fd, level, name, value, length) => libc.getsockopt(fd, level, name, value, length),
   bind: (fd, address, length) => libc.bind(fd, address, length),
-  sendmmsg: (fd, messages, count, flags) => libc.sendmmsg(fd, messages, count, flags),
-  recvmmsg: (fd, messages, count, flags) => libc.recvmmsg(fd, messages, count, flags, null),
+  sendmmsg: (fd, messages, count, flags) => libc.sendmmsgAt(fd, sendVectors.of(messages), count, flags),
+  recvmmsg: (fd, messages, count, flags) => libc.recvmmsgAt(fd, receiveVectors.of(messages), count, flags, null),
   close: (fd) => libc.close(fd),
   errno: libc.errno,
   address: (buffer) => Number(libc.address(buffer)),
