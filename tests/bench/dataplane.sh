@@ -258,15 +258,19 @@ udp64() {
 # start at the flooded receive rate; a try passes when it loses < LOSS_OK (the profile's loss_ok). Until
 # one passes the rate halves; until one fails it doubles (flooding starves a userspace daemon of CPU, so
 # its loss-free rate can be well above its flooded receive rate); then bisection between the two. At most
-# PACED_TRIES tries, fewer once the gap is under 5%. TRY_CMD RATE_PPS sets UDP_RX and UDP_LOSS.
+# PACED_TRIES tries, fewer once the gap is under 5%; a try without figures is repeated once. TRY_CMD
+# RATE_PPS sets UDP_RX and UDP_LOSS.
 lossfree() {
-    local try=$1 rate=$2 i=0 best_rate=NA fail=
+    local try=$1 rate=$2 i=0 best_rate=NA fail= repeated=
     LF_PPS=NA LF_RATE=NA LF_FAIL=NA
     [[ "$rate" =~ ^[0-9]+$ ]] && [ "$rate" -gt 0 ] || return 0
     while [ $i -lt "$PACED_TRIES" ] && [ "$rate" -gt 0 ]; do
         i=$((i + 1))
         "$try" "$rate"
         nb_log "  paced $rate pps: received $UDP_RX pps, loss $UDP_LOSS %"
+        # No figures (iperf3 lost its end-of-test exchange, as on a lossy path) is no measured loss:
+        # the same rate once more, as a try of its own.
+        if ! [[ "$UDP_LOSS" =~ ^[0-9.]+$ ]] && [ "$repeated" != "$rate" ]; then repeated=$rate; continue; fi
         if [[ "$UDP_LOSS" =~ ^[0-9.]+$ ]] && awk -v l="$UDP_LOSS" -v ok="$LOSS_OK" 'BEGIN {exit !(l < ok)}'; then
             LF_PPS=$UDP_RX LF_RATE=$rate best_rate=$rate
         else
