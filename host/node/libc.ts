@@ -10,19 +10,15 @@ export const close = libc.func("int close(int fd)");
 export const ioctl = libc.func("int ioctl(int fd, unsigned long request, void *arg)");
 /** ioctl with an integer argument (TUNSETOFFLOAD). */
 export const ioctlInt = libc.func("ioctl", "int", ["int", "unsigned long", "unsigned long"]);
-export const read = libc.func("long read(int fd, void *buf, unsigned long count)");
-export const write = libc.func("long write(int fd, const void *buf, unsigned long count)");
-export const poll = libc.func("int poll(void *fds, unsigned long nfds, int timeout)");
 export const socket = libc.func("int socket(int domain, int type, int protocol)");
 export const sendto = libc.func("long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, unsigned int addrlen)");
 export const bind = libc.func("int bind(int fd, const void *addr, unsigned int addrlen)");
 export const setsockopt = libc.func("int setsockopt(int fd, int level, int name, const void *value, unsigned int len)");
 export const getsockopt = libc.func("int getsockopt(int fd, int level, int name, void *value, void *len)");
-export const sendmmsg = libc.func("int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)");
-export const recvmmsg = libc.func("int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)");
 // The packet path's calls take their buffers as native addresses (`Pointers`): koffi converts a number
 // faster than it checks and unwraps a typed array, ~7 us less a call as the first after an idle gap
-// (~0.3 us warm; docs/performance.md "A ping, system call by system call").
+// (~0.3 us warm; docs/performance.md "A ping, system call by system call"). The TAP, the socket and
+// poll(2) over them.
 export const readAt = libc.func("long read(int fd, intptr_t buf, unsigned long count)");
 export const writeAt = libc.func("long write(int fd, intptr_t buf, unsigned long count)");
 export const pollAt = libc.func("int poll(intptr_t fds, unsigned long nfds, int timeout)");

@@ -24,10 +24,11 @@ function eventfd(): number {
 /** Watches `fd`, counting readiness calls; each call drains the eventfd so it is not ready again. */
 function watchCounting(loop: PollLoop, fd: number, onCall: () => void = () => {}): { calls: number } {
   const seen = { calls: 0 };
-  const sink = new BigUint64Array(1);
+  const sink = new Uint8Array(8);
+  const pointers = new libc.Pointers();
   loop.watch(fd, () => {
     seen.calls++;
-    libc.read(fd, sink, 8);
+    libc.readAt(fd, pointers.of(sink), 8);
     onCall();
   });
   return seen;
