@@ -15,7 +15,7 @@ export const sendto = libc.func("long sendto(int fd, const void *buf, unsigned l
 export const bind = libc.func("int bind(int fd, const void *addr, unsigned int addrlen)");
 export const setsockopt = libc.func("int setsockopt(int fd, int level, int name, const void *value, unsigned int len)");
 export const getsockopt = libc.func("int getsockopt(int fd, int level, int name, void *value, void *len)");
-// The packet path's calls take their buffers as native addresses (`Pointers`): koffi converts a number
+// The packet path's calls take their buffers as native addresses (`address`, `Pointers`): koffi converts a number
 // faster than it checks and unwraps a typed array, ~7 us less a call as the first after an idle gap
 // (~0.3 us warm; docs/performance.md "A ping, system call by system call"). The TAP, the socket and
 // poll(2) over them.
@@ -33,8 +33,8 @@ const uvDefaultLoop = self.func("void *uv_default_loop()");
 const uvBackendFd = self.func("int uv_backend_fd(void *loop)");
 /** libuv's epoll fd: readable when the main thread's event loop has I/O (or a signal) to handle. */
 export const libuvBackendFd = (): number => uvBackendFd(uvDefaultLoop());
-/** The native address of a buffer's first byte (the batch socket builds pointers into one buffer). */
-export const address = (buffer: Uint8Array): bigint => koffi.address(buffer) as bigint;
+/** The native address of a view's first byte (the batch socket builds pointers into one buffer). */
+export const address = (view: Uint8Array): number => Number(koffi.address(view));
 
 /**
  * Native addresses of views into one long-lived buffer at a time (a read buffer, core memory, a
@@ -48,7 +48,7 @@ export class Pointers {
   of(view: Uint8Array): number {
     if (view.buffer !== this.buffer) {
       this.buffer = view.buffer;
-      this.base = Number(koffi.address(new Uint8Array(view.buffer)));
+      this.base = address(new Uint8Array(view.buffer));
     }
     return this.base + view.byteOffset;
   }

@@ -45,7 +45,7 @@ interface Timer {
 export class PollLoop implements Timers {
   private readonly pollfds = new DataView(new ArrayBuffer(MAX_FDS * POLLFD_BYTES));
   private readonly pollBytes = new Uint8Array(this.pollfds.buffer);
-  private readonly pollAt = new libc.Pointers().of(this.pollBytes);
+  private readonly pollAt = libc.address(this.pollBytes);
   private readonly handlers: (() => void)[] = [];
   private readonly timers = new Set<Timer>();
   private readonly due: Timer[] = [];

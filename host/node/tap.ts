@@ -29,7 +29,7 @@ export class LinuxTap implements TapDevice {
   /** Reads frames of up to `maxRecord` bytes into `sink` whenever the device has some. */
   startReading(loop: PollLoop, maxRecord: number, sink: FrameSink): void {
     const buffer = new Uint8Array(maxRecord);
-    const at = new libc.Pointers().of(buffer);
+    const at = libc.address(buffer);
     this.reading = loop;
     loop.watch(this.fd, () => {
       let n = 0;

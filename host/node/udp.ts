@@ -19,7 +19,7 @@ export const syscalls: UdpSyscalls = {
   recvmmsg: (fd, messages, count, flags) => libc.recvmmsgAt(fd, receiveVectors.of(messages), count, flags, null),
   close: (fd) => libc.close(fd),
   errno: libc.errno,
-  address: (buffer) => Number(libc.address(buffer)),
+  address: libc.address,
 };
 
 /** Binds the socket and has `loop` drain it into `sink` (one recvmmsg batch per readiness). */

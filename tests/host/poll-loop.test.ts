@@ -25,10 +25,10 @@ function eventfd(): number {
 function watchCounting(loop: PollLoop, fd: number, onCall: () => void = () => {}): { calls: number } {
   const seen = { calls: 0 };
   const sink = new Uint8Array(8);
-  const pointers = new libc.Pointers();
+  const at = libc.address(sink);
   loop.watch(fd, () => {
     seen.calls++;
-    libc.readAt(fd, pointers.of(sink), 8);
+    libc.readAt(fd, at, sink.length);
     onCall();
   });
   return seen;
